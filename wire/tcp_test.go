@@ -171,10 +171,10 @@ func dataSegmentWithDSS() []byte {
 	_ = ob.AddTimestamps(1000, 2000)
 	dss, _ := ob.reserve(22)
 	dss[0], dss[1], dss[2], dss[3] = OptMPTCP, 22, 2<<4, 0x01|0x04|0x08 // DSS: A, M, m
-	binary.BigEndian.PutUint32(dss[4:], 0x01020304)                      // DATA_ACK
-	binary.BigEndian.PutUint64(dss[8:], 0x1122334455667788)              // DSN
-	binary.BigEndian.PutUint32(dss[16:], 1)                              // subflow seq
-	binary.BigEndian.PutUint16(dss[20:], 1400)                           // data-level length
+	binary.BigEndian.PutUint32(dss[4:], 0x01020304)                     // DATA_ACK
+	binary.BigEndian.PutUint64(dss[8:], 0x1122334455667788)             // DSN
+	binary.BigEndian.PutUint32(dss[16:], 1)                             // subflow seq
+	binary.BigEndian.PutUint16(dss[20:], 1400)                          // data-level length
 	f := TCPFields{SrcPort: 1, DstPort: 2, Seq: 3, Ack: 4, Flags: FlagACK, Window: 100}
 	return AppendTCPPacket(nil, testSrc4, testDst4, &f, ob.Bytes(), make([]byte, 1400))
 }
