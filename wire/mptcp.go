@@ -428,3 +428,30 @@ type MPTCPRst struct {
 	Flags  MPTCPRstFlags // low four bits
 	Reason MPTCPRstReason
 }
+
+// Subtype returns SubtypeMPCapable.
+func (*MPCapable) Subtype() MPTCPSubtype { return SubtypeMPCapable }
+
+// Subtype returns SubtypeMPJoin.
+func (*MPJoin) Subtype() MPTCPSubtype { return SubtypeMPJoin }
+
+// Subtype returns SubtypeDSS.
+func (*DSS) Subtype() MPTCPSubtype { return SubtypeDSS }
+
+// Subtype returns SubtypeAddAddr.
+func (*AddAddr) Subtype() MPTCPSubtype { return SubtypeAddAddr }
+
+// Subtype returns SubtypeRemoveAddr.
+func (*RemoveAddr) Subtype() MPTCPSubtype { return SubtypeRemoveAddr }
+
+// Subtype returns SubtypeMPPrio.
+func (*MPPrio) Subtype() MPTCPSubtype { return SubtypeMPPrio }
+
+// Subtype returns SubtypeMPFail.
+func (*MPFail) Subtype() MPTCPSubtype { return SubtypeMPFail }
+
+// Subtype returns SubtypeMPFastclose.
+func (*MPFastclose) Subtype() MPTCPSubtype { return SubtypeMPFastclose }
+
+// Subtype returns SubtypeMPTCPRst.
+func (*MPTCPRst) Subtype() MPTCPSubtype { return SubtypeMPTCPRst }

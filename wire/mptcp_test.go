@@ -13,6 +13,7 @@ import (
 
 // mptcpValue is what every MPTCP option type implements.
 type mptcpValue interface {
+	Subtype() MPTCPSubtype
 	Len() int
 	Encode([]byte) int
 }
