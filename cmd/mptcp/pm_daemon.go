@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/mptcp-go/mptcp/kpm/daemon"
+)
+
+const pmDaemonUsage = `Usage: mptcp pm daemon [--config FILE] [flags]
+
+Run a userspace path manager for the kernel's MPTCP in the current network
+namespace. It switches net.mptcp.path_manager to "userspace" (restored on
+exit), follows every MPTCP connection through the kernel's events and
+drives it with the policy:
+
+  fullmesh     a subflow from every usable local address to every peer address
+  ndiffports   N subflows over the initial pair of addresses (different ports)
+  none         no subflows; only announcements and backup rules
+
+A subflow whose interface goes down or whose address goes away is removed;
+a new one is created when it comes back. Every address not used and every
+subflow not created is logged with the reason. Flags override the file.
+
+Example config (YAML):
+  policy: fullmesh
+  max_subflows: 8
+  interfaces: {allow: ["eth*", "wlan*"], deny: ["docker*"]}
+  backup: ["wwan*"]
+  announce:
+    - address: 192.0.2.10
+    - port: 8443
+
+Flags:
+`
+
+func runPMDaemon(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("pm daemon", stderr)
+	configFile := fs.String("config", "", "read the configuration from `FILE` (YAML)")
+	policy := fs.String("policy", "", "policy: fullmesh, ndiffports or none (default fullmesh)")
+	ndiff := fs.Int("ndiffports", 0, "subflows over the initial address pair, for ndiffports (default 2)")
+	maxSub := fs.Int("max-subflows", 0, "extra subflows per connection, at most (default 8)")
+	allow := fs.String("allow", "", "use only interfaces matching these comma-separated `patterns`")
+	deny := fs.String("deny", "", "never use interfaces matching these comma-separated `patterns`")
+	backup := fs.String("backup", "", "make subflows on interfaces matching these comma-separated `patterns` backup")
+	announce := fs.String("announce", "", "announce these comma-separated `ADDR, ADDR:PORT, :PORT or dev=NAME` on accepted connections")
+	keep := fs.Bool("keep-path-manager", false, "do not switch net.mptcp.path_manager to userspace")
+	jsonOut := fs.Bool("json", false, "log JSON lines instead of text")
+	verbose := fs.Bool("v", false, "log every kernel event too")
+	fs.Usage = func() {
+		fmt.Fprint(stdout, pmDaemonUsage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: daemon takes no arguments, got %q", errUsage, fs.Arg(0))
+	}
+
+	cfg := daemon.DefaultConfig()
+	if *configFile != "" {
+		var err error
+		if cfg, err = daemon.LoadConfig(*configFile); err != nil {
+			return err
+		}
+	}
+	if *policy != "" {
+		cfg.Policy = *policy
+	}
+	if *ndiff != 0 {
+		cfg.Ndiffports = *ndiff
+	}
+	if *maxSub != 0 {
+		cfg.MaxSubflows = *maxSub
+	}
+	if *allow != "" {
+		cfg.Interfaces.Allow = splitList(*allow)
+	}
+	if *deny != "" {
+		cfg.Interfaces.Deny = splitList(*deny)
+	}
+	if *backup != "" {
+		cfg.Backup = splitList(*backup)
+	}
+	if *announce != "" {
+		anns, err := parseAnnounceList(*announce)
+		if err != nil {
+			return err
+		}
+		cfg.Announce = anns
+	}
+	if *keep {
+		cfg.PathManager = daemon.PathManagerKeep
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if *verbose {
+		opts.Level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if *jsonOut {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return pmError(daemon.Run(ctx, cfg, slog.New(h)))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseAnnounceList reads "192.0.2.1,192.0.2.1:8443,:8443,dev=eth1,[2001:db8::1]:80".
+func parseAnnounceList(s string) ([]daemon.Announce, error) {
+	var out []daemon.Announce
+	for _, w := range splitList(s) {
+		bad := fmt.Errorf("%w: --announce: bad entry %q (want ADDR, ADDR:PORT, :PORT or dev=NAME)", errUsage, w)
+		switch {
+		case strings.HasPrefix(w, "dev="):
+			out = append(out, daemon.Announce{Interface: strings.TrimPrefix(w, "dev=")})
+		case strings.HasPrefix(w, ":"):
+			p, err := strconv.ParseUint(w[1:], 10, 16)
+			if err != nil || p == 0 {
+				return nil, bad
+			}
+			out = append(out, daemon.Announce{Port: uint16(p)})
+		default:
+			if a, err := netip.ParseAddr(w); err == nil {
+				out = append(out, daemon.Announce{Address: a.String()})
+				continue
+			}
+			ap, err := netip.ParseAddrPort(w)
+			if err != nil {
+				return nil, bad
+			}
+			out = append(out, daemon.Announce{Address: ap.Addr().String(), Port: ap.Port()})
+		}
+	}
+	return out, nil
+}
