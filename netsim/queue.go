@@ -1,0 +1,36 @@
+package netsim
+
+// dropTail is the FIFO in front of a pipe's transmitter. It holds packets
+// that are waiting; the one being serialised has left it. When full, the
+// arriving packet is the one dropped, as in Linux's pfifo and bfifo.
+type dropTail struct {
+	q          ring[*packet]
+	bytes      int
+	maxPackets int // 0: unlimited
+	maxBytes   int // 0: unlimited
+}
+
+// fits reports whether a packet of n bytes may join the queue.
+func (d *dropTail) fits(n int) bool {
+	if d.maxPackets > 0 && d.q.len() >= d.maxPackets {
+		return false
+	}
+	if d.maxBytes > 0 && d.bytes+n > d.maxBytes {
+		return false
+	}
+	return true
+}
+
+func (d *dropTail) push(pk *packet) {
+	d.q.push(pk)
+	d.bytes += len(pk.b)
+}
+
+// pop removes the oldest packet; the queue must not be empty.
+func (d *dropTail) pop() *packet {
+	pk := d.q.pop()
+	d.bytes -= len(pk.b)
+	return pk
+}
+
+func (d *dropTail) len() int { return d.q.len() }
