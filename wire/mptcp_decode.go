@@ -166,6 +166,9 @@ func (j *MPJoin) decode(opt []byte, flags TCPFlags) error {
 // checksum; the checksum is present exactly when the option is two bytes
 // longer than that, which only a mapping may be.
 func (d *DSS) decode(opt []byte) error {
+	if len(opt) < 4 {
+		return lenError(SubtypeDSS, len(opt), "at least 4")
+	}
 	f := opt[3]
 	want := 4
 	hasAck, ack64 := f&DSSFlagDataAck != 0, f&DSSFlagDataAck64 != 0

@@ -332,6 +332,7 @@ func TestMPTCPDecodeErrors(t *testing.T) {
 		{"MP_JOIN ACK form on SYN", FlagSYN, "1e 18 10 00 a0a100000000000000000000000000000000b2b3", ErrBadOption},
 		{"MP_JOIN length 13", FlagSYN, "1e 0d 11 05 c0ffee01 12345678 00", ErrBadLength},
 
+		{"DSS without flags byte", FlagACK, "1e 03 20", ErrBadLength},
 		{"DSS A without DATA_ACK", FlagACK, "1e 04 20 01", ErrBadLength},
 		{"DSS ack32 with ack64 length", FlagACK, "1e 0c 20 01 1122334455667788", ErrBadLength},
 		{"DSS M short", FlagACK, "1e 0d 20 04 01020304 00000001 05", ErrBadLength},
