@@ -1,0 +1,145 @@
+package cc
+
+import (
+	"math"
+	"time"
+)
+
+// HyStart++ constants (RFC 9406 section 4.3).
+const (
+	hsMinRTTThresh    = 4 * time.Millisecond
+	hsMaxRTTThresh    = 16 * time.Millisecond
+	hsMinRTTDivisor   = 8
+	hsNRTTSample      = 8
+	hsCSSGrowthDiv    = 4
+	hsCSSRounds       = 5
+	hsUnpacedLSegment = 8 // L for a sender that does not pace
+)
+
+// noRTT stands for RFC 9406's "infinity" among RTT values.
+const noRTT = time.Duration(math.MaxInt64)
+
+// hsVerdict is what HyStart++ decided about one ACK in slow start.
+type hsVerdict int
+
+const (
+	hsSlowStart    hsVerdict = iota // grow as in slow start
+	hsConservative                  // grow as in Conservative Slow Start
+	hsAvoidance                     // CSS is over: set ssthresh = cwnd
+)
+
+// hystart is HyStart++ (RFC 9406): slow start that watches the minimum RTT of
+// each round and, when it rises by more than a threshold, which means a
+// queue is building, switches to Conservative Slow Start (a quarter of the
+// growth) for up to five rounds before congestion avoidance. A drop of the
+// RTT back below the level that triggered CSS means the rise was jitter and
+// resumes slow start.
+//
+// Rounds are counted in delivered bytes, which needs no sequence numbers: a
+// round that starts when d bytes have been delivered and f are in flight ends
+// once d+f bytes have been delivered, i.e. when the data sent by then is
+// acknowledged, which is the RFC's "windowEnd = SND.NXT".
+//
+// As RFC 9406 section 4.2 recommends, it runs only for the first slow start;
+// a loss, timeout or congestion event turns it off for good.
+type hystart struct {
+	off bool
+	// limit is L*SMSS in bytes, 0 for "infinity".
+	limit int
+
+	delivered  uint64
+	roundEnd   uint64
+	roundBegun bool
+
+	lastRoundMinRTT    time.Duration
+	currentRoundMinRTT time.Duration
+	rttSampleCount     int
+
+	inCSS             bool
+	cssBaselineMinRTT time.Duration
+	cssRounds         int
+}
+
+func newHystart(mss int, paced bool) hystart {
+	h := hystart{
+		lastRoundMinRTT:    noRTT,
+		currentRoundMinRTT: noRTT,
+		cssBaselineMinRTT:  noRTT,
+	}
+	if !paced {
+		h.limit = hsUnpacedLSegment * mss
+	}
+	return h
+}
+
+// onAck processes an ACK received in slow start and says how to grow.
+func (h *hystart) onAck(a Ack) hsVerdict {
+	if h.off {
+		return hsSlowStart
+	}
+	h.delivered += uint64(a.Acked)
+	if !h.roundBegun || h.delivered >= h.roundEnd {
+		if h.roundBegun && h.inCSS {
+			h.cssRounds++
+			if h.cssRounds >= hsCSSRounds {
+				h.off = true
+				return hsAvoidance
+			}
+		}
+		h.roundBegun = true
+		h.lastRoundMinRTT = h.currentRoundMinRTT
+		h.currentRoundMinRTT = noRTT
+		h.rttSampleCount = 0
+		h.roundEnd = h.delivered + uint64(max(a.PriorInFlight-a.Acked, 0))
+	}
+	if a.RTT > 0 {
+		h.currentRoundMinRTT = min(h.currentRoundMinRTT, a.RTT)
+		h.rttSampleCount++
+	}
+	if h.rttSampleCount < hsNRTTSample || h.currentRoundMinRTT == noRTT {
+		if h.inCSS {
+			return hsConservative
+		}
+		return hsSlowStart
+	}
+	if h.inCSS {
+		// "the current round's minRTT drops below baseline
+		// (cssBaselineMinRtt) indicating that slow start exit was
+		// spurious"
+		if h.currentRoundMinRTT < h.cssBaselineMinRTT {
+			h.inCSS = false
+			h.cssBaselineMinRTT = noRTT
+			return hsSlowStart
+		}
+		return hsConservative
+	}
+	if h.lastRoundMinRTT == noRTT {
+		return hsSlowStart
+	}
+	thresh := max(hsMinRTTThresh, min(h.lastRoundMinRTT/hsMinRTTDivisor, hsMaxRTTThresh))
+	if h.currentRoundMinRTT >= h.lastRoundMinRTT+thresh {
+		h.inCSS = true
+		h.cssBaselineMinRTT = h.currentRoundMinRTT
+		h.cssRounds = 0
+		return hsConservative
+	}
+	return hsSlowStart
+}
+
+// growth returns the bytes by which an ACK of acked bytes grows the window
+// under verdict v: min(N, L*SMSS), divided by CSS_GROWTH_DIVISOR in CSS.
+func (h *hystart) growth(acked int, v hsVerdict) int {
+	if h.limit > 0 {
+		acked = min(acked, h.limit)
+	}
+	if v == hsConservative {
+		return acked / hsCSSGrowthDiv
+	}
+	return acked
+}
+
+// stop turns HyStart++ off for the rest of the connection.
+func (h *hystart) stop() {
+	h.off = true
+	h.inCSS = false
+}
