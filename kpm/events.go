@@ -35,8 +35,19 @@ const eventBuffer = 4 << 20
 
 // DialEvents opens an EventConn.
 func DialEvents(cfg *Config) (*EventConn, error) {
-	c, fam, err := dialFamily(cfg)
+	c, err := genetlink.Dial(netlinkConfig(cfg))
 	if err != nil {
+		return nil, opError("open generic netlink socket", err)
+	}
+	return newEventConn(c)
+}
+
+// newEventConn takes over an open generic netlink connection and joins
+// the event group.
+func newEventConn(c *genetlink.Conn) (*EventConn, error) {
+	fam, err := openFamily(c)
+	if err != nil {
+		c.Close()
 		return nil, err
 	}
 	var group uint32

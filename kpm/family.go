@@ -28,41 +28,49 @@ type Conn struct {
 	family genetlink.Family
 }
 
-// Dial opens a Conn. It returns an error wrapping ErrNotSupported when the
-// kernel has no MPTCP.
+// Dial opens a Conn. It returns ErrNotSupported when the kernel has no
+// MPTCP.
 func Dial(cfg *Config) (*Conn, error) {
-	c, fam, err := dialFamily(cfg)
+	c, err := genetlink.Dial(netlinkConfig(cfg))
 	if err != nil {
+		return nil, opError("open generic netlink socket", err)
+	}
+	return newConn(c)
+}
+
+// newConn takes over an open generic netlink connection.
+func newConn(c *genetlink.Conn) (*Conn, error) {
+	fam, err := openFamily(c)
+	if err != nil {
+		c.Close()
 		return nil, err
 	}
 	return &Conn{c: c, family: fam}, nil
 }
 
-func dialFamily(cfg *Config) (*genetlink.Conn, genetlink.Family, error) {
+func netlinkConfig(cfg *Config) *netlink.Config {
 	var ncfg netlink.Config
 	if cfg != nil {
 		ncfg.NetNS = cfg.NetNS
 	}
-	c, err := genetlink.Dial(&ncfg)
-	if err != nil {
-		return nil, genetlink.Family{}, opError("open generic netlink socket", err)
-	}
-	// Extended acks carry the kernel's reason for a refusal, which is
-	// usually far clearer than the bare errno ("limit greater than
-	// maximum (8)" rather than "invalid argument").
-	if err := c.SetOption(netlink.ExtendedAcknowledge, true); err != nil {
-		c.Close()
-		return nil, genetlink.Family{}, opError("enable netlink extended acknowledgements", err)
-	}
+	return &ncfg
+}
+
+// openFamily prepares c for the mptcp_pm family and returns the family.
+func openFamily(c *genetlink.Conn) (genetlink.Family, error) {
+	// Extended acks carry the kernel's reason for a refusal, which is far
+	// clearer than the bare errno ("limit greater than maximum (8)" rather
+	// than "invalid argument"). Kernels before 4.12 lack them; requests
+	// still work there, so this is best effort.
+	_ = c.SetOption(netlink.ExtendedAcknowledge, true)
 	fam, err := c.GetFamily(familyName)
 	if err != nil {
-		c.Close()
 		if netlink.IsNotExist(err) {
-			return nil, genetlink.Family{}, ErrNotSupported
+			return genetlink.Family{}, ErrNotSupported
 		}
-		return nil, genetlink.Family{}, opError("look up generic netlink family "+familyName, err)
+		return genetlink.Family{}, opError("look up generic netlink family "+familyName, err)
 	}
-	return c, fam, nil
+	return fam, nil
 }
 
 // Close closes the connection.
