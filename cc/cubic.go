@@ -100,7 +100,9 @@ func (c *cubic) OnAck(now time.Time, a Ack) {
 		return
 	}
 	limited := c.cwndLimited(a)
-	acked := a.Acked
+	// No ACK can acknowledge more than a window's worth; a larger figure
+	// from a confused caller must not overflow the counters below.
+	acked := min(a.Acked, c.maxWindow)
 	if c.InSlowStart() {
 		if c.hs.off {
 			if !limited {

@@ -36,7 +36,9 @@
 //     off). The window collapses to one segment; a Controller remembers that
 //     a timeout is outstanding and does not reduce ssthresh again for a
 //     repeated timeout of the same data. An RTO ends any fast recovery:
-//     the engine does not call OnRecoveryExit for it.
+//     the engine does not call OnRecoveryExit for it, and, as for a
+//     congestion event, SND.NXT at the timeout is the recovery point: losses
+//     of data sent before it start no congestion event.
 //   - OnSpuriousCongestion when the engine learns that the last congestion
 //     event or timeout was spurious (F-RTO, RFC 5682; DSACK, RFC 3708; Eifel,
 //     RFC 3522). The Controller restores the window state it had before the
@@ -50,5 +52,8 @@
 //
 // Window, SlowStartThreshold, InSlowStart and PacingRate may be read at any
 // time. The engine sends new data only while its bytes in flight stay below
-// min(Window(), peer's receive window).
+// min(Window(), peer's receive window). An engine that paces (Params.Pacing)
+// spaces segments at PacingRate; HyStart++ then sees the queue build
+// smoothly and leaves slow start with far fewer losses than an engine that
+// sends each window as a burst.
 package cc

@@ -50,7 +50,9 @@ func (r *reno) OnAck(now time.Time, a Ack) {
 	if r.inRecovery || !r.cwndLimited(a) {
 		return
 	}
-	acked := a.Acked
+	// No ACK can acknowledge more than a window's worth; a larger figure
+	// from a confused caller must not overflow the counters below.
+	acked := min(a.Acked, r.maxWindow)
 	if r.InSlowStart() {
 		acked = r.slowStart(acked, renoABCLimit*r.mss)
 		if acked == 0 {

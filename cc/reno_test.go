@@ -217,3 +217,27 @@ func TestRenoSetMSS(t *testing.T) {
 		t.Errorf("window %d after a round with MSS 2000, want %d", got, 12*tmss)
 	}
 }
+
+func TestOnAckHostileInput(t *testing.T) {
+	for _, name := range builtins {
+		c := mustNew(t, name, Params{MSS: tmss, MaxWindow: 1 << 20})
+		for _, a := range []Ack{
+			{Acked: -5, PriorInFlight: 10 * tmss},
+			{Acked: math.MaxInt, PriorInFlight: math.MaxInt, RTT: -1, SRTT: -1, MinRTT: -1},
+			{Acked: math.MaxInt, PriorInFlight: -1},
+		} {
+			c.OnAck(epoch0, a)
+		}
+		c.OnCongestionEvent(epoch0, Loss{FlightSize: -1, Lost: -1})
+		c.OnRecoveryExit(epoch0)
+		c.OnAck(epoch0, Ack{Acked: math.MaxInt, PriorInFlight: math.MaxInt})
+		c.OnRTO(epoch0, Loss{FlightSize: math.MaxInt})
+		c.OnAck(epoch0.Add(-time.Hour), Ack{Acked: math.MaxInt, PriorInFlight: math.MaxInt})
+		if w := c.Window(); w < tmss || w > 1<<20 {
+			t.Errorf("%s: window %d outside [MSS, max window]", name, w)
+		}
+		if s := c.SlowStartThreshold(); s < 2*tmss {
+			t.Errorf("%s: ssthresh %d below two segments", name, s)
+		}
+	}
+}
