@@ -1,0 +1,229 @@
+// Package pm holds the MPTCP path managers: the policy that decides which
+// subflows a connection opens, which addresses it announces, and what it
+// does when paths appear, fail or disappear. Path managers are chosen by
+// name from a registry and act on a connection only through the narrow
+// Conn view the MPTCP layer implements: events in, commands out, time
+// passed in, as the kernel's path managers (net/mptcp/pm*.c) are driven.
+package pm
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default is the name of the path manager used when none is chosen.
+const Default = "fullmesh"
+
+// ErrUnknown is returned, wrapped, by New for a name nothing registered.
+var ErrUnknown = errors.New("unknown path manager")
+
+// Errors a Conn command returns; path managers branch on them.
+var (
+	// ErrLimit: the subflow or address limit is reached.
+	ErrLimit = errors.New("path manager limit reached")
+	// ErrClosed: the connection is closing or fell back to TCP and takes
+	// no new subflows or announcements.
+	ErrClosed = errors.New("connection cannot take new paths")
+	// ErrExists: such a subflow or announcement already exists.
+	ErrExists = errors.New("already exists")
+	// ErrNotFound: no subflow or address with that identity.
+	ErrNotFound = errors.New("not found")
+)
+
+// Limits bound what a path manager does on one connection, named after the
+// kernel's "ip mptcp limits" (subflows, add_addr_accepted).
+type Limits struct {
+	// Subflows is the most additional subflows (beyond the initial one)
+	// a connection may have, created or accepted. The kernel's maximum is
+	// 8.
+	Subflows int
+	// AddAddrAccepted is the most addresses announced by the peer that
+	// the connection accepts and connects to.
+	AddAddrAccepted int
+}
+
+// DefaultLimits are those of this stack's fullmesh path manager. The
+// kernel's defaults are 2 subflows and 0 accepted addresses, which suit a
+// server; a client that is meant to use several paths needs more.
+var DefaultLimits = Limits{Subflows: 8, AddAddrAccepted: 8}
+
+// LocalAddr is an address of this host usable by a connection: the
+// kernel's endpoint.
+type LocalAddr struct {
+	// ID is the address ID sent in MP_JOIN and ADD_ADDR; 0 is the address
+	// of the initial subflow.
+	ID   uint8
+	Addr netip.Addr
+	// Port, when non-zero, is announced with the address (a server that
+	// listens for joins on another port).
+	Port uint16
+	// Backup marks subflows from this address as backup paths.
+	Backup bool
+	// Signal: announce it to the peer (ADD_ADDR). Subflow: open subflows
+	// from it. With neither, fullmesh does both as a client announces
+	// nothing and a server opens nothing.
+	Signal, Subflow bool
+}
+
+// RemoteAddr is an address of the peer a connection knows about: the
+// initial one (ID 0) or one announced by ADD_ADDR.
+type RemoteAddr struct {
+	ID       uint8
+	AddrPort netip.AddrPort
+}
+
+// SubflowInfo describes one subflow to a path manager.
+type SubflowInfo struct {
+	ID                int
+	Local             netip.AddrPort
+	Remote            netip.AddrPort
+	LocalID, RemoteID uint8
+	Backup            bool
+	Established       bool // false while the handshake runs
+	Initial           bool // the MP_CAPABLE subflow
+}
+
+// Conn is what a path manager sees of and does to a connection.
+type Conn interface {
+	// Server reports whether this side accepted the connection.
+	Server() bool
+	// Limits returns the connection's limits.
+	Limits() Limits
+	// LocalAddrs returns the host's addresses usable by this connection.
+	LocalAddrs() []LocalAddr
+	// RemoteAddrs returns the peer's known addresses. The initial one is
+	// left out when the peer asked not to be joined there (MP_CAPABLE C
+	// flag).
+	RemoteAddrs() []RemoteAddr
+	// Subflows returns the subflows, established or connecting.
+	Subflows() []SubflowInfo
+	// Connect opens a subflow from local to remote with MP_JOIN.
+	Connect(local LocalAddr, remote RemoteAddr, backup bool) error
+	// CloseSubflow closes a subflow.
+	CloseSubflow(id int) error
+	// Announce sends ADD_ADDR for a local address.
+	Announce(a LocalAddr) error
+	// Withdraw sends REMOVE_ADDR for a local address ID and closes the
+	// subflows using it.
+	Withdraw(id uint8) error
+	// SetBackup changes a subflow's priority (MP_PRIO).
+	SetBackup(id int, backup bool) error
+}
+
+// EventKind names a path-manager event, after the kernel's MPTCP netlink
+// events.
+type EventKind uint8
+
+// The events.
+const (
+	// Established: the connection is fully established (keys exchanged).
+	Established EventKind = iota + 1
+	// Closed: the connection is gone.
+	Closed
+	// Announced: the peer announced Remote (ADD_ADDR).
+	Announced
+	// Removed: the peer withdrew the address with ID RemoteID
+	// (REMOVE_ADDR); its subflows are already closed.
+	Removed
+	// SubEstablished: subflow Subflow is established.
+	SubEstablished
+	// SubClosed: subflow Subflow closed (or failed to connect), with Err.
+	SubClosed
+	// SubPriority: subflow Subflow changed priority.
+	SubPriority
+	// LocalAdded and LocalRemoved: a host address came or went.
+	LocalAdded
+	LocalRemoved
+	// FellBack: the connection fell back to TCP; it takes no more paths.
+	FellBack
+)
+
+var eventNames = [...]string{"", "ESTABLISHED", "CLOSED", "ANNOUNCED", "REMOVED",
+	"SUB_ESTABLISHED", "SUB_CLOSED", "SUB_PRIORITY", "LOCAL_ADDED", "LOCAL_REMOVED", "FALLBACK"}
+
+// String returns the kernel-style event name.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && k != 0 {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Event is one thing that happened to a connection.
+type Event struct {
+	Kind     EventKind
+	Subflow  SubflowInfo // Sub* events
+	Remote   RemoteAddr  // Announced
+	RemoteID uint8       // Removed
+	Local    LocalAddr   // LocalAdded, LocalRemoved
+	// Err says why a subflow closed; nil for an orderly close.
+	Err error
+}
+
+// PathManager manages the paths of one connection.
+type PathManager interface {
+	// Name returns the name the path manager is registered under.
+	Name() string
+	// Event reports something that happened to c.
+	Event(now time.Time, c Conn, ev Event)
+	// Poll lets the path manager act on its own timers (retries with
+	// backoff) and returns when it next wants to run, zero for never.
+	Poll(now time.Time, c Conn) time.Time
+}
+
+// Factory makes a PathManager for one connection.
+type Factory func() PathManager
+
+var registry struct {
+	sync.RWMutex
+	m map[string]Factory
+}
+
+// Register makes a path manager available by name; it panics on an empty
+// or duplicate name or a nil factory.
+func Register(name string, f Factory) {
+	registry.Lock()
+	defer registry.Unlock()
+	if name == "" || f == nil {
+		panic("pm: Register with empty name or nil factory")
+	}
+	if _, dup := registry.m[name]; dup {
+		panic("pm: Register called twice for " + name)
+	}
+	if registry.m == nil {
+		registry.m = make(map[string]Factory)
+	}
+	registry.m[name] = f
+}
+
+// New returns a new path manager of the named kind; "" means Default. An
+// unknown name gives an error wrapping ErrUnknown listing the valid names.
+func New(name string) (PathManager, error) {
+	if name == "" {
+		name = Default
+	}
+	registry.RLock()
+	f := registry.m[name]
+	registry.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("pm: %w %q (valid: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+	}
+	return f(), nil
+}
+
+// Names returns the registered names, sorted.
+func Names() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	names := make([]string, 0, len(registry.m))
+	for n := range registry.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,89 @@
+package sched
+
+import "time"
+
+func init() { Register(Default, func() Scheduler { return minRTT{} }) }
+
+// minRTT is the kernel's default scheduler: the usable subflow with the
+// lowest smoothed RTT among those with room in their congestion window.
+// Backup subflows are used only when no non-backup subflow is usable at
+// all, so a backup path carries nothing while a primary path works, even
+// if the primary's window is momentarily full.
+type minRTT struct{}
+
+// Name implements Scheduler.
+func (minRTT) Name() string { return Default }
+
+// Send implements Scheduler.
+func (minRTT) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
+	if best := Pick(c.Subflows(), -1); best != nil {
+		dst = append(dst, best)
+	}
+	return dst
+}
+
+// Reinject implements Scheduler: the best subflow other than the one the
+// data is leaving.
+func (minRTT) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
+	if best := Pick(c.Subflows(), from); best != nil {
+		return append(dst, best)
+	}
+	return dst
+}
+
+// Pick returns the lowest-SRTT usable subflow with room, skipping the one
+// with ID skip (-1 skips none), or nil. Stale subflows (retransmission
+// timeouts without progress) are passed over while any other subflow is
+// usable, as the kernel does; backup subflows are considered only when no
+// non-backup subflow is usable. Other schedulers use it as their fallback
+// choice.
+func Pick(sfs []Subflow, skip int) Subflow {
+	fresh := false
+	for _, sf := range sfs {
+		if sf.ID() != skip && sf.Usable() && !sf.Stale() {
+			fresh = true
+			break
+		}
+	}
+	return pick(sfs, skip, fresh)
+}
+
+func pick(sfs []Subflow, skip int, skipStale bool) Subflow {
+	var best, bestBackup Subflow
+	primaryUsable := false
+	for _, sf := range sfs {
+		if sf.ID() == skip || !sf.Usable() || (skipStale && sf.Stale()) {
+			continue
+		}
+		if !sf.Backup() {
+			primaryUsable = true
+		}
+		if sf.Room() <= 0 {
+			continue
+		}
+		if sf.Backup() {
+			if bestBackup == nil || lower(sf, bestBackup) {
+				bestBackup = sf
+			}
+		} else if best == nil || lower(sf, best) {
+			best = sf
+		}
+	}
+	if best != nil {
+		return best
+	}
+	if primaryUsable {
+		return nil // wait for a primary: backups only when no primary works
+	}
+	return bestBackup
+}
+
+// lower orders subflows by SRTT; one without a sample yet counts as fast,
+// so a new subflow gets probed, and ties go to the lower ID for
+// determinism.
+func lower(a, b Subflow) bool {
+	if a.SRTT() != b.SRTT() {
+		return a.SRTT() < b.SRTT()
+	}
+	return a.ID() < b.ID()
+}

@@ -1,0 +1,142 @@
+// Package sched holds the MPTCP packet schedulers: the policy that decides
+// which subflow carries the next piece of data. Schedulers are chosen by
+// name from a registry, as the kernel's net/mptcp/sched.c registers them,
+// and see a connection only through the narrow Conn and Subflow views the
+// MPTCP layer implements.
+//
+// A scheduler is asked two questions, after the kernel's get_send and
+// get_retrans: which subflows should carry new data now (Send), and which
+// should carry data being sent again because the subflow that had it
+// failed or stalled (Reinject). Asking for several subflows sends the same
+// data on each (a redundant scheduler).
+package sched
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default is the name of the scheduler used when none is chosen.
+const Default = "default"
+
+// ErrUnknown is returned, wrapped, by New for a name nothing registered.
+var ErrUnknown = errors.New("unknown scheduler")
+
+// Subflow is what a scheduler may know about one subflow.
+type Subflow interface {
+	// ID identifies the subflow within its connection, stable for its life.
+	ID() int
+	// Backup reports whether the subflow is a backup path: the local or
+	// the remote side asked for it (MP_JOIN B flag or MP_PRIO).
+	Backup() bool
+	// SRTT is the smoothed round-trip time, 0 before the first sample.
+	SRTT() time.Duration
+	// RTTVar is the round-trip time variation.
+	RTTVar() time.Duration
+	// Window is the congestion window in bytes.
+	Window() int
+	// InFlight is the bytes sent and not yet acknowledged at subflow level.
+	InFlight() int
+	// Queued is the bytes handed to the subflow and not yet sent.
+	Queued() int
+	// MSS is the subflow's maximum segment size.
+	MSS() int
+	// Room is how many more bytes the subflow can take now without
+	// exceeding its congestion window: Window - InFlight - Queued, or 0.
+	Room() int
+	// Usable reports whether the subflow may carry data at all: fully
+	// established, not closing, not stale after retransmission timeouts.
+	Usable() bool
+	// Stale reports whether the subflow has had retransmission timeouts
+	// with no progress since: it is probably broken.
+	Stale() bool
+	// Rate estimates the subflow's delivery rate in bytes per second, 0 if
+	// unknown.
+	Rate() float64
+}
+
+// Conn is what a scheduler may know about the connection.
+type Conn interface {
+	// Subflows returns the connection's subflows; the slice is valid only
+	// during the call.
+	Subflows() []Subflow
+	// Unsent is the bytes written by the application and never sent.
+	Unsent() int
+	// SendWindow is the bytes the peer's connection-level receive window
+	// still allows beyond what is in flight.
+	SendWindow() int
+}
+
+// Scheduler picks subflows for data. Implementations keep whatever state
+// they need (a round-robin position); one Scheduler serves one connection.
+type Scheduler interface {
+	// Name returns the name the scheduler is registered under.
+	Name() string
+	// Send appends to dst the subflows that should carry the next chunk
+	// of new data, and returns the extended slice; none means wait (no
+	// subflow has room). The MPTCP layer sends the chunk on each returned
+	// subflow, up to that subflow's Room.
+	Send(now time.Time, c Conn, dst []Subflow) []Subflow
+	// Reinject appends the subflows that should carry data being sent
+	// again after the subflow with ID from failed or stalled.
+	Reinject(now time.Time, c Conn, from int, dst []Subflow) []Subflow
+}
+
+// Factory makes a Scheduler for one connection.
+type Factory func() Scheduler
+
+var registry struct {
+	sync.RWMutex
+	m map[string]Factory
+}
+
+// Register makes a scheduler available by name. A scheduler registers
+// itself from an init function in its own file; Register panics on an
+// empty or duplicate name or a nil factory, programming errors found at
+// start-up.
+func Register(name string, f Factory) {
+	registry.Lock()
+	defer registry.Unlock()
+	if name == "" || f == nil {
+		panic("sched: Register with empty name or nil factory")
+	}
+	if _, dup := registry.m[name]; dup {
+		panic("sched: Register called twice for " + name)
+	}
+	if registry.m == nil {
+		registry.m = make(map[string]Factory)
+	}
+	registry.m[name] = f
+}
+
+// New returns a new scheduler of the named kind; "" means Default. An
+// unknown name gives an error wrapping ErrUnknown that lists the valid
+// names.
+func New(name string) (Scheduler, error) {
+	if name == "" {
+		name = Default
+	}
+	registry.RLock()
+	f := registry.m[name]
+	registry.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("sched: %w %q (valid: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+	}
+	return f(), nil
+}
+
+// Names returns the registered names, sorted.
+func Names() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	names := make([]string, 0, len(registry.m))
+	for n := range registry.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
