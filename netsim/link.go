@@ -37,7 +37,9 @@ type PipeConfig struct {
 	// after it can overtake it.
 	Reorder      float64
 	ReorderDelay time.Duration
-	// Duplicate is the probability that a delivered packet arrives twice.
+	// Duplicate is the probability that a packet arrives twice. The copy
+	// arrives right after the original and takes no transmitter time, as
+	// a duplicate made beyond the bottleneck would.
 	Duplicate float64
 }
 

@@ -25,7 +25,18 @@ var (
 	ErrForeign = errors.New("netsim: object belongs to another simulation or node")
 	// ErrPast reports a schedule entry for a time that has already passed.
 	ErrPast = errors.New("netsim: time already passed")
+	// ErrStalled reports a run stopped because too many events ran without
+	// the clock moving: almost always a stack or callback that keeps
+	// asking to run again now.
+	ErrStalled = errors.New("netsim: virtual time stopped advancing")
 )
+
+// DefaultStallLimit is the number of events that may run at one virtual
+// instant before a run stops with ErrStalled. It is far above what a real
+// scenario needs (an ideal zero-delay, infinite-rate link carrying a whole
+// bulk transfer at one instant takes a few events per packet) and is
+// reached within seconds of wall time, well before a test times out.
+const DefaultStallLimit = 1 << 26
 
 // Sim is one simulated network: a virtual clock, the events waiting on it,
 // the nodes and links, and the seed all randomness is drawn from.
@@ -36,9 +47,13 @@ var (
 type Sim struct {
 	now    int64     // virtual nanoseconds since Epoch
 	nowT   time.Time // Epoch + now, cached because every callback wants it
-	events eventHeap
-	seq    uint64 // tie-break for events scheduled at the same instant
+	seq    uint64    // tie-break for events scheduled at the same instant
 	halted bool
+
+	events      eventHeap
+	sameInstant int // events run since the clock last moved
+	stallLimit  int
+	err         error
 
 	seed  uint64
 	names map[string]int // per-name stream counters, see Rand
@@ -57,10 +72,11 @@ type Sim struct {
 // from seed.
 func New(seed uint64) *Sim {
 	return &Sim{
-		nowT:  Epoch,
-		seed:  seed,
-		names: make(map[string]int),
-		nodes: make(map[string]node),
+		nowT:       Epoch,
+		stallLimit: DefaultStallLimit,
+		seed:       seed,
+		names:      make(map[string]int),
+		nodes:      make(map[string]node),
 	}
 }
 
@@ -102,19 +118,32 @@ func (s *Sim) Halt() { s.halted = true }
 // Pending returns the number of events waiting to run.
 func (s *Sim) Pending() int { return len(s.events) }
 
+// SetStallLimit sets how many events may run at one virtual instant before
+// a run stops with ErrStalled; n <= 0 removes the limit.
+func (s *Sim) SetStallLimit(n int) { s.stallLimit = n }
+
+// Err returns why the last run stopped early (ErrStalled), or nil. Drivers
+// and tests check it after a run that did not reach what they expected.
+func (s *Sim) Err() error { return s.err }
+
 // run executes events due at or before lim and reports whether it ran out
-// of such events (false if halted).
+// of such events (false if halted or stalled).
 func (s *Sim) run(lim int64) bool {
 	s.halted = false
+	s.err = nil
 	for len(s.events) > 0 {
 		t := s.events[0]
 		if t.at > lim {
 			return true
 		}
-		s.events.pop()
 		if t.at > s.now {
 			s.setNow(t.at)
+			s.sameInstant = 0
+		} else if s.sameInstant++; s.stallLimit > 0 && s.sameInstant > s.stallLimit {
+			s.err = fmt.Errorf("%w: %d events at %v", ErrStalled, s.sameInstant, time.Duration(s.now))
+			return false
 		}
+		s.events.pop()
 		t.fire()
 		if s.halted {
 			s.halted = false
@@ -170,3 +199,15 @@ func (s *Sim) Routers() []*Router { return s.routers }
 
 // Links returns the links in creation order.
 func (s *Sim) Links() []*Link { return s.links }
+
+// Host returns the host called name, or nil.
+func (s *Sim) Host(name string) *Host {
+	h, _ := s.nodes[name].(*Host)
+	return h
+}
+
+// Router returns the router called name, or nil.
+func (s *Sim) Router(name string) *Router {
+	r, _ := s.nodes[name].(*Router)
+	return r
+}

@@ -1,6 +1,7 @@
 package netsim
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -150,5 +151,30 @@ func TestRandStreamsDependOnSeedAndName(t *testing.T) {
 	s := New(1)
 	if s.Rand("x").Uint64() == s.Rand("x").Uint64() {
 		t.Error("two components named alike share a stream")
+	}
+}
+
+// A stack that always asks to be polled again now stops the run with
+// ErrStalled instead of hanging it.
+type spinner struct{ polls int }
+
+func (sp *spinner) Deliver(time.Time, []byte) {}
+func (sp *spinner) Poll(now time.Time, _ func([]byte)) time.Time {
+	sp.polls++
+	return now
+}
+
+func TestStallDetected(t *testing.T) {
+	s := New(1)
+	s.SetStallLimit(1000)
+	h := must(s.NewHost("h"))
+	sp := &spinner{}
+	s.After(time.Second, func() { h.SetStack(sp) })
+	s.RunFor(time.Hour)
+	if !errors.Is(s.Err(), ErrStalled) {
+		t.Fatalf("Err = %v, want ErrStalled", s.Err())
+	}
+	if s.Elapsed() != time.Second || sp.polls != 1000 {
+		t.Errorf("stopped at %v after %d polls; want 1s, 1000", s.Elapsed(), sp.polls)
 	}
 }
