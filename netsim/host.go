@@ -69,7 +69,9 @@ func (h *Host) Wake() {
 }
 
 // Rand returns a random stream for this host's stack (initial sequence
-// numbers, keys), derived from the seed and the host's name.
+// numbers, keys), derived from the seed and the host's name. Each call
+// returns a further, independent stream (see Sim.Rand): call it once per
+// purpose, in a fixed order, and keep the result.
 func (h *Host) Rand() *rand.Rand { return h.s.Rand("host/" + h.name) }
 
 // Stats returns the host's counters.

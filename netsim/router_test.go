@@ -329,3 +329,41 @@ func TestNoICMPAboutICMPErrors(t *testing.T) {
 		t.Errorf("router stats %+v; want 3 expired, 1 ICMP (for the echo request)", st)
 	}
 }
+
+// pollLog records when it is polled and asks for the times it is told to.
+type pollLog struct {
+	at   []time.Duration
+	want []time.Time // successive answers to Poll; zero after they run out
+}
+
+func (p *pollLog) Deliver(time.Time, []byte) {}
+
+func (p *pollLog) Poll(now time.Time, send func([]byte)) time.Time {
+	p.at = append(p.at, now.Sub(Epoch))
+	if len(p.want) == 0 {
+		return time.Time{}
+	}
+	next := p.want[0]
+	p.want = p.want[1:]
+	return next
+}
+
+// The host polls its stack when installed, at the times it asks for, and
+// after Wake; a zero answer means no poll until something happens, and a
+// later Wake or answer replaces an earlier request.
+func TestHostPollScheduling(t *testing.T) {
+	s := New(1)
+	h := must(s.NewHost("h"))
+	pl := &pollLog{want: []time.Time{Epoch.Add(10 * time.Millisecond), Epoch.Add(50 * time.Millisecond), {}}}
+	s.After(time.Millisecond, func() { h.SetStack(pl) })
+	// A Wake at 20 ms polls at once; that poll answers zero, which drops the
+	// 50 ms request made at 10 ms.
+	s.After(20*time.Millisecond, h.Wake)
+	// Two Wakes at one instant give one poll.
+	s.After(70*time.Millisecond, func() { h.Wake(); h.Wake() })
+	s.Run()
+	want := []time.Duration{ms(1), ms(10), ms(20), ms(70)}
+	if diff := cmp.Diff(want, pl.at); diff != "" {
+		t.Errorf("polls (-want +got):\n%s", diff)
+	}
+}

@@ -179,7 +179,7 @@ func (s *Sim) Rand(name string) *rand.Rand {
 	return rand.New(deriveSource(s.seed, name, n))
 }
 
-// SetCaptureErr records the first error a capture writer returned, because
+// setCaptureErr records the first error a capture writer returned, because
 // a failing capture must not stop the simulation mid-event.
 func (s *Sim) setCaptureErr(err error) {
 	if s.captureErr == nil {
