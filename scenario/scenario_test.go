@@ -1,0 +1,154 @@
+package scenario
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/netsim"
+)
+
+func TestUnits(t *testing.T) {
+	for in, want := range map[string]Rate{"20Mbit": 20e6, "1.5Gbit": 1.5e9, "500kbit": 5e5, "100Mbps": 1e8, "64000": 64000} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "fast", "-1Mbit", "20Mbt", "1e400bit"} {
+		if _, err := ParseRate(bad); err == nil {
+			t.Errorf("ParseRate(%q) accepted", bad)
+		}
+	}
+	for in, want := range map[string]float64{"1%": 0.01, "0.05": 0.05, "0": 0, "100%": 1} {
+		if got, err := ParseProbability(in); err != nil || got != want {
+			t.Errorf("ParseProbability(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"101%", "-0.1", "x", "NaN"} {
+		if _, err := ParseProbability(bad); err == nil {
+			t.Errorf("ParseProbability(%q) accepted", bad)
+		}
+	}
+	for in, want := range map[string]Queue{"100p": {Packets: 100}, "64KB": {Bytes: 64000}, "1.5bdp": {BDP: 1.5}, "1MiB": {Bytes: 1 << 20}} {
+		if got, err := ParseQueue(in); err != nil || got != want {
+			t.Errorf("ParseQueue(%q) = %+v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"0p", "p", "-3KB", "0bdp", "lots"} {
+		if _, err := ParseQueue(bad); err == nil {
+			t.Errorf("ParseQueue(%q) accepted", bad)
+		}
+	}
+	if r := Rate(20e6).String(); r != "20Mbit" {
+		t.Errorf("Rate.String = %q", r)
+	}
+}
+
+func TestBuiltinsCompile(t *testing.T) {
+	names := BuiltinNames()
+	if len(names) < 2 {
+		t.Fatalf("built-ins: %v", names)
+	}
+	for _, n := range names {
+		s, err := Builtin(n)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if s.Name != n {
+			t.Errorf("built-in %s names itself %q", n, s.Name)
+		}
+	}
+	if _, err := Builtin("nope"); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "handover") {
+		t.Errorf("unknown built-in: %v", err)
+	}
+}
+
+func TestHandoverScenario(t *testing.T) {
+	s, err := Builtin("handover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wifi := s.Paths[0]
+	if wifi.Link.Down.Rate != 20e6 || wifi.Link.Down.Delay != 10*time.Millisecond {
+		t.Fatalf("wifi link %+v", wifi.Link.Down)
+	}
+	// 2 BDP of 20 Mbit/s over a 20 ms RTT is 100 kB.
+	if wifi.Link.Down.QueueBytes != 100000 || wifi.Link.Up.QueueBytes != 100000 {
+		t.Fatalf("wifi queue %d/%d bytes, want 100000", wifi.Link.Down.QueueBytes, wifi.Link.Up.QueueBytes)
+	}
+	if len(wifi.Events) != 2 || !wifi.Events[0].Down || wifi.Events[0].At != 10*time.Second || !wifi.Events[1].Up || wifi.Events[1].At != 15*time.Second {
+		t.Fatalf("wifi events %+v", wifi.Events)
+	}
+	// 30 s: wifi up 25 s at 20 Mbit/s, cellular 30 s at 10 Mbit/s.
+	want := int64(25*20e6+30*10e6) / 30
+	if got := s.Capacity(Download); got < want-1000 || got > want+1000 {
+		t.Fatalf("capacity %d, want about %d", got, want)
+	}
+}
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	for name, c := range map[string]struct{ file, want string }{
+		"bad rate":        {"paths:\n  - rate: 20Mbt\n", `paths[0].rate: "20Mbt" is not a rate`},
+		"unknown field":   {"paths:\n  - rate: 1Mbit\n    colour: red\n", `line 3: unknown field "colour"`},
+		"no paths":        {"duration: 1s\n", "paths: at least one path"},
+		"bad outage":      {"paths:\n  - rate: 1Mbit\n    outages:\n      - at: 1s\n", "paths[0].outages[0].for: missing"},
+		"bad direction":   {"paths:\n  - rate: 1Mbit\ntransfer:\n  direction: sideways\n", "transfer.direction"},
+		"dup path":        {"paths:\n  - name: a\n  - name: a\n", `paths[1].name: "a" is used twice`},
+		"bdp needs rate":  {"paths:\n  - queue: 1bdp\n", "paths[0].queue: a queue in BDPs needs a rate"},
+		"empty change":    {"paths:\n  - rate: 1Mbit\n    changes:\n      - at: 1s\n", "paths[0].changes[0]: a change needs"},
+		"up override":     {"paths:\n  - rate: 1Mbit\n    up:\n      loss: 2\n", `paths[0].up.loss: "2" is not a probability`},
+		"type error":      {"paths: 3\n", "cannot unmarshal"},
+		"zero duration":   {"duration: 0s\npaths:\n  - rate: 1Mbit\n", "duration: must be positive"},
+		"competitor name": {"paths:\n  - rate: 1Mbit\ncompetitors:\n  - name: server\n", `competitors[0].name: "server"`},
+	} {
+		_, err := Parse([]byte(c.file))
+		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want it to contain %q", name, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error spans lines: %q", name, err)
+		}
+	}
+}
+
+func TestJSONScenario(t *testing.T) {
+	s, err := Parse([]byte(`{"name": "j", "duration": "5s", "paths": [{"name": "a", "rate": "5Mbit", "delay": "1ms", "up": {"rate": "1Mbit"}}], "server_link": {"rate": "4Mbit"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Paths[0].Link.Up.Rate != 1e6 || s.Paths[0].Link.Down.Rate != 5e6 || s.Paths[0].Link.Up.Delay != time.Millisecond {
+		t.Fatalf("asymmetric link %+v", s.Paths[0].Link)
+	}
+	if c := s.Capacity(Download); c != 4e6 {
+		t.Fatalf("capacity %d, want the server link's 4e6", c)
+	}
+}
+
+func TestBuildTopologyForwards(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		s, err := Builtin("aggregate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.IPv6 = v6
+		s.Competitors = []Competitor{{Name: "tcp0"}}
+		sim := netsim.New(1)
+		top, err := s.Build(sim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(top.ClientAddrs) != 2 || top.ClientAddrs[0].Is4() == v6 || top.ServerAddr.Is4() == v6 {
+			t.Fatalf("addresses %v %v", top.ClientAddrs, top.ServerAddr)
+		}
+		for _, a := range append(top.ClientAddrs, top.Competitors[0].Addr) {
+			if top.Router.Lookup(a) == nil {
+				t.Errorf("router has no route to %v", a)
+			}
+		}
+		if top.Router.Lookup(top.ServerAddr) == nil {
+			t.Errorf("router has no route to the server")
+		}
+	}
+}
