@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mptcp-go/mptcp/kpm"
-	"github.com/mptcp-go/mptcp/kpm/internal/nstest"
+	"github.com/mptcp-go/mptcp/kpm/nstest"
 	"golang.org/x/sys/unix"
 )
 

@@ -45,6 +45,11 @@ func runPMEndpoint(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, pmEndpointUsage)
 		return flag.ErrHelp
 	}
+	switch verb {
+	case "add", "del", "delete", "remove", "set", "change", "list", "show", "ls", "flush":
+	default:
+		return fmt.Errorf("%w: unknown endpoint command %q (want add, del, set, list or flush)", errUsage, verb)
+	}
 	c, err := dialPM()
 	if err != nil {
 		return err

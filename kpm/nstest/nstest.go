@@ -1,6 +1,7 @@
 // Package nstest creates network namespaces and veth links for tests that
 // need the kernel: uniquely named, always removed, set up only through the
-// "ip" tool as an administrator would.
+// "ip" tool as an administrator would. It serves the tests of kpm and of
+// "mptcp pm"; it is not meant for other use.
 package nstest
 
 import (
