@@ -10,7 +10,8 @@
 // packets or bytes, a transmitter of finite rate (each packet occupies it
 // for len*8/Rate, so queues build behind a bottleneck as they do on a real
 // one), and a wire with propagation delay, random or bursty
-// (Gilbert-Elliott) loss, jitter, reordering and duplication. A pipe can be
+// (Gilbert-Elliott) loss, bit corruption, jitter, reordering and
+// duplication. A pipe can be
 // brought down and up, and have its rate, delay or loss changed, at
 // scheduled times; going down loses everything queued and in flight.
 //

@@ -41,6 +41,10 @@ type PipeConfig struct {
 	// arrives right after the original and takes no transmitter time, as
 	// a duplicate made beyond the bottleneck would.
 	Duplicate float64
+	// Corrupt is the probability that one bit of a packet, chosen
+	// uniformly, is flipped on the wire (after the checksums were
+	// computed, so receivers must catch it).
+	Corrupt float64
 }
 
 func (c *PipeConfig) validate() error {
@@ -65,6 +69,9 @@ func (c *PipeConfig) validate() error {
 		return err
 	}
 	if err := prob("duplicate", c.Duplicate); err != nil {
+		return err
+	}
+	if err := prob("corrupt", c.Corrupt); err != nil {
 		return err
 	}
 	if c.Burst != nil {

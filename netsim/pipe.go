@@ -14,10 +14,10 @@ import (
 // A packet offered to the pipe passes its middlebox chain, is dropped if the
 // pipe is down, too big or its queue full, and otherwise waits for the
 // transmitter. Transmission takes len*8/Rate; when it starts, the packet's
-// fate on the wire is drawn (loss, duplication, jitter, reordering) and its
-// arrival time fixed at end of transmission + Delay (+ jitter, + reorder
-// delay). Only two timers per pipe exist, whatever the number of packets:
-// one for the transmitter, one for the next arrival.
+// fate on the wire is drawn (loss, corruption, duplication, jitter,
+// reordering) and its arrival time fixed at end of transmission + Delay
+// (+ jitter, + reorder delay). Only two timers per pipe exist, whatever the
+// number of packets: one for the transmitter, one for the next arrival.
 type Pipe struct {
 	s        *Sim
 	name     string
@@ -36,8 +36,8 @@ type Pipe struct {
 	lastArrival int64 // arrival of the last in-order packet, which jitter may not undercut
 	arrTimer    *Timer
 
-	loss                    lossState
-	rDup, rJitter, rReorder *rand.Rand
+	loss                              lossState
+	rDup, rJitter, rReorder, rCorrupt *rand.Rand
 
 	mbox     chain
 	capEnq   []*pcap.Writer
@@ -57,6 +57,7 @@ func newPipe(s *Sim, l *Link, from, to *Interface, cfg PipeConfig) *Pipe {
 	p.rDup = s.Rand("pipe/" + p.name + "/dup")
 	p.rJitter = s.Rand("pipe/" + p.name + "/jitter")
 	p.rReorder = s.Rand("pipe/" + p.name + "/reorder")
+	p.rCorrupt = s.Rand("pipe/" + p.name + "/corrupt")
 	p.mbox.init(s, p.admit)
 	p.setConfig(cfg)
 	return p
@@ -203,6 +204,11 @@ func (p *Pipe) transmit(pk *packet) {
 		p.stats.LossDrops++
 		s.pool.put(pk)
 		return
+	}
+	if c := p.cfg.Corrupt; c > 0 && p.rCorrupt.Float64() < c && len(pk.b) > 0 {
+		bit := p.rCorrupt.IntN(len(pk.b) * 8)
+		pk.b[bit/8] ^= 1 << (bit % 8)
+		p.stats.Corrupted++
 	}
 	arr := end + int64(p.cfg.Delay)
 	if j := p.cfg.Jitter; j > 0 {

@@ -1,12 +1,17 @@
 package netsim
 
 import (
+	"bytes"
+	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/mptcp-go/mptcp/pcap"
 )
 
 // A train sent at once leaves the transmitter back to back: packet i
@@ -371,5 +376,50 @@ func TestInvalidConfig(t *testing.T) {
 		if _, err := s.Connect(ia, ib, cfg); err == nil {
 			t.Errorf("Connect accepted %+v", cfg)
 		}
+	}
+}
+
+// Corruption flips exactly one bit of the chosen packets, at the configured
+// rate. The check reads the pipe's delivery capture, since a flip in the
+// destination address makes the host refuse the packet.
+func TestCorruption(t *testing.T) {
+	const n, p = 10000, 0.05
+	s, a, _, l := pair(t, 11, PipeConfig{Corrupt: p}, PipeConfig{})
+	var buf bytes.Buffer
+	w, _ := pcap.NewWriter(&buf)
+	l.AB().Capture(w, AtDelivery)
+	sendSpaced(s, a, n, time.Microsecond, 100)
+	s.Run()
+	rd, err := pcapgo.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for i := 0; ; i++ {
+		got, _, err := rd.ReadPacketData()
+		if err == io.EOF {
+			if i != n {
+				t.Fatalf("%d packets delivered, want %d", i, n)
+			}
+			break
+		}
+		orig := udpPacket(addrA, addrB, uint64(i), 100)
+		flipped := 0
+		for k := range got {
+			flipped += bits.OnesCount8(got[k] ^ orig[k])
+		}
+		switch flipped {
+		case 0:
+		case 1:
+			bad++
+		default:
+			t.Fatalf("packet %d: %d bits flipped, want 0 or 1", i, flipped)
+		}
+	}
+	if tol := 4.5 * math.Sqrt(p*(1-p)/n); math.Abs(float64(bad)/n-p) > tol {
+		t.Errorf("corruption rate %.4f, want %.2f ± %.4f", float64(bad)/n, p, tol)
+	}
+	if st := l.AB().Stats(); st.Corrupted != uint64(bad) || st.Delivered != n {
+		t.Errorf("stats %+v; want %d corrupted of %d delivered", st, bad, n)
 	}
 }

@@ -15,6 +15,7 @@ type PipeStats struct {
 	TooBig                    uint64 // longer than the pipe's MTU
 	Duplicated                uint64 // extra copies the pipe made
 	Reordered                 uint64 // packets held back to arrive out of order
+	Corrupted                 uint64 // packets with a bit flipped (delivered, not dropped)
 	Queued, InFlight          int    // packets waiting to be sent, and sent but not yet delivered
 	QueuedBytes               int    // bytes waiting to be sent
 }
