@@ -11,9 +11,9 @@
 // for len*8/Rate, so queues build behind a bottleneck as they do on a real
 // one), and a wire with propagation delay, random or bursty
 // (Gilbert-Elliott) loss, bit corruption, jitter, reordering and
-// duplication. A pipe can be
-// brought down and up, and have its rate, delay or loss changed, at
-// scheduled times; going down loses everything queued and in flight.
+// duplication. A pipe can be brought down and up, and have its rate, delay
+// or loss changed, at scheduled times; going down loses everything queued
+// and in flight.
 //
 // A Host runs a Stack: it hands the stack each packet addressed to it
 // (Deliver) and then polls it (Poll) for packets to send and for the time it
