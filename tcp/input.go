@@ -1,0 +1,497 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// pawsIdle is how old TS.Recent may grow before PAWS stops trusting it
+// (RFC 7323 section 5.5: 24 days).
+const pawsIdle = 24 * 24 * time.Hour
+
+// oowACKInterval limits ACKs answering out-of-window segments without data,
+// which would otherwise let two confused peers loop (Linux's
+// tcp_invalid_ratelimit).
+const oowACKInterval = 500 * time.Millisecond
+
+// Helpers converting between wire values and sequence offsets.
+
+func (c *Conn) sndWire(off uint64) uint32 { return c.iss + uint32(off) }
+func (c *Conn) rcvWire(off uint64) uint32 { return c.irs + uint32(off) }
+
+// rcvNxt returns RCV.NXT as an offset: past the in-order data, and past
+// the FIN once it has been reached.
+func (c *Conn) rcvNxt() uint64 {
+	n := c.rb.nxt + 1
+	if c.finRcvd && n == c.finOff {
+		n++
+	}
+	return n
+}
+
+// sndDataNxt returns the stream offset of the next new byte to send.
+func (c *Conn) sndDataNxt() uint64 {
+	n := c.sndNxt - 1
+	if c.finSent {
+		n--
+	}
+	return n
+}
+
+// input processes one segment for the connection (RFC 9293 section
+// 3.10.7, with RFC 5961 and RFC 7323).
+func (c *Conn) input(g *inSeg) {
+	c.stats.SegsIn++
+	switch c.state {
+	case StateSynSent:
+		c.inputSynSent(g)
+	case StateClosed, StateListen, StateTimeWait:
+	default:
+		c.inputSynchronized(g)
+	}
+}
+
+// inputSynSent handles a segment answering our SYN (section 3.10.7.3).
+func (c *Conn) inputSynSent(g *inSeg) {
+	s := c.stack
+	ackOK := false
+	if g.has(wire.FlagACK) {
+		// SND.UNA < SEG.ACK =< SND.NXT: nothing but our SYN is outstanding.
+		if a := unwrap(c.sndUna, c.iss, g.ack); a != int64(c.sndNxt) || a <= 0 {
+			if !g.has(wire.FlagRST) {
+				s.replyRST(g, nil)
+			}
+			return
+		}
+		ackOK = true
+	}
+	if g.has(wire.FlagRST) {
+		// RFC 5961 section 3: a RST in SYN-SENT counts only if it
+		// acknowledges the SYN.
+		if ackOK {
+			c.readHook(g, 0)
+			c.fail(ErrConnectionRefused)
+		}
+		return
+	}
+	if !g.has(wire.FlagSYN) {
+		return
+	}
+	c.irs = g.seq
+	c.rb.head, c.rb.nxt = 0, 0
+	c.applySYNOptions(g.opts)
+	if ackOK {
+		switch c.readHook(g, 0) {
+		case Drop:
+			return
+		case Reset:
+			// <SEQ=SEG.ACK><CTL=RST>, which is our SND.NXT.
+			c.sendRST(wire.FlagRST)
+			c.close(ErrConnectionAborted)
+			return
+		}
+		c.ackedSYN(g)
+		c.sndWnd = uint64(g.wnd) // SYN windows are never scaled
+		c.maxSndWnd = c.sndWnd
+		c.sndWl1, c.sndWl2 = 0, 1
+		if c.tsOK {
+			c.tsRecent, c.tsRecentAge = g.opts.TSVal, s.now
+		}
+		c.lastRecv = s.now
+		c.establish()
+		c.ackNow = true
+		s.markDirty(c)
+		return
+	}
+	// Simultaneous open: answer with SYN/ACK from our ISS.
+	if c.readHook(g, 0) != Accept {
+		return
+	}
+	if c.tsOK {
+		c.tsRecent, c.tsRecentAge = g.opts.TSVal, s.now
+	}
+	c.state = StateSynReceived
+	c.synPending = true
+	s.markDirty(c)
+}
+
+// ackedSYN records the acknowledgment of our SYN or SYN/ACK, and its RTT
+// sample when it was sent once (Karn).
+func (c *Conn) ackedSYN(g *inSeg) {
+	s := c.stack
+	c.sndUna = 1
+	if c.synRetries == 0 && c.firstSent != 0 {
+		c.rtt.sample(s.now, s.now-c.firstSent)
+	} else if c.tsOK && g.opts.HasTimestamps && g.opts.TSEcr != 0 {
+		if d := c.tsAge(g.opts.TSEcr); d >= 0 {
+			c.rtt.sample(s.now, d)
+		}
+	}
+	c.rtt.backoff = 0
+	c.rtoAt = 0
+}
+
+// readHook shows a validated segment to the hooks.
+func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
+	if c.hooks == nil {
+		return Accept
+	}
+	seg := Segment{
+		Kind:   segKind(g.flags, len(g.payload)),
+		Flags:  g.flags,
+		Seq:    g.seq,
+		Ack:    g.ack,
+		Window: g.wnd,
+		Offset: off,
+		Len:    len(g.payload),
+	}
+	return c.hooks.ReadOptions(c, c.stack.wall(c.stack.now), &seg, g.opts)
+}
+
+// rcvWnd returns the receive window as advertised: from RCV.NXT to the
+// highest right edge announced.
+func (c *Conn) rcvWnd() uint64 {
+	n := c.rcvNxt()
+	if c.rcvAdvRight <= n {
+		return 0
+	}
+	return c.rcvAdvRight - n
+}
+
+// inputSynchronized handles a segment in SYN-RECEIVED and every later
+// state (section 3.10.7.4).
+func (c *Conn) inputSynchronized(g *inSeg) {
+	s := c.stack
+	now := s.now
+	opts := g.opts
+
+	if c.state == StateSynReceived && g.has(wire.FlagSYN) && !g.has(wire.FlagRST) && g.seq == c.irs {
+		if g.has(wire.FlagACK) && c.active && unwrap(c.sndUna, c.iss, g.ack) == int64(c.sndNxt) {
+			// Simultaneous open: the peer's SYN/ACK acknowledges ours.
+			if c.readHook(g, 0) != Accept {
+				return
+			}
+			c.ackedSYN(g)
+			c.sndWnd = uint64(g.wnd)
+			c.maxSndWnd = c.sndWnd
+			c.establish()
+			c.ackNow = true
+			s.markDirty(c)
+			return
+		}
+		// A retransmitted SYN: our SYN/ACK was lost.
+		c.synPending = true
+		s.markDirty(c)
+		return
+	}
+
+	// PAWS (RFC 7323 section 5.3) comes before the sequence check.
+	if c.tsOK && opts.HasTimestamps && !g.has(wire.FlagRST) &&
+		seqLT(opts.TSVal, c.tsRecent) && now-c.tsRecentAge < pawsIdle {
+		c.stats.PAWSDrops++
+		s.stats.PAWSEstab++
+		c.dupAck(g)
+		return
+	}
+
+	// Sequence acceptability (section 3.10.7.4, first).
+	rcvNxt := c.rcvNxt()
+	wnd := c.rcvWnd()
+	seq := unwrap(rcvNxt, c.irs, g.seq)
+	segLen := int64(g.seqLen())
+	lo, hi := int64(rcvNxt), int64(rcvNxt+wnd)
+	var ok bool
+	switch {
+	case segLen == 0 && wnd == 0:
+		ok = seq == lo
+	case segLen == 0:
+		ok = lo <= seq && seq < hi
+	case wnd == 0:
+		// Only the ACK, RST (and a bare FIN) of a segment at RCV.NXT
+		// can be used; its data is dropped below.
+		ok = seq == lo
+	default:
+		end := seq + segLen - 1
+		ok = (lo <= seq && seq < hi) || (lo <= end && end < hi)
+	}
+	if !ok {
+		if !g.has(wire.FlagRST) {
+			c.stats.BadSegments++
+			if len(g.payload) > 0 && seq+segLen <= lo && seq >= 1 && c.sackOK {
+				// An old duplicate: report it with D-SACK (RFC 2883).
+				c.setDSACK(uint64(seq)-1, uint64(seq+int64(len(g.payload)))-1)
+			}
+			c.dupAck(g)
+		}
+		return
+	}
+
+	// RST (second): RFC 5961 section 3.2.
+	if g.has(wire.FlagRST) {
+		if seq != lo {
+			c.challengeACK()
+			return
+		}
+		if c.readHook(g, 0) == Drop {
+			return
+		}
+		switch {
+		case c.state == StateSynReceived && c.active:
+			c.fail(ErrConnectionRefused)
+		case c.state == StateSynReceived:
+			// Back to LISTEN: the half-open connection just goes.
+			c.fail(ErrConnectionReset)
+		default:
+			s.stats.EstabResets++
+			c.fail(ErrConnectionReset)
+		}
+		return
+	}
+
+	// SYN (fourth): RFC 5961 section 4.2, a challenge ACK.
+	if g.has(wire.FlagSYN) {
+		c.challengeACK()
+		return
+	}
+
+	// ACK (fifth).
+	if !g.has(wire.FlagACK) {
+		return
+	}
+	ack := unwrap(c.sndUna, c.iss, g.ack)
+	if c.state == StateSynReceived {
+		if ack != int64(c.sndNxt) || ack < 1 {
+			s.replyRST(g, nil)
+			return
+		}
+	} else {
+		if ack > int64(c.sndNxt) {
+			// Acknowledges something not yet sent.
+			c.stats.BadSegments++
+			c.challengeACK()
+			return
+		}
+		if ack < int64(c.sndUna)-int64(max(c.maxSndWnd, 1)) {
+			// RFC 5961 section 5.2: too old to be believed.
+			c.stats.BadSegments++
+			c.challengeACK()
+			return
+		}
+	}
+
+	dataOff := uint64(max(seq, 1)) - 1
+	switch c.readHook(g, dataOff) {
+	case Drop:
+		return
+	case Reset:
+		c.reset(ErrConnectionAborted)
+		return
+	}
+
+	// The segment is valid: it counts for TS.Recent (RFC 7323 section 4.3)
+	// and for keepalive.
+	c.lastRecv = now
+	c.kaProbes = 0
+	if c.tsOK && opts.HasTimestamps {
+		c.lastTSecr = opts.TSEcr
+		if seq <= int64(c.lastAckSent()) && seqGE(opts.TSVal, c.tsRecent) {
+			c.tsRecent, c.tsRecentAge = opts.TSVal, now
+		}
+	} else {
+		c.lastTSecr = 0
+	}
+
+	if c.state == StateSynReceived {
+		if !c.establishPassive(g) {
+			return
+		}
+		c.ackedSYN(g)
+		c.sndWnd = uint64(g.wnd) << c.sndShift
+		c.maxSndWnd = c.sndWnd
+		c.sndWl1, c.sndWl2 = uint64(seq), uint64(ack)
+	}
+	c.processAck(g, uint64(seq), uint64(ack))
+	if c.state == StateClosed || c.state == StateTimeWait {
+		return
+	}
+
+	// Segment text (seventh).
+	if len(g.payload) > 0 {
+		switch c.state {
+		case StateEstablished, StateFinWait1, StateFinWait2:
+			if c.appClosed && uint64(seq+int64(len(g.payload))) > rcvNxt {
+				// New data for an application that closed: nobody
+				// will read it (Linux's TCPAbortOnData).
+				s.stats.AbortOnData++
+				c.reset(ErrConnectionAborted)
+				return
+			}
+			c.receiveData(g, uint64(seq), wnd == 0)
+		}
+	}
+
+	// FIN (eighth).
+	if g.has(wire.FlagFIN) && !c.state.finReceived() && !(wnd == 0 && len(g.payload) > 0) {
+		fo := uint64(seq) + uint64(len(g.payload))
+		if fo < c.rcvAdvRight+1 && (!c.finRcvd || fo == c.finOff) {
+			c.finRcvd, c.finOff = true, fo
+		}
+	}
+	c.checkFIN()
+}
+
+// lastAckSent is the acknowledgment we last sent, as an offset: the
+// Last.ACK.sent of RFC 7323, approximated by RCV.NXT when no ACK is owed.
+func (c *Conn) lastAckSent() uint64 {
+	return c.rcvNxt()
+}
+
+// dupAck answers an unacceptable segment with an ACK, rate-limited for
+// segments without data (section 3.10.7.4: "send an acknowledgment").
+func (c *Conn) dupAck(g *inSeg) {
+	s := c.stack
+	if len(g.payload) == 0 && !g.has(wire.FlagSYN) {
+		if c.lastOOWAck != 0 && s.now-c.lastOOWAck < oowACKInterval {
+			return
+		}
+		c.lastOOWAck = s.now
+	}
+	c.ackNow = true
+	s.markDirty(c)
+}
+
+// challengeACK sends an ACK in answer to a suspicious RST, SYN or ACK
+// (RFC 5961 section 7), within the stack-wide rate limit.
+func (c *Conn) challengeACK() {
+	s := c.stack
+	if s.now-s.challengeT >= time.Second {
+		s.challengeT, s.challengeN = s.now, 0
+	}
+	if s.challengeN >= s.cfg.ChallengeACKLimit {
+		s.stats.ChallengeLimited++
+		return
+	}
+	s.challengeN++
+	s.stats.ChallengeACKs++
+	c.stats.ChallengeACKs++
+	c.ackNow = true
+	s.markDirty(c)
+}
+
+// receiveData stores a segment's payload (sequence offset seq) and decides
+// how to acknowledge it.
+func (c *Conn) receiveData(g *inSeg, seq uint64, zeroWnd bool) {
+	s := c.stack
+	p := g.payload
+	off := seq - 1 // stream offset of p[0]
+	if zeroWnd {
+		c.ackNow = true
+		s.markDirty(c)
+		return
+	}
+	// Trim to what we advertised: [rb.nxt, rcvAdvRight-1).
+	limit := c.rcvAdvRight - 1
+	if off+uint64(len(p)) > limit {
+		if off >= limit {
+			c.ackNow = true
+			s.markDirty(c)
+			return
+		}
+		p = p[:limit-off]
+	}
+	end := off + uint64(len(p))
+	if off < c.rb.nxt {
+		// Partly a duplicate: report the repeated part (RFC 2883).
+		if c.sackOK {
+			c.setDSACK(off, min(end, c.rb.nxt))
+		}
+	} else if off > c.rb.nxt && c.sackOK && c.rb.ooo.contains(off, end) {
+		c.setDSACK(off, end)
+	}
+	hadHole := !c.rb.ooo.empty()
+	n := c.rb.write(off, p)
+	c.stats.DataSegsIn++
+	if n > 0 {
+		c.stats.BytesReceived += uint64(n)
+		s.notify(c, EventReadable)
+	}
+	if len(p) > c.rcvMSS {
+		c.rcvMSS = min(len(p), c.advMSS)
+	}
+	if off > c.rb.nxt {
+		c.stats.OutOfOrderSegs++
+		c.noteSACK(off)
+		c.ackNow = true // immediately acknowledge out-of-order data
+	} else if hadHole {
+		c.ackNow = true // a hole filled: let the sender know at once
+	} else {
+		c.ackSegs += len(p)
+		if c.quickAcks > 0 {
+			c.quickAcks--
+			c.ackNow = true
+		} else if c.ackSegs >= 2*c.rcvMSS {
+			c.ackNow = true
+		} else if c.delackAt == 0 {
+			c.delackAt = s.now + s.cfg.DelayedACK
+		}
+	}
+	if c.hasDSACK {
+		c.ackNow = true
+	}
+	c.rcvRTTMeasure(g)
+	if c.ackNow {
+		s.markDirty(c)
+	}
+}
+
+// setDSACK records a duplicate range to report in the next ACK.
+func (c *Conn) setDSACK(start, end uint64) {
+	if end <= start {
+		return
+	}
+	c.dsack = Range{start, end}
+	c.hasDSACK = true
+}
+
+// noteSACK records a recent out-of-order arrival, so the next ACK's SACK
+// option lists its block first (RFC 2018 section 4).
+func (c *Conn) noteSACK(off uint64) {
+	r, _ := c.rb.ooo.find(off)
+	k := 0
+	for i := 0; i < c.nSACKRecent; i++ {
+		x := c.sackRecent[i]
+		if x >= r.Start && x < r.End {
+			continue // same block, moves to the front
+		}
+		if _, ok := c.rb.ooo.find(x); !ok {
+			continue // filled since
+		}
+		if k < len(c.sackRecent)-1 {
+			c.sackRecent[k+1] = x
+			k++
+		}
+	}
+	c.sackRecent[0] = off
+	c.nSACKRecent = k + 1
+}
+
+// checkFIN processes the peer's FIN once the data before it is in.
+func (c *Conn) checkFIN() {
+	if !c.finRcvd || c.state.finReceived() || c.rb.nxt+1 != c.finOff {
+		return
+	}
+	s := c.stack
+	c.ackNow = true
+	s.markDirty(c)
+	s.notify(c, EventFIN|EventReadable)
+	switch c.state {
+	case StateSynReceived, StateEstablished:
+		c.state = StateCloseWait
+	case StateFinWait1:
+		// Our FIN is not yet acknowledged (else we would be in FIN-WAIT-2).
+		c.state = StateClosing
+	case StateFinWait2:
+		c.enterTimeWait()
+	}
+}

@@ -1,0 +1,359 @@
+package tcp
+
+import (
+	"net/netip"
+
+	"github.com/mptcp-go/mptcp/cc"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// output sends whatever the connection has to send now: SYN or SYN/ACK,
+// retransmissions, new data, FIN, and an ACK if one is owed and nothing
+// else carried it.
+func (c *Conn) output() {
+	switch c.state {
+	case StateSynSent, StateSynReceived:
+		if c.synPending {
+			c.sendSYN()
+		}
+		return
+	case StateClosed, StateListen, StateTimeWait:
+		return
+	}
+	c.sendData()
+	if c.ackNow {
+		c.sendControl(wire.FlagACK, c.sndNxt, false)
+	}
+}
+
+// sendData sends retransmissions and new data while the congestion and
+// receive windows, and the pacer, allow.
+func (c *Conn) sendData() {
+	now := c.stack.now
+	sent := false
+	for !c.paceBlocked(now) {
+		inflight := c.inflight()
+		win := c.window()
+		if i := c.nextLost(); i != none {
+			sg := c.txq.at(i)
+			if inflight > 0 && inflight+int(sg.end-sg.start) > win {
+				break
+			}
+			c.retransmit(i, false)
+			sent = true
+			continue
+		}
+		if c.sendNew(inflight, win) == 0 {
+			break
+		}
+		sent = true
+	}
+	if sent {
+		c.armTimers(false)
+	}
+}
+
+// nextLost returns the first segment marked lost and not yet
+// retransmitted, or none.
+func (c *Conn) nextLost() int64 {
+	q := &c.txq
+	if q.lost == 0 {
+		return none
+	}
+	for i := max(q.hint, q.head); i < q.tail(); i++ {
+		sg := q.at(i)
+		if sg.flags&(segLost|segRetrans|segSACKed) == segLost {
+			q.hint = i
+			return i
+		}
+	}
+	q.hint = q.tail()
+	return none
+}
+
+// rwndRoom returns how much new data the peer's window admits.
+func (c *Conn) rwndRoom() int {
+	right := c.sndUna + c.sndWnd
+	if right <= c.sndNxt {
+		return 0
+	}
+	return int(right - c.sndNxt)
+}
+
+// finDue reports whether a FIN should follow the data already sent.
+func (c *Conn) finDue() bool {
+	return c.writeClosed && !c.finSent && c.sndDataNxt() == c.sb.tail &&
+		(c.state == StateEstablished || c.state == StateCloseWait)
+}
+
+// sendNew sends one new segment if the windows allow, and returns the
+// sequence space it used (0 if nothing was sent).
+func (c *Conn) sendNew(inflight, win int) int {
+	off := c.sndDataNxt()
+	avail := int(c.sb.tail - off)
+	if avail == 0 {
+		if c.finDue() {
+			return c.transmitNew(off, 0, true, false)
+		}
+		if inflight < win {
+			c.markAppLimited(inflight)
+		}
+		return 0
+	}
+	if c.state != StateEstablished && c.state != StateCloseWait {
+		return 0
+	}
+	rwnd := c.rwndRoom()
+	if rwnd == 0 {
+		c.markAppLimited(inflight)
+		return 0
+	}
+	maxPay := c.maxPayload()
+	l := min(avail, maxPay, c.sb.segmentLimit(off))
+	if rwnd < l {
+		// Sender silly window avoidance (RFC 9293 section 3.8.6.2.1):
+		// wait for a useful window while something is in flight.
+		if inflight > 0 && uint64(rwnd) < c.maxSndWnd/2 {
+			c.markAppLimited(inflight)
+			return 0
+		}
+		l = rwnd
+	}
+	if c.opts.Nagle && l < maxPay && l == avail && c.sndNxt > c.sndUna && !c.writeClosed {
+		return 0
+	}
+	if inflight > 0 && inflight+l > win {
+		return 0
+	}
+	fin := c.writeClosed && l == avail
+	return c.transmitNew(off, l, fin, false)
+}
+
+// sendNewSegment sends one new segment regardless of the congestion
+// window, for a tail loss probe. It returns the bytes sent.
+func (c *Conn) sendNewSegment(probe bool) int {
+	off := c.sndDataNxt()
+	avail := int(c.sb.tail - off)
+	rwnd := c.rwndRoom()
+	if avail == 0 || rwnd == 0 || (c.state != StateEstablished && c.state != StateCloseWait) {
+		return 0
+	}
+	l := min(avail, c.maxPayload(), c.sb.segmentLimit(off), rwnd)
+	fin := c.writeClosed && l == avail
+	return c.transmitNew(off, l, fin, probe)
+}
+
+// markAppLimited notes that the sender is not using its window, so the
+// delivery rate and window growth discount this period.
+func (c *Conn) markAppLimited(inflight int) {
+	c.appLimit = max(c.delivered+uint64(inflight), 1)
+}
+
+// transmitNew sends new data [off, off+l) of the stream, with a FIN if
+// fin, records the segment and returns the sequence space it used.
+func (c *Conn) transmitNew(off uint64, l int, fin, probe bool) int {
+	s := c.stack
+	now := s.now
+	inflight := c.inflight()
+	if inflight == 0 {
+		c.firstSent, c.delivTime = now, now
+	}
+	start := c.sndNxt
+	flags := wire.FlagACK
+	if l > 0 && off+uint64(l) == c.sb.tail {
+		flags |= wire.FlagPSH
+	}
+	if fin {
+		flags |= wire.FlagFIN
+	}
+	sent := c.transmit(flags, start, off, l, false, probe, false)
+	if sent < l {
+		// Options took payload space: the FIN waits for the rest.
+		l, fin = sent, false
+	}
+	n := l
+	sf := segFlags(0)
+	if fin {
+		n++
+		sf = segFIN
+	}
+	i := c.txq.push(txSeg{
+		start:         start,
+		end:           start + uint64(n),
+		xmit:          now,
+		flags:         sf,
+		delivered:     c.delivered,
+		deliveredTime: c.delivTime,
+		firstSent:     c.firstSent,
+		appLimited:    c.appLimit != 0,
+	})
+	c.txq.tsAppend(i)
+	c.sndNxt += uint64(n)
+	if fin {
+		c.finSent = true
+		switch c.state {
+		case StateEstablished:
+			c.state = StateFinWait1
+		case StateCloseWait:
+			c.state = StateLastAck
+		}
+	}
+	if l > 0 {
+		c.cc.OnPacketSent(s.wall(now), cc.Sent{Bytes: l, PriorInFlight: inflight})
+		c.paceSent(now, l)
+	}
+	if c.rec.state == recFast {
+		c.rec.prrOut += n
+	}
+	return n
+}
+
+// retransmit sends segment i again, with its original boundaries.
+func (c *Conn) retransmit(i int64, probe bool) {
+	s := c.stack
+	now := s.now
+	q := &c.txq
+	sg := q.at(i)
+	inflight := c.inflight()
+	l := sg.dataLen()
+	flags := wire.FlagACK
+	if sg.has(segFIN) {
+		flags |= wire.FlagFIN
+	}
+	if l > 0 && sg.start-1+uint64(l) == c.sb.tail {
+		flags |= wire.FlagPSH
+	}
+	if inflight == 0 {
+		c.firstSent, c.delivTime = now, now
+	}
+	c.transmit(flags, sg.start, sg.start-1, l, true, probe, true)
+	q.sentRetransmission(i, now)
+	sg.delivered, sg.deliveredTime, sg.firstSent = c.delivered, c.delivTime, c.firstSent
+	sg.appLimited = c.appLimit != 0
+	c.stats.Retransmits++
+	c.stats.BytesRetrans += uint64(l)
+	s.stats.RetransSegs++
+	c.noteRetransmission(l, c.tsvalAt(now))
+	if c.rec.state == recFast {
+		c.rec.prrOut += int(sg.end - sg.start)
+	}
+	if l > 0 {
+		c.cc.OnPacketSent(s.wall(now), cc.Sent{Bytes: l, PriorInFlight: inflight})
+		c.paceSent(now, l)
+	}
+}
+
+// sendControl sends a segment without data: an ACK, a FIN-less window
+// update, a probe. seq is the sequence offset it carries.
+func (c *Conn) sendControl(flags wire.TCPFlags, seq uint64, probe bool) {
+	c.transmit(flags, seq, 0, 0, false, probe, false)
+}
+
+// sendSYN sends our SYN (SYN-SENT) or SYN/ACK (SYN-RECEIVED).
+func (c *Conn) sendSYN() {
+	s := c.stack
+	now := s.now
+	c.synPending = false
+	flags := wire.FlagSYN
+	if c.state == StateSynReceived {
+		flags |= wire.FlagACK
+	}
+	if c.synAt == 0 {
+		c.synAt = now
+		c.firstSent = now
+	}
+	c.transmit(flags, 0, 0, 0, c.synRetries > 0, false, false)
+	c.rtoAt = now + c.rtt.currentRTO()
+}
+
+// transmit builds and emits one segment of this connection: seq is its
+// sequence offset, [off, off+l) the stream bytes it carries. fixed means
+// the payload length must not change (a retransmission), so SACK blocks
+// give way instead. It returns the payload bytes actually sent.
+func (c *Conn) transmit(flags wire.TCPFlags, seq uint64, off uint64, l int, retrans, probe, fixed bool) int {
+	s := c.stack
+	syn := flags&wire.FlagSYN != 0
+	seg := Segment{
+		Kind:       segKind(flags, l),
+		Flags:      flags,
+		Seq:        c.sndWire(seq),
+		Offset:     off,
+		Len:        l,
+		Retransmit: retrans,
+		Probe:      probe,
+	}
+	var ackOff uint64
+	if flags&wire.FlagACK != 0 {
+		ackOff = c.rcvNxt()
+		seg.Ack = c.rcvWire(ackOff)
+	}
+	b := &s.optb
+	b.Reset()
+	hasDSACK := c.hasDSACK
+	sackRoom := wire.MaxOptionLen
+	if fixed {
+		sackRoom = c.sndMSS - l
+	}
+	c.writeOptions(&seg, b, sackRoom)
+	if l > 0 && !fixed && l+b.Len() > c.sndMSS {
+		l = max(c.sndMSS-b.Len(), 1)
+		seg.Len = l
+		flags &^= wire.FlagFIN | wire.FlagPSH
+	}
+	f := wire.TCPFields{
+		SrcPort: c.local.Port(),
+		DstPort: c.remote.Port(),
+		Seq:     seg.Seq,
+		Ack:     seg.Ack,
+		Flags:   flags,
+	}
+	if flags&wire.FlagRST == 0 {
+		f.Window = c.windowField(syn)
+	}
+	p1, p2 := c.sb.slices(off, l)
+	pkt := s.buildPacket(c.local.Addr(), c.remote.Addr(), &f, b.Bytes(), p1, p2)
+	s.emit(pkt)
+
+	c.stats.SegsOut++
+	if l > 0 {
+		c.stats.DataSegsOut++
+		c.stats.BytesSent += uint64(l)
+	}
+	if flags&wire.FlagACK != 0 {
+		c.ackNow = false
+		c.delackAt = 0
+		c.ackSegs = 0
+		if hasDSACK {
+			c.hasDSACK = false
+			c.stats.DSACKsSent++
+		}
+	}
+	return l
+}
+
+// buildPacket writes an IP packet with one TCP segment into the stack's
+// output buffer and returns it. The payload comes in two pieces because a
+// ring buffer may wrap; it is copied once, into the packet.
+func (s *Stack) buildPacket(src, dst netip.Addr, f *wire.TCPFields, opts, p1, p2 []byte) []byte {
+	ipLen := wire.IPv4MinHeaderLen
+	if !src.Is4() {
+		ipLen = wire.IPv6HeaderLen
+	}
+	tcpLen := wire.TCPMinHeaderLen + len(opts) + len(p1) + len(p2)
+	n := ipLen + tcpLen
+	if cap(s.out) < n {
+		s.out = make([]byte, 0, n)
+	}
+	b := s.out[:n]
+	if src.Is4() {
+		wire.EncodeIPv4(b, &wire.IPv4Fields{DF: true, Protocol: wire.ProtoTCP, Src: src, Dst: dst}, tcpLen)
+	} else {
+		wire.EncodeIPv6(b, &wire.IPv6Fields{NextHeader: wire.ProtoTCP, Src: src, Dst: dst}, tcpLen)
+	}
+	seg := wire.TCP(b[ipLen:])
+	hl := wire.EncodeTCP(seg, f, opts)
+	k := copy(seg[hl:], p1)
+	copy(seg[hl+k:], p2)
+	seg.SetChecksum(seg.ComputeChecksum(src, dst))
+	return b
+}
