@@ -71,19 +71,19 @@ type Conn struct {
 	lastTSecr          uint32 // TSecr of the segment being processed
 
 	// Loss detection and recovery.
-	txq       txQueue
+	txq          txQueue
 	sackedRanges rangeSet // what the peer SACKed, as sequence offsets
-	rtt       rttEstimator
-	cc        cc.Controller
-	rec       recovery
-	rack      rackState
-	tlp       tlpState
-	delivered uint64 // bytes delivered (acked or SACKed) so far
-	delivTime time.Duration
-	firstSent time.Duration
-	appLimit  uint64 // delivery count until which the flow is app-limited
-	rtoCount  int    // RTOs in a row without progress
-	pace      pacer
+	rtt          rttEstimator
+	cc           cc.Controller
+	rec          recovery
+	rack         rackState
+	tlp          tlpState
+	delivered    uint64 // bytes delivered (acked or SACKed) so far
+	delivTime    time.Duration
+	firstSent    time.Duration
+	appLimit     uint64 // delivery count until which the flow is app-limited
+	rtoCount     int    // RTOs in a row without progress
+	pace         pacer
 
 	// Acknowledgment state.
 	ackNow        bool // send an ACK at the next output
@@ -96,7 +96,7 @@ type Conn struct {
 	lastOOWAck    time.Duration // out-of-window ACK rate limit
 	lastRecv      time.Duration
 	kaProbes      int
-	probesUnacked int // zero-window probes without an answer
+	probesUnacked int  // zero-window probes without an answer
 	notifyWrite   bool // a Write came up short: report EventWritable
 
 	// Timers: absolute deadlines since the stack's epoch, 0 when off.

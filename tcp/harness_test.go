@@ -24,13 +24,13 @@ type testNet struct {
 	delay  time.Duration
 	// rate, if set, serialises each direction at this many bytes per
 	// second, with an unbounded queue.
-	rate   float64
-	busy   map[netip.Addr]time.Time
-	drop   func(pkt []byte) bool
-	extra  func(pkt []byte) time.Duration // added delay (reordering)
-	tap    func(pkt []byte)               // sees every packet sent
-	pumps  []func()
-	sent   int
+	rate    float64
+	busy    map[netip.Addr]time.Time
+	drop    func(pkt []byte) bool
+	extra   func(pkt []byte) time.Duration // added delay (reordering)
+	tap     func(pkt []byte)               // sees every packet sent
+	pumps   []func()
+	sent    int
 	dropped int
 }
 
@@ -41,8 +41,8 @@ type flight struct {
 }
 
 var (
-	addrA = netip.MustParseAddr("10.0.0.1")
-	addrB = netip.MustParseAddr("10.0.0.2")
+	addrA  = netip.MustParseAddr("10.0.0.1")
+	addrB  = netip.MustParseAddr("10.0.0.2")
 	addr6A = netip.MustParseAddr("2001:db8::1")
 	addr6B = netip.MustParseAddr("2001:db8::2")
 )
@@ -230,18 +230,18 @@ func pattern(seed, i uint64) byte {
 // app is a test application on one connection: it writes total bytes of a
 // pattern stream, reads and checks what arrives, and closes when told.
 type app struct {
-	c        *Conn
-	seed     uint64
-	total    int
-	written  int
-	got      int
-	bad      int
-	eof      bool
+	c           *Conn
+	seed        uint64
+	total       int
+	written     int
+	got         int
+	bad         int
+	eof         bool
 	closeOnDone bool
-	closed   bool
-	buf      []byte
-	record   int // if > 0, write records of this size
-	readErr  error
+	closed      bool
+	buf         []byte
+	record      int // if > 0, write records of this size
+	readErr     error
 }
 
 func newApp(c *Conn, seed uint64, total int) *app {

@@ -47,7 +47,7 @@ type Stats struct {
 	SendWindow    int // peer's advertised window, bytes
 	ReceiveBuffer int // current receive buffer (auto-tuned)
 	MSS           int
-	SACKed, Lost  int // bytes in the scoreboard
+	SACKed, Lost  int     // bytes in the scoreboard
 	DeliveryRate  float64 // bytes per second, last sample
 }
 

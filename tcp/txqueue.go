@@ -25,12 +25,12 @@ type txSeg struct {
 type segFlags uint8
 
 const (
-	segSACKed     segFlags = 1 << iota // selectively acknowledged
-	segLost                            // deemed lost (RACK, RTO)
-	segRetrans                         // a retransmission of it is in flight
-	segEverRetrans                     // retransmitted at least once
-	segFIN                             // carries our FIN
-	segInTS                            // on the time-ordered list
+	segSACKed      segFlags = 1 << iota // selectively acknowledged
+	segLost                             // deemed lost (RACK, RTO)
+	segRetrans                          // a retransmission of it is in flight
+	segEverRetrans                      // retransmitted at least once
+	segFIN                              // carries our FIN
+	segInTS                             // on the time-ordered list
 )
 
 func (s *txSeg) has(f segFlags) bool { return s.flags&f != 0 }
