@@ -188,7 +188,7 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 
 	// PAWS (RFC 7323 section 5.3) comes before the sequence check.
 	if c.tsOK && opts.HasTimestamps && !g.has(wire.FlagRST) &&
-		seqLT(opts.TSVal, c.tsRecent) && now-c.tsRecentAge < pawsIdle {
+		seqLT(opts.TSVal, c.tsRecent) && now-c.tsRecentAge < pawsIdle && !c.disorderedACK(g) {
 		c.stats.PAWSDrops++
 		s.stats.PAWSEstab++
 		c.dupAck(g)
@@ -339,6 +339,23 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 		}
 	}
 	c.checkFIN()
+}
+
+// disorderedACK reports a pure duplicate ACK that was merely reordered
+// behind a later one: PAWS would drop it for its older timestamp, but it
+// is harmless and may carry SACK blocks (Linux's tcp_disordered_ack).
+func (c *Conn) disorderedACK(g *inSeg) bool {
+	if len(g.payload) > 0 || g.flags&(wire.FlagSYN|wire.FlagFIN|wire.FlagRST) != 0 || !g.has(wire.FlagACK) {
+		return false
+	}
+	if unwrap(c.rcvNxt(), c.irs, g.seq) != int64(c.rcvNxt()) || unwrap(c.sndUna, c.iss, g.ack) != int64(c.sndUna) {
+		return false
+	}
+	if uint64(g.wnd)<<c.sndShift != c.sndWnd {
+		return false
+	}
+	lag := time.Duration(c.tsRecent-g.opts.TSVal) * time.Millisecond
+	return lag <= c.rtt.currentRTO()
 }
 
 // lastAckSent is the acknowledgment we last sent, as an offset: the

@@ -29,12 +29,10 @@ func (c *Conn) rackDelivered(sg *txSeg) {
 	now := c.stack.now
 	rtt := now - sg.xmit
 	if sg.has(segEverRetrans) {
-		// Which transmission was acknowledged? With timestamps the echo
-		// says; without, a sample shorter than the path's minimum RTT
-		// must belong to an earlier transmission.
-		if c.tsOK && c.lastTSecr != 0 && seqLT(c.lastTSecr, c.tsvalAt(sg.xmit)) {
-			return
-		}
+		// Which transmission was acknowledged? A sample shorter than the
+		// path's minimum RTT must belong to an earlier one. (Timestamps
+		// cannot tell: a receiver echoes the TSval of out-of-order
+		// segments only once the hole before them fills, RFC 7323.)
 		if rtt < c.rtt.minRTT() {
 			return
 		}

@@ -235,9 +235,11 @@ func (c *Conn) armTimers(restartRTO bool) {
 	if restartRTO || c.rtoAt == 0 {
 		c.rtoAt = now + c.rtt.currentRTO()
 	}
-	if c.tlpAt == 0 && c.tlpEligible() {
-		pto := c.pto()
-		if at := now + pto; at < c.rtoAt {
+	// The probe timer restarts after new data is sent or acknowledged
+	// (RFC 8985 section 7.2); a pending reordering timer takes precedence.
+	c.tlpAt = 0
+	if c.reoAt == 0 && c.tlpEligible() {
+		if at := now + c.pto(); at < c.rtoAt {
 			c.tlpAt = at
 		}
 	}
