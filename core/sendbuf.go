@@ -6,6 +6,7 @@ package core
 // stay here until a DATA_ACK covers them, whichever subflows carried them,
 // so that any of them can be sent again on another subflow (reinjection).
 type sendBuffer struct {
+	first uint64 // first DSN of the connection
 	una   uint64 // first DSN not yet DATA_ACKed
 	nxt   uint64 // first DSN never sent: new data starts here
 	q     byteQueue
@@ -21,7 +22,7 @@ type sendBuffer struct {
 
 // init starts the buffer at the first DSN of the local side, IDSN+1.
 func (s *sendBuffer) init(first uint64, limit int) {
-	s.una, s.nxt, s.limit = first, first, limit
+	s.first, s.una, s.nxt, s.limit = first, first, first, limit
 }
 
 // end returns the DSN after the last byte written: where new bytes go, and

@@ -1,0 +1,196 @@
+package core
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/cc"
+	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/sched"
+	"github.com/mptcp-go/mptcp/tcp"
+)
+
+// Config configures a Stack. Zero fields take the defaults documented on
+// each; Rand is required.
+type Config struct {
+	// Rand supplies every random number: MPTCP keys, MP_JOIN nonces and,
+	// unless TCP.Rand is set, the TCP engine's.
+	Rand Rand
+
+	// TCP configures the TCP engine that runs the subflows.
+	TCP tcp.Config
+
+	// Scheduler, PathManager and CongestionControl name the policies of
+	// new connections, from the registries of packages sched, pm and cc.
+	// Defaults: "default", "fullmesh", "cubic". Each connection may choose
+	// its own (ConnOptions).
+	Scheduler, PathManager, CongestionControl string
+
+	// Limits bound the subflows and accepted addresses of each connection
+	// (default pm.DefaultLimits).
+	Limits pm.Limits
+
+	// Checksum asks for DSS checksums (the kernel's
+	// net.mptcp.checksum_enabled): they are used when either side asks.
+	Checksum bool
+
+	// DenyJoinInitial sets the C flag in MP_CAPABLE: peers must not open
+	// subflows to the address and port of the initial subflow, and such
+	// joins are refused (the kernel's allow_join_initial_addr_port=0). A
+	// server behind a load balancer uses it with Announce.
+	DenyJoinInitial bool
+
+	// Announce lists addresses, with optional ports, that servers announce
+	// (ADD_ADDR) on every connection in addition to their other local
+	// addresses: the server's own address behind a load balancer, or a
+	// port reserved for joins. The stack accepts MP_JOIN on them.
+	Announce []netip.AddrPort
+
+	// DisableMPTCP makes the stack speak plain TCP: no MP_CAPABLE on its
+	// SYNs, MP_CAPABLE SYNs answered as plain TCP.
+	DisableMPTCP bool
+
+	// SYNRetransBeforeFallback is how many times a SYN with MP_CAPABLE is
+	// retransmitted before the next SYN goes without it (the kernel's
+	// syn_retrans_before_tcp_fallback, default 2); negative never drops
+	// MP_CAPABLE.
+	SYNRetransBeforeFallback int
+
+	// BlackholeTimeout is how long a path where MP_CAPABLE SYNs were
+	// dropped is used without MPTCP (the kernel's blackhole_timeout,
+	// default 1 h, doubling on repeat); negative disables the memory.
+	BlackholeTimeout time.Duration
+
+	// AddAddrTimeout is the retransmission timeout of ADD_ADDR until it is
+	// echoed (default 2 s, doubling, 3 retransmissions; the kernel's
+	// add_addr_timeout is 120 s).
+	AddAddrTimeout time.Duration
+
+	// SendBuffer bounds the bytes a connection holds for sending,
+	// unacknowledged at data level included (default 4 MiB).
+	SendBuffer int
+	// ReceiveBuffer is a connection's initial receive buffer and window
+	// (default 256 KiB); ReceiveBufferMax the most auto-tuning grows it to
+	// (default 16 MiB). Auto-tuning sizes the buffer to twice the sum of
+	// the subflows' delivery rates times the largest RTT, as "How Hard
+	// Can It Be?" (NSDI 2012) prescribes against head-of-line blocking.
+	ReceiveBuffer, ReceiveBufferMax int
+	// DisableAutoTune keeps the receive buffer at ReceiveBuffer.
+	DisableAutoTune bool
+
+	// NoSubflowTimeout is how long a connection that lost every subflow
+	// waits for one to come back before it fails (default 60 s).
+	NoSubflowTimeout time.Duration
+
+	// DisableOpportunistic turns off opportunistic retransmission and
+	// penalisation (NSDI 2012), for experiments.
+	DisableOpportunistic bool
+}
+
+// Defaults not shared with the kernel.
+const (
+	DefaultAddAddrTimeout    = 2 * time.Second
+	DefaultSendBuffer        = 4 << 20
+	DefaultReceiveBuffer     = 256 << 10
+	DefaultReceiveBufferMax  = 16 << 20
+	DefaultNoSubflowTimeout  = 60 * time.Second
+	addAddrMaxRetrans        = 3
+	minBuffer                = 4 << 10
+	maxConnBuffer            = 1 << 30
+)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Rand == nil {
+		return c, fmt.Errorf("%w: Config.Rand is required", ErrInvalid)
+	}
+	if c.TCP.Rand == nil {
+		c.TCP.Rand = c.Rand
+	}
+	if c.Scheduler == "" {
+		c.Scheduler = sched.Default
+	}
+	if c.PathManager == "" {
+		c.PathManager = pm.Default
+	}
+	if c.CongestionControl == "" {
+		c.CongestionControl = cc.Default
+	}
+	if err := checkPolicies(c.Scheduler, c.PathManager, c.CongestionControl); err != nil {
+		return c, err
+	}
+	if c.Limits == (pm.Limits{}) {
+		c.Limits = pm.DefaultLimits
+	}
+	if c.Limits.Subflows < 0 || c.Limits.AddAddrAccepted < 0 {
+		return c, fmt.Errorf("%w: negative limits %+v", ErrInvalid, c.Limits)
+	}
+	if c.SYNRetransBeforeFallback == 0 {
+		c.SYNRetransBeforeFallback = DefaultSYNRetransBeforeFallback
+	}
+	if c.BlackholeTimeout == 0 {
+		c.BlackholeTimeout = DefaultBlackholeTimeout
+	}
+	if c.AddAddrTimeout <= 0 {
+		c.AddAddrTimeout = DefaultAddAddrTimeout
+	}
+	if c.SendBuffer == 0 {
+		c.SendBuffer = DefaultSendBuffer
+	}
+	if c.ReceiveBuffer == 0 {
+		c.ReceiveBuffer = DefaultReceiveBuffer
+	}
+	if c.ReceiveBufferMax == 0 {
+		c.ReceiveBufferMax = max(DefaultReceiveBufferMax, c.ReceiveBuffer)
+	}
+	if c.NoSubflowTimeout <= 0 {
+		c.NoSubflowTimeout = DefaultNoSubflowTimeout
+	}
+	for _, n := range []int{c.SendBuffer, c.ReceiveBuffer, c.ReceiveBufferMax} {
+		if n < minBuffer || n > maxConnBuffer {
+			return c, fmt.Errorf("%w: buffer size %d outside %d..%d", ErrInvalid, n, minBuffer, maxConnBuffer)
+		}
+	}
+	if c.ReceiveBufferMax < c.ReceiveBuffer {
+		c.ReceiveBufferMax = c.ReceiveBuffer
+	}
+	for _, a := range c.Announce {
+		if !a.Addr().IsValid() {
+			return c, fmt.Errorf("%w: announced address %v", ErrInvalid, a)
+		}
+	}
+	return c, nil
+}
+
+// checkPolicies reports an unknown policy name with the valid ones.
+func checkPolicies(s, p, ccName string) error {
+	if _, err := sched.New(s); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if _, err := pm.New(p); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	known := false
+	for _, n := range cc.Names() {
+		if n == ccName {
+			known = true
+		}
+	}
+	if !known {
+		return fmt.Errorf("%w: %w %q (valid: %v)", ErrInvalid, cc.ErrUnknown, ccName, cc.Names())
+	}
+	return nil
+}
+
+// ConnOptions choose a connection's policies; empty fields take the
+// stack's.
+type ConnOptions struct {
+	Scheduler, PathManager, CongestionControl string
+	// Checksum asks for DSS checksums on this connection even if the
+	// stack does not.
+	Checksum bool
+	// Backup makes the initial subflow a backup path.
+	Backup bool
+	// DisableMPTCP dials plain TCP.
+	DisableMPTCP bool
+}

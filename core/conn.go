@@ -1,0 +1,532 @@
+package core
+
+import (
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/mptcp-go/mptcp/cc"
+	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/sched"
+	"github.com/mptcp-go/mptcp/tcp"
+)
+
+// ConnState is an MPTCP connection's state as the application sees it.
+type ConnState uint8
+
+// The connection states.
+const (
+	// StateConnecting: the initial subflow's handshake is running.
+	StateConnecting ConnState = iota
+	// StateEstablished: data can flow (MPTCP, or TCP after a fallback).
+	StateEstablished
+	// StateClosed: the connection is over; Err says why (nil for an
+	// orderly close in both directions).
+	StateClosed
+)
+
+var connStateNames = [...]string{"connecting", "established", "closed"}
+
+// String names the state.
+func (s ConnState) String() string {
+	if int(s) < len(connStateNames) {
+		return connStateNames[s]
+	}
+	return "?"
+}
+
+// Conn is one MPTCP connection: a byte stream carried by one or more
+// subflows (RFC 8684), or by one TCP connection after a fallback. Like the
+// TCP engine's Conn it never blocks: Write takes what fits, Read returns
+// what has arrived (or ErrWouldBlock), and SetNotify reports changes.
+type Conn struct {
+	stack  *Stack
+	server bool
+	state  ConnState
+	err    error
+
+	sched   sched.Scheduler
+	pm      pm.PathManager
+	ccName  string
+	ccGroup *cc.Group
+
+	// Keys (RFC 8684 section 3.1).
+	local       keys
+	remoteKey   uint64
+	remote      keys
+	remoteKnown bool
+	csum        bool // DSS checksums in use
+	denyJoinID0 bool // the peer set the C flag
+
+	// fully: the MP_CAPABLE handshake is complete on both sides (the
+	// kernel's fully_established): joins and address signals may flow.
+	fully bool
+
+	// Fallback (RFC 8684 section 3.7).
+	fallen        bool
+	fallbackCause Counter
+	joinedEver    bool // a second subflow existed: infinite fallback forbidden
+	reinjected    bool // data was sent twice: infinite fallback forbidden
+	fbTx          linearMap
+	fbTxSet       bool
+
+	subflows   []*subflow
+	nextSubID  int
+	initialSub *subflow
+
+	initialLocal, initialRemote netip.AddrPort
+	initialLocalStackID         uint8 // the stack's ID of the initial local address
+
+	snd    sendBuffer
+	wndEnd uint64 // right edge of the peer's connection-level window
+	rcv    reassembly
+
+	// What the application asked for.
+	writeClosed  bool // CloseWrite: DATA_FIN after the data
+	appClosed    bool // Close: no more reading either
+	finSentAt    time.Time
+	finRTO       time.Duration
+	peerFin      bool // the peer's DATA_FIN (or FIN after fallback) consumed
+	peerFinAcked bool // our DATA_ACK covers the peer's DATA_FIN
+	lastWndAdv   int  // receive window last advertised, for window updates
+	fastcloseKey uint64
+	fastcloseRcvd bool // a valid MP_FASTCLOSE arrived
+
+	// Addresses (RFC 8684 section 3.4).
+	remotes   []pm.RemoteAddr
+	announced []*announcement
+	echoQ     []echo
+	rmQ       []uint8
+	accepted  int // announced addresses accepted (Limits.AddAddrAccepted)
+
+	reinjectQ []dsnRange
+
+	// Timers and bookkeeping.
+	dirty             bool
+	noSubflowSince    time.Time
+	handshakeDeadline time.Time
+	pmNext            time.Time
+	tuneAt            time.Time
+	tuneLast          time.Time
+	tuneBytes         uint64
+	lastUnaMove       time.Time
+	listener          *Listener
+	reaped            bool
+	notify            func()
+	notifyQueued      bool
+
+	bytesSent, bytesRecv uint64
+}
+
+// dsnRange is a range of data sequence numbers waiting to be sent again.
+type dsnRange struct {
+	dsn  uint64
+	n    int
+	from int // the subflow it is leaving
+}
+
+// linearMap relates subflow stream offsets to data sequence numbers
+// after a fallback: dsn = dsn0 + (off - off0).
+type linearMap struct {
+	off0, dsn0 uint64
+}
+
+func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
+	schedName := opts.Scheduler
+	if schedName == "" {
+		schedName = s.cfg.Scheduler
+	}
+	pmName := opts.PathManager
+	if pmName == "" {
+		pmName = s.cfg.PathManager
+	}
+	ccName := opts.CongestionControl
+	if ccName == "" {
+		ccName = s.cfg.CongestionControl
+	}
+	if err := checkPolicies(schedName, pmName, ccName); err != nil {
+		return nil, err
+	}
+	sc, _ := sched.New(schedName)
+	p, _ := pm.New(pmName)
+	c := &Conn{
+		stack:   s,
+		server:  server,
+		sched:   sc,
+		pm:      p,
+		ccName:  ccName,
+		ccGroup: cc.NewGroup(),
+		csum:    s.cfg.Checksum || opts.Checksum,
+	}
+	c.snd.init(0, s.cfg.SendBuffer)
+	c.rcv.init(0, s.cfg.ReceiveBuffer)
+	c.lastUnaMove = s.now
+	return c, nil
+}
+
+// setLocalKeys installs the local key; the data sequence space starts
+// after the IDSN.
+func (c *Conn) setLocalKeys(k keys) {
+	c.local = k
+	c.snd.init(k.idsn+1, c.stack.cfg.SendBuffer)
+	c.wndEnd = c.snd.nxt
+}
+
+// setRemoteKey records the peer's key, from which its IDSN follows.
+func (c *Conn) setRemoteKey(key uint64) {
+	if c.remoteKnown {
+		return
+	}
+	c.remoteKey = key
+	c.remote = newKeys(key)
+	c.remoteKnown = true
+	c.rcv.init(c.remote.idsn+1, c.rcv.limit)
+}
+
+// subflowOptions are the TCP options of the connection's subflows.
+func (c *Conn) subflowOptions() tcp.Options {
+	return tcp.Options{CongestionControl: c.ccName}
+}
+
+// Server reports whether the connection was accepted by a listener.
+func (c *Conn) Server() bool { return c.server }
+
+// State returns the connection's state.
+func (c *Conn) State() ConnState { return c.state }
+
+// Err returns why the connection closed: nil while open and after an
+// orderly close.
+func (c *Conn) Err() error { return c.err }
+
+// FellBack reports whether the connection runs as plain TCP.
+func (c *Conn) FellBack() bool { return c.fallen }
+
+// LocalAddr returns the local address of the initial subflow.
+func (c *Conn) LocalAddr() netip.AddrPort { return c.initialLocal }
+
+// RemoteAddr returns the remote address of the initial subflow.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.initialRemote }
+
+// SetNotify installs f, called (on the goroutine driving the stack, after
+// it finished the packet or poll at hand) whenever the connection may have
+// become readable, writable, established or closed. A blocking wrapper
+// wakes its waiters from it.
+func (c *Conn) SetNotify(f func()) { c.notify = f }
+
+// wake queues the application notification, once per batch of work.
+func (c *Conn) wake() {
+	if c.notify == nil || c.notifyQueued {
+		return
+	}
+	c.notifyQueued = true
+	c.stack.notifyLater(func() {
+		c.notifyQueued = false
+		if c.notify != nil {
+			c.notify()
+		}
+	})
+}
+
+// Write queues as much of p as the send buffer takes and returns how
+// much; 0 with a nil error means the buffer is full (wait for a
+// notification). The data leaves at the next Poll.
+func (c *Conn) Write(p []byte) (int, error) {
+	switch {
+	case c.state == StateClosed:
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, ErrClosed
+	case c.writeClosed:
+		return 0, ErrWriteClosed
+	}
+	n := c.snd.write(p)
+	if n > 0 {
+		c.markDirty()
+	}
+	return n, nil
+}
+
+// Writable returns the free space in the send buffer.
+func (c *Conn) Writable() int {
+	if c.state == StateClosed || c.writeClosed {
+		return 0
+	}
+	return c.snd.free()
+}
+
+// Read copies in-order data into p. It returns io.EOF after the peer's
+// DATA_FIN (FIN after a fallback) once everything before it is read, and
+// ErrWouldBlock when nothing has arrived yet.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.appClosed {
+		return 0, ErrClosed
+	}
+	if c.rcv.ready.len() > 0 {
+		before := c.rcv.window()
+		n := c.rcv.ready.read(p)
+		c.readDone(before)
+		return n, nil
+	}
+	if c.rcv.eof() || c.peerFin {
+		return 0, io.EOF
+	}
+	if c.state == StateClosed {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, io.EOF
+	}
+	return 0, ErrWouldBlock
+}
+
+// Readable returns the bytes ready to be read.
+func (c *Conn) Readable() int { return c.rcv.ready.len() }
+
+// readDone sends a window update when reading opened the window enough
+// that the peer would otherwise stall: from (nearly) zero, or by a
+// quarter of the buffer.
+func (c *Conn) readDone(before int) {
+	after := c.rcv.window()
+	if c.fallen {
+		return // the TCP engine manages the window of a plain connection
+	}
+	mss := 1400
+	if after-c.lastWndAdv >= c.rcv.limit/4 || (c.lastWndAdv < 2*mss && after >= 2*mss) {
+		if sf := c.bestSubflow(); sf != nil {
+			sf.tc.SendACK()
+			c.markDirty()
+		}
+	}
+	_ = before
+}
+
+// CloseWrite half-closes: a DATA_FIN follows the data already written
+// (a FIN after a fallback). Reading goes on.
+func (c *Conn) CloseWrite() error {
+	if c.state == StateClosed {
+		return ErrClosed
+	}
+	if c.writeClosed {
+		return nil
+	}
+	c.writeClosed = true
+	c.snd.finQueued = true
+	c.markDirty()
+	return nil
+}
+
+// Close closes both directions: the data written is still delivered,
+// then a DATA_FIN; data arriving from now on is discarded. The subflows
+// close once both DATA_FINs are acknowledged.
+func (c *Conn) Close() error {
+	if c.appClosed {
+		return ErrClosed
+	}
+	c.appClosed = true
+	c.rcv.ready.discard(c.rcv.ready.len())
+	if c.state == StateClosed {
+		return nil
+	}
+	_ = c.CloseWrite()
+	return nil
+}
+
+// Abort resets the connection at once: MP_FASTCLOSE on every subflow
+// (RFC 8684 section 3.5), or a RST after a fallback.
+func (c *Conn) Abort() {
+	if c.state == StateClosed {
+		c.appClosed = true
+		return
+	}
+	c.appClosed = true
+	if !c.fallen && c.remoteKnown {
+		c.fastcloseKey = c.remoteKey
+		for _, sf := range c.subflows {
+			sf.fastclose = true
+		}
+	}
+	for _, sf := range slices.Clone(c.subflows) {
+		sf.abort()
+	}
+	c.close(ErrConnectionAborted)
+}
+
+// close ends the connection with err (nil: orderly).
+func (c *Conn) close(err error) {
+	if c.state == StateClosed {
+		return
+	}
+	wasEstab := c.state == StateEstablished && !c.fallen && c.fully
+	c.state = StateClosed
+	if c.err == nil {
+		c.err = err
+	}
+	if wasEstab {
+		c.stack.mib.Dec(MPCurrEstab)
+	}
+	c.stack.tokens.remove(c.local.token, c)
+	for _, sf := range slices.Clone(c.subflows) {
+		if err != nil {
+			sf.abort()
+		} else {
+			sf.tc.Close()
+		}
+	}
+	c.pmEvent(pm.Event{Kind: pm.Closed})
+	c.wake()
+}
+
+// markDirty asks for the connection to be pushed at the next poll.
+func (c *Conn) markDirty() { c.dirty = true }
+
+// established moves a connecting connection to established, hands a
+// server connection to its listener, and tells the application.
+func (c *Conn) established() {
+	if c.state != StateConnecting {
+		return
+	}
+	c.state = StateEstablished
+	if !c.fallen {
+		c.stack.mib.Inc(MPCurrEstab)
+	}
+	if c.listener != nil {
+		c.listener.enqueue(c)
+	}
+	c.markDirty()
+	c.wake()
+}
+
+// newSubflow creates a subflow (its TCP connection is attached later).
+func (c *Conn) newSubflow(initial, active bool) *subflow {
+	sf := &subflow{conn: c, id: c.nextSubID, initial: initial, active: active, join: !initial}
+	c.nextSubID++
+	c.subflows = append(c.subflows, sf)
+	if initial {
+		c.initialSub = sf
+	} else {
+		c.joinedEver = true
+	}
+	c.noSubflowSince = time.Time{}
+	return sf
+}
+
+// removeSubflow forgets a closed subflow, sends again what it carried,
+// and tells the path manager.
+func (c *Conn) removeSubflow(sf *subflow, err error) {
+	i := slices.Index(c.subflows, sf)
+	if i < 0 {
+		return
+	}
+	c.subflows = slices.Delete(c.subflows, i, i+1)
+	if c.state != StateClosed {
+		c.reinjectFrom(sf)
+	}
+	if len(c.subflows) == 0 {
+		c.noSubflowSince = c.stack.now
+	}
+	c.pmEvent(pm.Event{Kind: pm.SubClosed, Subflow: sf.pmInfo(), Err: err})
+	c.markDirty()
+	if c.fallen && c.state != StateClosed {
+		// A connection that fell back lives and dies with its subflow.
+		if c.rcv.finDone || c.peerFin || err == nil {
+			c.peerFin = true
+			c.close(err)
+		} else {
+			c.close(err)
+		}
+	}
+	if c.state == StateConnecting && len(c.subflows) == 0 {
+		c.close(err)
+	}
+}
+
+// bestSubflow returns the usable subflow with the lowest RTT, for
+// signalling.
+func (c *Conn) bestSubflow() *subflow {
+	var best *subflow
+	for _, sf := range c.subflows {
+		if !sf.canSignal() {
+			continue
+		}
+		if best == nil || sf.srtt() < best.srtt() {
+			best = sf
+		}
+	}
+	return best
+}
+
+// poll runs the connection's timers and pushes data; it reports whether
+// it did something that needs the TCP engine to run again.
+func (c *Conn) poll(now time.Time) bool {
+	if c.reaped {
+		return false
+	}
+	wasDirty := c.dirty
+	c.dirty = false
+	if c.state == StateConnecting && !c.handshakeDeadline.IsZero() && !now.Before(c.handshakeDeadline) {
+		for _, sf := range slices.Clone(c.subflows) {
+			sf.abort()
+		}
+		c.close(ErrTimeout)
+		return true
+	}
+	if c.state == StateClosed {
+		return wasDirty
+	}
+	for _, sf := range c.subflows {
+		sf.poll(now)
+	}
+	c.checkStale(now)
+	c.autotune(now)
+	c.signalTimers(now)
+	if c.state == StateEstablished {
+		c.push(now)
+		c.dataFinTimer(now)
+	}
+	c.checkClosed(now)
+	if c.fully && !c.fallen && (c.pmNext.IsZero() || !now.Before(c.pmNext)) {
+		c.pmNext = c.pm.Poll(now, pmView{c})
+	}
+	if len(c.subflows) == 0 && !c.noSubflowSince.IsZero() && c.state != StateClosed &&
+		now.Sub(c.noSubflowSince) >= c.stack.cfg.NoSubflowTimeout {
+		c.close(ErrTimeout)
+	}
+	return wasDirty || c.dirty
+}
+
+// nextWake returns when the connection's own timers next need a poll.
+func (c *Conn) nextWake(now time.Time) time.Time {
+	if c.state == StateClosed || c.reaped {
+		return time.Time{}
+	}
+	var t time.Time
+	if c.dirty {
+		return now
+	}
+	t = earliest(t, c.handshakeDeadline)
+	t = earliest(t, c.pmNext)
+	for _, a := range c.announced {
+		if !a.echoed && a.retrans <= addAddrMaxRetrans {
+			t = earliest(t, a.next)
+		}
+	}
+	if len(c.echoQ) > 0 || len(c.rmQ) > 0 {
+		t = earliest(t, now.Add(10*time.Millisecond))
+	}
+	if c.snd.finSent && !c.snd.finAcked {
+		t = earliest(t, c.finSentAt.Add(c.finRTO))
+	}
+	if !c.noSubflowSince.IsZero() && len(c.subflows) == 0 {
+		t = earliest(t, c.noSubflowSince.Add(c.stack.cfg.NoSubflowTimeout))
+	}
+	for _, sf := range c.subflows {
+		t = earliest(t, sf.nextWake())
+	}
+	if c.snd.nxt != c.snd.una && !c.fallen {
+		t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))
+	}
+	t = earliest(t, c.tuneAt)
+	return t
+}

@@ -1,0 +1,78 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/tcp"
+)
+
+// ConnInfo describes a connection: its state, policies and subflows.
+type ConnInfo struct {
+	State    ConnState
+	Server   bool
+	FellBack bool
+	// FallbackReason names the counter of the fallback cause
+	// (MPCapableFallbackSYNACK, DssFallback, ...), empty if none or if
+	// the connection never tried MPTCP.
+	FallbackReason string
+	Checksum       bool // DSS checksums in use
+	LocalToken     uint32
+	RemoteToken    uint32
+
+	Scheduler, PathManager, CongestionControl string
+
+	BytesSent, BytesReceived uint64 // payload handed to subflows / taken from them
+	BytesAcked               uint64 // data-level acknowledged
+	SendBuffered             int    // written, not yet DATA_ACKed
+	ReceiveBuffer            int    // current receive buffer (auto-tuned)
+	ReceiveBuffered          int    // in order and out of order
+	Subflows                 []SubflowInfo
+}
+
+// SubflowInfo describes one subflow.
+type SubflowInfo struct {
+	ID                int
+	Local, Remote     netip.AddrPort
+	LocalID, RemoteID uint8
+	Initial, Join     bool
+	// Backup is set when either side asked for it; LocalBackup and
+	// PeerBackup say who.
+	Backup, LocalBackup, PeerBackup bool
+	Established                     bool // may carry data
+	Stale                           bool
+	State                           tcp.State
+	SRTT, RTTVar                    time.Duration
+	Cwnd, InFlight                  int
+	BytesSent, BytesReceived        uint64 // data-level payload
+	Retransmits                     uint64
+	DeliveryRate                    float64
+}
+
+// Info returns a snapshot of the connection.
+func (c *Conn) Info() ConnInfo {
+	ci := ConnInfo{
+		State: c.state, Server: c.server, FellBack: c.fallen, Checksum: c.csum,
+		LocalToken: c.local.token, RemoteToken: c.remote.token,
+		Scheduler: c.sched.Name(), PathManager: c.pm.Name(), CongestionControl: c.ccName,
+		BytesSent: c.bytesSent, BytesReceived: c.bytesRecv,
+		BytesAcked:   c.snd.una - c.snd.first,
+		SendBuffered: c.snd.q.len(), ReceiveBuffer: c.rcv.limit, ReceiveBuffered: c.rcv.buffered(),
+	}
+	if c.fallen && c.fallbackCause != 0 {
+		ci.FallbackReason = c.fallbackCause.String()
+	}
+	for _, sf := range c.subflows {
+		sf.refresh()
+		ci.Subflows = append(ci.Subflows, SubflowInfo{
+			ID: sf.id, Local: sf.local, Remote: sf.remote, LocalID: sf.localID, RemoteID: sf.remoteID,
+			Initial: sf.initial, Join: sf.join,
+			Backup: sf.backup || sf.peerBackup, LocalBackup: sf.backup, PeerBackup: sf.peerBackup,
+			Established: sf.usable(), Stale: sf.stale, State: sf.info.State,
+			SRTT: sf.info.SRTT, RTTVar: sf.info.RTTVar, Cwnd: sf.info.Cwnd, InFlight: sf.info.InFlight,
+			BytesSent: sf.bytesSent, BytesReceived: sf.bytesRecv, Retransmits: sf.info.Retransmits,
+			DeliveryRate: sf.info.DeliveryRate,
+		})
+	}
+	return ci
+}

@@ -1,0 +1,239 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/tcp"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// Listener accepts MPTCP connections on one address and port. Joins
+// (MP_JOIN SYNs) that arrive on it are attached to their connections and
+// never appear in Accept; plain TCP clients are accepted as connections
+// that fell back.
+type Listener struct {
+	stack    *Stack
+	addr     netip.AddrPort
+	tl       *tcp.Listener
+	joinOnly bool // an announced port: MP_JOIN only
+	queue    []*Conn
+	closed   bool
+	notify   func()
+}
+
+// Addr returns the address the listener listens on.
+func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// Accept returns the next established connection, or ErrWouldBlock.
+func (l *Listener) Accept() (*Conn, error) {
+	if l.closed {
+		return nil, ErrClosed
+	}
+	for len(l.queue) > 0 {
+		c := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		c.listener = nil
+		if c.state == StateClosed && c.rcv.buffered() == 0 {
+			continue // died before it was accepted
+		}
+		return c, nil
+	}
+	return nil, ErrWouldBlock
+}
+
+// Ready returns the number of connections waiting for Accept.
+func (l *Listener) Ready() int { return len(l.queue) }
+
+// SetNotify installs f, called (from the goroutine driving the stack,
+// after it finished its work) whenever a connection becomes ready for
+// Accept.
+func (l *Listener) SetNotify(f func()) { l.notify = f }
+
+// Close stops listening. Connections not yet accepted are aborted.
+func (l *Listener) Close() error {
+	if l.closed {
+		return ErrClosed
+	}
+	l.closed = true
+	if l.tl != nil {
+		l.tl.Close()
+	}
+	delete(l.stack.listeners, l.addr)
+	for _, c := range l.queue {
+		c.Abort()
+	}
+	l.queue = nil
+	return nil
+}
+
+func (l *Listener) tcpNotify(*tcp.Listener, time.Time) {}
+
+// enqueue makes c available to Accept.
+func (l *Listener) enqueue(c *Conn) {
+	if l.closed {
+		c.Abort()
+		return
+	}
+	l.queue = append(l.queue, c)
+	if f := l.notify; f != nil {
+		l.stack.notifyLater(f)
+	}
+}
+
+// SYN implements tcp.ListenHooks: it decides, from its options, what an
+// incoming SYN opens: a new MPTCP connection, a subflow of an existing
+// one, or a plain TCP connection.
+func (l *Listener) SYN(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
+	s := l.stack
+	s.now = now
+	mp := &req.Options.MPTCP
+	if req.Cookie {
+		return l.cookie(now, req)
+	}
+	switch {
+	case mp.Has(wire.SubtypeMPJoin) && mp.Join.Form == wire.MPJoinSYN:
+		return s.joinRequest(now, req, l)
+	case mp.Has(wire.SubtypeMPCapable) && mp.Capable.Form == wire.MPCapableSYN:
+		s.mib.Inc(MPCapableSYNRX)
+		if l.joinOnly {
+			// A port announced for joins takes no new connection, as the
+			// kernel refuses MP_CAPABLE on a port-based endpoint.
+			s.mib.Inc(MPCapableEndpAttempt)
+			return nil, tcp.ErrDrop
+		}
+		return l.capableRequest(now, req)
+	}
+	if l.joinOnly {
+		return nil, tcp.ErrDrop
+	}
+	return l.plainRequest(now, req)
+}
+
+// capableRequest starts a server-side MPTCP connection.
+func (l *Listener) capableRequest(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
+	s := l.stack
+	cap := &req.Options.MPTCP.Capable
+	if s.cfg.DisableMPTCP || cap.Version < wire.MPTCPVersion || cap.Flags&wire.MPCapableHMACSHA256 == 0 {
+		// RFC 8684 section 3.1: a version-0 request (or one without an
+		// algorithm we know) is answered as plain TCP.
+		return l.plainRequest(now, req)
+	}
+	c, err := newConn(s, true, ConnOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ks, err := s.tokens.newKey(s.rand, c)
+	if err != nil {
+		s.mib.Inc(MPFallbackTokenInit)
+		return l.plainRequest(now, req)
+	}
+	c.setLocalKeys(ks)
+	c.csum = s.cfg.Checksum || cap.Flags&wire.MPCapableChecksum != 0
+	sf := c.newSubflow(true, false)
+	sf.requestMPC = true
+	l.adopt(c, req)
+	return sf, nil
+}
+
+// plainRequest accepts a SYN without MPTCP as a connection that fell
+// back from the start.
+func (l *Listener) plainRequest(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
+	c, err := newConn(l.stack, true, ConnOptions{})
+	if err != nil {
+		return nil, err
+	}
+	c.earlyFallback()
+	sf := c.newSubflow(true, false)
+	l.adopt(c, req)
+	return sf, nil
+}
+
+// cookie handles a handshake completed by a SYN cookie: the SYN/ACK went
+// out without MPTCP options, so whatever the client asked for, the
+// connection is plain TCP (the client falls back when it sees the
+// SYN/ACK). A join cannot be completed this way.
+func (l *Listener) cookie(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
+	if req.Options.MPTCP.Has(wire.SubtypeMPJoin) || l.joinOnly {
+		return nil, tcp.ErrDrop
+	}
+	return l.plainRequest(now, req)
+}
+
+func (l *Listener) adopt(c *Conn, req *tcp.Request) {
+	s := l.stack
+	c.listener = l
+	c.initialLocal, c.initialRemote = req.Local, req.Remote
+	if id, ok := s.localID(req.Local.Addr()); ok {
+		c.initialLocalStackID = id
+	}
+	c.remotes = append(c.remotes, pm.RemoteAddr{ID: 0, AddrPort: req.Remote})
+	c.handshakeDeadline = s.now.Add(handshakeTimeout)
+	s.conns = append(s.conns, c)
+}
+
+// handshakeTimeout bounds how long a server-side connection waits for
+// its initial subflow to complete, in case the engine drops the half-open
+// connection without telling (SYN/ACK retransmissions exhausted).
+const handshakeTimeout = 3 * time.Minute
+
+// rstHooks answers a refused SYN with a RST carrying MP_TCPRST.
+type rstHooks struct {
+	tcp.NopHooks
+	reason wire.MPTCPRstReason
+	mib    *MIB
+}
+
+// WriteOptions implements tcp.Hooks.
+func (h *rstHooks) WriteOptions(_ *tcp.Conn, seg *tcp.Segment, b *wire.OptionBuilder) {
+	if seg.Kind == tcp.KindRST {
+		if b.AddMPTCPRst(&wire.MPTCPRst{Reason: h.reason}) == nil {
+			h.mib.Inc(MPRstTx)
+		}
+	}
+}
+
+// errJoinRefused makes the TCP engine answer a join with a RST.
+type joinRefused struct{ reason wire.MPTCPRstReason }
+
+func (e joinRefused) Error() string { return "mptcp: join refused: " + e.reason.String() }
+
+// joinRequest handles an MP_JOIN SYN (RFC 8684 section 3.2).
+func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.Hooks, error) {
+	j := &req.Options.MPTCP.Join
+	s.mib.Inc(MPJoinSynRx)
+	if j.Backup {
+		s.mib.Inc(MPJoinSynBackupRx)
+	}
+	refuse := func(r wire.MPTCPRstReason) (tcp.Hooks, error) {
+		return &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
+	}
+	c := s.connByToken(j.Token)
+	if c == nil {
+		s.mib.Inc(MPJoinNoTokenFound)
+		return refuse(wire.MPTCPRstReasonMPTCPError)
+	}
+	if err := c.canAcceptJoin(req.Local); err != nil {
+		s.mib.Inc(MPJoinRejected)
+		return refuse(wire.MPTCPRstReasonAdminProhibited)
+	}
+	if req.Local.Port() != c.initialLocal.Port() {
+		if !c.announcedPort(req.Local) {
+			s.mib.Inc(MismatchPortSynRx)
+			return refuse(wire.MPTCPRstReasonAdminProhibited)
+		}
+		s.mib.Inc(MPJoinPortSynRx)
+	}
+	sf := c.newSubflow(false, false)
+	sf.remoteID = j.AddrID
+	sf.remoteNonce = j.Nonce
+	sf.peerBackup = j.Backup
+	sf.localNonce = nonce32(s.rand)
+	sf.localID = c.localIDFor(req.Local.Addr())
+	sf.backup = c.localBackup(req.Local.Addr())
+	sf.joinTHMAC = wire.JoinSynAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
+	sf.local, sf.remote = req.Local, req.Remote
+	return sf, nil
+}

@@ -1,0 +1,267 @@
+package core
+
+import (
+	"time"
+
+	"github.com/mptcp-go/mptcp/tcp"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// drain moves the bytes the TCP engine has in order on this subflow into
+// the connection's reassembly, mapping each through the DSS mapping that
+// covers it (the kernel's subflow_check_data_avail and
+// __mptcp_move_skbs_from_subflow).
+func (sf *subflow) drain(now time.Time) {
+	c := sf.conn
+	tc := sf.tc
+	delivered := 0
+	for guard := 0; guard < 1<<20; guard++ {
+		avail := tc.Readable()
+		if avail == 0 {
+			break
+		}
+		off := tc.ReadOffset()
+		m, ok := sf.rx.lookup(off)
+		if !ok {
+			switch {
+			case c.fallen:
+				// TCP after a fallback: the bytes continue the data
+				// stream where it stands (RFC 8684 section 3.7).
+				sf.rx.reset()
+				_ = sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, infinite: true}, off, 0)
+				continue
+			case sf.waitInfinite:
+				// After MP_FAIL, until the infinite mapping arrives.
+				tc.Discard(avail)
+				continue
+			case !c.remoteKnown:
+				return // the keys are still to come (server side)
+			}
+			sf.unmappedData(now)
+			return
+		}
+		if c.csum && m.hasCsum && !m.infinite {
+			if off != m.off || avail < int(m.n) {
+				if off != m.off {
+					// Part of a checksummed mapping was consumed without
+					// its start: cannot happen with whole-mapping reads.
+					sf.unmappedData(now)
+				}
+				return // wait for the whole mapping
+			}
+			p1, p2 := tc.Peek()
+			if !mappingChecksumOK(m, p1, p2) {
+				c.stack.mib.Inc(DataCsumErr)
+				sf.checksumFailed(now, m)
+				return
+			}
+		}
+		n := min(avail, int(m.end()-off))
+		p1, p2 := tc.Peek()
+		k := 0
+		for _, p := range [2][]byte{p1, p2} {
+			if k >= n || len(p) == 0 {
+				continue
+			}
+			p = p[:min(len(p), n-k)]
+			if !c.appClosed {
+				delivered += c.rcv.insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
+			} else {
+				// Close discarded the read side; keep the data sequence
+				// moving so the peer is acknowledged.
+				c.rcv.insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
+				c.rcv.ready.discard(c.rcv.ready.len())
+			}
+			k += len(p)
+		}
+		tc.Discard(n)
+		sf.bytesRecv += uint64(n)
+		c.bytesRecv += uint64(n)
+		sf.rx.prune(off + uint64(n))
+	}
+	if c.fallen && tc.EOF() && !c.peerFin {
+		c.peerFin = true
+		c.wake()
+	}
+	if delivered > 0 {
+		c.wake()
+		c.markDirty()
+	}
+	if c.rcv.finDone {
+		c.dataFinReceived(now)
+	}
+}
+
+// mappingChecksumOK checks the DSS checksum of a whole mapping whose bytes
+// start p1 and continue in p2 (RFC 8684 section 3.3.1).
+func mappingChecksumOK(m *mapping, p1, p2 []byte) bool {
+	n := int(m.n)
+	dataLen := uint16(m.n)
+	if m.dataFin {
+		dataLen++
+	}
+	sum := wire.DSSPseudoHeaderSum(m.dsn, uint32(m.off+1), dataLen)
+	sum = wire.ChecksumCombine(sum, m.csum)
+	a := p1[:min(len(p1), n)]
+	sum = wire.ChecksumCombine(sum, wire.Checksum(a, 0))
+	if rest := n - len(a); rest > 0 {
+		b := p2[:min(len(p2), rest)]
+		s2 := wire.Checksum(b, 0)
+		if len(a)%2 == 1 {
+			s2 = s2<<8 | s2>>8 // the piece starts at an odd position
+		}
+		sum = wire.ChecksumCombine(sum, s2)
+	}
+	return sum == 0xffff
+}
+
+// unmappedData handles in-order bytes that no mapping covers: the
+// options were stripped (RFC 8684 section 3.7). The connection falls back
+// if it still may, else the subflow is reset.
+func (sf *subflow) unmappedData(now time.Time) {
+	c := sf.conn
+	if sf.initial && c.fallback(DssFallback, sf) {
+		sf.drain(now)
+		return
+	}
+	c.stack.mib.Inc(FallbackFailed)
+	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+}
+
+// optionsLost handles a segment without any MPTCP option on a subflow
+// that had them: a middlebox strips them. Data on it cannot be mapped; an
+// ACK cannot carry a DATA_ACK. The first subflow of a connection that
+// never had another falls back to TCP; any other subflow is reset.
+func (sf *subflow) optionsLost(now time.Time, seg *tcp.Segment) tcp.Verdict {
+	c := sf.conn
+	if sf.initial && c.fallback(DssFallback, sf) {
+		return tcp.Accept
+	}
+	if seg.Len == 0 && !c.fully {
+		return tcp.Accept
+	}
+	c.stack.mib.Inc(FallbackFailed)
+	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMiddleboxInterferes
+	return tcp.Reset
+}
+
+// checksumFailed handles a mapping whose DSS checksum failed: a middlebox
+// changed the payload (RFC 8684 section 3.7). With other subflows, this
+// one is reset with MP_FAIL and its data goes again elsewhere; alone, the
+// receiver asks the sender for an infinite mapping with MP_FAIL and
+// discards data until it comes.
+func (sf *subflow) checksumFailed(now time.Time, m *mapping) {
+	c := sf.conn
+	sf.failDSN = m.dsn
+	if c.fallbackAllowed() && sf.initial {
+		sf.sendFail = true
+		sf.waitInfinite = true
+		sf.rx.reset()
+		sf.tc.Discard(sf.tc.Readable())
+		sf.tc.SendACK()
+		c.markDirty()
+		return
+	}
+	c.stack.mib.Inc(DSSCorruptionReset)
+	sf.sendFailOnRST()
+	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+}
+
+// sendFailOnRST notes that MP_FAIL would accompany the RST; the RST
+// carries MP_TCPRST, and the MP_FAIL counter records the failure.
+func (sf *subflow) sendFailOnRST() {
+	sf.conn.stack.mib.Inc(MPFailTx)
+}
+
+// infiniteReceived handles an infinite mapping: the peer fell back after
+// our MP_FAIL (or its own decision). Bytes from its subflow sequence
+// number on continue the data stream at its DSN.
+func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
+	c := sf.conn
+	if !sf.initial || !c.fallbackAllowed() && !c.fallen {
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
+	off := ssnToOffset(seg.Offset, d.SubflowSeq)
+	dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
+	if dsn != c.rcv.nxt {
+		// The infinite mapping must start where our data stands: the
+		// sender rewound to the DSN of our MP_FAIL. Anything else would
+		// leave a hole or overlap.
+		if !(sf.waitInfinite && dsn == sf.failDSN) {
+			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+			return tcp.Reset
+		}
+	}
+	sf.waitInfinite = false
+	sf.rx.reset()
+	if sf.tc.ReadOffset() < off {
+		// Bytes before the infinite mapping belong to the failed data.
+		sf.tc.Discard(min(sf.tc.Readable(), int(off-sf.tc.ReadOffset())))
+	}
+	_ = sf.rx.add(mapping{dsn: dsn, off: off, infinite: true}, off, 0)
+	c.fallbackInfinite(sf)
+	return tcp.Accept
+}
+
+// failReceived handles MP_FAIL from the peer: its checksum of our data at
+// dsn failed. With one subflow we send an infinite mapping from there and
+// fall back; otherwise the peer resets the subflow and we reinject.
+func (sf *subflow) failReceived(now time.Time, dsn uint64) {
+	c := sf.conn
+	if c.fallen || !sf.initial || !c.fallbackAllowed() {
+		return
+	}
+	dsn = expandSeq(c.snd.una, uint32(dsn))
+	if before64(dsn, c.snd.una) || after64(dsn, c.snd.nxt) {
+		return
+	}
+	// Everything from dsn is sent again, as new subflow bytes preceded by
+	// the infinite mapping.
+	c.snd.rewind(dsn)
+	sf.sendInfinite = true
+	sf.infOff = sf.tc.SendOffset()
+	sf.infDSN = dsn
+	c.fbTx = linearMap{off0: sf.infOff, dsn0: dsn}
+	c.fbTxSet = true
+	c.fallen = true
+	c.stack.mib.Inc(DSSCorruptionFallback)
+	c.afterFallback(sf)
+	c.markDirty()
+}
+
+// dataAcked processes a DATA_ACK: data-level acknowledgement and the
+// peer's connection-level window (RFC 8684 sections 3.3.2 and 3.3.4).
+func (c *Conn) dataAcked(now time.Time, ack uint64, sf *subflow) {
+	if n := c.snd.ack(ack); n > 0 {
+		c.lastUnaMove = now
+		c.wake()
+		c.markDirty()
+	}
+	if !sf.ackSeen || after64(ack, sf.lastDataAck) {
+		sf.lastDataAck, sf.ackSeen = ack, true
+	}
+	wnd := uint64(sf.sendWindow())
+	if !before64(ack, c.snd.una) {
+		if e := ack + wnd; after64(e, c.wndEnd) {
+			c.wndEnd = e
+			c.markDirty()
+		}
+	}
+}
+
+// dataFinReceived handles the peer's DATA_FIN once every byte before it
+// arrived: acknowledge it, and report the end of the stream.
+func (c *Conn) dataFinReceived(now time.Time) {
+	if !c.rcv.finDone || c.peerFinAcked {
+		return
+	}
+	c.peerFinAcked = true
+	for _, sf := range c.subflows {
+		if sf.canSignal() {
+			sf.tc.SendACK()
+		}
+	}
+	c.wake()
+	c.markDirty()
+}

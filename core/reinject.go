@@ -1,0 +1,220 @@
+package core
+
+import (
+	"time"
+
+	"github.com/mptcp-go/mptcp/sched"
+)
+
+// Reinjection: data a subflow carried and did not get acknowledged goes
+// again on other subflows when that subflow fails or stalls, so the
+// connection survives the loss of any path while one remains (RFC 8684
+// section 3.3.6; the kernel's __mptcp_retrans and mptcp_subflow_stale).
+
+// reinjectFrom queues the data outstanding on sf (sent, not acknowledged
+// at subflow level, not yet DATA_ACKed) to be sent again elsewhere.
+func (c *Conn) reinjectFrom(sf *subflow) {
+	if c.fallen {
+		return
+	}
+	sf.tx.outstanding(func(dsn uint64, n int) {
+		end := dsn + uint64(n)
+		if !after64(end, c.snd.una) {
+			return
+		}
+		if before64(dsn, c.snd.una) {
+			dsn = c.snd.una
+		}
+		c.queueReinject(dsnRange{dsn: dsn, n: int(end - dsn), from: sf.id})
+	})
+	c.markDirty()
+}
+
+// queueReinject adds r unless the queue already covers it.
+func (c *Conn) queueReinject(r dsnRange) {
+	for _, q := range c.reinjectQ {
+		if !before64(r.dsn, q.dsn) && !after64(r.dsn+uint64(r.n), q.dsn+uint64(q.n)) {
+			return
+		}
+	}
+	const maxQueued = 4096
+	if len(c.reinjectQ) < maxQueued {
+		c.reinjectQ = append(c.reinjectQ, r)
+	}
+}
+
+// pushReinject sends the queued ranges on subflows the scheduler picks.
+func (c *Conn) pushReinject(now time.Time, view *schedView, buf []sched.Subflow) {
+	for len(c.reinjectQ) > 0 {
+		r := &c.reinjectQ[0]
+		// Drop what the peer acknowledged meanwhile.
+		if !after64(r.dsn+uint64(r.n), c.snd.una) {
+			c.reinjectQ = c.reinjectQ[1:]
+			continue
+		}
+		if before64(r.dsn, c.snd.una) {
+			r.n -= int(c.snd.una - r.dsn)
+			r.dsn = c.snd.una
+		}
+		sfs := c.sched.Reinject(now, view, r.from, buf[:0])
+		if len(sfs) == 0 {
+			return
+		}
+		n := min(r.n, maxMapping)
+		for _, s := range sfs {
+			n = min(n, s.Room())
+		}
+		if n <= 0 {
+			return
+		}
+		sent := 0
+		for _, s := range sfs {
+			if k := s.(*schedSubflow).sf.sendData(r.dsn, n); k > sent {
+				sent = k
+			}
+		}
+		if sent == 0 {
+			return
+		}
+		c.reinjected = true
+		c.stack.mib.Inc(MPTCPRetrans)
+		c.stack.mib.Add(ReinjectBytes, uint64(sent))
+		r.dsn += uint64(sent)
+		r.n -= sent
+		if r.n <= 0 {
+			c.reinjectQ = c.reinjectQ[1:]
+		}
+	}
+	if len(c.reinjectQ) == 0 {
+		c.reinjectQ = nil
+	}
+}
+
+// checkStale marks subflows whose retransmission timer fired as stale and
+// reinjects their outstanding data: a path that stopped delivering must
+// not hold the connection's data hostage. The subflow recovers (and is
+// used again) when it gets an acknowledgment.
+func (c *Conn) checkStale(now time.Time) {
+	if c.fallen {
+		return
+	}
+	for _, sf := range c.subflows {
+		if sf.tc == nil || sf.closed {
+			continue
+		}
+		rtos := sf.tc.Info().RTOs
+		if rtos > sf.rtoSeen {
+			sf.rtoSeen = rtos
+			if len(c.subflows) > 1 {
+				if !sf.stale {
+					sf.stale = true
+					c.stack.mib.Inc(SubflowStale)
+				}
+				c.reinjectFrom(sf)
+			}
+		}
+	}
+	// Connection-level timeout: the DATA_ACK has not moved for a while
+	// although data is outstanding; the receiver may have dropped data
+	// its subflows acknowledged (its buffer was full). Send from SND.UNA
+	// again.
+	if c.snd.nxt != c.snd.una && now.Sub(c.lastUnaMove) >= c.dataRTO() {
+		c.lastUnaMove = now
+		c.queueReinject(dsnRange{dsn: c.snd.una, n: int(min(c.snd.nxt-c.snd.una, maxMapping)), from: -1})
+		c.markDirty()
+	}
+}
+
+// windowLimited runs when new data is blocked by the peer's window: the
+// head-of-line case of "How Hard Can It Be?" (NSDI 2012). If the data at
+// the window's left edge sits on a slow subflow while another subflow has
+// room, it is sent again on the fast one (opportunistic retransmission)
+// and the slow subflow's window is halved (penalisation), at most once
+// per its RTT.
+func (c *Conn) windowLimited(now time.Time, view *schedView) {
+	if c.stack.cfg.DisableOpportunistic || len(c.subflows) < 2 {
+		return
+	}
+	var holder *subflow
+	for _, sf := range c.subflows {
+		found := false
+		sf.tx.outstanding(func(dsn uint64, n int) {
+			if !before64(c.snd.una, dsn) && before64(c.snd.una, dsn+uint64(n)) {
+				found = true
+			}
+		})
+		if found {
+			holder = sf
+			break
+		}
+	}
+	if holder == nil {
+		return
+	}
+	var buf [8]sched.Subflow
+	sfs := c.sched.Reinject(now, view, holder.id, buf[:0])
+	if len(sfs) == 0 {
+		return
+	}
+	fast := sfs[0].(*schedSubflow).sf
+	if fast == holder || (fast.srtt() >= holder.srtt() && !holder.stale) {
+		return
+	}
+	if !holder.penalisedAt.IsZero() && now.Sub(holder.penalisedAt) < max(holder.srtt(), 10*time.Millisecond) {
+		return
+	}
+	holder.penalisedAt = now
+	n := min(maxMapping, fast.Room(), int(min(c.snd.nxt-c.snd.una, maxMapping)))
+	if n <= 0 {
+		return
+	}
+	if k := fast.sendData(c.snd.una, n); k > 0 {
+		c.reinjected = true
+		c.stack.mib.Inc(OpportunisticRetrans)
+		c.stack.mib.Inc(MPTCPRetrans)
+		c.stack.mib.Add(ReinjectBytes, uint64(k))
+	}
+	if penalize(holder.tc, now) {
+		c.stack.mib.Inc(Penalise)
+	}
+}
+
+// autotune grows the receive buffer to twice the sum of the subflows'
+// receive rates times the largest RTT (NSDI 2012), so that a slow path
+// does not stall a fast one for want of buffer. Rates are measured over
+// the last interval of at least one RTT.
+func (c *Conn) autotune(now time.Time) {
+	if c.stack.cfg.DisableAutoTune || c.fallen || now.Before(c.tuneAt) {
+		return
+	}
+	var maxRTT time.Duration
+	for _, sf := range c.subflows {
+		if sf.usable() {
+			maxRTT = max(maxRTT, sf.info.SRTT)
+		}
+	}
+	interval := max(maxRTT, 100*time.Millisecond)
+	if c.tuneLast.IsZero() {
+		c.tuneLast, c.tuneBytes = now, c.bytesRecv
+		c.tuneAt = now.Add(interval)
+		return
+	}
+	el := now.Sub(c.tuneLast)
+	rate := float64(c.bytesRecv-c.tuneBytes) / el.Seconds()
+	c.tuneLast, c.tuneBytes = now, c.bytesRecv
+	c.tuneAt = now.Add(interval)
+	if maxRTT == 0 || rate <= 0 {
+		return
+	}
+	target := int(min(2*rate*maxRTT.Seconds(), float64(c.stack.cfg.ReceiveBufferMax)))
+	target = min(max(target, c.stack.cfg.ReceiveBuffer), c.stack.cfg.ReceiveBufferMax)
+	if target > c.rcv.limit {
+		grew := target - c.rcv.limit
+		c.rcv.limit = target
+		if grew >= c.rcv.limit/4 {
+			if sf := c.bestSubflow(); sf != nil {
+				sf.tc.SendACK()
+			}
+		}
+	}
+}

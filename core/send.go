@@ -1,0 +1,213 @@
+package core
+
+import (
+	"time"
+
+	"github.com/mptcp-go/mptcp/sched"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// maxMapping bounds the bytes of one record, hence of one DSS mapping
+// (its data-level length is 16 bits; smaller mappings spread data over
+// subflows more finely and keep checksummed data waiting less).
+const maxMapping = 32 << 10
+
+// push sends what the application wrote: first data to be sent again
+// (reinjection), then new data, each on the subflows the scheduler picks,
+// within the peer's connection-level window (the kernel's
+// __mptcp_push_pending and __mptcp_retrans).
+func (c *Conn) push(now time.Time) {
+	if c.fallen {
+		c.pushFallback()
+		return
+	}
+	if !c.remoteKnown {
+		return
+	}
+	for _, sf := range c.subflows {
+		sf.refresh()
+		// Until a DATA_ACK arrives, the window of the SYN/ACK counts from
+		// the first DSN (the implicit DATA_ACK of the handshake).
+		base := c.snd.first
+		if sf.ackSeen {
+			base = sf.lastDataAck
+		}
+		if sf.tcpEstablished {
+			if e := base + uint64(sf.info.SendWindow); after64(e, c.wndEnd) {
+				c.wndEnd = e
+			}
+		}
+	}
+	view := schedView{c: c}
+	var buf [8]sched.Subflow
+	c.pushReinject(now, &view, buf[:0])
+	for guard := 0; guard < 4096 && c.snd.unsent() > 0; guard++ {
+		room := c.sendRoom()
+		if room <= 0 {
+			c.windowLimited(now, &view)
+			break
+		}
+		sfs := c.sched.Send(now, &view, buf[:0])
+		if len(sfs) == 0 {
+			break
+		}
+		n := min(c.snd.unsent(), room, maxMapping)
+		for _, s := range sfs {
+			n = min(n, s.Room())
+		}
+		if n <= 0 {
+			break
+		}
+		dsn := c.snd.nxt
+		sent := 0
+		for _, s := range sfs {
+			sf := s.(*schedSubflow).sf
+			if k := sf.sendData(dsn, n); k > sent {
+				sent = k
+			}
+		}
+		if sent == 0 {
+			break
+		}
+		c.snd.nxt += uint64(sent)
+	}
+	if c.dataFinDue() {
+		c.sendDataFin(now)
+	}
+}
+
+// sendRoom is how many new bytes the peer's window still allows.
+func (c *Conn) sendRoom() int {
+	if !after64(c.wndEnd, c.snd.nxt) {
+		return 0
+	}
+	return int(min(c.wndEnd-c.snd.nxt, 1<<30))
+}
+
+// sendData writes the n bytes from dsn to the subflow as one record,
+// with its mapping (and its checksum), and returns how many went.
+func (sf *subflow) sendData(dsn uint64, n int) int {
+	c := sf.conn
+	p := c.snd.bytes(dsn, n)
+	if len(p) == 0 {
+		return 0
+	}
+	n = min(n, sf.tc.Writable())
+	if n <= 0 {
+		return 0
+	}
+	p = p[:min(len(p), n)]
+	off := sf.tc.SendOffset()
+	k, err := sf.tc.WriteRecord(p)
+	if err != nil || k == 0 {
+		return 0
+	}
+	m := mapping{dsn: dsn, off: off, n: uint64(k)}
+	if c.csum {
+		m.hasCsum = true
+		m.csum = wire.DSSChecksum(dsn, uint32(off+1), uint16(k), p[:k])
+	}
+	sf.tx.push(m)
+	sf.bytesSent += uint64(k)
+	c.bytesSent += uint64(k)
+	sf.refresh()
+	return k
+}
+
+// pushFallback writes data straight to the one subflow of a connection
+// that fell back: the byte stream is the TCP stream.
+func (c *Conn) pushFallback() {
+	if len(c.subflows) == 0 {
+		return
+	}
+	sf := c.subflows[0]
+	if sf.tc == nil || !sf.tcpEstablished || sf.closed {
+		return
+	}
+	for c.snd.unsent() > 0 {
+		p := c.snd.bytes(c.snd.nxt, c.snd.unsent())
+		k, err := sf.tc.Write(p)
+		if err != nil || k == 0 {
+			break
+		}
+		c.snd.nxt += uint64(k)
+		sf.bytesSent += uint64(k)
+		c.bytesSent += uint64(k)
+	}
+	if c.writeClosed && c.snd.unsent() == 0 && !c.snd.finSent {
+		c.snd.finSent = true
+		_ = sf.tc.CloseWrite()
+	}
+}
+
+// dataFinDue reports whether a DATA_FIN should go out: the application
+// closed its side, every byte has been sent once, and the DATA_FIN is not
+// yet acknowledged.
+func (c *Conn) dataFinDue() bool {
+	return c.snd.finQueued && !c.fallen && c.snd.unsent() == 0 && !c.snd.finAcked &&
+		c.remoteKnown && (!c.snd.finSent || !c.stack.now.Before(c.finSentAt.Add(c.finRTO)))
+}
+
+// sendDataFin asks for the DATA_FIN to go out on a pure ACK of every
+// subflow that can carry it (the kernel's mptcp_send_ack after
+// mptcp_write_data_fin). It is repeated with backoff until acknowledged.
+func (c *Conn) sendDataFin(now time.Time) {
+	for _, sf := range c.subflows {
+		if sf.canSignal() && sf.usable() {
+			sf.tc.SendACK()
+		}
+	}
+}
+
+// dataFinSent records that a DATA_FIN went out, arming its timer.
+func (c *Conn) dataFinSent() {
+	now := c.stack.now
+	if c.snd.finSent && now.Before(c.finSentAt.Add(c.finRTO)) {
+		return
+	}
+	if !c.snd.finSent {
+		c.finRTO = c.dataRTO()
+	} else {
+		c.finRTO = min(2*c.finRTO, 60*time.Second)
+	}
+	c.snd.finSent = true
+	c.finSentAt = now
+}
+
+// dataFinTimer repeats an unacknowledged DATA_FIN.
+func (c *Conn) dataFinTimer(now time.Time) {
+	if c.snd.finSent && !c.snd.finAcked && !now.Before(c.finSentAt.Add(c.finRTO)) {
+		c.sendDataFin(now)
+	}
+}
+
+// dataRTO is the connection-level retransmission timeout: a little more
+// than the largest subflow RTO, so that subflows recover their own losses
+// first.
+func (c *Conn) dataRTO() time.Duration {
+	d := 200 * time.Millisecond
+	for _, sf := range c.subflows {
+		if sf.info.RTO > d {
+			d = sf.info.RTO
+		}
+	}
+	return 2 * d
+}
+
+// checkClosed closes the connection once both DATA_FINs are
+// acknowledged, or the FIN exchange of a fallen-back connection is done.
+func (c *Conn) checkClosed(now time.Time) {
+	if c.state != StateEstablished {
+		return
+	}
+	if c.fallen {
+		return // removeSubflow closes it with its subflow
+	}
+	if c.snd.finAcked && c.rcv.finDone {
+		c.close(nil)
+	}
+}
+
+// sendWindow returns the peer's advertised window on the subflow, in
+// bytes (scaled).
+func (sf *subflow) sendWindow() int { return sf.info.SendWindow }

@@ -1,0 +1,320 @@
+// Package simtest runs the MPTCP stack (package core) over the
+// deterministic network simulator (package netsim) for tests: topologies
+// of a multihomed client and a server, bulk transfers that check every
+// byte, and the invariants the stack must keep (each byte delivered once
+// and in order, no stall beyond a bound, counters consistent).
+package simtest
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/netsim"
+)
+
+// Path is one client-side path: a link between a client interface and
+// the router, in both directions alike.
+type Path struct {
+	Rate  int64 // bit/s
+	Delay time.Duration
+	Loss  float64
+	// Queue is the drop-tail queue in bytes (default: one bandwidth-delay
+	// product, at least 64 KiB).
+	Queue int
+}
+
+// Net is a client with one interface per path, a router, and a server
+// behind a fast link.
+type Net struct {
+	Sim            *netsim.Sim
+	Client, Server *netsim.Host
+	Router         *netsim.Router
+	CS, SS         *core.Stack
+	ClientIfs      []*netsim.Interface
+	PathLinks      []*netsim.Link
+	ServerLink     *netsim.Link
+	ServerAddr     netip.Addr
+	ServerIfs      []*netsim.Interface
+}
+
+// Options tune a Net.
+type Options struct {
+	Client, Server func(*core.Config) // adjust the stacks' configurations
+	// ServerAddrs is the number of server addresses (default 1), each on
+	// its own fast link to the router.
+	ServerAddrs int
+}
+
+// NewNet builds the topology for the given paths.
+func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
+	s := netsim.New(seed)
+	n := &Net{Sim: s}
+	var err error
+	if n.Client, err = s.NewHost("client"); err != nil {
+		return nil, err
+	}
+	if n.Server, err = s.NewHost("server"); err != nil {
+		return nil, err
+	}
+	if n.Router, err = s.NewRouter("router"); err != nil {
+		return nil, err
+	}
+	for i, p := range paths {
+		cp := netip.MustParsePrefix(fmt.Sprintf("10.0.%d.2/24", i+1))
+		rp := netip.MustParsePrefix(fmt.Sprintf("10.0.%d.1/24", i+1))
+		ci, err := n.Client.AddInterface(fmt.Sprintf("eth%d", i), cp)
+		if err != nil {
+			return nil, err
+		}
+		ri, err := n.Router.AddInterface(fmt.Sprintf("c%d", i), rp)
+		if err != nil {
+			return nil, err
+		}
+		q := p.Queue
+		if q == 0 {
+			q = max(64<<10, int(float64(p.Rate)/8*2*p.Delay.Seconds()))
+		}
+		l, err := s.Connect(ci, ri, netsim.PipeConfig{Rate: p.Rate, Delay: p.Delay, Loss: p.Loss, QueueBytes: q})
+		if err != nil {
+			return nil, err
+		}
+		if err := n.Router.AddRoute(netip.PrefixFrom(cp.Masked().Addr(), 24), ri); err != nil {
+			return nil, err
+		}
+		n.ClientIfs = append(n.ClientIfs, ci)
+		n.PathLinks = append(n.PathLinks, l)
+	}
+	nsa := max(1, o.ServerAddrs)
+	for i := range nsa {
+		sp := netip.MustParsePrefix(fmt.Sprintf("10.9.%d.2/24", i))
+		rp := netip.MustParsePrefix(fmt.Sprintf("10.9.%d.1/24", i))
+		si, err := n.Server.AddInterface(fmt.Sprintf("eth%d", i), sp)
+		if err != nil {
+			return nil, err
+		}
+		ri, err := n.Router.AddInterface(fmt.Sprintf("s%d", i), rp)
+		if err != nil {
+			return nil, err
+		}
+		l, err := s.Connect(si, ri, netsim.PipeConfig{Rate: 10e9, Delay: 100 * time.Microsecond})
+		if err != nil {
+			return nil, err
+		}
+		if err := n.Router.AddRoute(netip.PrefixFrom(sp.Masked().Addr(), 24), ri); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			n.ServerLink = l
+			n.ServerAddr = sp.Addr()
+		}
+		n.ServerIfs = append(n.ServerIfs, si)
+	}
+
+	ccfg := core.Config{Rand: n.Client.Rand()}
+	ccfg.TCP.SkipChecksumVerify = true
+	if o.Client != nil {
+		o.Client(&ccfg)
+	}
+	scfg := core.Config{Rand: n.Server.Rand()}
+	scfg.TCP.SkipChecksumVerify = true
+	if o.Server != nil {
+		o.Server(&scfg)
+	}
+	if n.CS, err = core.NewStack(ccfg); err != nil {
+		return nil, err
+	}
+	if n.SS, err = core.NewStack(scfg); err != nil {
+		return nil, err
+	}
+	for _, ci := range n.ClientIfs {
+		n.CS.AddAddress(ci.Addr(true))
+	}
+	for _, si := range n.ServerIfs {
+		n.SS.AddAddress(si.Addr(true))
+	}
+	n.Client.SetStack(n.CS)
+	n.Server.SetStack(n.SS)
+	return n, nil
+}
+
+// Pattern returns the byte at offset i of the test stream named by key:
+// a pseudo-random block of prime length, varied per repetition, so a byte
+// delivered at the wrong offset is caught.
+func Pattern(key uint64, i uint64) byte {
+	const p = 65521
+	x := (i%p)*0x9E3779B97F4A7C15 ^ key*0xD1B54A32D192ED03 ^ (i / p * 0x94D049BB133111EB)
+	x ^= x >> 29
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 32
+	return byte(x)
+}
+
+// Endpoint drives one connection as an application: it writes Send bytes
+// of its pattern then closes its side, and reads and checks everything the
+// peer sends.
+type Endpoint struct {
+	Conn    *core.Conn
+	Host    *netsim.Host
+	Key     uint64 // pattern of what this side sends
+	PeerKey uint64 // pattern of what it receives
+	Send    int
+
+	Sent, Got  int
+	Bad        int // bytes that differed from the pattern
+	FirstBad   int
+	EOF        bool
+	Err        error
+	LastGot    time.Time
+	MaxStall   time.Duration
+	Done       time.Time // when EOF arrived
+	closedSend bool
+	buf        []byte
+	out        []byte
+	started    time.Time
+}
+
+// Attach installs the endpoint on its connection.
+func (e *Endpoint) Attach(now time.Time) {
+	e.buf = make([]byte, 64<<10)
+	e.out = make([]byte, 64<<10)
+	e.started, e.LastGot = now, now
+	e.FirstBad = -1
+	e.Conn.SetNotify(e.Pump)
+	e.Pump()
+}
+
+// Pump writes and reads what it can; the stack calls it on every change.
+func (e *Endpoint) Pump() {
+	c := e.Conn
+	now := e.Host.Sim().Now()
+	for e.Sent < e.Send {
+		k := min(len(e.out), e.Send-e.Sent)
+		for i := range k {
+			e.out[i] = Pattern(e.Key, uint64(e.Sent+i))
+		}
+		n, err := c.Write(e.out[:k])
+		e.Sent += n
+		if err != nil {
+			e.Err = err
+			break
+		}
+		if n < k {
+			break
+		}
+	}
+	if e.Sent == e.Send && !e.closedSend {
+		e.closedSend = true
+		_ = c.CloseWrite()
+	}
+	for !e.EOF {
+		n, err := c.Read(e.buf)
+		if n > 0 {
+			for i := range n {
+				if e.buf[i] != Pattern(e.PeerKey, uint64(e.Got+i)) {
+					if e.FirstBad < 0 {
+						e.FirstBad = e.Got + i
+					}
+					e.Bad++
+				}
+			}
+			e.Got += n
+			if d := now.Sub(e.LastGot); d > e.MaxStall {
+				e.MaxStall = d
+			}
+			e.LastGot = now
+		}
+		if err == io.EOF {
+			e.EOF = true
+			e.Done = now
+			break
+		}
+		if err != nil {
+			if err != core.ErrWouldBlock {
+				e.Err = err
+			}
+			break
+		}
+	}
+	e.Host.Wake()
+}
+
+// Pair is a client and server endpoint of one connection.
+type Pair struct {
+	C, S *Endpoint
+}
+
+// StartTransfer dials from the client, accepts on the server, and starts
+// both endpoints: the client sends up bytes, the server down bytes.
+func (n *Net) StartTransfer(up, down int, opts core.ConnOptions) (*Pair, error) {
+	now := n.Sim.Now()
+	ln, err := n.SS.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 80))
+	if err != nil {
+		return nil, err
+	}
+	p := &Pair{}
+	ln.SetNotify(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if p.S != nil {
+				continue
+			}
+			p.S = &Endpoint{Conn: c, Host: n.Server, Key: 2, PeerKey: 1, Send: down}
+			p.S.Attach(n.Sim.Now())
+		}
+	})
+	c, err := n.CS.Dial(now, netip.Addr{}, netip.AddrPortFrom(n.ServerAddr, 80), opts)
+	if err != nil {
+		return nil, err
+	}
+	p.C = &Endpoint{Conn: c, Host: n.Client, Key: 1, PeerKey: 2, Send: up}
+	p.C.Attach(now)
+	return p, nil
+}
+
+// Finished reports whether both sides received everything and EOF.
+func (p *Pair) Finished() bool {
+	return p.S != nil && p.C.EOF && p.S.EOF
+}
+
+// RunUntilDone runs the simulation until the transfer finished or limit
+// passed, in steps, and returns whether it finished.
+func (n *Net) RunUntilDone(p *Pair, limit time.Duration) bool {
+	end := n.Sim.Now().Add(limit)
+	for n.Sim.Now().Before(end) {
+		n.Sim.RunFor(50 * time.Millisecond)
+		if p.Finished() {
+			return true
+		}
+	}
+	return p.Finished()
+}
+
+// Check returns an error describing what went wrong with the transfer,
+// nil if every byte arrived once, in order and intact in both directions.
+func (p *Pair) Check(up, down int) error {
+	if p.S == nil {
+		return fmt.Errorf("server never accepted (client err %v, state %v)", p.C.Conn.Err(), p.C.Conn.State())
+	}
+	for _, x := range []struct {
+		name string
+		e    *Endpoint
+		want int
+	}{{"client<-server", p.C, down}, {"server<-client", p.S, up}} {
+		if x.e.Bad > 0 {
+			return fmt.Errorf("%s: %d corrupted bytes, first at %d", x.name, x.e.Bad, x.e.FirstBad)
+		}
+		if x.e.Got != x.want {
+			return fmt.Errorf("%s: got %d bytes, want %d (eof %v, err %v, conn err %v)", x.name, x.e.Got, x.want, x.e.EOF, x.e.Err, x.e.Conn.Err())
+		}
+		if !x.e.EOF {
+			return fmt.Errorf("%s: no EOF", x.name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,341 @@
+package core
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/tcp"
+)
+
+// Stack is a host's MPTCP: the TCP engine that runs the subflows, the
+// MPTCP connections and listeners on top of it, the token table, the
+// host's addresses with their IDs, and the MIB counters. It implements
+// netsim's Stack (Deliver, Poll); a TUN driver drives it the same way with
+// the real clock.
+//
+// A Stack is not safe for concurrent use: one goroutine drives it and its
+// connections. A blocking wrapper serialises calls with a lock and waits
+// on the notifications set with Conn.SetNotify and Listener.SetNotify.
+type Stack struct {
+	cfg  Config
+	tcp  *tcp.Stack
+	rand Rand
+	mib  MIB
+
+	tokens    tokenTable[*Conn]
+	conns     []*Conn
+	listeners map[netip.AddrPort]*Listener
+	joinLns   map[netip.AddrPort]*tcp.Listener // announced ports: joins only
+
+	locals      []pm.LocalAddr // the host's addresses with their IDs
+	nextLocalID uint8
+
+	bh blackholes
+
+	now      time.Time
+	notifyQ  []func() // application notifications, run after the work
+	inNotify bool
+}
+
+// NewStack returns a stack with no addresses.
+func NewStack(cfg Config) (*Stack, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	t, err := tcp.NewStack(cfg.TCP)
+	if err != nil {
+		return nil, fmt.Errorf("mptcp: TCP engine: %w", err)
+	}
+	s := &Stack{
+		cfg:       cfg,
+		tcp:       t,
+		rand:      cfg.Rand,
+		listeners: make(map[netip.AddrPort]*Listener),
+		joinLns:   make(map[netip.AddrPort]*tcp.Listener),
+		bh:        blackholes{timeout: cfg.BlackholeTimeout},
+	}
+	for _, a := range cfg.Announce {
+		s.addLocal(a.Addr(), a.Port(), true)
+	}
+	return s, nil
+}
+
+// Config returns the stack's configuration with defaults filled in.
+func (s *Stack) Config() Config { return s.cfg }
+
+// TCP returns the TCP engine under the stack, for its counters.
+func (s *Stack) TCP() *tcp.Stack { return s.tcp }
+
+// MIB returns a snapshot of the stack's MPTcpExt counters.
+func (s *Stack) MIB() MIBSnapshot { return s.mib.Snapshot() }
+
+// Conns returns the stack's MPTCP connections (including ones not yet
+// accepted), in creation order.
+func (s *Stack) Conns() []*Conn { return slices.Clone(s.conns) }
+
+// AddAddress gives the host a local address: the TCP engine accepts
+// segments for it, and path managers of existing connections learn of it
+// (a new interface coming up, say).
+func (s *Stack) AddAddress(a netip.Addr) {
+	a = a.Unmap()
+	s.tcp.AddAddress(a)
+	la, added := s.addLocal(a, 0, false)
+	if !added {
+		return
+	}
+	for _, c := range s.conns {
+		c.pmEvent(pm.Event{Kind: pm.LocalAdded, Local: la})
+	}
+}
+
+// RemoveAddress takes an address away: connections stop using it, and
+// announce its removal (REMOVE_ADDR) where their path manager says so.
+func (s *Stack) RemoveAddress(a netip.Addr) {
+	a = a.Unmap()
+	s.tcp.RemoveAddress(a)
+	i := slices.IndexFunc(s.locals, func(l pm.LocalAddr) bool { return l.Addr == a && l.Port == 0 })
+	if i < 0 {
+		return
+	}
+	la := s.locals[i]
+	s.locals = slices.Delete(s.locals, i, i+1)
+	for _, c := range s.conns {
+		c.localRemoved(la)
+	}
+}
+
+// Addresses returns the host's addresses with their address IDs.
+func (s *Stack) Addresses() []pm.LocalAddr { return slices.Clone(s.locals) }
+
+// addLocal records an address (with an optional announced port) under a
+// new ID; added is false if it was known.
+func (s *Stack) addLocal(a netip.Addr, port uint16, signal bool) (pm.LocalAddr, bool) {
+	for i := range s.locals {
+		if s.locals[i].Addr == a && s.locals[i].Port == port {
+			if signal {
+				s.locals[i].Signal = true
+			}
+			return s.locals[i], false
+		}
+	}
+	s.nextLocalID++
+	if s.nextLocalID == 0 {
+		s.nextLocalID = 1 // 0 is the initial subflow's address
+	}
+	la := pm.LocalAddr{ID: s.nextLocalID, Addr: a, Port: port, Signal: signal}
+	s.locals = append(s.locals, la)
+	return la, true
+}
+
+// localID returns the ID of local address a (port 0), or false.
+func (s *Stack) localID(a netip.Addr) (uint8, bool) {
+	for _, l := range s.locals {
+		if l.Addr == a && l.Port == 0 {
+			return l.ID, true
+		}
+	}
+	return 0, false
+}
+
+// Deliver hands the stack one IP packet. Call Poll afterwards to let the
+// stack answer.
+func (s *Stack) Deliver(now time.Time, pkt []byte) {
+	s.now = now
+	s.tcp.Deliver(now, pkt)
+	s.runNotify()
+}
+
+// Poll lets the connections send and run their timers, sending packets
+// through send, which must copy each packet before it returns. It returns
+// when the stack next wants to be polled, or the zero Time.
+func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
+	s.now = now
+	var next time.Time
+	for round := 0; round < 4; round++ {
+		busy := false
+		for i := 0; i < len(s.conns); i++ {
+			if s.conns[i].poll(now) {
+				busy = true
+			}
+		}
+		next = s.tcp.Poll(now, send)
+		s.reap()
+		if !busy && !s.anyDirty() {
+			break
+		}
+	}
+	for _, c := range s.conns {
+		next = earliest(next, c.nextWake(now))
+	}
+	s.runNotify()
+	if !next.IsZero() && next.Before(now) {
+		next = now
+	}
+	return next
+}
+
+// anyDirty reports whether a connection got work during the TCP poll
+// (acknowledgments that opened the window, a subflow that failed).
+func (s *Stack) anyDirty() bool {
+	for _, c := range s.conns {
+		if c.dirty {
+			return true
+		}
+	}
+	return false
+}
+
+// reap forgets connections that are closed and that nobody can reach.
+func (s *Stack) reap() {
+	out := s.conns[:0]
+	for _, c := range s.conns {
+		if c.state == StateClosed && len(c.subflows) == 0 {
+			s.tokens.remove(c.local.token, c)
+			c.reaped = true
+			continue
+		}
+		out = append(out, c)
+	}
+	clear(s.conns[len(out):])
+	s.conns = out
+}
+
+// notifyLater queues an application notification; notifications run when
+// the stack has finished the packet or poll that caused them, never from
+// inside the TCP engine.
+func (s *Stack) notifyLater(f func()) { s.notifyQ = append(s.notifyQ, f) }
+
+func (s *Stack) runNotify() {
+	if s.inNotify {
+		return
+	}
+	s.inNotify = true
+	for i := 0; i < len(s.notifyQ); i++ {
+		f := s.notifyQ[i]
+		s.notifyQ[i] = nil
+		f()
+	}
+	s.notifyQ = s.notifyQ[:0]
+	s.inNotify = false
+}
+
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero():
+		return a
+	case b.Before(a):
+		return b
+	}
+	return a
+}
+
+// Dial opens an MPTCP connection to remote from local (any of the
+// stack's addresses of remote's family when local is the zero Addr). The
+// connection is returned at once, connecting; SetNotify reports when it is
+// established or failed. A SYN/ACK without MP_CAPABLE makes it a plain TCP
+// connection, which works the same for the application.
+func (s *Stack) Dial(now time.Time, local netip.Addr, remote netip.AddrPort, opts ConnOptions) (*Conn, error) {
+	s.now = now
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	if !remote.IsValid() || remote.Port() == 0 {
+		return nil, fmt.Errorf("%w: remote address %v", ErrInvalid, remote)
+	}
+	if !local.IsValid() {
+		for _, a := range s.tcp.Addresses() {
+			if a.Is4() == remote.Addr().Is4() {
+				local = a
+				break
+			}
+		}
+		if !local.IsValid() {
+			return nil, fmt.Errorf("dial %v: %w", remote, ErrNoAddress)
+		}
+	}
+	local = local.Unmap()
+	c, err := newConn(s, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	mpc := !s.cfg.DisableMPTCP && !opts.DisableMPTCP
+	if mpc && s.bh.active(now, local, remote.Addr()) {
+		s.mib.Inc(MPCapableSYNTXDisabled)
+		mpc = false
+	}
+	if mpc {
+		ks, err := s.tokens.newKey(s.rand, c)
+		if err != nil {
+			s.mib.Inc(MPFallbackTokenInit)
+			mpc = false
+		} else {
+			c.setLocalKeys(ks)
+		}
+	}
+	if !mpc {
+		c.earlyFallback()
+	}
+	sf := c.newSubflow(true, true)
+	sf.requestMPC = mpc
+	sf.backup = opts.Backup
+	tc, err := s.tcp.Dial(now, remote, &tcp.DialConfig{Local: netip.AddrPortFrom(local, 0), Hooks: sf, Options: c.subflowOptions()})
+	if err != nil {
+		s.tokens.remove(c.local.token, c)
+		return nil, fmt.Errorf("dial %v: %w", remote, err)
+	}
+	sf.attach(tc)
+	c.initialLocal, c.initialRemote = tc.LocalAddr(), remote
+	if id, ok := s.localID(local); ok {
+		c.initialLocalStackID = id
+	}
+	c.remotes = append(c.remotes, pm.RemoteAddr{ID: 0, AddrPort: remote})
+	s.conns = append(s.conns, c)
+	return c, nil
+}
+
+// Listen accepts MPTCP (and plain TCP) connections on addr; an
+// unspecified address listens on all of the host's addresses.
+func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
+	if addr.Port() == 0 {
+		return nil, fmt.Errorf("%w: listen on port 0", ErrInvalid)
+	}
+	if _, dup := s.listeners[addr]; dup {
+		return nil, fmt.Errorf("listen %v: %w", addr, tcp.ErrAddrInUse)
+	}
+	l := &Listener{stack: s, addr: addr}
+	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify})
+	if err != nil {
+		return nil, fmt.Errorf("listen %v: %w", addr, err)
+	}
+	l.tl = tl
+	s.listeners[addr] = l
+	// Announced ports get a listener that takes joins only.
+	for _, a := range s.cfg.Announce {
+		if a.Port() == 0 || a.Port() == addr.Port() {
+			continue
+		}
+		ap := netip.AddrPortFrom(a.Addr(), a.Port())
+		if _, ok := s.joinLns[ap]; ok {
+			continue
+		}
+		jl := &Listener{stack: s, addr: ap, joinOnly: true}
+		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl}); err == nil {
+			jl.tl = t
+			s.joinLns[ap] = t
+		}
+	}
+	return l, nil
+}
+
+// connByToken returns the live connection owning a local token.
+func (s *Stack) connByToken(token uint32) *Conn {
+	c, ok := s.tokens.lookup(token)
+	if !ok || c.reaped {
+		return nil
+	}
+	return c
+}

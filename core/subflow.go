@@ -1,0 +1,559 @@
+package core
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/tcp"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// subflow is one TCP connection of an MPTCP connection, and the hooks
+// through which the TCP engine lets it add and read MPTCP options (the
+// kernel's subflow.c with the per-subflow half of options.c).
+type subflow struct {
+	conn *Conn
+	tc   *tcp.Conn
+	id   int
+
+	initial bool // the MP_CAPABLE subflow
+	join    bool // opened with MP_JOIN
+	active  bool // we sent the SYN
+
+	local, remote     netip.AddrPort
+	localID, remoteID uint8
+	backup            bool // we asked for it to be a backup path
+	peerBackup        bool // the peer asked
+	prioPending       bool // an MP_PRIO with our backup flag is due
+
+	// MP_CAPABLE.
+	requestMPC bool // MP_CAPABLE on our SYN, or answered on our SYN/ACK
+	synRetrans int  // MP_CAPABLE SYNs retransmitted
+	mpcDropped bool // we stopped putting MP_CAPABLE on SYNs
+
+	// MP_JOIN (RFC 8684 section 3.2).
+	localNonce, remoteNonce uint32
+	joinTHMAC               uint64 // listener: truncated HMAC for the SYN/ACK
+	joinHMAC                [wire.MPJoinHMACLen]byte
+	thirdAckAt              time.Time // initiator: repeat the third ACK then
+	thirdAckRTO             time.Duration
+
+	tcpEstablished   bool
+	fullyEstablished bool // may carry data (a join: after the fourth ACK)
+	closed           bool
+	removedByPeer    bool // REMOVE_ADDR named its remote address
+	removedByUs      bool // its local address went away
+	announcedEst     bool // SubEstablished reported
+
+	rx rxMappings
+	tx txMappings
+
+	// MP_FAIL and the infinite mapping (RFC 8684 section 3.7).
+	sendFail     bool
+	failDSN      uint64
+	waitInfinite bool // receiver: discard until the infinite mapping
+	sendInfinite bool // sender: carry the infinite mapping from infOff
+	infOff       uint64
+	infDSN       uint64
+	infSent      bool
+
+	// MP_TCPRST and MP_FASTCLOSE on our RST.
+	rstSet    bool
+	rstReason wire.MPTCPRstReason
+	rstFlags  wire.MPTCPRstFlags
+	fastclose bool
+	peerRst   wire.MPTCPRst // what the peer's RST said
+	peerRstOK bool
+
+	// Stale detection.
+	rtoSeen uint64
+	stale   bool
+
+	// Cached engine state, refreshed by refresh().
+	info tcp.Stats
+
+	// Penalisation (NSDI 2012): at most once per RTT.
+	penalisedAt time.Time
+
+	bytesSent, bytesRecv uint64 // data-level payload
+	lastDataAck          uint64 // latest DATA_ACK received here, for the window
+	ackSeen              bool
+}
+
+// attach binds the subflow to its TCP connection.
+func (sf *subflow) attach(tc *tcp.Conn) {
+	if sf.tc == tc {
+		return
+	}
+	sf.tc = tc
+	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
+	// A data segment carries a DSS of up to 28 bytes; keep room for it so
+	// the payload is not trimmed.
+	tc.SetOptionReserve(wire.DSSMaxLen)
+	sf.refresh()
+}
+
+// refresh caches the engine's estimates for the scheduler.
+func (sf *subflow) refresh() {
+	if sf.tc != nil {
+		sf.info = sf.tc.Info()
+	}
+}
+
+func (sf *subflow) srtt() time.Duration { return sf.info.SRTT }
+
+// usable reports whether the subflow may carry data.
+func (sf *subflow) usable() bool {
+	return sf.tc != nil && !sf.closed && sf.tcpEstablished && sf.fullyEstablishedForData()
+}
+
+func (sf *subflow) fullyEstablishedForData() bool {
+	c := sf.conn
+	if c.fallen {
+		return true
+	}
+	if sf.initial {
+		return c.remoteKnown || c.fallen
+	}
+	return sf.fullyEstablished
+}
+
+// canSignal reports whether options may be sent on the subflow.
+func (sf *subflow) canSignal() bool {
+	return sf.tc != nil && !sf.closed && sf.tcpEstablished && (sf.initial || sf.fullyEstablished)
+}
+
+// abort resets the subflow (MP_TCPRST or MP_FASTCLOSE go on its RST).
+func (sf *subflow) abort() {
+	if sf.tc == nil || sf.closed {
+		return
+	}
+	sf.tc.Abort()
+}
+
+// reset resets the subflow with an MP_TCPRST reason.
+func (sf *subflow) reset(reason wire.MPTCPRstReason) {
+	sf.rstSet, sf.rstReason = true, reason
+	sf.abort()
+}
+
+// pmInfo describes the subflow to the path manager.
+func (sf *subflow) pmInfo() pm.SubflowInfo {
+	return pm.SubflowInfo{
+		ID: sf.id, Local: sf.local, Remote: sf.remote,
+		LocalID: sf.localID, RemoteID: sf.remoteID,
+		Backup: sf.backup || sf.peerBackup, Established: sf.fullyEstablished || (sf.initial && sf.tcpEstablished),
+		Initial: sf.initial,
+	}
+}
+
+// poll runs the subflow's timers: the repeated third ACK of a join.
+func (sf *subflow) poll(now time.Time) {
+	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed &&
+		!sf.thirdAckAt.IsZero() && !now.Before(sf.thirdAckAt) {
+		sf.tc.SendACK()
+		sf.thirdAckRTO = min(2*sf.thirdAckRTO, 30*time.Second)
+		sf.thirdAckAt = now.Add(sf.thirdAckRTO)
+		sf.conn.markDirty()
+	}
+}
+
+func (sf *subflow) nextWake() time.Time {
+	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed {
+		return sf.thirdAckAt
+	}
+	return time.Time{}
+}
+
+// ---- tcp.Hooks ----
+
+// WriteOptions implements tcp.Hooks.
+func (sf *subflow) WriteOptions(tc *tcp.Conn, seg *tcp.Segment, b *wire.OptionBuilder) {
+	sf.attach(tc)
+	c := sf.conn
+	mib := &c.stack.mib
+	switch seg.Kind {
+	case tcp.KindSYN:
+		sf.synOptions(seg, b)
+	case tcp.KindSYNACK:
+		if sf.join {
+			_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYNACK, Backup: sf.backup, AddrID: sf.localID,
+				TruncatedHMAC: sf.joinTHMAC, Nonce: sf.localNonce})
+		} else if sf.requestMPC && !c.fallen {
+			_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYNACK, Version: wire.MPTCPVersion,
+				Flags: c.capableFlags(), SenderKey: c.local.key})
+		}
+	case tcp.KindRST:
+		switch {
+		case sf.fastclose:
+			if b.AddMPFastclose(&wire.MPFastclose{ReceiverKey: c.fastcloseKey}) == nil {
+				mib.Inc(MPFastcloseTx)
+			}
+		case sf.rstSet:
+			if b.AddMPTCPRst(&wire.MPTCPRst{Flags: sf.rstFlags, Reason: sf.rstReason}) == nil {
+				mib.Inc(MPRstTx)
+			}
+		}
+	default:
+		sf.establishedOptions(seg, b)
+	}
+}
+
+// synOptions puts MP_CAPABLE or MP_JOIN on our SYN. After
+// SYNRetransBeforeFallback retransmissions an MP_CAPABLE SYN goes out as
+// plain TCP: a middlebox may be dropping it (the kernel's
+// mptcp_active_detect_blackhole).
+func (sf *subflow) synOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
+	c := sf.conn
+	mib := &c.stack.mib
+	if sf.join {
+		if b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYN, Backup: sf.backup, AddrID: sf.localID,
+			Token: c.remote.token, Nonce: sf.localNonce}) == nil && !seg.Retransmit {
+			mib.Inc(MPJoinSynTx)
+		}
+		return
+	}
+	if !sf.requestMPC {
+		return
+	}
+	if seg.Retransmit {
+		sf.synRetrans++
+		if n := c.stack.cfg.SYNRetransBeforeFallback; n >= 0 && sf.synRetrans > n {
+			sf.requestMPC = false
+			sf.mpcDropped = true
+			c.fallback(MPCapableSYNTXDrop, sf)
+			return
+		}
+	}
+	if b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYN, Version: wire.MPTCPVersion, Flags: c.capableFlags()}) == nil {
+		mib.Inc(MPCapableSYNTX)
+	}
+}
+
+// capableFlags are the flags of our MP_CAPABLE options.
+func (c *Conn) capableFlags() wire.MPCapableFlags {
+	f := wire.MPCapableHMACSHA256
+	if c.csum {
+		f |= wire.MPCapableChecksum
+	}
+	if c.server && c.stack.cfg.DenyJoinInitial {
+		f |= wire.MPCapableDenyJoinID0
+	}
+	return f
+}
+
+// establishedOptions adds the options of a segment after the handshake:
+// the MP_CAPABLE or MP_JOIN third ACK while it is needed, else the DSS
+// (DATA_ACK, mapping, DATA_FIN) and pending signals.
+func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
+	c := sf.conn
+	if c.fallen && !sf.sendInfinite {
+		return
+	}
+	if sf.initial && sf.active && sf.requestMPC && !c.fully && c.remoteKnown && seg.Offset == 0 {
+		// RFC 8684 section 3.1: the third ACK carries both keys, and so
+		// does the first data until the peer shows it has them.
+		mc := wire.MPCapable{Form: wire.MPCapableACK, Version: wire.MPTCPVersion, Flags: c.capableFlags(),
+			SenderKey: c.local.key, ReceiverKey: c.remoteKey}
+		if seg.Kind == tcp.KindData {
+			if m, ok := sf.tx.lookup(0); ok {
+				mc.Form = wire.MPCapableData
+				mc.DataLen = uint16(m.n)
+				if c.csum {
+					mc.HasChecksum, mc.Checksum = true, m.csum
+				}
+			}
+		}
+		if b.AddMPCapable(&mc) == nil {
+			return
+		}
+	}
+	if sf.join && sf.active && !sf.fullyEstablished && seg.Offset == 0 && seg.Kind == tcp.KindACK {
+		_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinACK, HMAC: sf.joinHMAC})
+		return
+	}
+	var d wire.DSS
+	if c.remoteKnown && !c.fallen {
+		d.HasAck, d.Ack64, d.DataAck = true, true, c.rcv.nxt
+	}
+	mib := &c.stack.mib
+	switch {
+	case seg.Kind == tcp.KindData && sf.sendInfinite && seg.Offset >= sf.infOff:
+		d.HasMap, d.DSN64, d.DSN = true, true, sf.infDSN
+		d.SubflowSeq = uint32(sf.infOff + 1)
+		d.DataLen = 0
+		d.HasChecksum = c.csum
+		if !sf.infSent {
+			sf.infSent = true
+			mib.Inc(InfiniteMapTx)
+		}
+	case seg.Kind == tcp.KindData && !c.fallen:
+		if m, ok := sf.tx.lookup(seg.Offset); ok {
+			d.HasMap, d.DSN64, d.DSN = true, true, m.dsn
+			d.SubflowSeq = uint32(m.off + 1)
+			d.DataLen = uint16(m.n)
+			if m.dataFin {
+				d.DataLen++
+				d.DataFIN = true
+			}
+			d.HasChecksum, d.Checksum = c.csum, m.csum
+		}
+	case seg.Kind == tcp.KindACK && !c.fallen:
+		if sf.sendFail {
+			if b.AddMPFail(&wire.MPFail{DSN: sf.failDSN}) == nil {
+				mib.Inc(MPFailTx)
+				sf.sendFail = false
+			}
+		}
+		sf.signals(b, &d)
+		if c.dataFinDue() {
+			fin := c.snd.end()
+			d.HasMap, d.DSN64, d.DSN, d.SubflowSeq, d.DataLen, d.DataFIN = true, true, fin, 0, 1, true
+			if c.csum {
+				d.HasChecksum, d.Checksum = true, wire.DSSChecksum(fin, 0, 1, nil)
+			}
+			if b.Free() >= d.Len() {
+				c.dataFinSent()
+			}
+		}
+	}
+	if !d.HasAck && !d.HasMap {
+		return
+	}
+	if err := b.AddDSS(&d); err != nil && d.HasMap && d.HasAck {
+		// No room for both: the mapping matters more.
+		d.HasAck = false
+		_ = b.AddDSS(&d)
+	}
+}
+
+// ReadOptions implements tcp.Hooks.
+func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, opts *wire.TCPOptions) tcp.Verdict {
+	sf.attach(tc)
+	c := sf.conn
+	c.stack.now = now
+	mp := &opts.MPTCP
+	switch seg.Kind {
+	case tcp.KindSYNACK:
+		return sf.synAckReceived(now, mp)
+	case tcp.KindRST:
+		sf.rstReceived(mp)
+		return tcp.Accept
+	}
+	if c.state == StateClosed && !c.fallen {
+		return tcp.Accept
+	}
+	return sf.input(now, seg, mp)
+}
+
+// synAckReceived handles the SYN/ACK answering our SYN.
+func (sf *subflow) synAckReceived(now time.Time, mp *wire.MPTCPOptions) tcp.Verdict {
+	c := sf.conn
+	s := c.stack
+	if sf.join {
+		if !mp.Has(wire.SubtypeMPJoin) || mp.Join.Form != wire.MPJoinSYNACK {
+			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+			return tcp.Reset
+		}
+		j := &mp.Join
+		if wire.JoinSynAckHMAC(c.remoteKey, c.local.key, j.Nonce, sf.localNonce) != j.TruncatedHMAC {
+			s.mib.Inc(MPJoinSynAckHMacFailure)
+			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+			return tcp.Reset
+		}
+		s.mib.Inc(MPJoinSynAckRx)
+		if j.Backup {
+			s.mib.Inc(MPJoinSynAckBackupRx)
+		}
+		if sf.remote.Port() != c.initialRemote.Port() {
+			s.mib.Inc(MPJoinPortSynAckRx)
+		}
+		sf.remoteNonce = j.Nonce
+		sf.remoteID = j.AddrID
+		sf.peerBackup = j.Backup
+		sf.joinHMAC = wire.JoinAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
+		return tcp.Accept
+	}
+	if !sf.requestMPC {
+		if sf.mpcDropped && !mp.Has(wire.SubtypeMPCapable) {
+			// Plain SYNs got through where MP_CAPABLE ones did not.
+			s.mib.Inc(Blackhole)
+			s.bh.detected(now, sf.local.Addr(), sf.remote.Addr())
+		}
+		return tcp.Accept
+	}
+	cap := &mp.Capable
+	if !mp.Has(wire.SubtypeMPCapable) || cap.Form != wire.MPCapableSYNACK || cap.Version != wire.MPTCPVersion ||
+		cap.Flags&wire.MPCapableHMACSHA256 == 0 || cap.SenderKey == 0 {
+		sf.requestMPC = false
+		c.fallback(MPCapableFallbackSYNACK, sf)
+		return tcp.Accept
+	}
+	s.mib.Inc(MPCapableSYNACKRX)
+	s.bh.works(sf.local.Addr(), sf.remote.Addr())
+	if cap.Flags&wire.MPCapableChecksum != 0 {
+		c.csum = true
+	}
+	if cap.Flags&wire.MPCapableDenyJoinID0 != 0 {
+		c.denyJoinID0 = true
+	}
+	c.setRemoteKey(cap.SenderKey)
+	return tcp.Accept
+}
+
+// rstReceived notes what an acceptable RST said.
+func (sf *subflow) rstReceived(mp *wire.MPTCPOptions) {
+	c := sf.conn
+	mib := &c.stack.mib
+	if mp.Has(wire.SubtypeMPTCPRst) {
+		mib.Inc(MPRstRx)
+		sf.peerRst, sf.peerRstOK = mp.Rst, true
+	}
+	if mp.Has(wire.SubtypeMPFastclose) {
+		sf.fastcloseReceived(mp.Fastclose.ReceiverKey)
+	}
+}
+
+// fastcloseReceived handles MP_FASTCLOSE (RFC 8684 section 3.5): with our
+// key it resets the whole connection.
+func (sf *subflow) fastcloseReceived(key uint64) {
+	c := sf.conn
+	if c.fallen || key != c.local.key || c.local.key == 0 {
+		c.stack.mib.Inc(FastcloseBadKey)
+		return
+	}
+	c.stack.mib.Inc(MPFastcloseRx)
+	c.fastcloseRcvd = true
+}
+
+// Acked implements tcp.Hooks.
+func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
+	c := sf.conn
+	sf.tx.acked(a.Una)
+	if a.NewlyAcked > 0 && sf.stale {
+		sf.stale = false
+		c.stack.mib.Inc(SubflowRecover)
+	}
+	if c.fallen && c.fbTxSet && a.Una > c.fbTx.off0 {
+		if n := c.snd.ack(c.fbTx.dsn0 + (a.Una - c.fbTx.off0)); n > 0 {
+			c.lastUnaMove = now
+			c.wake()
+		}
+	}
+	if sf.sendInfinite && a.Una > sf.infOff {
+		sf.sendInfinite = false
+	}
+	c.markDirty()
+}
+
+// ReceiveWindow implements tcp.Hooks: every subflow advertises the one
+// connection-level window, relative to the DATA_ACK (RFC 8684 section
+// 3.3.4).
+func (sf *subflow) ReceiveWindow(_ *tcp.Conn, wnd int) int {
+	c := sf.conn
+	if c.fallen || !c.remoteKnown {
+		return wnd
+	}
+	w := c.rcv.window()
+	c.lastWndAdv = w
+	return w
+}
+
+// Notify implements tcp.Hooks.
+func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
+	sf.attach(tc)
+	c := sf.conn
+	c.stack.now = now
+	if ev&tcp.EventEstablished != 0 {
+		sf.tcpEstablished = true
+		sf.refresh()
+		sf.onEstablished(now)
+	}
+	if ev&(tcp.EventReadable|tcp.EventFIN) != 0 {
+		sf.drain(now)
+	}
+	if ev&(tcp.EventWritable|tcp.EventSendAcked) != 0 {
+		c.markDirty()
+	}
+	if ev&tcp.EventClosed != 0 && !sf.closed {
+		sf.closed = true
+		err := tc.Err()
+		if sf.peerRstOK && err != nil {
+			err = &SubflowResetError{Reason: sf.peerRst.Reason, Transient: sf.peerRst.Flags&wire.MPTCPRstTransient != 0, Err: err}
+		}
+		if c.fastcloseRcvd {
+			c.fastcloseRcvd = false
+			for _, o := range c.subflows {
+				if o != sf {
+					o.abort()
+				}
+			}
+			c.close(ErrConnectionReset)
+		}
+		c.removeSubflow(sf, err)
+	}
+	if c.fastcloseRcvd && c.state != StateClosed {
+		c.fastcloseRcvd = false
+		for _, o := range c.subflows {
+			o.abort()
+		}
+		c.close(ErrConnectionReset)
+	}
+}
+
+// SubflowResetError is the error a path manager sees for a subflow the
+// peer reset with MP_TCPRST.
+type SubflowResetError struct {
+	Reason    wire.MPTCPRstReason
+	Transient bool
+	Err       error
+}
+
+func (e *SubflowResetError) Error() string {
+	return "mptcp: subflow reset by peer: " + e.Reason.String()
+}
+
+// Unwrap returns the TCP engine's error.
+func (e *SubflowResetError) Unwrap() error { return e.Err }
+
+var _ = errors.New
+
+// onEstablished handles the end of a subflow's TCP handshake.
+func (sf *subflow) onEstablished(now time.Time) {
+	c := sf.conn
+	switch {
+	case sf.initial && sf.active:
+		// Data may flow now: with MP_CAPABLE (the keys went on the third
+		// ACK) or as TCP after a fallback.
+		c.established()
+	case sf.initial:
+		// The server learns the client's key from the third ACK (or the
+		// first data), seen in input before this.
+		if c.fully || c.fallen {
+			c.established()
+		}
+	case sf.join && sf.active:
+		sf.thirdAckRTO = max(sf.info.RTO, 200*time.Millisecond)
+		sf.thirdAckAt = now.Add(sf.thirdAckRTO)
+		c.joinedEver = true
+	case sf.join:
+		// The HMAC of the third ACK was checked in input; the fourth ACK
+		// tells the initiator it may send.
+		if sf.fullyEstablished {
+			sf.tc.SendACK()
+			sf.subEstablished()
+		}
+	}
+	c.markDirty()
+}
+
+// subEstablished reports an established subflow once.
+func (sf *subflow) subEstablished() {
+	if sf.announcedEst {
+		return
+	}
+	sf.announcedEst = true
+	sf.conn.pmEvent(pm.Event{Kind: pm.SubEstablished, Subflow: sf.pmInfo()})
+}
