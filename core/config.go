@@ -90,14 +90,14 @@ type Config struct {
 
 // Defaults not shared with the kernel.
 const (
-	DefaultAddAddrTimeout    = 2 * time.Second
-	DefaultSendBuffer        = 4 << 20
-	DefaultReceiveBuffer     = 256 << 10
-	DefaultReceiveBufferMax  = 16 << 20
-	DefaultNoSubflowTimeout  = 60 * time.Second
-	addAddrMaxRetrans        = 3
-	minBuffer                = 4 << 10
-	maxConnBuffer            = 1 << 30
+	DefaultAddAddrTimeout   = 2 * time.Second
+	DefaultSendBuffer       = 4 << 20
+	DefaultReceiveBuffer    = 256 << 10
+	DefaultReceiveBufferMax = 16 << 20
+	DefaultNoSubflowTimeout = 60 * time.Second
+	addAddrMaxRetrans       = 3
+	minBuffer               = 4 << 10
+	maxConnBuffer           = 1 << 30
 )
 
 func (c Config) withDefaults() (Config, error) {

@@ -83,14 +83,14 @@ type Conn struct {
 	rcv    reassembly
 
 	// What the application asked for.
-	writeClosed  bool // CloseWrite: DATA_FIN after the data
-	appClosed    bool // Close: no more reading either
-	finSentAt    time.Time
-	finRTO       time.Duration
-	peerFin      bool // the peer's DATA_FIN (or FIN after fallback) consumed
-	peerFinAcked bool // our DATA_ACK covers the peer's DATA_FIN
-	lastWndAdv   int  // receive window last advertised, for window updates
-	fastcloseKey uint64
+	writeClosed   bool // CloseWrite: DATA_FIN after the data
+	appClosed     bool // Close: no more reading either
+	finSentAt     time.Time
+	finRTO        time.Duration
+	peerFin       bool // the peer's DATA_FIN (or FIN after fallback) consumed
+	peerFinAcked  bool // our DATA_ACK covers the peer's DATA_FIN
+	lastWndAdv    int  // receive window last advertised, for window updates
+	fastcloseKey  uint64
 	fastcloseRcvd bool // a valid MP_FASTCLOSE arrived
 
 	// Addresses (RFC 8684 section 3.4).
