@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/mptcp-go/mptcp/wire"
 )
@@ -86,6 +87,16 @@ func New(t testing.TB) *Topology {
 		Scanner: NewNetns(t, "s"), R1: NewNetns(t, "r1"), R2: NewNetns(t, "r2"),
 		A: NewNetns(t, "a"), C: NewNetns(t, "c"), K: NewNetns(t, "k"),
 	}
+	// Routers are routers before their interfaces come up.
+	for _, r := range []Netns{tp.R1, tp.R2} {
+		r.Sysctl(t, "net.ipv4.ip_forward", "1")
+		r.Sysctl(t, "net.ipv6.conf.all.forwarding", "1")
+		// Routers answer every expired probe: the default rate limit
+		// (one ICMP error per second per destination after a burst of
+		// six) would make a test's path probes wait for retries.
+		r.Sysctl(t, "net.ipv4.icmp_ratelimit", "0")
+		r.Sysctl(t, "net.ipv6.icmp.ratelimit", "0")
+	}
 	Link(t, tp.Scanner, "eth0", []string{"10.9.1.2/24", "fd09:1::2/64"}, tp.R1, "eth0", []string{"10.9.1.1/24", "fd09:1::1/64"})
 	Link(t, tp.R1, "eth1", []string{"10.9.2.1/24", "fd09:2::1/64"}, tp.R2, "eth0", []string{"10.9.2.2/24", "fd09:2::2/64"})
 	for i, srv := range []Netns{tp.A, tp.C, tp.K} {
@@ -101,15 +112,6 @@ func New(t testing.TB) *Topology {
 	tp.R1.Run(t, "ip", "-6", "route", "add", "default", "via", "fd09:2::2")
 	tp.R2.Run(t, "ip", "route", "add", "10.9.1.0/24", "via", "10.9.2.1")
 	tp.R2.Run(t, "ip", "-6", "route", "add", "fd09:1::/64", "via", "fd09:2::1")
-	for _, r := range []Netns{tp.R1, tp.R2} {
-		r.Sysctl(t, "net.ipv4.ip_forward", "1")
-		r.Sysctl(t, "net.ipv6.conf.all.forwarding", "1")
-		// Routers answer every expired probe: the default rate limit
-		// (one ICMP error per second per destination after a burst of
-		// six) would make a test's path probes wait for retries.
-		r.Sysctl(t, "net.ipv4.icmp_ratelimit", "0")
-		r.Sysctl(t, "net.ipv6.icmp.ratelimit", "0")
-	}
 	tp.C.Sysctl(t, "net.mptcp.allow_join_initial_addr_port", "0")
 	tp.K.Sysctl(t, "net.mptcp.checksum_enabled", "1")
 
@@ -134,7 +136,40 @@ func New(t testing.TB) *Topology {
 	for _, v6 := range []bool{false, true} {
 		startV0Stub(t, tp.A, tp.Addrs(v6).A)
 	}
+	tp.waitReady(t)
 	return tp
+}
+
+// waitReady returns once the scanner reaches every server over both
+// families. A veth's carrier-up event reaches IPv6 address configuration
+// through linkwatch, which delays it by up to a second; until then the
+// routers do not answer neighbour solicitations, and IPv6 probes vanish.
+func (tp *Topology) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, v6 := range []bool{false, true} {
+		ad := tp.Addrs(v6)
+		for _, dst := range []netip.AddrPort{
+			netip.AddrPortFrom(ad.A, PortTCP), netip.AddrPortFrom(ad.C, PortMPTCP), netip.AddrPortFrom(ad.K, PortMPTCP),
+		} {
+			for {
+				err := tp.Scanner.Do(func() error {
+					c, err := net.DialTimeout("tcp", dst.String(), 200*time.Millisecond)
+					if err == nil {
+						c.Close()
+					}
+					return err
+				})
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the topology does not come up: %v", err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
 }
 
 // listen opens a kernel listener (MPTCP or plain TCP) on every address of
