@@ -48,13 +48,13 @@ func (c *Conn) signalTimers(now time.Time) {
 	for _, sf := range c.subflows {
 		if sf.prioPending {
 			if sf.canSignal() {
-				sf.tc.SendACK()
+				sf.sendACK()
 			}
 		}
 	}
 	if pending {
 		if sf := c.bestSubflow(); sf != nil {
-			sf.tc.SendACK()
+			sf.sendACK()
 		}
 	}
 }

@@ -295,7 +295,7 @@ func (c *Conn) readDone(before int) {
 	mss := 1400
 	if after-c.lastWndAdv >= c.rcv.limit/4 || (c.lastWndAdv < 2*mss && after >= 2*mss) {
 		if sf := c.bestSubflow(); sf != nil {
-			sf.tc.SendACK()
+			sf.sendACK()
 			c.markDirty()
 		}
 	}
@@ -475,7 +475,7 @@ func (c *Conn) poll(now time.Time) bool {
 	if c.state == StateClosed {
 		return wasDirty
 	}
-	for _, sf := range c.subflows {
+	for _, sf := range append([]*subflow(nil), c.subflows...) {
 		sf.poll(now)
 	}
 	c.checkStale(now)

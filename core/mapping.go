@@ -68,10 +68,13 @@ type rxMappings struct {
 }
 
 // add records a mapping seen on a segment whose payload is [segOff,
-// segOff+segLen). A segment's payload must lie within the mapping it
-// carries; a mapping that overlaps an earlier one must be identical to it.
+// segOff+segLen). The segment's first byte must lie within the mapping it
+// carries (the kernel's DSSNoMatchTCP check); bytes past the mapping's
+// end need a mapping of their own, which a segment coalesced by a
+// middlebox may lack, and that is found when they are read. A mapping
+// that overlaps an earlier one must be identical to it.
 func (t *rxMappings) add(m mapping, segOff uint64, segLen int) error {
-	if segLen > 0 && (segOff < m.off || segOff+uint64(segLen) > m.end()) {
+	if segLen > 0 && (segOff < m.off || segOff >= m.end()) {
 		return errMapTCP
 	}
 	i := sort.Search(len(t.m), func(i int) bool { return t.m[i].end() > m.off })

@@ -27,7 +27,7 @@ func TestRxMappings(t *testing.T) {
 	if err := rx.add(overlap, 95, 5); !errors.Is(err, errMapConflict) {
 		t.Fatalf("overlapping mapping: %v", err)
 	}
-	if err := rx.add(mapping{dsn: 1, off: 200, n: 10}, 205, 10); !errors.Is(err, errMapTCP) {
+	if err := rx.add(mapping{dsn: 1, off: 200, n: 10}, 210, 10); !errors.Is(err, errMapTCP) {
 		t.Fatalf("mapping not covering its segment: %v", err)
 	}
 	if m, ok := rx.lookup(120); !ok || m.dsnAt(120) != 5020 {

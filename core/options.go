@@ -42,7 +42,7 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 		}
 		sf.fullyEstablished = true
 		if sf.tcpEstablished {
-			sf.tc.SendACK()
+			sf.sendACK()
 			sf.subEstablished()
 		}
 		return tcp.Accept
@@ -60,7 +60,7 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 		}
 		if !mp.Has(wire.SubtypeMPCapable) || (mp.Capable.Form != wire.MPCapableACK && mp.Capable.Form != wire.MPCapableData) {
 			if !c.fallback(MPCapableFallbackACK, sf) {
-				sf.reset(wire.MPTCPRstReasonMPTCPError)
+				sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 				return tcp.Reset
 			}
 			return tcp.Accept
@@ -223,9 +223,11 @@ func ssnToOffset(segOff uint64, ssn uint32) uint64 {
 }
 
 // badMapping handles a mapping the peer should not have sent: counted,
-// and the subflow is reset with "MPTCP-specific error" (RFC 8684 section
-// 3.7 allows a reset or a fallback; a contradicting mapping means the
-// bytes cannot be placed with confidence, so they are not delivered).
+// then the connection falls back to TCP if it still may (one subflow,
+// nothing sent twice: the data stream is then the subflow's byte stream,
+// whatever the mappings said), else the subflow is reset with
+// "MPTCP-specific error" and its data is sent again on the others (RFC
+// 8684 section 3.7).
 func (sf *subflow) badMapping(now time.Time, err error) tcp.Verdict {
 	c := sf.conn
 	switch err {
@@ -236,6 +238,9 @@ func (sf *subflow) badMapping(now time.Time, err error) tcp.Verdict {
 	case errMapFull:
 		c.stack.mib.Inc(RcvPruned)
 		return tcp.Drop
+	}
+	if sf.initial && c.fallback(DssFallback, sf) {
+		return tcp.Accept
 	}
 	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 	return tcp.Reset

@@ -31,8 +31,13 @@ func (sf *subflow) drain(now time.Time) {
 				_ = sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, infinite: true}, off, 0)
 				continue
 			case sf.waitInfinite:
-				// After MP_FAIL, until the infinite mapping arrives.
-				tc.Discard(avail)
+				// After MP_FAIL, until the infinite mapping: the bytes
+				// before it belong to the failed data.
+				k := avail
+				if sf.rx.len() > 0 && sf.rx.m[0].off > off {
+					k = min(k, int(sf.rx.m[0].off-off))
+				}
+				tc.Discard(k)
 				continue
 			case !c.remoteKnown:
 				return // the keys are still to come (server side)
@@ -56,7 +61,10 @@ func (sf *subflow) drain(now time.Time) {
 				return
 			}
 		}
-		n := min(avail, int(m.end()-off))
+		if m.infinite && sf.waitInfinite {
+			sf.waitInfinite = false
+		}
+		n := min(avail, int(min(m.end()-off, 1<<30)))
 		p1, p2 := tc.Peek()
 		k := 0
 		for _, p := range [2][]byte{p1, p2} {
@@ -158,7 +166,7 @@ func (sf *subflow) checksumFailed(now time.Time, m *mapping) {
 		sf.waitInfinite = true
 		sf.rx.reset()
 		sf.tc.Discard(sf.tc.Readable())
-		sf.tc.SendACK()
+		sf.sendACK()
 		c.markDirty()
 		return
 	}
@@ -193,12 +201,10 @@ func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS
 			return tcp.Reset
 		}
 	}
-	sf.waitInfinite = false
+	// Bytes before the infinite mapping belong to the failed data; drain
+	// discards them while waitInfinite holds.
+	sf.waitInfinite = true
 	sf.rx.reset()
-	if sf.tc.ReadOffset() < off {
-		// Bytes before the infinite mapping belong to the failed data.
-		sf.tc.Discard(min(sf.tc.Readable(), int(off-sf.tc.ReadOffset())))
-	}
 	_ = sf.rx.add(mapping{dsn: dsn, off: off, infinite: true}, off, 0)
 	c.fallbackInfinite(sf)
 	return tcp.Accept
@@ -259,7 +265,7 @@ func (c *Conn) dataFinReceived(now time.Time) {
 	c.peerFinAcked = true
 	for _, sf := range c.subflows {
 		if sf.canSignal() {
-			sf.tc.SendACK()
+			sf.sendACK()
 		}
 	}
 	c.wake()

@@ -213,7 +213,7 @@ func (c *Conn) autotune(now time.Time) {
 		c.rcv.limit = target
 		if grew >= c.rcv.limit/4 {
 			if sf := c.bestSubflow(); sf != nil {
-				sf.tc.SendACK()
+				sf.sendACK()
 			}
 		}
 	}

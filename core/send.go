@@ -154,7 +154,7 @@ func (c *Conn) dataFinDue() bool {
 func (c *Conn) sendDataFin(now time.Time) {
 	for _, sf := range c.subflows {
 		if sf.canSignal() && sf.usable() {
-			sf.tc.SendACK()
+			sf.sendACK()
 		}
 	}
 }

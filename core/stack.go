@@ -35,7 +35,8 @@ type Stack struct {
 
 	bh blackholes
 
-	now      time.Time
+	now       time.Time
+	hookDepth int // >0 inside a TCP hook: the engine must not be re-entered
 	notifyQ  []func() // application notifications, run after the work
 	inNotify bool
 }

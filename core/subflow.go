@@ -43,6 +43,8 @@ type subflow struct {
 	tcpEstablished   bool
 	fullyEstablished bool // may carry data (a join: after the fourth ACK)
 	closed           bool
+	abortPending     bool
+	ackPending       bool
 	removedByPeer    bool // REMOVE_ADDR named its remote address
 	removedByUs      bool // its local address went away
 	announcedEst     bool // SubEstablished reported
@@ -126,11 +128,34 @@ func (sf *subflow) canSignal() bool {
 }
 
 // abort resets the subflow (MP_TCPRST or MP_FASTCLOSE go on its RST).
+// Inside a TCP hook, where the engine must not be re-entered, the reset
+// waits for the connection's next poll.
 func (sf *subflow) abort() {
 	if sf.tc == nil || sf.closed {
 		return
 	}
+	if sf.conn.stack.hookDepth > 0 {
+		sf.abortPending = true
+		sf.conn.markDirty()
+		return
+	}
+	sf.abortPending = false
 	sf.tc.Abort()
+}
+
+// sendACK asks the engine for an ACK (to carry signals, a DATA_ACK or a
+// window update), deferred like abort when inside a hook.
+func (sf *subflow) sendACK() {
+	if sf.tc == nil || sf.closed {
+		return
+	}
+	if sf.conn.stack.hookDepth > 0 {
+		sf.ackPending = true
+		sf.conn.markDirty()
+		return
+	}
+	sf.ackPending = false
+	sf.tc.SendACK()
 }
 
 // reset resets the subflow with an MP_TCPRST reason.
@@ -149,11 +174,19 @@ func (sf *subflow) pmInfo() pm.SubflowInfo {
 	}
 }
 
-// poll runs the subflow's timers: the repeated third ACK of a join.
+// poll runs what hooks deferred and the subflow's timers: the repeated
+// third ACK of a join.
 func (sf *subflow) poll(now time.Time) {
+	if sf.abortPending {
+		sf.abort()
+		return
+	}
+	if sf.ackPending {
+		sf.sendACK()
+	}
 	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed &&
 		!sf.thirdAckAt.IsZero() && !now.Before(sf.thirdAckAt) {
-		sf.tc.SendACK()
+		sf.sendACK()
 		sf.thirdAckRTO = min(2*sf.thirdAckRTO, 30*time.Second)
 		sf.thirdAckAt = now.Add(sf.thirdAckRTO)
 		sf.conn.markDirty()
@@ -171,6 +204,8 @@ func (sf *subflow) nextWake() time.Time {
 
 // WriteOptions implements tcp.Hooks.
 func (sf *subflow) WriteOptions(tc *tcp.Conn, seg *tcp.Segment, b *wire.OptionBuilder) {
+	sf.conn.stack.hookDepth++
+	defer func() { sf.conn.stack.hookDepth-- }()
 	sf.attach(tc)
 	c := sf.conn
 	mib := &c.stack.mib
@@ -331,6 +366,8 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 
 // ReadOptions implements tcp.Hooks.
 func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, opts *wire.TCPOptions) tcp.Verdict {
+	sf.conn.stack.hookDepth++
+	defer func() { sf.conn.stack.hookDepth-- }()
 	sf.attach(tc)
 	c := sf.conn
 	c.stack.now = now
@@ -430,6 +467,8 @@ func (sf *subflow) fastcloseReceived(key uint64) {
 
 // Acked implements tcp.Hooks.
 func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
+	sf.conn.stack.hookDepth++
+	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
 	sf.tx.acked(a.Una)
 	if a.NewlyAcked > 0 && sf.stale {
@@ -452,6 +491,8 @@ func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
 // connection-level window, relative to the DATA_ACK (RFC 8684 section
 // 3.3.4).
 func (sf *subflow) ReceiveWindow(_ *tcp.Conn, wnd int) int {
+	sf.conn.stack.hookDepth++
+	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
 	if c.fallen || !c.remoteKnown {
 		return wnd
@@ -542,7 +583,7 @@ func (sf *subflow) onEstablished(now time.Time) {
 		// The HMAC of the third ACK was checked in input; the fourth ACK
 		// tells the initiator it may send.
 		if sf.fullyEstablished {
-			sf.tc.SendACK()
+			sf.sendACK()
 			sf.subEstablished()
 		}
 	}

@@ -318,3 +318,27 @@ func (p *Pair) Check(up, down int) error {
 	}
 	return nil
 }
+
+// CheckClosed runs the simulation a little longer and reports an error
+// unless both connections closed in order, the stacks forgot them, and
+// the MPCurrEstab gauges are back to zero.
+func (n *Net) CheckClosed(p *Pair, d time.Duration) error {
+	n.Sim.RunFor(d)
+	for _, e := range []*Endpoint{p.C, p.S} {
+		if e == nil {
+			continue
+		}
+		if st := e.Conn.State(); st != core.StateClosed || e.Conn.Err() != nil {
+			return fmt.Errorf("server=%v: state %v, err %v after the transfer", e.Conn.Server(), st, e.Conn.Err())
+		}
+	}
+	for name, s := range map[string]*core.Stack{"client": n.CS, "server": n.SS} {
+		if k := len(s.Conns()); k != 0 {
+			return fmt.Errorf("%s stack still holds %d connections", name, k)
+		}
+		if g := s.MIB().Get(core.MPCurrEstab); g != 0 {
+			return fmt.Errorf("%s MPCurrEstab = %d", name, g)
+		}
+	}
+	return nil
+}

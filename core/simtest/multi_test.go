@@ -1,0 +1,80 @@
+package simtest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+)
+
+// logState prints what a failing test needs to be understood.
+func logState(t *testing.T, n *Net, p *Pair) {
+	t.Helper()
+	t.Logf("virtual time %v", n.Sim.Elapsed())
+	t.Logf("client MIB:\n%v", n.CS.MIB())
+	t.Logf("server MIB:\n%v", n.SS.MIB())
+	for _, e := range []*Endpoint{p.C, p.S} {
+		if e == nil {
+			continue
+		}
+		ci := e.Conn.Info()
+		t.Logf("conn server=%v state=%v fellback=%v(%s) sent=%d/%d got=%d eof=%v err=%v stall=%v sndbuf=%d rcvbuf=%d/%d",
+			ci.Server, ci.State, ci.FellBack, ci.FallbackReason, e.Sent, e.Send, e.Got, e.EOF, e.Conn.Err(), e.MaxStall,
+			ci.SendBuffered, ci.ReceiveBuffered, ci.ReceiveBuffer)
+		for _, s := range ci.Subflows {
+			t.Logf("  sf %d %v->%v est=%v stale=%v %v srtt=%v cwnd=%d infl=%d sent=%d rcvd=%d rtx=%d",
+				s.ID, s.Local, s.Remote, s.Established, s.Stale, s.State, s.SRTT, s.Cwnd, s.InFlight, s.BytesSent, s.BytesReceived, s.Retransmits)
+		}
+	}
+}
+
+// TestSubflowCounts transfers in both directions with 1 to 8 paths, over
+// several seeds, with some loss, and checks every byte.
+func TestSubflowCounts(t *testing.T) {
+	seeds := 4
+	if testing.Short() {
+		seeds = 1
+	}
+	for npaths := 1; npaths <= 8; npaths++ {
+		for seed := range seeds {
+			t.Run(fmt.Sprintf("paths=%d/seed=%d", npaths, seed), func(t *testing.T) {
+				var paths []Path
+				for i := range npaths {
+					paths = append(paths, Path{
+						Rate:  int64(5+5*((i+seed)%4)) * 1e6,
+						Delay: time.Duration(5+10*((i*3+seed)%5)) * time.Millisecond,
+						Loss:  0.002 * float64(seed%3),
+					})
+				}
+				n, err := NewNet(uint64(100*npaths+seed), paths, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				up, down := 300<<10, 2<<20
+				p, err := n.StartTransfer(up, down, core.ConnOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n.RunUntilDone(p, 120*time.Second)
+				if err := p.Check(up, down); err != nil {
+					logState(t, n, p)
+					t.Fatal(err)
+				}
+				if p.C.Conn.FellBack() {
+					t.Fatal("fell back to TCP")
+				}
+				// Every path carried a subflow.
+				peak := n.CS.MIB().Get(core.MPJoinSynTx)
+				if int(peak) < npaths-1 {
+					logState(t, n, p)
+					t.Fatalf("%d joins for %d paths", peak, npaths)
+				}
+				if err := n.CheckClosed(p, 10*time.Second); err != nil {
+					logState(t, n, p)
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
