@@ -43,8 +43,11 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		c.sndWl1, c.sndWl2 = seq, ack
 		c.maxSndWnd = max(c.maxSndWnd, w)
 	}
+	// Any acceptable ACK answers our probes (RFC 9293 section 3.8.6.1:
+	// keep probing while the peer keeps acknowledging).
+	c.probesUnacked = 0
 	if wasZeroWnd && c.sndWnd > 0 {
-		c.probesUnacked = 0
+		c.persistBackoff = 0
 		c.persistAt = 0
 	}
 
@@ -78,7 +81,6 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 	if advanced {
 		c.rtoCount = 0
 		c.rtt.backoff = 0
-		c.probesUnacked = 0
 	}
 
 	// Loss detection (RACK) and recovery.

@@ -65,6 +65,9 @@ type Config struct {
 	// many RTOs in a row a synchronized connection survives (Linux
 	// tcp_retries2, default 15).
 	SYNRetries, Retries int
+	// SYNACKRetries is how many times a SYN/ACK is retransmitted before a
+	// half-open connection is dropped (Linux tcp_synack_retries, default 5).
+	SYNACKRetries int
 
 	// DelayedACK is the delayed-ACK timeout (default 40 ms, Linux's
 	// minimum). A second full-sized segment is acknowledged at once.
@@ -110,25 +113,26 @@ type Config struct {
 
 // Built-in defaults.
 const (
-	defaultMTU          = 1500
-	defaultSendBuffer   = 4 << 20
-	defaultRecvBuffer   = 128 << 10
-	defaultRecvBufMax   = 6 << 20
-	defaultInitialRTO   = time.Second
-	defaultMinRTO       = 200 * time.Millisecond
-	defaultMaxRTO       = 120 * time.Second
-	defaultSYNRetries   = 6
-	defaultRetries      = 15
-	defaultDelayedACK   = 40 * time.Millisecond
-	defaultTimeWait     = 60 * time.Second
-	defaultMaxTimeWait  = 1 << 16
-	defaultFinTimeout   = 60 * time.Second
-	defaultBacklog      = 256
-	defaultChallengeACK = 1000
-	defaultKAInterval   = 75 * time.Second
-	defaultKACount      = 9
-	defaultCC           = "cubic"
-	minBuffer           = 4 << 10
+	defaultMTU           = 1500
+	defaultSendBuffer    = 4 << 20
+	defaultRecvBuffer    = 128 << 10
+	defaultRecvBufMax    = 6 << 20
+	defaultInitialRTO    = time.Second
+	defaultMinRTO        = 200 * time.Millisecond
+	defaultMaxRTO        = 120 * time.Second
+	defaultSYNRetries    = 6
+	defaultRetries       = 15
+	defaultSYNACKRetries = 5
+	defaultDelayedACK    = 40 * time.Millisecond
+	defaultTimeWait      = 60 * time.Second
+	defaultMaxTimeWait   = 1 << 16
+	defaultFinTimeout    = 60 * time.Second
+	defaultBacklog       = 256
+	defaultChallengeACK  = 1000
+	defaultKAInterval    = 75 * time.Second
+	defaultKACount       = 9
+	defaultCC            = "cubic"
+	minBuffer            = 4 << 10
 )
 
 // withDefaults returns c with zero fields filled in, or an error for an
@@ -159,6 +163,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.SYNRetries, defaultSYNRetries)
 	setInt(&c.Retries, defaultRetries)
+	setInt(&c.SYNACKRetries, defaultSYNACKRetries)
 	setDur(&c.DelayedACK, defaultDelayedACK)
 	setDur(&c.TimeWait, defaultTimeWait)
 	setInt(&c.MaxTimeWait, defaultMaxTimeWait)

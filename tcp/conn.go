@@ -86,18 +86,19 @@ type Conn struct {
 	pace         pacer
 
 	// Acknowledgment state.
-	ackNow        bool // send an ACK at the next output
-	ackSegs       int  // full segments received since the last ACK
-	quickAcks     int  // segments to acknowledge at once (start, after idle)
-	dsack         Range
-	hasDSACK      bool
-	sackRecent    [4]uint64 // receive offsets of recent out-of-order arrivals
-	nSACKRecent   int
-	lastOOWAck    time.Duration // out-of-window ACK rate limit
-	lastRecv      time.Duration
-	kaProbes      int
-	probesUnacked int  // zero-window probes without an answer
-	notifyWrite   bool // a Write came up short: report EventWritable
+	ackNow         bool // send an ACK at the next output
+	ackSegs        int  // full segments received since the last ACK
+	quickAcks      int  // segments to acknowledge at once (start, after idle)
+	dsack          Range
+	hasDSACK       bool
+	sackRecent     [4]uint64 // receive offsets of recent out-of-order arrivals
+	nSACKRecent    int
+	lastOOWAck     time.Duration // out-of-window ACK rate limit
+	lastRecv       time.Duration
+	kaProbes       int
+	probesUnacked  int  // zero-window probes without an answer
+	persistBackoff int  // zero-window probes sent since the window closed
+	notifyWrite    bool // a Write came up short: report EventWritable
 
 	// Timers: absolute deadlines since the stack's epoch, 0 when off.
 	rtoAt, tlpAt, reoAt, persistAt, delackAt, kaAt, closeAt time.Duration

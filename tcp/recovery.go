@@ -159,7 +159,11 @@ func (c *Conn) onRTO() {
 	switch c.state {
 	case StateSynSent, StateSynReceived:
 		c.synRetries++
-		if c.synRetries > s.cfg.SYNRetries {
+		limit := s.cfg.SYNRetries
+		if !c.active {
+			limit = s.cfg.SYNACKRetries
+		}
+		if c.synRetries > limit {
 			c.fail(ErrTimeout)
 			return
 		}
@@ -227,7 +231,7 @@ func (c *Conn) armTimers(restartRTO bool) {
 				c.persistAt = now + c.persistInterval()
 			}
 		} else {
-			c.persistAt, c.probesUnacked = 0, 0
+			c.persistAt, c.persistBackoff = 0, 0
 		}
 		return
 	}
@@ -322,7 +326,7 @@ func (c *Conn) tlpOnAck(ack uint64, advanced, dsack, sacked bool) {
 // unanswered probe.
 func (c *Conn) persistInterval() time.Duration {
 	d := c.rtt.currentRTO()
-	for i := 0; i < c.probesUnacked && d < c.stack.cfg.MaxRTO; i++ {
+	for i := 0; i < c.persistBackoff && d < c.stack.cfg.MaxRTO; i++ {
 		d *= 2
 	}
 	return min(d, c.stack.cfg.MaxRTO)

@@ -81,6 +81,7 @@ func (c *Conn) onPersist() {
 		c.fail(ErrTimeout)
 		return
 	}
+	c.persistBackoff++
 	c.stats.ZeroWindowProbe++
 	c.sendControl(wire.FlagACK, c.sndUna-1, true)
 	c.persistAt = s.now + c.persistInterval()
