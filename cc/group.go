@@ -21,6 +21,9 @@ type Member struct {
 	c      Controller
 	srtt   time.Duration
 	minRTT time.Duration
+	// inactive is set while the subflow carries no data (see SetActive);
+	// the zero value is an active member.
+	inactive bool
 }
 
 // Join adds c to the group and returns its Member. Coupled algorithms call it
@@ -87,6 +90,28 @@ func (m *Member) SRTT() time.Duration { return m.srtt }
 // MinRTT returns the member's minimum RTT as last observed, 0 before the
 // first sample.
 func (m *Member) MinRTT() time.Duration { return m.minRTT }
+
+// SetActive marks whether the subflow is carrying data. A new member is
+// active. The MPTCP layer marks a subflow inactive while it must not carry
+// data: a backup subflow held in reserve, a subflow whose path has failed
+// and awaits a timeout, a subflow not yet fully established. Coupled
+// algorithms leave inactive members out of their sums, as the Linux
+// research kernel's coupled algorithms leave out subflows that cannot send:
+// an idle backup path's window would otherwise count towards the
+// connection's aggregate and slow the increase of the paths in use.
+func (m *Member) SetActive(active bool) { m.inactive = !active }
+
+// Active reports whether the member counts in coupled algorithms' sums; see
+// SetActive.
+func (m *Member) Active() bool { return !m.inactive }
+
+// counts reports whether a coupled algorithm includes m in its sums over the
+// group: it is active and has measured an RTT. The subflow whose ACK is
+// being processed is included whenever it has an RTT, active or not, since
+// it evidently carries data.
+func (m *Member) counts(self *Member) bool {
+	return m.srtt > 0 && (!m.inactive || m == self)
+}
 
 // Observe publishes the RTT figures carried by an ACK of this member's
 // subflow. A coupled controller calls it at the start of its OnAck.

@@ -42,22 +42,9 @@ func (r *reno) OnPacketSent(now time.Time, s Sent) {}
 
 // OnAck implements Controller.OnAck.
 func (r *reno) OnAck(now time.Time, a Ack) {
-	r.observe(a)
-	if a.Acked <= 0 {
+	acked := r.avoidanceBytes(a)
+	if acked == 0 {
 		return
-	}
-	r.rtoPending = false
-	if r.inRecovery || !r.cwndLimited(a) {
-		return
-	}
-	// No ACK can acknowledge more than a window's worth; a larger figure
-	// from a confused caller must not overflow the counters below.
-	acked := min(a.Acked, r.maxWindow)
-	if r.InSlowStart() {
-		acked = r.slowStart(acked, renoABCLimit*r.mss)
-		if acked == 0 {
-			return
-		}
 	}
 	// "When bytes_acked becomes greater than or equal to the value of the
 	// congestion window, bytes_acked is reduced by the value of cwnd. Next,
@@ -80,8 +67,13 @@ func (r *reno) OnCongestionEvent(now time.Time, l Loss) {
 	if r.inRecovery {
 		return
 	}
+	r.enterRecovery(r.halved(l.FlightSize))
+}
+
+// enterRecovery reduces the window to ssthresh at a congestion event.
+func (r *reno) enterRecovery(ssthresh int) {
 	r.saveUndo()
-	r.ssthresh = r.halved(l.FlightSize)
+	r.ssthresh = ssthresh
 	r.cwnd = r.ssthresh
 	r.bytesAcked = 0
 	r.inRecovery = true
@@ -103,10 +95,21 @@ func (r *reno) OnRecoveryExit(now time.Time) {
 // reduction for this loss already happened (a repeated timeout, or a timeout
 // during fast recovery, whose event already set ssthresh).
 func (r *reno) OnRTO(now time.Time, l Loss) {
-	if !r.rtoPending && !r.inRecovery {
+	if r.reducesOnRTO() {
 		r.saveUndo()
 		r.ssthresh = r.halved(l.FlightSize)
 	}
+	r.collapse()
+}
+
+// reducesOnRTO reports whether a timeout now is a new loss that reduces
+// ssthresh, rather than a repeated timeout or one during fast recovery,
+// whose reduction already happened.
+func (r *reno) reducesOnRTO() bool { return !r.rtoPending && !r.inRecovery }
+
+// collapse takes the window to the loss window of one segment after a
+// timeout.
+func (r *reno) collapse() {
 	r.cwnd = r.mss
 	r.bytesAcked = 0
 	r.inRecovery = false
@@ -127,6 +130,29 @@ func (r *reno) OnSpuriousCongestion(now time.Time) {
 	r.inRecovery = false
 	r.rtoPending = false
 	r.bytesAcked = 0
+}
+
+// avoidanceBytes does with an ACK what NewReno and the coupled algorithms
+// built on it do before congestion avoidance: record the RTT figures, clear
+// a pending timeout, refuse growth in recovery or when the window was not in
+// use, and grow the window in slow start. It returns the acknowledged bytes
+// left for congestion avoidance, 0 when the window must not grow further.
+func (r *reno) avoidanceBytes(a Ack) int {
+	r.observe(a)
+	if a.Acked <= 0 {
+		return 0
+	}
+	r.rtoPending = false
+	if r.inRecovery || !r.cwndLimited(a) {
+		return 0
+	}
+	// No ACK can acknowledge more than a window's worth; a larger figure
+	// from a confused caller must not overflow the counters that follow.
+	acked := min(a.Acked, r.maxWindow)
+	if r.InSlowStart() {
+		acked = r.slowStart(acked, renoABCLimit*r.mss)
+	}
+	return acked
 }
 
 func (r *reno) saveUndo() {
