@@ -284,7 +284,7 @@ func mbps(bytesPerSecond float64) string { return fmt.Sprintf("%.2f Mbit/s", byt
 // scenario is a topology for the multipath tests: links, TCP flows and one
 // or more MPTCP connections, each a list of subflows.
 type scenario struct {
-	links []netLink // copied afresh for each run
+	links []netLink    // copied afresh for each run
 	tcp   []pathSpec   // single-path Reno flows
 	mptcp [][]pathSpec // connections of subflows
 }
