@@ -34,13 +34,13 @@ type rawFamily struct {
 // all of the host's TCP traffic, and a burst of answers must not be lost.
 const recvBuffer = 4 << 20
 
-func openFamily(v6 bool) (f *rawFamily, err error) {
+func openFamily(v6 bool) (_ *rawFamily, err error) {
 	tcpNet, icmpNet, wildcard := "ip4:tcp", "ip4:icmp", "0.0.0.0"
 	af := unix.AF_INET
 	if v6 {
 		tcpNet, icmpNet, wildcard, af = "ip6:tcp", "ip6:ipv6-icmp", "::", unix.AF_INET6
 	}
-	f = &rawFamily{v6: v6, route: -1}
+	f := &rawFamily{v6: v6, route: -1}
 	defer func() {
 		if err != nil {
 			f.close()
@@ -91,7 +91,9 @@ func openFamily(v6 bool) (f *rawFamily, err error) {
 
 func sockErr(network string, err error) error {
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-		return fmt.Errorf("%w (opening a %s socket: %v)", ErrPermission, network, errors.Unwrap(err))
+		var errno syscall.Errno
+		errors.As(err, &errno)
+		return fmt.Errorf("%w (%s socket: %v)", ErrPermission, network, errno)
 	}
 	return fmt.Errorf("scan: opening a %s socket: %w", network, err)
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestScanBadArguments checks the one-line errors for malformed targets
+// and flags; none needs privileges, since targets are checked before any
+// socket is opened.
+func TestScanBadArguments(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"10.0.0.300"}, `bad target "10.0.0.300": not a valid IPv4 address`},
+		{[]string{"192.0.2.1", "10.0.0.1:99999"}, `bad target "10.0.0.1:99999": bad port "99999"`},
+		{[]string{"[2001:db8::1]:0"}, `bad target "[2001:db8::1]:0": port 0 cannot be probed`},
+		{[]string{"10.0.0.0/33"}, `bad target "10.0.0.0/33": not a valid CIDR range`},
+		{[]string{"10.0.0.0/8"}, `expands to 16777216 addresses, more than the limit of 65536 (raise --max-targets`},
+		{[]string{"--max-targets", "4", "10.0.0.0/29"}, `expands to 8 addresses, more than the limit of 4`},
+		{[]string{"-4", "2001:db8::1"}, `bad target "2001:db8::1": an IPv6 target in an IPv4-only scan`},
+		{[]string{}, "no target given"},
+		{[]string{"--ports", "80,0", "192.0.2.1"}, `--ports: bad port "0"`},
+		{[]string{"--timeout", "0s", "192.0.2.1"}, "--timeout must be positive"},
+		{[]string{"--max-ttl", "300", "192.0.2.1"}, "--max-ttl must be 1 to 255"},
+		{[]string{"192.0.2.1", "--bogus"}, "flag provided but not defined: -bogus"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"scan"}, c.args...), &stdout, &stderr)
+		msg := stderr.String()
+		if code != 2 || !strings.Contains(msg, c.want) || stdout.Len() != 0 {
+			t.Errorf("scan %q: exit %d, stderr %q; want exit 2 and %q", c.args, code, msg, c.want)
+			continue
+		}
+		if strings.Count(msg, "\n") != 1 {
+			t.Errorf("scan %q: error is not one line: %q", c.args, msg)
+		}
+	}
+}
+
+// TestScanInterspersedFlags checks that flags after targets are flags and
+// that "--" ends them.
+func TestScanInterspersedFlags(t *testing.T) {
+	fs := newFlagSet("scan", io.Discard)
+	j := fs.Bool("json", false, "")
+	pos, err := parseInterspersed(fs, []string{"a", "--json", "b", "--", "--c"})
+	if err != nil || !*j || strings.Join(pos, " ") != "a b --c" {
+		t.Errorf("positional %q json %v err %v", pos, *j, err)
+	}
+}
+
+// TestScanNoPrivilege runs the command without CAP_NET_RAW: it must say so
+// in one line and exit 1. As root, it runs a copy of this test binary as
+// user nobody; as another user it runs in process.
+func TestScanNoPrivilege(t *testing.T) {
+	if os.Getenv("MPTCP_SCAN_CHILD") == "1" {
+		os.Exit(run([]string{"scan", "--retries", "0", "192.0.2.1:80"}, os.Stdout, os.Stderr))
+	}
+	var stderr bytes.Buffer
+	code := 0
+	if os.Geteuid() != 0 {
+		code = run([]string{"scan", "192.0.2.1:80"}, io.Discard, &stderr)
+	} else {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, err := os.MkdirTemp("", "mptcp-scan-noprivs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "mptcp.test")
+		data, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-test.run=^TestScanNoPrivilege$")
+		cmd.Env = append(os.Environ(), "MPTCP_SCAN_CHILD=1")
+		cmd.Dir = dir
+		cmd.Stderr = &stderr
+		// User and group nobody: no capabilities at all.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		err = cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := stderr.String()
+	if code != 1 || !strings.Contains(msg, "raw sockets need root or CAP_NET_RAW") || strings.Count(msg, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want exit 1 and one line saying raw sockets need root or CAP_NET_RAW", code, msg)
+	}
+}
