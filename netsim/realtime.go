@@ -35,6 +35,7 @@ type Realtime struct {
 	mu      sync.Mutex
 	pending []func()
 	kick    chan struct{}
+	start   time.Time // clock time at which Run started; zero before
 }
 
 // NewRealtime returns a runner for s. Nothing runs until Run is called.
@@ -55,16 +56,43 @@ func (r *Realtime) Do(f func()) {
 	}
 }
 
-// Waker returns a function that wakes host h from any goroutine, for a
-// stack whose application calls happen outside the simulation.
-func (r *Realtime) Waker(h *Host) func() {
-	return func() { r.Do(h.Wake) }
+// Now returns the virtual time the clock says it is: Epoch plus the time
+// since Run started. The simulation itself may lag it by the time to its
+// next event. Safe from any goroutine.
+func (r *Realtime) Now() time.Time {
+	r.mu.Lock()
+	start := r.start
+	r.mu.Unlock()
+	if start.IsZero() {
+		return Epoch
+	}
+	return Epoch.Add(time.Since(start))
 }
+
+// HostDriver lets code outside the simulation drive one host's stack: a
+// blocking connection API wakes the stack after an application wrote to
+// it, and reads the time to stamp what it does.
+type HostDriver struct {
+	r *Realtime
+	h *Host
+}
+
+// Driver returns the driver of host h's stack.
+func (r *Realtime) Driver(h *Host) HostDriver { return HostDriver{r, h} }
+
+// Wake polls the host's stack soon; safe from any goroutine.
+func (d HostDriver) Wake() { d.r.Do(d.h.Wake) }
+
+// Now returns the realtime runner's current virtual time.
+func (d HostDriver) Now() time.Time { return d.r.Now() }
 
 // Run drives the simulation until ctx is done, and returns ctx's error, or
 // the simulation's error if it stalls (ErrStalled).
 func (r *Realtime) Run(ctx context.Context) error {
 	start := time.Now()
+	r.mu.Lock()
+	r.start = start
+	r.mu.Unlock()
 	vnow := func() time.Time { return Epoch.Add(time.Since(start)) }
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

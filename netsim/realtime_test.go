@@ -43,7 +43,7 @@ func TestRealtimeCarriesPacketsFromOutsideGoroutines(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- rt.Run(ctx) }()
 
-		wake := rt.Waker(a)
+		wake := rt.Driver(a).Wake
 		start := time.Now()
 		for i := 0; i < 3; i++ {
 			pkt := udpPacket(netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), uint64(i), 100)

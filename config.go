@@ -1,0 +1,82 @@
+package mptcp
+
+import (
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/pm"
+)
+
+// Config configures a Stack. The zero value is a sensible default: the
+// kernel's default policies and limits, DSS checksums off, randomness
+// from crypto/rand.
+type Config struct {
+	// Scheduler, CongestionControl and PathManager name the policies of
+	// new connections (packages sched, cc and pm list the names). Empty
+	// means "default", "cubic" and "fullmesh".
+	Scheduler, CongestionControl, PathManager string
+
+	// Limits bound each connection's additional subflows and the
+	// addresses it accepts from ADD_ADDR, as the kernel's `ip mptcp limits
+	// subflows N add_addr_accepted M`. Nil takes the defaults
+	// (pm.DefaultLimits).
+	Limits *Limits
+
+	// Checksum asks for DSS checksums (net.mptcp.checksum_enabled).
+	Checksum bool
+	// DenyJoinInitial asks peers not to join the initial address and port
+	// (the kernel's allow_join_initial_addr_port=0); with Announce, what
+	// a server behind a load balancer needs.
+	DenyJoinInitial bool
+	// Announce lists extra addresses, with optional ports, that a server
+	// announces on every connection.
+	Announce []netip.AddrPort
+	// DisableMPTCP makes the stack speak plain TCP only.
+	DisableMPTCP bool
+
+	// SendBuffer and ReceiveBuffer size a connection's buffers in bytes;
+	// ReceiveBufferMax caps receive-buffer auto-tuning. Zero: defaults.
+	SendBuffer, ReceiveBuffer, ReceiveBufferMax int
+	// KeepAlive enables TCP keepalive on subflows after this much idle
+	// time; zero disables it.
+	KeepAlive time.Duration
+
+	// Rand, if set, supplies all randomness (keys, nonces, ISNs, ports),
+	// which makes a simulated run reproducible. Nil seeds a generator
+	// from crypto/rand.
+	Rand interface{ Uint64() uint64 }
+}
+
+// coreConfig translates the public configuration.
+func (c *Config) coreConfig() core.Config {
+	r := c.Rand
+	if r == nil {
+		var seed [32]byte
+		_, _ = rand.Read(seed[:]) // never fails on Linux (crypto/rand documents it)
+		r = mrand.NewChaCha8(seed)
+	}
+	cc := core.Config{
+		Rand:              r,
+		Scheduler:         c.Scheduler,
+		PathManager:       c.PathManager,
+		CongestionControl: c.CongestionControl,
+		Checksum:          c.Checksum,
+		DenyJoinInitial:   c.DenyJoinInitial,
+		Announce:          c.Announce,
+		DisableMPTCP:      c.DisableMPTCP,
+		SendBuffer:        c.SendBuffer,
+		ReceiveBuffer:     c.ReceiveBuffer,
+		ReceiveBufferMax:  c.ReceiveBufferMax,
+	}
+	if c.Limits != nil {
+		cc.Limits = *c.Limits
+	}
+	cc.TCP.KeepAlive.Idle = c.KeepAlive
+	return cc
+}
+
+// Limits bound a connection's subflows and accepted addresses.
+type Limits = pm.Limits
