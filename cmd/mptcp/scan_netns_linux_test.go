@@ -53,6 +53,7 @@ func TestScanCommand(t *testing.T) {
 			{scantest.PortMPTCP, "mptcp-v1", "H"}, {scantest.PortTCP, "tcp-only", ""}, {scantest.PortClosed, "closed", ""},
 			{scantest.PortDropped, "filtered", ""}, {scantest.PortMPTCP, "mptcp-v1", "C|H"}, {scantest.PortMPTCP, "mptcp-v1", "A|H"},
 		}
+		t.Logf("mptcp scan --json:\n%s", out)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if len(lines) != len(want) {
 			t.Fatalf("%d JSON lines, want %d:\n%s", len(lines), len(want), out)
@@ -98,6 +99,7 @@ func TestScanCommand(t *testing.T) {
 			t.Errorf("--path: exit %d stderr %q; output lacks %q", code, errOut, wantHop2)
 		}
 		code, out, _ = runIn(t, tp.Scanner, append(append([]string{"scan", "--path", "--json", "--max-ttl", "5"}, fast...), target)...)
+		t.Logf("mptcp scan --path --json:\n%s", out)
 		var pr struct {
 			Reached  bool
 			Verdict  string
@@ -116,8 +118,15 @@ func TestScanCommand(t *testing.T) {
 			t.Errorf("--path --json: %s", out)
 		}
 	}
+	// A path where R1 clamps the MSS of SYNs.
+	mssTarget := fmt.Sprintf("%s:%d", tp.Addrs(false).A, scantest.PortMSSClamp)
+	code, out, _ := runIn(t, tp.Scanner, append(append([]string{"scan", "--path", "--max-ttl", "5"}, fast...), mssTarget)...)
+	t.Logf("mptcp scan --path %s (exit %d):\n%s", mssTarget, code, out)
+	if want := fmt.Sprintf("MSS 1460 -> %d: between hop 1 (10.9.1.1) and hop 2 (10.9.2.2)", scantest.ClampedMSS); !strings.Contains(out, want) {
+		t.Errorf("MSS clamp: output lacks %q", want)
+	}
 	// A path the last router strips: the quotes cannot tell where.
-	code, out, _ := runIn(t, tp.Scanner, append(append([]string{"scan", "--path", "--max-ttl", "5"}, fast...),
+	code, out, _ = runIn(t, tp.Scanner, append(append([]string{"scan", "--path", "--max-ttl", "5"}, fast...),
 		fmt.Sprintf("%s:%d", tp.Addrs(false).A, scantest.PortStripR2))...)
 	t.Logf("mptcp scan --path (exit %d):\n%s", code, out)
 	if !strings.Contains(out, "quotes cannot tell which") {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mptcp-go/mptcp/scan"
 )
 
 // TestScanBadArguments checks the one-line errors for malformed targets
@@ -104,5 +107,34 @@ func TestScanNoPrivilege(t *testing.T) {
 	msg := stderr.String()
 	if code != 1 || !strings.Contains(msg, "raw sockets need root or CAP_NET_RAW") || strings.Count(msg, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q; want exit 1 and one line saying raw sockets need root or CAP_NET_RAW", code, msg)
+	}
+}
+
+// TestScanProgressLine checks that the progress line is drawn only on a
+// terminal and is cleared before each result is printed.
+func TestScanProgressLine(t *testing.T) {
+	targets := []scan.Target{{Addr: netip.MustParseAddr("192.0.2.1"), Port: 80}, {Addr: netip.MustParseAddr("192.0.2.2"), Port: 80}}
+	for _, tty := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		o := newScanOutput(&stdout, &stderr, targets, false)
+		o.tty = tty
+		o.result(scan.Result{Target: targets[0], Verdict: scan.VerdictClosed, Reason: "RST"})
+		o.progress(1, 2, "closed")
+		o.result(scan.Result{Target: targets[1], Verdict: scan.VerdictFiltered, Reason: "no answer to 3 SYNs"})
+		o.progress(2, 2, "filtered")
+		o.finish()
+		want := ""
+		if tty {
+			want = "\r\x1b[Kscanned 1/2: 1 closed\r\x1b[K\r\x1b[Kscanned 2/2: 1 closed, 1 filtered\r\x1b[K"
+		}
+		if stderr.String() != want {
+			t.Errorf("tty=%v: stderr %q, want %q", tty, stderr.String(), want)
+		}
+		if !strings.Contains(stdout.String(), "192.0.2.2     80  filtered   -       no answer to 3 SYNs\n2 of 2 targets: 1 closed, 1 filtered\n") {
+			t.Errorf("tty=%v: stdout %q", tty, stdout.String())
+		}
+	}
+	if isTerminal(&bytes.Buffer{}) {
+		t.Error("a buffer taken for a terminal")
 	}
 }
