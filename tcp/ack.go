@@ -329,7 +329,8 @@ func (c *Conn) ackedHook(priorUna uint64) {
 	for _, r := range c.sackedRanges.r {
 		s.rng = append(s.rng, Range{r.Start - 1, r.End - 1})
 	}
-	info := AckInfo{
+	info := &s.ackInfo
+	*info = AckInfo{
 		Una:        c.sndDataUna(),
 		NewlyAcked: int(c.sndUna - priorUna),
 		SACK:       s.rng,
@@ -342,7 +343,7 @@ func (c *Conn) ackedHook(priorUna uint64) {
 		info.NewlyAcked-- // the SYN
 	}
 	info.NewlyAcked = max(info.NewlyAcked, 0)
-	c.hooks.Acked(c, s.wall(s.now), &info)
+	c.hooks.Acked(c, s.wall(s.now), info)
 }
 
 // sndDataUna returns the stream offset below which data is acknowledged.

@@ -137,7 +137,8 @@ func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
 	if c.hooks == nil {
 		return Accept
 	}
-	seg := Segment{
+	seg := &c.stack.hookIn
+	*seg = Segment{
 		Kind:   segKind(g.flags, len(g.payload)),
 		Flags:  g.flags,
 		Seq:    g.seq,
@@ -146,7 +147,7 @@ func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
 		Offset: off,
 		Len:    len(g.payload),
 	}
-	return c.hooks.ReadOptions(c, c.stack.wall(c.stack.now), &seg, g.opts)
+	return c.hooks.ReadOptions(c, c.stack.wall(c.stack.now), seg, g.opts)
 }
 
 // rcvWnd returns the receive window as advertised: from RCV.NXT to the

@@ -273,7 +273,8 @@ func (c *Conn) sendSYN() {
 func (c *Conn) transmit(flags wire.TCPFlags, seq uint64, off uint64, l int, retrans, probe, fixed bool) int {
 	s := c.stack
 	syn := flags&wire.FlagSYN != 0
-	seg := Segment{
+	seg := &s.hookOut
+	*seg = Segment{
 		Kind:       segKind(flags, l),
 		Flags:      flags,
 		Seq:        c.sndWire(seq),
@@ -294,7 +295,7 @@ func (c *Conn) transmit(flags wire.TCPFlags, seq uint64, off uint64, l int, retr
 	if fixed {
 		sackRoom = c.sndMSS - l
 	}
-	c.writeOptions(&seg, b, sackRoom)
+	c.writeOptions(seg, b, sackRoom)
 	if l > 0 && !fixed && l+b.Len() > c.sndMSS {
 		l = max(c.sndMSS-b.Len(), 1)
 		seg.Len = l

@@ -48,6 +48,13 @@ type Stack struct {
 	sack [wire.MaxSACKBlocks]wire.SACKBlock
 	rng  []Range
 
+	// Scratch for hook calls, so that passing them by pointer through an
+	// interface does not allocate. Hooks run synchronously and never
+	// nest, so one of each suffices.
+	hookOut Segment
+	hookIn  Segment
+	ackInfo AckInfo
+
 	lastConn *Conn // one-entry demux cache: bulk transfers hit it
 
 	portNext      uint32
