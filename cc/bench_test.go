@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -77,5 +78,29 @@ func BenchmarkSlowStartAck(b *testing.B) {
 				c.OnAck(now, a)
 			}
 		})
+	}
+}
+
+// BenchmarkCoupledOnAck measures an ACK on a subflow of a connection with 2
+// and 8 subflows in congestion avoidance, ACKs taking the subflows in turn:
+// each recomputes the algorithm's sums over the group.
+func BenchmarkCoupledOnAck(b *testing.B) {
+	for _, name := range coupledAlgos {
+		for _, n := range []int{2, 8} {
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				_, cs := benchGroup(b, name, n)
+				a := Ack{Acked: tmss, RTT: 20 * time.Millisecond, SRTT: 20 * time.Millisecond, MinRTT: 15 * time.Millisecond}
+				now := epoch0
+				i := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					now = now.Add(100 * time.Microsecond)
+					c := cs[i%n]
+					i++
+					a.PriorInFlight = c.Window()
+					c.OnAck(now, a)
+				}
+			})
+		}
 	}
 }

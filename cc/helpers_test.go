@@ -35,4 +35,4 @@ func segs(bytes int) float64 { return float64(bytes) / tmss }
 
 // builtins are the algorithms this package registers. Tests iterate over
 // them rather than Names(), which also holds what tests register.
-var builtins = []string{"cubic", "reno"}
+var builtins = []string{"balia", "cubic", "lia", "olia", "reno", "wvegas"}

@@ -13,7 +13,7 @@ func TestNames(t *testing.T) {
 	if !slices.IsSorted(names) {
 		t.Errorf("Names() = %v, not sorted", names)
 	}
-	for _, want := range []string{"cubic", "reno", Default} {
+	for _, want := range append(builtins, Default) {
 		if !slices.Contains(names, want) {
 			t.Errorf("Names() = %v, missing %q", names, want)
 		}
