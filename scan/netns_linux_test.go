@@ -47,14 +47,15 @@ func TestScanVerdicts(t *testing.T) {
 	for _, v6 := range []bool{false, true} {
 		ad := tp.Addrs(v6)
 		cases := map[scan.Target]want{
-			{Addr: ad.A, Port: scantest.PortMPTCP}:   {scan.VerdictMPTCPv1, H},
-			{Addr: ad.A, Port: scantest.PortTCP}:     {scan.VerdictTCPOnly, 0},
-			{Addr: ad.A, Port: scantest.PortClosed}:  {scan.VerdictClosed, 0},
-			{Addr: ad.A, Port: scantest.PortDropped}: {scan.VerdictFiltered, 0},
-			{Addr: ad.C, Port: scantest.PortMPTCP}:   {scan.VerdictMPTCPv1, C | H},
-			{Addr: ad.K, Port: scantest.PortMPTCP}:   {scan.VerdictMPTCPv1, A | H},
-			{Addr: ad.A, Port: scantest.PortStripR1}: {scan.VerdictTCPOnly, 0},
-			{Addr: ad.A, Port: scantest.PortV0}:      {scan.VerdictMPTCPv0, H},
+			{Addr: ad.A, Port: scantest.PortMPTCP}:    {scan.VerdictMPTCPv1, H},
+			{Addr: ad.A, Port: scantest.PortTCP}:      {scan.VerdictTCPOnly, 0},
+			{Addr: ad.A, Port: scantest.PortClosed}:   {scan.VerdictClosed, 0},
+			{Addr: ad.A, Port: scantest.PortDropped}:  {scan.VerdictFiltered, 0},
+			{Addr: ad.A, Port: scantest.PortRejected}: {scan.VerdictFiltered, 0},
+			{Addr: ad.C, Port: scantest.PortMPTCP}:    {scan.VerdictMPTCPv1, C | H},
+			{Addr: ad.K, Port: scantest.PortMPTCP}:    {scan.VerdictMPTCPv1, A | H},
+			{Addr: ad.A, Port: scantest.PortStripR1}:  {scan.VerdictTCPOnly, 0},
+			{Addr: ad.A, Port: scantest.PortV0}:       {scan.VerdictMPTCPv0, H},
 		}
 		var targets []scan.Target
 		for tg := range cases {
@@ -84,11 +85,20 @@ func TestScanVerdicts(t *testing.T) {
 			case r.MPTCP != nil:
 				t.Errorf("%v: %s with MPTCP info %+v", r.Target, r.Verdict, r.MPTCP)
 			}
-			if r.Verdict == scan.VerdictFiltered && (r.Attempts != 2 || r.From.IsValid()) {
-				t.Errorf("%v: filtered after %d attempts, answered by %v; want 2 unanswered attempts", r.Target, r.Attempts, r.From)
-			}
-			if r.Verdict != scan.VerdictFiltered && (r.From != r.Addr || r.Attempts != 1) {
-				t.Errorf("%v: answered by %v after %d attempts, want the target after 1", r.Target, r.From, r.Attempts)
+			switch {
+			case r.Port == scantest.PortDropped:
+				if r.Attempts != 2 || r.From.IsValid() {
+					t.Errorf("%v: filtered after %d attempts, answered by %v; want 2 unanswered attempts", r.Target, r.Attempts, r.From)
+				}
+			case r.Port == scantest.PortRejected:
+				if !strings.Contains(r.Reason, "administratively prohibited") {
+					t.Errorf("%v: reason %q, want an ICMP administratively prohibited", r.Target, r.Reason)
+				}
+				fallthrough
+			default:
+				if r.From != r.Addr || r.Attempts != 1 {
+					t.Errorf("%v: answered by %v after %d attempts, want the target after 1", r.Target, r.From, r.Attempts)
+				}
 			}
 		}
 	}
@@ -188,6 +198,13 @@ func TestPath(t *testing.T) {
 		checkHops(r, scan.VerdictMPTCPv1)
 		if len(r.Findings) != 1 || r.Findings[0].Change.Kind != scan.ChangeMSS || r.Findings[0].Hop != 2 || r.Findings[0].Change.Seen != "1200" {
 			t.Errorf("%s MSS clamp: findings %+v, want MSS -> 1200 at hop 2", name, r.Findings)
+		}
+
+		// A rejected port: the destination's ICMP error ends the path.
+		r = path(scantest.PortRejected)
+		if n := len(r.Hops); n != 3 || r.Final != nil || r.Hops[2].Kind != scan.HopUnreachable || r.Hops[2].From != ad.A ||
+			!strings.Contains(r.Hops[2].ICMP, "administratively prohibited") {
+			t.Errorf("%s rejected: %d hops, final %+v; want hop 3 unreachable from the destination", name, n, r.Final)
 		}
 
 		// A dropped port: two routers answer, then silence up to the TTL limit.

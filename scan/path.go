@@ -106,6 +106,16 @@ type PathResult struct {
 	Notes []string
 }
 
+// String summarises the path probe on one line, for example
+// "192.0.2.1:443 3 hops, tcp-only, 1 finding".
+func (r PathResult) String() string {
+	verdict := "destination not reached"
+	if r.Final != nil {
+		verdict = string(r.Final.Verdict)
+	}
+	return fmt.Sprintf("%v %d hops, %s, %d findings", r.Target, len(r.Hops), verdict, len(r.Findings))
+}
+
 // MarshalJSON writes the result as one object with its hops.
 func (r PathResult) MarshalJSON() ([]byte, error) {
 	o := struct {
@@ -186,7 +196,13 @@ func Localize(r *PathResult) {
 			lastFull = h.TTL
 		}
 	}
+	var last *Hop
+	if len(r.Hops) > 0 {
+		last = &r.Hops[len(r.Hops)-1]
+	}
 	switch {
+	case r.Final == nil && last != nil && last.Kind == HopUnreachable:
+		r.Notes = append(r.Notes, fmt.Sprintf("the path ended at %s with %s", r.HopName(last.TTL), last.ICMP))
 	case r.Final == nil:
 		r.Notes = append(r.Notes, "the destination did not answer within the TTL limit")
 	case r.Final.Verdict == VerdictTCPOnly && !mptcpGone && lastFull > 0:

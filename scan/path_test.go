@@ -45,6 +45,8 @@ func TestLocalize(t *testing.T) {
 			"MP_CAPABLE was intact at hop 2 (10.0.2.1), the last hop that quoted the whole header"},
 		{"only short quotes", []Hop{hopAt(1, eight), dest(2, VerdictTCPOnly)}, nil, "no hop quoted the whole TCP header"},
 		{"no destination", []Hop{hopAt(1, full), {TTL: 2, Kind: HopSilent}}, nil, "did not answer"},
+		{"unreachable", []Hop{hopAt(1, full), {TTL: 2, Kind: HopUnreachable, From: them4, ICMP: "ICMP unreachable (host prohibited)",
+			Quote: &QuoteReport{Coverage: full}}}, nil, "the path ended at hop 2 (198.51.100.7) with ICMP unreachable (host prohibited)"},
 		{"different paths", []Hop{hopAt(1, full, removed), dest(2, VerdictMPTCPv1)},
 			[]Finding{{Change: removed, Hop: 1, After: 0}}, "different paths"},
 	} {

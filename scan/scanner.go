@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -56,6 +57,7 @@ func (c *Config) defaults() {
 type Scanner struct {
 	cfg    Config
 	fams   [2]*rawFamily // IPv4, IPv6
+	famErr [2]error      // why a family asked for could not be opened
 	mux    *mux
 	pace   *pacer
 	wg     sync.WaitGroup
@@ -71,15 +73,23 @@ func Open(cfg Config) (*Scanner, error) {
 		return nil, fmt.Errorf("scan: no address family to open")
 	}
 	s := &Scanner{cfg: cfg, mux: newMux(uint16(rand.Uint32())), pace: newPacer(cfg.Rate)}
+	opened := 0
 	for i, want := range []bool{cfg.IPv4, cfg.IPv6} {
 		if !want {
 			continue
 		}
 		f, err := openFamily(i == 1)
-		if err != nil {
+		if errors.Is(err, ErrPermission) {
 			s.Close()
 			return nil, err
 		}
+		if err != nil {
+			// A host without IPv6 can still scan IPv4 targets: the
+			// other family's targets get this error as their verdict.
+			s.famErr[i] = err
+			continue
+		}
+		opened++
 		s.fams[i] = f
 		v6 := i == 1
 		s.wg.Add(2)
@@ -88,6 +98,10 @@ func Open(cfg Config) (*Scanner, error) {
 			defer s.wg.Done()
 			f.readICMP(func(from netip.Addr, b []byte) { s.mux.onICMP(from, v6, b) })
 		}()
+	}
+	if opened == 0 {
+		s.Close()
+		return nil, errors.Join(s.famErr[0], s.famErr[1])
 	}
 	return s, nil
 }
@@ -109,6 +123,9 @@ func (s *Scanner) family(a netip.Addr) (*rawFamily, error) {
 		i = 1
 	}
 	if s.fams[i] == nil {
+		if s.famErr[i] != nil {
+			return nil, s.famErr[i]
+		}
 		return nil, fmt.Errorf("scan: no socket open for %v's family", a)
 	}
 	return s.fams[i], nil
@@ -224,6 +241,12 @@ func (s *Scanner) Probe(ctx context.Context, t Target) Result {
 					}
 					res.From = t.Addr
 				} else {
+					// An error must quote the SYN's own sequence number, so
+					// that a forged one has to guess it; a path that rewrites
+					// it ends as filtered all the same, by timeout.
+					if seq, ok := ev.quote.TCP().Seq(); ok && seq != p.ISN {
+						continue
+					}
 					a = ClassifyICMP(ev.icmpFrom, ev.icmpV6, ev.icmpType, ev.icmpCode)
 					res.From = ev.icmpFrom
 				}

@@ -221,6 +221,20 @@ type Result struct {
 	Attempts int
 }
 
+// String formats the result on one line, for example
+// "192.0.2.1:443 mptcp-v1 (checksum required, HMAC-SHA256)". (Without it the
+// embedded Target's String would hide the verdict.)
+func (r Result) String() string {
+	s := r.Target.String() + " " + string(r.Verdict)
+	switch {
+	case r.MPTCP != nil:
+		s += " (" + r.MPTCP.Describe() + ")"
+	case r.Reason != "":
+		s += " (" + r.Reason + ")"
+	}
+	return s
+}
+
 // MarshalJSON writes the result as one flat object.
 func (r Result) MarshalJSON() ([]byte, error) {
 	type out struct {

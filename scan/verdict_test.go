@@ -215,3 +215,14 @@ func TestICMPName(t *testing.T) {
 		t.Errorf("%+v", a)
 	}
 }
+
+func TestResultString(t *testing.T) {
+	r := Result{Target: Target{them4, 443}, Verdict: VerdictMPTCPv1, MPTCP: &MPTCPInfo{Version: 1, Flags: wire.MPCapableChecksum | wire.MPCapableHMACSHA256}}
+	if got, want := r.String(), "198.51.100.7:443 mptcp-v1 (checksum required, HMAC-SHA256)"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	r = Result{Target: Target{them6, 80}, Verdict: VerdictClosed, Reason: "RST"}
+	if got, want := r.String(), "[2001:db8:2::7]:80 closed (RST)"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

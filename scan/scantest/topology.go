@@ -24,6 +24,9 @@ const (
 	PortClosed = 8003
 	// PortDropped is dropped by iptables in A: no answer.
 	PortDropped = 8004
+	// PortRejected is rejected by iptables in A with an ICMP
+	// administratively-prohibited error.
+	PortRejected = 8005
 	// PortStripR1 has a kernel MPTCP listener; router R1 strips option 30
 	// from segments forwarded to it, so the quote of hop 2 lacks it.
 	PortStripR1 = 8006
@@ -43,7 +46,7 @@ const ClampedMSS = 1200
 
 // Topology is the test network:
 //
-//	Scanner -- R1 -- R2 -+- A  kernel MPTCP, TCP, closed, dropped, stub v0
+//	Scanner -- R1 -- R2 -+- A  kernel MPTCP, TCP, closed, dropped, rejected, stub v0
 //	                     +- C  kernel MPTCP, allow_join_initial_addr_port=0
 //	                     +- K  kernel MPTCP, checksum_enabled=1
 //
@@ -117,6 +120,8 @@ func New(t testing.TB) *Topology {
 
 	for _, ipt := range []string{"iptables", "ip6tables"} {
 		tp.A.Run(t, ipt, "-A", "INPUT", "-p", "tcp", "--dport", fmt.Sprint(PortDropped), "-j", "DROP")
+		reject := map[string]string{"iptables": "icmp-admin-prohibited", "ip6tables": "icmp6-adm-prohibited"}[ipt]
+		tp.A.Run(t, ipt, "-A", "INPUT", "-p", "tcp", "--dport", fmt.Sprint(PortRejected), "-j", "REJECT", "--reject-with", reject)
 		// The v0 stub answers from a raw socket; the kernel, which has
 		// no socket on the port, would race it with a RST.
 		tp.A.Run(t, ipt, "-A", "OUTPUT", "-p", "tcp", "--sport", fmt.Sprint(PortV0), "--tcp-flags", "RST", "RST", "-j", "DROP")
