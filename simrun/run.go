@@ -1,0 +1,525 @@
+// Package simrun runs a scenario in the simulator with the real stack and
+// measures it: the engine behind `mptcp sim`, and the simulator's
+// prediction beside the emulator's figures.
+//
+// A run is deterministic: the stacks take their randomness from the
+// simulator's seeded streams and the applications are callbacks on the
+// simulator's goroutine, so the same scenario and seed give the same
+// packets, the same capture bytes and the same Result.
+package simrun
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/netsim"
+	"github.com/mptcp-go/mptcp/pcap"
+	"github.com/mptcp-go/mptcp/scenario"
+)
+
+// Port is the server port of the transfer (iperf3's).
+const Port = 5201
+
+// Options adjust a run without editing its scenario.
+type Options struct {
+	// Seed and Duration, when non-zero, replace the scenario's.
+	Seed     uint64
+	Duration time.Duration
+	// Scheduler, CC and PM, when non-empty, replace the scenario's.
+	Scheduler, CC, PM string
+	// Pcap, if set, receives a capture of every packet the client and the
+	// competitors send and receive.
+	Pcap io.Writer
+	// Interval is the reporting interval (default 1 s).
+	Interval time.Duration
+	// OnInterval, if set, is called with each interval as it completes,
+	// for progress output.
+	OnInterval func(Interval)
+}
+
+// chunk is the most the applications write or read at once.
+const chunk = 64 << 10
+
+// Run executes the scenario and returns what it measured. An error means
+// the run could not be set up (a bad policy name, for example), not that
+// the transfer went badly: that is in the Result.
+func Run(sc *scenario.Scenario, o Options) (*Result, error) {
+	sc2 := *sc
+	if o.Seed != 0 {
+		sc2.Seed = o.Seed
+	}
+	if o.Duration != 0 {
+		sc2.Duration = o.Duration
+	}
+	for _, p := range []struct {
+		dst *string
+		v   string
+	}{{&sc2.Scheduler, o.Scheduler}, {&sc2.CC, o.CC}, {&sc2.PM, o.PM}} {
+		if p.v != "" {
+			*p.dst = p.v
+		}
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	r := &run{sc: &sc2, opts: o, pat: pattern{seed: sc2.Seed}}
+	if err := r.setup(); err != nil {
+		return nil, err
+	}
+	end := netsim.Epoch.Add(sc2.Duration)
+	r.sim.RunUntil(end)
+	if err := r.sim.Err(); err != nil {
+		return nil, fmt.Errorf("simulation stopped: %w", err)
+	}
+	if err := r.sim.CaptureErr(); err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	return r.result(), nil
+}
+
+// run is one execution of a scenario.
+type run struct {
+	sc   *scenario.Scenario
+	opts Options
+	pat  pattern
+	sim  *netsim.Sim
+	top  *scenario.Topology
+
+	client, server *core.Stack
+	flows          []*flow // the MPTCP connection's directions
+	competitors    []*flow
+	scratch        []byte
+	intervals      []Interval
+	lastSub        map[int]uint64 // receiver-side bytes per subflow at the last interval
+	lastComp       []int64
+	lastTotal      int64
+	subflows       map[int]*SubflowResult
+	subOrder       []int
+	compNames      []string
+	cfgNames       [3]string // scheduler, cc, pm actually used
+	err            error
+}
+
+// flow is one direction of one connection: a sender application writing
+// the pattern and a receiver application verifying it.
+type flow struct {
+	r          *run
+	name       string
+	size       int64 // 0: unlimited
+	sendHost   *netsim.Host
+	recvHost   *netsim.Host
+	snd, rcv   *core.Conn
+	sent       int64
+	got        int64
+	ok         bool
+	eof        bool
+	finished   time.Duration // when the receiver saw EOF
+	started    time.Duration
+	firstByte  bool
+	lastByte   time.Duration
+	maxStall   time.Duration
+	recvIsClnt bool // the client receives (download)
+}
+
+func (r *run) setup() error {
+	r.sim = netsim.New(r.sc.Seed)
+	top, err := r.sc.Build(r.sim)
+	if err != nil {
+		return err
+	}
+	r.top = top
+	r.scratch = make([]byte, 2*chunk)
+	r.lastSub = map[int]uint64{}
+	r.subflows = map[int]*SubflowResult{}
+	if r.opts.Pcap != nil {
+		w, err := pcap.NewWriter(r.opts.Pcap)
+		if err != nil {
+			return err
+		}
+		for _, ifc := range top.Client.Interfaces() {
+			ifc.Capture(w)
+		}
+		for _, c := range top.Competitors {
+			for _, ifc := range c.Host.Interfaces() {
+				ifc.Capture(w)
+			}
+		}
+	}
+	newStack := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
+		cfg.Rand = h.Rand()
+		st, err := core.NewStack(cfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			st.AddAddress(a)
+		}
+		h.SetStack(st)
+		return st, nil
+	}
+	cfg := core.Config{Scheduler: r.sc.Scheduler, CongestionControl: r.sc.CC, PathManager: r.sc.PM}
+	if r.client, err = newStack(top.Client, cfg, top.ClientAddrs...); err != nil {
+		return err
+	}
+	c := r.client.Config()
+	r.cfgNames = [3]string{c.Scheduler, c.CongestionControl, c.PathManager}
+	if r.server, err = newStack(top.Server, cfg, top.ServerAddr); err != nil {
+		return err
+	}
+	ln, err := r.server.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
+	if err != nil {
+		return fmt.Errorf("server listen: %w", err)
+	}
+	ln.SetNotify(func() { r.accept(ln) })
+
+	dir := r.sc.Transfer.Direction
+	if dir == scenario.Download || dir == scenario.Both {
+		r.flows = append(r.flows, &flow{r: r, name: "download", size: r.sc.Transfer.Size, sendHost: top.Server, recvHost: top.Client, ok: true, recvIsClnt: true})
+	}
+	if dir == scenario.Upload || dir == scenario.Both {
+		r.flows = append(r.flows, &flow{r: r, name: "upload", size: r.sc.Transfer.Size, sendHost: top.Client, recvHost: top.Server, ok: true})
+	}
+	start := netsim.Epoch.Add(r.sc.Transfer.Start)
+	r.sim.Schedule(start, func() { r.dialMPTCP() })
+
+	for i, comp := range r.sc.Competitors {
+		node := top.Competitors[i]
+		st, err := newStack(node.Host, core.Config{DisableMPTCP: true, CongestionControl: comp.CC}, node.Addr)
+		if err != nil {
+			return fmt.Errorf("competitor %s: %w", comp.Name, err)
+		}
+		f := &flow{r: r, name: comp.Name, sendHost: top.Server, recvHost: node.Host, ok: true, recvIsClnt: true}
+		r.competitors = append(r.competitors, f)
+		r.compNames = append(r.compNames, comp.Name)
+		r.sim.Schedule(start, func() {
+			c, err := st.Dial(r.sim.Now(), node.Addr, netip.AddrPortFrom(top.ServerAddr, Port), core.ConnOptions{DisableMPTCP: true})
+			if err != nil {
+				r.fail(fmt.Errorf("competitor %s dial: %w", comp.Name, err))
+				return
+			}
+			f.attachRecv(c)
+			c.SetNotify(f.pump)
+			node.Host.Wake()
+		})
+	}
+	r.lastComp = make([]int64, len(r.competitors))
+	var tick *netsim.Timer
+	tick = r.sim.NewTimer(func() {
+		r.sample()
+		tick.ResetAfter(r.opts.Interval)
+	})
+	tick.Reset(start.Add(r.opts.Interval))
+	return nil
+}
+
+func (r *run) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// dialMPTCP opens the MPTCP connection from the first path's address.
+func (r *run) dialMPTCP() {
+	c, err := r.client.Dial(r.sim.Now(), r.top.ClientAddrs[0], netip.AddrPortFrom(r.top.ServerAddr, Port), core.ConnOptions{Backup: r.sc.Paths[0].Backup})
+	if err != nil {
+		r.fail(fmt.Errorf("dial: %w", err))
+		return
+	}
+	for _, f := range r.flows {
+		if f.recvIsClnt {
+			f.attachRecv(c)
+		} else {
+			f.attachSend(c)
+		}
+	}
+	r.setNotify(c)
+	r.top.Client.Wake()
+}
+
+// accept takes the server's new connections: the MPTCP client's, whose
+// flows the server sends or receives, and the competitors', to which it
+// sends.
+func (r *run) accept(ln *core.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if !errors.Is(err, core.ErrWouldBlock) {
+				r.fail(fmt.Errorf("accept: %w", err))
+			}
+			return
+		}
+		remote := c.RemoteAddr().Addr()
+		handled := false
+		for i, node := range r.top.Competitors {
+			if node.Addr == remote {
+				r.competitors[i].attachSend(c)
+				c.SetNotify(func() { r.competitors[i].pump() })
+				handled = true
+			}
+		}
+		if !handled {
+			for _, f := range r.flows {
+				if f.recvIsClnt {
+					f.attachSend(c)
+				} else {
+					f.attachRecv(c)
+				}
+			}
+			r.setNotify(c)
+		}
+		r.top.Server.Wake()
+	}
+}
+
+// setNotify pumps every flow using c when the stack says c changed.
+func (r *run) setNotify(c *core.Conn) {
+	c.SetNotify(func() {
+		for _, f := range r.flows {
+			if f.snd == c || f.rcv == c {
+				f.pump()
+			}
+		}
+	})
+}
+
+func (f *flow) attachSend(c *core.Conn) {
+	f.snd = c
+	f.started = f.r.sim.Elapsed()
+	f.pump()
+}
+
+func (f *flow) attachRecv(c *core.Conn) {
+	f.rcv = c
+	if f.snd == nil {
+		f.started = f.r.sim.Elapsed()
+	}
+}
+
+// pump moves the flow's data: the sender writes what the send buffer
+// takes, the receiver reads and verifies what has arrived.
+func (f *flow) pump() {
+	r := f.r
+	if f.snd != nil && (f.size == 0 || f.sent < f.size) {
+		wrote := false
+		for f.size == 0 || f.sent < f.size {
+			n := chunk
+			if f.size > 0 && f.size-f.sent < int64(n) {
+				n = int(f.size - f.sent)
+			}
+			buf := r.scratch[:n]
+			r.pat.fill(buf, uint64(f.sent))
+			w, err := f.snd.Write(buf)
+			f.sent += int64(w)
+			if w > 0 {
+				wrote = true
+			}
+			if err != nil || w < n {
+				break
+			}
+		}
+		if f.size > 0 && f.sent >= f.size {
+			_ = f.snd.CloseWrite()
+			wrote = true
+		}
+		if wrote {
+			f.sendHost.Wake()
+		}
+	}
+	if f.rcv != nil && !f.eof {
+		buf, check := r.scratch[:chunk], r.scratch[chunk:]
+		for {
+			n, err := f.rcv.Read(buf)
+			if n > 0 {
+				now := r.sim.Elapsed()
+				if f.firstByte {
+					f.maxStall = max(f.maxStall, now-f.lastByte)
+				}
+				f.firstByte, f.lastByte = true, now
+				if !r.pat.check(buf[:n], uint64(f.got), check) || (f.size > 0 && f.got+int64(n) > f.size) {
+					f.ok = false
+				}
+				f.got += int64(n)
+				f.recvHost.Wake()
+				continue
+			}
+			if err == io.EOF {
+				f.eof = true
+				f.finished = r.sim.Elapsed()
+				if f.size > 0 && f.got != f.size {
+					f.ok = false
+				}
+				_ = f.rcv.Close()
+				f.recvHost.Wake()
+			}
+			break
+		}
+	}
+}
+
+// sample closes a reporting interval.
+func (r *run) sample() {
+	now := r.sim.Elapsed()
+	secs := r.opts.Interval.Seconds()
+	iv := Interval{T: now.Seconds(), SubflowBps: map[string]float64{}, Cwnd: map[string]int{}}
+	var total int64
+	for _, f := range r.flows {
+		total += f.got
+		if f.rcv != nil {
+			r.noteSubflows(f, iv.SubflowBps, secs)
+		}
+		if f.snd != nil {
+			for _, sf := range f.snd.Info().Subflows {
+				iv.Cwnd[strconv.Itoa(r.subflowKey(f, sf.ID))] = sf.Cwnd
+			}
+		}
+	}
+	iv.TotalBps = float64(total-r.lastTotal) * 8 / secs
+	r.lastTotal = total
+	if len(r.competitors) > 0 {
+		iv.CompetitorBps = map[string]float64{}
+		for i, c := range r.competitors {
+			iv.CompetitorBps[c.name] = float64(c.got-r.lastComp[i]) * 8 / secs
+			r.lastComp[i] = c.got
+		}
+	}
+	r.intervals = append(r.intervals, iv)
+	if r.opts.OnInterval != nil {
+		r.opts.OnInterval(iv)
+	}
+}
+
+// subflowKey numbers subflows across the flows of a run: the client's
+// subflow IDs for downloads, offset for the server's in an upload.
+func (r *run) subflowKey(f *flow, id int) int {
+	if f.recvIsClnt {
+		return id
+	}
+	return 1000 + id
+}
+
+// noteSubflows records the receiver's subflows and their rates.
+func (r *run) noteSubflows(f *flow, bps map[string]float64, secs float64) {
+	for _, sf := range f.rcv.Info().Subflows {
+		key := r.subflowKey(f, sf.ID)
+		sr, ok := r.subflows[key]
+		if !ok {
+			path := sf.Local.Addr()
+			if !f.recvIsClnt {
+				path = sf.Remote.Addr()
+			}
+			sr = &SubflowResult{ID: key, Path: r.pathName(path), Local: sf.Local.String(), Remote: sf.Remote.String()}
+			r.subflows[key] = sr
+			r.subOrder = append(r.subOrder, key)
+		}
+		sr.Bytes, sr.Backup = sf.BytesReceived, sf.Backup
+		bps[strconv.Itoa(key)] = float64(sf.BytesReceived-r.lastSub[key]) * 8 / secs
+		r.lastSub[key] = sf.BytesReceived
+	}
+}
+
+func (r *run) pathName(a netip.Addr) string {
+	for i, ca := range r.top.ClientAddrs {
+		if ca == a {
+			return r.sc.Paths[i].Name
+		}
+	}
+	return a.String()
+}
+
+func (r *run) result() *Result {
+	res := &Result{
+		Scenario: r.sc.Name, Seed: r.sc.Seed, DurationS: r.sc.Duration.Seconds(),
+		Direction: string(r.sc.Transfer.Direction),
+		Scheduler: r.cfgNames[0], CC: r.cfgNames[1], PM: r.cfgNames[2],
+		IntegrityOK: true, Intervals: r.intervals,
+		MIB: map[string]map[string]uint64{"client": nonZero(r.client.MIB()), "server": nonZero(r.server.MIB())},
+	}
+	if r.err != nil {
+		res.Error = r.err.Error()
+	}
+	if res.Intervals == nil {
+		res.Intervals = []Interval{}
+	}
+	end := r.sc.Duration
+	var active time.Duration
+	completed := len(r.flows) > 0 && r.sc.Transfer.Size > 0
+	for _, f := range r.flows {
+		res.BytesDelivered += f.got
+		res.IntegrityOK = res.IntegrityOK && f.ok
+		stop := end
+		if f.eof {
+			stop = f.finished
+			res.CompletionS = max(res.CompletionS, (f.finished - f.started).Seconds())
+		} else {
+			completed = false
+		}
+		active = max(active, stop-r.sc.Transfer.Start)
+		stall := f.maxStall
+		if f.firstByte && !f.eof {
+			stall = max(stall, end-f.lastByte)
+		}
+		res.MaxStallMs = max(res.MaxStallMs, float64(stall)/float64(time.Millisecond))
+		if !f.firstByte {
+			res.MaxStallMs = max(res.MaxStallMs, float64(end-f.started)/float64(time.Millisecond))
+		}
+	}
+	res.Completed = completed
+	if !completed {
+		res.CompletionS = 0
+	}
+	if active > 0 {
+		res.GoodputBps = float64(res.BytesDelivered) * 8 / active.Seconds()
+	}
+	res.CapacityBps = r.sc.Capacity(r.sc.Transfer.Direction)
+	if r.sc.Transfer.Direction == scenario.Both {
+		res.CapacityBps += r.sc.Capacity(scenario.Upload)
+	}
+	if res.CapacityBps > 0 {
+		res.Utilisation = res.GoodputBps / float64(res.CapacityBps)
+	}
+	for _, f := range r.flows {
+		for _, c := range []*core.Conn{f.snd, f.rcv} {
+			if c != nil && c.FellBack() {
+				res.FellBack = true
+				res.FallbackReason = c.Info().FallbackReason
+			}
+		}
+	}
+	for _, k := range r.subOrder {
+		res.Subflows = append(res.Subflows, *r.subflows[k])
+	}
+	if res.Subflows == nil {
+		res.Subflows = []SubflowResult{}
+	}
+	if len(r.competitors) > 0 {
+		var sum float64
+		for i, c := range r.competitors {
+			g := float64(c.got) * 8 / (end - r.sc.Transfer.Start).Seconds()
+			sum += g
+			res.Competitors = append(res.Competitors, CompetitorResult{Name: c.name, CC: r.sc.Competitors[i].CC, BytesDelivered: c.got, GoodputBps: g, IntegrityOK: c.ok})
+			res.IntegrityOK = res.IntegrityOK && c.ok
+		}
+		mean := sum / float64(len(r.competitors))
+		res.TCPGoodputBps = &mean
+		if mean > 0 {
+			ratio := res.GoodputBps / mean
+			res.MPTCPToTCPRatio = &ratio
+		}
+	}
+	return res
+}
+
+func nonZero(m core.MIBSnapshot) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, c := range core.Counters() {
+		if v := m.Get(c); v != 0 {
+			out[c.String()] = v
+		}
+	}
+	return out
+}

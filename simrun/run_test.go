@@ -1,0 +1,124 @@
+package simrun
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/scenario"
+)
+
+func builtin(t *testing.T, name string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPattern(t *testing.T) {
+	p := pattern{seed: 7}
+	a := make([]byte, 100)
+	p.fill(a, 13)
+	b := make([]byte, 113)
+	p.fill(b, 0)
+	if !bytes.Equal(a, b[13:]) {
+		t.Fatal("pattern depends on how it is cut")
+	}
+	scratch := make([]byte, 100)
+	if !p.check(a, 13, scratch) || p.check(a, 14, scratch) {
+		t.Fatal("check does not tell offsets apart")
+	}
+}
+
+// TestAggregateTarget is issue 4's aggregation target: on two paths whose
+// RTTs differ fivefold, goodput reaches 90 % of the sum of their rates.
+func TestAggregateTarget(t *testing.T) {
+	res, err := Run(builtin(t, "aggregate"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.IntegrityOK || res.Error != "" {
+		t.Fatalf("integrity %v, error %q", res.IntegrityOK, res.Error)
+	}
+	t.Logf("aggregate: %.1f Mbit/s of %.1f (%.1f %%), subflows %+v", res.GoodputBps/1e6, float64(res.CapacityBps)/1e6, 100*res.Utilisation, res.Subflows)
+	if len(res.Subflows) < 2 {
+		t.Fatalf("%d subflows carried data, want 2", len(res.Subflows))
+	}
+	if res.Utilisation < 0.90 {
+		t.Errorf("utilisation %.3f, want >= 0.90", res.Utilisation)
+	}
+}
+
+// TestHandoverTarget is issue 4's handover target: the longest stall when
+// WiFi dies is under a second, and data keeps flowing.
+func TestHandoverTarget(t *testing.T) {
+	res, err := Run(builtin(t, "handover"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.IntegrityOK || res.Error != "" {
+		t.Fatalf("integrity %v, error %q", res.IntegrityOK, res.Error)
+	}
+	t.Logf("handover: max stall %.0f ms, %.1f Mbit/s of %.1f", res.MaxStallMs, res.GoodputBps/1e6, float64(res.CapacityBps)/1e6)
+	if res.MaxStallMs >= 1000 {
+		t.Errorf("longest stall %.0f ms, want < 1000", res.MaxStallMs)
+	}
+	// After WiFi returns (15 s) it carries data again.
+	last := res.Intervals[len(res.Intervals)-1]
+	wifi := 0.0
+	for _, sf := range res.Subflows {
+		if sf.Path == "wifi" {
+			wifi += last.SubflowBps[strconv.Itoa(sf.ID)]
+		}
+	}
+	if wifi < 5e6 {
+		t.Errorf("WiFi carries %.1f Mbit/s at the end, want it used again", wifi/1e6)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	sc := builtin(t, "handover")
+	var outs [2][]byte
+	var caps [2]bytes.Buffer
+	for i := range outs {
+		res, err := Run(sc, Options{Duration: 12 * time.Second, Pcap: &caps[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i], _ = json.Marshal(res)
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Fatal("two runs with the same seed differ")
+	}
+	if !bytes.Equal(caps[0].Bytes(), caps[1].Bytes()) || caps[0].Len() < 1000 {
+		t.Fatalf("captures differ or are empty (%d bytes)", caps[0].Len())
+	}
+	res, _ := Run(sc, Options{Duration: 12 * time.Second, Seed: 2})
+	other, _ := json.Marshal(res)
+	if bytes.Equal(other, outs[0]) {
+		t.Fatal("a different seed gives the same run")
+	}
+}
+
+func TestSizedTransferCompletes(t *testing.T) {
+	sc := builtin(t, "aggregate")
+	sc.Transfer.Size = 3 << 20
+	sc.Transfer.Direction = scenario.Both
+	res, err := Run(sc, Options{Duration: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Completed || !res.IntegrityOK || res.BytesDelivered != 6<<20 {
+		t.Fatalf("completed %v, integrity %v, %d bytes", res.Completed, res.IntegrityOK, res.BytesDelivered)
+	}
+}
+
+func TestBadPolicyName(t *testing.T) {
+	if _, err := Run(builtin(t, "aggregate"), Options{Scheduler: "nope"}); err == nil {
+		t.Fatal("unknown scheduler accepted")
+	}
+}
