@@ -18,9 +18,10 @@ func init() {
 //
 //	(w_r / rtt_r^2) / (sum_p w_p / rtt_p)^2  +  alpha_r / w_r
 //
-// The first term is the Kelly-Voice / coupled term that makes the aggregate
-// TCP-friendly. alpha_r shifts window between paths: with R the paths, M
-// the paths with the largest window and B the presumed best paths (below),
+// The first term is the coupled increase that makes the aggregate as
+// aggressive as one TCP flow on the best path. alpha_r shifts window between
+// paths: with R the paths, M the paths with the largest window and B the
+// presumed best paths (below),
 //
 //	alpha_r =  1 / (|R| * |B\M|)   if r is in B\M,
 //	alpha_r = -1 / (|R| * |M|)     if r is in M and B\M is not empty,
@@ -35,8 +36,11 @@ func init() {
 // and a Reno flow on path r would get a rate proportional to
 // sqrt(l_r)/rtt_r, so the best paths are those with the largest
 // l_r / rtt_r^2, as the Linux research kernel's OLIA (written by the
-// paper's authors) ranks them. (The OLIA Internet-draft's text has been
-// read as l_r^2 / rtt_r; with equal RTTs both rank paths alike.)
+// paper's first author) ranks them. (Other implementations read the OLIA
+// Internet-draft as ranking by l_r^2 / rtt_r; with equal RTTs both rank
+// paths alike.) Membership of M and B is by exact equality, as in the
+// kernel; windows here are in bytes, so ties in M are rarer than with the
+// kernel's windows in packets.
 type olia struct {
 	coupled
 

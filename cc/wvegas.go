@@ -24,6 +24,10 @@ const (
 	wvegasMinSamples = 3
 )
 
+// maxRTTSeconds bounds a round's mean RTT, so that absurd samples from a
+// confused caller cannot overflow a time.Duration.
+const maxRTTSeconds = 3600
+
 // wvegas is weighted Vegas (Cao, Xu, Fu: "Delay-based congestion control
 // for multipath TCP", ICNP 2012), a delay-based coupled algorithm.
 //
@@ -37,10 +41,10 @@ const (
 // connection's total target of 10 segments is shared among its paths in
 // proportion to their rates: each round a path's weight x_r / sum_k x_k
 // (x = cwnd/RTT, the others' as of their last round) is recomputed and its
-// target becomes max(2, weight * 10). A congested path's rate falls, its share of
-// the backlog with it, and traffic moves to the other paths, while the
-// connection as a whole keeps the backlog of one Vegas flow at a shared
-// bottleneck. When a path at its target finds its queueing delay
+// target becomes max(2, weight * 10). A congested path's rate falls, and
+// its share of the backlog with it, so traffic moves to the other paths,
+// while the connection as a whole keeps the backlog of one Vegas flow at a
+// shared bottleneck. When a path at its target finds its queueing delay
 // (RTT - baseRTT) at twice the least it saw at its target since its last
 // backoff, it backs off to cwnd * baseRTT / (2*RTT) to drain the queue, so
 // that a baseRTT inflated by other flows' standing queue can be measured
@@ -49,24 +53,27 @@ const (
 // In slow start the window grows as NewReno's until a round sees more than
 // one segment of backlog, when it drops to the window the path carried
 // without queueing plus one segment. Losses, recovery and timeouts are
-// NewReno's; a delay-based flow sharing a queue with loss-based ones gets
-// little of it, as Vegas does.
+// NewReno's. Sharing a queue with loss-based flows, a delay-based flow gets
+// less than they do, as Vegas does.
 //
 // Windows are in bytes and targets in segments of the current MSS; targets
-// are not rounded to whole segments. The research kernel reallocates a
-// target only in rounds whose backlog has reached it; in the packet model
-// of the tests that left a path sharing its queue with loss-based flows at
-// the target it was given at start-up, before the other paths had a rate
-// (the whole 10 segments), which its small window never reached, and the
-// path grew as Reno's. The drain also differs from the kernel's, which tracks the least queueing delay over every round: a
-// window ramping up from an empty queue doubles its queueing delay (one
-// queued packet, then two) long before it reaches its target, so in the
-// packet model of the tests a lone flow on a free path never got there and
-// kept halving; and the kernel's test also fires on a round with no
-// queueing delay at all (q >= 2*q_min with q_min just set to q = 0). Here
-// only rounds with the path at or above its target, and some queueing
-// delay, count: the least queueing delay is the path's operating point, and
-// the drain fires when the queue has grown to twice that.
+// are not rounded to whole segments. Two details differ from the Linux
+// research kernel, both found wanting in the packet model of the tests:
+//
+//   - The kernel reallocates a target only in rounds whose backlog has
+//     reached it. That left a path sharing its queue with loss-based flows
+//     at the target it was given at start-up, before the other paths had a
+//     rate (the whole 10 segments); its small window never reached it, and
+//     the path grew as Reno's. Here targets are reallocated every round.
+//   - The kernel tracks the least queueing delay over every round and
+//     drains whenever the delay doubles. A window ramping up from an empty
+//     queue doubles its queueing delay (one queued packet, then two) long
+//     before it reaches its target, so a lone flow on a free path never got
+//     there and kept halving; the kernel's test also fires on a round with
+//     no queueing delay at all (q >= 2*q_min with q_min just set to q = 0).
+//     Here only rounds at or above the target, with some queueing delay,
+//     count: the least queueing delay is then the path's operating point,
+//     and the drain fires when the queue has grown to twice that.
 type wvegas struct {
 	reno
 	member *Member
@@ -81,7 +88,7 @@ type wvegas struct {
 	acked     uint64
 	roundEnd  uint64
 	roundOpen bool
-	rttSum    time.Duration
+	rttSum    float64 // seconds; a float cannot overflow however many samples
 	samples   int
 }
 
@@ -98,7 +105,7 @@ func (v *wvegas) OnAck(now time.Time, a Ack) {
 		if v.baseRTT == 0 || a.RTT < v.baseRTT {
 			v.baseRTT = a.RTT
 		}
-		v.rttSum += a.RTT
+		v.rttSum += a.RTT.Seconds()
 		v.samples++
 	}
 	if a.Acked > 0 {
@@ -147,7 +154,7 @@ func (v *wvegas) endRound(a Ack) (decided, fallback bool) {
 	}
 	v.observe(a)
 	v.rtoPending = false
-	v.adjust(a, sum/time.Duration(n))
+	v.adjust(a, time.Duration(min(sum/float64(n), maxRTTSeconds)*float64(time.Second)))
 	return true, false
 }
 

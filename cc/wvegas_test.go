@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -172,5 +173,22 @@ func TestWVegasLossIsReno(t *testing.T) {
 	c.OnRTO(epoch0, Loss{FlightSize: 30 * tmss})
 	if c.Window() != tmss || v.rate != 0 {
 		t.Errorf("after a timeout: window %d, rate %v; want 1 MSS and the rate forgotten", c.Window(), v.rate)
+	}
+}
+
+// TestWVegasAbsurdRTT: samples of absurd size neither overflow nor take the
+// window outside its bounds.
+func TestWVegasAbsurdRTT(t *testing.T) {
+	c := mustNew(t, "wvegas", Params{MSS: tmss, InitialWindow: 20 * tmss, MaxWindow: 1 << 20})
+	now := epoch0
+	for i := range 200 {
+		rtt := time.Duration(math.MaxInt64)
+		if i%2 == 0 {
+			rtt = time.Nanosecond
+		}
+		c.OnAck(now, Ack{Acked: tmss, PriorInFlight: c.Window(), RTT: rtt, SRTT: rtt, MinRTT: time.Nanosecond})
+	}
+	if w := c.Window(); w < 2*tmss || w > 1<<20 {
+		t.Errorf("window %d outside [2 MSS, max]", w)
 	}
 }
