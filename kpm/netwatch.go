@@ -15,7 +15,7 @@ import (
 type Link struct {
 	Index    int
 	Name     string
-	Up       bool // administratively up with carrier (IFF_UP and IFF_RUNNING)
+	Up       bool // administratively up with carrier (IFF_UP and IFF_LOWER_UP)
 	Loopback bool
 }
 
@@ -119,8 +119,11 @@ func parseNetMessage(m netlink.Message) (NetChange, bool, error) {
 
 func linkFrom(lm rtnetlink.LinkMessage) Link {
 	l := Link{
-		Index:    int(lm.Index),
-		Up:       lm.Flags&unix.IFF_UP != 0 && lm.Flags&unix.IFF_RUNNING != 0,
+		Index: int(lm.Index),
+		// IFF_LOWER_UP is the carrier itself; IFF_RUNNING follows it
+		// through the kernel's link watch, up to a second late, while
+		// packets already flow.
+		Up:       lm.Flags&unix.IFF_UP != 0 && lm.Flags&unix.IFF_LOWER_UP != 0,
 		Loopback: lm.Flags&unix.IFF_LOOPBACK != 0,
 	}
 	if lm.Attributes != nil {

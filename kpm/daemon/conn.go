@@ -47,8 +47,9 @@ type connState struct {
 	failures map[pathKey]*failure
 	ids      map[netip.AddrPort]uint8 // local address (and port, for announcements) -> id
 	idUsed   [256]bool
-	notes    map[pathKey]string       // last decline logged per path
-	announce map[netip.AddrPort]uint8 // announcements made -> id
+	notes    map[pathKey]string        // last decline logged per path
+	announce map[netip.AddrPort]uint8  // announcements made -> id
+	annNotes map[netip.AddrPort]string // last decline logged per announcement
 }
 
 func newConnState(token uint32, server bool, local, remote netip.AddrPort) *connState {
@@ -64,6 +65,7 @@ func newConnState(token uint32, server bool, local, remote netip.AddrPort) *conn
 		ids:      map[netip.AddrPort]uint8{netip.AddrPortFrom(local.Addr(), 0): 0},
 		notes:    map[pathKey]string{},
 		announce: map[netip.AddrPort]uint8{},
+		annNotes: map[netip.AddrPort]string{},
 	}
 	c.idUsed[0] = true
 	return c

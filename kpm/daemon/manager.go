@@ -266,9 +266,6 @@ func (m *Manager) established(now time.Time, c *connState) {
 	for _, sf := range c.subflows {
 		m.applyBackupRule(c, sf, false)
 	}
-	if c.server {
-		m.announce(c)
-	}
 	m.reconcile(now, c)
 }
 
@@ -451,6 +448,9 @@ func (m *Manager) reconcile(now time.Time, c *connState) {
 		return
 	}
 	if c.server {
+		// Announce again on every change: an address that was not
+		// usable when the connection came up may be now.
+		m.announce(c)
 		if m.cfg.Policy != PolicyNone {
 			m.declinePath(c, pathKey{}, "this host accepted the connection; the client opens subflows")
 		}
@@ -617,7 +617,12 @@ func (m *Manager) announce(c *connState) {
 				}
 			}
 			if len(cands) == 0 {
-				m.note(NoteDecline, c.token, netip.Addr{}, netip.AddrPort{}, "not announcing interface %s: it has no address of the connection's family", an.Interface)
+				key := netip.AddrPortFrom(netip.Addr{}, an.Port)
+				reason := fmt.Sprintf("not announcing interface %s: it has no address of the connection's family", an.Interface)
+				if c.annNotes[key] != reason {
+					c.annNotes[key] = reason
+					m.note(NoteDecline, c.token, netip.Addr{}, netip.AddrPort{}, "%s", reason)
+				}
 			}
 		default:
 			cands = append(cands, netip.AddrPortFrom(c.local.Addr(), an.Port))
@@ -630,8 +635,14 @@ func (m *Manager) announce(c *connState) {
 
 func (m *Manager) announceOne(c *connState, ap netip.AddrPort) {
 	ip := ap.Addr()
+	// Declines are said once per address and reason: announce runs on
+	// every change of the connection or the network.
 	decline := func(format string, args ...any) {
-		m.note(NoteDecline, c.token, ip, netip.AddrPort{}, "not announced: "+format, args...)
+		reason := "not announced: " + fmt.Sprintf(format, args...)
+		if c.annNotes[ap] != reason {
+			c.annNotes[ap] = reason
+			m.note(NoteDecline, c.token, ip, netip.AddrPort{}, "%s", reason)
+		}
 	}
 	if _, done := c.announce[ap]; done {
 		return
@@ -654,6 +665,7 @@ func (m *Manager) announceOne(c *connState, ap netip.AddrPort) {
 		return
 	}
 	c.announce[ap] = id
+	delete(c.annNotes, ap)
 	m.act(Action{Kind: ActAnnounce, Token: c.token, Local: kpm.Endpoint{ID: id, Addr: ip, Port: ap.Port()}, Why: "configured announcement"})
 }
 

@@ -415,3 +415,27 @@ func TestEstablishedWithoutCreated(t *testing.T) {
 		t.Fatalf("actions %v", o.Actions)
 	}
 }
+
+func TestServerAnnouncesWhenAddressBecomesUsable(t *testing.T) {
+	m := newTestManager(t, Config{Policy: PolicyNone, Announce: []Announce{{Address: "10.1.2.2"}}})
+	down := cb
+	down.Up = false
+	m.NetChange(t0, kpm.NetChange{Link: &down})
+	m.Event(t0, connEvent(kpm.EventCreated, "10.1.1.2:7000", "10.1.1.1:40000", true))
+	o := m.Event(t0, connEvent(kpm.EventEstablished, "10.1.1.2:7000", "10.1.1.1:40000", true))
+	if len(o.Actions) != 0 || !strings.Contains(notesText(o), "10.1.2.2: not announced: interface cb is down") {
+		t.Fatalf("actions %v notes %s", o.Actions, notesText(o))
+	}
+	// Said once, not on every change.
+	if o := m.Tick(t0.Add(time.Second)); len(o.Notes) != 0 {
+		t.Errorf("repeated: %s", notesText(o))
+	}
+	o = m.NetChange(t0, kpm.NetChange{Link: &cb})
+	want := []Action{{Kind: ActAnnounce, Token: tok, Local: kpm.Endpoint{ID: 1, Addr: ipB}}}
+	if diff := cmp.Diff(want, kinds(o.Actions), netipCmp); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if o := m.NetChange(t0, kpm.NetChange{Link: &cb}); len(o.Actions) != 0 {
+		t.Errorf("announced twice: %v", o.Actions)
+	}
+}
