@@ -1,0 +1,43 @@
+// Package link is the contract between a sans-I/O network stack and the
+// drivers that run it on a network: the simulator (package netsim, virtual
+// time), the Linux TUN driver (package link/tun, real time), test harnesses.
+//
+// A stack never reads the clock, never starts a goroutine and never touches
+// a file or socket. A driver hands it every packet that arrives with the
+// time of arrival, polls it for the packets it wants to send, and polls it
+// again at the time it asked for, or sooner when woken.
+package link
+
+import "time"
+
+// Stack is a sans-I/O network stack: tcp.Stack, the MPTCP stack, or the
+// public API's stack all have this shape (as does netsim.Stack).
+//
+// A driver calls the methods from one goroutine at a time, never
+// concurrently and never re-entrantly, and passes the current time: the
+// real clock in a real-network driver, the virtual clock in the simulator.
+// Time passed to successive calls never goes backwards.
+type Stack interface {
+	// Deliver hands the stack one IP packet (IPv4 or IPv6, starting at the
+	// IP header). pkt is valid only during the call: a stack that keeps
+	// data copies it.
+	Deliver(now time.Time, pkt []byte)
+
+	// Poll lets the stack run its due timers and send its packets through
+	// send, which copies each packet before it returns. Poll returns when
+	// the stack next wants to be polled; the zero Time means not until a
+	// packet is delivered or the driver is woken.
+	Poll(now time.Time, send func(pkt []byte)) time.Time
+}
+
+// Waker asks a driver to poll its stack soon.
+//
+// An application that changes a stack's state from outside the driver (it
+// writes into a connection, closes one, dials) calls Wake afterwards, so
+// that the driver polls the stack and the stack sends what the change
+// allows, rather than at its next timer. A real-time driver's Wake is safe
+// from any goroutine and never blocks; calls that come before the driver
+// gets to poll are coalesced into one poll.
+type Waker interface {
+	Wake()
+}

@@ -1,0 +1,247 @@
+package tun
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mptcp-go/mptcp/link"
+	"github.com/mptcp-go/mptcp/pcap"
+)
+
+// Config configures a Driver.
+type Config struct {
+	// Interfaces are the devices the driver runs, at least one.
+	Interfaces []Interface
+
+	// Locker, if set, is held while the driver calls the stack: once
+	// around the delivery of the packets at hand and the poll that
+	// follows, not once per packet. An application that calls into the
+	// stack from its own goroutines (reading and writing connections)
+	// holds the same lock while it does, then calls Wake.
+	Locker sync.Locker
+
+	// Capture, if set, records every packet delivered to the stack and
+	// every packet it sends, stamped with the time the driver passed to
+	// the stack. The driver calls it from its loop goroutine only, and
+	// stops capturing after the first error, which it reports.
+	Capture *pcap.Writer
+
+	// OnError, if set, is called with every device and capture error,
+	// from the driver's loop goroutine. It must not block, call Close or
+	// take Locker. Errors are counted whether or not they are reported;
+	// repeated errors of one device are reported at most once a second.
+	OnError func(error)
+
+	// ReadAhead is how many read batches each device may fill before the
+	// loop takes them (default 4). Each holds the device's batch size of
+	// packets.
+	ReadAhead int
+}
+
+// ErrClosed is returned by Err after a device failed because it was
+// closed by something other than the driver's Close.
+var ErrClosed = errors.New("tun: device closed")
+
+// Driver runs a stack on TUN devices with the real clock. It is created
+// running; Close stops it. Wake, Stats, InterfaceStats, Err and Close are
+// safe from any goroutine.
+type Driver struct {
+	stack  link.Stack
+	locker sync.Locker
+	onErr  func(error)
+	ifs    []*iface
+	router router
+
+	in     chan *batch   // read batches for the loop
+	errc   chan error    // reader errors for OnError
+	wake   chan struct{} // Wake's doorbell, one slot
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
+	closer sync.Once
+
+	// Loop state, owned by the loop goroutine.
+	capture *pcap.Writer
+	now     time.Time
+	sendFn  func([]byte)
+	timer   *time.Timer
+	timerAt time.Time // zero when the timer is stopped
+	pending bool      // poll again without waiting
+	eager   int       // immediate polls in a row
+	batches []*batch  // taken from in, delivered this round
+
+	c counters // driver-level: polls, no route
+
+	mu  sync.Mutex
+	err error // first fatal device error
+}
+
+// maxBatchesPerPoll bounds how many read batches the loop delivers before
+// it polls: a poll after many packets sends one ACK for them, as a receive
+// offload would, while the bound keeps ACKs and timers timely.
+const maxBatchesPerPoll = 8
+
+// maxEagerPolls bounds how often in a row the loop polls at once because
+// the stack asked for the current time, before it waits a millisecond.
+const maxEagerPolls = 64
+
+// New starts a driver for stack on the configured devices and polls the
+// stack at once. The driver owns the devices: Close closes them.
+func New(stack link.Stack, cfg Config) (*Driver, error) {
+	if stack == nil {
+		return nil, errors.New("tun: nil stack")
+	}
+	if len(cfg.Interfaces) == 0 {
+		return nil, errors.New("tun: no interfaces")
+	}
+	readAhead := cfg.ReadAhead
+	if readAhead <= 0 {
+		readAhead = 4
+	}
+	d := &Driver{
+		stack:   stack,
+		locker:  cfg.Locker,
+		onErr:   cfg.OnError,
+		capture: cfg.Capture,
+		router:  newRouter(cfg.Interfaces),
+		errc:    make(chan error, 16),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		pending: true,
+	}
+	d.sendFn = d.send
+	for i, ic := range cfg.Interfaces {
+		if ic.Device == nil {
+			return nil, fmt.Errorf("tun: interface %d has no device", i)
+		}
+		f, err := newIface(i, ic, readAhead)
+		if err != nil {
+			return nil, err
+		}
+		d.ifs = append(d.ifs, f)
+	}
+	d.in = make(chan *batch, readAhead*len(d.ifs))
+	d.timer = time.NewTimer(time.Hour)
+	d.timer.Stop()
+	for _, f := range d.ifs {
+		d.wg.Add(1)
+		go d.read(f)
+		go drainEvents(f.dev, d.done)
+	}
+	d.wg.Add(1)
+	go d.loop()
+	return d, nil
+}
+
+// Wake asks the driver to poll the stack soon. It never blocks, and calls
+// that come before the driver polls make one poll.
+func (d *Driver) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+var _ link.Waker = (*Driver)(nil)
+
+// Close stops the driver, closes its devices and returns once no goroutine
+// of the driver is left and the stack will not be called again. It
+// returns the devices' close errors.
+func (d *Driver) Close() error {
+	var err error
+	d.closer.Do(func() {
+		close(d.done)
+		for _, f := range d.ifs {
+			if e := f.dev.Close(); e != nil {
+				err = errors.Join(err, fmt.Errorf("tun: close %s: %w", f.name, e))
+			}
+		}
+		d.wg.Wait()
+		d.timer.Stop()
+	})
+	return err
+}
+
+// Err returns the first error that stopped a device (its reads failed for
+// good), or nil. The driver keeps running the other devices.
+func (d *Driver) Err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+// Stats returns the driver's counters, summed over its interfaces.
+func (d *Driver) Stats() Stats {
+	s := d.c.load()
+	for _, f := range d.ifs {
+		s.add(f.c.load())
+	}
+	return s
+}
+
+// InterfaceStats returns the counters of interface i (in Config order).
+func (d *Driver) InterfaceStats(i int) Stats {
+	if i < 0 || i >= len(d.ifs) {
+		return Stats{}
+	}
+	return d.ifs[i].c.load()
+}
+
+func (d *Driver) closing() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail records the first fatal error.
+func (d *Driver) fail(err error) {
+	d.mu.Lock()
+	if d.err == nil {
+		d.err = err
+	}
+	d.mu.Unlock()
+}
+
+// report hands an error to OnError, from the loop goroutine.
+func (d *Driver) report(err error) {
+	if d.onErr != nil {
+		d.onErr(err)
+	}
+}
+
+// reportAsync queues a reader's error for the loop; if the queue is full
+// the error is only counted.
+func (d *Driver) reportAsync(err error) {
+	select {
+	case d.errc <- err:
+	default:
+	}
+}
+
+// drainEvents consumes a device's event channel, which wireguard-go's
+// device blocks on when it fills, until the device closes it; after Close
+// it drains for a while longer so the device's goroutines can finish.
+func drainEvents(dev Device, done <-chan struct{}) {
+	ev := dev.Events()
+	if ev == nil {
+		return
+	}
+	var grace <-chan time.Time
+	for {
+		select {
+		case _, ok := <-ev:
+			if !ok {
+				return
+			}
+		case <-done:
+			done = nil
+			grace = time.After(5 * time.Second)
+		case <-grace:
+			return
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package tun
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// iface is the driver's state for one device.
+type iface struct {
+	idx   int
+	name  string
+	dev   Device
+	mtu   int
+	free  chan *batch // read batches the reader may fill
+	out   [][]byte    // write batch: full-capacity buffers, outN in use
+	outN  int
+	dead  atomic.Bool // reads failed for good; writes are dropped
+	c     counters
+	lastW time.Time // last write error reported
+}
+
+// batch is one device read: n packets, each at bufs[i][Headroom:][:sizes[i]].
+type batch struct {
+	f     *iface
+	bufs  [][]byte
+	sizes []int
+	n     int
+}
+
+// maxReadErrors is how many failed reads in a row stop a device.
+const maxReadErrors = 100
+
+func newIface(idx int, ic Interface, readAhead int) (*iface, error) {
+	name, err := ic.Device.Name()
+	if err != nil {
+		name = fmt.Sprintf("interface %d", idx)
+	}
+	mtu := ic.MTU
+	if mtu == 0 {
+		if mtu, err = ic.Device.MTU(); err != nil {
+			return nil, fmt.Errorf("tun: %s: MTU not given and not readable: %w", name, err)
+		}
+	}
+	if mtu < 576 || mtu > MaxPacket {
+		return nil, fmt.Errorf("tun: %s: MTU %d outside 576..%d", name, mtu, MaxPacket)
+	}
+	bs := max(ic.Device.BatchSize(), 1)
+	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, free: make(chan *batch, readAhead)}
+	// One allocation per batch; pages the kernel never fills are never
+	// touched, so a large batch costs address space, not memory.
+	for range readAhead {
+		b := &batch{f: f, bufs: carve(bs, Headroom+mtu), sizes: make([]int, bs)}
+		f.free <- b
+	}
+	// Write buffers leave room for the device to coalesce segments into a
+	// super-packet in place.
+	f.out = carve(bs, Headroom+MaxPacket)
+	return f, nil
+}
+
+// carve returns n buffers of size bytes cut from one allocation, each
+// capped so that appending to one never runs into the next.
+func carve(n, size int) [][]byte {
+	arena := make([]byte, n*size)
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = arena[i*size : (i+1)*size : (i+1)*size]
+	}
+	return bufs
+}
+
+// read is a device's reader goroutine: it fills free batches and hands
+// them to the loop until the driver closes or the device fails.
+func (d *Driver) read(f *iface) {
+	defer d.wg.Done()
+	failures := 0
+	for {
+		var b *batch
+		select {
+		case b = <-f.free:
+		case <-d.done:
+			return
+		}
+		n, err := f.dev.Read(b.bufs, b.sizes, Headroom)
+		if err != nil {
+			if d.closing() {
+				return
+			}
+			f.c.readErrors.Add(1)
+			failures++
+			closed := errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EBADFD)
+			if closed || failures >= maxReadErrors {
+				if closed {
+					err = fmt.Errorf("%w: %w", ErrClosed, err)
+				}
+				err = fmt.Errorf("tun: read %s: %w", f.name, err)
+				f.dead.Store(true)
+				d.fail(err)
+				d.reportAsync(err)
+				return
+			}
+			d.reportAsync(fmt.Errorf("tun: read %s: %w", f.name, err))
+			if n <= 0 {
+				f.free <- b
+				// A device that keeps failing must not spin.
+				time.Sleep(time.Duration(failures) * 100 * time.Microsecond)
+				continue
+			}
+		} else {
+			failures = 0
+		}
+		if n <= 0 {
+			f.free <- b
+			continue
+		}
+		b.n = min(n, len(b.bufs))
+		f.c.readBatches.Add(1)
+		select {
+		case d.in <- b:
+		case <-d.done:
+			return
+		}
+	}
+}

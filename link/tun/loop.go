@@ -1,0 +1,218 @@
+package tun
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// loop owns the stack: it waits for packets, a wake-up or the stack's
+// timer, delivers what arrived, polls, and writes what the stack sent.
+func (d *Driver) loop() {
+	defer d.wg.Done()
+	for {
+		if d.pending {
+			d.pending = false
+			if !d.takeReady() {
+				return
+			}
+		} else if !d.wait() {
+			return
+		}
+		d.round()
+	}
+}
+
+// wait blocks until something happens, and takes it. It returns false
+// when the driver is closing.
+func (d *Driver) wait() bool {
+	select {
+	case b := <-d.in:
+		d.batches = append(d.batches, b)
+	case err := <-d.errc:
+		d.report(err)
+	case <-d.wake:
+	case <-d.timer.C:
+		d.timerAt = time.Time{}
+	case <-d.done:
+		return false
+	}
+	return d.takeReady()
+}
+
+// takeReady takes, without blocking, the read batches and errors already
+// waiting, up to maxBatchesPerPoll batches.
+func (d *Driver) takeReady() bool {
+	for len(d.batches) < maxBatchesPerPoll {
+		select {
+		case b := <-d.in:
+			d.batches = append(d.batches, b)
+		case err := <-d.errc:
+			d.report(err)
+		case <-d.done:
+			return false
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// round delivers the batches taken, polls the stack, writes what it sent
+// and arms the timer.
+func (d *Driver) round() {
+	d.now = time.Now()
+	if d.locker != nil {
+		d.locker.Lock()
+	}
+	for _, b := range d.batches {
+		d.deliver(b)
+	}
+	d.c.polls.Add(1)
+	next := d.stack.Poll(d.now, d.sendFn)
+	if d.locker != nil {
+		d.locker.Unlock()
+	}
+	for i, b := range d.batches {
+		b.f.free <- b
+		d.batches[i] = nil
+	}
+	d.batches = d.batches[:0]
+	for _, f := range d.ifs {
+		d.flush(f)
+	}
+	d.schedule(next)
+}
+
+// deliver hands the stack every packet of a batch.
+func (d *Driver) deliver(b *batch) {
+	f := b.f
+	var bytes uint64
+	n := 0
+	for i := range b.n {
+		size := b.sizes[i]
+		if size <= 0 || Headroom+size > len(b.bufs[i]) {
+			f.c.readErrors.Add(1)
+			continue
+		}
+		pkt := b.bufs[i][Headroom : Headroom+size]
+		if d.capture != nil {
+			d.record(pkt)
+		}
+		d.stack.Deliver(d.now, pkt)
+		bytes += uint64(size)
+		n++
+	}
+	f.c.packetsIn.Add(uint64(n))
+	f.c.bytesIn.Add(bytes)
+}
+
+// send is the stack's send function: it copies pkt into the write batch
+// of the interface that carries its source address.
+func (d *Driver) send(pkt []byte) {
+	idx := d.router.lookup(pkt)
+	if idx < 0 {
+		d.c.noRoute.Add(1)
+		d.c.drops.Add(1)
+		return
+	}
+	f := d.ifs[idx]
+	if len(pkt) > MaxPacket || f.dead.Load() {
+		f.c.drops.Add(1)
+		return
+	}
+	if d.capture != nil {
+		d.record(pkt)
+	}
+	buf := f.out[f.outN][:Headroom+len(pkt)]
+	copy(buf[Headroom:], pkt)
+	f.out[f.outN] = buf
+	f.outN++
+	if f.outN == len(f.out) {
+		d.flush(f)
+	}
+}
+
+// flush writes an interface's batch.
+func (d *Driver) flush(f *iface) {
+	n := f.outN
+	if n == 0 {
+		return
+	}
+	bufs := f.out[:n]
+	var bytes uint64
+	for _, b := range bufs {
+		bytes += uint64(len(b) - Headroom)
+	}
+	_, err := f.dev.Write(bufs, Headroom)
+	// The device may have coalesced, swapped and grown the buffers: give
+	// each its full capacity back.
+	for i := range bufs {
+		bufs[i] = bufs[i][:cap(bufs[i])]
+	}
+	f.outN = 0
+	f.c.writeBatches.Add(1)
+	if err == nil {
+		f.c.packetsOut.Add(uint64(n))
+		f.c.bytesOut.Add(bytes)
+		return
+	}
+	// A failed batch may be partly written; all of it counts as dropped.
+	f.c.writeErrors.Add(1)
+	f.c.drops.Add(uint64(n))
+	if d.closing() {
+		return
+	}
+	if errors.Is(err, os.ErrClosed) {
+		err = fmt.Errorf("tun: write %s: %w: %w", f.name, ErrClosed, err)
+		if !f.dead.Swap(true) {
+			d.fail(err)
+			d.report(err)
+		}
+		return
+	}
+	if d.now.Sub(f.lastW) >= time.Second {
+		f.lastW = d.now
+		d.report(fmt.Errorf("tun: write %s: %w", f.name, err))
+	}
+}
+
+// schedule arms the timer for the stack's next wake.
+func (d *Driver) schedule(next time.Time) {
+	switch {
+	case next.IsZero():
+		d.eager = 0
+		if !d.timerAt.IsZero() {
+			d.timer.Stop()
+			d.timerAt = time.Time{}
+		}
+	case !next.After(d.now):
+		d.eager++
+		if d.eager <= maxEagerPolls {
+			d.pending = true
+			return
+		}
+		// The stack keeps asking for now: back off rather than spin.
+		d.eager = 0
+		d.arm(d.now.Add(time.Millisecond))
+	default:
+		d.eager = 0
+		if !next.Equal(d.timerAt) {
+			d.arm(next)
+		}
+	}
+}
+
+func (d *Driver) arm(at time.Time) {
+	d.timer.Reset(at.Sub(d.now))
+	d.timerAt = at
+}
+
+// record writes a packet to the capture; after an error, capturing stops.
+func (d *Driver) record(pkt []byte) {
+	if err := d.capture.WritePacket(d.now, pkt); err != nil {
+		d.capture = nil
+		d.report(fmt.Errorf("tun: capture stopped: %w", err))
+	}
+}
