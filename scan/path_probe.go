@@ -13,12 +13,12 @@ import (
 // called after each hop.
 func (s *Scanner) Path(ctx context.Context, t Target, onHop func(Hop)) PathResult {
 	r := PathResult{Target: t}
-	fl, err := s.newFlight(t)
+	fl, err := s.newFlight(t, true)
 	if err != nil {
 		r.Notes = append(r.Notes, err.Error())
 		return r
 	}
-	defer fl.forget()
+	defer fl.close()
 	for ttl := 1; ttl <= s.cfg.MaxTTL && ctx.Err() == nil; ttl++ {
 		hop, err := s.hop(ctx, fl, ttl)
 		if err != nil {
@@ -44,7 +44,7 @@ func (s *Scanner) Path(ctx context.Context, t Target, onHop func(Hop)) PathResul
 func (s *Scanner) hop(ctx context.Context, fl *flight, ttl int) (Hop, error) {
 	h := Hop{TTL: ttl, Kind: HopSilent}
 	// Answers to an earlier TTL arriving now would be misread as this one's.
-	fl.forget()
+	fl.forgetProbes()
 	for attempt := 0; attempt <= s.cfg.Retries; attempt++ {
 		if _, err := fl.send(ctx, uint8(ttl)); err != nil {
 			return h, err
@@ -59,21 +59,21 @@ func (s *Scanner) hop(ctx context.Context, fl *flight, ttl int) (Hop, error) {
 			case <-timer.C:
 				break wait
 			case ev := <-fl.ch:
-				p := fl.probes[ev.lport]
-				if p == nil {
-					continue
-				}
+				var sp *sentProbe
 				if ev.tcp != nil {
-					a, ok := ClassifyTCP(p, ev.tcp)
-					if !ok {
+					var a Answer
+					if sp, a = fl.matchTCP(ev); sp == nil {
 						continue
 					}
 					if a.Verdict != VerdictClosed {
-						fl.reset(p)
+						fl.reset(sp.Probe)
 					}
 					h.Kind, h.From, h.Answer = HopDestination, fl.target.Addr, &a
 				} else {
-					q := CompareQuote(p, &ev.quote)
+					if sp = fl.matchICMP(ev, true); sp == nil {
+						continue
+					}
+					q := CompareQuote(sp.Probe, &ev.quote)
 					h.From, h.Quote = ev.icmpFrom, &q
 					h.ICMP = ICMPName(ev.icmpV6, ev.icmpType, ev.icmpCode)
 					h.Kind = HopUnreachable
@@ -82,7 +82,7 @@ func (s *Scanner) hop(ctx context.Context, fl *flight, ttl int) (Hop, error) {
 					}
 				}
 				timer.Stop()
-				h.RTT = ev.at.Sub(fl.sentAt[ev.lport])
+				h.RTT = ev.at.Sub(sp.at)
 				return h, nil
 			}
 		}

@@ -141,74 +141,16 @@ func (s *Scanner) progress(done, total int, last string) {
 	s.progMu.Unlock()
 }
 
-// flight is the probes of one target in flight: their answers arrive on ch.
-type flight struct {
-	s      *Scanner
-	fam    *rawFamily
-	target Target
-	src    netip.Addr
-	ch     chan event
-	probes map[uint16]*Probe
-	sentAt map[uint16]time.Time
-}
-
-func (s *Scanner) newFlight(t Target) (*flight, error) {
-	fam, err := s.family(t.Addr)
-	if err != nil {
-		return nil, err
-	}
-	src, err := fam.source(t.Addr)
-	if err != nil {
-		return nil, err
-	}
-	return &flight{s: s, fam: fam, target: t, src: src, ch: make(chan event, 16),
-		probes: make(map[uint16]*Probe), sentAt: make(map[uint16]time.Time)}, nil
-}
-
-// send builds and sends one SYN with the given TTL, after waiting for the
-// rate limit.
-func (fl *flight) send(ctx context.Context, ttl uint8) (*Probe, error) {
-	if err := fl.s.pace.wait(ctx); err != nil {
-		return nil, err
-	}
-	lport, err := fl.s.mux.register(fl.target.Addr, fl.target.Port, fl.ch)
-	if err != nil {
-		return nil, err
-	}
-	p := &Probe{Src: fl.src, Dst: fl.target.Addr, SrcPort: lport, DstPort: fl.target.Port,
-		ISN: rand.Uint32(), TTL: ttl, IPID: uint16(rand.Uint32()) | 1, TSVal: rand.Uint32(), V0: fl.s.cfg.V0, Key: rand.Uint64()}
-	fl.probes[lport] = p
-	if err := p.Build(); err != nil {
-		return nil, err
-	}
-	fl.sentAt[lport] = time.Now()
-	if err := fl.fam.send(p.Packet, fl.target.Addr); err != nil {
-		return nil, fmt.Errorf("sending to %v: %w", fl.target, err)
-	}
-	return p, nil
-}
-
-// reset aborts the half-open connection a SYN/ACK opened.
-func (fl *flight) reset(p *Probe) { _ = fl.fam.send(p.ResetPacket(), p.Dst) }
-
-// forget stops listening for answers to the probes sent so far.
-func (fl *flight) forget() {
-	for lport := range fl.probes {
-		fl.s.mux.unregister(fl.target.Addr, fl.target.Port, lport)
-	}
-	clear(fl.probes)
-}
-
 // Probe scans one target: it sends up to 1+Retries SYNs, one at a time,
 // and returns the verdict of the first answer.
 func (s *Scanner) Probe(ctx context.Context, t Target) Result {
 	res := Result{Target: t}
-	fl, err := s.newFlight(t)
+	fl, err := s.newFlight(t, false)
 	if err != nil {
 		res.Verdict, res.Reason = VerdictError, err.Error()
 		return res
 	}
-	defer fl.forget()
+	defer fl.close()
 	for attempt := 0; attempt <= s.cfg.Retries; attempt++ {
 		if _, err := fl.send(ctx, DefaultTTL); err != nil {
 			res.Verdict, res.Reason = VerdictError, err.Error()
@@ -226,25 +168,21 @@ func (s *Scanner) Probe(ctx context.Context, t Target) Result {
 			case <-timer.C:
 				break wait
 			case ev := <-fl.ch:
-				p := fl.probes[ev.lport]
-				if p == nil {
-					continue
-				}
 				var a Answer
+				var sp *sentProbe
 				if ev.tcp != nil {
-					var ok bool
-					if a, ok = ClassifyTCP(p, ev.tcp); !ok {
+					if sp, a = fl.matchTCP(ev); sp == nil {
 						continue
 					}
 					if a.Verdict != VerdictClosed {
-						fl.reset(p)
+						fl.reset(sp.Probe)
 					}
 					res.From = t.Addr
 				} else {
 					// An error must quote the SYN's own sequence number, so
 					// that a forged one has to guess it; a path that rewrites
 					// it ends as filtered all the same, by timeout.
-					if seq, ok := ev.quote.TCP().Seq(); ok && seq != p.ISN {
+					if sp = fl.matchICMP(ev, false); sp == nil {
 						continue
 					}
 					a = ClassifyICMP(ev.icmpFrom, ev.icmpV6, ev.icmpType, ev.icmpCode)
@@ -252,7 +190,7 @@ func (s *Scanner) Probe(ctx context.Context, t Target) Result {
 				}
 				timer.Stop()
 				res.Verdict, res.MPTCP, res.Reason = a.Verdict, a.MPTCP, a.Reason
-				res.RTT = ev.at.Sub(fl.sentAt[ev.lport])
+				res.RTT = ev.at.Sub(sp.at)
 				return res
 			}
 		}
