@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mptcp-go/mptcp/scenario"
+	"github.com/mptcp-go/mptcp/simrun"
+)
+
+func init() {
+	register(&command{
+		name:    "sim",
+		summary: "run a multipath transfer in the deterministic simulator (no root needed)",
+		run:     runSim,
+	})
+}
+
+const simUsage = `Usage: mptcp sim [flags] [SCENARIO]
+
+Runs the real MPTCP stack on a simulated network, in virtual time, and
+reports each interval's throughput per subflow, then a summary. SCENARIO is
+the name of a built-in scenario (default %q; see --list) or a YAML or JSON
+scenario file. The same scenario and seed always give the same result and
+the same capture bytes.
+
+Flags:
+`
+
+func runSim(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sim", stderr)
+	list := fs.Bool("list", false, "list the built-in scenarios and exit")
+	show := fs.Bool("show", false, "print the scenario file (built-in or given) and exit")
+	seed := fs.Uint64("seed", 0, "random seed (default: the scenario's)")
+	duration := fs.Duration("duration", 0, "simulated duration (default: the scenario's)")
+	pcapFile := fs.String("pcap", "", "write every packet of the client and competitors to this pcap `file`")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
+	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
+	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
+	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's, else \"fullmesh\")")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, simUsage, scenario.DefaultBuiltin)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *list {
+		return listScenarios(stdout)
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("%w: one scenario at a time, got %d", errUsage, fs.NArg())
+	}
+	name := scenario.DefaultBuiltin
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	sc, src, err := loadScenario(name)
+	if err != nil {
+		return err
+	}
+	if *show {
+		_, err := stdout.Write(src)
+		return err
+	}
+	if *interval < 0 || *duration < 0 {
+		return fmt.Errorf("%w: negative --interval or --duration", errUsage)
+	}
+	opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
+	if *pcapFile != "" {
+		f, err := os.Create(*pcapFile)
+		if err != nil {
+			return fmt.Errorf("--pcap: %w", err)
+		}
+		defer f.Close()
+		opts.Pcap = f
+	}
+	res, err := simrun.Run(sc, opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printSim(stdout, sc, res)
+	}
+	if !res.IntegrityOK {
+		return fmt.Errorf("data integrity check failed")
+	}
+	if res.Error != "" {
+		return fmt.Errorf("%s", res.Error)
+	}
+	return nil
+}
+
+// loadScenario takes a built-in name or a file path.
+func loadScenario(name string) (*scenario.Scenario, []byte, error) {
+	if src, ok := scenario.BuiltinFile(name); ok {
+		sc, err := scenario.Builtin(name)
+		return sc, src, err
+	}
+	if !strings.ContainsAny(name, "./") && !fileExists(name) {
+		return nil, nil, fmt.Errorf("%w: no built-in scenario %q and no such file (built-ins: %s)", errUsage, name, strings.Join(scenario.BuiltinNames(), ", "))
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := scenario.Parse(src)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return sc, src, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func listScenarios(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, n := range scenario.BuiltinNames() {
+		sc, err := scenario.Builtin(n)
+		if err != nil {
+			return err
+		}
+		def := ""
+		if n == scenario.DefaultBuiltin {
+			def = " (default)"
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\n", n, def, sc.Description)
+	}
+	return tw.Flush()
+}
+
+func mbps(bps float64) string { return strconv.FormatFloat(bps/1e6, 'f', 2, 64) }
+
+// printSim prints the iperf3-like report: the subflows, one line per
+// interval with each subflow's rate and the total, and a summary.
+func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
+	fmt.Fprintf(w, "scenario %s, seed %d, %gs simulated; scheduler %s, cc %s, pm %s; %s\n",
+		res.Scenario, res.Seed, res.DurationS, res.Scheduler, res.CC, res.PM, res.Direction)
+	for _, p := range sc.Paths {
+		fmt.Fprintf(w, "  path %-10s %s, %v one-way%s\n", p.Name, mbps(float64(p.Link.Down.Rate))+" Mbit/s", p.Link.Down.Delay, describeEvents(p.Events))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "[ID]\tpath\tlocal\tremote\tbackup\t")
+	for _, sf := range res.Subflows {
+		fmt.Fprintf(tw, "[%d]\t%s\t%s\t%s\t%v\t\n", sf.ID, sf.Path, sf.Local, sf.Remote, sf.Backup)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "interval (s)\t")
+	for _, sf := range res.Subflows {
+		fmt.Fprintf(tw, "[%d] %s\t", sf.ID, sf.Path)
+	}
+	for _, c := range res.Competitors {
+		fmt.Fprintf(tw, "%s (TCP)\t", c.Name)
+	}
+	fmt.Fprintln(tw, "total\t")
+	prev := 0.0
+	for _, iv := range res.Intervals {
+		fmt.Fprintf(tw, "%.1f-%.1f\t", prev, iv.T)
+		prev = iv.T
+		for _, sf := range res.Subflows {
+			fmt.Fprintf(tw, "%s\t", mbps(iv.SubflowBps[strconv.Itoa(sf.ID)]))
+		}
+		for _, c := range res.Competitors {
+			fmt.Fprintf(tw, "%s\t", mbps(iv.CompetitorBps[c.Name]))
+		}
+		fmt.Fprintf(tw, "%s Mbit/s\t\n", mbps(iv.TotalBps))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "bytes delivered  %d (%.1f MB)\n", res.BytesDelivered, float64(res.BytesDelivered)/1e6)
+	if res.CapacityBps > 0 {
+		fmt.Fprintf(w, "goodput          %s Mbit/s of %s Mbit/s path capacity (%.1f %%)\n", mbps(res.GoodputBps), mbps(float64(res.CapacityBps)), 100*res.Utilisation)
+	} else {
+		fmt.Fprintf(w, "goodput          %s Mbit/s\n", mbps(res.GoodputBps))
+	}
+	if res.Completed {
+		fmt.Fprintf(w, "completed in     %.3f s\n", res.CompletionS)
+	}
+	fmt.Fprintf(w, "longest stall    %.0f ms\n", res.MaxStallMs)
+	if res.FellBack {
+		fmt.Fprintf(w, "fallback         plain TCP (%s)\n", res.FallbackReason)
+	}
+	if res.TCPGoodputBps != nil {
+		fmt.Fprintf(w, "TCP competitors  %s Mbit/s each on average", mbps(*res.TCPGoodputBps))
+		if res.MPTCPToTCPRatio != nil {
+			fmt.Fprintf(w, "; MPTCP/TCP ratio %.2f", *res.MPTCPToTCPRatio)
+		}
+		fmt.Fprintln(w)
+	}
+	integrity := "verified: every byte delivered once, in order, unaltered"
+	if !res.IntegrityOK {
+		integrity = "FAILED"
+	}
+	fmt.Fprintf(w, "data integrity   %s\n", integrity)
+}
+
+func describeEvents(evs []scenario.Event) string {
+	var parts []string
+	for i := 0; i < len(evs); i++ {
+		e := evs[i]
+		switch {
+		case e.Down && i+1 < len(evs) && evs[i+1].Up:
+			parts = append(parts, fmt.Sprintf("down %v-%v", e.At, evs[i+1].At))
+			i++
+		case e.Down:
+			parts = append(parts, fmt.Sprintf("down at %v", e.At))
+		case e.Up:
+			parts = append(parts, fmt.Sprintf("up at %v", e.At))
+		default:
+			parts = append(parts, fmt.Sprintf("change at %v", e.At))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, ", ")
+}
