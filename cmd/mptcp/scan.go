@@ -160,27 +160,6 @@ func (f *scanFlags) check() error {
 	return nil
 }
 
-// parseInterspersed parses flags that may stand before, between or after
-// the positional arguments, as people write "mptcp scan host --json";
-// after "--" everything is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
 // writeScanJSON writes v as one line of JSON.
 func writeScanJSON(w io.Writer, v any) {
 	b, err := json.Marshal(v)

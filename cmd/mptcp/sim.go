@@ -48,18 +48,19 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, simUsage, scenario.DefaultBuiltin)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if *list {
 		return listScenarios(stdout)
 	}
-	if fs.NArg() > 1 {
-		return fmt.Errorf("%w: one scenario at a time, got %d", errUsage, fs.NArg())
+	if len(pos) > 1 {
+		return fmt.Errorf("%w: one scenario at a time, got %d", errUsage, len(pos))
 	}
 	name := scenario.DefaultBuiltin
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
+	if len(pos) == 1 {
+		name = pos[0]
 	}
 	sc, src, err := loadScenario(name)
 	if err != nil {

@@ -24,7 +24,7 @@ func TestSimList(t *testing.T) {
 }
 
 func TestSimJSON(t *testing.T) {
-	code, out, errOut := runCmd("sim", "--json", "--duration", "3s", "aggregate")
+	code, out, errOut := runCmd("sim", "aggregate", "--json", "--duration", "3s")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
