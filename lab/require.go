@@ -1,0 +1,37 @@
+//go:build linux
+
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Require skips the test, saying why, unless the lab can run here.
+func Require(t testing.TB) {
+	t.Helper()
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+}
+
+// Available reports why the lab cannot run here, or nil: it needs root
+// and the tools it drives, ip and tc and nstat (iproute2), sysctl (procps),
+// and the TUN device.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return errors.New("lab: needs root to create network namespaces, veth pairs and TUN devices")
+	}
+	for _, tool := range []string{"ip", "tc", "nstat", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("lab: needs %s (apt-get install -y iproute2 procps): %w", tool, err)
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return fmt.Errorf("lab: needs the TUN device: %w", err)
+	}
+	return nil
+}
