@@ -122,3 +122,23 @@ func TestBadPolicyName(t *testing.T) {
 		t.Fatal("unknown scheduler accepted")
 	}
 }
+
+func TestPlot(t *testing.T) {
+	res, err := Run(builtin(t, "aggregate"), Options{Duration: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"svg", "png"} {
+		var b bytes.Buffer
+		if err := Plot(&b, res, f); err != nil {
+			t.Fatal(err)
+		}
+		head := map[string]string{"svg": "<?xml", "png": "\x89PNG"}[f]
+		if !bytes.HasPrefix(b.Bytes(), []byte(head)) || b.Len() < 2000 {
+			t.Errorf("%s: %d bytes starting %q", f, b.Len(), b.Bytes()[:min(8, b.Len())])
+		}
+	}
+	if _, err := PlotFormat("x.gif"); err == nil {
+		t.Error("gif accepted")
+	}
+}

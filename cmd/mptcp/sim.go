@@ -40,6 +40,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "simulated duration (default: the scenario's)")
 	pcapFile := fs.String("pcap", "", "write every packet of the client and competitors to this pcap `file`")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	plotFile := fs.String("plot", "", "draw per-subflow throughput and congestion window over time to this `file` (.svg or .png)")
 	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
@@ -73,6 +74,12 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if *interval < 0 || *duration < 0 {
 		return fmt.Errorf("%w: negative --interval or --duration", errUsage)
 	}
+	var plotFormat string
+	if *plotFile != "" {
+		if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
+			return fmt.Errorf("%w: --plot: %v", errUsage, err)
+		}
+	}
 	opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
 	if *pcapFile != "" {
 		f, err := os.Create(*pcapFile)
@@ -85,6 +92,11 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	res, err := simrun.Run(sc, opts)
 	if err != nil {
 		return err
+	}
+	if *plotFile != "" {
+		if err := writePlot(*plotFile, res, plotFormat); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -102,6 +114,18 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s", res.Error)
 	}
 	return nil
+}
+
+func writePlot(name string, res *simrun.Result, format string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	if err := simrun.Plot(f, res, format); err != nil {
+		f.Close()
+		return fmt.Errorf("--plot: %w", err)
+	}
+	return f.Close()
 }
 
 // loadScenario takes a built-in name or a file path.
