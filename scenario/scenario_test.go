@@ -152,3 +152,24 @@ func TestBuildTopologyForwards(t *testing.T) {
 		}
 	}
 }
+
+// TestServerLinkDirections checks that a server link's Down direction is
+// the one towards the clients: the server's outgoing pipe.
+func TestServerLinkDirections(t *testing.T) {
+	s, err := Parse([]byte("paths:\n  - rate: 1Gbit\nserver_link:\n  rate: 20Mbit\n  up:\n    rate: 5Mbit\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := s.Build(netsim.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := top.Server.Interfaces()[0]
+	if out, in := srv.Out().Rate(), srv.In().Rate(); out != 20e6 || in != 5e6 {
+		t.Fatalf("server sends at %d and receives at %d bit/s, want 20e6 and 5e6", out, in)
+	}
+	cl := top.Client.Interfaces()[0]
+	if cl.Out().Rate() != 1e9 {
+		t.Fatalf("client sends at %d", cl.Out().Rate())
+	}
+}

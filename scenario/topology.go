@@ -60,10 +60,14 @@ func (s *Scenario) Build(sim *netsim.Sim) (*Topology, error) {
 		return nil, wrap("router", err)
 	}
 	// connect joins a host interface in subnet n to a new router interface.
+	// The host's outgoing pipe is the link's Up direction for clients and
+	// competitors and its Down direction (towards the clients) for the
+	// server.
 	connect := func(h *netsim.Host, ifname string, n int, l Link) (netip.Addr, *netsim.Link, error) {
 		hp, rp := prefix(s.IPv6, n, 2), prefix(s.IPv6, n, 1)
 		if n == 0 { // the server's subnet: server .1, router .254
 			hp, rp = prefix(s.IPv6, 0, 1), prefix(s.IPv6, 0, 254)
+			l.Up, l.Down = l.Down, l.Up
 		}
 		hi, err := h.AddInterface(ifname, hp)
 		if err != nil {
