@@ -1,0 +1,119 @@
+package sched
+
+import "time"
+
+func init() { Register("blest", func() Scheduler { return newBLEST() }) }
+
+// BLEST's constants, from the paper and its Linux implementation: lambda
+// scales the estimate of what the fast subflow will send; it starts at
+// 1.2, stays within [1.0, 1.3], and is raised by 0.04 after a round in
+// which the connection was blocked by the receive window, lowered by 0.01
+// after one in which it was not.
+const (
+	blestLambdaInit = 1.2
+	blestLambdaMin  = 1.0
+	blestLambdaMax  = 1.3
+	blestLambdaUp   = 0.04
+	blestLambdaDown = 0.01
+)
+
+// blest is the Blocking Estimation scheduler (Ferlin, Alay, Mehani and
+// Boreli, "BLEST: Blocking Estimation-based MPTCP Scheduler for
+// Heterogeneous Networks", IFIP Networking 2016). It sends on the
+// fastest subflow while that has room, like the default scheduler. When
+// only a slower subflow has room, it estimates how many bytes the fast
+// subflow would send while a segment sent now on the slow one is in
+// flight:
+//
+//	X = MSS_f * (cwnd_f + (r-1)/2) * r,  r = RTT_s / RTT_f
+//
+// (the fast window growing by one segment per round in congestion
+// avoidance). If lambda*X exceeds what the connection-level send window
+// leaves once the slow subflow's bytes are counted, sending on the slow
+// subflow would leave the fast one blocked for window: BLEST waits for
+// the fast subflow instead. Lambda corrects the estimate from experience:
+// it grows after rounds in which the connection became window-limited
+// anyway and shrinks otherwise.
+type blest struct {
+	lambda     float64
+	lastUpdate time.Time
+	blocked    bool // the window blocked sending since the last update
+	buf        []Subflow
+}
+
+func newBLEST() *blest { return &blest{lambda: blestLambdaInit} }
+
+// Name implements Scheduler.
+func (*blest) Name() string { return "blest" }
+
+// Send implements Scheduler.
+func (b *blest) Send(now time.Time, c Conn, dst []Subflow) []Subflow {
+	sfs := c.Subflows()
+	best := Pick(sfs, -1)
+	if best == nil {
+		return dst
+	}
+	b.buf = Eligible(sfs, -1, b.buf[:0])
+	fast := fastest(b.buf)
+	if fast == nil || fast == best || fast.SRTT() <= 0 || best.SRTT() <= 0 {
+		return append(dst, best)
+	}
+	b.update(now, fast.SRTT())
+	r := float64(best.SRTT()) / float64(fast.SRTT())
+	fastBytes := b.lambda * (float64(fast.Window()) + float64(fast.MSS())*(r-1)/2) * r
+	// What the slow subflow would hold of the window: what it has now and
+	// the chunk the MPTCP layer would hand it.
+	chunk := min(best.Room(), c.Unsent(), c.SendWindow())
+	slowBytes := best.InFlight() + best.Queued() + max(chunk, best.MSS())
+	avail := window(c, sfs) - slowBytes
+	if fastBytes > float64(avail) {
+		return dst // wait for the fast subflow
+	}
+	return append(dst, best)
+}
+
+// Reinject implements Scheduler. The MPTCP layer asks when data must go
+// again elsewhere, which includes the moment the receive window blocks
+// new data (opportunistic retransmission): that is the blocking BLEST's
+// lambda learns from.
+func (b *blest) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
+	if c.SendWindow() <= 0 {
+		b.blocked = true
+	}
+	if sf := Pick(c.Subflows(), from); sf != nil {
+		dst = append(dst, sf)
+	}
+	return dst
+}
+
+// update adjusts lambda at most once per round trip of the fast subflow.
+func (b *blest) update(now time.Time, rtt time.Duration) {
+	if !b.lastUpdate.IsZero() && now.Sub(b.lastUpdate) < rtt {
+		return
+	}
+	if b.lastUpdate.IsZero() {
+		b.lastUpdate = now
+		return
+	}
+	if b.blocked {
+		b.lambda += blestLambdaUp
+	} else {
+		b.lambda -= blestLambdaDown
+	}
+	b.lambda = min(max(b.lambda, blestLambdaMin), blestLambdaMax)
+	b.blocked = false
+	b.lastUpdate = now
+}
+
+// window returns the connection-level send window the peer offers: what
+// it still allows plus what is in flight at data level.
+func window(c Conn, sfs []Subflow) int {
+	if d, ok := c.(DataInFlighter); ok {
+		return c.SendWindow() + d.DataInFlight()
+	}
+	w := c.SendWindow()
+	for _, sf := range sfs {
+		w += sf.InFlight() + sf.Queued()
+	}
+	return w
+}

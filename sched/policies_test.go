@@ -1,0 +1,337 @@
+package sched_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/sched"
+)
+
+const ms = time.Millisecond
+
+// sub is a subflow as a test sets it up.
+type sub struct {
+	id                  int
+	backup, stale, down bool
+	srtt, rttvar        time.Duration
+	cwnd, inflight, mss int
+	queued              int
+	rate                float64
+}
+
+func (s *sub) ID() int               { return s.id }
+func (s *sub) Backup() bool          { return s.backup }
+func (s *sub) SRTT() time.Duration   { return s.srtt }
+func (s *sub) RTTVar() time.Duration { return s.rttvar }
+func (s *sub) Window() int           { return s.cwnd }
+func (s *sub) InFlight() int         { return s.inflight }
+func (s *sub) Queued() int           { return s.queued }
+func (s *sub) MSS() int              { return s.mss }
+func (s *sub) Room() int             { return max(0, s.cwnd-s.inflight-s.queued) }
+func (s *sub) Usable() bool          { return !s.down }
+func (s *sub) Stale() bool           { return s.stale }
+func (s *sub) Rate() float64         { return s.rate }
+
+// newSub is a usable subflow with a 10-segment window, full if full.
+func newSub(id int, srtt time.Duration, full bool) *sub {
+	s := &sub{id: id, srtt: srtt, rttvar: srtt / 8, cwnd: 14000, mss: 1400}
+	if full {
+		s.inflight = s.cwnd
+	}
+	return s
+}
+
+type conn struct {
+	sfs            []sched.Subflow
+	unsent, window int
+}
+
+func (c *conn) Subflows() []sched.Subflow { return c.sfs }
+func (c *conn) Unsent() int               { return c.unsent }
+func (c *conn) SendWindow() int           { return c.window }
+
+// dataConn also reports the data-level bytes in flight.
+type dataConn struct {
+	conn
+	inflight int
+}
+
+func (c *dataConn) DataInFlight() int { return c.inflight }
+
+func mkConn(subs ...*sub) *conn {
+	c := &conn{unsent: 1 << 20, window: 1 << 20}
+	for _, s := range subs {
+		c.sfs = append(c.sfs, s)
+	}
+	return c
+}
+
+func ids(sfs []sched.Subflow) []int {
+	out := []int{}
+	for _, s := range sfs {
+		out = append(out, s.ID())
+	}
+	return out
+}
+
+func mustNew(t *testing.T, name string) sched.Scheduler {
+	t.Helper()
+	s, err := sched.New(name)
+	if err != nil {
+		t.Fatalf("New(%q): %v", name, err)
+	}
+	if s.Name() != name {
+		t.Fatalf("New(%q).Name() = %q", name, s.Name())
+	}
+	return s
+}
+
+func send(s sched.Scheduler, c sched.Conn) []int { return ids(s.Send(time.Time{}, c, nil)) }
+
+func TestRegistered(t *testing.T) {
+	for _, n := range []string{"default", "roundrobin", "redundant", "blest", "ecf"} {
+		if !slices.Contains(sched.Names(), n) {
+			t.Errorf("%q not registered (have %v)", n, sched.Names())
+		}
+		mustNew(t, n)
+	}
+	_, err := sched.New("nope")
+	if !errors.Is(err, sched.ErrUnknown) {
+		t.Fatalf("New(nope) = %v, want ErrUnknown", err)
+	}
+}
+
+func TestEligible(t *testing.T) {
+	a := newSub(1, 10*ms, false)
+	b := newSub(2, 20*ms, true)
+	bk := newSub(3, 1*ms, false)
+	bk.backup = true
+	all := []sched.Subflow{a, b, bk}
+	if got := ids(sched.Eligible(all, -1, nil)); !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("primaries usable: %v, want [1 2] (full window still counts, backup out)", got)
+	}
+	a.down, b.down = true, true
+	if got := ids(sched.Eligible(all, -1, nil)); !slices.Equal(got, []int{3}) {
+		t.Errorf("primaries down: %v, want the backup", got)
+	}
+	a.down, b.down = false, false
+	a.stale = true
+	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{3}) {
+		t.Errorf("skip 2, 1 stale: %v, want the fresh backup [3]", got)
+	}
+	bk.down = true
+	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{1}) {
+		t.Errorf("only a stale primary left: %v, want it [1]", got)
+	}
+}
+
+func TestRoundRobin(t *testing.T) {
+	s := mustNew(t, "roundrobin")
+	a, b, c := newSub(1, 50*ms, false), newSub(2, 10*ms, false), newSub(3, 30*ms, false)
+	cn := mkConn(a, b, c)
+	var got []int
+	for range 6 {
+		got = append(got, send(s, cn)...)
+	}
+	if want := []int{1, 2, 3, 1, 2, 3}; !slices.Equal(got, want) {
+		t.Fatalf("turns = %v, want %v (RTT ignored)", got, want)
+	}
+	b.inflight = b.cwnd // no room: its turn passes
+	got = nil
+	for range 4 {
+		got = append(got, send(s, cn)...)
+	}
+	if want := []int{1, 3, 1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("with 2 full: %v, want %v", got, want)
+	}
+	a.inflight, c.inflight = a.cwnd, c.cwnd
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("all full: %v, want none", got)
+	}
+	bk := newSub(4, ms, false)
+	bk.backup = true
+	cn = mkConn(a, b, c, bk)
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("primaries full: %v, want none (backup waits while a primary is usable)", got)
+	}
+	a.down, b.down, c.down = true, true, true
+	if got := send(s, cn); !slices.Equal(got, []int{4}) {
+		t.Fatalf("primaries down: %v, want the backup", got)
+	}
+}
+
+func TestRedundant(t *testing.T) {
+	s := mustNew(t, "redundant")
+	a, b, c := newSub(1, 50*ms, false), newSub(2, 10*ms, false), newSub(3, 30*ms, true)
+	bk := newSub(4, ms, false)
+	bk.backup = true
+	cn := mkConn(a, b, c, bk)
+	if got := send(s, cn); !slices.Equal(got, []int{2, 1}) {
+		t.Fatalf("Send = %v, want [2 1]: every primary with room, fastest first", got)
+	}
+	if got := ids(s.Reinject(time.Time{}, cn, 2, nil)); !slices.Equal(got, []int{1}) {
+		t.Fatalf("Reinject from 2 = %v, want [1]", got)
+	}
+	a.down, b.down = true, true
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("only a full primary left: %v, want none", got)
+	}
+	c.down = true
+	if got := send(s, cn); !slices.Equal(got, []int{4}) {
+		t.Fatalf("no primary: %v, want the backup", got)
+	}
+}
+
+// TestBLEST checks the blocking estimate and its lambda correction.
+func TestBLEST(t *testing.T) {
+	s := mustNew(t, "blest")
+	fast, slow := newSub(1, 10*ms, false), newSub(2, 40*ms, false)
+	cn := &dataConn{conn: *mkConn(fast, slow)}
+	if got := send(s, cn); !slices.Equal(got, []int{1}) {
+		t.Fatalf("fast has room: %v, want [1]", got)
+	}
+	fast.inflight = fast.cwnd
+	// Over the slow RTT (r = 4 fast rounds) the fast subflow sends about
+	// (14000 + 1400*1.5) * 4 = 64400 bytes; times lambda 1.2, 77280.
+	// The slow subflow would hold one chunk of 14000 bytes.
+	cn.inflight = fast.cwnd
+	cn.window = 100000 // whole window 114000: 100000 left after the slow chunk
+	if got := send(s, cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("ample window: %v, want the slow subflow [2]", got)
+	}
+	cn.window = 60000 // 60000 left: the fast subflow would be blocked
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("small window: %v, want none (wait for the fast subflow)", got)
+	}
+
+	// Lambda: 83000 bytes left after the slow chunk; 1.2*64400 = 77280
+	// fits, 1.3*64400 = 83720 does not. Blocking in each round raises
+	// lambda until BLEST stops using the slow subflow.
+	cn.window = 83000
+	now := time.Time{}.Add(time.Second)
+	if got := ids(s.Send(now, cn, nil)); !slices.Equal(got, []int{2}) {
+		t.Fatalf("lambda 1.2: %v, want [2]", got)
+	}
+	for range 3 {
+		blocked := *cn
+		blocked.window = 0
+		s.Reinject(now, &blocked, 2, nil) // the layer reports window blocking
+		now = now.Add(11 * ms)
+		s.Send(now, cn, nil)
+	}
+	if got := ids(s.Send(now, cn, nil)); len(got) != 0 {
+		t.Fatalf("after blocked rounds: %v, want none (lambda raised)", got)
+	}
+	// Rounds without blocking bring lambda back down.
+	for range 20 {
+		now = now.Add(11 * ms)
+		s.Send(now, cn, nil)
+	}
+	if got := ids(s.Send(now, cn, nil)); !slices.Equal(got, []int{2}) {
+		t.Fatalf("after unblocked rounds: %v, want [2] (lambda lowered)", got)
+	}
+
+	// Without DataInFlight, the window is estimated from the subflows.
+	plain := mkConn(fast, slow)
+	plain.window = 60000 - fast.cwnd // SendWindow + inflight of both subflows = 60000
+	s2 := mustNew(t, "blest")
+	if got := send(s2, plain); len(got) != 0 {
+		t.Fatalf("estimated window: %v, want none", got)
+	}
+}
+
+// TestECF checks the completion-time comparison and its hysteresis.
+func TestECF(t *testing.T) {
+	fast, slow := newSub(1, 10*ms, true), newSub(2, 50*ms, false)
+	fast.rttvar, slow.rttvar = 0, 0
+	cn := mkConn(fast, slow)
+	cwnd := fast.cwnd
+	s := mustNew(t, "ecf")
+
+	// 3.5 windows to send: (3.5+1)*10 ms = 45 ms on the fast subflow
+	// beats 50 ms on the slow one, and the slow one needs 3.5*50 ms:
+	// wait.
+	cn.unsent = cwnd * 35 / 10
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("k=3.5 cwnd: %v, want none (wait for the fast subflow)", got)
+	}
+	// 4.5 windows: 55 ms > 50 ms, so a fresh ECF sends on the slow
+	// subflow, but one already waiting needs the slow one 25% better.
+	cn.unsent = cwnd * 45 / 10
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("waiting, k=4.5 cwnd: %v, want none (hysteresis)", got)
+	}
+	if got := send(mustNew(t, "ecf"), cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("fresh, k=4.5 cwnd: %v, want the slow subflow [2]", got)
+	}
+	// Far more than the fast subflow can finish soon: use both.
+	cn.unsent = cwnd * 20
+	if got := send(s, cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("k=20 cwnd: %v, want [2]", got)
+	}
+	// Having switched, it no longer waits at 4.5 windows.
+	cn.unsent = cwnd * 45 / 10
+	if got := send(s, cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("after switching, k=4.5 cwnd: %v, want [2]", got)
+	}
+	// Waiting would win, but the slow subflow, counted as at least one
+	// round, is not much slower than two fast rounds: 20 ms < 2*10+2 ms.
+	f2, s2 := newSub(1, 10*ms, true), newSub(2, 20*ms, false)
+	f2.rttvar, s2.rttvar = 2*ms, 0
+	tail := mkConn(f2, s2)
+	tail.unsent = cwnd / 10
+	if got := send(mustNew(t, "ecf"), tail); !slices.Equal(got, []int{2}) {
+		t.Fatalf("slow subflow under 2 fast RTTs: %v, want [2]", got)
+	}
+	s2.srtt = 30 * ms
+	if got := send(mustNew(t, "ecf"), tail); len(got) != 0 {
+		t.Fatalf("slow subflow over 2 fast RTTs: %v, want none", got)
+	}
+	fast.inflight = 0
+	if got := send(s, cn); !slices.Equal(got, []int{1}) {
+		t.Fatalf("fast has room: %v, want [1]", got)
+	}
+}
+
+// TestBackupRule checks that every scheduler keeps backups idle while a
+// non-backup subflow is usable, even with a full window, and uses them
+// when none is.
+func TestBackupRule(t *testing.T) {
+	for _, name := range []string{"default", "roundrobin", "redundant", "blest", "ecf"} {
+		s := mustNew(t, name)
+		p := newSub(1, 50*ms, true)
+		bk := newSub(2, 5*ms, false)
+		bk.backup = true
+		cn := mkConn(p, bk)
+		if got := send(s, cn); len(got) != 0 {
+			t.Errorf("%s: primary full: %v, want none", name, got)
+		}
+		p.inflight = 0
+		if got := send(s, cn); !slices.Equal(got, []int{1}) {
+			t.Errorf("%s: primary with room: %v, want [1]", name, got)
+		}
+		p.down = true
+		if got := send(s, cn); !slices.Equal(got, []int{2}) {
+			t.Errorf("%s: primary down: %v, want the backup [2]", name, got)
+		}
+		p.down, p.stale = false, true
+		if got := send(s, cn); !slices.Equal(got, []int{2}) {
+			t.Errorf("%s: primary stale: %v, want the backup [2]", name, got)
+		}
+	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	for _, name := range []string{"roundrobin", "redundant", "blest", "ecf"} {
+		s := mustNew(t, name)
+		fast, slow := newSub(1, 10*ms, true), newSub(2, 40*ms, false)
+		cn := mkConn(fast, slow)
+		buf := make([]sched.Subflow, 0, 8)
+		s.Send(time.Time{}, cn, buf)
+		if n := testing.AllocsPerRun(100, func() { s.Send(time.Time{}, cn, buf[:0]) }); n != 0 {
+			t.Errorf("%s: Send allocates %.1f times", name, n)
+		}
+	}
+}
