@@ -79,13 +79,20 @@ func TestPMKernelDaemonFullmesh(t *testing.T) {
 	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7300")
 	echoServer(ln)
 	conn := nstest.DialMPTCP(t, cli, "10.10.1.1:7300")
-	transfer(t, conn, 1<<20, 1)
+	// One byte each way makes the connection fully established (the
+	// kernel announces ESTABLISHED then), so the daemon creates subflows.
+	transfer(t, conn, 1, 0)
 
 	all := []string{"10.10.1.2>10.10.1.1", "10.10.1.2>10.10.2.1", "10.10.2.2>10.10.1.1", "10.10.2.2>10.10.2.1"}
 	nstest.WaitFor(t, 15*time.Second, "a subflow per path", func() (bool, string) {
 		ps := subflows(t, cli, 7300)
 		return slices.Equal(pathSet(ps), all), pairs(ps) + d.stderr.String()
 	})
+	// The first bytes go once the subflows exist: on Linux 6.18 a few KB
+	// of stream data were lost, rarely, when the kernel created subflows
+	// during a transfer (see TestPMKernelStressDataIntegrity, MPTCP_PM_STRESS=N); that is the
+	// kernel's data path, not what this test is about.
+	transfer(t, conn, 1<<20, 1)
 	// A join the daemon had to retry counts too, hence "at least".
 	nstest.WaitFor(t, 10*time.Second, "3 joins counted by the server and ss -M", func() (bool, string) {
 		joins := counter(t, srv, "MPTcpExtMPJoinAckRx")
@@ -148,12 +155,19 @@ func TestPMKernelDaemonNdiffports(t *testing.T) {
 	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7400")
 	echoServer(ln)
 	conn := nstest.DialMPTCP(t, cli, "10.10.1.1:7400")
-	transfer(t, conn, 1<<20, 1)
+	// One byte each way makes the connection fully established (the
+	// kernel announces ESTABLISHED then), so the daemon creates subflows.
+	transfer(t, conn, 1, 0)
 	var ps []tcpPair
 	nstest.WaitFor(t, 15*time.Second, "4 subflows on one pair of addresses", func() (bool, string) {
 		ps = subflows(t, cli, 7400)
 		return len(ps) == 4, pairs(ps) + d.stderr.String()
 	})
+	// The first bytes go once the subflows exist: on Linux 6.18 a few KB
+	// of stream data were lost, rarely, when the kernel created subflows
+	// during a transfer (see TestPMKernelStressDataIntegrity, MPTCP_PM_STRESS=N); that is the
+	// kernel's data path, not what this test is about.
+	transfer(t, conn, 1<<20, 1)
 	ports := map[uint16]bool{}
 	for _, p := range ps {
 		if p.local.Addr() != netip.MustParseAddr("10.10.1.2") || p.remote != netip.MustParseAddrPort("10.10.1.1:7400") {
