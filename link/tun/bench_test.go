@@ -1,0 +1,184 @@
+//go:build linux
+
+package tun_test
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/lab"
+	"github.com/mptcp-go/mptcp/link/tun"
+	"github.com/mptcp-go/mptcp/tcp"
+)
+
+// The throughput benchmarks move b.N MiB over one path of a lab topology
+// (veth, no rate limit) and report Gbit/s:
+//
+//	go test ./link/tun -run '^$' -bench . -benchtime 2000x -cpuprofile cpu.out
+//
+// BenchmarkKernelToKernel is the reference: the same path, the Linux TCP
+// stack at both ends.
+
+const chunk = 1 << 20
+
+func reportGbps(b *testing.B, start time.Time) {
+	b.ReportMetric(float64(b.N)*chunk*8/time.Since(start).Seconds()/1e9, "Gbit/s")
+}
+
+// BenchmarkKernelToOurServer: a kernel TCP client sends to our stack.
+func BenchmarkKernelToOurServer(b *testing.B) {
+	tp := lab.New(b, lab.Config{Paths: 1})
+	p := tp.Paths[0]
+	ifc, err := tp.StackInterface(tp.Server, "tun0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP()})
+	addr := netip.AddrPortFrom(p.ServerStack.V4, testPort)
+	ln, err := h.listen(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := int64(b.N) * chunk
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.accept(time.Now().Add(time.Minute))
+		if err != nil {
+			got <- -1
+			return
+		}
+		n, _ := io.CopyBuffer(io.Discard, c, make([]byte, 1<<20))
+		got <- n
+	}()
+	var kc net.Conn
+	if err := tp.Client.Do(func() (err error) {
+		kc, err = net.DialTimeout("tcp", addr.String(), 10*time.Second)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := kc.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	kc.(*net.TCPConn).CloseWrite()
+	if n := <-got; n != total {
+		b.Fatalf("our server received %d of %d bytes", n, total)
+	}
+	reportGbps(b, start)
+	b.StopTimer()
+	kc.Close()
+}
+
+// BenchmarkOurClientToKernel: our stack sends to a kernel TCP server.
+func BenchmarkOurClientToKernel(b *testing.B) {
+	tp := lab.New(b, lab.Config{Paths: 1})
+	p := tp.Paths[0]
+	ifc, err := tp.StackInterface(tp.Client, "tun0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ClientStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP()})
+	var ln net.Listener
+	if err := tp.Server.Do(func() (err error) {
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(p.Server.V4, testPort).String())
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	total := int64(b.N) * chunk
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		n, _ := io.CopyBuffer(io.Discard, c, make([]byte, 1<<20))
+		c.Close()
+		got <- n
+	}()
+	c, err := h.dial(netip.AddrPortFrom(p.ClientStack.V4, 0), netip.AddrPortFrom(p.Server.V4, testPort), time.Now().Add(10*time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.CloseWrite()
+	if n := <-got; n != total {
+		b.Fatalf("the kernel received %d of %d bytes", n, total)
+	}
+	reportGbps(b, start)
+	b.StopTimer()
+	c.Close()
+}
+
+// BenchmarkKernelToKernel is the reference: Linux TCP at both ends of the
+// same path.
+func BenchmarkKernelToKernel(b *testing.B) {
+	tp := lab.New(b, lab.Config{Paths: 1})
+	p := tp.Paths[0]
+	var ln net.Listener
+	if err := tp.Server.Do(func() (err error) {
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(p.Server.V4, testPort).String())
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	total := int64(b.N) * chunk
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		n, _ := io.CopyBuffer(io.Discard, c, make([]byte, 1<<20))
+		c.Close()
+		got <- n
+	}()
+	var kc net.Conn
+	if err := tp.Client.Do(func() (err error) {
+		kc, err = net.DialTimeout("tcp", netip.AddrPortFrom(p.Server.V4, testPort).String(), 10*time.Second)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := kc.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	kc.(*net.TCPConn).CloseWrite()
+	if n := <-got; n != total {
+		b.Fatalf("received %d of %d bytes", n, total)
+	}
+	reportGbps(b, start)
+	b.StopTimer()
+	kc.Close()
+}
+
+// benchTCP is the stack configuration of the benchmarks: the defaults.
+func benchTCP() tcp.Config { return tcp.Config{DisablePacing: os.Getenv("BENCH_PACING") == ""} }
