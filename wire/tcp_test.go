@@ -166,7 +166,10 @@ func must(t testing.TB, err error) {
 // dataSegmentWithDSS is what the stack receives most: an IPv4 data segment
 // with timestamps and a DSS option carrying a 4-byte DATA_ACK and a mapping
 // with an 8-byte data sequence number.
-func dataSegmentWithDSS() []byte {
+func dataSegmentWithDSS() []byte { return dataSegmentWithDSSLen(1400) }
+
+// dataSegmentWithDSSLen is dataSegmentWithDSS with n bytes of payload.
+func dataSegmentWithDSSLen(n int) []byte {
 	var ob OptionBuilder
 	_ = ob.AddTimestamps(1000, 2000)
 	dss, _ := ob.reserve(22)
@@ -176,7 +179,7 @@ func dataSegmentWithDSS() []byte {
 	binary.BigEndian.PutUint32(dss[16:], 1)                             // subflow seq
 	binary.BigEndian.PutUint16(dss[20:], 1400)                          // data-level length
 	f := TCPFields{SrcPort: 1, DstPort: 2, Seq: 3, Ack: 4, Flags: FlagACK, Window: 100}
-	return AppendTCPPacket(nil, testSrc4, testDst4, &f, ob.Bytes(), make([]byte, 1400))
+	return AppendTCPPacket(nil, testSrc4, testDst4, &f, ob.Bytes(), make([]byte, n))
 }
 
 // decodeSegment is the receive path's decode work for one packet.
