@@ -68,6 +68,12 @@ type LocalAddr struct {
 	// from it. With neither, fullmesh does both as a client announces
 	// nothing and a server opens nothing.
 	Signal, Subflow bool
+	// Fullmesh and Laminar are the kernel's endpoint flags of the same
+	// names, used by the kernel path manager: a fullmesh endpoint opens
+	// subflows to every known peer address, and is the source of subflows
+	// to addresses the peer announces; a laminar endpoint is the source
+	// of at most one subflow, to an address the peer announces.
+	Fullmesh, Laminar bool
 }
 
 // RemoteAddr is an address of the peer a connection knows about: the
@@ -141,10 +147,20 @@ const (
 	LocalRemoved
 	// FellBack: the connection fell back to TCP; it takes no more paths.
 	FellBack
+	// Created: the connection exists (MP_CAPABLE exchanged on the
+	// initial subflow) and is not yet fully established.
+	Created
+	// JoinRefused: the MPTCP layer refused an incoming MP_JOIN from
+	// Subflow.Remote to Subflow.Local; Err says why (ErrLimit, ErrClosed).
+	JoinRefused
+	// AnnounceDropped: the MPTCP layer did not take the address the peer
+	// announced, Remote; Err says why (ErrLimit for add_addr_accepted).
+	AnnounceDropped
 )
 
 var eventNames = [...]string{"", "ESTABLISHED", "CLOSED", "ANNOUNCED", "REMOVED",
-	"SUB_ESTABLISHED", "SUB_CLOSED", "SUB_PRIORITY", "LOCAL_ADDED", "LOCAL_REMOVED", "FALLBACK"}
+	"SUB_ESTABLISHED", "SUB_CLOSED", "SUB_PRIORITY", "LOCAL_ADDED", "LOCAL_REMOVED", "FALLBACK",
+	"CREATED", "JOIN_REFUSED", "ANNOUNCE_DROPPED"}
 
 // String returns the kernel-style event name.
 func (k EventKind) String() string {
@@ -157,8 +173,8 @@ func (k EventKind) String() string {
 // Event is one thing that happened to a connection.
 type Event struct {
 	Kind     EventKind
-	Subflow  SubflowInfo // Sub* events
-	Remote   RemoteAddr  // Announced
+	Subflow  SubflowInfo // Sub* events, JoinRefused
+	Remote   RemoteAddr  // Announced, AnnounceDropped
 	RemoteID uint8       // Removed
 	Local    LocalAddr   // LocalAdded, LocalRemoved
 	// Err says why a subflow closed; nil for an orderly close.
@@ -189,10 +205,10 @@ var registry struct {
 func Register(name string, f Factory) {
 	registry.Lock()
 	defer registry.Unlock()
-	if name == "" || f == nil {
-		panic("pm: Register with empty name or nil factory")
+	if name == "" || f == nil || strings.ContainsAny(name, ":,=") {
+		panic("pm: Register with empty or malformed name or nil factory")
 	}
-	if _, dup := registry.m[name]; dup {
+	if _, dup := registry.m[name]; dup || paramRegistered(name) {
 		panic("pm: Register called twice for " + name)
 	}
 	if registry.m == nil {
@@ -203,9 +219,17 @@ func Register(name string, f Factory) {
 
 // New returns a new path manager of the named kind; "" means Default. An
 // unknown name gives an error wrapping ErrUnknown listing the valid names.
+// A name may carry parameters for path managers registered with
+// RegisterParams, as in "ndiffports:4" or "kernel:subflows=4" (see Params).
 func New(name string) (PathManager, error) {
 	if name == "" {
 		name = Default
+	}
+	if f, ok, err := lookupParams(name); ok {
+		if err != nil {
+			return nil, err
+		}
+		return f(), nil
 	}
 	registry.RLock()
 	f := registry.m[name]
@@ -224,6 +248,7 @@ func Names() []string {
 	for n := range registry.m {
 		names = append(names, n)
 	}
+	names = append(names, paramNames()...)
 	sort.Strings(names)
 	return names
 }

@@ -1,0 +1,196 @@
+package pm
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// ErrParam is returned, wrapped, by New for a malformed or unknown
+// parameter in a path manager's name.
+var ErrParam = errors.New("bad path manager parameter")
+
+// Params are the parameters a path manager takes with its name, so that a
+// name alone (core.Config.PathManager, a scenario's pm key, mptcp sim
+// --pm) selects a configured path manager:
+//
+//	ndiffports            the default: 2 subflows in all
+//	ndiffports:4          a bare value is the path manager's main parameter
+//	ndiffports:subflows=4
+//	kernel:subflows=4,add_addr_accepted=2
+//
+// Keys are given as written; a bare value has the key "". Each path
+// manager documents its keys and rejects those it does not know.
+type Params map[string]string
+
+// ParamFactory makes the Factory of a path manager configured by p (nil
+// when the name had no parameters). It is called once per distinct name;
+// the Factory it returns serves every connection using that name, so
+// state it shares across connections (counters) lives as long as the
+// process.
+type ParamFactory func(p Params) (Factory, error)
+
+var params struct {
+	sync.Mutex
+	m     map[string]ParamFactory
+	built map[string]Factory // by full name, parameters included
+}
+
+// RegisterParams makes a path manager that takes parameters available by
+// name. It panics on an empty or malformed name, a nil factory or a name
+// registered before, as Register does.
+func RegisterParams(name string, f ParamFactory) {
+	if name == "" || f == nil || strings.ContainsAny(name, ":,=") {
+		panic("pm: RegisterParams with empty or malformed name or nil factory")
+	}
+	registry.RLock()
+	_, dup := registry.m[name]
+	registry.RUnlock()
+	params.Lock()
+	defer params.Unlock()
+	if _, again := params.m[name]; dup || again {
+		panic("pm: RegisterParams called twice for " + name)
+	}
+	if params.m == nil {
+		params.m = make(map[string]ParamFactory)
+		params.built = make(map[string]Factory)
+	}
+	params.m[name] = f
+}
+
+// lookupParams resolves spec if its base name was registered with
+// RegisterParams; ok is false otherwise (and for specs New should treat
+// as plain names).
+func lookupParams(spec string) (f Factory, ok bool, err error) {
+	base, rest, hasParams := strings.Cut(spec, ":")
+	params.Lock()
+	defer params.Unlock()
+	pf := params.m[base]
+	if pf == nil {
+		if !hasParams {
+			return nil, false, nil
+		}
+		registry.RLock()
+		plain := registry.m[base] != nil
+		registry.RUnlock()
+		if plain {
+			return nil, true, fmt.Errorf("pm: %w: %s takes no parameters", ErrParam, base)
+		}
+		return nil, true, fmt.Errorf("pm: %w %q (valid: %s)", ErrUnknown, base, strings.Join(namesLocked(), ", "))
+	}
+	if f := params.built[spec]; f != nil {
+		return f, true, nil
+	}
+	var p Params
+	if hasParams {
+		if p, err = parseParams(rest); err != nil {
+			return nil, true, fmt.Errorf("pm: %s: %w", spec, err)
+		}
+	}
+	f, err = pf(p)
+	if err != nil {
+		return nil, true, fmt.Errorf("pm: %s: %w", spec, err)
+	}
+	params.built[spec] = f
+	return f, true, nil
+}
+
+// namesLocked lists every registered name; params is locked.
+func namesLocked() []string {
+	registry.RLock()
+	names := make([]string, 0, len(registry.m)+len(params.m))
+	for n := range registry.m {
+		names = append(names, n)
+	}
+	registry.RUnlock()
+	for n := range params.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func paramNames() []string {
+	params.Lock()
+	defer params.Unlock()
+	out := make([]string, 0, len(params.m))
+	for n := range params.m {
+		out = append(out, n)
+	}
+	return out
+}
+
+func paramRegistered(name string) bool {
+	params.Lock()
+	defer params.Unlock()
+	_, ok := params.m[name]
+	return ok
+}
+
+// parseParams parses "k=v,k=v" (a bare "v" has key "").
+func parseParams(s string) (Params, error) {
+	p := Params{}
+	if s == "" {
+		return nil, fmt.Errorf("%w: empty parameter list after ':'", ErrParam)
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, eq := strings.Cut(kv, "=")
+		if !eq {
+			k, v = "", kv
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if v == "" {
+			return nil, fmt.Errorf("%w: %q has no value", ErrParam, kv)
+		}
+		if _, dup := p[k]; dup {
+			return nil, fmt.Errorf("%w: %q given twice", ErrParam, kv)
+		}
+		p[k] = v
+	}
+	return p, nil
+}
+
+// Int returns parameter key as an integer in [lo, hi], def if absent.
+func (p Params) Int(key string, def, lo, hi int) (int, error) {
+	v, ok := p[key]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		name := key
+		if name == "" {
+			name = "value"
+		}
+		return 0, fmt.Errorf("%w: %s %q: want an integer from %d to %d", ErrParam, name, v, lo, hi)
+	}
+	return n, nil
+}
+
+// Check returns an error naming the first key of p not in known.
+func (p Params) Check(known ...string) error {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ok := false
+		for _, n := range known {
+			ok = ok || k == n
+		}
+		if !ok {
+			valid := make([]string, 0, len(known))
+			for _, n := range known {
+				if n != "" {
+					valid = append(valid, n)
+				}
+			}
+			return fmt.Errorf("%w: unknown key %q (valid: %s)", ErrParam, k, strings.Join(valid, ", "))
+		}
+	}
+	return nil
+}
