@@ -25,8 +25,8 @@ type kernelPM struct {
 	// localUsed counts the subflow endpoints consumed, the initial
 	// subflow's excepted (the kernel's local_addr_used).
 	localUsed int
-	declined map[string]bool         // declines reported on this connection
-	now      time.Time
+	declined  map[string]bool // declines reported on this connection
+	now       time.Time
 }
 
 // Name implements PathManager.
