@@ -114,7 +114,10 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		if c.appLimit != 0 && c.delivered > c.appLimit {
 			c.appLimit = 0
 		}
-		appLimited := a.hasNewest && a.newestSnap.appLimited
+		// For window growth what matters is whether the sender is held
+		// back by the window now (RFC 7661), not the rate sample's
+		// app-limited mark, which lasts a whole flight.
+		appLimited := c.appBound
 		c.cc.OnAck(s.wall(now), cc.Ack{
 			Acked:         a.delivered,
 			PriorInFlight: priorInFlight,

@@ -69,6 +69,7 @@ type Conn struct {
 	tsRecent           uint32
 	tsRecentAge        time.Duration
 	lastTSecr          uint32 // TSecr of the segment being processed
+	lastAckOff         uint64 // the acknowledgment we last sent (Last.ACK.sent)
 
 	// Loss detection and recovery.
 	txq          txQueue
@@ -82,6 +83,7 @@ type Conn struct {
 	delivTime    time.Duration
 	firstSent    time.Duration
 	appLimit     uint64 // delivery count until which the flow is app-limited
+	appBound     bool   // the last send attempt ran out of data or receive window, not congestion window
 	rtoCount     int    // RTOs in a row without progress
 	pace         pacer
 

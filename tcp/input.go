@@ -312,9 +312,13 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = uint64(seq), uint64(ack)
 	}
-	c.processAck(g, uint64(seq), uint64(ack))
-	if c.state == StateClosed || c.state == StateTimeWait {
-		return
+	if ack >= int64(c.sndUna) {
+		// An older ACK (SEG.ACK < SND.UNA) is a duplicate that tells
+		// nothing new, not even about the window (section 3.10.7.4).
+		c.processAck(g, uint64(seq), uint64(ack))
+		if c.state == StateClosed || c.state == StateTimeWait {
+			return
+		}
 	}
 
 	// Segment text (seventh).
@@ -360,9 +364,9 @@ func (c *Conn) disorderedACK(g *inSeg) bool {
 }
 
 // lastAckSent is the acknowledgment we last sent, as an offset: the
-// Last.ACK.sent of RFC 7323, approximated by RCV.NXT when no ACK is owed.
+// Last.ACK.sent of RFC 7323 section 4.3.
 func (c *Conn) lastAckSent() uint64 {
-	return c.rcvNxt()
+	return c.lastAckOff
 }
 
 // dupAck answers an unacceptable segment with an ACK, rate-limited for

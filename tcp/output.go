@@ -31,12 +31,14 @@ func (c *Conn) output() {
 func (c *Conn) sendData() {
 	now := c.stack.now
 	sent := false
+	c.appBound = false
 	for !c.paceBlocked(now) {
 		inflight := c.inflight()
 		win := c.window()
 		if i := c.nextLost(); i != none {
 			sg := c.txq.at(i)
 			if inflight > 0 && inflight+int(sg.end-sg.start) > win {
+				c.appBound = false
 				break
 			}
 			c.retransmit(i, false)
@@ -120,9 +122,11 @@ func (c *Conn) sendNew(inflight, win int) int {
 		l = rwnd
 	}
 	if c.opts.Nagle && l < maxPay && l == avail && c.sndNxt > c.sndUna && !c.writeClosed {
+		c.appBound = true
 		return 0
 	}
 	if inflight > 0 && inflight+l > win {
+		c.appBound = false
 		return 0
 	}
 	fin := c.writeClosed && l == avail
@@ -143,10 +147,12 @@ func (c *Conn) sendNewSegment(probe bool) int {
 	return c.transmitNew(off, l, fin, probe)
 }
 
-// markAppLimited notes that the sender is not using its window, so the
-// delivery rate and window growth discount this period.
+// markAppLimited notes that the sender is not using its window for lack
+// of data or of receive window, so the delivery rate and window growth
+// discount this period.
 func (c *Conn) markAppLimited(inflight int) {
 	c.appLimit = max(c.delivered+uint64(inflight), 1)
+	c.appBound = true
 }
 
 // transmitNew sends new data [off, off+l) of the stream, with a FIN if
@@ -227,6 +233,12 @@ func (c *Conn) retransmit(i int64, probe bool) {
 		c.firstSent, c.delivTime = now, now
 	}
 	c.transmit(flags, sg.start, sg.start-1, l, true, probe, true)
+	if i == q.head {
+		// Retransmitting the oldest segment restarts the timer (RFC 6298
+		// rule 5.4 in spirit, as Linux does): its answer takes a round
+		// trip from now, and the RTO must not fire while it is on its way.
+		c.rtoAt = now + c.rtt.currentRTO()
+	}
 	q.sentRetransmission(i, now)
 	sg.delivered, sg.deliveredTime, sg.firstSent = c.delivered, c.delivTime, c.firstSent
 	sg.appLimited = c.appLimit != 0
@@ -321,6 +333,7 @@ func (c *Conn) transmit(flags wire.TCPFlags, seq uint64, off uint64, l int, retr
 		c.stats.BytesSent += uint64(l)
 	}
 	if flags&wire.FlagACK != 0 {
+		c.lastAckOff = ackOff
 		c.ackNow = false
 		c.delackAt = 0
 		c.ackSegs = 0

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mptcp-go/mptcp/cc"
@@ -241,11 +242,11 @@ func (c *Conn) armTimers(restartRTO bool) {
 	}
 	// The probe timer restarts after new data is sent or acknowledged
 	// (RFC 8985 section 7.2); a pending reordering timer takes precedence.
+	// When the RTO would come first, the probe goes at the RTO's time
+	// instead (as Linux does): a probe costs less than a timeout.
 	c.tlpAt = 0
 	if c.reoAt == 0 && c.tlpEligible() {
-		if at := now + c.pto(); at < c.rtoAt {
-			c.tlpAt = at
-		}
+		c.tlpAt = min(now+c.pto(), c.rtoAt)
 	}
 }
 
@@ -330,4 +331,9 @@ func (c *Conn) persistInterval() time.Duration {
 		d *= 2
 	}
 	return min(d, c.stack.cfg.MaxRTO)
+}
+
+// String renders the recovery state for debugging.
+func (r recovery) String() string {
+	return fmt.Sprintf("rec %d point %d retransTS %d/%v", r.state, r.point, r.retransTS, r.hasRetransTS)
 }

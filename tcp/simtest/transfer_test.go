@@ -1,6 +1,7 @@
 package simtest
 
 import (
+	"math"
 	"flag"
 	"fmt"
 	"os"
@@ -39,17 +40,23 @@ func (m matrixCase) run(t *testing.T) {
 		ReorderDelay: max(m.rtt/8, time.Millisecond),
 		Duplicate:    m.dup,
 	}
-	// Size the transfer to about 5 s of the link (at least 200 kB, at
-	// most 64 MB), so that each case exercises slow start and steady state.
-	size := min(max(int64(m.rate)/8*5, 200_000), 64<<20)
+	// Size the transfer to about 5 s at the rate the path allows (the
+	// link, or what loss leaves of it: Mathis et al.'s MSS/RTT/sqrt(p)),
+	// at least 200 kB and at most 64 MB, so that each case exercises slow
+	// start and steady state.
+	est := float64(m.rate)
+	if m.loss > 0 {
+		est = min(est, 1448*8/m.rtt.Seconds()/math.Sqrt(m.loss))
+	}
+	size := min(max(int64(est/8*5), 200_000), 64<<20)
 	bufs := func(c *tcp.Config) {
 		c.SendBuffer = max(4<<20, 4*bdp)
 		c.ReceiveBufferMax = max(6<<20, 4*bdp)
 	}
 	p := newPath(t, m.seed, pc, "cubic", bufs)
 	cli, srv := p.transfer(t, size, size/2)
-	// Generous bound: 5 s of link time, slow start, losses, plus RTOs.
-	limit := 60*time.Second + time.Duration(float64(size*8)/float64(m.rate)*float64(time.Second))*20
+	// Generous bound: eight times the estimate, plus slow start and RTOs.
+	limit := 60*time.Second + time.Duration(float64(size*8)/est*float64(time.Second))*8
 	if !p.runUntilDone(limit, cli, srv) {
 		t.Fatalf("%v: incomplete after %v: server got %d/%d (eof %v), client got %d/%d (eof %v)\nclient %+v\nserver %+v",
 			m, limit, srv.recv, size, srv.eof, cli.recv, size/2, cli.eof, cli.conn.Info(), srv.conn.Info())
