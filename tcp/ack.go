@@ -118,7 +118,7 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		// back by the window now (RFC 7661), not the rate sample's
 		// app-limited mark, which lasts a whole flight.
 		appLimited := c.appBound
-		c.cc.OnAck(s.wall(now), cc.Ack{
+		c.cc.OnAck(s.nowWall, cc.Ack{
 			Acked:         a.delivered,
 			PriorInFlight: priorInFlight,
 			RTT:           a.caRTT,
@@ -346,7 +346,7 @@ func (c *Conn) ackedHook(priorUna uint64) {
 		info.NewlyAcked-- // the SYN
 	}
 	info.NewlyAcked = max(info.NewlyAcked, 0)
-	c.hooks.Acked(c, s.wall(s.now), info)
+	c.hooks.Acked(c, s.nowWall, info)
 }
 
 // sndDataUna returns the stream offset below which data is acknowledged.

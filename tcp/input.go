@@ -147,7 +147,7 @@ func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
 		Offset: off,
 		Len:    len(g.payload),
 	}
-	return c.hooks.ReadOptions(c, c.stack.wall(c.stack.now), seg, g.opts)
+	return c.hooks.ReadOptions(c, c.stack.nowWall, seg, g.opts)
 }
 
 // rcvWnd returns the receive window as advertised: from RCV.NXT to the

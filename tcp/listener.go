@@ -202,7 +202,7 @@ func (l *Listener) syn(g *inSeg) {
 	var hooks Hooks
 	if l.cfg.Hooks != nil {
 		req := Request{Local: g.local, Remote: g.remote, Options: g.opts}
-		h, err := l.cfg.Hooks.SYN(s.wall(s.now), &req)
+		h, err := l.cfg.Hooks.SYN(s.nowWall, &req)
 		if err != nil {
 			if !errors.Is(err, ErrDrop) {
 				s.replyRST(g, h)

@@ -205,7 +205,7 @@ func (c *Conn) transmitNew(off uint64, l int, fin, probe bool) int {
 		}
 	}
 	if l > 0 {
-		c.cc.OnPacketSent(s.wall(now), cc.Sent{Bytes: l, PriorInFlight: inflight})
+		c.cc.OnPacketSent(s.nowWall, cc.Sent{Bytes: l, PriorInFlight: inflight})
 		c.paceSent(now, l)
 	}
 	if c.rec.state == recFast {
@@ -250,7 +250,7 @@ func (c *Conn) retransmit(i int64, probe bool) {
 		c.rec.prrOut += int(sg.end - sg.start)
 	}
 	if l > 0 {
-		c.cc.OnPacketSent(s.wall(now), cc.Sent{Bytes: l, PriorInFlight: inflight})
+		c.cc.OnPacketSent(s.nowWall, cc.Sent{Bytes: l, PriorInFlight: inflight})
 		c.paceSent(now, l)
 	}
 }

@@ -79,7 +79,7 @@ func (c *Conn) onLossDetected(lost int) {
 		recoverFS: max(c.flightSize(), 1),
 	}
 	c.tlp = tlpState{}
-	c.cc.OnCongestionEvent(s.wall(s.now), cc.Loss{FlightSize: c.flightSize(), Lost: lost})
+	c.cc.OnCongestionEvent(s.nowWall, cc.Loss{FlightSize: c.flightSize(), Lost: lost})
 	c.rec.cwnd = c.inflight()
 	c.prrUpdate(0, true)
 	c.stats.FastRecoveries++
@@ -115,7 +115,7 @@ func (c *Conn) prrUpdate(delivered int, newLoss bool) {
 // undoing the congestion response if timestamps show it was spurious.
 func (c *Conn) exitRecovery(spurious bool) {
 	s := c.stack
-	now := s.wall(s.now)
+	now := s.nowWall
 	switch c.rec.state {
 	case recFast:
 		if spurious {
@@ -209,7 +209,7 @@ func (c *Conn) onRTO() {
 		}
 	}
 	q.hint = q.head
-	c.cc.OnRTO(s.wall(now), cc.Loss{FlightSize: c.flightSize(), Lost: lost})
+	c.cc.OnRTO(s.nowWall, cc.Loss{FlightSize: c.flightSize(), Lost: lost})
 	c.rec = recovery{state: recLoss, point: c.sndNxt}
 	c.tlp = tlpState{}
 	c.tlpAt, c.reoAt = 0, 0
@@ -314,7 +314,7 @@ func (c *Conn) tlpOnAck(ack uint64, advanced, dsack, sacked bool) {
 		t.highSeq = 0
 		c.stats.TLPRecoveries++
 		if c.rec.state == recOpen {
-			now := s.wall(s.now)
+			now := s.nowWall
 			c.cc.OnCongestionEvent(now, cc.Loss{FlightSize: c.flightSize(), Lost: c.payloadMSS()})
 			c.cc.OnRecoveryExit(now)
 		}

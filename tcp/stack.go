@@ -27,6 +27,7 @@ type Stack struct {
 	epoch   time.Time
 	started bool
 	now     time.Duration // since epoch; never 0 once started
+	nowWall time.Time     // epoch + now, for hooks and the congestion controller
 
 	addrs     []netip.Addr
 	conns     map[tuple]*Conn
@@ -150,6 +151,9 @@ func (s *Stack) advance(now time.Time) {
 	}
 	if d := now.Sub(s.epoch); d > s.now {
 		s.now = d
+		s.nowWall = now
+	} else if s.nowWall.IsZero() {
+		s.nowWall = s.wall(s.now)
 	}
 }
 
@@ -321,7 +325,7 @@ func (s *Stack) dispatch() {
 	}
 	s.dispatchDepth++
 	defer func() { s.dispatchDepth-- }()
-	now := s.wall(s.now)
+	now := s.nowWall
 	for i := 0; i < len(s.notifyList); i++ {
 		c := s.notifyList[i]
 		s.notifyList[i] = nil

@@ -150,7 +150,7 @@ func (l *Listener) cookieACK(g *inSeg) bool {
 	var hooks Hooks
 	if l.cfg.Hooks != nil {
 		req := Request{Local: g.local, Remote: g.remote, Options: o, Cookie: true}
-		h, err := l.cfg.Hooks.SYN(s.wall(s.now), &req)
+		h, err := l.cfg.Hooks.SYN(s.nowWall, &req)
 		if err != nil {
 			s.replyRST(g, h)
 			return true

@@ -1,9 +1,9 @@
 package simtest
 
 import (
-	"math"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -12,7 +12,10 @@ import (
 	"github.com/mptcp-go/mptcp/tcp"
 )
 
-var fullMatrix = flag.Bool("matrix", os.Getenv("TCP_MATRIX") != "", "run the full transfer matrix")
+var (
+	fullMatrix  = flag.Bool("matrix", os.Getenv("TCP_MATRIX") != "", "run the full transfer matrix")
+	matrixSeeds = flag.Int("seeds", 3, "seeds per case of the full matrix")
+)
 
 // matrixCase is one bulk-transfer scenario.
 type matrixCase struct {
@@ -93,7 +96,7 @@ func TestTransferMatrix(t *testing.T) {
 		for _, r := range rates {
 			for _, rtt := range rtts {
 				for _, im := range impair {
-					for seed := uint64(1); seed <= 3; seed++ {
+					for seed := uint64(1); seed <= uint64(*matrixSeeds); seed++ {
 						cases = append(cases, matrixCase{r, rtt, im.loss, im.reo, im.dup, seed})
 					}
 				}
