@@ -20,7 +20,7 @@ func (c *Conn) close(err error) {
 	if err != nil && (prev == StateSynSent || prev == StateSynReceived) {
 		s.stats.AttemptFails++
 	}
-	c.detach()
+	c.detach(prev)
 	if c.appClosed {
 		c.rb.release()
 	}
@@ -29,10 +29,10 @@ func (c *Conn) close(err error) {
 
 // detach releases what a closed or TIME-WAIT connection no longer needs
 // and takes it out of the stack's tables.
-func (c *Conn) detach() {
+func (c *Conn) detach(prev State) {
 	s := c.stack
 	if l := c.listener; l != nil {
-		l.forget(c)
+		l.forget(c, prev)
 		c.listener = nil
 	}
 	c.rtoAt, c.tlpAt, c.reoAt, c.persistAt, c.delackAt, c.kaAt, c.closeAt = 0, 0, 0, 0, 0, 0, 0
@@ -92,8 +92,9 @@ func (c *Conn) enterTimeWait() {
 	}) {
 		s.stats.TimeWaitOverflow++
 	}
+	prev := c.state
 	c.state = StateTimeWait
-	c.detach()
+	c.detach(prev)
 	if c.appClosed {
 		c.rb.release()
 	}

@@ -380,3 +380,37 @@ func (c *Conn) Info() Stats {
 
 // Stats is an alias for Info, for symmetry with Stack.Stats.
 func (c *Conn) Stats() Stats { return c.Info() }
+
+// Cheap accessors for schedulers, which ask on every decision and should
+// not pay for a full Info snapshot.
+
+// SRTT returns the smoothed round-trip time, or 0 before the first sample.
+func (c *Conn) SRTT() time.Duration { return c.rtt.srtt }
+
+// MinRTT returns the smallest RTT seen recently, or 0.
+func (c *Conn) MinRTT() time.Duration { return c.rtt.minRTT() }
+
+// Cwnd returns the congestion window in bytes (during fast recovery, the
+// window proportional rate reduction allows), or 0 before establishment.
+func (c *Conn) Cwnd() int {
+	if c.cc == nil {
+		return 0
+	}
+	return c.window()
+}
+
+// InFlight returns the bytes sent and believed to be in the network.
+func (c *Conn) InFlight() int { return c.inflight() }
+
+// SendWindow returns the peer's advertised receive window in bytes.
+func (c *Conn) SendWindow() int { return int(c.sndWnd) }
+
+// CanSend returns how many new bytes the congestion and peer windows
+// would let the connection send now (ignoring the pacer): what a
+// scheduler can expect to leave at once if it writes them.
+func (c *Conn) CanSend() int {
+	if c.cc == nil || !c.state.synchronized() {
+		return 0
+	}
+	return max(0, min(c.window()-c.inflight(), c.rwndRoom()-c.Unsent()))
+}

@@ -226,7 +226,7 @@ func (c *Conn) establishPassive(g *inSeg) bool {
 		return true
 	}
 	if c.ownedByHooks() {
-		l.synCount--
+		l.removeHalfOpen(c)
 		c.listener = nil
 		c.establish()
 		return true
@@ -235,7 +235,7 @@ func (c *Conn) establishPassive(g *inSeg) bool {
 		c.stack.stats.ListenOverflows++
 		return false
 	}
-	l.synCount--
+	l.removeHalfOpen(c)
 	l.acceptQ = append(l.acceptQ, c)
 	c.establish()
 	l.notify()

@@ -32,6 +32,28 @@
 //     learns of acknowledgments and state changes, overrides the advertised
 //     window and keeps its data-sequence mappings on segment boundaries.
 //
+// # Driving a Stack
+//
+// A driver calls Deliver for each IP packet that arrives, then Poll, which
+// runs due timers, lets every connection send, and returns when it next
+// wants to be called (the zero Time: only a packet or an application call
+// can give it work). Application calls (Write, Close, ...) made outside
+// Deliver and Poll take effect at the next Poll; a driver with a separate
+// application side wakes its loop after them. Hooks.Notify reports what
+// changed for each connection, after the engine has finished processing
+// the packet or timer that caused it, and may call back into the
+// connection. Stack is not safe for concurrent use: one goroutine drives it
+// (the simulator's, or a driver's loop with the application's calls
+// serialised onto it).
+//
+// The engine checks TCP checksums on input unless told not to
+// (Config.SkipChecksumVerify), drops packets for addresses it does not own,
+// and never trusts a field before validating it: a fuzz target feeds
+// arbitrary segments to connections in every state.
+//
+// Urgent data is not supported: the URG flag and pointer are ignored and
+// the data delivered inline, as Linux does with SO_OOBINLINE.
+//
 // Sequence numbers are kept internally as 64-bit offsets from the initial
 // sequence number (the SYN is offset 0, the first data byte offset 1), so
 // that comparisons never wrap; the 32-bit wire values are derived at the

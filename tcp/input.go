@@ -412,8 +412,12 @@ func (c *Conn) receiveData(g *inSeg, seq uint64, zeroWnd bool) {
 		s.markDirty(c)
 		return
 	}
-	// Trim to what we advertised: [rb.nxt, rcvAdvRight-1).
+	// Trim to what we advertised: [rb.nxt, rcvAdvRight-1), and to the
+	// FIN if we know where it is: nothing follows a FIN.
 	limit := c.rcvAdvRight - 1
+	if c.finRcvd {
+		limit = min(limit, c.finOff-1)
+	}
 	if off+uint64(len(p)) > limit {
 		if off >= limit {
 			c.ackNow = true

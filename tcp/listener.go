@@ -31,7 +31,7 @@ type Listener struct {
 	cfg      ListenConfig
 	opts     Options
 	backlog  int
-	synCount int // half-open connections
+	halfOpen []*Conn // connections in SYN-RECEIVED, oldest first
 	acceptQ  []*Conn
 	closed   bool
 	queued   bool
@@ -88,7 +88,7 @@ func (l *Listener) Addr() netip.AddrPort { return l.addr }
 func (l *Listener) Pending() int { return len(l.acceptQ) }
 
 // HalfOpen returns the connections in SYN-RECEIVED.
-func (l *Listener) HalfOpen() int { return l.synCount }
+func (l *Listener) HalfOpen() int { return len(l.halfOpen) }
 
 // Accept returns the next established connection, or ErrWouldBlock when
 // none is waiting (Notify says when one is), or ErrClosed.
@@ -126,14 +126,12 @@ func (l *Listener) Close() error {
 		c.reset(ErrConnectionAborted)
 	}
 	l.acceptQ = nil
-	for _, c := range s.conns {
-		if c.listener == l {
-			c.listener = nil
-			c.appClosed = true
-			c.reset(ErrConnectionAborted)
-		}
+	for _, c := range l.halfOpen {
+		c.listener = nil
+		c.appClosed = true
+		c.reset(ErrConnectionAborted)
 	}
-	l.synCount = 0
+	l.halfOpen = nil
 	l.notify()
 	return nil
 }
@@ -146,17 +144,27 @@ func (l *Listener) notify() {
 	}
 }
 
-// forget drops a connection that closed before being accepted.
-func (l *Listener) forget(c *Conn) {
-	if c.state == StateSynReceived || !c.state.synchronized() {
-		if l.synCount > 0 {
-			l.synCount--
-		}
+// forget drops a connection that closed, in state prev, before being
+// accepted.
+func (l *Listener) forget(c *Conn, prev State) {
+	if prev == StateSynReceived {
+		l.removeHalfOpen(c)
+		return
 	}
 	for i, x := range l.acceptQ {
 		if x == c && c.err != nil {
 			l.acceptQ = append(l.acceptQ[:i], l.acceptQ[i+1:]...)
 			break
+		}
+	}
+}
+
+// removeHalfOpen takes c off the half-open list.
+func (l *Listener) removeHalfOpen(c *Conn) {
+	for i, x := range l.halfOpen {
+		if x == c {
+			l.halfOpen = append(l.halfOpen[:i], l.halfOpen[i+1:]...)
+			return
 		}
 	}
 }
@@ -191,7 +199,7 @@ func (l *Listener) syn(g *inSeg) {
 		s.stats.ListenDrops++
 		return
 	}
-	if l.synCount >= l.backlog {
+	if len(l.halfOpen) >= l.backlog {
 		if s.cfg.DisableSYNCookies {
 			s.stats.ListenDrops++
 			return
@@ -220,7 +228,7 @@ func (l *Listener) syn(g *inSeg) {
 	c.rcvAdvRight = 0 // set when the SYN/ACK announces it
 	c.state = StateSynReceived
 	c.synPending = true
-	l.synCount++
+	l.halfOpen = append(l.halfOpen, c)
 	s.conns[tuple{g.local, g.remote}] = c
 	s.markDirty(c)
 }

@@ -181,7 +181,7 @@ func (l *Listener) cookieACK(g *inSeg) bool {
 	c.state = StateSynReceived
 	c.synRetries = 1 // no RTT sample from a SYN/ACK we did not time
 	c.listener = l
-	l.synCount++
+	l.halfOpen = append(l.halfOpen, c)
 	s.conns[tuple{g.local, g.remote}] = c
 	c.input(g)
 	s.reschedule(c)
