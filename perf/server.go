@@ -2,7 +2,7 @@ package perf
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"io"
 	"net"
 	"sync"
