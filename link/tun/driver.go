@@ -38,6 +38,15 @@ type Config struct {
 	// loop takes them (default 4). Each holds the device's batch size of
 	// packets.
 	ReadAhead int
+
+	// SuperPackets hands the stack the kernel's TSO super-packets whole,
+	// as single segments of up to 64 KiB, rather than split into
+	// MTU-sized segments: the driver reads the devices' files itself and
+	// finishes the checksums the kernel left to the device, so each
+	// super-packet costs the stack one segment's work. The stack must
+	// accept segments larger than its MSS. Every device must have the
+	// virtio-net header (Create makes it so).
+	SuperPackets bool
 }
 
 // ErrClosed is returned by Err after a device failed because it was
@@ -62,14 +71,15 @@ type Driver struct {
 	closer sync.Once
 
 	// Loop state, owned by the loop goroutine.
-	capture *pcap.Writer
-	now     time.Time
-	sendFn  func([]byte)
-	timer   *time.Timer
-	timerAt time.Time // zero when the timer is stopped
-	pending bool      // poll again without waiting
-	eager   int       // immediate polls in a row
-	batches []*batch  // taken from in, delivered this round
+	capture  *pcap.Writer
+	now      time.Time
+	sendFn   func([]byte)
+	timer    *time.Timer
+	timerAt  time.Time // zero when the timer is stopped
+	pending  bool      // poll again without waiting
+	eager    int       // immediate polls in a row
+	batches  []*batch  // taken from in, delivered this round
+	unpolled int       // bytes delivered since the last poll
 
 	c counters // driver-level: polls, no route
 
@@ -77,10 +87,14 @@ type Driver struct {
 	err error // first fatal device error
 }
 
-// maxBatchesPerPoll bounds how many read batches the loop delivers before
-// it polls: a poll after many packets sends one ACK for them, as a receive
-// offload would, while the bound keeps ACKs and timers timely.
-const maxBatchesPerPoll = 8
+// maxBatchesPerRound bounds how many read batches the loop takes at once.
+const maxBatchesPerRound = 8
+
+// pollEvery is how many bytes the loop delivers before it polls: a poll
+// after several packets answers them with one ACK, as Linux does for a
+// GRO super-packet, and the bound keeps ACKs as frequent as Linux's (one
+// per 64 KiB at most) so the sender's window keeps moving.
+const pollEvery = 64 << 10
 
 // maxEagerPolls bounds how often in a row the loop polls at once because
 // the stack asked for the current time, before it waits a millisecond.
@@ -115,7 +129,7 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 		if ic.Device == nil {
 			return nil, fmt.Errorf("tun: interface %d has no device", i)
 		}
-		f, err := newIface(i, ic, readAhead)
+		f, err := newIface(i, ic, readAhead, cfg.SuperPackets)
 		if err != nil {
 			return nil, err
 		}

@@ -218,6 +218,24 @@ func TestBatching(t *testing.T) {
 	}
 }
 
+// TestPollEvery checks that a large batch is answered by several polls,
+// one per pollEvery bytes, so that ACKs keep flowing during a burst.
+func TestPollEvery(t *testing.T) {
+	dev := newFakeDev("t0", 128)
+	st := &echoStack{}
+	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}})
+	waitFor(t, "the first poll", func() bool { return st.polls.Load() == 1 })
+	var pkts [][]byte
+	for range 100 { // 100 x 1440 bytes: over two pollEvery
+		pkts = append(pkts, tcpPacket("192.0.2.1", "198.51.100.7", make([]byte, 1400)))
+	}
+	dev.rx <- pkts
+	waitFor(t, "100 echoes", func() bool { return len(dev.written()) == 100 })
+	if got := d.Stats().Polls - 1; got != 3 {
+		t.Errorf("%d polls for 144 kB in one batch, want 3 (two every %d bytes, one at the end)", got, pollEvery)
+	}
+}
+
 // TestTimer checks that the driver polls the stack again at the time Poll
 // asked for, and not before.
 func TestTimer(t *testing.T) {

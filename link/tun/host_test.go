@@ -38,6 +38,7 @@ type hostConfig struct {
 	ifs     []tun.Interface
 	tcp     tcp.Config
 	capture *pcap.Writer
+	super   bool
 }
 
 func newHost(t testing.TB, hc hostConfig) *host {
@@ -58,9 +59,10 @@ func newHost(t testing.TB, hc hostConfig) *host {
 	h := &host{st: st, stop: make(chan struct{})}
 	h.cond = sync.NewCond(&h.mu)
 	h.drv, err = tun.New(st, tun.Config{
-		Interfaces: hc.ifs,
-		Locker:     &h.mu,
-		Capture:    hc.capture,
+		Interfaces:   hc.ifs,
+		Locker:       &h.mu,
+		Capture:      hc.capture,
+		SuperPackets: hc.super,
 		OnError: func(err error) {
 			t.Logf("driver: %v", err)
 			go func() { // OnError must not take the lock

@@ -14,6 +14,7 @@ type iface struct {
 	idx   int
 	name  string
 	dev   Device
+	raw   *rawIO // reads the file directly (Config.SuperPackets)
 	mtu   int
 	free  chan *batch // read batches the reader may fill
 	out   [][]byte    // write batch: full-capacity buffers, outN in use
@@ -34,7 +35,11 @@ type batch struct {
 // maxReadErrors is how many failed reads in a row stop a device.
 const maxReadErrors = 100
 
-func newIface(idx int, ic Interface, readAhead int) (*iface, error) {
+// superBatch is the read batch size with Config.SuperPackets: each buffer
+// holds up to a 64 KiB packet.
+const superBatch = 16
+
+func newIface(idx int, ic Interface, readAhead int, super bool) (*iface, error) {
 	name, err := ic.Device.Name()
 	if err != nil {
 		name = fmt.Sprintf("interface %d", idx)
@@ -50,10 +55,19 @@ func newIface(idx int, ic Interface, readAhead int) (*iface, error) {
 	}
 	bs := max(ic.Device.BatchSize(), 1)
 	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, free: make(chan *batch, readAhead)}
+	rbs, rsize := bs, Headroom+mtu
+	if super {
+		if f.raw, err = newRawIO(ic.Device); err != nil {
+			return nil, fmt.Errorf("tun: %s: super-packets: %w", name, err)
+		}
+		// One byte more than the largest packet tells a full read from a
+		// truncated one.
+		rbs, rsize = superBatch, Headroom+MaxPacket+1
+	}
 	// One allocation per batch; pages the kernel never fills are never
 	// touched, so a large batch costs address space, not memory.
 	for range readAhead {
-		b := &batch{f: f, bufs: carve(bs, Headroom+mtu), sizes: make([]int, bs)}
+		b := &batch{f: f, bufs: carve(rbs, rsize), sizes: make([]int, rbs)}
 		f.free <- b
 	}
 	// Write buffers leave room for the device to coalesce segments into a
@@ -85,7 +99,13 @@ func (d *Driver) read(f *iface) {
 		case <-d.done:
 			return
 		}
-		n, err := f.dev.Read(b.bufs, b.sizes, Headroom)
+		var n int
+		var err error
+		if f.raw != nil {
+			n, err = f.raw.read(b)
+		} else {
+			n, err = f.dev.Read(b.bufs, b.sizes, Headroom)
+		}
 		if err != nil {
 			if d.closing() {
 				return

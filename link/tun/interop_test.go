@@ -38,6 +38,13 @@ func families() []struct {
 	}{{"IPv4", false}, {"IPv6", true}}
 }
 
+// modes are the driver's two ways of reading: the device splits the
+// kernel's super-packets, or the driver hands them to the stack whole.
+var modes = []struct {
+	name  string
+	super bool
+}{{"split", false}, {"super", true}}
+
 // kernelCounters returns the namespace's TCP counters that must not move
 // during a clean transfer.
 func kernelCounters(t *testing.T, n lab.Netns) map[string]uint64 {
@@ -63,86 +70,88 @@ func checkKernelClean(t *testing.T, n lab.Netns, before map[string]uint64) {
 // connects to our stack, on a TUN device in the server namespace; 64 MiB
 // go each way, checked byte for byte; the client closes first, then us.
 func TestKernelClientToOurServer(t *testing.T) {
-	for _, fam := range families() {
-		t.Run(fam.name, func(t *testing.T) {
-			tp := lab.New(t, lab.Config{Paths: 1})
-			p := tp.Paths[0]
-			ifc, err := tp.StackInterface(tp.Server, "tun0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := newHost(t, hostConfig{addrs: []netip.Addr{p.ServerStack.V4, p.ServerStack.V6}, ifs: []tun.Interface{ifc}})
-			srvAddr := netip.AddrPortFrom(p.ServerStack.Get(fam.v6), testPort)
-			ln, err := h.listen(srvAddr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := transferSize()
-			deadline := time.Now().Add(2 * time.Minute)
-			before := kernelCounters(t, tp.Client)
+	for _, mode := range modes {
+		for _, fam := range families() {
+			t.Run(mode.name+"/"+fam.name, func(t *testing.T) {
+				tp := lab.New(t, lab.Config{Paths: 1})
+				p := tp.Paths[0]
+				ifc, err := tp.StackInterface(tp.Server, "tun0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := newHost(t, hostConfig{addrs: []netip.Addr{p.ServerStack.V4, p.ServerStack.V6}, ifs: []tun.Interface{ifc}, super: mode.super})
+				srvAddr := netip.AddrPortFrom(p.ServerStack.Get(fam.v6), testPort)
+				ln, err := h.listen(srvAddr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := transferSize()
+				deadline := time.Now().Add(2 * time.Minute)
+				before := kernelCounters(t, tp.Client)
 
-			// Our server: receive, check, send back, close after the
-			// client's FIN.
-			srvErr := make(chan error, 1)
-			var sc *conn
-			go func() {
-				srvErr <- func() error {
-					c, err := ln.accept(deadline)
-					if err != nil {
-						return err
-					}
-					sc = c
-					if err := receive(c, 1, n, false); err != nil {
-						return fmt.Errorf("our server receiving: %w", err)
-					}
-					if err := send(c, 2, n); err != nil {
-						return fmt.Errorf("our server sending: %w", err)
-					}
-					if err := receive(c, 0, 0, true); err != nil {
-						return fmt.Errorf("our server waiting for the FIN: %w", err)
-					}
-					return c.Close()
+				// Our server: receive, check, send back, close after the
+				// client's FIN.
+				srvErr := make(chan error, 1)
+				var sc *conn
+				go func() {
+					srvErr <- func() error {
+						c, err := ln.accept(deadline)
+						if err != nil {
+							return err
+						}
+						sc = c
+						if err := receive(c, 1, n, false); err != nil {
+							return fmt.Errorf("our server receiving: %w", err)
+						}
+						if err := send(c, 2, n); err != nil {
+							return fmt.Errorf("our server sending: %w", err)
+						}
+						if err := receive(c, 0, 0, true); err != nil {
+							return fmt.Errorf("our server waiting for the FIN: %w", err)
+						}
+						return c.Close()
+					}()
 				}()
-			}()
 
-			var kc net.Conn
-			if err := tp.Client.Do(func() (err error) {
-				d := net.Dialer{Timeout: 10 * time.Second}
-				kc, err = d.Dial("tcp", srvAddr.String())
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			defer kc.Close()
-			kc.SetDeadline(deadline)
-			if err := send(kc, 1, n); err != nil {
-				t.Fatalf("kernel client sending: %v", err)
-			}
-			if err := receive(kc, 2, n, false); err != nil {
-				t.Fatalf("kernel client receiving: %v", err)
-			}
-			if err := kc.(*net.TCPConn).CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			if err := receive(kc, 0, 0, true); err != nil {
-				t.Fatalf("kernel client waiting for our FIN: %v", err)
-			}
-			if err := <-srvErr; err != nil {
-				t.Fatal(err)
-			}
-			// We closed second: LAST-ACK until the kernel's ACK, then closed.
-			if err := sc.waitState(tcp.StateClosed); err != nil {
-				t.Fatal(err)
-			}
-			h.mu.Lock()
-			cerr := sc.c.Err()
-			h.mu.Unlock()
-			if cerr != nil {
-				t.Errorf("our connection ended with %v, want an orderly close", cerr)
-			}
-			checkKernelClean(t, tp.Client, before)
-			checkOurs(t, h)
-		})
+				var kc net.Conn
+				if err := tp.Client.Do(func() (err error) {
+					d := net.Dialer{Timeout: 10 * time.Second}
+					kc, err = d.Dial("tcp", srvAddr.String())
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				defer kc.Close()
+				kc.SetDeadline(deadline)
+				if err := send(kc, 1, n); err != nil {
+					t.Fatalf("kernel client sending: %v", err)
+				}
+				if err := receive(kc, 2, n, false); err != nil {
+					t.Fatalf("kernel client receiving: %v", err)
+				}
+				if err := kc.(*net.TCPConn).CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+				if err := receive(kc, 0, 0, true); err != nil {
+					t.Fatalf("kernel client waiting for our FIN: %v", err)
+				}
+				if err := <-srvErr; err != nil {
+					t.Fatal(err)
+				}
+				// We closed second: LAST-ACK until the kernel's ACK, then closed.
+				if err := sc.waitState(tcp.StateClosed); err != nil {
+					t.Fatal(err)
+				}
+				h.mu.Lock()
+				cerr := sc.c.Err()
+				h.mu.Unlock()
+				if cerr != nil {
+					t.Errorf("our connection ended with %v, want an orderly close", cerr)
+				}
+				checkKernelClean(t, tp.Client, before)
+				checkOurs(t, h)
+			})
+		}
 	}
 }
 
@@ -150,81 +159,83 @@ func TestKernelClientToOurServer(t *testing.T) {
 // namespace, connects to a kernel TCP server in the server namespace; 64
 // MiB go each way, checked byte for byte; we close first.
 func TestOurClientToKernelServer(t *testing.T) {
-	for _, fam := range families() {
-		t.Run(fam.name, func(t *testing.T) {
-			tp := lab.New(t, lab.Config{Paths: 1})
-			p := tp.Paths[0]
-			ifc, err := tp.StackInterface(tp.Client, "tun0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := newHost(t, hostConfig{addrs: []netip.Addr{p.ClientStack.V4, p.ClientStack.V6}, ifs: []tun.Interface{ifc}})
-			n := transferSize()
-			deadline := time.Now().Add(2 * time.Minute)
+	for _, mode := range modes {
+		for _, fam := range families() {
+			t.Run(mode.name+"/"+fam.name, func(t *testing.T) {
+				tp := lab.New(t, lab.Config{Paths: 1})
+				p := tp.Paths[0]
+				ifc, err := tp.StackInterface(tp.Client, "tun0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := newHost(t, hostConfig{addrs: []netip.Addr{p.ClientStack.V4, p.ClientStack.V6}, ifs: []tun.Interface{ifc}, super: mode.super})
+				n := transferSize()
+				deadline := time.Now().Add(2 * time.Minute)
 
-			var ln net.Listener
-			if err := tp.Server.Do(func() (err error) {
-				ln, err = net.Listen("tcp", netip.AddrPortFrom(p.Server.Get(fam.v6), testPort).String())
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			before := kernelCounters(t, tp.Server)
-			srvErr := make(chan error, 1)
-			go func() {
-				srvErr <- func() error {
-					c, err := ln.Accept()
-					if err != nil {
-						return err
-					}
-					defer c.Close()
-					c.SetDeadline(deadline)
-					if err := receive(c, 1, n, false); err != nil {
-						return fmt.Errorf("kernel server receiving: %w", err)
-					}
-					if err := send(c, 2, n); err != nil {
-						return fmt.Errorf("kernel server sending: %w", err)
-					}
-					if err := receive(c, 0, 0, true); err != nil {
-						return fmt.Errorf("kernel server waiting for our FIN: %w", err)
-					}
-					return c.(*net.TCPConn).CloseWrite()
+				var ln net.Listener
+				if err := tp.Server.Do(func() (err error) {
+					ln, err = net.Listen("tcp", netip.AddrPortFrom(p.Server.Get(fam.v6), testPort).String())
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				before := kernelCounters(t, tp.Server)
+				srvErr := make(chan error, 1)
+				go func() {
+					srvErr <- func() error {
+						c, err := ln.Accept()
+						if err != nil {
+							return err
+						}
+						defer c.Close()
+						c.SetDeadline(deadline)
+						if err := receive(c, 1, n, false); err != nil {
+							return fmt.Errorf("kernel server receiving: %w", err)
+						}
+						if err := send(c, 2, n); err != nil {
+							return fmt.Errorf("kernel server sending: %w", err)
+						}
+						if err := receive(c, 0, 0, true); err != nil {
+							return fmt.Errorf("kernel server waiting for our FIN: %w", err)
+						}
+						return c.(*net.TCPConn).CloseWrite()
+					}()
 				}()
-			}()
 
-			c, err := h.dial(netip.AddrPortFrom(p.ClientStack.Get(fam.v6), 0), netip.AddrPortFrom(p.Server.Get(fam.v6), testPort), deadline)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := send(c, 1, n); err != nil {
-				t.Fatalf("our client sending: %v", err)
-			}
-			if err := receive(c, 2, n, false); err != nil {
-				t.Fatalf("our client receiving: %v", err)
-			}
-			if err := c.CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			if err := receive(c, 0, 0, true); err != nil {
-				t.Fatalf("our client waiting for the kernel's FIN: %v", err)
-			}
-			if err := <-srvErr; err != nil {
-				t.Fatal(err)
-			}
-			// We closed first: TIME-WAIT once the kernel's FIN is acked.
-			if err := c.waitState(tcp.StateTimeWait, tcp.StateClosed); err != nil {
-				t.Fatal(err)
-			}
-			h.mu.Lock()
-			cerr := c.c.Err()
-			h.mu.Unlock()
-			if cerr != nil {
-				t.Errorf("our connection ended with %v, want an orderly close", cerr)
-			}
-			checkKernelClean(t, tp.Server, before)
-			checkOurs(t, h)
-		})
+				c, err := h.dial(netip.AddrPortFrom(p.ClientStack.Get(fam.v6), 0), netip.AddrPortFrom(p.Server.Get(fam.v6), testPort), deadline)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := send(c, 1, n); err != nil {
+					t.Fatalf("our client sending: %v", err)
+				}
+				if err := receive(c, 2, n, false); err != nil {
+					t.Fatalf("our client receiving: %v", err)
+				}
+				if err := c.CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+				if err := receive(c, 0, 0, true); err != nil {
+					t.Fatalf("our client waiting for the kernel's FIN: %v", err)
+				}
+				if err := <-srvErr; err != nil {
+					t.Fatal(err)
+				}
+				// We closed first: TIME-WAIT once the kernel's FIN is acked.
+				if err := c.waitState(tcp.StateTimeWait, tcp.StateClosed); err != nil {
+					t.Fatal(err)
+				}
+				h.mu.Lock()
+				cerr := c.c.Err()
+				h.mu.Unlock()
+				if cerr != nil {
+					t.Errorf("our connection ended with %v, want an orderly close", cerr)
+				}
+				checkKernelClean(t, tp.Server, before)
+				checkOurs(t, h)
+			})
+		}
 	}
 }
 

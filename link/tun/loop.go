@@ -42,9 +42,9 @@ func (d *Driver) wait() bool {
 }
 
 // takeReady takes, without blocking, the read batches and errors already
-// waiting, up to maxBatchesPerPoll batches.
+// waiting, up to maxBatchesPerRound batches.
 func (d *Driver) takeReady() bool {
-	for len(d.batches) < maxBatchesPerPoll {
+	for len(d.batches) < maxBatchesPerRound {
 		select {
 		case b := <-d.in:
 			d.batches = append(d.batches, b)
@@ -59,18 +59,18 @@ func (d *Driver) takeReady() bool {
 	return true
 }
 
-// round delivers the batches taken, polls the stack, writes what it sent
-// and arms the timer.
+// round delivers the batches taken, polling every pollEvery bytes and at
+// the end, writes what the stack sent and arms the timer.
 func (d *Driver) round() {
 	d.now = time.Now()
 	if d.locker != nil {
 		d.locker.Lock()
 	}
+	d.unpolled = 0
 	for _, b := range d.batches {
 		d.deliver(b)
 	}
-	d.c.polls.Add(1)
-	next := d.stack.Poll(d.now, d.sendFn)
+	next := d.poll()
 	if d.locker != nil {
 		d.locker.Unlock()
 	}
@@ -103,9 +103,19 @@ func (d *Driver) deliver(b *batch) {
 		d.stack.Deliver(d.now, pkt)
 		bytes += uint64(size)
 		n++
+		if d.unpolled += size; d.unpolled >= pollEvery {
+			d.poll()
+		}
 	}
 	f.c.packetsIn.Add(uint64(n))
 	f.c.bytesIn.Add(bytes)
+}
+
+// poll polls the stack.
+func (d *Driver) poll() time.Time {
+	d.unpolled = 0
+	d.c.polls.Add(1)
+	return d.stack.Poll(d.now, d.sendFn)
 }
 
 // send is the stack's send function: it copies pkt into the write batch

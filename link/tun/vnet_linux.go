@@ -1,0 +1,157 @@
+//go:build linux
+
+package tun
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// This file reads the device's file directly, virtio-net header and all,
+// for Config.SuperPackets: a TSO super-packet from the kernel reaches the
+// stack whole, as one large segment, instead of being split into
+// MTU-sized segments by the device.
+
+// vnetHdrLen is the size of struct virtio_net_hdr.
+const vnetHdrLen = 10
+
+// vnetHdr is struct virtio_net_hdr (include/uapi/linux/virtio_net.h), in
+// the host's byte order as the TUN driver uses it by default.
+type vnetHdr struct {
+	flags      uint8
+	gsoType    uint8
+	hdrLen     uint16
+	gsoSize    uint16
+	csumStart  uint16
+	csumOffset uint16
+}
+
+func decodeVnetHdr(b []byte) vnetHdr {
+	return vnetHdr{
+		flags:      b[0],
+		gsoType:    b[1],
+		hdrLen:     binary.NativeEndian.Uint16(b[2:]),
+		gsoSize:    binary.NativeEndian.Uint16(b[4:]),
+		csumStart:  binary.NativeEndian.Uint16(b[6:]),
+		csumOffset: binary.NativeEndian.Uint16(b[8:]),
+	}
+}
+
+func (h *vnetHdr) encode(b []byte) {
+	b[0], b[1] = h.flags, h.gsoType
+	binary.NativeEndian.PutUint16(b[2:], h.hdrLen)
+	binary.NativeEndian.PutUint16(b[4:], h.gsoSize)
+	binary.NativeEndian.PutUint16(b[6:], h.csumStart)
+	binary.NativeEndian.PutUint16(b[8:], h.csumOffset)
+}
+
+// rawIO is direct access to a TUN device's file.
+type rawIO struct {
+	rc syscall.RawConn
+}
+
+// errNoVnetHdr says a device cannot be read whole: it has no virtio-net
+// header, or no file.
+var errNoVnetHdr = errors.New("device has no virtio-net header")
+
+func newRawIO(dev Device) (*rawIO, error) {
+	f := dev.File()
+	if f == nil {
+		return nil, errNoVnetHdr
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var flags uint16
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		ifr, err := unix.NewIfreq("")
+		if err != nil {
+			ierr = err
+			return
+		}
+		if ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr); ierr == nil {
+			flags = ifr.Uint16()
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if ierr != nil {
+		return nil, fmt.Errorf("TUNGETIFF: %w", ierr)
+	}
+	if flags&unix.IFF_VNET_HDR == 0 {
+		return nil, errNoVnetHdr
+	}
+	return &rawIO{rc: rc}, nil
+}
+
+// read fills the batch with as many packets as the device has ready, at
+// least one (it waits for the first): one read(2) per packet, the
+// virtio-net header landing in the headroom. Checksums the kernel left
+// for the device to finish are finished.
+func (r *rawIO) read(b *batch) (int, error) {
+	n := 0
+	var rerr error
+	err := r.rc.Read(func(fd uintptr) bool {
+		for n < len(b.bufs) {
+			buf := b.bufs[n]
+			k, err := unix.Read(int(fd), buf[Headroom-vnetHdrLen:])
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return n > 0
+			case err != nil:
+				rerr = err
+				return true
+			}
+			if k < vnetHdrLen || Headroom-vnetHdrLen+k == len(buf) {
+				// Nothing, or possibly truncated: drop it.
+				rerr = fmt.Errorf("read of %d bytes does not fit a packet", k)
+				return true
+			}
+			size := k - vnetHdrLen
+			if err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:])); err != nil {
+				rerr = err
+				return true
+			}
+			b.sizes[n] = size
+			n++
+		}
+		return true
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, rerr
+}
+
+// finishRead completes a packet as the kernel left it: the checksum it
+// deferred to the device (CHECKSUM_PARTIAL) is computed over the whole
+// packet, super-packet or not, so the stack can check it as usual.
+func finishRead(pkt []byte, h vnetHdr) error {
+	switch h.gsoType {
+	case unix.VIRTIO_NET_HDR_GSO_NONE, unix.VIRTIO_NET_HDR_GSO_TCPV4, unix.VIRTIO_NET_HDR_GSO_TCPV6:
+	default:
+		return fmt.Errorf("unsupported GSO type %d", h.gsoType)
+	}
+	if h.flags&unix.VIRTIO_NET_HDR_F_NEEDS_CSUM == 0 {
+		return nil
+	}
+	start, at := int(h.csumStart), int(h.csumStart)+int(h.csumOffset)
+	if at+2 > len(pkt) {
+		return fmt.Errorf("checksum at %d beyond a %d-byte packet", at, len(pkt))
+	}
+	// The field holds the pseudo-header sum; the rest is the device's.
+	initial := binary.BigEndian.Uint16(pkt[at:])
+	pkt[at], pkt[at+1] = 0, 0
+	binary.BigEndian.PutUint16(pkt[at:], ^wire.Checksum(pkt[start:], initial))
+	return nil
+}

@@ -1,0 +1,82 @@
+//go:build linux
+
+package tun
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// partial returns a TCP packet as the kernel hands it to a device with
+// checksum offload: the checksum field holds only the pseudo-header sum.
+func partial(t *testing.T, src, dst string, payload int) []byte {
+	t.Helper()
+	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
+	f := wire.TCPFields{SrcPort: 40000, DstPort: 5201, Seq: 7, Ack: 9, Flags: wire.FlagACK, Window: 512}
+	p := make([]byte, payload)
+	for i := range p {
+		p[i] = byte(i * 7)
+	}
+	pkt := wire.AppendTCPPacket(nil, s, d, &f, nil, p)
+	ipLen := 20
+	if s.Is6() {
+		ipLen = 40
+	}
+	binary.BigEndian.PutUint16(pkt[ipLen+16:], wire.PseudoHeaderChecksum(wire.ProtoTCP, s, d, uint32(len(pkt)-ipLen)))
+	return pkt
+}
+
+// TestFinishRead checks that a checksum the kernel left to the device is
+// completed, for an ordinary packet and for a super-packet longer than any
+// MTU, over IPv4 and IPv6; and that what cannot be finished is refused.
+func TestFinishRead(t *testing.T) {
+	for _, c := range []struct {
+		src, dst string
+		payload  int
+		gso      uint8
+	}{
+		{"10.1.1.1", "10.1.4.2", 1000, unix.VIRTIO_NET_HDR_GSO_NONE},
+		{"10.1.1.1", "10.1.4.2", 65000, unix.VIRTIO_NET_HDR_GSO_TCPV4},
+		{"fd00:1:1::1", "fd00:1:4::2", 1000, unix.VIRTIO_NET_HDR_GSO_NONE},
+		{"fd00:1:1::1", "fd00:1:4::2", 65000, unix.VIRTIO_NET_HDR_GSO_TCPV6},
+	} {
+		pkt := partial(t, c.src, c.dst, c.payload)
+		ipLen := 20
+		if c.gso == unix.VIRTIO_NET_HDR_GSO_TCPV6 || netip.MustParseAddr(c.src).Is6() {
+			ipLen = 40
+		}
+		h := vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: c.gso, gsoSize: 1448, csumStart: uint16(ipLen), csumOffset: 16}
+		var enc [vnetHdrLen]byte
+		h.encode(enc[:])
+		if decodeVnetHdr(enc[:]) != h {
+			t.Fatalf("header %+v does not survive encoding", h)
+		}
+		if err := finishRead(pkt, h); err != nil {
+			t.Fatalf("%s, %d bytes: %v", c.src, c.payload, err)
+		}
+		src, dst, _, payload, err := wire.ParseIP(pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !wire.TCP(payload).ValidChecksum(src, dst) {
+			t.Errorf("%s, %d bytes: checksum not completed", c.src, c.payload)
+		}
+	}
+	pkt := partial(t, "10.1.1.1", "10.1.4.2", 10)
+	if err := finishRead(pkt, vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, csumStart: uint16(len(pkt)), csumOffset: 16}); err == nil {
+		t.Error("a checksum offset beyond the packet was accepted")
+	}
+	if err := finishRead(pkt, vnetHdr{gsoType: unix.VIRTIO_NET_HDR_GSO_UDP_L4}); err == nil {
+		t.Error("UDP segmentation was accepted")
+	}
+	// Without NEEDS_CSUM the packet is left alone.
+	before := string(pkt)
+	if err := finishRead(pkt, vnetHdr{}); err != nil || string(pkt) != before {
+		t.Errorf("a complete packet was changed (%v)", err)
+	}
+}

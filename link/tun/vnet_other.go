@@ -1,0 +1,13 @@
+//go:build !linux
+
+package tun
+
+import "errors"
+
+type rawIO struct{}
+
+var errNoVnetHdr = errors.New("reading super-packets whole needs Linux")
+
+func newRawIO(Device) (*rawIO, error) { return nil, errNoVnetHdr }
+
+func (*rawIO) read(*batch) (int, error) { return 0, errNoVnetHdr }
