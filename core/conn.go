@@ -70,6 +70,7 @@ type Conn struct {
 	reinjected    bool // data was sent twice: infinite fallback forbidden
 	fbTx          linearMap
 	fbTxSet       bool
+	fbFinSent     bool // the FIN that stands for DATA_FIN after a fallback
 
 	subflows   []*subflow
 	nextSubID  int
@@ -290,7 +291,14 @@ func (c *Conn) Readable() int { return c.rcv.ready.len() }
 func (c *Conn) readDone(before int) {
 	after := c.rcv.window()
 	if c.fallen {
-		return // the TCP engine manages the window of a plain connection
+		// The TCP engine manages the window of a plain connection; pull
+		// what waited in it for room.
+		for _, sf := range c.subflows {
+			if sf.tc != nil && !sf.closed && sf.tc.Readable() > 0 {
+				sf.drain(c.stack.now)
+			}
+		}
+		return
 	}
 	mss := 1400
 	if after-c.lastWndAdv >= c.rcv.limit/4 || (c.lastWndAdv < 2*mss && after >= 2*mss) {
@@ -497,36 +505,49 @@ func (c *Conn) poll(now time.Time) bool {
 }
 
 // nextWake returns when the connection's own timers next need a poll.
+// Only timers that poll acts on are included, so a due timer never makes
+// the stack spin.
 func (c *Conn) nextWake(now time.Time) time.Time {
 	if c.state == StateClosed || c.reaped {
 		return time.Time{}
 	}
-	var t time.Time
 	if c.dirty {
 		return now
 	}
-	t = earliest(t, c.handshakeDeadline)
-	t = earliest(t, c.pmNext)
-	for _, a := range c.announced {
-		if !a.echoed && a.retrans <= addAddrMaxRetrans {
-			t = earliest(t, a.next)
-		}
-	}
-	if len(c.echoQ) > 0 || len(c.rmQ) > 0 {
-		t = earliest(t, now.Add(10*time.Millisecond))
-	}
-	if c.snd.finSent && !c.snd.finAcked {
-		t = earliest(t, c.finSentAt.Add(c.finRTO))
+	var t time.Time
+	if c.state == StateConnecting {
+		t = earliest(t, c.handshakeDeadline)
 	}
 	if !c.noSubflowSince.IsZero() && len(c.subflows) == 0 {
 		t = earliest(t, c.noSubflowSince.Add(c.stack.cfg.NoSubflowTimeout))
 	}
+	if c.fallen {
+		return t
+	}
+	if c.fully {
+		t = earliest(t, c.pmNext)
+		for _, a := range c.announced {
+			if a.sent && !a.echoed && a.retrans < addAddrMaxRetrans {
+				t = earliest(t, a.next)
+			}
+		}
+		if len(c.echoQ) > 0 || len(c.rmQ) > 0 {
+			t = earliest(t, now.Add(10*time.Millisecond))
+		}
+	}
+	if c.snd.finSent && !c.snd.finAcked && c.remoteKnown {
+		t = earliest(t, c.finSentAt.Add(c.finRTO))
+	}
 	for _, sf := range c.subflows {
 		t = earliest(t, sf.nextWake())
 	}
-	if c.snd.nxt != c.snd.una && !c.fallen {
-		t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))
+	if c.state == StateEstablished {
+		if c.snd.nxt != c.snd.una {
+			t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))
+		}
+		if !c.stack.cfg.DisableAutoTune {
+			t = earliest(t, c.tuneAt)
+		}
 	}
-	t = earliest(t, c.tuneAt)
 	return t
 }

@@ -96,8 +96,9 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 	}
 
 	// A subflow whose MPTCP options vanish after the handshake is behind
-	// a middlebox that strips them (RFC 8684 section 3.7).
-	if mp.Present == 0 && (seg.Len > 0 || c.fully) && sf.fullyEstablishedForData() {
+	// a middlebox that strips them (RFC 8684 section 3.7). After our
+	// MP_FAIL the peer fell back and stopped sending them: expected.
+	if mp.Present == 0 && (seg.Len > 0 || c.fully) && sf.fullyEstablishedForData() && !sf.waitInfinite {
 		return sf.optionsLost(now, seg)
 	}
 

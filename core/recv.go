@@ -14,6 +14,11 @@ import (
 func (sf *subflow) drain(now time.Time) {
 	c := sf.conn
 	tc := sf.tc
+	if tc == nil || tc.State() == tcp.StateClosed {
+		// A reset subflow's data is gone with it (the engine released its
+		// buffer); the data is reinjected at data level.
+		return
+	}
 	delivered := 0
 	for guard := 0; guard < 1<<20; guard++ {
 		avail := tc.Readable()
@@ -24,12 +29,6 @@ func (sf *subflow) drain(now time.Time) {
 		m, ok := sf.rx.lookup(off)
 		if !ok {
 			switch {
-			case c.fallen:
-				// TCP after a fallback: the bytes continue the data
-				// stream where it stands (RFC 8684 section 3.7).
-				sf.rx.reset()
-				_ = sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, infinite: true}, off, 0)
-				continue
 			case sf.waitInfinite:
 				// After MP_FAIL, until the infinite mapping: the bytes
 				// before it belong to the failed data.
@@ -38,6 +37,12 @@ func (sf *subflow) drain(now time.Time) {
 					k = min(k, int(sf.rx.m[0].off-off))
 				}
 				tc.Discard(k)
+				continue
+			case c.fallen:
+				// TCP after a fallback: the bytes continue the data
+				// stream where it stands (RFC 8684 section 3.7).
+				sf.rx.reset()
+				_ = sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, infinite: true}, off, 0)
 				continue
 			case !c.remoteKnown:
 				return // the keys are still to come (server side)
@@ -65,6 +70,14 @@ func (sf *subflow) drain(now time.Time) {
 			sf.waitInfinite = false
 		}
 		n := min(avail, int(min(m.end()-off, 1<<30)))
+		if c.fallen && !c.appClosed {
+			// The TCP engine acknowledged these bytes: take only what the
+			// buffer holds, the rest waits in the subflow (whose window
+			// then closes) until the application reads.
+			if n = min(n, c.rcv.window()); n == 0 {
+				break
+			}
+		}
 		p1, p2 := tc.Peek()
 		k := 0
 		for _, p := range [2][]byte{p1, p2} {

@@ -134,8 +134,8 @@ func (c *Conn) pushFallback() {
 		sf.bytesSent += uint64(k)
 		c.bytesSent += uint64(k)
 	}
-	if c.writeClosed && c.snd.unsent() == 0 && !c.snd.finSent {
-		c.snd.finSent = true
+	if c.writeClosed && c.snd.unsent() == 0 && !c.fbFinSent {
+		c.fbFinSent = true
 		_ = sf.tc.CloseWrite()
 	}
 }
@@ -176,7 +176,7 @@ func (c *Conn) dataFinSent() {
 
 // dataFinTimer repeats an unacknowledged DATA_FIN.
 func (c *Conn) dataFinTimer(now time.Time) {
-	if c.snd.finSent && !c.snd.finAcked && !now.Before(c.finSentAt.Add(c.finRTO)) {
+	if !c.fallen && c.snd.finSent && !c.snd.finAcked && !now.Before(c.finSentAt.Add(c.finRTO)) {
 		c.sendDataFin(now)
 	}
 }

@@ -37,6 +37,7 @@ type Stack struct {
 
 	now       time.Time
 	hookDepth int // >0 inside a TCP hook: the engine must not be re-entered
+	spins     int // polls that found a due timer nothing acted on (a bug)
 	notifyQ  []func() // application notifications, run after the work
 	inNotify bool
 }
@@ -170,7 +171,13 @@ func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
 		}
 	}
 	for _, c := range s.conns {
-		next = earliest(next, c.nextWake(now))
+		w := c.nextWake(now)
+		if !w.IsZero() && !w.After(now) && !c.dirty {
+			// A timer that poll did not act on: never spin on it.
+			s.spins++
+			w = now.Add(time.Millisecond)
+		}
+		next = earliest(next, w)
 	}
 	s.runNotify()
 	if !next.IsZero() && next.Before(now) {
