@@ -36,10 +36,10 @@ type Stack struct {
 	bh blackholes
 
 	now       time.Time
-	hookDepth int // >0 inside a TCP hook: the engine must not be re-entered
-	spins     int // polls that found a due timer nothing acted on (a bug)
-	notifyQ  []func() // application notifications, run after the work
-	inNotify bool
+	hookDepth int      // >0 inside a TCP hook: the engine must not be re-entered
+	spins     int      // polls that found a due timer nothing acted on (a bug)
+	notifyQ   []func() // application notifications, run after the work
+	inNotify  bool
 }
 
 // NewStack returns a stack with no addresses.

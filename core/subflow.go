@@ -158,7 +158,6 @@ func (sf *subflow) sendACK() {
 	sf.tc.SendACK()
 }
 
-
 // reset resets the subflow with an MP_TCPRST reason.
 func (sf *subflow) reset(reason wire.MPTCPRstReason) {
 	sf.rstSet, sf.rstReason = true, reason
