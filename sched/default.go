@@ -31,51 +31,21 @@ func (minRTT) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
 	return dst
 }
 
-// Pick returns the lowest-SRTT usable subflow with room, skipping the one
-// with ID skip (-1 skips none), or nil. Stale subflows (retransmission
-// timeouts without progress) are passed over while any other subflow is
-// usable, as the kernel does; backup subflows are considered only when no
-// non-backup subflow is usable. Other schedulers use it as their fallback
-// choice.
+// Pick returns the lowest-SRTT eligible subflow with room (see
+// Eligible), skipping the one with ID skip (-1 skips none), or nil.
+// Stale subflows (retransmission timeouts without progress) are passed
+// over while any other subflow is usable, as the kernel does; backup
+// subflows are considered only when no non-backup subflow is usable. Other
+// schedulers use it as their fallback choice.
 func Pick(sfs []Subflow, skip int) Subflow {
-	fresh := false
+	r := rulesFor(sfs, skip)
+	var best Subflow
 	for _, sf := range sfs {
-		if sf.ID() != skip && sf.Usable() && !sf.Stale() {
-			fresh = true
-			break
-		}
-	}
-	return pick(sfs, skip, fresh)
-}
-
-func pick(sfs []Subflow, skip int, skipStale bool) Subflow {
-	var best, bestBackup Subflow
-	primaryUsable := false
-	for _, sf := range sfs {
-		if sf.ID() == skip || !sf.Usable() || (skipStale && sf.Stale()) {
-			continue
-		}
-		if !sf.Backup() {
-			primaryUsable = true
-		}
-		if sf.Room() <= 0 {
-			continue
-		}
-		if sf.Backup() {
-			if bestBackup == nil || lower(sf, bestBackup) {
-				bestBackup = sf
-			}
-		} else if best == nil || lower(sf, best) {
+		if r.eligible(sf) && sf.Room() > 0 && (best == nil || lower(sf, best)) {
 			best = sf
 		}
 	}
-	if best != nil {
-		return best
-	}
-	if primaryUsable {
-		return nil // wait for a primary: backups only when no primary works
-	}
-	return bestBackup
+	return best
 }
 
 // lower orders subflows by SRTT; one without a sample yet counts as fast,

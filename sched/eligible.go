@@ -5,33 +5,53 @@ package sched
 // kernel: a subflow must be usable and not the one with ID skip (-1 skips
 // none); stale subflows are passed over while any other usable subflow is
 // fresh; and backup subflows are eligible only when no non-backup subflow
-// is (the kernel's mptcp_subflow_get_send counts active non-backup
-// subflows, not their free window, before it turns to backups). Pick is
-// the lowest-RTT eligible subflow with room.
+// is usable (the kernel's mptcp_subflow_get_send counts active
+// non-backup subflows, not their free window, before it turns to
+// backups). The skipped subflow, when it is a usable, fresh non-backup
+// one, still counts as a working primary: data sent again because the
+// receive window is blocked (opportunistic retransmission) does not go to
+// a backup, as the kernel's mptcp_subflow_get_retrans uses a backup only
+// when no subflow makes progress. Pick is the lowest-RTT eligible
+// subflow with room.
 func Eligible(sfs []Subflow, skip int, dst []Subflow) []Subflow {
-	fresh := false
+	r := rulesFor(sfs, skip)
 	for _, sf := range sfs {
-		if sf.ID() != skip && sf.Usable() && !sf.Stale() {
-			fresh = true
-			break
-		}
-	}
-	ok := func(sf Subflow) bool {
-		return sf.ID() != skip && sf.Usable() && !(fresh && sf.Stale())
-	}
-	primary := false
-	for _, sf := range sfs {
-		if ok(sf) && !sf.Backup() {
-			primary = true
-			break
-		}
-	}
-	for _, sf := range sfs {
-		if ok(sf) && sf.Backup() != primary {
+		if r.eligible(sf) {
 			dst = append(dst, sf)
 		}
 	}
 	return dst
+}
+
+// rules are the eligibility rules in force for one set of subflows.
+type rules struct {
+	skip    int
+	fresh   bool // some usable subflow other than skip is not stale
+	primary bool // some non-backup subflow works: backups are not eligible
+}
+
+func rulesFor(sfs []Subflow, skip int) rules {
+	r := rules{skip: skip}
+	for _, sf := range sfs {
+		if sf.ID() != skip && sf.Usable() && !sf.Stale() {
+			r.fresh = true
+			break
+		}
+	}
+	for _, sf := range sfs {
+		if !sf.Usable() || sf.Backup() {
+			continue
+		}
+		if sf.ID() == skip && !sf.Stale() || sf.ID() != skip && !(r.fresh && sf.Stale()) {
+			r.primary = true
+			break
+		}
+	}
+	return r
+}
+
+func (r rules) eligible(sf Subflow) bool {
+	return sf.ID() != r.skip && sf.Usable() && !(r.fresh && sf.Stale()) && sf.Backup() != r.primary
 }
 
 // fastest returns the eligible subflow with the lowest smoothed RTT,

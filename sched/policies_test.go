@@ -118,9 +118,19 @@ func TestEligible(t *testing.T) {
 	}
 	a.down, b.down = false, false
 	a.stale = true
-	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{3}) {
-		t.Errorf("skip 2, 1 stale: %v, want the fresh backup [3]", got)
+	if got := ids(sched.Eligible(all, 2, nil)); len(got) != 0 {
+		t.Errorf("skip a working 2, 1 stale: %v, want none (2 still works: no backup)", got)
 	}
+	b.stale = true
+	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{3}) {
+		t.Errorf("skip a stale 2, 1 stale: %v, want the fresh backup [3]", got)
+	}
+	b.stale = false
+	b.down = true
+	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{3}) {
+		t.Errorf("skip a closed 2, 1 stale: %v, want the fresh backup [3]", got)
+	}
+	b.down = false
 	bk.down = true
 	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{1}) {
 		t.Errorf("only a stale primary left: %v, want it [1]", got)
@@ -319,6 +329,17 @@ func TestBackupRule(t *testing.T) {
 		p.down, p.stale = false, true
 		if got := send(s, cn); !slices.Equal(got, []int{2}) {
 			t.Errorf("%s: primary stale: %v, want the backup [2]", name, got)
+		}
+		// Data sent again from a working primary (opportunistic
+		// retransmission) does not go to the backup; from a failed one
+		// it does.
+		p.stale = false
+		if got := ids(s.Reinject(time.Time{}, cn, 1, nil)); len(got) != 0 {
+			t.Errorf("%s: reinject from a working primary: %v, want none", name, got)
+		}
+		p.stale = true
+		if got := ids(s.Reinject(time.Time{}, cn, 1, nil)); !slices.Equal(got, []int{2}) {
+			t.Errorf("%s: reinject from a stale primary: %v, want the backup [2]", name, got)
 		}
 	}
 }
