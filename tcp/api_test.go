@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/mptcp-go/mptcp/wire"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -173,4 +175,64 @@ func TestSpuriousRTOUndone(t *testing.T) {
 		t.Fatalf("RTOs %d, spurious %d, undos %d", st.RTOs, st.SpuriousRTOs, st.Undos)
 	}
 	checkApps(t, ca, sa)
+}
+
+func TestPenalizeAndRTOEvent(t *testing.T) {
+	n, _, _, c, sc := established(t, nil)
+	n.rate = 20e6 / 8
+	h := newRecHooks()
+	c.SetHooks(h)
+	ca, sa := newApp(c, 3, 1<<20), newApp(sc, 3^0xff, 0)
+	n.pumps = append(n.pumps, ca.pump, sa.pump)
+	n.Advance(300 * time.Millisecond)
+	before := c.Cwnd()
+	if !c.Penalize(n.now) {
+		t.Fatal("Penalize refused")
+	}
+	if after := c.Cwnd(); after >= before || after < before/2-1448 {
+		t.Fatalf("cwnd %d -> %d", before, after)
+	}
+	if c.Penalize(n.now) {
+		t.Fatal("second Penalize within an RTT acted")
+	}
+	// A black hole: the RTO fires and Notify reports it.
+	n.drop = func([]byte) bool { return true }
+	n.Advance(2 * time.Second)
+	if h.events&EventRTO == 0 || c.Info().RTOsInRow == 0 {
+		t.Fatalf("events %b, RTOs in a row %d", h.events, c.Info().RTOsInRow)
+	}
+}
+
+func TestSYNRetransmitsCountedForHooks(t *testing.T) {
+	n := newTestNet(t, time.Millisecond)
+	a, _ := n.pair(nil, nil)
+	var counts []int
+	h := &countHooks{f: func(seg *Segment) {
+		if seg.Kind == KindSYN {
+			counts = append(counts, seg.Retransmits)
+		}
+	}}
+	n.drop = func([]byte) bool { return true }
+	a.Dial(n.now, ap(addrB, 80), &DialConfig{Hooks: h})
+	n.Advance(8 * time.Second)
+	if len(counts) != 4 || counts[0] != 0 || counts[3] != 3 {
+		t.Fatalf("SYN retransmit counts %v", counts)
+	}
+}
+
+type countHooks struct {
+	NopHooks
+	f func(*Segment)
+}
+
+func (h *countHooks) WriteOptions(c *Conn, seg *Segment, b *wire.OptionBuilder) { h.f(seg) }
+
+func TestPeekAfterAbort(t *testing.T) {
+	n, _, _, c, sc := established(t, nil)
+	c.Write([]byte("data"))
+	n.Advance(10 * time.Millisecond)
+	sc.Abort()
+	if x, y := sc.Peek(); len(x)+len(y) != 0 || sc.Readable() != 0 {
+		t.Fatalf("Peek after Abort: %d bytes", len(x)+len(y))
+	}
 }

@@ -3,6 +3,8 @@ package tcp
 import (
 	"fmt"
 	"time"
+
+	"github.com/mptcp-go/mptcp/cc"
 )
 
 // RandSource is the randomness a Stack draws from: ISN and cookie secrets,
@@ -26,6 +28,9 @@ type Options struct {
 	// CongestionControl names the controller in package cc's registry.
 	// Default "cubic".
 	CongestionControl string
+	// CCGroup couples the congestion control of the subflows of one MPTCP
+	// connection (cc.Params.Group); nil for an uncoupled connection.
+	CCGroup *cc.Group
 	// SendBuffer bounds the bytes queued and unacknowledged. Default 4 MiB.
 	SendBuffer int
 	// ReceiveBuffer is the initial receive buffer (default 128 KiB) and
@@ -190,6 +195,9 @@ func (c Config) withDefaults() (Config, error) {
 func (o Options) merge(def *Options, builtin bool) (Options, error) {
 	if o.CongestionControl == "" {
 		o.CongestionControl = def.CongestionControl
+	}
+	if o.CCGroup == nil {
+		o.CCGroup = def.CCGroup
 	}
 	if o.SendBuffer == 0 {
 		o.SendBuffer = def.SendBuffer

@@ -82,9 +82,10 @@ type Conn struct {
 	delivered    uint64 // bytes delivered (acked or SACKed) so far
 	delivTime    time.Duration
 	firstSent    time.Duration
-	appLimit     uint64 // delivery count until which the flow is app-limited
-	appBound     bool   // the last send attempt ran out of data or receive window, not congestion window
-	rtoCount     int    // RTOs in a row without progress
+	appLimit     uint64        // delivery count until which the flow is app-limited
+	appBound     bool          // the last send attempt ran out of data or receive window, not congestion window
+	rtoCount     int           // RTOs in a row without progress
+	lastPenalty  time.Duration // when Penalize last acted
 	pace         pacer
 
 	// Acknowledgment state.
@@ -370,6 +371,7 @@ func (c *Conn) Info() Stats {
 		st.PacingRate = c.cc.PacingRate()
 	}
 	st.InFlight = c.inflight()
+	st.RTOsInRow = c.rtoCount
 	st.SendWindow = int(c.sndWnd)
 	st.ReceiveBuffer = c.rcvBuf
 	st.MSS = c.sndMSS

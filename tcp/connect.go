@@ -195,6 +195,7 @@ func (c *Conn) establish() {
 	ctl, err := cc.New(c.opts.CongestionControl, cc.Params{
 		MSS:    c.payloadMSS(),
 		Pacing: !s.cfg.DisablePacing,
+		Group:  c.opts.CCGroup,
 	})
 	if err != nil {
 		// Checked at Dial and Listen; fall back rather than fail.

@@ -81,6 +81,11 @@ type Segment struct {
 	// Retransmit marks an outgoing segment that repeats bytes sent before
 	// (also a retransmitted SYN, SYN/ACK or FIN).
 	Retransmit bool
+	// Retransmits counts the earlier transmissions of a SYN or SYN/ACK
+	// (0 for the first), so the MPTCP layer can drop MP_CAPABLE after a
+	// few unanswered SYNs; for other segments it is 1 when Retransmit is
+	// set.
+	Retransmits int
 	// Probe marks an outgoing zero-window probe, keepalive or tail loss
 	// probe.
 	Probe bool
@@ -137,6 +142,9 @@ const (
 	// EventClosed: the connection is closed (or in TIME-WAIT, which keeps
 	// no Conn); Err reports why, nil for an orderly close.
 	EventClosed
+	// EventRTO: the retransmission timer fired (Info().RTOsInRow says how
+	// many times in a row without progress): a stale subflow's sign.
+	EventRTO
 )
 
 // Hooks is implemented by the layer above a connection. Embed NopHooks to

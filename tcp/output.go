@@ -295,6 +295,12 @@ func (c *Conn) transmit(flags wire.TCPFlags, seq uint64, off uint64, l int, retr
 		Retransmit: retrans,
 		Probe:      probe,
 	}
+	if retrans {
+		seg.Retransmits = 1
+	}
+	if syn {
+		seg.Retransmits = c.synRetries
+	}
 	var ackOff uint64
 	if flags&wire.FlagACK != 0 {
 		ackOff = c.rcvNxt()

@@ -184,6 +184,7 @@ func (c *Conn) onRTO() {
 	}
 	c.stats.RTOs++
 	s.stats.RTOs++
+	s.notify(c, EventRTO)
 	c.rtt.backoff++
 	q := &c.txq
 	if c.rtoCount > 1 && q.sacked > 0 {
@@ -336,4 +337,24 @@ func (c *Conn) persistInterval() time.Duration {
 // String renders the recovery state for debugging.
 func (r recovery) String() string {
 	return fmt.Sprintf("rec %d point %d retransTS %d/%v", r.state, r.point, r.retransTS, r.hasRetransTS)
+}
+
+// Penalize reduces the congestion window as for a loss, at most once per
+// smoothed RTT and not during loss recovery, and reports whether it did.
+// The MPTCP layer calls it on a subflow that holds up the connection's
+// receive window ("How Hard Can It Be?", NSDI 2012: penalisation).
+func (c *Conn) Penalize(now time.Time) bool {
+	s := c.stack
+	s.advance(now)
+	if c.cc == nil || !c.state.synchronized() || c.rec.state != recOpen {
+		return false
+	}
+	if c.lastPenalty != 0 && s.now-c.lastPenalty < max(c.rtt.srtt, time.Millisecond) {
+		return false
+	}
+	c.lastPenalty = s.now
+	c.cc.OnCongestionEvent(s.nowWall, cc.Loss{FlightSize: c.flightSize()})
+	c.cc.OnRecoveryExit(s.nowWall)
+	c.stats.Penalties++
+	return true
 }

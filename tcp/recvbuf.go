@@ -105,8 +105,9 @@ func (b *recvBuffer) discard(n int) int {
 	return n
 }
 
-// release drops the storage.
+// release drops the storage and what it held: nothing is left to read.
 func (b *recvBuffer) release() {
 	b.buf = nil
+	b.head = b.nxt
 	b.ooo = rangeSet{}
 }

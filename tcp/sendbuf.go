@@ -141,6 +141,7 @@ func (b *sendBuffer) ack(off uint64) {
 // release drops the storage of an empty buffer.
 func (b *sendBuffer) release() {
 	b.buf = nil
+	b.head = b.tail
 	b.recEnd = nil
 	b.recHead, b.recN = 0, 0
 }

@@ -17,6 +17,7 @@ type Stats struct {
 	// Loss recovery.
 	Retransmits     uint64 // segments retransmitted, all causes
 	RTOs            uint64 // retransmission timeouts
+	RTOsInRow       int    // timeouts since the last acknowledgment of new data (snapshot)
 	FastRecoveries  uint64 // recovery episodes entered by RACK/SACK loss detection
 	TLPs            uint64 // tail loss probes sent
 	TLPRecoveries   uint64 // losses repaired by a tail loss probe
@@ -34,6 +35,7 @@ type Stats struct {
 	PAWSDrops       uint64 // segments dropped by PAWS
 	BadSegments     uint64 // unacceptable segments (sequence or ACK out of window)
 	ResetsOnClose   uint64
+	Penalties       uint64 // window reductions asked for by Penalize
 
 	// Snapshot (Conn.Info).
 	State         State
