@@ -107,7 +107,7 @@ func BenchmarkOurClientToKernel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ClientStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP()})
+	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ClientStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP(), super: os.Getenv("BENCH_SUPER") != ""})
 	var ln net.Listener
 	if err := tp.Server.Do(func() (err error) {
 		ln, err = net.Listen("tcp", netip.AddrPortFrom(p.Server.V4, testPort).String())

@@ -39,13 +39,17 @@ type Config struct {
 	// packets.
 	ReadAhead int
 
-	// SuperPackets hands the stack the kernel's TSO super-packets whole,
-	// as single segments of up to 64 KiB, rather than split into
-	// MTU-sized segments: the driver reads the devices' files itself and
-	// finishes the checksums the kernel left to the device, so each
-	// super-packet costs the stack one segment's work. The stack must
-	// accept segments larger than its MSS. Every device must have the
-	// virtio-net header (Create makes it so).
+	// SuperPackets makes the driver handle the virtio-net header itself,
+	// reading and writing the devices' files directly, instead of
+	// wireguard-go's device doing it. Inbound, the kernel's TSO
+	// super-packets reach the stack whole, as single segments of up to
+	// 64 KiB, rather than split into MTU-sized segments (the driver
+	// finishes the checksums the kernel left to the device), so each
+	// costs the stack one segment's work; the stack must accept segments
+	// larger than its MSS. Outbound, the driver coalesces each run of
+	// consecutive segments of one flow into a super-packet as the stack
+	// sends them, with one copy of the payload and no checksum pass. Every
+	// device must have the virtio-net header (Create makes it so).
 	SuperPackets bool
 }
 

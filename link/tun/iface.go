@@ -11,17 +11,22 @@ import (
 
 // iface is the driver's state for one device.
 type iface struct {
-	idx   int
-	name  string
-	dev   Device
-	raw   *rawIO // reads the file directly (Config.SuperPackets)
-	mtu   int
-	free  chan *batch // read batches the reader may fill
-	out   [][]byte    // write batch: full-capacity buffers, outN in use
-	outN  int
-	dead  atomic.Bool // reads failed for good; writes are dropped
-	c     counters
-	lastW time.Time // last write error reported
+	idx  int
+	name string
+	dev  Device
+	raw  *rawIO // reads the file directly (Config.SuperPackets)
+	mtu  int
+	free chan *batch // read batches the reader may fill
+	out  [][]byte    // write batch: full-capacity buffers, outN in use
+	outN int
+	// Per buffer of the write batch: the stack's packets and bytes in it
+	// (several when coalesced into a super-packet).
+	outPkts, outBytes []int
+	gso               gso         // the last buffer's super-packet, with raw
+	failed            []int       // scratch for rawIO.write
+	dead              atomic.Bool // reads failed for good; writes are dropped
+	c                 counters
+	lastW             time.Time // last write error reported
 }
 
 // batch is one device read: n packets, each at bufs[i][Headroom:][:sizes[i]].
@@ -73,6 +78,8 @@ func newIface(idx int, ic Interface, readAhead int, super bool) (*iface, error) 
 	// Write buffers leave room for the device to coalesce segments into a
 	// super-packet in place.
 	f.out = carve(bs, Headroom+MaxPacket)
+	f.outPkts, f.outBytes = make([]int, bs), make([]int, bs)
+	f.failed = make([]int, 0, bs)
 	return f, nil
 }
 

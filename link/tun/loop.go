@@ -135,11 +135,29 @@ func (d *Driver) send(pkt []byte) {
 	if d.capture != nil {
 		d.record(pkt)
 	}
+	if f.raw != nil && f.gso.open {
+		last := f.outN - 1
+		if buf, ok := f.gso.append(f.out[last], pkt); ok {
+			f.out[last] = buf
+			f.outPkts[last]++
+			f.outBytes[last] += len(pkt)
+			return
+		}
+	}
+	if f.outN == len(f.out) {
+		d.flush(f)
+	}
+	if f.raw != nil && f.outN > 0 {
+		f.gso.finish(f.out[f.outN-1])
+	}
 	buf := f.out[f.outN][:Headroom+len(pkt)]
 	copy(buf[Headroom:], pkt)
 	f.out[f.outN] = buf
+	f.outPkts[f.outN], f.outBytes[f.outN] = 1, len(pkt)
 	f.outN++
-	if f.outN == len(f.out) {
+	if f.raw != nil {
+		f.gso.start(pkt)
+	} else if f.outN == len(f.out) {
 		d.flush(f)
 	}
 }
@@ -151,11 +169,28 @@ func (d *Driver) flush(f *iface) {
 		return
 	}
 	bufs := f.out[:n]
-	var bytes uint64
-	for _, b := range bufs {
-		bytes += uint64(len(b) - Headroom)
+	var err error
+	f.failed = f.failed[:0]
+	if f.raw != nil {
+		f.gso.finish(bufs[n-1])
+		f.failed, err = f.raw.write(bufs, f.failed)
+	} else if _, err = f.dev.Write(bufs, Headroom); err != nil {
+		// A failed batch may be partly written; all of it counts as
+		// dropped.
+		for i := range n {
+			f.failed = append(f.failed, i)
+		}
 	}
-	_, err := f.dev.Write(bufs, Headroom)
+	var pkts, bytes, dropped int
+	for i := range n {
+		pkts += f.outPkts[i]
+		bytes += f.outBytes[i]
+	}
+	for _, i := range f.failed {
+		dropped += f.outPkts[i]
+		pkts -= f.outPkts[i]
+		bytes -= f.outBytes[i]
+	}
 	// The device may have coalesced, swapped and grown the buffers: give
 	// each its full capacity back.
 	for i := range bufs {
@@ -163,14 +198,13 @@ func (d *Driver) flush(f *iface) {
 	}
 	f.outN = 0
 	f.c.writeBatches.Add(1)
+	f.c.packetsOut.Add(uint64(pkts))
+	f.c.bytesOut.Add(uint64(bytes))
 	if err == nil {
-		f.c.packetsOut.Add(uint64(n))
-		f.c.bytesOut.Add(bytes)
 		return
 	}
-	// A failed batch may be partly written; all of it counts as dropped.
 	f.c.writeErrors.Add(1)
-	f.c.drops.Add(uint64(n))
+	f.c.drops.Add(uint64(dropped))
 	if d.closing() {
 		return
 	}

@@ -18,39 +18,6 @@ import (
 // stack whole, as one large segment, instead of being split into
 // MTU-sized segments by the device.
 
-// vnetHdrLen is the size of struct virtio_net_hdr.
-const vnetHdrLen = 10
-
-// vnetHdr is struct virtio_net_hdr (include/uapi/linux/virtio_net.h), in
-// the host's byte order as the TUN driver uses it by default.
-type vnetHdr struct {
-	flags      uint8
-	gsoType    uint8
-	hdrLen     uint16
-	gsoSize    uint16
-	csumStart  uint16
-	csumOffset uint16
-}
-
-func decodeVnetHdr(b []byte) vnetHdr {
-	return vnetHdr{
-		flags:      b[0],
-		gsoType:    b[1],
-		hdrLen:     binary.NativeEndian.Uint16(b[2:]),
-		gsoSize:    binary.NativeEndian.Uint16(b[4:]),
-		csumStart:  binary.NativeEndian.Uint16(b[6:]),
-		csumOffset: binary.NativeEndian.Uint16(b[8:]),
-	}
-}
-
-func (h *vnetHdr) encode(b []byte) {
-	b[0], b[1] = h.flags, h.gsoType
-	binary.NativeEndian.PutUint16(b[2:], h.hdrLen)
-	binary.NativeEndian.PutUint16(b[4:], h.gsoSize)
-	binary.NativeEndian.PutUint16(b[6:], h.csumStart)
-	binary.NativeEndian.PutUint16(b[8:], h.csumOffset)
-}
-
 // rawIO is direct access to a TUN device's file.
 type rawIO struct {
 	rc syscall.RawConn
@@ -131,6 +98,40 @@ func (r *rawIO) read(b *batch) (int, error) {
 		return n, err
 	}
 	return n, rerr
+}
+
+// write writes each buffer's packet, virtio-net header first (in the
+// headroom), one write(2) each, and returns the indexes of the buffers
+// that failed with the first error. A failed packet does not stop the
+// others.
+func (r *rawIO) write(bufs [][]byte, failed []int) ([]int, error) {
+	i := 0
+	var first error
+	err := r.rc.Write(func(fd uintptr) bool {
+		for i < len(bufs) {
+			_, err := unix.Write(int(fd), bufs[i][Headroom-vnetHdrLen:])
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return false // wait until the device takes more
+			case err != nil:
+				if first == nil {
+					first = err
+				}
+				failed = append(failed, i)
+			}
+			i++
+		}
+		return true
+	})
+	if err != nil {
+		for ; i < len(bufs); i++ {
+			failed = append(failed, i)
+		}
+		return failed, err
+	}
+	return failed, first
 }
 
 // finishRead completes a packet as the kernel left it: the checksum it
