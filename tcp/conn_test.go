@@ -5,6 +5,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/mptcp-go/mptcp/wire"
 )
 
 func TestHandshakeAndTransfer(t *testing.T) {
@@ -219,5 +221,43 @@ func TestReadEOFAndClose(t *testing.T) {
 	}
 	if _, err := sc.Write([]byte("x")); err == nil {
 		t.Fatal("write after close")
+	}
+}
+
+func TestCloseWithLostFINsAndACK(t *testing.T) {
+	n := newTestNet(t, 5*time.Millisecond)
+	a, b := n.pair(nil, nil)
+	c, sc := n.connect(a, b, 80, nil)
+	droppedFIN := map[bool]bool{}
+	droppedLastACK := false
+	n.drop = func(p []byte) bool {
+		l, _, f, fromA := dataSeg(p)
+		if f&wire.FlagFIN != 0 && !droppedFIN[fromA] {
+			droppedFIN[fromA] = true
+			return true
+		}
+		// The client's ACK of the server's FIN, once.
+		if fromA && l == 0 && f == wire.FlagACK && sc.State() == StateLastAck && !droppedLastACK {
+			droppedLastACK = true
+			return true
+		}
+		return false
+	}
+	c.Write([]byte("bye"))
+	c.Close()
+	if !n.runUntil(5*time.Second, func() bool { return sc.State() == StateCloseWait }) {
+		t.Fatalf("server state %v", sc.State())
+	}
+	buf := make([]byte, 10)
+	if k, _ := sc.Read(buf); k != 3 {
+		t.Fatalf("read %d", k)
+	}
+	sc.Close()
+	n.Advance(10 * time.Second)
+	if !droppedFIN[true] || !droppedFIN[false] || !droppedLastACK {
+		t.Fatalf("drops: FIN %v, last ACK %v", droppedFIN, droppedLastACK)
+	}
+	if c.State() != StateTimeWait || sc.State() != StateClosed || sc.Err() != nil || c.Err() != nil {
+		t.Fatalf("states %v (%v) / %v (%v)", c.State(), c.Err(), sc.State(), sc.Err())
 	}
 }
