@@ -122,9 +122,10 @@ func (d *Driver) read(f *iface) {
 			closed := errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EBADFD)
 			if closed || failures >= maxReadErrors {
 				if closed {
-					err = fmt.Errorf("%w: %w", ErrClosed, err)
+					err = fmt.Errorf("%w: read %s: %w", ErrClosed, f.name, err)
+				} else {
+					err = fmt.Errorf("tun: read %s: giving up after %d failures: %w", f.name, failures, err)
 				}
-				err = fmt.Errorf("tun: read %s: %w", f.name, err)
 				f.dead.Store(true)
 				d.fail(err)
 				d.reportAsync(err)

@@ -339,6 +339,12 @@ func TestCaptureTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("needs tshark (apt-get install -y tshark)")
 	}
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) { testCaptureTshark(t, mode.super) })
+	}
+}
+
+func testCaptureTshark(t *testing.T, super bool) {
 	tp := lab.New(t, lab.Config{Paths: 1})
 	p := tp.Paths[0]
 	ifc, err := tp.StackInterface(tp.Server, "tun0")
@@ -346,7 +352,7 @@ func TestCaptureTshark(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, path := tempPcap(t, "tun.pcap")
-	h := newHost(t, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}, capture: w})
+	h := newHost(t, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}, capture: w, super: super})
 	addr := netip.AddrPortFrom(p.ServerStack.V4, testPort)
 	ln, err := h.listen(addr)
 	if err != nil {
@@ -411,13 +417,19 @@ func TestCaptureTshark(t *testing.T) {
 // TestDriverCloseMidTransfer is the guard for Close racing a busy device: a
 // transfer is cut by Close, which must return without a stray error.
 func TestDriverCloseMidTransfer(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) { testDriverCloseMidTransfer(t, mode.super) })
+	}
+}
+
+func testDriverCloseMidTransfer(t *testing.T, super bool) {
 	tp := lab.New(t, lab.Config{Paths: 1})
 	p := tp.Paths[0]
 	ifc, err := tp.StackInterface(tp.Server, "tun0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHost(t, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}})
+	h := newHost(t, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}, super: super})
 	addr := netip.AddrPortFrom(p.ServerStack.V4, testPort)
 	ln, err := h.listen(addr)
 	if err != nil {
@@ -456,5 +468,27 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDeviceClosedUnderDriver closes a device behind the driver's back:
+// its reader stops with ErrClosed, reported by Err and OnError, and Close
+// still returns.
+func TestDeviceClosedUnderDriver(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			tp := lab.New(t, lab.Config{Paths: 1})
+			ifc, err := tp.StackInterface(tp.Server, "tun0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHost(t, hostConfig{addrs: []netip.Addr{tp.Paths[0].ServerStack.V4}, ifs: []tun.Interface{ifc}, super: mode.super})
+			ifc.Device.Close()
+			waitUntil(t, func() bool { return h.drv.Err() != nil })
+			if err := h.drv.Err(); !errors.Is(err, tun.ErrClosed) {
+				t.Errorf("Err() = %v, want ErrClosed", err)
+			}
+			h.close()
+		})
 	}
 }

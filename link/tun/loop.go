@@ -209,7 +209,7 @@ func (d *Driver) flush(f *iface) {
 		return
 	}
 	if errors.Is(err, os.ErrClosed) {
-		err = fmt.Errorf("tun: write %s: %w: %w", f.name, ErrClosed, err)
+		err = fmt.Errorf("%w: write %s: %w", ErrClosed, f.name, err)
 		if !f.dead.Swap(true) {
 			d.fail(err)
 			d.report(err)

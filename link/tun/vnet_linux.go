@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -95,9 +96,18 @@ func (r *rawIO) read(b *batch) (int, error) {
 		return true
 	})
 	if err != nil {
-		return n, err
+		return n, closedErr(err)
 	}
 	return n, rerr
+}
+
+// closedErr wraps an error of the file's RawConn, which fails only once
+// the file is closed, as os.ErrClosed.
+func closedErr(err error) error {
+	if errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", os.ErrClosed, err)
 }
 
 // write writes each buffer's packet, virtio-net header first (in the
@@ -129,7 +139,7 @@ func (r *rawIO) write(bufs [][]byte, failed []int) ([]int, error) {
 		for ; i < len(bufs); i++ {
 			failed = append(failed, i)
 		}
-		return failed, err
+		return failed, closedErr(err)
 	}
 	return failed, first
 }
