@@ -251,14 +251,21 @@ type Decline struct {
 // String explains the decline in one line, with the setting that would
 // change it.
 func (d Decline) String() string {
-	what := fmt.Sprintf("%s %v -> %v", d.Kind, d.Local, d.Remote)
+	var what string
 	switch d.Kind {
+	case DeclineSubflow:
+		what = "subflow from " + addrString(d.Local)
+		if d.Remote.IsValid() {
+			what += " to " + addrString(d.Remote)
+		}
 	case DeclineAddAddr:
-		what = fmt.Sprintf("address %v announced by the peer", d.Remote)
+		what = fmt.Sprintf("address %s announced by the peer", addrString(d.Remote))
 	case DeclineJoin:
-		what = fmt.Sprintf("join from %v to %v", d.Remote, d.Local)
+		what = fmt.Sprintf("join from %s to %s", addrString(d.Remote), addrString(d.Local))
 	case DeclineAnnounce:
-		what = fmt.Sprintf("announcement of %v", d.Local)
+		what = "announcement of " + addrString(d.Local)
+	default:
+		what = d.Kind.String()
 	}
 	why := d.Reason.String()
 	switch d.Reason {
@@ -278,6 +285,18 @@ func (d Decline) String() string {
 		why = fmt.Sprintf("refused by the MPTCP layer: %v", d.Err)
 	}
 	return fmt.Sprintf("declined %s: %s", what, why)
+}
+
+// addrString prints an address with its port, or without it when the
+// port is 0 (any).
+func addrString(a netip.AddrPort) string {
+	switch {
+	case !a.IsValid():
+		return "?"
+	case a.Port() == 0:
+		return a.Addr().String()
+	}
+	return a.String()
 }
 
 // Unwrap returns Err, or ErrLimit for the limit reasons, so that
