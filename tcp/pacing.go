@@ -13,8 +13,11 @@ type pacer struct {
 }
 
 // paceBlocked reports whether the pacer holds back the next segment, and
-// if so arms the timer for it. A quantum of two segments' worth of time may
-// go early, so a wake-up sends a small train rather than one segment.
+// if so arms the timer for it. A quantum may go early, so a wake-up sends
+// a train rather than one segment: as Linux sizes its bursts
+// (tcp_tso_autosize), about a millisecond's worth of data at the pacing
+// rate, at least two segments and at most 64 KiB. A driver writing to a
+// real device then gets batches worth a system call.
 func (c *Conn) paceBlocked(now time.Duration) bool {
 	if c.stack.cfg.DisablePacing || c.pace.next == 0 {
 		return false
@@ -23,7 +26,8 @@ func (c *Conn) paceBlocked(now time.Duration) bool {
 	if rate <= 0 {
 		return false
 	}
-	quantum := time.Duration(float64(2*c.sndMSS) / rate * float64(time.Second))
+	burst := min(max(rate/1000, float64(2*c.sndMSS)), 64<<10)
+	quantum := time.Duration(burst / rate * float64(time.Second))
 	if c.pace.next <= now+quantum {
 		return false
 	}
