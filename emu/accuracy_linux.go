@@ -199,7 +199,7 @@ type probeResult struct {
 	Sent, Recv int64
 }
 
-func (p probeResult) Received() bool          { return p.Recv != 0 }
+func (p probeResult) Received() bool        { return p.Recv != 0 }
 func (p probeResult) OneWay() time.Duration { return time.Duration(p.Recv - p.Sent) }
 
 // runProbes sends count probes of size bytes of UDP payload, interval

@@ -312,4 +312,3 @@ func (e *Emulator) Stop() error {
 	})
 	return nil
 }
-

@@ -215,7 +215,6 @@ func (l *loop) close() {
 	unix.Close(l.eventfd)
 }
 
-
 // setSched puts the calling thread in the loop's scheduling class. A
 // failure (no CAP_SYS_NICE) leaves it in the normal class, counted in
 // schedErrors.
