@@ -197,15 +197,25 @@ func (e *env) kernAddr(n int) netip.Addr {
 	return p.Client.Get(e.v6)
 }
 
-// kernelListen listens in the kernel's namespace on its path-1 address,
-// with MPTCP if mp.
+// network is the case's family as Go's net package names it.
+func (e *env) network() string {
+	if e.v6 {
+		return "tcp6"
+	}
+	return "tcp4"
+}
+
+// kernelListen listens in the kernel's namespace on every address of the
+// case's family, with MPTCP if mp. Every address: a join to an announced
+// address reaches the listener that covers it, and a listener bound to the
+// path-1 address only would answer joins to path 2 with a RST.
 func (e *env) kernelListen(mp bool) net.Listener {
 	e.t.Helper()
 	var ln net.Listener
 	if err := e.kern.Do(func() (err error) {
 		var lc net.ListenConfig
 		lc.SetMultipathTCP(mp)
-		ln, err = lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(e.kernAddr(1), port).String())
+		ln, err = lc.Listen(context.Background(), e.network(), fmt.Sprintf(":%d", port))
 		return err
 	}); err != nil {
 		e.t.Fatal(err)
@@ -244,10 +254,11 @@ func (e *env) kernelDial(mp bool) (*net.TCPConn, error) {
 	return c.(*net.TCPConn), nil
 }
 
-// listen listens on our stack's path-1 address.
+// listen listens on every address of our stack of the case's family
+// (see kernelListen).
 func (e *env) listen() *mptcp.Listener {
 	e.t.Helper()
-	ln, err := e.st.Listen("tcp", netip.AddrPortFrom(e.ourAddr(1), port).String())
+	ln, err := e.st.Listen(e.network(), fmt.Sprintf(":%d", port))
 	if err != nil {
 		e.t.Fatal(err)
 	}
