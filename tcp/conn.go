@@ -28,6 +28,7 @@ type Conn struct {
 	active   bool      // opened by Dial
 	viaHooks bool      // passive, handed over through hooks rather than Accept
 	err      error     // why the connection closed
+	softErr  error     // last soft ICMP error, reported with a timeout
 
 	// Application intent.
 	writeClosed bool // CloseWrite or Close: FIN after the queued data

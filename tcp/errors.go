@@ -39,6 +39,9 @@ var (
 	// ErrInvalid reports an invalid argument: a bad address, an unknown
 	// congestion control, an impossible configuration (EINVAL).
 	ErrInvalid = errors.New("tcp: invalid argument")
+	// ErrUnreachable reports, along with ErrTimeout, that ICMP said the
+	// peer could not be reached (EHOSTUNREACH).
+	ErrUnreachable = errors.New("tcp: no route to host")
 	// ErrWouldBlock reports that Accept found no connection ready.
 	ErrWouldBlock = errors.New("tcp: operation would block")
 )

@@ -155,6 +155,18 @@ func FuzzConnSegments(f *testing.F) {
 			if optSel == 0x42 {
 				c.Close()
 			}
+			if optSel&0x60 == 0x60 {
+				// An ICMP error about one of our segments: too big (MTU
+				// from the window field) or unreachable.
+				ours := craft(c.LocalAddr(), c.RemoteAddr(), c.sndWire(c.sndUna)+uint32(ackDelta&0xff), 0, wire.FlagACK, 0, nil, nil)
+				code := uint8(wire.ICMPv4FragmentationNeeded)
+				if optSel&0x10 != 0 {
+					code = wire.ICMPv4PortUnreachable
+				}
+				s.Deliver(n.now, icmpAbout(ours, wire.ICMPv4DestUnreachable, code, uint32(wnd)))
+				s.Poll(n.now, func([]byte) {})
+				checkInvariants(t, c)
+			}
 		}
 	})
 }

@@ -165,7 +165,7 @@ func (c *Conn) onRTO() {
 			limit = s.cfg.SYNACKRetries
 		}
 		if c.synRetries > limit {
-			c.fail(ErrTimeout)
+			c.fail(c.timeoutErr())
 			return
 		}
 		c.rtt.backoff++
@@ -179,7 +179,7 @@ func (c *Conn) onRTO() {
 	c.rtoCount++
 	if c.rtoCount > s.cfg.Retries {
 		s.stats.AbortOnTimeout++
-		c.fail(ErrTimeout)
+		c.fail(c.timeoutErr())
 		return
 	}
 	c.stats.RTOs++

@@ -169,12 +169,14 @@ func (s *Stack) Deliver(now time.Time, pkt []byte) {
 		s.stats.InErrs++
 		return
 	}
-	if proto != wire.ProtoTCP {
-		return
-	}
 	src, dst = src.Unmap(), dst.Unmap()
 	if !s.owns(dst) {
 		s.stats.NotOurs++
+		return
+	}
+	if proto != wire.ProtoTCP {
+		s.deliverICMP(src, dst, proto, payload)
+		s.dispatch()
 		return
 	}
 	t, err := wire.ParseTCP(payload)

@@ -36,6 +36,7 @@ type Stats struct {
 	BadSegments     uint64 // unacceptable segments (sequence or ACK out of window)
 	ResetsOnClose   uint64
 	Penalties       uint64 // window reductions asked for by Penalize
+	PMTUUpdates     uint64 // MSS reductions from ICMP packet-too-big
 
 	// Snapshot (Conn.Info).
 	State         State
@@ -56,23 +57,25 @@ type Stats struct {
 // StackStats are a stack's counters, named after Linux's Tcp and TcpExt
 // MIBs where one exists.
 type StackStats struct {
-	ActiveOpens   uint64 // Dial
-	PassiveOpens  uint64 // connections established from a listener
-	AttemptFails  uint64 // handshakes that failed
-	EstabResets   uint64 // synchronized connections reset
-	CurrEstab     int    // connections in ESTABLISHED or CLOSE-WAIT now
-	InSegs        uint64
-	OutSegs       uint64
-	RetransSegs   uint64
-	InErrs        uint64 // segments dropped as malformed
-	InCsumErrors  uint64
-	OutRsts       uint64
-	NoPort        uint64 // segments for no connection or listener, answered by RST
-	NotOurs       uint64 // packets for addresses the stack does not own
-	BadOptions    uint64 // segments with malformed options (the rest is used)
-	ControlDrops  uint64 // stateless replies dropped because their queue was full
-	Conns         int    // connections the stack holds now
-	TimeWaitConns int    // TIME-WAIT entries now
+	ActiveOpens     uint64 // Dial
+	PassiveOpens    uint64 // connections established from a listener
+	AttemptFails    uint64 // handshakes that failed
+	EstabResets     uint64 // synchronized connections reset
+	CurrEstab       int    // connections in ESTABLISHED or CLOSE-WAIT now
+	InSegs          uint64
+	OutSegs         uint64
+	RetransSegs     uint64
+	InErrs          uint64 // segments dropped as malformed
+	InCsumErrors    uint64
+	OutRsts         uint64
+	NoPort          uint64 // segments for no connection or listener, answered by RST
+	NotOurs         uint64 // packets for addresses the stack does not own
+	BadOptions      uint64 // segments with malformed options (the rest is used)
+	ControlDrops    uint64 // stateless replies dropped because their queue was full
+	ICMPErrors      uint64 // ICMP errors applied to a connection
+	ICMPOutOfWindow uint64 // ICMP errors whose quoted sequence number was not in flight
+	Conns           int    // connections the stack holds now
+	TimeWaitConns   int    // TIME-WAIT entries now
 
 	SyncookiesSent   uint64
 	SyncookiesRecv   uint64

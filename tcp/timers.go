@@ -78,7 +78,7 @@ func (c *Conn) onPersist() {
 	c.probesUnacked++
 	if c.probesUnacked > s.cfg.Retries {
 		s.stats.AbortOnTimeout++
-		c.fail(ErrTimeout)
+		c.fail(c.timeoutErr())
 		return
 	}
 	c.persistBackoff++
@@ -105,7 +105,7 @@ func (c *Conn) onKeepalive() {
 	}
 	if c.kaProbes >= ka.Count {
 		s.stats.AbortOnTimeout++
-		c.fail(ErrTimeout)
+		c.fail(c.timeoutErr())
 		return
 	}
 	c.kaProbes++
