@@ -184,6 +184,23 @@ func TestRedundant(t *testing.T) {
 	if got := ids(s.Reinject(time.Time{}, cn, 2, nil)); !slices.Equal(got, []int{1}) {
 		t.Fatalf("Reinject from 2 = %v, want [1]", got)
 	}
+	// The fastest is full and the one with room has more than twice its
+	// RTT: wait rather than send a copy only the slow path carries.
+	b.inflight = b.cwnd
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("fastest full, other 5x slower: %v, want none", got)
+	}
+	b.srtt = 30 * ms
+	if got := send(s, cn); !slices.Equal(got, []int{1}) {
+		t.Fatalf("fastest full, other within 2x: %v, want the other", got)
+	}
+	// A subflow without room for the lead's whole chunk misses it.
+	b.srtt, b.inflight = 10*ms, 0
+	a.inflight = a.cwnd - 1000
+	if got := send(s, cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("slow subflow with a sliver of room: %v, want only [2]", got)
+	}
+	a.inflight = 0
 	a.down, b.down = true, true
 	if got := send(s, cn); len(got) != 0 {
 		t.Fatalf("only a full primary left: %v, want none", got)

@@ -13,9 +13,16 @@ func init() { Register("redundant", func() Scheduler { return &redundant{} }) }
 //
 // A subflow whose window is full when a chunk goes out misses that chunk
 // rather than holding the others back; it carries the next chunk it has
-// room for. Backup subflows join only when no non-backup subflow is
-// usable.
+// room for. New data never goes out on much slower subflows alone,
+// though: when the fastest subflow has no room and those with room have
+// more than twice its RTT, the chunk waits for the fastest, since a copy
+// that only the slow path carries is the one the receiver waits for.
+// Backup subflows join only when no non-backup subflow is usable.
 type redundant struct{ buf []Subflow }
+
+// redundantSlowFactor is how much slower than the fastest subflow the
+// subflows carrying a chunk without it may be.
+const redundantSlowFactor = 2
 
 // Name implements Scheduler.
 func (*redundant) Name() string { return "redundant" }
@@ -23,7 +30,31 @@ func (*redundant) Name() string { return "redundant" }
 // Send implements Scheduler: the subflows come lowest RTT first.
 func (r *redundant) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
 	r.buf = Eligible(c.Subflows(), -1, r.buf[:0])
-	return byRTT(withRoom(r.buf, dst), len(dst))
+	fast := fastest(r.buf)
+	n := len(dst)
+	dst = byRTT(withRoom(r.buf, dst), n)
+	if len(dst) == n {
+		return dst
+	}
+	lead := dst[n]
+	if fast != nil && fast.Room() <= 0 && fast.SRTT() > 0 && lead.SRTT() > redundantSlowFactor*fast.SRTT() {
+		return dst[:n] // wait for the fastest subflow
+	}
+	return copies(dst, n, min(lead.Room(), c.Unsent(), c.SendWindow()))
+}
+
+// copies keeps, after the lead subflow at dst[n], only the subflows with
+// room for the whole chunk: the MPTCP layer cuts the chunk to the
+// smallest room of the subflows it is given, and a copy squeezed into a
+// nearly full window would cut the lead's data into slivers.
+func copies(dst []Subflow, n, chunk int) []Subflow {
+	out := dst[:n+1]
+	for _, sf := range dst[n+1:] {
+		if sf.Room() >= chunk {
+			out = append(out, sf)
+		}
+	}
+	return out
 }
 
 // Reinject implements Scheduler: every other eligible subflow with room,
@@ -31,7 +62,12 @@ func (r *redundant) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
 // retransmission).
 func (r *redundant) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
 	r.buf = Eligible(c.Subflows(), from, r.buf[:0])
-	return byRTT(withRoom(r.buf, dst), len(dst))
+	n := len(dst)
+	dst = byRTT(withRoom(r.buf, dst), n)
+	if len(dst) == n {
+		return dst
+	}
+	return copies(dst, n, dst[n].Room())
 }
 
 // byRTT sorts s[from:] by RTT in place (insertion sort: a handful of
