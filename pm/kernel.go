@@ -137,7 +137,8 @@ func KernelByName(name string) *Kernel {
 
 // New returns the path manager of one connection: a Factory.
 func (k *Kernel) New() PathManager {
-	return &kernelPM{k: k, used: map[netip.AddrPort]bool{}, accepted: map[uint8]bool{}, declined: map[string]bool{}}
+	return &kernelPM{k: k, used: map[netip.AddrPort]bool{}, accepted: map[uint8]bool{},
+		announced: map[netip.AddrPort]uint8{}, declined: map[string]bool{}}
 }
 
 // Limits returns the limits in force.

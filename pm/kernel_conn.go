@@ -17,11 +17,12 @@ import (
 // add_addr_accepted limit. Each endpoint is used once per connection.
 // It never retries a failed subflow, as the kernel does not.
 type kernelPM struct {
-	k        *Kernel
-	up, dead bool
-	mpcDone  bool
-	used     map[netip.AddrPort]bool // endpoints consumed (address, port)
-	accepted map[uint8]bool          // remote address IDs accepted
+	k         *Kernel
+	up, dead  bool
+	mpcDone   bool
+	used      map[netip.AddrPort]bool  // endpoints consumed (address, port)
+	accepted  map[uint8]bool           // remote address IDs accepted
+	announced map[netip.AddrPort]uint8 // endpoints announced, with their IDs
 	// localUsed counts the subflow endpoints consumed, the initial
 	// subflow's excepted (the kernel's local_addr_used).
 	localUsed int
@@ -61,9 +62,12 @@ func (p *kernelPM) Event(now time.Time, c Conn, ev Event) {
 			p.createOrSignal(c)
 		}
 	case LocalRemoved:
+		// The address is gone (the kernel's endpoint delete): withdraw
+		// its announcement; its subflows are closed already.
 		key := endpointKey(ev.Local)
-		if p.used[key] && ev.Local.Signal {
-			_ = c.Withdraw(ev.Local.ID)
+		if id, ok := p.announced[key]; ok {
+			_ = c.Withdraw(id)
+			delete(p.announced, key)
 		}
 		delete(p.used, key)
 	case JoinRefused:
@@ -168,6 +172,7 @@ func (p *kernelPM) createOrSignal(c Conn) {
 			p.decline(Decline{Kind: DeclineAnnounce, Reason: ReasonRefused, Local: endpointKey(e), Err: err})
 			continue
 		}
+		p.announced[endpointKey(e)] = e.ID
 		if e.Subflow {
 			fresh = append(fresh, e)
 		}

@@ -524,3 +524,21 @@ func TestUserspace(t *testing.T) {
 		t.Fatalf("listener event: %v", events)
 	}
 }
+
+func TestKernelLocalRemoved(t *testing.T) {
+	sig := la1
+	sig.Signal = true
+	k, _ := kernelWith(t, []pm.LocalAddr{sig}, nil)
+	c := newConn([]pm.LocalAddr{la0, la1}, []pm.RemoteAddr{ra0})
+	c.server = true
+	p := k.New()
+	p.Event(t0, c, pm.Event{Kind: pm.Established})
+	if len(c.announced) != 1 {
+		t.Fatalf("announced %v", c.announced)
+	}
+	c.locals = c.locals[:1]
+	p.Event(t0, c, pm.Event{Kind: pm.LocalRemoved, Local: la1}) // no flags on the event: the endpoint list has them
+	if !slices.Equal(c.withdrawn, []uint8{1}) {
+		t.Fatalf("withdrawn %v, want [1]", c.withdrawn)
+	}
+}
