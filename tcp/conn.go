@@ -284,7 +284,7 @@ func (c *Conn) consumed(n int) {
 	if c.rcvAdvRight < c.rcvNxt() {
 		cur = 0
 	}
-	if nw := uint64(c.rcvWindowAvail()); nw >= 2*cur && nw-cur >= uint64(c.advMSS) {
+	if nw := uint64(c.advertisable()); nw >= 2*cur && nw-cur >= uint64(c.advMSS) {
 		c.ackNow = true
 		s.markDirty(c)
 	}

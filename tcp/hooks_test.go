@@ -294,3 +294,52 @@ func TestRecordBoundaries(t *testing.T) {
 		t.Fatal("no retransmissions tested")
 	}
 }
+
+// drainHooks drains a connection from Notify with Peek/Discard, as the
+// MPTCP layer does, and advertises a fixed connection-level window.
+type drainHooks struct {
+	NopHooks
+	window int
+	got    int
+}
+
+func (h *drainHooks) ReceiveWindow(c *Conn, wnd int) int { return h.window }
+
+func (h *drainHooks) Notify(c *Conn, now time.Time, ev Event) {
+	if ev&EventReadable != 0 {
+		x, y := c.Peek()
+		h.got += c.Discard(len(x) + len(y))
+	}
+}
+
+func TestDrainFromNotifyAcksEveryOtherSegment(t *testing.T) {
+	n := newTestNet(t, 5*time.Millisecond)
+	n.rate = 50e6 / 8
+	a, b := n.pair(nil, nil)
+	dh := &drainHooks{window: 4 << 20}
+	b.Listen(ap(addrB, 80), &ListenConfig{Hooks: &listenHooksFor{h: dh}})
+	c, _ := a.Dial(n.now, ap(addrB, 80), nil)
+	var data, acks int
+	n.tap = func(p []byte) {
+		l, _, _, fromA := dataSeg(p)
+		switch {
+		case fromA && l > 0:
+			data++
+		case !fromA && l == 0:
+			acks++
+		}
+	}
+	ca := newApp(c, 1, 8<<20)
+	n.pumps = append(n.pumps, ca.pump)
+	if !n.runUntil(30*time.Second, func() bool { return dh.got == 8<<20 }) {
+		t.Fatalf("got %d", dh.got)
+	}
+	if ratio := float64(acks) / float64(data); ratio > 0.6 {
+		t.Fatalf("%d ACKs for %d data segments", acks, data)
+	}
+	t.Logf("%d ACKs for %d data segments", acks, data)
+}
+
+type listenHooksFor struct{ h Hooks }
+
+func (l *listenHooksFor) SYN(time.Time, *Request) (Hooks, error) { return l.h, nil }

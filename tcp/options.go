@@ -115,10 +115,7 @@ func (c *Conn) maxPayload() int {
 // section 3.8.6.2.2), and moves right only by useful amounts (receiver
 // silly window avoidance).
 func (c *Conn) windowField(syn bool) uint16 {
-	avail := c.rcvWindowAvail()
-	if c.hooks != nil {
-		avail = min(max(c.hooks.ReceiveWindow(c, avail), 0), c.opts.ReceiveBufferMax)
-	}
+	avail := c.advertisable()
 	if syn {
 		w := min(avail, 65535)
 		if c.state == StateSynReceived {
@@ -140,6 +137,16 @@ func (c *Conn) windowField(syn bool) uint16 {
 	field = min(field, 65535)
 	c.rcvAdvRight = max(c.rcvAdvRight, nxt+field<<c.rcvShift)
 	return uint16(field)
+}
+
+// advertisable returns the window to announce beyond RCV.NXT: the room in
+// the receive buffer, or what the hooks say instead.
+func (c *Conn) advertisable() int {
+	avail := c.rcvWindowAvail()
+	if c.hooks != nil {
+		avail = min(max(c.hooks.ReceiveWindow(c, avail), 0), c.opts.ReceiveBufferMax)
+	}
+	return avail
 }
 
 // rcvWindowAvail returns the room in the receive buffer beyond RCV.NXT.
