@@ -17,12 +17,17 @@ import (
 )
 
 // The throughput benchmarks move b.N MiB over one path of a lab topology
-// (veth, no rate limit) and report Gbit/s:
+// (veth, no rate limit), in each of the driver's modes (split: the device
+// splits and coalesces; super: Config.SuperPackets; trust: that and
+// TrustKernelChecksums with a stack that verifies no checksum), and report
+// Gbit/s and Gbit/s per CPU second:
 //
 //	go test ./link/tun -run '^$' -bench . -benchtime 2000x -cpuprofile cpu.out
 //
 // BenchmarkKernelToKernel is the reference: the same path, the Linux TCP
-// stack at both ends.
+// stack at both ends. Our stack runs unpaced (docs/tun.md says why);
+// BENCH_PACING=1 turns its pacing on, BENCH_SKIPCSUM=1 makes it trust
+// inbound checksums.
 
 const chunk = 1 << 20
 
@@ -51,13 +56,19 @@ func (m meter) report(b *testing.B) {
 
 // BenchmarkKernelToOurServer: a kernel TCP client sends to our stack.
 func BenchmarkKernelToOurServer(b *testing.B) {
+	for _, mode := range modes {
+		b.Run(mode.name, func(b *testing.B) { benchKernelToOurServer(b, mode.super, mode.trust) })
+	}
+}
+
+func benchKernelToOurServer(b *testing.B, super, trust bool) {
 	tp := lab.New(b, lab.Config{Paths: 1})
 	p := tp.Paths[0]
 	ifc, err := tp.StackInterface(tp.Server, "tun0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP(), super: os.Getenv("BENCH_SUPER") != ""})
+	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ServerStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP(), super: super, trust: trust})
 	addr := netip.AddrPortFrom(p.ServerStack.V4, testPort)
 	ln, err := h.listen(addr)
 	if err != nil {
@@ -101,13 +112,19 @@ func BenchmarkKernelToOurServer(b *testing.B) {
 
 // BenchmarkOurClientToKernel: our stack sends to a kernel TCP server.
 func BenchmarkOurClientToKernel(b *testing.B) {
+	for _, mode := range modes {
+		b.Run(mode.name, func(b *testing.B) { benchOurClientToKernel(b, mode.super, mode.trust) })
+	}
+}
+
+func benchOurClientToKernel(b *testing.B, super, trust bool) {
 	tp := lab.New(b, lab.Config{Paths: 1})
 	p := tp.Paths[0]
 	ifc, err := tp.StackInterface(tp.Client, "tun0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ClientStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP(), super: os.Getenv("BENCH_SUPER") != ""})
+	h := newHost(b, hostConfig{addrs: []netip.Addr{p.ClientStack.V4}, ifs: []tun.Interface{ifc}, tcp: benchTCP(), super: super, trust: trust})
 	var ln net.Listener
 	if err := tp.Server.Do(func() (err error) {
 		ln, err = net.Listen("tcp", netip.AddrPortFrom(p.Server.V4, testPort).String())

@@ -51,6 +51,16 @@ type Config struct {
 	// sends them, with one copy of the payload and no checksum pass. Every
 	// device must have the virtio-net header (Create makes it so).
 	SuperPackets bool
+
+	// TrustKernelChecksums, with SuperPackets, serves a stack that does
+	// not verify checksums (tcp.Config.SkipChecksumVerify): the driver
+	// leaves unfinished the checksums the kernel vouches for (packets it
+	// made, whose checksum it left to the device, or whose checksum it
+	// verified), which spares a pass over every byte received, and
+	// verifies every other TCP packet itself, dropping those that fail
+	// (Stats.BadChecksums). Captures then show the unfinished checksums as
+	// wrong.
+	TrustKernelChecksums bool
 }
 
 // ErrClosed is returned by Err after a device failed because it was
@@ -113,6 +123,9 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	if len(cfg.Interfaces) == 0 {
 		return nil, errors.New("tun: no interfaces")
 	}
+	if cfg.TrustKernelChecksums && !cfg.SuperPackets {
+		return nil, errors.New("tun: TrustKernelChecksums needs SuperPackets")
+	}
 	readAhead := cfg.ReadAhead
 	if readAhead <= 0 {
 		readAhead = 4
@@ -133,7 +146,7 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 		if ic.Device == nil {
 			return nil, fmt.Errorf("tun: interface %d has no device", i)
 		}
-		f, err := newIface(i, ic, readAhead, cfg.SuperPackets)
+		f, err := newIface(i, ic, readAhead, cfg.SuperPackets, cfg.TrustKernelChecksums)
 		if err != nil {
 			return nil, err
 		}

@@ -39,6 +39,7 @@ type hostConfig struct {
 	tcp     tcp.Config
 	capture *pcap.Writer
 	super   bool
+	trust   bool // TrustKernelChecksums, and a stack that verifies no checksum
 }
 
 func newHost(t testing.TB, hc hostConfig) *host {
@@ -48,6 +49,7 @@ func newHost(t testing.TB, hc hostConfig) *host {
 		t.Fatal(err)
 	}
 	cfg := hc.tcp
+	cfg.SkipChecksumVerify = cfg.SkipChecksumVerify || hc.trust
 	cfg.Rand = rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
 	st, err := tcp.NewStack(cfg)
 	if err != nil {
@@ -59,10 +61,11 @@ func newHost(t testing.TB, hc hostConfig) *host {
 	h := &host{st: st, stop: make(chan struct{})}
 	h.cond = sync.NewCond(&h.mu)
 	h.drv, err = tun.New(st, tun.Config{
-		Interfaces:   hc.ifs,
-		Locker:       &h.mu,
-		Capture:      hc.capture,
-		SuperPackets: hc.super,
+		Interfaces:           hc.ifs,
+		Locker:               &h.mu,
+		Capture:              hc.capture,
+		SuperPackets:         hc.super,
+		TrustKernelChecksums: hc.trust,
 		OnError: func(err error) {
 			t.Logf("driver: %v", err)
 			go func() { // OnError must not take the lock

@@ -44,7 +44,7 @@ const maxReadErrors = 100
 // holds up to a 64 KiB packet.
 const superBatch = 16
 
-func newIface(idx int, ic Interface, readAhead int, super bool) (*iface, error) {
+func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, error) {
 	name, err := ic.Device.Name()
 	if err != nil {
 		name = fmt.Sprintf("interface %d", idx)
@@ -62,7 +62,7 @@ func newIface(idx int, ic Interface, readAhead int, super bool) (*iface, error) 
 	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, free: make(chan *batch, readAhead)}
 	rbs, rsize := bs, Headroom+mtu
 	if super {
-		if f.raw, err = newRawIO(ic.Device); err != nil {
+		if f.raw, err = newRawIO(ic.Device, trust); err != nil {
 			return nil, fmt.Errorf("tun: %s: super-packets: %w", name, err)
 		}
 		// One byte more than the largest packet tells a full read from a
@@ -109,7 +109,11 @@ func (d *Driver) read(f *iface) {
 		var n int
 		var err error
 		if f.raw != nil {
+			bad := f.raw.bad
 			n, err = f.raw.read(b)
+			if f.raw.bad != bad {
+				f.c.badChecksums.Add(f.raw.bad - bad)
+			}
 		} else {
 			n, err = f.dev.Read(b.bufs, b.sizes, Headroom)
 		}

@@ -19,8 +19,9 @@ type Stats struct {
 	Drops   uint64
 	NoRoute uint64 // driver total only
 
-	ReadErrors  uint64 // failed or partly failed reads
-	WriteErrors uint64 // failed writes
+	ReadErrors   uint64 // failed or partly failed reads
+	WriteErrors  uint64 // failed writes
+	BadChecksums uint64 // packets dropped by the driver's own checksum check (TrustKernelChecksums)
 }
 
 // counters are updated by one goroutine and read by any.
@@ -28,6 +29,7 @@ type counters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
 	readBatches, writeBatches, polls         atomic.Uint64
 	drops, noRoute, readErrors, writeErrors  atomic.Uint64
+	badChecksums                             atomic.Uint64
 }
 
 func (c *counters) load() Stats {
@@ -37,6 +39,7 @@ func (c *counters) load() Stats {
 		ReadBatches: c.readBatches.Load(), WriteBatches: c.writeBatches.Load(), Polls: c.polls.Load(),
 		Drops: c.drops.Load(), NoRoute: c.noRoute.Load(),
 		ReadErrors: c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
+		BadChecksums: c.badChecksums.Load(),
 	}
 }
 
@@ -52,4 +55,5 @@ func (s *Stats) add(o Stats) {
 	s.NoRoute += o.NoRoute
 	s.ReadErrors += o.ReadErrors
 	s.WriteErrors += o.WriteErrors
+	s.BadChecksums += o.BadChecksums
 }

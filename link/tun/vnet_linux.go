@@ -21,14 +21,16 @@ import (
 
 // rawIO is direct access to a TUN device's file.
 type rawIO struct {
-	rc syscall.RawConn
+	rc    syscall.RawConn
+	trust bool // Config.TrustKernelChecksums
+	bad   uint64
 }
 
 // errNoVnetHdr says a device cannot be read whole: it has no virtio-net
 // header, or no file.
 var errNoVnetHdr = errors.New("device has no virtio-net header")
 
-func newRawIO(dev Device) (*rawIO, error) {
+func newRawIO(dev Device, trust bool) (*rawIO, error) {
 	f := dev.File()
 	if f == nil {
 		return nil, errNoVnetHdr
@@ -57,13 +59,15 @@ func newRawIO(dev Device) (*rawIO, error) {
 	if flags&unix.IFF_VNET_HDR == 0 {
 		return nil, errNoVnetHdr
 	}
-	return &rawIO{rc: rc}, nil
+	return &rawIO{rc: rc, trust: trust}, nil
 }
 
 // read fills the batch with as many packets as the device has ready, at
 // least one (it waits for the first): one read(2) per packet, the
 // virtio-net header landing in the headroom. Checksums the kernel left
-// for the device to finish are finished.
+// for the device to finish are finished, unless trusted; with trust,
+// packets the kernel does not vouch for are verified, and those that fail
+// are dropped and counted in r.bad.
 func (r *rawIO) read(b *batch) (int, error) {
 	n := 0
 	var rerr error
@@ -86,9 +90,14 @@ func (r *rawIO) read(b *batch) (int, error) {
 				return true
 			}
 			size := k - vnetHdrLen
-			if err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:])); err != nil {
+			ok, err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:]), r.trust)
+			if err != nil {
 				rerr = err
 				return true
+			}
+			if !ok {
+				r.bad++
+				continue
 			}
 			b.sizes[n] = size
 			n++
@@ -146,23 +155,36 @@ func (r *rawIO) write(bufs [][]byte, failed []int) ([]int, error) {
 
 // finishRead completes a packet as the kernel left it: the checksum it
 // deferred to the device (CHECKSUM_PARTIAL) is computed over the whole
-// packet, super-packet or not, so the stack can check it as usual.
-func finishRead(pkt []byte, h vnetHdr) error {
+// packet, super-packet or not, so the stack can check it as usual. With
+// trust, a checksum the kernel vouches for (partial, or already verified)
+// is left as it is, and any other TCP packet's is verified here; ok is
+// false for one that fails.
+func finishRead(pkt []byte, h vnetHdr, trust bool) (ok bool, err error) {
 	switch h.gsoType {
 	case unix.VIRTIO_NET_HDR_GSO_NONE, unix.VIRTIO_NET_HDR_GSO_TCPV4, unix.VIRTIO_NET_HDR_GSO_TCPV6:
 	default:
-		return fmt.Errorf("unsupported GSO type %d", h.gsoType)
+		return false, fmt.Errorf("unsupported GSO type %d", h.gsoType)
 	}
-	if h.flags&unix.VIRTIO_NET_HDR_F_NEEDS_CSUM == 0 {
-		return nil
+	switch {
+	case h.flags&unix.VIRTIO_NET_HDR_F_NEEDS_CSUM != 0:
+		start, at := int(h.csumStart), int(h.csumStart)+int(h.csumOffset)
+		if at+2 > len(pkt) {
+			return false, fmt.Errorf("checksum at %d beyond a %d-byte packet", at, len(pkt))
+		}
+		if trust {
+			return true, nil
+		}
+		// The field holds the pseudo-header sum; the rest is the device's.
+		initial := binary.BigEndian.Uint16(pkt[at:])
+		pkt[at], pkt[at+1] = 0, 0
+		binary.BigEndian.PutUint16(pkt[at:], ^wire.Checksum(pkt[start:], initial))
+		return true, nil
+	case h.flags&unix.VIRTIO_NET_HDR_F_DATA_VALID != 0 || !trust:
+		return true, nil
 	}
-	start, at := int(h.csumStart), int(h.csumStart)+int(h.csumOffset)
-	if at+2 > len(pkt) {
-		return fmt.Errorf("checksum at %d beyond a %d-byte packet", at, len(pkt))
+	src, dst, proto, payload, err := wire.ParseIP(pkt)
+	if err != nil || proto != wire.ProtoTCP {
+		return true, nil // the stack's to judge
 	}
-	// The field holds the pseudo-header sum; the rest is the device's.
-	initial := binary.BigEndian.Uint16(pkt[at:])
-	pkt[at], pkt[at+1] = 0, 0
-	binary.BigEndian.PutUint16(pkt[at:], ^wire.Checksum(pkt[start:], initial))
-	return nil
+	return wire.TCP(payload).ValidChecksum(src, dst), nil
 }

@@ -4,11 +4,11 @@ package tun
 
 import "errors"
 
-type rawIO struct{}
+type rawIO struct{ bad uint64 }
 
 var errNoVnetHdr = errors.New("reading super-packets whole needs Linux")
 
-func newRawIO(Device) (*rawIO, error) { return nil, errNoVnetHdr }
+func newRawIO(Device, bool) (*rawIO, error) { return nil, errNoVnetHdr }
 
 func (*rawIO) read(*batch) (int, error) { return 0, errNoVnetHdr }
 
