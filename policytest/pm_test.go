@@ -235,3 +235,49 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 		t.Fatal("command to an unknown token accepted")
 	}
 }
+
+// admitSpy passes a path manager through and records whether the MPTCP
+// layer consults it about incoming joins.
+type admitSpy struct {
+	pm.PathManager
+	called *bool
+}
+
+func (a admitSpy) AdmitJoin(now time.Time, c pm.Conn, local, remote netip.AddrPort, backup bool) error {
+	*a.called = true
+	return a.PathManager.(pm.JoinAdmitter).AdmitJoin(now, c, local, remote, backup)
+}
+
+// TestKernelPMJoinLimit: the server's subflows limit refuses a join
+// beyond it, and says so.
+func TestKernelPMJoinLimit(t *testing.T) {
+	called := false
+	ck := mustKernel(t, pm.KernelConfig{Endpoints: []pm.LocalAddr{
+		{Addr: netip.MustParseAddr("10.0.2.2"), Subflow: true},
+		{Addr: netip.MustParseAddr("10.0.3.2"), Subflow: true},
+	}})
+	var srvLog []string
+	sk := mustKernel(t, pm.KernelConfig{Limits: &pm.Limits{Subflows: 1},
+		OnDecline: func(d pm.Decline) { srvLog = append(srvLog, d.String()) }})
+	clientPM = ck.New
+	serverPM = func() pm.PathManager { return admitSpy{sk.New(), &called} }
+	paths := []path{{rate: 10e6, delay: 5 * time.Millisecond}, {rate: 10e6, delay: 6 * time.Millisecond}, {rate: 10e6, delay: 7 * time.Millisecond}}
+	n := newNet(t, 4, paths,
+		func(c *core.Config) { c.PathManager = "policytest-client" },
+		func(c *core.Config) { c.PathManager = "policytest-server" })
+	f := n.startDownload(t, 1400, true, core.ConnOptions{})
+	n.sim.RunFor(2 * time.Second)
+	if !called {
+		t.Skip("the MPTCP layer does not consult pm.JoinAdmitter yet (/work/notes/core-requests.md item 3)")
+	}
+	if got := len(f.src.c.Info().Subflows); got != 2 {
+		t.Fatalf("server has %d subflows, want 2 (subflows limit 1)", got)
+	}
+	if got := sk.Counters()["join/subflows_limit"]; got != 1 {
+		t.Fatalf("server counted %d refused joins, want 1 (%v)", got, srvLog)
+	}
+	if got := n.ss.MIB().Get(core.MPJoinRejected); got == 0 {
+		t.Fatal("MPJoinRejected not counted")
+	}
+	t.Logf("server declines:\n  %s", strings.Join(srvLog, "\n  "))
+}
