@@ -152,11 +152,16 @@ const (
 type Hooks interface {
 	// WriteOptions adds options to an outgoing segment. The engine's own
 	// options (MSS, window scale and SACK-permitted on SYNs; timestamps)
-	// are already in b; SACK blocks go in after, in the space left.
+	// are already in b; SACK blocks go in after, in the space left. It is
+	// called for retransmissions too, and c is nil for the RST a listener
+	// sends when ListenHooks.SYN refuses a SYN.
 	WriteOptions(c *Conn, seg *Segment, b *wire.OptionBuilder)
 	// ReadOptions sees each incoming segment that passed the acceptability
 	// checks of RFC 9293 (sequence, RST and SYN validation, PAWS), and each
-	// SYN/ACK answering our SYN, before the engine acts on it.
+	// SYN/ACK answering our SYN, before the engine acts on it: pure ACKs,
+	// duplicates that are still in the window, RSTs that reset the
+	// connection. (The SYN of a passive open goes to ListenHooks.SYN
+	// instead.) Segments dropped as unacceptable are not shown.
 	ReadOptions(c *Conn, now time.Time, seg *Segment, opts *wire.TCPOptions) Verdict
 	// Acked reports that snd.una advanced or new SACK information arrived.
 	Acked(c *Conn, now time.Time, a *AckInfo)
