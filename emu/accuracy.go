@@ -91,9 +91,13 @@ func (c *AccuracyConfig) validate() error {
 
 // Distribution summarises a set of durations.
 type Distribution struct {
-	Count                   int
-	Min, P50, P90, P99, Max time.Duration
-	Mean                    time.Duration
+	Count int           `json:"count"`
+	Min   time.Duration `json:"min_ns"`
+	P50   time.Duration `json:"p50_ns"`
+	P90   time.Duration `json:"p90_ns"`
+	P99   time.Duration `json:"p99_ns"`
+	Max   time.Duration `json:"max_ns"`
+	Mean  time.Duration `json:"mean_ns"`
 }
 
 func distribution(v []time.Duration) Distribution {
@@ -115,42 +119,44 @@ type AccuracyRow struct {
 	// Name is "direct" (a veth pair, no emulator: the measurement's own
 	// floor), "ideal" (the emulator with an ideal link: its forwarding
 	// cost) or the rate.
-	Name  string
-	Rate  int64         // bit/s, 0 for none
-	Delay time.Duration // configured one-way delay
+	Name  string        `json:"name"`
+	Rate  int64         `json:"rate_bps"` // bit/s, 0 for none
+	Delay time.Duration `json:"delay_ns"` // configured one-way delay
 	// Expected is the one-way delay a probe should see: Delay plus its
 	// serialisation time at Rate.
-	Expected time.Duration
+	Expected time.Duration `json:"expected_ns"`
 	// ProbesSent and OneWay are the probes and their measured one-way
 	// delays (kernel receive timestamp minus the sender's clock just
 	// before the send); Error is OneWay minus Expected.
-	ProbesSent int
-	OneWay     Distribution
-	Error      Distribution
+	ProbesSent int          `json:"probes_sent"`
+	OneWay     Distribution `json:"one_way"`
+	Error      Distribution `json:"error"`
 	// ProbeLatenessP50 and P99 are how late the emulator wrote the
 	// probes (power-of-two upper bounds): its own share of Error.
-	ProbeLatenessP50, ProbeLatenessP99 time.Duration `json:",omitempty"`
+	ProbeLatenessP50 time.Duration `json:"probe_lateness_p50_ns,omitempty"`
+	ProbeLatenessP99 time.Duration `json:"probe_lateness_p99_ns,omitempty"`
 	// The saturating flow (rows with a rate): offered and achieved IP
 	// rates in bit/s, and RateError = achieved/Rate - 1.
-	OfferedBps  float64 `json:",omitempty"`
-	AchievedBps float64 `json:",omitempty"`
-	RateError   float64 `json:",omitempty"`
+	OfferedBps  float64 `json:"offered_bps,omitempty"`
+	AchievedBps float64 `json:"achieved_bps,omitempty"`
+	RateError   float64 `json:"rate_error,omitempty"`
 	// The emulator's view of the saturating flow: how late it wrote
 	// frames (power-of-two upper bounds), and the frames it lost outside
 	// the model.
-	LatenessP50, LatenessP99 time.Duration `json:",omitempty"`
-	QueueDrops               uint64        `json:",omitempty"`
-	OutsideModelDrops        uint64        `json:",omitempty"`
+	LatenessP50       time.Duration `json:"lateness_p50_ns,omitempty"`
+	LatenessP99       time.Duration `json:"lateness_p99_ns,omitempty"`
+	QueueDrops        uint64        `json:"queue_drops,omitempty"`
+	OutsideModelDrops uint64        `json:"outside_model_drops,omitempty"`
 }
 
 // AccuracyReport is the result of MeasureAccuracy.
 type AccuracyReport struct {
-	Kernel  string
-	CPUs    int
-	IO      string
-	Spin    time.Duration
-	Started time.Time
-	Rows    []AccuracyRow
+	Kernel  string        `json:"kernel"`
+	CPUs    int           `json:"cpus"`
+	IO      string        `json:"io"`
+	Spin    time.Duration `json:"spin_ns"`
+	Started time.Time     `json:"started"`
+	Rows    []AccuracyRow `json:"rows"`
 }
 
 func us(d time.Duration) string {

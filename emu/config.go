@@ -72,17 +72,18 @@ func ParseIO(s string) (IO, error) {
 type Sched int
 
 const (
+	// SchedFIFO, the default, makes the threads real-time (SCHED_FIFO,
+	// priority 50): a loop woken for a deadline runs at once, whatever
+	// else the machine is doing. While a loop spins nothing of lower
+	// priority runs on its CPU (spins are short, and the kernel's
+	// real-time throttling leaves others 5 % in any case).
+	SchedFIFO Sched = iota
+	// SchedNice gives the threads nice -20 and a short EEVDF slice
+	// (100 µs), so that a waking loop usually preempts ordinary work.
+	SchedNice
 	// SchedNormal leaves the threads in the normal class: on a busy
 	// machine other work may delay a send by milliseconds.
-	SchedNormal Sched = iota
-	// SchedNice gives the threads nice -20 and a short EEVDF slice
-	// (100 µs), so that a waking loop preempts ordinary work at once.
-	SchedNice
-	// SchedFIFO makes the threads real-time (SCHED_FIFO, priority 50):
-	// the most precise, and while a loop spins nothing else of lower
-	// priority runs on its CPU (the kernel's real-time throttling still
-	// leaves others 5 %).
-	SchedFIFO
+	SchedNormal
 )
 
 func (s Sched) String() string {
@@ -99,7 +100,7 @@ func (s Sched) String() string {
 
 // ParseSched returns the scheduling class named s (normal, nice, fifo).
 func ParseSched(s string) (Sched, error) {
-	for _, c := range []Sched{SchedNormal, SchedNice, SchedFIFO} {
+	for _, c := range []Sched{SchedFIFO, SchedNice, SchedNormal} {
 		if c.String() == s {
 			return c, nil
 		}
@@ -133,7 +134,7 @@ type Options struct {
 	// (IORing only).
 	UserTimestamps bool
 	// Sched is the scheduling class of the loop threads (default
-	// SchedNormal).
+	// SchedFIFO).
 	Sched Sched
 	// HoldSchedule keeps the paths' events from running until
 	// StartSchedule is called; by default the schedule starts with the
@@ -203,7 +204,7 @@ func (c *Config) validate() error {
 	switch {
 	case c.IO != IORing && c.IO != IOMmsg:
 		return fmt.Errorf("%w: unknown I/O mode %d", ErrInvalidConfig, int(c.IO))
-	case c.Sched < SchedNormal || c.Sched > SchedFIFO:
+	case c.Sched < SchedFIFO || c.Sched > SchedNormal:
 		return fmt.Errorf("%w: unknown scheduling class %d", ErrInvalidConfig, int(c.Sched))
 	case c.Memory < 0, c.RingBytes < 0, c.Overhead < 0:
 		return fmt.Errorf("%w: negative memory, ring size or overhead", ErrInvalidConfig)
@@ -246,18 +247,23 @@ func ideal(c *netsim.PipeConfig) bool { return *c == netsim.PipeConfig{} }
 
 // PathStats holds the counters of one path.
 type PathStats struct {
-	Name string
+	Name string `json:"name"`
 	// Up counts the frames from the client's side to the server's, Down
 	// the others.
-	Up, Down Counters
+	Up   Counters `json:"up"`
+	Down Counters `json:"down"`
 }
 
 // Stats is a snapshot of an emulator's counters.
 type Stats struct {
 	// Elapsed is the time since the emulator started.
-	Elapsed time.Duration
-	Paths   []PathStats
+	Elapsed time.Duration `json:"elapsed_ns"`
+	Paths   []PathStats   `json:"paths"`
 	// SharedUp and SharedDown count the shared link's pipes, when there
 	// are (nil otherwise).
-	SharedUp, SharedDown *Counters
+	SharedUp   *Counters `json:"shared_up"`
+	SharedDown *Counters `json:"shared_down"`
+	// SchedErrors counts the loops that could not take the configured
+	// scheduling class (without CAP_SYS_NICE) and run in the normal one.
+	SchedErrors uint64 `json:"sched_errors"`
 }

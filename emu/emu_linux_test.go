@@ -50,11 +50,6 @@ func buildNet(t *testing.T, src string, o NetworkOptions) *Network {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Sched == SchedNormal {
-		// Real-time loops keep the timing assertions meaningful on a
-		// busy machine.
-		o.Sched = SchedFIFO
-	}
 	n, err := Build(sc, o)
 	if err != nil {
 		t.Fatal(err)
@@ -414,5 +409,68 @@ func TestBuildFailureRemovesEverything(t *testing.T) {
 	}
 	if err := n.Emulator.StartSchedule(); !errors.Is(err, ErrStopped) {
 		t.Errorf("StartSchedule after Stop: %v", err)
+	}
+}
+
+// TestKernelMPTCP checks that the kernel's MPTCP, configured by Build,
+// spreads a download over both emulated paths, each subflow on its own
+// path both ways.
+func TestKernelMPTCP(t *testing.T) {
+	n := buildNet(t, `
+paths:
+  - name: a
+    rate: 20Mbit
+    delay: 10ms
+    queue: 2bdp
+  - name: b
+    rate: 10Mbit
+    delay: 20ms
+    queue: 2bdp
+`, NetworkOptions{KernelEndpoints: true})
+	var ln net.Listener
+	if err := n.Topology.Server.Do(func() (err error) {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		ln, err = lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(n.Paths[0].Server.V4, 0).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		for end := time.Now().Add(4 * time.Second); time.Now().Before(end); {
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	var c net.Conn
+	if err := n.Topology.Client.Do(func() (err error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		d.SetMultipathTCP(true)
+		c, err = d.Dial("tcp", ln.Addr().String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.Copy(io.Discard, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := n.Emulator.Stats()
+	t.Logf("%.1f Mbit/s over 4 s; path a %.1f MB down, path b %.1f MB down", float64(got)*8/4e6,
+		float64(s.Paths[0].Down.ForwardedBytes)/1e6, float64(s.Paths[1].Down.ForwardedBytes)/1e6)
+	for _, p := range s.Paths {
+		if p.Down.ForwardedBytes < 1e6 || p.Up.Forwarded < 200 {
+			t.Errorf("path %s carried %d bytes down and %d frames up: its subflow is not on it", p.Name, p.Down.ForwardedBytes, p.Up.Forwarded)
+		}
 	}
 }

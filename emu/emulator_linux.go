@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mptcp-go/mptcp/lab"
@@ -28,6 +29,8 @@ type Emulator struct {
 	rxUp, rxDown     []*rxPort
 	sharedUp         *pipe
 	sharedDown       *pipe
+
+	schedErrors atomic.Uint64
 
 	stopOnce sync.Once
 	mu       sync.Mutex
@@ -97,6 +100,7 @@ func Start(netns string, cfg Config) (*Emulator, error) {
 			return nil, err
 		}
 		l.core.init(frameMax, cfg.Memory, cfg.Overhead, l.emit)
+		l.schedErrors = &e.schedErrors
 		e.loops = append(e.loops, l)
 		return l, nil
 	}
@@ -277,7 +281,7 @@ func (e *Emulator) Stats() Stats {
 		}
 	}
 	e.mu.Unlock()
-	s := Stats{Elapsed: time.Duration(e.clk.now())}
+	s := Stats{Elapsed: time.Duration(e.clk.now()), SchedErrors: e.schedErrors.Load()}
 	for i, p := range e.cfg.Paths {
 		s.Paths = append(s.Paths, PathStats{Name: p.Name, Up: e.up[i].ctr.snapshot(), Down: e.down[i].ctr.snapshot()})
 	}

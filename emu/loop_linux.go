@@ -51,6 +51,8 @@ type loop struct {
 	armed            int64 // the deadline the timer is set for, or noEvent
 	pfds             []unix.PollFd
 
+	schedErrors *atomic.Uint64 // where a failure to take the class is counted
+
 	mu      sync.Mutex
 	cmds    []func()
 	pending atomic.Bool
@@ -222,8 +224,8 @@ func (l *loop) setSched() {
 	if l.sched == SchedNormal {
 		return
 	}
-	if err := setThreadSched(l.sched, 50); err != nil {
-		schedErrors.Add(1)
+	if err := setThreadSched(l.sched, 50); err != nil && l.schedErrors != nil {
+		l.schedErrors.Add(1)
 	}
 }
 
@@ -242,6 +244,3 @@ func setThreadSched(c Sched, prio uint32) error {
 	}
 	return unix.SchedSetAttr(0, &attr, 0)
 }
-
-// schedErrors counts loops that could not take their scheduling class.
-var schedErrors atomic.Uint64

@@ -5,6 +5,7 @@ package emu
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"time"
@@ -115,6 +116,9 @@ func Build(sc *scenario.Scenario, o NetworkOptions) (n *Network, err error) {
 			}
 		}
 	}
+	if err = routeReplies(tp); err != nil {
+		return
+	}
 	if n.Emulator, err = Start(tp.Middle.Name(), cfg); err != nil {
 		return
 	}
@@ -164,6 +168,32 @@ func (n *Network) kernelEndpoints() error {
 		}
 	}
 	return nil
+}
+
+// routeReplies makes the server send what it sends to a client address
+// over that address's path, as the simulator's router does. Lab's policy
+// rules route by source, so that a multihomed host picks its path by
+// picking its address; but the server answers an MPTCP join from the
+// client's second address, sent to the server's first address, from that
+// first address, and the rule for it would send the whole subflow back
+// over the first path. Rules by destination, checked first, keep each
+// subflow on its path both ways.
+func routeReplies(tp *lab.Topology) error {
+	var cmds []string
+	for _, lp := range tp.Paths {
+		for _, v6 := range []bool{false, true} {
+			fam, bits := "-4", 24
+			if v6 {
+				fam, bits = "-6", 64
+			}
+			sub := netip.PrefixFrom(lp.Client.Get(v6), bits).Masked()
+			stack := netip.PrefixFrom(lp.ClientStack.Get(v6), lp.ClientStack.Get(v6).BitLen())
+			for _, to := range []netip.Prefix{sub, stack} {
+				cmds = append(cmds, fmt.Sprintf("%s rule add to %s lookup main pref %d", fam, to, 100+lp.N))
+			}
+		}
+	}
+	return tp.Server.IP(cmds...)
 }
 
 // Server returns the server's address on the scenario's first path, in

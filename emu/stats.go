@@ -19,31 +19,37 @@ import (
 type Counters struct {
 	// Received counts the frames read from the ingress interface (for a
 	// shared pipe: offered to it).
-	Received, ReceivedBytes uint64
+	Received      uint64 `json:"received"`
+	ReceivedBytes uint64 `json:"received_bytes"`
 	// Forwarded counts the frames written to the egress interface (for a
 	// shared pipe: handed on).
-	Forwarded, ForwardedBytes uint64
+	Forwarded      uint64 `json:"forwarded"`
+	ForwardedBytes uint64 `json:"forwarded_bytes"`
 	// Drops of the link model, as netsim.PipeStats counts them.
-	QueueDrops uint64 // refused by the full drop-tail queue
-	LossDrops  uint64 // lost on the wire (random or burst loss)
-	DownDrops  uint64 // offered while down, or queued or in flight when it went down
-	TooBig     uint64 // longer than the pipe's MTU
+	QueueDrops uint64 `json:"queue_drops"` // refused by the full drop-tail queue
+	LossDrops  uint64 `json:"loss_drops"`  // lost on the wire (random or burst loss)
+	DownDrops  uint64 `json:"down_drops"`  // offered while down, or queued or in flight when it went down
+	TooBig     uint64 `json:"too_big"`     // longer than the pipe's MTU
 	// Drops outside the model: each one is a departure from the
 	// configured link and says the emulator was short of something.
-	Overflow  uint64 // no buffer memory left (Options.Memory)
-	Invalid   uint64 // frames too short to hold an Ethernet header, or too long for the buffers (offloads left on)
-	TxErrors  uint64 // the egress interface refused the frame
-	RingDrops uint64 // frames the kernel dropped because the receive ring was full
+	Overflow  uint64 `json:"overflow"`   // no buffer memory left (Options.Memory)
+	Invalid   uint64 `json:"invalid"`    // frames too short to hold an Ethernet header, or too long for the buffers (offloads left on)
+	TxErrors  uint64 `json:"tx_errors"`  // the egress interface refused the frame
+	RingDrops uint64 `json:"ring_drops"` // frames the kernel dropped because the receive ring was full
 	// Impairments applied.
-	Duplicated, Reordered, Corrupted uint64
+	Duplicated uint64 `json:"duplicated"`
+	Reordered  uint64 `json:"reordered"`
+	Corrupted  uint64 `json:"corrupted"`
 	// ChecksumsFixed counts frames that arrived with a partial checksum
 	// (transmit checksum offload left on at the sender) and were completed.
-	ChecksumsFixed uint64
+	ChecksumsFixed uint64 `json:"checksums_fixed"`
 	// Occupancy now.
-	Queued, QueuedBytes, InFlight int64
+	Queued      int64 `json:"queued"`
+	QueuedBytes int64 `json:"queued_bytes"`
+	InFlight    int64 `json:"in_flight"`
 	// Lateness is how long after its due time each frame was written to
 	// the egress interface: the emulator's own timing error.
-	Lateness Lateness
+	Lateness Lateness `json:"lateness"`
 }
 
 // Drops returns the sum of every drop counter, in and outside the model.
@@ -58,7 +64,7 @@ const latenessBuckets = 25
 
 // Lateness is a histogram of delays in power-of-two microsecond buckets.
 type Lateness struct {
-	Buckets [latenessBuckets]uint64
+	Buckets [latenessBuckets]uint64 `json:"buckets_pow2_us"`
 }
 
 func latenessBucket(ns int64) int {

@@ -188,14 +188,15 @@ func runEmuRun(args []string, stdout, stderr io.Writer) error {
 	if runFor > 0 {
 		deadline = time.After(runFor)
 	}
+	prev := n.Emulator.Stats()
+	since := prev.Elapsed
 	var tick <-chan time.Time
 	if *interval > 0 && !*asJSON {
 		t := time.NewTicker(*interval)
 		defer t.Stop()
 		tick = t.C
-		printEmuHeader(stdout, n)
+		fmt.Fprintf(stdout, "%8s  %-10s %12s %12s %8s %8s\n", "time (s)", "path", "down Mbit/s", "up Mbit/s", "drops", "queued")
 	}
-	prev := n.Emulator.Stats()
 	reason := "duration reached"
 loop:
 	for {
@@ -209,10 +210,10 @@ loop:
 			if err := n.Emulator.StartSchedule(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "schedule started at %.1f s\n", n.Emulator.Now().Seconds())
+			fmt.Fprintf(stdout, "schedule started at %.1f s\n", (n.Emulator.Now() - since).Seconds())
 		case <-tick:
 			cur := n.Emulator.Stats()
-			printEmuInterval(stdout, prev, cur)
+			printEmuInterval(stdout, since, prev, cur)
 			prev = cur
 		}
 	}
@@ -224,12 +225,12 @@ loop:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Scenario string
-			Reason   string
+			Scenario string `json:"scenario"`
+			Reason   string `json:"reason"`
 			emu.Stats
 		}{sc.Name, reason, final})
 	}
-	fmt.Fprintf(stdout, "\n%s after %.1f s; namespaces removed\n", reason, final.Elapsed.Seconds())
+	fmt.Fprintf(stdout, "\n%s after %.1f s; namespaces removed\n", reason, (final.Elapsed - since).Seconds())
 	printEmuCounters(stdout, final)
 	return nil
 }
@@ -250,43 +251,52 @@ func printEmuNetwork(w io.Writer, n *emu.Network, runFor time.Duration, hold boo
 	v6 := sc.IPv6
 	for i, p := range sc.Paths {
 		lp := n.Paths[i]
-		fmt.Fprintf(w, "  path %-10s client %-15s server %-15s %s Mbit/s down, %s up, %v one-way%s\n",
-			p.Name, lp.Client.Get(v6), lp.Server.Get(v6), mbps(float64(p.Link.Down.Rate)), mbps(float64(p.Link.Up.Rate)), p.Link.Down.Delay, describeEvents(p.Events))
+		fmt.Fprintf(w, "  path %-10s client %-15s server %-15s %s%s\n",
+			p.Name, lp.Client.Get(v6), lp.Server.Get(v6), describeLink(p.Link), describeEvents(p.Events))
 	}
 	for j, c := range sc.Competitors {
 		lp := n.Competitors[j]
-		fmt.Fprintf(w, "  competitor %-4s client %-15s server %-15s (TCP, %s)\n", c.Name, lp.Client.Get(v6), lp.Server.Get(v6), c.CC)
+		fmt.Fprintf(w, "  competitor %-4s client %-15s server %-15s %s (for a TCP flow, %s)\n", c.Name, lp.Client.Get(v6), lp.Server.Get(v6), describeLink(c.Link), c.CC)
+	}
+	if sl := sc.ServerLink; sl != (scenario.Link{}) {
+		fmt.Fprintf(w, "  server link, shared by all: %s\n", describeLink(sl))
 	}
 	if hold {
 		fmt.Fprintf(w, "schedule held: send SIGUSR1 (kill -USR1 %d) to start it\n", os.Getpid())
 	}
-	fmt.Fprintf(w, "try: ip netns exec %s iperf3 -s -D; ip netns exec %s mptcpize run iperf3 -c %s -R\n\n", tp.Server, tp.Client, n.Server())
+	fmt.Fprintf(w, "try: ip netns exec %s mptcpize run iperf3 -s -D; ip netns exec %s mptcpize run iperf3 -c %s -R\n\n", tp.Server, tp.Client, n.Server())
 }
 
-func printEmuHeader(w io.Writer, n *emu.Network) {
-	var b strings.Builder
-	b.WriteString("time (s)")
-	for _, name := range n.Names {
-		fmt.Fprintf(&b, "  | %-10s down Mbit/s  up Mbit/s  drops", name)
+// describeLink summarises a link: rates down and up, delay, loss.
+func describeLink(l scenario.Link) string {
+	rate := func(r int64) string {
+		if r == 0 {
+			return "unlimited"
+		}
+		return mbps(float64(r)) + " Mbit/s"
 	}
-	fmt.Fprintln(w, b.String())
+	s := rate(l.Down.Rate) + " down, " + rate(l.Up.Rate) + " up, " + l.Down.Delay.String() + " one-way"
+	if l.Up.Delay != l.Down.Delay {
+		s += " (" + l.Up.Delay.String() + " up)"
+	}
+	if l.Down.Loss > 0 || l.Up.Loss > 0 {
+		s += fmt.Sprintf(", loss %g%%", 100*l.Down.Loss)
+	}
+	return s
 }
 
-func printEmuInterval(w io.Writer, prev, cur emu.Stats) {
+func printEmuInterval(w io.Writer, since time.Duration, prev, cur emu.Stats) {
 	dt := (cur.Elapsed - prev.Elapsed).Seconds()
 	if dt <= 0 {
 		return
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%8.1f", cur.Elapsed.Seconds())
 	for i, p := range cur.Paths {
 		q := prev.Paths[i]
 		down := float64(p.Down.ForwardedBytes-q.Down.ForwardedBytes) * 8 / dt
 		up := float64(p.Up.ForwardedBytes-q.Up.ForwardedBytes) * 8 / dt
 		drops := p.Down.Drops() + p.Up.Drops() - q.Down.Drops() - q.Up.Drops()
-		fmt.Fprintf(&b, "  | %-10s %16s %10s %6d", "", mbps(down), mbps(up), drops)
+		fmt.Fprintf(w, "%8.1f  %-10s %12s %12s %8d %8d\n", (cur.Elapsed - since).Seconds(), p.Name, mbps(down), mbps(up), drops, p.Down.Queued+p.Up.Queued)
 	}
-	fmt.Fprintln(w, b.String())
 }
 
 func printEmuCounters(w io.Writer, s emu.Stats) {
@@ -294,8 +304,12 @@ func printEmuCounters(w io.Writer, s emu.Stats) {
 	fmt.Fprintln(tw, "path\tdirection\treceived\tforwarded\tMB\tqueue drops\tloss drops\tdown drops\tother drops\tlate p99\t")
 	row := func(name, dir string, c emu.Counters) {
 		other := c.TooBig + c.Overflow + c.Invalid + c.TxErrors + c.RingDrops
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%d\t%d\t%d\t%d\t<%v\t\n", name, dir, c.Received, c.Forwarded,
-			float64(c.ForwardedBytes)/1e6, c.QueueDrops, c.LossDrops, c.DownDrops, other, c.Lateness.Quantile(0.99))
+		late := "-"
+		if c.Lateness.Count() > 0 {
+			late = "<" + c.Lateness.Quantile(0.99).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\t\n", name, dir, c.Received, c.Forwarded,
+			float64(c.ForwardedBytes)/1e6, c.QueueDrops, c.LossDrops, c.DownDrops, other, late)
 	}
 	for _, p := range s.Paths {
 		row(p.Name, "down", p.Down)
@@ -308,6 +322,9 @@ func printEmuCounters(w io.Writer, s emu.Stats) {
 		row("server link", "up", *s.SharedUp)
 	}
 	tw.Flush()
+	if s.SchedErrors > 0 {
+		fmt.Fprintf(w, "warning: %d loops could not take their scheduling class (no CAP_SYS_NICE?): timing is less precise\n", s.SchedErrors)
+	}
 }
 
 const emuAccuracyUsage = `Usage: mptcp emu accuracy [flags]

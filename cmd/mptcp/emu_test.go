@@ -1,0 +1,101 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mptcp-go/mptcp/lab"
+)
+
+// TestEmuErrors checks that bad invocations get one line naming what is
+// wrong and a non-zero exit, before anything is built.
+func TestEmuErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("paths:\n  - rate: 20Mbt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"emu"}, 2, "missing subcommand"},
+		{[]string{"emu", "fly"}, 2, `unknown subcommand "fly"`},
+		{[]string{"emu", "run"}, 2, "want one scenario"},
+		{[]string{"emu", "run", "aggregate", "handover"}, 2, "want one scenario"},
+		{[]string{"emu", "run", "aggregate", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"emu", "run", "nosuchscenario"}, 2, `no built-in scenario "nosuchscenario"`},
+		{[]string{"emu", "run", bad}, 1, `paths[0].rate: "20Mbt" is not a rate`},
+		{[]string{"emu", "run", filepath.Join(dir, "missing.yaml")}, 1, "no such file"},
+		{[]string{"emu", "run", "aggregate", "--io", "dpdk"}, 2, `--io: "dpdk" is not ring or mmsg`},
+		{[]string{"emu", "run", "aggregate", "--sched", "rr"}, 2, `--sched: "rr"`},
+		{[]string{"emu", "run", "aggregate", "--mtu", "100"}, 2, "--mtu 100"},
+		{[]string{"emu", "accuracy", "--rates", "10Mbit,fast"}, 2, `--rates: "fast" is not a rate`},
+		{[]string{"emu", "accuracy", "--probes", "0"}, 2, "must be positive"},
+		{[]string{"emu", "accuracy", "extra"}, 2, `unexpected argument "extra"`},
+	} {
+		code, out, errOut := runCmd(tc.args...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		last := lines[len(lines)-1]
+		if code != tc.code || !strings.Contains(last, tc.want) || out != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit %d and %q", tc.args, code, errOut, out, tc.code, tc.want)
+		}
+	}
+}
+
+// TestEmuNeedsRoot checks the one-line message without root.
+func TestEmuNeedsRoot(t *testing.T) {
+	geteuid = func() int { return 1000 }
+	defer func() { geteuid = os.Geteuid }()
+	for _, args := range [][]string{{"emu", "run", "aggregate"}, {"emu", "accuracy"}} {
+		code, _, errOut := runCmd(args...)
+		if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "needs root") {
+			t.Errorf("%v without root: exit %d, %q", args, code, errOut)
+		}
+	}
+}
+
+// TestEmuRun runs a built-in scenario briefly and checks the JSON
+// counters and that nothing is left behind.
+func TestEmuRun(t *testing.T) {
+	lab.Require(t)
+	if _, err := exec.LookPath("ethtool"); err != nil {
+		t.Skip("needs ethtool")
+	}
+	before, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
+	code, out, errOut := runCmd("emu", "run", "handover", "--duration", "1500ms", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res struct {
+		Scenario string `json:"scenario"`
+		Paths    []struct {
+			Name string `json:"name"`
+			Up   struct {
+				Forwarded uint64 `json:"forwarded"`
+			} `json:"up"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Scenario != "handover" || len(res.Paths) != 2 || res.Paths[0].Name != "wifi" || res.Paths[0].Up.Forwarded == 0 {
+		t.Errorf("unexpected result: %+v", res)
+	}
+	after, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
+	if len(after) > len(before) {
+		t.Errorf("namespaces left: before %v, after %v", before, after)
+	}
+	// The table form.
+	code, out, errOut = runCmd("emu", "run", "aggregate", "--duration", "1200ms", "--interval", "500ms")
+	if code != 0 || !strings.Contains(out, "namespaces: client mlab") || !strings.Contains(out, "duration reached") || !strings.Contains(out, "cellular") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+}
