@@ -103,6 +103,10 @@ type Conn struct {
 
 	reinjectQ []dsnRange
 
+	closedInfo []SubflowInfo
+	nextProbe  time.Time
+	pairsSeen  map[[2]netip.AddrPort]bool // (local addr, remote) pairs joined before
+
 	// Timers and bookkeeping.
 	dirty             bool
 	noSubflowSince    time.Time
@@ -428,6 +432,12 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 		return
 	}
 	c.subflows = slices.Delete(c.subflows, i, i+1)
+	if len(c.closedInfo) >= maxClosedInfo {
+		c.closedInfo = slices.Delete(c.closedInfo, 0, 1)
+	}
+	snap := sf.snapshot()
+	snap.Established = false
+	c.closedInfo = append(c.closedInfo, snap)
 	if c.state != StateClosed {
 		c.reinjectFrom(sf)
 	}
@@ -487,6 +497,7 @@ func (c *Conn) poll(now time.Time) bool {
 		sf.poll(now)
 	}
 	c.checkStale(now)
+	c.probeIdle(now)
 	c.autotune(now)
 	c.signalTimers(now)
 	if c.state == StateEstablished {
@@ -541,6 +552,7 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 	for _, sf := range c.subflows {
 		t = earliest(t, sf.nextWake())
 	}
+	t = earliest(t, c.nextProbe)
 	if c.state == StateEstablished {
 		if c.snd.nxt != c.snd.una {
 			t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))

@@ -28,7 +28,14 @@ type ConnInfo struct {
 	ReceiveBuffer            int    // current receive buffer (auto-tuned)
 	ReceiveBuffered          int    // in order and out of order
 	Subflows                 []SubflowInfo
+	// ClosedSubflows are the last states of subflows that closed (at
+	// most maxClosedInfo, the latest), so their bytes are not lost to
+	// reports.
+	ClosedSubflows []SubflowInfo
 }
+
+// maxClosedInfo bounds ConnInfo.ClosedSubflows.
+const maxClosedInfo = 64
 
 // SubflowInfo describes one subflow.
 type SubflowInfo struct {
@@ -63,16 +70,24 @@ func (c *Conn) Info() ConnInfo {
 		ci.FallbackReason = c.fallbackCause.String()
 	}
 	for _, sf := range c.subflows {
-		sf.refresh()
-		ci.Subflows = append(ci.Subflows, SubflowInfo{
-			ID: sf.id, Local: sf.local, Remote: sf.remote, LocalID: sf.localID, RemoteID: sf.remoteID,
-			Initial: sf.initial, Join: sf.join,
-			Backup: sf.backup || sf.peerBackup, LocalBackup: sf.backup, PeerBackup: sf.peerBackup,
-			Established: sf.usable(), Stale: sf.stale, State: sf.info.State,
-			SRTT: sf.info.SRTT, RTTVar: sf.info.RTTVar, Cwnd: sf.info.Cwnd, InFlight: sf.info.InFlight,
-			BytesSent: sf.bytesSent, BytesReceived: sf.bytesRecv, Retransmits: sf.info.Retransmits,
-			DeliveryRate: sf.info.DeliveryRate,
-		})
+		if !sf.closed {
+			sf.refresh()
+		}
+		ci.Subflows = append(ci.Subflows, sf.snapshot())
 	}
+	ci.ClosedSubflows = append([]SubflowInfo(nil), c.closedInfo...)
 	return ci
+}
+
+// snapshot describes the subflow from its cached state.
+func (sf *subflow) snapshot() SubflowInfo {
+	return SubflowInfo{
+		ID: sf.id, Local: sf.local, Remote: sf.remote, LocalID: sf.localID, RemoteID: sf.remoteID,
+		Initial: sf.initial, Join: sf.join,
+		Backup: sf.backup || sf.peerBackup, LocalBackup: sf.backup, PeerBackup: sf.peerBackup,
+		Established: sf.usable(), Stale: sf.stale, State: sf.info.State,
+		SRTT: sf.info.SRTT, RTTVar: sf.info.RTTVar, Cwnd: sf.info.Cwnd, InFlight: sf.info.InFlight,
+		BytesSent: sf.bytesSent, BytesReceived: sf.bytesRecv, Retransmits: sf.info.Retransmits,
+		DeliveryRate: sf.info.DeliveryRate,
+	}
 }

@@ -14,6 +14,7 @@ func (c *Conn) pmEvent(ev pm.Event) {
 	if c.pm == nil {
 		return
 	}
+
 	c.pm.Event(c.stack.now, pmView{c}, ev)
 	c.pmNext = c.stack.now // let it act on its timers at the next poll
 }
@@ -88,6 +89,7 @@ func (c *Conn) writeClosedBoth() bool { return c.snd.finAcked && c.rcv.finDone }
 func (v pmView) Connect(local pm.LocalAddr, remote pm.RemoteAddr, backup bool) error {
 	c := v.c
 	s := c.stack
+
 	if !c.acceptingPaths() {
 		return pm.ErrClosed
 	}
@@ -102,6 +104,14 @@ func (v pmView) Connect(local pm.LocalAddr, remote pm.RemoteAddr, backup bool) e
 	if remote.ID == 0 && c.denyJoinID0 {
 		return fmt.Errorf("%w: the peer does not accept joins to its initial address", pm.ErrClosed)
 	}
+	key := [2]netip.AddrPort{netip.AddrPortFrom(local.Addr, 0), remote.AddrPort}
+	if c.pairsSeen[key] || (local.Addr == c.initialLocal.Addr() && remote.AddrPort == c.initialRemote) {
+		s.mib.Inc(SubflowRecreate)
+	}
+	if c.pairsSeen == nil {
+		c.pairsSeen = make(map[[2]netip.AddrPort]bool)
+	}
+	c.pairsSeen[key] = true
 	sf := c.newSubflow(false, true)
 	sf.localNonce = nonce32(s.rand)
 	sf.localID = local.ID

@@ -79,6 +79,9 @@ type subflow struct {
 	// Penalisation (NSDI 2012): at most once per RTT.
 	penalisedAt time.Time
 
+	// Liveness probing of idle subflows (probe.go).
+	lastRecv, lastProbe time.Time
+
 	bytesSent, bytesRecv uint64 // data-level payload
 	lastDataAck          uint64 // latest DATA_ACK received here, for the window
 	ackSeen              bool
@@ -371,6 +374,7 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	sf.attach(tc)
 	c := sf.conn
 	c.stack.now = now
+	sf.lastRecv = now
 	mp := &opts.MPTCP
 	switch seg.Kind {
 	case tcp.KindSYNACK:

@@ -140,16 +140,37 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 	return n, nil
 }
 
+// patternLen is the period of the pseudo-random block: a prime, so no
+// power-of-two misplacement maps a byte onto an equal one.
+const patternLen = 65521
+
+var patternBlocks = map[uint64][]byte{}
+
 // Pattern returns the byte at offset i of the test stream named by key:
-// a pseudo-random block of prime length, varied per repetition, so a byte
-// delivered at the wrong offset is caught.
+// a pseudo-random block of prime length, changed by each repetition's
+// index, so a byte delivered at the wrong offset is caught.
 func Pattern(key uint64, i uint64) byte {
-	const p = 65521
-	x := (i%p)*0x9E3779B97F4A7C15 ^ key*0xD1B54A32D192ED03 ^ (i / p * 0x94D049BB133111EB)
-	x ^= x >> 29
-	x *= 0xBF58476D1CE4E5B9
-	x ^= x >> 32
-	return byte(x)
+	b := patternBlocks[key]
+	if b == nil {
+		b = make([]byte, patternLen)
+		for j := range b {
+			x := uint64(j)*0x9E3779B97F4A7C15 ^ key*0xD1B54A32D192ED03
+			x ^= x >> 29
+			x *= 0xBF58476D1CE4E5B9
+			x ^= x >> 32
+			b[j] = byte(x)
+		}
+		patternBlocks[key] = b
+	}
+	r := i / patternLen
+	return b[i%patternLen] ^ byte(r*0x9D+r>>8)
+}
+
+// fillPattern writes the stream bytes from offset off into p.
+func fillPattern(key uint64, off uint64, p []byte) {
+	for i := range p {
+		p[i] = Pattern(key, off+uint64(i))
+	}
 }
 
 // Endpoint drives one connection as an application: it writes Send bytes
@@ -173,6 +194,7 @@ type Endpoint struct {
 	closedSend bool
 	buf        []byte
 	out        []byte
+	pending    []byte // generated, not yet taken by Write
 	started    time.Time
 }
 
@@ -191,17 +213,19 @@ func (e *Endpoint) Pump() {
 	c := e.Conn
 	now := e.Host.Sim().Now()
 	for e.Sent < e.Send {
-		k := min(len(e.out), e.Send-e.Sent)
-		for i := range k {
-			e.out[i] = Pattern(e.Key, uint64(e.Sent+i))
+		if len(e.pending) == 0 {
+			k := min(len(e.out), e.Send-e.Sent)
+			fillPattern(e.Key, uint64(e.Sent), e.out[:k])
+			e.pending = e.out[:k]
 		}
-		n, err := c.Write(e.out[:k])
+		n, err := c.Write(e.pending)
 		e.Sent += n
+		e.pending = e.pending[n:]
 		if err != nil {
 			e.Err = err
 			break
 		}
-		if n < k {
+		if len(e.pending) > 0 {
 			break
 		}
 	}
