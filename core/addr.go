@@ -161,6 +161,7 @@ func (c *Conn) addAddrReceived(now time.Time, sf *subflow, a *wire.AddAddr) {
 	}
 	if c.accepted >= c.stack.cfg.Limits.AddAddrAccepted {
 		mib.Inc(AddAddrDrop)
+		c.pmEvent(pm.Event{Kind: pm.AnnounceDropped, Remote: ra, Err: pm.ErrLimit})
 		return
 	}
 	c.accepted++

@@ -83,6 +83,11 @@ type Config struct {
 	// waits for one to come back before it fails (default 60 s).
 	NoSubflowTimeout time.Duration
 
+	// ListenerObservers are told when the stack starts and stops
+	// listening (the kernel's LISTENER_CREATED and LISTENER_CLOSED), for
+	// path managers driven from outside a connection (userspace).
+	ListenerObservers []pm.ListenerObserver
+
 	// DisableOpportunistic turns off opportunistic retransmission and
 	// penalisation (NSDI 2012), for experiments.
 	DisableOpportunistic bool

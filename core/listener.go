@@ -62,6 +62,9 @@ func (l *Listener) Close() error {
 		l.tl.Close()
 	}
 	delete(l.stack.listeners, l.addr)
+	for _, o := range l.stack.cfg.ListenerObservers {
+		o.ListenerClosed(l.stack.now, l.addr)
+	}
 	for _, c := range l.queue {
 		c.Abort()
 	}
@@ -215,16 +218,28 @@ func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.H
 		s.mib.Inc(MPJoinNoTokenFound)
 		return refuse(wire.MPTCPRstReasonMPTCPError)
 	}
+	refused := func(err error) {
+		c.pmEvent(pm.Event{Kind: pm.JoinRefused, Subflow: pm.SubflowInfo{Local: req.Local, Remote: req.Remote,
+			RemoteID: j.AddrID, Backup: j.Backup}, Err: err})
+	}
 	if err := c.canAcceptJoin(req.Local); err != nil {
 		s.mib.Inc(MPJoinRejected)
+		refused(err)
 		return refuse(wire.MPTCPRstReasonAdminProhibited)
 	}
 	if req.Local.Port() != c.initialLocal.Port() {
 		if !c.announcedPort(req.Local) {
 			s.mib.Inc(MismatchPortSynRx)
+			refused(pm.ErrClosed)
 			return refuse(wire.MPTCPRstReasonAdminProhibited)
 		}
 		s.mib.Inc(MPJoinPortSynRx)
+	}
+	if a, ok := c.pm.(pm.JoinAdmitter); ok {
+		if err := a.AdmitJoin(now, pmView{c}, req.Local, req.Remote, j.Backup); err != nil {
+			s.mib.Inc(MPJoinRejected)
+			return refuse(wire.MPTCPRstReasonAdminProhibited)
+		}
 	}
 	sf := c.newSubflow(false, false)
 	sf.remoteID = j.AddrID

@@ -75,6 +75,7 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 			c.csum = true
 		}
 		c.setRemoteKey(mc.SenderKey)
+		c.pmEvent(pm.Event{Kind: pm.Created})
 		c.setFully()
 		if mc.Form == wire.MPCapableData && seg.Len > 0 {
 			m := mapping{dsn: c.remote.idsn + 1, off: 0, n: uint64(mc.DataLen), hasCsum: mc.HasChecksum, csum: mc.Checksum}

@@ -30,6 +30,10 @@ func (v *schedView) Subflows() []sched.Subflow {
 // Unsent implements sched.Conn.
 func (v *schedView) Unsent() int { return v.c.snd.unsent() }
 
+// DataInFlight implements sched.DataInFlighter: bytes sent at data level
+// and not yet DATA_ACKed.
+func (v *schedView) DataInFlight() int { return int(v.c.snd.nxt - v.c.snd.una) }
+
 // SendWindow implements sched.Conn.
 func (v *schedView) SendWindow() int { return v.c.sendRoom() }
 

@@ -321,6 +321,9 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 	}
 	l.tl = tl
 	s.listeners[addr] = l
+	for _, o := range s.cfg.ListenerObservers {
+		o.ListenerCreated(s.now, addr)
+	}
 	// Announced ports get a listener that takes joins only.
 	for _, a := range s.cfg.Announce {
 		if a.Port() == 0 || a.Port() == addr.Port() {

@@ -441,6 +441,7 @@ func (sf *subflow) synAckReceived(now time.Time, mp *wire.MPTCPOptions) tcp.Verd
 		c.denyJoinID0 = true
 	}
 	c.setRemoteKey(cap.SenderKey)
+	c.pmEvent(pm.Event{Kind: pm.Created})
 	return tcp.Accept
 }
 

@@ -142,9 +142,9 @@ func TestMiddleboxes(t *testing.T) {
 			opts: Options{Server: func(c *core.Config) { c.Checksum = true }},
 			install: func(n *Net) {
 				var k int
-				n.PathLinks[0].BA().AddProcessor(&middlebox.PayloadRewriter{Limit: 1, Match: func(s *middlebox.Segment) bool {
+				n.PathLinks[0].BA().AddProcessor(&middlebox.PayloadRewriter{Limit: 4, Match: func(s *middlebox.Segment) bool {
 					k++
-					return k == 200
+					return k >= 200
 				}})
 			},
 			check: func(t *testing.T, n *Net, p *Pair) {
