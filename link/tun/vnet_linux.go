@@ -59,6 +59,16 @@ func newRawIO(dev Device, trust bool) (*rawIO, error) {
 	if flags&unix.IFF_VNET_HDR == 0 {
 		return nil, errNoVnetHdr
 	}
+	// TCP offloads only: the kernel segments UDP before the device, as the
+	// driver hands over or builds TCP super-packets only.
+	if err := rc.Control(func(fd uintptr) {
+		ierr = unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, unix.TUN_F_CSUM|unix.TUN_F_TSO4|unix.TUN_F_TSO6)
+	}); err != nil {
+		return nil, err
+	}
+	if ierr != nil {
+		return nil, fmt.Errorf("TUNSETOFFLOAD: %w", ierr)
+	}
 	return &rawIO{rc: rc, trust: trust}, nil
 }
 
