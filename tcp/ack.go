@@ -34,10 +34,12 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 
 	// Window update (section 3.10.7.4): only from a segment at least as
 	// recent as the one that last set it.
+	windowChanged := false
 	if c.sndWl1 < seq || (c.sndWl1 == seq && c.sndWl2 <= ack) {
 		w := uint64(g.wnd) << c.sndShift
 		if w != c.sndWnd {
 			c.sndWnd = w
+			windowChanged = true
 			s.markDirty(c)
 		}
 		c.sndWl1, c.sndWl2 = seq, ack
@@ -65,7 +67,9 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		c.rackOnDSACK()
 	}
 	advanced := c.sndUna > priorUna
-	if !advanced && a.delivered == 0 && len(g.payload) == 0 && c.sndNxt > c.sndUna && !g.has(wire.FlagFIN) {
+	dupAck := !advanced && a.delivered == 0 && len(g.payload) == 0 && c.sndNxt > c.sndUna &&
+		!g.has(wire.FlagFIN) && !windowChanged
+	if dupAck {
 		c.stats.DupACKs++
 	}
 
@@ -95,6 +99,9 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		} else {
 			c.reoAt = 0
 		}
+	}
+	if !c.sackOK {
+		c.newRenoLoss(dupAck, advanced)
 	}
 	c.tlpOnAck(ack, advanced, a.dsack, a.delivered > 0 && !advanced)
 
@@ -129,6 +136,11 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		if c.rec.state == recFast {
 			c.prrUpdate(a.delivered, false)
 		}
+		s.markDirty(c)
+	} else if dupAck && !c.sackOK && c.rec.state == recFast {
+		// Without SACK a duplicate ACK stands for a segment that left
+		// the network (RFC 6937 section 3: DeliveredData of one MSS).
+		c.prrUpdate(c.payloadMSS(), false)
 		s.markDirty(c)
 	}
 

@@ -92,6 +92,7 @@ type Conn struct {
 	// Acknowledgment state.
 	ackNow         bool // send an ACK at the next output
 	ackSegs        int  // full segments received since the last ACK
+	dupAcks        int  // duplicate ACKs in a row (loss detection without SACK)
 	quickAcks      int  // segments to acknowledge at once (start, after idle)
 	dsack          Range
 	hasDSACK       bool

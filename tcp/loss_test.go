@@ -175,3 +175,33 @@ func TestRandomLossAndReordering(t *testing.T) {
 		})
 	}
 }
+
+func TestLossRecoveryWithoutSACK(t *testing.T) {
+	n := newTestNet(t, 10*time.Millisecond)
+	n.rate = 10e6 / 8
+	noSACK := func(c *Config) { c.DisableSACK = true }
+	a, b := n.pair(noSACK, noSACK)
+	dataPkts := 0
+	dropped := map[uint32]bool{}
+	n.drop = func(p []byte) bool {
+		l, seq, _, fromA := dataSeg(p)
+		if !fromA || l == 0 {
+			return false
+		}
+		dataPkts++
+		if dataPkts%97 == 0 && !dropped[seq] {
+			dropped[seq] = true
+			return true
+		}
+		return false
+	}
+	c, _ := bulk(t, n, a, b, 4<<20, 60*time.Second)
+	st := c.Info()
+	if c.sackOK {
+		t.Fatal("SACK negotiated")
+	}
+	if st.RTOs != 0 || st.FastRecoveries == 0 {
+		t.Errorf("without SACK: %d RTOs, %d fast recoveries for %d isolated losses", st.RTOs, st.FastRecoveries, len(dropped))
+	}
+	t.Logf("%d losses: %d retransmits, %d recoveries, %d RTOs", len(dropped), st.Retransmits, st.FastRecoveries, st.RTOs)
+}

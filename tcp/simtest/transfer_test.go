@@ -25,10 +25,15 @@ type matrixCase struct {
 	reorder float64
 	dup     float64
 	seed    uint64
+	noSACK  bool // both ends without SACK: loss detection by duplicate ACKs
 }
 
 func (m matrixCase) String() string {
-	return fmt.Sprintf("%dMbps/%v/loss%.3g/reo%.3g/dup%.3g/seed%d", m.rate/1e6, m.rtt, m.loss, m.reorder, m.dup, m.seed)
+	s := fmt.Sprintf("%dMbps/%v/loss%.3g/reo%.3g/dup%.3g/seed%d", m.rate/1e6, m.rtt, m.loss, m.reorder, m.dup, m.seed)
+	if m.noSACK {
+		s += "/nosack"
+	}
+	return s
 }
 
 // run transfers data both ways and checks every byte.
@@ -55,6 +60,7 @@ func (m matrixCase) run(t *testing.T) {
 	bufs := func(c *tcp.Config) {
 		c.SendBuffer = max(4<<20, 4*bdp)
 		c.ReceiveBufferMax = max(6<<20, 4*bdp)
+		c.DisableSACK = m.noSACK
 	}
 	p := newPath(t, m.seed, pc, "cubic", bufs)
 	cli, srv := p.transfer(t, size, size/2)
@@ -97,21 +103,25 @@ func TestTransferMatrix(t *testing.T) {
 			for _, rtt := range rtts {
 				for _, im := range impair {
 					for seed := uint64(1); seed <= uint64(*matrixSeeds); seed++ {
-						cases = append(cases, matrixCase{r, rtt, im.loss, im.reo, im.dup, seed})
+						cases = append(cases, matrixCase{r, rtt, im.loss, im.reo, im.dup, seed, false})
 					}
+				}
+				for seed := uint64(1); seed <= uint64(*matrixSeeds); seed++ {
+					cases = append(cases, matrixCase{r, rtt, 0.01, 0.01, 0, seed, true})
 				}
 			}
 		}
 	} else {
 		cases = []matrixCase{
-			{1e6, 50 * time.Millisecond, 0.01, 0, 0, 1},
-			{10e6, 10 * time.Millisecond, 0, 0, 0, 1},
-			{10e6, 300 * time.Millisecond, 0.01, 0.01, 0.01, 2},
-			{100e6, time.Millisecond, 0.05, 0, 0, 3},
-			{100e6, 50 * time.Millisecond, 0.001, 0.02, 0, 4},
-			{100e6, 10 * time.Millisecond, 0.01, 0.01, 0.01, 5},
-			{1000e6, 10 * time.Millisecond, 0, 0, 0.02, 6},
-			{1000e6, 50 * time.Millisecond, 0.001, 0, 0, 7},
+			{1e6, 50 * time.Millisecond, 0.01, 0, 0, 1, false},
+			{10e6, 10 * time.Millisecond, 0, 0, 0, 1, false},
+			{10e6, 300 * time.Millisecond, 0.01, 0.01, 0.01, 2, false},
+			{100e6, time.Millisecond, 0.05, 0, 0, 3, false},
+			{100e6, 50 * time.Millisecond, 0.001, 0.02, 0, 4, false},
+			{100e6, 10 * time.Millisecond, 0.01, 0.01, 0.01, 5, false},
+			{1000e6, 10 * time.Millisecond, 0, 0, 0.02, 6, false},
+			{1000e6, 50 * time.Millisecond, 0.001, 0, 0, 7, false},
+			{10e6, 50 * time.Millisecond, 0.01, 0.01, 0, 8, true},
 		}
 	}
 	for _, m := range cases {
