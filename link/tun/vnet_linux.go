@@ -19,11 +19,27 @@ import (
 // stack whole, as one large segment, instead of being split into
 // MTU-sized segments by the device.
 
-// rawIO is direct access to a TUN device's file.
+// rawIO is direct access to a TUN device's file. It is used by one
+// reader and one writer goroutine; the state of a call lives in the
+// struct, so that the RawConn callbacks are bound once and a call
+// allocates nothing.
 type rawIO struct {
 	rc    syscall.RawConn
-	trust bool // Config.TrustKernelChecksums
-	bad   uint64
+	trust bool   // Config.TrustKernelChecksums
+	bad   uint64 // packets dropped for their checksum; the reader's
+
+	// The read in progress (reader goroutine).
+	readFn func(uintptr) bool
+	rb     *batch
+	rn     int
+	rerr   error
+
+	// The write in progress (loop goroutine).
+	writeFn func(uintptr) bool
+	wb      [][]byte
+	wi      int
+	failed  []int
+	werr    error
 }
 
 // errNoVnetHdr says a device cannot be read whole: it has no virtio-net
@@ -69,7 +85,9 @@ func newRawIO(dev Device, trust bool) (*rawIO, error) {
 	if ierr != nil {
 		return nil, fmt.Errorf("TUNSETOFFLOAD: %w", ierr)
 	}
-	return &rawIO{rc: rc, trust: trust}, nil
+	r := &rawIO{rc: rc, trust: trust}
+	r.readFn, r.writeFn = r.readReady, r.writeReady
+	return r, nil
 }
 
 // read fills the batch with as many packets as the device has ready, at
@@ -79,45 +97,52 @@ func newRawIO(dev Device, trust bool) (*rawIO, error) {
 // packets the kernel does not vouch for are verified, and those that fail
 // are dropped and counted in r.bad.
 func (r *rawIO) read(b *batch) (int, error) {
-	n := 0
-	var rerr error
-	err := r.rc.Read(func(fd uintptr) bool {
-		for n < len(b.bufs) {
-			buf := b.bufs[n]
-			k, err := unix.Read(int(fd), buf[Headroom-vnetHdrLen:])
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err == unix.EAGAIN:
-				return n > 0
-			case err != nil:
-				rerr = err
-				return true
-			}
-			if k < vnetHdrLen || Headroom-vnetHdrLen+k == len(buf) {
-				// Nothing, or possibly truncated: drop it.
-				rerr = fmt.Errorf("read of %d bytes does not fit a packet", k)
-				return true
-			}
-			size := k - vnetHdrLen
-			ok, err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:]), r.trust)
-			if err != nil {
-				rerr = err
-				return true
-			}
-			if !ok {
-				r.bad++
-				continue
-			}
-			b.sizes[n] = size
-			n++
-		}
-		return true
-	})
+	r.rb, r.rn, r.rerr = b, 0, nil
+	err := r.rc.Read(r.readFn)
+	n, rerr := r.rn, r.rerr
+	r.rb, r.rerr = nil, nil
 	if err != nil {
 		return n, closedErr(err)
 	}
 	return n, rerr
+}
+
+// readReady is read's RawConn callback: it reads until the device has
+// nothing more or the batch is full, and asks to wait only when it has
+// read nothing.
+func (r *rawIO) readReady(fd uintptr) bool {
+	b := r.rb
+	for r.rn < len(b.bufs) {
+		buf := b.bufs[r.rn]
+		k, err := unix.Read(int(fd), buf[Headroom-vnetHdrLen:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return r.rn > 0
+		case err != nil:
+			r.rerr = err
+			return true
+		}
+		if k < vnetHdrLen || Headroom-vnetHdrLen+k == len(buf) {
+			// Nothing, or possibly truncated: drop it.
+			r.rerr = fmt.Errorf("read of %d bytes does not fit a packet", k)
+			return true
+		}
+		size := k - vnetHdrLen
+		ok, err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:]), r.trust)
+		if err != nil {
+			r.rerr = err
+			return true
+		}
+		if !ok {
+			r.bad++
+			continue
+		}
+		b.sizes[r.rn] = size
+		r.rn++
+	}
+	return true
 }
 
 // closedErr wraps an error of the file's RawConn, which fails only once
@@ -134,33 +159,37 @@ func closedErr(err error) error {
 // that failed with the first error. A failed packet does not stop the
 // others.
 func (r *rawIO) write(bufs [][]byte, failed []int) ([]int, error) {
-	i := 0
-	var first error
-	err := r.rc.Write(func(fd uintptr) bool {
-		for i < len(bufs) {
-			_, err := unix.Write(int(fd), bufs[i][Headroom-vnetHdrLen:])
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err == unix.EAGAIN:
-				return false // wait until the device takes more
-			case err != nil:
-				if first == nil {
-					first = err
-				}
-				failed = append(failed, i)
-			}
-			i++
-		}
-		return true
-	})
+	r.wb, r.wi, r.failed, r.werr = bufs, 0, failed, nil
+	err := r.rc.Write(r.writeFn)
+	failed, werr := r.failed, r.werr
 	if err != nil {
-		for ; i < len(bufs); i++ {
+		for i := r.wi; i < len(bufs); i++ {
 			failed = append(failed, i)
 		}
-		return failed, closedErr(err)
+		werr = closedErr(err)
 	}
-	return failed, first
+	r.wb, r.failed, r.werr = nil, nil, nil
+	return failed, werr
+}
+
+// writeReady is write's RawConn callback.
+func (r *rawIO) writeReady(fd uintptr) bool {
+	for r.wi < len(r.wb) {
+		_, err := unix.Write(int(fd), r.wb[r.wi][Headroom-vnetHdrLen:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return false // wait until the device takes more
+		case err != nil:
+			if r.werr == nil {
+				r.werr = err
+			}
+			r.failed = append(r.failed, r.wi)
+		}
+		r.wi++
+	}
+	return true
 }
 
 // finishRead completes a packet as the kernel left it: the checksum it
