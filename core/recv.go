@@ -205,6 +205,11 @@ func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS
 	}
 	off := ssnToOffset(seg.Offset, d.SubflowSeq)
 	dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
+	if off != seg.Offset || seg.Len == 0 {
+		// An infinite mapping starts at the segment that carries it.
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
 	if dsn != c.rcv.nxt {
 		// The infinite mapping must start where our data stands: the
 		// sender rewound to the DSN of our MP_FAIL. Anything else would

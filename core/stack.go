@@ -110,6 +110,34 @@ func (s *Stack) RemoveAddress(a netip.Addr) {
 	}
 }
 
+// SetAddressBackup marks subflows from local address a as backup paths
+// (or not): new joins from it carry the B flag, and existing subflows
+// tell the peer with MP_PRIO (RFC 8684 section 3.3.8). It reports whether
+// a is a known address.
+func (s *Stack) SetAddressBackup(a netip.Addr, backup bool) bool {
+	a = a.Unmap()
+	found := false
+	for i := range s.locals {
+		if s.locals[i].Addr == a {
+			s.locals[i].Backup = backup
+			found = true
+		}
+	}
+	if !found {
+		return false
+	}
+	for _, c := range s.conns {
+		for _, sf := range c.subflows {
+			if sf.local.Addr() == a && sf.backup != backup {
+				sf.backup = backup
+				sf.prioPending = true
+				c.markDirty()
+			}
+		}
+	}
+	return true
+}
+
 // Addresses returns the host's addresses with their address IDs.
 func (s *Stack) Addresses() []pm.LocalAddr { return slices.Clone(s.locals) }
 
