@@ -4,7 +4,9 @@ package interop
 
 import (
 	"fmt"
+	"net/netip"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -101,4 +103,120 @@ func tshark(path string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("tshark %s: %w: %s", strings.Join(all, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// dataSeg is one data segment the kernel sent, placed in the data
+// sequence space by the DSS mapping it carried.
+type dataSeg struct {
+	frame         int
+	local, remote netip.AddrPort // the subflow: our end, the kernel's
+	start, end    uint64         // data sequence numbers
+}
+
+// kernelData returns the data segments the kernel sent, in capture order.
+// Each carries the mapping that covers it (the kernel repeats it on every
+// segment of a mapping), so its data sequence number is the mapping's
+// plus its offset in the subflow (tshark's relative sequence numbers and
+// the mapping's relative subflow sequence number agree).
+func (e *env) kernelData() ([]dataSeg, bool) {
+	e.t.Helper()
+	ip := "ip"
+	if e.v6 {
+		ip = "ipv6"
+	}
+	lines, ok := e.wire("tcp.len > 0 && tcp.options.mptcp.rawdataseqno",
+		"frame.number", ip+".dst", "tcp.dstport", "tcp.seq", "tcp.len",
+		"tcp.options.mptcp.rawdataseqno", "tcp.options.mptcp.subflowseqno", "tcp.options.mptcp.dseqn8.flag",
+		ip+".src", "tcp.srcport")
+	if !ok {
+		return nil, false
+	}
+	var segs []dataSeg
+	for _, l := range lines {
+		f := strings.Split(l, ",")
+		if len(f) != 10 {
+			e.t.Fatalf("tshark line %q", l)
+		}
+		dst, err := netip.ParseAddr(f[1])
+		if err != nil || !e.isOurs(dst) {
+			continue // our own data
+		}
+		n := make([]uint64, 7)
+		for i := range n {
+			if i == 1 {
+				continue
+			}
+			if n[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
+				e.t.Fatalf("tshark line %q: %v", l, err)
+			}
+		}
+		if f[7] != "1" {
+			e.t.Fatalf("frame %d: the kernel sent a 4-byte data sequence number", n[0])
+		}
+		src, err := netip.ParseAddr(f[8])
+		if err != nil {
+			e.t.Fatalf("tshark line %q: %v", l, err)
+		}
+		sport, err := strconv.ParseUint(f[9], 10, 16)
+		if err != nil {
+			e.t.Fatalf("tshark line %q: %v", l, err)
+		}
+		start := n[5] + (n[3] - n[6])
+		segs = append(segs, dataSeg{frame: int(n[0]),
+			local: netip.AddrPortFrom(dst, uint16(n[2])), remote: netip.AddrPortFrom(src, uint16(sport)),
+			start: start, end: start + n[4]})
+	}
+	return segs, true
+}
+
+// isOurs reports whether a is one of our stack's addresses in the case.
+func (e *env) isOurs(a netip.Addr) bool {
+	for _, p := range e.tp.Paths {
+		if a == e.ourAddr(p.N) {
+			return true
+		}
+	}
+	return false
+}
+
+// newDataOn counts the bytes the kernel sent on the subflow local ->
+// remote (our end first) that it had not sent on another subflow before:
+// new data, as opposed to reinjected data.
+func newDataOn(segs []dataSeg, local, remote netip.AddrPort) (fresh, reinjected uint64) {
+	type span struct{ start, end uint64 }
+	var elsewhere []span
+	covered := func(s, e uint64) uint64 {
+		// Bytes of [s, e) inside the union of elsewhere; spans may
+		// overlap, so walk byte ranges by merging.
+		var got uint64
+		for s < e {
+			next := e
+			hit := false
+			for _, sp := range elsewhere {
+				if sp.start <= s && s < sp.end {
+					next = min(e, sp.end)
+					hit = true
+					break
+				}
+				if sp.start > s && sp.start < next {
+					next = sp.start
+				}
+			}
+			if hit {
+				got += next - s
+			}
+			s = next
+		}
+		return got
+	}
+	for _, g := range segs {
+		if g.local != local || g.remote != remote {
+			elsewhere = append(elsewhere, span{g.start, g.end})
+			continue
+		}
+		c := covered(g.start, g.end)
+		reinjected += c
+		fresh += g.end - g.start - c
+	}
+	return fresh, reinjected
 }

@@ -1,0 +1,167 @@
+//go:build linux
+
+package interop
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/core"
+)
+
+// subflowDelta is what one subflow carried between two snapshots.
+func subflowDelta(t *testing.T, before, after mptcp.ConnInfo, id int) (sent, rcvd uint64) {
+	t.Helper()
+	find := func(ci mptcp.ConnInfo) core.SubflowInfo {
+		for _, s := range ci.Subflows {
+			if s.ID == id {
+				return s
+			}
+		}
+		t.Fatalf("ours: subflow %d is gone", id)
+		return core.SubflowInfo{}
+	}
+	b, a := find(before), find(after)
+	return a.BytesSent - b.BytesSent, a.BytesReceived - b.BytesReceived
+}
+
+// TestBackup: a backup subflow carries no data while a regular one
+// works, in either direction, however it became a backup: the MP_JOIN
+// backup bit from a kernel `backup` endpoint (SYN from the kernel's
+// client, SYN/ACK from the kernel's server), an MP_PRIO from the kernel
+// (ip mptcp endpoint change ... backup), or our own DialOptions.Backup
+// on the initial subflow, which only an MP_PRIO can tell the kernel.
+func TestBackup(t *testing.T) {
+	cases := []struct {
+		name  string
+		side  side
+		flags []string // the kernel's path-2 endpoint
+		// prio: the kernel turns its endpoint into a backup once the join
+		// is up (MP_PRIO).
+		prio bool
+		// dialBackup: our client dials with DialOptions.Backup and joins
+		// from its path-2 address.
+		dialBackup bool
+	}{
+		{name: "OurServer/JoinSYN", side: ourServer, flags: []string{"subflow", "backup"}},
+		{name: "OurClient/JoinSYNACK", side: ourClient, flags: []string{"signal", "backup"}},
+		{name: "OurServer/KernelMPPrio", side: ourServer, flags: []string{"subflow"}, prio: true},
+		{name: "OurClient/KernelMPPrio", side: ourClient, flags: []string{"signal"}, prio: true},
+		{name: "OurClient/DialBackup", side: ourClient, dialBackup: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ec := envConfig{side: tc.side, paths: 2}
+			if tc.dialBackup {
+				ec.ourPaths = []int{1, 2}
+			}
+			e := newEnv(t, ec)
+			e.endpoint(tc.flags...)
+			cs := e.connect(connOpts{dial: mptcp.DialOptions{Backup: tc.dialBackup}})
+			x := e.startMultipath(cs, 2)
+			if tc.prio {
+				e.kern.Run(t, "ip", "mptcp", "endpoint", "change", "id", strconv.Itoa(kernelEndpointID), "backup")
+			}
+			// The backup subflow: the join, or our initial subflow.
+			ci := cs.ours.Info()
+			bk := joinSubflow(t, ci)
+			if tc.dialBackup {
+				for _, s := range ci.Subflows {
+					if s.Initial {
+						bk = s
+					}
+				}
+			}
+			if tc.prio {
+				waitFor(t, "the kernel's MP_PRIO", func() bool {
+					for _, s := range cs.ours.Info().Subflows {
+						if s.ID == bk.ID {
+							return s.PeerBackup
+						}
+					}
+					return false
+				})
+			}
+			before := cs.ours.Info()
+			if err := x.exchange(size); err != nil {
+				e.failed(cs, err)
+			}
+			after := cs.ours.Info()
+			logInfo(t, cs.ours)
+			sent, rcvd := subflowDelta(t, before, after, bk.ID)
+			// Our side must never use a backup subflow while a regular one
+			// works.
+			if sent != 0 {
+				t.Errorf("we sent %d bytes over the backup subflow %v -> %v", sent, bk.Local, bk.Remote)
+			}
+			// The kernel must not either, if it knows.
+			var kernelKnows bool
+			if tc.dialBackup {
+				kernelKnows = !e.known("F4", "DialOptions.Backup marks the initial subflow backup on our side only: no MP_PRIO tells the peer")
+			} else {
+				kernelKnows = true
+				var b core.SubflowInfo
+				for _, s := range after.Subflows {
+					if s.ID == bk.ID {
+						b = s
+					}
+				}
+				if !b.PeerBackup {
+					t.Errorf("ours: the subflow %v -> %v is not marked as the peer's backup", b.Local, b.Remote)
+				}
+			}
+			t.Logf("the backup subflow carried %d bytes from us, %d from the kernel", sent, rcvd)
+			if err := x.shutdown(); err != nil {
+				e.failed(cs, err)
+			}
+			cs.kernel.Close()
+			cs.ours.Close()
+			waitClosed(t, cs.ours)
+			switch {
+			case tc.dialBackup:
+				if kernelKnows {
+					e.checkKernel("MPPrioRx>=1")
+					e.checkOurs("MPPrioTx>=1")
+				} else {
+					e.checkKernel()
+					e.checkOurs()
+				}
+			case tc.prio:
+				e.checkKernel("MPPrioTx>=1")
+				e.checkOurs("MPPrioRx>=1")
+			case tc.side == ourServer:
+				e.checkKernel("MPJoinSynTx=1")
+				e.checkOurs("MPJoinSynBackupRx=1", "MPJoinSynRx=1")
+			default:
+				e.checkKernel("MPJoinSynRx=1", "MPJoinSynBackupRx=0")
+				e.checkOurs("MPJoinSynAckBackupRx=1", "MPJoinSynAckRx=1")
+			}
+			e.stop()
+			// The kernel sends no new data on a backup subflow it knows
+			// of. It may reinject there, though: its retransmission picks
+			// a backup subflow when the regular ones have data in flight
+			// (and F5 makes it reinject).
+			if kernelKnows {
+				if segs, ok := e.kernelData(); ok {
+					fresh, again := newDataOn(segs, bk.Local, bk.Remote)
+					t.Logf("the kernel sent %d new and %d reinjected bytes over the backup subflow", fresh, again)
+					if fresh != 0 {
+						t.Errorf("the kernel sent %d bytes of new data over the backup subflow %v -> %v", fresh, bk.Local, bk.Remote)
+					}
+				} else {
+					t.Log("tshark not installed: the kernel's use of the backup subflow is not checked")
+				}
+			}
+			if tc.prio || (tc.dialBackup && kernelKnows) {
+				lines, ok := e.wire(fmt.Sprintf("tcp.options.mptcp.subtype == %d", subMPPrio), "tcp.options.mptcp.backup.flag")
+				if ok && (len(lines) == 0 || lines[0] != "1") {
+					t.Errorf("MP_PRIO on the wire: backup flags %q, want 1", lines)
+				}
+			}
+			e.finish()
+		})
+	}
+}
