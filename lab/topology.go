@@ -418,3 +418,32 @@ func (tp *Topology) shape() error {
 	}
 	return nil
 }
+
+// BridgeWire joins each path's two interfaces in the middle namespace of a
+// Wire topology with a Linux bridge, so that frames cross unchanged: the
+// wire without an emulator, for tests and as the baseline an emulator is
+// compared with. UnbridgeWire undoes it.
+func (tp *Topology) BridgeWire() error {
+	if tp.Mode != Wire {
+		return fmt.Errorf("lab: BridgeWire on a %v topology", tp.Mode)
+	}
+	var cmds []string
+	for _, p := range tp.Paths {
+		br := fmt.Sprintf("br%d", p.N)
+		cmds = append(cmds, "link add "+br+" type bridge", "link set "+br+" up",
+			"link set "+p.MiddleClientIf+" master "+br, "link set "+p.MiddleServerIf+" master "+br)
+	}
+	return tp.Middle.IP(cmds...)
+}
+
+// UnbridgeWire removes the bridges BridgeWire made.
+func (tp *Topology) UnbridgeWire() error {
+	if tp.Mode != Wire {
+		return fmt.Errorf("lab: UnbridgeWire on a %v topology", tp.Mode)
+	}
+	var cmds []string
+	for _, p := range tp.Paths {
+		cmds = append(cmds, fmt.Sprintf("link del br%d", p.N))
+	}
+	return tp.Middle.IP(cmds...)
+}
