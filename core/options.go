@@ -167,6 +167,11 @@ func (c *Conn) setFully() {
 		c.initialSub.fullyEstablished = true
 	}
 	c.pmEvent(pm.Event{Kind: pm.Established})
+	if c.state == StateConnecting && c.initialSub != nil && c.initialSub.tcpEstablished {
+		// The server's TCP handshake completed on a segment that did not
+		// carry the keys (the first data was lost): now they are here.
+		c.established()
+	}
 	c.markDirty()
 }
 

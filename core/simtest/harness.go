@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/netsim"
+	"github.com/mptcp-go/mptcp/wire"
 )
 
 // Path is one client-side path: a link between a client interface and
@@ -38,6 +40,10 @@ type Net struct {
 	ServerLink     *netsim.Link
 	ServerAddr     netip.Addr
 	ServerIfs      []*netsim.Interface
+
+	inj     *injector
+	injHost *netsim.Host
+	injIf   *netsim.Interface
 }
 
 // Options tune a Net.
@@ -364,5 +370,55 @@ func (n *Net) CheckClosed(p *Pair, d time.Duration) error {
 			return fmt.Errorf("%s MPCurrEstab = %d", name, g)
 		}
 	}
+	return nil
+}
+
+// injector is a stack that sends the packets it is given, whatever their
+// source address, and ignores what it receives.
+type injector struct{ q [][]byte }
+
+func (i *injector) Deliver(time.Time, []byte) {}
+func (i *injector) Poll(_ time.Time, send func([]byte)) time.Time {
+	for _, p := range i.q {
+		send(p)
+	}
+	i.q = i.q[:0]
+	return time.Time{}
+}
+
+// Inject sends pkt into the router from a host that claims pkt's source
+// address (a spoofing attacker next to the router). Replies follow the
+// router's routes, to the real owner of that address.
+func (n *Net) Inject(pkt []byte) error {
+	src, _, _, _, err := wire.ParseIP(pkt)
+	if err != nil {
+		return err
+	}
+	if n.inj == nil {
+		h, err := n.Sim.NewHost("injector")
+		if err != nil {
+			return err
+		}
+		ri, err := n.Router.AddInterface("inj", netip.MustParsePrefix("10.8.0.1/24"))
+		if err != nil {
+			return err
+		}
+		hi, err := h.AddInterface("eth0", netip.MustParsePrefix("10.8.0.2/24"))
+		if err != nil {
+			return err
+		}
+		if _, err := n.Sim.Connect(hi, ri, netsim.PipeConfig{Delay: time.Millisecond}); err != nil {
+			return err
+		}
+		n.inj, n.injHost, n.injIf = &injector{}, h, hi
+		h.SetStack(n.inj)
+	}
+	if !slices.ContainsFunc(n.injIf.Addrs(), func(p netip.Prefix) bool { return p.Addr() == src }) {
+		if err := n.injIf.AddAddress(netip.PrefixFrom(src, src.BitLen())); err != nil {
+			return err
+		}
+	}
+	n.inj.q = append(n.inj.q, append([]byte(nil), pkt...))
+	n.injHost.Wake()
 	return nil
 }
