@@ -81,8 +81,12 @@ func FuzzConnSegments(f *testing.F) {
 			return
 		}
 		n := newTestNet(t, time.Millisecond)
-		a, b := n.pair(nil, nil)
-		c := fuzzStates[int(data[0])%len(fuzzStates)](n, a, b)
+		var tweak func(*Config)
+		if data[0]&0x80 != 0 {
+			tweak = func(c *Config) { c.DisableSACK = true }
+		}
+		a, b := n.pair(tweak, tweak)
+		c := fuzzStates[int(data[0]&0x7f)%len(fuzzStates)](n, a, b)
 		if c == nil {
 			return
 		}
