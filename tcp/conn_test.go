@@ -261,3 +261,48 @@ func TestCloseWithLostFINsAndACK(t *testing.T) {
 		t.Fatalf("states %v (%v) / %v (%v)", c.State(), c.Err(), sc.State(), sc.Err())
 	}
 }
+
+func TestSequenceWraparound(t *testing.T) {
+	n := newTestNet(t, 2*time.Millisecond)
+	n.rate = 50e6 / 8
+	a, b := n.pair(nil, nil)
+	l, _ := b.Listen(ap(addrB, 80), nil)
+	c, _ := a.Dial(n.now, ap(addrB, 80), nil)
+	// ISNs just below 2^32, on both sides, before the SYN and SYN/ACK go.
+	c.iss = 0xffffff00
+	c.tsOffset = 0xfffffff0 // timestamps wrap too
+	n.pumps = append(n.pumps, func() {
+		for _, x := range b.conns {
+			if x.state == StateSynReceived && x.synAt == 0 {
+				x.iss = 0xfffff000
+				x.tsOffset = 0xffffff00
+			}
+		}
+	})
+	var sc *Conn
+	n.runUntil(time.Second, func() bool { sc, _ = l.Accept(); return sc != nil })
+	if sc == nil {
+		t.Fatal("no connection")
+	}
+	drops := 0
+	n.drop = func(p []byte) bool {
+		if l, _, _, _ := dataSeg(p); l > 0 {
+			drops++
+			return drops%50 == 0
+		}
+		return false
+	}
+	ca, sa := newApp(c, 21, 3<<20), newApp(sc, 21^0xff, 2<<20)
+	ca.closeOnDone, sa.closeOnDone = true, true
+	n.pumps = append(n.pumps, ca.pump, sa.pump)
+	if !n.runUntil(60*time.Second, func() bool { return ca.eof && sa.eof }) {
+		t.Fatalf("incomplete: %d %d", ca.got, sa.got)
+	}
+	checkApps(t, ca, sa)
+	if c.sndWire(c.sndNxt) > 0x10000000 || sc.sndWire(sc.sndNxt) > 0x10000000 {
+		t.Fatalf("sequence numbers did not wrap: %x %x", c.sndWire(c.sndNxt), sc.sndWire(sc.sndNxt))
+	}
+	if c.Info().Retransmits == 0 {
+		t.Fatal("no loss recovery across the wrap")
+	}
+}
