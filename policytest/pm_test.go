@@ -153,9 +153,11 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 	clientPM, serverPM = client.New, server.New
 	n = newNet(t, 5, []path{{rate: 10e6, delay: 5 * time.Millisecond}, {rate: 10e6, delay: 5 * time.Millisecond}},
 		func(c *core.Config) { c.PathManager = "policytest-client" },
-		func(c *core.Config) { c.PathManager = "policytest-server" })
+		func(c *core.Config) {
+			c.PathManager = "policytest-server"
+			c.ListenerObservers = []pm.ListenerObserver{server}
+		})
 	srvAddr = n.addServerAddr(t, 1)
-	server.ListenerCreated(n.sim.Now(), netip.AddrPortFrom(netip.IPv4Unspecified(), port))
 	f := n.startDownload(t, 1400, true, core.ConnOptions{})
 	n.sim.RunFor(2 * time.Second)
 

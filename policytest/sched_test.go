@@ -115,9 +115,9 @@ var schedNames = []string{"default", "roundrobin", "blest", "ecf", "redundant"}
 //   - application-level delay of a stream of 64 KiB messages at 10.5
 //     Mbit/s (less than the fast path alone carries): ECF and BLEST wait
 //     for the fast path instead of sending a message's tail on the slow
-//     one, so their mean and 99th-percentile delays are below the
-//     default scheduler's; round-robin, which fills the slow path as
-//     readily as the fast one, is the worst;
+//     one, so their mean delay is at least 10% below the default
+//     scheduler's and their 99th percentile below it; round-robin, which
+//     fills the slow path as readily as the fast one, is the worst;
 //   - application-level throughput of a 1 MiB download on a warm
 //     connection (ECF's web-object case): ECF and BLEST finish sooner
 //     than the default scheduler, and round-robin no sooner.
@@ -169,8 +169,8 @@ func TestSchedulerRanking(t *testing.T) {
 	def, rr := rows["default"], rows["roundrobin"]
 	for _, name := range []string{"blest", "ecf"} {
 		r := rows[name]
-		if r.delayMean >= def.delayMean*9/10 || r.delayP99 >= def.delayP99*9/10 {
-			t.Errorf("%s delay mean %v p99 %v, want at least 10%% below default's %v %v", name, r.delayMean, r.delayP99, def.delayMean, def.delayP99)
+		if r.delayMean >= def.delayMean*9/10 || r.delayP99 >= def.delayP99 {
+			t.Errorf("%s delay mean %v p99 %v, want the mean 10%% below default's %v and the p99 below %v", name, r.delayMean, r.delayP99, def.delayMean, def.delayP99)
 		}
 		if r.objects[1<<20] < def.objects[1<<20]*1.05 {
 			t.Errorf("%s 1 MiB object at %.2f Mbit/s, want 5%% above default's %.2f", name, r.objects[1<<20], def.objects[1<<20])
