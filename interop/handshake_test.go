@@ -67,8 +67,18 @@ func TestHandshake(t *testing.T) {
 				}
 				e.stop()
 				// The DATA_FINs went both ways on the wire.
-				if n := e.wireCount("tcp.options.mptcp.datafin.flag == 1"); n == 0 {
-					t.Error("no DATA_FIN in the capture")
+				for who, from := range map[string]string{"us": e.fromUs(), "the kernel": e.fromKernel()} {
+					if n := e.wireCount("tcp.options.mptcp.datafin.flag == 1 && " + from); n == 0 {
+						t.Errorf("no DATA_FIN from %s in the capture", who)
+					}
+				}
+				// Without checksums asked for, no mapping carries one.
+				mc, err := e.dssMappings()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if mc.ours == 0 || mc.kernel == 0 || mc.oursCsum != 0 || mc.kernelCsum != 0 {
+					t.Errorf("DSS mappings: ours %d (%d with checksum), the kernel's %d (%d); want some, none with checksum", mc.ours, mc.oursCsum, mc.kernel, mc.kernelCsum)
 				}
 			})
 		}
