@@ -1,6 +1,7 @@
 package simtest
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -66,9 +67,30 @@ func TestRandomLossRepairedWithoutRTO(t *testing.T) {
 }
 
 func TestFairnessTwoFlows(t *testing.T) {
+	type fc struct {
+		seed uint64
+		cc   string
+	}
+	cases := []fc{{7, "cubic"}}
+	if *fullMatrix {
+		for seed := uint64(1); seed <= 6; seed++ {
+			cases = append(cases, fc{seed, "cubic"}, fc{seed, "reno"})
+		}
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/seed%d", c.cc, c.seed), func(t *testing.T) {
+			t.Parallel()
+			fairness(t, c.seed, c.cc)
+		})
+	}
+}
+
+// fairness runs two flows through one 50 Mbit/s bottleneck for 60 s and
+// checks Jain's index over the second half.
+func fairness(t *testing.T, seed uint64, cc string) {
 	// c1 and c2 reach the server through a router; the router's link to
 	// the server is the shared bottleneck.
-	s := netsim.New(7)
+	s := netsim.New(seed)
 	r, _ := s.NewRouter("r")
 	srv, _ := s.NewHost("server")
 	saddr := netip.MustParseAddr("10.0.9.2")
@@ -79,7 +101,7 @@ func TestFairnessTwoFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.AddRoute(netip.MustParsePrefix("10.0.9.0/24"), rs)
-	ss, _ := tcp.NewStack(stackConfig(srv, "cubic", nil))
+	ss, _ := tcp.NewStack(stackConfig(srv, cc, nil))
 	ss.AddAddress(saddr)
 	srv.SetStack(ss)
 	var apps []*bulk
@@ -94,17 +116,22 @@ func TestFairnessTwoFlows(t *testing.T) {
 		a := netip.AddrFrom4([4]byte{10, 0, byte(i + 1), 2})
 		ih, _ := h.AddInterface("eth0", netip.PrefixFrom(a, 24))
 		ri, _ := r.AddInterface("to-c"+string(rune('1'+i)), netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i + 1), 1}), 24))
-		access := netsim.PipeConfig{Rate: 1e9, Delay: 5 * time.Millisecond}
+		// Jitter on the access links and a start offset per seed make
+		// each seed a different run.
+		access := netsim.PipeConfig{Rate: 1e9, Delay: 5 * time.Millisecond, Jitter: 300 * time.Microsecond}
 		s.Connect(ih, ri, access)
 		r.AddRoute(netip.PrefixFrom(a, 24), ri)
-		cs, _ := tcp.NewStack(stackConfig(h, "cubic", nil))
+		cs, _ := tcp.NewStack(stackConfig(h, cc, nil))
 		cs.AddAddress(a)
 		h.SetStack(cs)
-		cli := &bulk{total: -1, host: h}
-		if _, err := cs.Dial(s.Now(), netip.AddrPortFrom(saddr, 5201), &tcp.DialConfig{Hooks: cli}); err != nil {
-			t.Fatal(err)
-		}
-		h.Wake()
+		start := time.Duration(i) * time.Duration(seed%5) * 300 * time.Millisecond
+		s.After(start, func() {
+			cli := &bulk{total: -1, host: h}
+			if _, err := cs.Dial(s.Now(), netip.AddrPortFrom(saddr, 5201), &tcp.DialConfig{Hooks: cli}); err != nil {
+				t.Error(err)
+			}
+			h.Wake()
+		})
 	}
 	s.RunFor(60 * time.Second)
 	if len(apps) != 2 {
@@ -114,7 +141,7 @@ func TestFairnessTwoFlows(t *testing.T) {
 	x1 := float64(apps[0].receivedBetween(mid, end)) * 8 / 29
 	x2 := float64(apps[1].receivedBetween(mid, end)) * 8 / 29
 	j := jain(x1, x2)
-	t.Logf("second half: %.2f and %.2f Mbit/s, total %.2f of 50, Jain %.4f", x1/1e6, x2/1e6, (x1+x2)/1e6, j)
+	t.Logf("%s seed %d, second half: %.2f and %.2f Mbit/s, total %.2f of 50, Jain %.4f", cc, seed, x1/1e6, x2/1e6, (x1+x2)/1e6, j)
 	if j < 0.95 {
 		t.Errorf("Jain's index %.4f below 0.95", j)
 	}
