@@ -102,6 +102,14 @@ func (t *rxMappings) lookup(o uint64) (*mapping, bool) {
 	return nil, false
 }
 
+// dropCovering forgets the mapping covering stream offset o, if any.
+func (t *rxMappings) dropCovering(o uint64) {
+	i := sort.Search(len(t.m), func(i int) bool { return t.m[i].end() > o })
+	if i < len(t.m) && t.m[i].covers(o) {
+		t.m = append(t.m[:i], t.m[i+1:]...)
+	}
+}
+
 // prune forgets the mappings wholly below stream offset o (already read).
 func (t *rxMappings) prune(o uint64) {
 	i := 0

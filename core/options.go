@@ -15,6 +15,35 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 	c := sf.conn
 	s := c.stack
 	if c.fallen {
+		// After a fallback only mappings still matter: an infinite
+		// mapping is the peer's own fallback point, which may move its
+		// stream back; and a peer that has not fallen back yet (it did
+		// not see our options vanish) still maps its data, reinjected
+		// data included, which the implicit mapping would misplace.
+		if mp.Has(wire.SubtypeDSS) && mp.DSS.HasMap && sf.initial && seg.Len > 0 {
+			if mp.DSS.DataLen == 0 {
+				s.mib.Inc(InfiniteMapRx)
+				return sf.infiniteReceived(now, seg, &mp.DSS)
+			}
+			if !c.csum || mp.DSS.HasChecksum {
+				m := mapping{off: ssnToOffset(seg.Offset, mp.DSS.SubflowSeq), n: uint64(mp.DSS.DataLen),
+					hasCsum: mp.DSS.HasChecksum, csum: mp.DSS.Checksum, dsn: expandIf(c.rcv.nxt, mp.DSS.DSN, mp.DSS.DSN64)}
+				if mp.DSS.DataFIN {
+					m.n--
+				}
+				if ro := sf.tc.ReadOffset(); m.off >= ro && m.n > 0 {
+					_ = sf.rx.add(m, seg.Offset, seg.Len)
+					// The peer still maps (it has not noticed our
+					// fallback yet). As long as its mappings continue
+					// the stream linearly, bytes without one can be
+					// placed by position; once one does not (the peer
+					// sent data again), they no longer can.
+					if m.dsn != c.rcv.nxt+(m.off-ro) {
+						sf.fbPeerMaps = true
+					}
+				}
+			}
+		}
 		return tcp.Accept
 	}
 	// Server side of an MP_JOIN: the third ACK must carry the
@@ -97,9 +126,11 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 	}
 
 	// A subflow whose MPTCP options vanish after the handshake is behind
-	// a middlebox that strips them (RFC 8684 section 3.7). After our
-	// MP_FAIL the peer fell back and stopped sending them: expected.
-	if mp.Present == 0 && (seg.Len > 0 || c.fully) && sf.fullyEstablishedForData() && !sf.waitInfinite {
+	// a middlebox that strips them (RFC 8684 section 3.7), or the peer
+	// fell back (after our MP_FAIL its ACKs carry no DSS): we fall back
+	// too. After an MP_FAIL, drain still discards the failed data until
+	// the infinite mapping arrives.
+	if mp.Present == 0 && (seg.Len > 0 || c.fully) && sf.fullyEstablishedForData() {
 		return sf.optionsLost(now, seg)
 	}
 
@@ -193,6 +224,10 @@ func (sf *subflow) mappingReceived(now time.Time, seg *tcp.Segment, d *wire.DSS)
 	if d.DataFIN && d.DataLen == 1 && seg.Len == 0 {
 		// A DATA_FIN alone, on a segment without data.
 		dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
+		if c.csum && d.Checksum != wire.DSSChecksum(dsn, d.SubflowSeq, 1, nil) {
+			s.mib.Inc(DataCsumErr)
+			return tcp.Accept
+		}
 		if !c.rcv.dataFin(dsn) {
 			s.mib.Inc(DSSNotMatching)
 			return tcp.Accept
@@ -215,7 +250,9 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		return sf.badMapping(now, err)
 	}
-	if m.dataFin {
+	if m.dataFin && !(c.csum && m.hasCsum) {
+		// With checksums the DATA_FIN waits for the mapping's checksum
+		// (drain).
 		if c.rcv.dataFin(m.dsn + m.n) {
 			c.dataFinReceived(now)
 		}

@@ -38,11 +38,27 @@ func (sf *subflow) drain(now time.Time) {
 				}
 				tc.Discard(k)
 				continue
+			case c.fallen && sf.fbPeerMaps:
+				// The peer still maps its data after our fallback, so it
+				// may have sent some twice: bytes without a mapping
+				// cannot be placed. Give up rather than guess.
+				c.stack.mib.Inc(FallbackFailed)
+				sf.reset(wire.MPTCPRstReasonMPTCPError)
+				return
 			case c.fallen:
 				// TCP after a fallback: the bytes continue the data
-				// stream where it stands (RFC 8684 section 3.7).
-				sf.rx.reset()
-				_ = sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, infinite: true}, off, 0)
+				// stream where it stands (RFC 8684 section 3.7). The
+				// implicit mapping covers only what is readable, up to
+				// the next explicit mapping (an infinite mapping the
+				// peer sent when it fell back takes precedence).
+				sf.rx.prune(off)
+				k := uint64(avail)
+				if sf.rx.len() > 0 && sf.rx.m[0].off > off {
+					k = min(k, sf.rx.m[0].off-off)
+				}
+				if err := sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, n: k}, off, 0); err != nil {
+					sf.rx.reset()
+				}
 				continue
 			case !c.remoteKnown:
 				return // the keys are still to come (server side)
@@ -51,12 +67,18 @@ func (sf *subflow) drain(now time.Time) {
 			return
 		}
 		if c.csum && m.hasCsum && !m.infinite {
-			if off != m.off || avail < int(m.n) {
-				if off != m.off {
-					// Part of a checksummed mapping was consumed without
-					// its start: cannot happen with whole-mapping reads.
-					sf.unmappedData(now)
+			if off != m.off {
+				// Part of a checksummed mapping was consumed without its
+				// start (a mapping learnt after a fallback, over bytes
+				// already mapped implicitly): it cannot be verified.
+				if c.fallen {
+					sf.rx.dropCovering(off)
+					continue
 				}
+				sf.unmappedData(now)
+				return
+			}
+			if avail < int(m.n) {
 				return // wait for the whole mapping
 			}
 			p1, p2 := tc.Peek()
@@ -68,6 +90,13 @@ func (sf *subflow) drain(now time.Time) {
 		}
 		if m.infinite && sf.waitInfinite {
 			sf.waitInfinite = false
+		}
+		if m.dataFin && c.csum && m.hasCsum && off == m.off && avail >= int(m.n) {
+			// The checksum of the mapping, just verified, covers its
+			// DATA_FIN: only now is the DATA_FIN trusted.
+			if c.rcv.dataFin(m.dsn + m.n) {
+				defer c.dataFinReceived(now)
+			}
 		}
 		n := min(avail, int(min(m.end()-off, 1<<30)))
 		if c.fallen && !c.appClosed {
@@ -141,7 +170,7 @@ func mappingChecksumOK(m *mapping, p1, p2 []byte) bool {
 // if it still may, else the subflow is reset.
 func (sf *subflow) unmappedData(now time.Time) {
 	c := sf.conn
-	if sf.initial && c.fallback(DssFallback, sf) {
+	if sf.initial && !c.fallen && c.fallback(DssFallback, sf) {
 		sf.drain(now)
 		return
 	}
@@ -205,24 +234,48 @@ func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS
 	}
 	off := ssnToOffset(seg.Offset, d.SubflowSeq)
 	dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
-	if off != seg.Offset || seg.Len == 0 {
-		// An infinite mapping starts at the segment that carries it.
+	if off > seg.Offset || seg.Len == 0 {
+		// An infinite mapping starts at the segment that carries it (and
+		// is repeated on the segments after it until acknowledged).
 		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 		return tcp.Reset
 	}
-	if dsn != c.rcv.nxt {
-		// The infinite mapping must start where our data stands: the
-		// sender rewound to the DSN of our MP_FAIL. Anything else would
-		// leave a hole or overlap.
-		if !(sf.waitInfinite && dsn == sf.failDSN) {
+	for _, m := range sf.rx.m {
+		if m.infinite && m.off == off && m.dsn == dsn {
+			return tcp.Accept // a repetition
+		}
+	}
+	if sf.waitInfinite {
+		// We asked for it with MP_FAIL: it must start at the failed
+		// mapping, and the bytes before it (the failed data) are
+		// discarded by drain.
+		if dsn != sf.failDSN {
 			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 			return tcp.Reset
 		}
+		sf.rx.reset()
+	} else {
+		// The peer fell back on its own. Its stream may go back (it
+		// resends from an earlier DSN: duplicates are dropped) but must
+		// not skip ahead of where the bytes before it take ours, or data
+		// would be missing.
+		limit := c.rcv.nxt + (off - min(off, sf.tc.ReadOffset()))
+		if after64(dsn, limit) {
+			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+			return tcp.Reset
+		}
+		// Keep the mappings of the bytes before it.
+		kept := sf.rx.m[:0]
+		for _, m := range sf.rx.m {
+			if m.off < off && !m.infinite {
+				if m.end() > off {
+					m.n = off - m.off
+				}
+				kept = append(kept, m)
+			}
+		}
+		sf.rx.m = kept
 	}
-	// Bytes before the infinite mapping belong to the failed data; drain
-	// discards them while waitInfinite holds.
-	sf.waitInfinite = true
-	sf.rx.reset()
 	_ = sf.rx.add(mapping{dsn: dsn, off: off, infinite: true}, off, 0)
 	c.fallbackInfinite(sf)
 	return tcp.Accept
@@ -236,8 +289,10 @@ func (sf *subflow) failReceived(now time.Time, dsn uint64) {
 	if c.fallen || !sf.initial || !c.fallbackAllowed() {
 		return
 	}
-	dsn = expandSeq(c.snd.una, uint32(dsn))
-	if before64(dsn, c.snd.una) || after64(dsn, c.snd.nxt) {
+	// The option carries all 64 bits. Only the start of a mapping we sent
+	// and the peer has not acknowledged can have failed: anything else is
+	// forged or garbled, and rewinding to it would corrupt the stream.
+	if before64(dsn, c.snd.una) || !before64(dsn, c.snd.nxt) || !sf.sentMappingAt(dsn) {
 		return
 	}
 	// Everything from dsn is sent again, as new subflow bytes preceded by

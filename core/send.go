@@ -108,6 +108,8 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 		m.csum = wire.DSSChecksum(dsn, uint32(off+1), uint16(k), p[:k])
 	}
 	sf.tx.push(m)
+	sf.sentStarts[sf.sentN%len(sf.sentStarts)] = dsn
+	sf.sentN++
 	sf.bytesSent += uint64(k)
 	c.bytesSent += uint64(k)
 	sf.refresh()

@@ -60,6 +60,7 @@ type subflow struct {
 	infOff       uint64
 	infDSN       uint64
 	infSent      bool
+	fbPeerMaps   bool // after our fallback the peer still sent mappings
 
 	// MP_TCPRST and MP_FASTCLOSE on our RST.
 	rstSet    bool
@@ -81,6 +82,11 @@ type subflow struct {
 
 	// Liveness probing of idle subflows (probe.go).
 	lastRecv, lastProbe time.Time
+
+	// sentStarts remembers the DSNs at which recent mappings sent here
+	// began, so an MP_FAIL can be checked against them.
+	sentStarts [64]uint64
+	sentN      int
 
 	bytesSent, bytesRecv uint64 // data-level payload
 	lastDataAck          uint64 // latest DATA_ACK received here, for the window
@@ -128,6 +134,17 @@ func (sf *subflow) fullyEstablishedForData() bool {
 // canSignal reports whether options may be sent on the subflow.
 func (sf *subflow) canSignal() bool {
 	return sf.tc != nil && !sf.closed && sf.tcpEstablished && (sf.initial || sf.fullyEstablished)
+}
+
+// sentMappingAt reports whether a recent mapping sent on the subflow
+// began at dsn.
+func (sf *subflow) sentMappingAt(dsn uint64) bool {
+	for i := range min(sf.sentN, len(sf.sentStarts)) {
+		if sf.sentStarts[i] == dsn {
+			return true
+		}
+	}
+	return false
 }
 
 // abort resets the subflow (MP_TCPRST or MP_FASTCLOSE go on its RST).
