@@ -235,7 +235,7 @@ func (c *Conn) processSACK(o *wire.TCPOptions, a *ackScratch) {
 			continue // invalid or stale: ignore (RFC 2018 section 4)
 		}
 		lo, hi := uint64(l), uint64(r)
-		if c.sackedRanges.contains(lo, hi) {
+		if c.sackedRanges.contains(lo, hi) || c.sackedRanges.full(lo, hi) {
 			continue
 		}
 		c.sackedRanges.add(lo, hi)

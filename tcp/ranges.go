@@ -54,6 +54,23 @@ func (s *rangeSet) add(start, end uint64) Range {
 	return merged
 }
 
+// maxRanges bounds the intervals a set holds when a peer controls what goes
+// in (out-of-order data, SACK blocks): a peer sending every other byte must
+// not make the set, and the work on it, grow with the window.
+const maxRanges = 8192
+
+// wouldGrow reports whether adding [start, end) would create a new
+// interval rather than extend or merge existing ones.
+func (s *rangeSet) wouldGrow(start, end uint64) bool {
+	i := s.search(start)
+	return !(i < len(s.r) && s.r[i].Start <= end)
+}
+
+// full reports whether the set may not grow by another interval.
+func (s *rangeSet) full(start, end uint64) bool {
+	return len(s.r) >= maxRanges && s.wouldGrow(start, end)
+}
+
 // search returns the index of the first interval with End >= x.
 func (s *rangeSet) search(x uint64) int {
 	lo, hi := 0, len(s.r)

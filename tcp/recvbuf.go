@@ -30,6 +30,9 @@ func (b *recvBuffer) write(off uint64, p []byte) int {
 		p = p[b.nxt-off:]
 		off = b.nxt
 	}
+	if off > b.nxt && b.ooo.full(off, end) {
+		return 0 // too fragmented: drop it, the sender will repeat it
+	}
 	b.reserve(int(end - b.head))
 	mask := uint64(len(b.buf) - 1)
 	s := int(off & mask)
