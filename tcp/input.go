@@ -456,7 +456,10 @@ func (c *Conn) receiveData(g *inSeg, seq uint64, zeroWnd bool) {
 		if c.quickAcks > 0 {
 			c.quickAcks--
 			c.ackNow = true
-		} else if c.ackSegs >= 2*c.rcvMSS {
+		} else if c.ackSegs > c.rcvMSS {
+			// More than one full segment unacknowledged: the second
+			// segment is acknowledged at once (RFC 5681 section 4.2; the
+			// test is Linux's, robust to segments of varying size).
 			c.ackNow = true
 		} else if c.delackAt == 0 {
 			c.delackAt = s.now + s.cfg.DelayedACK
