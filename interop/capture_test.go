@@ -94,7 +94,8 @@ func (e *env) wireCount(filter string) int {
 // dissectors would otherwise take random bytes for some protocol (Thrift)
 // and call them malformed.
 func tshark(path string, args ...string) ([]byte, error) {
-	all := append([]string{"-n", "-r", path, "-d", fmt.Sprintf("tcp.port==%d,data", port)}, args...)
+	all := append([]string{"-n", "-r", path, "-d", fmt.Sprintf("tcp.port==%d,data", port),
+		"-o", "mptcp.analyze_mptcp:TRUE", "-o", "mptcp.relative_sequence_numbers:TRUE"}, args...)
 	cmd := exec.Command("tshark", all...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -105,65 +106,60 @@ func tshark(path string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// dataSeg is one data segment the kernel sent, placed in the data
-// sequence space by the DSS mapping it carried.
+// dataSeg is one data segment, placed in the data sequence space by the
+// DSS mapping it carried.
 type dataSeg struct {
 	frame         int
-	local, remote netip.AddrPort // the subflow: our end, the kernel's
+	local, remote netip.AddrPort // the subflow: the sender's end, the receiver's
 	start, end    uint64         // data sequence numbers
 }
 
-// kernelData returns the data segments the kernel sent, in capture order.
-// Each carries the mapping that covers it (the kernel repeats it on every
-// segment of a mapping), so its data sequence number is the mapping's
-// plus its offset in the subflow (tshark's relative sequence numbers and
-// the mapping's relative subflow sequence number agree).
-func (e *env) kernelData() ([]dataSeg, bool) {
+// sentData returns the data segments the kernel (or, if ours, our stack)
+// sent, in capture order, placed by tshark's MPTCP analysis: each segment
+// carries the mapping that covers it (both stacks put it on every segment
+// of a mapping, or MP_CAPABLE with data on the first), whose data
+// sequence number tshark gives relative to the sender's initial one,
+// whatever its size on the wire; the segment's own is that plus its
+// offset in the mapping (tshark's relative subflow sequence numbers and
+// the mapping's agree).
+func (e *env) sentData(ours bool) ([]dataSeg, bool) {
 	e.t.Helper()
 	ip := "ip"
 	if e.v6 {
 		ip = "ipv6"
 	}
-	lines, ok := e.wire("tcp.len > 0 && tcp.options.mptcp.rawdataseqno",
+	lines, ok := e.wire("tcp.len > 0 && mptcp.dss.dsn",
 		"frame.number", ip+".dst", "tcp.dstport", "tcp.seq", "tcp.len",
-		"tcp.options.mptcp.rawdataseqno", "tcp.options.mptcp.subflowseqno", "tcp.options.mptcp.dseqn8.flag",
-		ip+".src", "tcp.srcport")
+		"mptcp.dss.dsn", "tcp.options.mptcp.subflowseqno", ip+".src", "tcp.srcport")
 	if !ok {
 		return nil, false
 	}
 	var segs []dataSeg
 	for _, l := range lines {
 		f := strings.Split(l, ",")
-		if len(f) != 10 {
+		if len(f) != 9 {
 			e.t.Fatalf("tshark line %q", l)
 		}
 		dst, err := netip.ParseAddr(f[1])
-		if err != nil || !e.isOurs(dst) {
-			continue // our own data
+		if err != nil || e.isOurs(dst) == ours {
+			continue // the other side's data
 		}
-		n := make([]uint64, 7)
-		for i := range n {
-			if i == 1 {
-				continue
-			}
+		if f[6] == "" {
+			f[6] = "1" // MP_CAPABLE with data: the mapping starts the subflow
+		}
+		n := make([]uint64, 9)
+		for _, i := range []int{0, 2, 3, 4, 5, 6, 8} {
 			if n[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
 				e.t.Fatalf("tshark line %q: %v", l, err)
 			}
 		}
-		if f[7] != "1" {
-			e.t.Fatalf("frame %d: the kernel sent a 4-byte data sequence number", n[0])
-		}
-		src, err := netip.ParseAddr(f[8])
-		if err != nil {
-			e.t.Fatalf("tshark line %q: %v", l, err)
-		}
-		sport, err := strconv.ParseUint(f[9], 10, 16)
+		src, err := netip.ParseAddr(f[7])
 		if err != nil {
 			e.t.Fatalf("tshark line %q: %v", l, err)
 		}
 		start := n[5] + (n[3] - n[6])
 		segs = append(segs, dataSeg{frame: int(n[0]),
-			local: netip.AddrPortFrom(dst, uint16(n[2])), remote: netip.AddrPortFrom(src, uint16(sport)),
+			local: netip.AddrPortFrom(src, uint16(n[8])), remote: netip.AddrPortFrom(dst, uint16(n[2])),
 			start: start, end: start + n[4]})
 	}
 	return segs, true
@@ -179,10 +175,10 @@ func (e *env) isOurs(a netip.Addr) bool {
 	return false
 }
 
-// newDataOn counts the bytes the kernel sent on the subflow local ->
-// remote (our end first) that it had not sent on another subflow before:
-// new data, as opposed to reinjected data.
-func newDataOn(segs []dataSeg, local, remote netip.AddrPort) (fresh, reinjected uint64) {
+// newDataOn counts the bytes sent on the subflow from -> to (the
+// sender's end first) after frame since that had not been sent on another
+// subflow before: new data, as opposed to reinjected data.
+func newDataOn(segs []dataSeg, from, to netip.AddrPort, since int) (fresh, reinjected uint64) {
 	type span struct{ start, end uint64 }
 	var elsewhere []span
 	covered := func(s, e uint64) uint64 {
@@ -210,8 +206,11 @@ func newDataOn(segs []dataSeg, local, remote netip.AddrPort) (fresh, reinjected 
 		return got
 	}
 	for _, g := range segs {
-		if g.local != local || g.remote != remote {
+		if g.local != from || g.remote != to {
 			elsewhere = append(elsewhere, span{g.start, g.end})
+			continue
+		}
+		if g.frame <= since {
 			continue
 		}
 		c := covered(g.start, g.end)

@@ -158,6 +158,14 @@ func newEnv(t *testing.T, ec envConfig) *env {
 	return e
 }
 
+// frames returns how many packets our side's capture holds so far: the
+// frame number of the next one, give or take the packets the driver is
+// handling at that moment.
+func (e *env) frames() int {
+	s := e.drv.Stats()
+	return int(s.PacketsIn + s.PacketsOut + s.Drops)
+}
+
 // stop stops our driver: no packet leaves or arrives after it, and the
 // capture is complete.
 func (e *env) stop() {
@@ -165,13 +173,16 @@ func (e *env) stop() {
 		return
 	}
 	e.stopped = true
+	// The counters before Close: a write racing with the devices'
+	// closing is the driver's shutdown, not the case's traffic.
+	s := e.drv.Stats()
 	if err := e.drv.Close(); err != nil {
 		e.t.Errorf("driver close: %v", err)
 	}
 	if err := e.drv.Err(); err != nil {
 		e.t.Errorf("driver: %v", err)
 	}
-	if s := e.drv.Stats(); s.Drops != 0 || s.ReadErrors != 0 || s.WriteErrors != 0 {
+	if s.Drops != 0 || s.ReadErrors != 0 || s.WriteErrors != 0 {
 		e.t.Errorf("driver dropped or failed: %+v", s)
 	}
 }

@@ -49,13 +49,18 @@ func TestNewDataOn(t *testing.T) {
 		{frame: 5, local: b, remote: k, start: 290, end: 310},   // 10 reinjected, 10 new
 		{frame: 6, local: a, remote: k, start: 1000, end: 1100}, // elsewhere only
 	}
-	fresh, again := newDataOn(segs, b, k)
+	fresh, again := newDataOn(segs, b, k, 0)
 	if fresh != 60 || again != 120 {
 		t.Errorf("on b: %d new, %d reinjected; want 60 and 120", fresh, again)
 	}
 	// Same local end, other remote: another subflow.
-	fresh, again = newDataOn(segs, a, netip.MustParseAddrPort("10.2.1.2:5201"))
+	fresh, again = newDataOn(segs, a, netip.MustParseAddrPort("10.2.1.2:5201"), 0)
 	if fresh != 0 || again != 0 {
 		t.Errorf("on a subflow that carried nothing: %d new, %d reinjected", fresh, again)
+	}
+	// Only what came after frame 3 counts.
+	fresh, again = newDataOn(segs, b, k, 3)
+	if fresh != 10 || again != 70 {
+		t.Errorf("on b after frame 3: %d new, %d reinjected; want 10 and 70", fresh, again)
 	}
 }
