@@ -63,6 +63,9 @@ type envConfig struct {
 	// kernelSysctl are set in the kernel's namespace before anything
 	// connects (net.mptcp.checksum_enabled=1, ...).
 	kernelSysctl []string
+	// announcePort, if set, makes our stack announce its path-2 address
+	// with this port (Config.Announce), a port that takes joins only.
+	announcePort uint16
 }
 
 // env is one case: a topology, our stack on a TUN device on one side, and
@@ -114,6 +117,9 @@ func newEnv(t *testing.T, ec envConfig) *env {
 	ifc, err := tp.StackInterface(ourNS, "tun0", ec.ourPaths...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ec.announcePort != 0 {
+		ec.cfg.Announce = append(ec.cfg.Announce, netip.AddrPortFrom(e.ourAddr(2), ec.announcePort))
 	}
 	st, err := mptcp.NewStack(ec.cfg)
 	if err != nil {

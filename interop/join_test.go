@@ -4,6 +4,7 @@ package interop
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/mptcp-go/mptcp"
@@ -211,4 +212,96 @@ func (e *env) startMultipath(cs *conns, n int) *transfer {
 	}
 	waitSubflows(e.t, cs.ours, n)
 	return x
+}
+
+// joinPort is the port an announcement in TestAddAddrPort carries.
+const joinPort = 10000
+
+// TestAddAddrPort: ADD_ADDR with a port, both ways: a kernel `signal`
+// endpoint with a port (the kernel listens there for joins only), and our
+// Config.Announce with a port. The other side joins that port.
+func TestAddAddrPort(t *testing.T) {
+	for _, sd := range sides {
+		t.Run(sd.String(), func(t *testing.T) {
+			t.Parallel()
+			ec := envConfig{side: sd, paths: 2}
+			if sd == ourServer {
+				ec.ourPaths, ec.announcePort = []int{1, 2}, joinPort
+			}
+			e := newEnv(t, ec)
+			if sd == ourClient {
+				if err := e.kern.MPTCPLimits(4, 4); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.kern.AddMPTCPEndpoint(lab.Endpoint{Addr: e.kernAddr(2), ID: kernelEndpointID, Port: joinPort, Flags: []string{"signal"}}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				e.endpoint()
+			}
+			cs := e.connect(connOpts{})
+			x := newTransfer(cs)
+			if err := x.exchange(smallSize); err != nil {
+				e.failed(cs, err)
+			}
+			// The join to the announced port (our server announces its
+			// path-2 address without a port too, and the kernel may join
+			// that as well).
+			want := netip.AddrPortFrom(e.kernAddr(2), joinPort)
+			if sd == ourServer {
+				want = netip.AddrPortFrom(e.ourAddr(2), joinPort)
+			}
+			var js core.SubflowInfo
+			waitFor(t, "a join to "+want.String(), func() bool {
+				for _, s := range cs.ours.Info().Subflows {
+					end := s.Remote
+					if sd == ourServer {
+						end = s.Local
+					}
+					if s.Join && s.Established && end == want {
+						js = s
+						return true
+					}
+				}
+				return false
+			})
+			if err := x.exchange(size); err != nil {
+				e.failed(cs, err)
+			}
+			logInfo(t, cs.ours)
+			if err := x.shutdown(); err != nil {
+				e.failed(cs, err)
+			}
+			cs.kernel.Close()
+			cs.ours.Close()
+			waitClosed(t, cs.ours)
+			if sd == ourClient {
+				e.checkKernel("AddAddrTx>=1", "EchoAdd=1", "MPJoinPortSynRx=1", "MPJoinPortAckRx=1", "MismatchPortSynRx=0")
+				e.checkOurs("AddAddr=1", "PortAdd=1", "EchoAddTx=1", "MPJoinPortSynAckRx=1")
+			} else {
+				e.checkKernel("AddAddr>=1", "PortAdd=1", "EchoAddTx>=1", "MPJoinPortSynAckRx=1")
+				e.checkOurs("AddAddrTx>=1", "EchoAdd>=1", "MPJoinPortSynRx=1", "MPJoinPortAckRx=1", "MismatchPortSynRx=0")
+			}
+			e.stop()
+			lines, ok := e.wire(fmt.Sprintf("tcp.options.mptcp.subtype == %d && tcp.options.mptcp.port", subAddAddr),
+				"tcp.options.mptcp.echo", "tcp.options.mptcp.ipv4", "tcp.options.mptcp.port")
+			if ok {
+				var adds, echoes int
+				for _, l := range lines {
+					switch l {
+					case fmt.Sprintf("0,%v,%d", want.Addr(), joinPort):
+						adds++
+					case fmt.Sprintf("1,%v,%d", want.Addr(), joinPort):
+						echoes++
+					}
+				}
+				if adds == 0 || echoes == 0 {
+					t.Errorf("ADD_ADDRs with a port on the wire %q; want %v announced and echoed", lines, want)
+				}
+			}
+			if js.Local.Port() == 0 {
+				t.Error("no join to the announced port")
+			}
+		})
+	}
 }
