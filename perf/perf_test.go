@@ -329,9 +329,11 @@ func TestFormat(t *testing.T) {
 	}{
 		{FormatBytes(0), "0 Bytes"},
 		{FormatBytes(1023), "1023 Bytes"},
-		{FormatBytes(1536), "1.5 KBytes"},
-		{FormatBytes(1 << 30), "1 GBytes"},
+		{FormatBytes(1536), "1.50 KBytes"},
+		{FormatBytes(1 << 30), "1.00 GBytes"},
+		{FormatBytes(520 << 20), "520 MBytes"},
 		{strings.TrimSpace(FormatBits(9.41e9)), "9.41 Gbits/sec"},
+		{strings.TrimSpace(FormatBits(3e9)), "3.00 Gbits/sec"},
 		{strings.TrimSpace(FormatBits(512)), "512 bits/sec"},
 		{strings.TrimSpace(FormatBits(45.2e6)), "45.2 Mbits/sec"},
 	} {

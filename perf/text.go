@@ -84,9 +84,14 @@ func (p *printer) interval(iv Interval) {
 	for _, s := range iv.Streams {
 		p.printf("[%3d] %s  %s  %s\n", s.Stream+1, span, padBytes(s.Bytes), FormatBits(s.BitsPerSecond))
 		for _, sf := range s.Subflows {
-			p.printf("        %s  %s  %s  rtt %s  cwnd %s  retr %d%s\n",
-				subflowName(sf.Local, sf.Remote), padBytes(int64(sf.Bytes)), FormatBits(sf.BitsPerSecond),
-				formatRTT(sf.SRTT), FormatBytes(int64(sf.Cwnd)), sf.Retransmits, backupNote(sf.Backup))
+			// A receiver's window and retransmissions say nothing of the
+			// transfer: only the sender's are shown.
+			state := "rtt " + formatRTT(sf.SRTT)
+			if p.rep.Sender {
+				state += fmt.Sprintf("  cwnd %s  retr %d", FormatBytes(int64(sf.Cwnd)), sf.Retransmits)
+			}
+			p.printf("        %s  %s  %s  %s%s\n",
+				subflowName(sf.Local, sf.Remote), padBytes(int64(sf.Bytes)), FormatBits(sf.BitsPerSecond), state, backupNote(sf.Backup))
 		}
 	}
 	if len(iv.Streams) > 1 {
@@ -102,7 +107,7 @@ func backupNote(b bool) string {
 }
 
 func subflowName(local, remote string) string {
-	return fmt.Sprintf("%-22s > %-22s", local, remote)
+	return fmt.Sprintf("%21s > %-21s", local, remote)
 }
 
 func (p *printer) summary() {
@@ -187,11 +192,23 @@ func FormatBytes(n int64) string {
 			if u == "Bytes" {
 				return fmt.Sprintf("%d %s", n, u)
 			}
-			return fmt.Sprintf("%.3g %s", f, u)
+			return fmt.Sprintf("%s %s", sig3(f), u)
 		}
 		f /= 1024
 	}
 	return ""
+}
+
+// sig3 writes v with three significant digits, as iperf3 does (9.41,
+// 94.1, 941), keeping trailing zeros.
+func sig3(v float64) string {
+	switch {
+	case v >= 99.95:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 9.995:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func padBytes(n int64) string { return fmt.Sprintf("%12s", FormatBytes(n)) }
@@ -200,7 +217,7 @@ func padBytes(n int64) string { return fmt.Sprintf("%12s", FormatBytes(n)) }
 func FormatBits(bps float64) string {
 	for _, u := range []string{"bits/sec", "Kbits/sec", "Mbits/sec", "Gbits/sec"} {
 		if bps < 1000 || u == "Gbits/sec" {
-			return fmt.Sprintf("%7.3g %s", bps, u)
+			return fmt.Sprintf("%4s %s", sig3(bps), u)
 		}
 		bps /= 1000
 	}

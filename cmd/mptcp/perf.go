@@ -1,0 +1,523 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mptcp-go/mptcp/perf"
+)
+
+func init() {
+	register(&command{
+		name:    "perf",
+		summary: "measure throughput like iperf3, over the user-space stack or the kernel's MPTCP",
+		run:     runPerf,
+	})
+}
+
+const perfUsage = `Usage:
+  mptcp perf server [flags]             answer tests
+  mptcp perf client [flags] HOST:PORT   run a test against a server
+  mptcp perf bench [flags]              compare our MPTCP with the kernel's (root)
+
+A test is a bulk transfer over one or more connections (-P), for a time (-t)
+or a byte count (-n), from the client (default) or from the server (-R).
+Each side prints one line per interval and per subflow, then a summary
+with both sides' figures; --json prints one JSON object instead.
+
+--stack user (default) runs the user-space MPTCP stack on TUN devices that
+the command creates (root or CAP_NET_ADMIN): --tun names them, --addr gives
+the stack its addresses, and a host route sends each address into its
+device (see docs/tun.md and docs/perf.md for the routes and forwarding a
+network needs). --stack kernel uses the kernel's MPTCP through Go's net
+package, for comparison; --no-mptcp makes either stack speak plain TCP.
+Servers of either stack accept MPTCP and plain TCP clients.
+
+Run "mptcp perf server --help", "mptcp perf client --help" or "mptcp perf
+bench --help" for each one's flags.
+`
+
+func runPerf(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, perfUsage)
+		return fmt.Errorf("%w: want server, client or bench", errUsage)
+	}
+	switch args[0] {
+	case "server":
+		return runPerfServer(args[1:], stdout, stderr)
+	case "client":
+		return runPerfClient(args[1:], stdout, stderr)
+	case "bench":
+		return runPerfBench(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, perfUsage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown perf mode %q: want server, client or bench", errUsage, args[0])
+}
+
+// perfFlags are the flags of both server and client.
+type perfFlags struct {
+	stack     string
+	tuns      listFlag
+	addrs     listFlag
+	mtu       int
+	noRoute   bool
+	split     bool
+	pcapFile  string
+	noMPTCP   bool
+	scheduler string
+	cc        string
+	pm        string
+	bind      string
+	interval  secondsFlag
+	json      bool
+	timeout   secondsFlag
+}
+
+func (f *perfFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.stack, "stack", "user", "`stack`: user (the user-space MPTCP stack on TUN devices) or kernel (Go's net, kernel MPTCP)")
+	fs.Var(&f.tuns, "tun", "user stack: create TUN device `NAME[=ADDR,...]` (repeatable; the kernel numbers a name with %d; default mptcp%d)")
+	fs.Var(&f.addrs, "addr", "user stack: the stack's `addresses`, comma-separated or repeated, on the one --tun device")
+	fs.IntVar(&f.mtu, "mtu", 1500, "user stack: MTU of the TUN devices")
+	fs.BoolVar(&f.noRoute, "no-route", false, "user stack: do not add host routes for the addresses into the devices")
+	fs.BoolVar(&f.split, "split-packets", false, "user stack: the TUN device splits the kernel's super-packets into segments (default: the stack takes them whole)")
+	fs.StringVar(&f.pcapFile, "pcap", "", "user stack: write every packet the stack receives and sends to this pcap `file`")
+	fs.BoolVar(&f.noMPTCP, "no-mptcp", false, "speak plain TCP (either stack)")
+	fs.StringVar(&f.scheduler, "scheduler", "", "user stack: packet scheduler `name` (default \"default\")")
+	fs.StringVar(&f.cc, "cc", "", "user stack: congestion control `name` (default \"cubic\")")
+	fs.StringVar(&f.pm, "pm", "", "user stack: path manager `name` (default \"fullmesh\")")
+	for _, n := range []string{"B", "bind"} {
+		fs.StringVar(&f.bind, n, "", "server: listen on this `address` only; client: connect from it")
+	}
+	f.interval = secondsFlag(time.Second)
+	for _, n := range []string{"i", "interval"} {
+		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; 0 for the summary only)")
+	}
+	for _, n := range []string{"J", "json"} {
+		fs.BoolVar(&f.json, n, false, "print the report as JSON")
+	}
+	f.timeout = secondsFlag(perf.DefaultTimeout)
+	fs.Var(&f.timeout, "timeout", "bound on connecting and on each setup step (`seconds` or a duration)")
+}
+
+// perfAliases pair the short flags with their long names, as iperf3's.
+var perfAliases = map[string]string{
+	"B": "bind", "i": "interval", "J": "json", "p": "port", "1": "one-off",
+	"t": "time", "n": "bytes", "P": "parallel", "R": "reverse", "l": "length",
+}
+
+// printPerfFlags prints the flags once each, a short name with its long
+// one ("-t, --time").
+func printPerfFlags(w io.Writer, fs *flag.FlagSet) {
+	long := map[string]bool{}
+	for _, l := range perfAliases {
+		long[l] = true
+	}
+	fs.VisitAll(func(fl *flag.Flag) {
+		if long[fl.Name] && fs.Lookup(fl.Name) != nil {
+			for s, l := range perfAliases {
+				if l == fl.Name && fs.Lookup(s) != nil {
+					return // printed with its short name
+				}
+			}
+		}
+		name := "-" + fl.Name
+		if l, ok := perfAliases[fl.Name]; ok {
+			name += ", --" + l
+		} else {
+			name = "--" + fl.Name
+		}
+		arg, usage := flag.UnquoteUsage(fl)
+		if arg != "" {
+			name += " " + arg
+		}
+		def := ""
+		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "[]" {
+			def = fmt.Sprintf(" (default %s)", fl.DefValue)
+		}
+		fmt.Fprintf(w, "  %s\n    \t%s%s\n", name, usage, def)
+	})
+}
+
+// setPerfUsage makes fs print usage only when help is asked for: a bad
+// flag is then reported once, in one line, by run.
+func setPerfUsage(fs *flag.FlagSet, args []string, stderr io.Writer, text string) {
+	help := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		switch a {
+		case "-h", "-help", "--help", "--h":
+			help = true
+		}
+	}
+	if !help {
+		fs.SetOutput(io.Discard)
+	}
+	fs.Usage = func() {
+		if help {
+			fmt.Fprint(stderr, text)
+			printPerfFlags(stderr, fs)
+		}
+	}
+}
+
+// perfContext is cancelled by SIGINT and SIGTERM, so that a stopped
+// command closes its devices and connections.
+func perfContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// perfStack is a network stack the command runs tests over.
+type perfStack interface {
+	listen(addr string) (net.Listener, error)
+	dial(ctx context.Context, addr string) (net.Conn, error)
+	// describe says what it is, for the first line of output.
+	describe() string
+	close() error
+}
+
+// openStack makes the stack the flags ask for.
+func (f *perfFlags) openStack(stderr io.Writer) (perfStack, error) {
+	var local netip.Addr
+	if f.bind != "" {
+		a, err := netip.ParseAddr(strings.Trim(f.bind, "[]"))
+		if err != nil {
+			return nil, fmt.Errorf("%w: -B %q: want an IP address", errUsage, f.bind)
+		}
+		local = a
+	}
+	switch f.stack {
+	case "kernel":
+		if len(f.tuns) > 0 || len(f.addrs) > 0 || f.pcapFile != "" || f.split {
+			return nil, fmt.Errorf("%w: --tun, --addr, --pcap and --split-packets are for --stack user", errUsage)
+		}
+		return &kernelStack{mptcp: !f.noMPTCP, local: local}, nil
+	case "user":
+		return openUserStack(f, local, stderr)
+	}
+	return nil, fmt.Errorf("%w: --stack %q: want user or kernel", errUsage, f.stack)
+}
+
+// kernelStack is the kernel's TCP/IP through Go's net package.
+type kernelStack struct {
+	mptcp bool
+	local netip.Addr
+}
+
+func (k *kernelStack) listen(addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(k.mptcp)
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
+func (k *kernelStack) dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	d.SetMultipathTCP(k.mptcp)
+	if k.local.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(k.local, 0))
+	}
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+func (k *kernelStack) describe() string {
+	if k.mptcp {
+		return "kernel MPTCP (Go net, SetMultipathTCP)"
+	}
+	return "kernel TCP (Go net)"
+}
+
+func (k *kernelStack) close() error { return nil }
+
+const perfServerUsage = `Usage: mptcp perf server [flags]
+
+Answers mptcp perf clients, one test at a time, until interrupted (or after
+one test with -1). The server accepts MPTCP and plain TCP clients.
+
+Flags:
+`
+
+func runPerfServer(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("perf server", stderr)
+	var f perfFlags
+	f.register(fs)
+	var port int
+	var oneOff bool
+	for _, n := range []string{"p", "port"} {
+		fs.IntVar(&port, n, 5201, "listen on this `port`")
+	}
+	for _, n := range []string{"1", "one-off"} {
+		fs.BoolVar(&oneOff, n, false, "exit after one test")
+	}
+	setPerfUsage(fs, args, stderr, perfServerUsage)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: the server takes no arguments, got %q", errUsage, pos)
+	}
+	if port < 1 || port > 65535 {
+		return fmt.Errorf("%w: -p %d: want a port 1..65535", errUsage, port)
+	}
+	st, err := f.openStack(stderr)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	addr := ":" + strconv.Itoa(port)
+	if f.bind != "" {
+		a, _ := netip.ParseAddr(strings.Trim(f.bind, "[]"))
+		addr = netip.AddrPortFrom(a, uint16(port)).String()
+	}
+	ln, err := st.listen(addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	ctx, cancel := perfContext()
+	defer cancel()
+	var out io.Writer = stdout
+	if f.json {
+		out = nil
+	}
+	var failed error
+	srv := &perf.Server{Interval: time.Duration(f.interval), Timeout: time.Duration(f.timeout), Out: out,
+		OnReport: func(rep *perf.Report, err error) {
+			if f.json {
+				writePerfJSON(stdout, rep)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "mptcp perf server: test failed: %v\n", err)
+				failed = err
+			}
+		}}
+	if out != nil {
+		fmt.Fprintf(out, "-----------------------------------------------------------\n")
+		fmt.Fprintf(out, "Server listening on %s, %s\n", ln.Addr(), st.describe())
+		fmt.Fprintf(out, "-----------------------------------------------------------\n")
+	}
+	if oneOff {
+		_, err := srv.ServeOne(ctx, ln)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && failed == nil {
+			return err
+		}
+		return failed
+	}
+	return srv.Serve(ctx, ln)
+}
+
+const perfClientUsage = `Usage: mptcp perf client [flags] HOST:PORT
+
+Runs a test against an mptcp perf server: HOST is an IP address (IPv6 in
+brackets); PORT defaults to 5201.
+
+Flags:
+`
+
+func runPerfClient(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("perf client", stderr)
+	var f perfFlags
+	f.register(fs)
+	var (
+		dur     = secondsFlag(perf.DefaultDuration)
+		bytes   byteFlag
+		streams int
+		reverse bool
+		verify  bool
+		length  byteFlag
+	)
+	for _, n := range []string{"t", "time"} {
+		fs.Var(&dur, n, "send for this long (`seconds` or a duration)")
+	}
+	for _, n := range []string{"n", "bytes"} {
+		fs.Var(&bytes, n, "send this many `bytes` instead (K, M, G suffixes: KiB, MiB, GiB)")
+	}
+	for _, n := range []string{"P", "parallel"} {
+		fs.IntVar(&streams, n, 1, "number of parallel `streams` (connections)")
+	}
+	for _, n := range []string{"R", "reverse"} {
+		fs.BoolVar(&reverse, n, false, "the server sends, the client receives")
+	}
+	fs.BoolVar(&verify, "verify", false, "the receiver checks every byte against the sender's pattern")
+	for _, n := range []string{"l", "length"} {
+		fs.Var(&length, n, "size of each write and read (`bytes`; default 128K)")
+	}
+	setPerfUsage(fs, args, stderr, perfClientUsage)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one server address HOST:PORT, got %d arguments", errUsage, len(pos))
+	}
+	server, err := parseServer(pos[0])
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	p := perf.Params{Reverse: reverse, Duration: time.Duration(dur), Bytes: int64(bytes), Streams: streams,
+		Verify: verify, BlockSize: int(length)}
+	if bytes > 0 {
+		p.Duration = 0
+	}
+	if p.Duration <= 0 && p.Bytes <= 0 {
+		return fmt.Errorf("%w: -t must be positive (or give -n)", errUsage)
+	}
+	// Validate before creating devices.
+	if err := validParams(p); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st, err := f.openStack(stderr)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	ctx, cancel := perfContext()
+	defer cancel()
+	var out io.Writer = stdout
+	if f.json {
+		out = nil
+	}
+	if out != nil {
+		fmt.Fprintf(out, "Client over %s\n", st.describe())
+	}
+	cl := &perf.Client{
+		Dial:     func(ctx context.Context) (net.Conn, error) { return st.dial(ctx, server.String()) },
+		Params:   p,
+		Interval: time.Duration(f.interval),
+		Timeout:  time.Duration(f.timeout),
+		Out:      out,
+	}
+	rep, err := cl.Run(ctx)
+	if f.json && rep != nil {
+		writePerfJSON(stdout, rep)
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return err
+}
+
+// validParams checks the test parameters as the server will.
+func validParams(p perf.Params) error {
+	switch {
+	case p.Streams < 1 || p.Streams > perf.MaxStreams:
+		return fmt.Errorf("-P %d: want 1..%d streams", p.Streams, perf.MaxStreams)
+	case p.BlockSize < 0 || p.BlockSize > perf.MaxBlockSize:
+		return fmt.Errorf("-l %d: want at most %d bytes", p.BlockSize, perf.MaxBlockSize)
+	case p.Duration > perf.MaxDuration:
+		return fmt.Errorf("-t %v: want at most %v", p.Duration, perf.MaxDuration)
+	}
+	return nil
+}
+
+// parseServer reads HOST:PORT, or HOST alone for port 5201.
+func parseServer(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return netip.AddrPortFrom(a, 5201), nil
+	}
+	return netip.AddrPort{}, fmt.Errorf("server %q: want IP:PORT or IP (IPv6 as [ADDR]:PORT; names are not resolved)", s)
+}
+
+func writePerfJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// listFlag collects a repeatable flag; commas separate values too.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty value")
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+// secondsFlag is a duration given as seconds ("10", "0.5", as iperf3
+// takes them) or as a Go duration ("500ms").
+type secondsFlag time.Duration
+
+func (d *secondsFlag) String() string { return time.Duration(*d).String() }
+
+func (d *secondsFlag) Set(s string) error {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 || f > 1e6 {
+			return fmt.Errorf("%v seconds out of range", f)
+		}
+		*d = secondsFlag(f * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want seconds or a duration like 500ms")
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration")
+	}
+	*d = secondsFlag(v)
+	return nil
+}
+
+// byteFlag is a byte count with an optional binary suffix, as iperf3
+// takes them: 100K, 10M, 1G, 1T.
+type byteFlag int64
+
+func (b *byteFlag) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteFlag) Set(s string) error {
+	n, err := parseBytes(s)
+	if err != nil {
+		return err
+	}
+	*b = byteFlag(n)
+	return nil
+}
+
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	t := strings.TrimSpace(s)
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'k', 'K':
+			mult = 1 << 10
+		case 'm', 'M':
+			mult = 1 << 20
+		case 'g', 'G':
+			mult = 1 << 30
+		case 't', 'T':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("want a byte count like 1048576, 512K, 100M or 2G")
+	}
+	return int64(f * float64(mult)), nil
+}

@@ -1,0 +1,114 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mptcp-go/mptcp/perf/bench"
+)
+
+const perfBenchUsage = `Usage: mptcp perf bench [flags]
+
+Compares the user-space MPTCP stack with the kernel's: bulk transfers over
+veth between network namespaces, kernel -> kernel, ours -> kernel,
+kernel -> ours and ours -> ours, with one subflow (one path) and with two
+(two paths), each against kernel -> kernel. Prints a table (or JSON), and
+with --profile a CPU profile of our end per row and its top entries.
+Needs root; builds and removes its own namespaces. Both ends run in this
+process: the figures are those of this machine's CPUs, shared with
+whatever else runs (the load average is printed before and after).
+
+Flags:
+`
+
+func runPerfBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("perf bench", stderr)
+	dur := secondsFlag(10 * time.Second)
+	for _, n := range []string{"t", "time"} {
+		fs.Var(&dur, n, "length of each transfer (`seconds` or a duration)")
+	}
+	repeat := fs.Int("repeat", 1, "transfers per row; the median is reported")
+	subflows := fs.String("subflows", "1,2", "comma-separated subflow `counts` (paths) to measure")
+	var asJSON bool
+	for _, n := range []string{"J", "json"} {
+		fs.BoolVar(&asJSON, n, false, "print the result as JSON")
+	}
+	profile := fs.String("profile", "", "write a CPU profile of each row with our stack to this `directory`")
+	top := fs.Int("top", 15, "with --profile, print this many top entries of each profile (needs the go tool)")
+	noIperf := fs.Bool("no-iperf3", false, "skip the reference row of iperf3 under mptcpize")
+	split := fs.Bool("split-packets", false, "run our stack's TUN driver in split mode (the device splits the kernel's super-packets) instead of taking them whole")
+	setPerfUsage(fs, args, stderr, perfBenchUsage)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: bench takes no arguments, got %q", errUsage, pos)
+	}
+	if dur <= 0 {
+		return fmt.Errorf("%w: -t must be positive", errUsage)
+	}
+	if *repeat < 1 || *repeat > 100 {
+		return fmt.Errorf("%w: --repeat %d: want 1..100", errUsage, *repeat)
+	}
+	var counts []int
+	for _, s := range strings.Split(*subflows, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 8 {
+			return fmt.Errorf("%w: --subflows %q: want counts 1..8 separated by commas", errUsage, *subflows)
+		}
+		counts = append(counts, n)
+	}
+	var cases []bench.Case
+	for _, n := range counts {
+		for _, c := range bench.DefaultCases() {
+			if c.Subflows == 1 {
+				c.Subflows = n
+				cases = append(cases, c)
+			}
+		}
+	}
+	ctx, cancel := perfContext()
+	defer cancel()
+	res, err := bench.Run(ctx, bench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat,
+		ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Log: stderr})
+	if err != nil && res == nil {
+		return err
+	}
+	if asJSON {
+		writePerfJSON(stdout, res)
+	} else {
+		res.WriteTable(stdout)
+		if *profile != "" && *top > 0 {
+			printProfiles(stdout, res, *top)
+		}
+	}
+	return err
+}
+
+// printProfiles prints the top entries of each row's profile, our end's
+// samples only, with go tool pprof.
+func printProfiles(w io.Writer, res *bench.Result, top int) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintf(w, "\nProfiles written; view them with go tool pprof -top -tagfocus=side=user FILE.\n")
+		return
+	}
+	for _, row := range res.Rows {
+		if row.Profile == "" {
+			continue
+		}
+		out, err := exec.Command(goTool, "tool", "pprof", "-top", "-nodecount="+strconv.Itoa(top), "-tagfocus=side=user", row.Profile).CombinedOutput()
+		fmt.Fprintf(w, "\nCPU profile of our end, %s, %d subflow(s) (%s):\n", row.Name, row.Subflows, row.Profile)
+		if err != nil {
+			fmt.Fprintf(w, "go tool pprof: %v\n", err)
+		}
+		w.Write(out)
+	}
+}

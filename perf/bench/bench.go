@@ -1,0 +1,425 @@
+//go:build linux
+
+// Package bench compares the throughput of the user-space MPTCP stack with
+// the Linux kernel's MPTCP: bulk transfers over veth between network
+// namespaces (package lab), with the kernel or our stack (on a TUN device,
+// package perf/tunhost) at either end, over one path and over two. Each
+// row's rate is set against kernel to kernel with the same number of
+// subflows. mptcp perf bench runs it; it needs root.
+//
+// Both ends run in this process, on the machine's CPUs, so a row measures
+// what the machine does with both ends of the transfer: for the kernel
+// end, Go code reading or writing a kernel socket; for ours, the whole
+// stack. A CPU profile of our end can be taken per row.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-go/mptcp/lab"
+	"github.com/mptcp-go/mptcp/link/tun"
+	"github.com/mptcp-go/mptcp/perf"
+	"github.com/mptcp-go/mptcp/perf/tunhost"
+)
+
+// Stack names an end of a transfer.
+type Stack string
+
+// The two stacks.
+const (
+	Kernel Stack = "kernel"
+	User   Stack = "user"
+)
+
+// Case is one row: who sends (the client), who receives (the server),
+// over how many subflows (one path each).
+type Case struct {
+	Sender, Receiver Stack
+	Subflows         int
+}
+
+// Name is the row's label.
+func (c Case) Name() string {
+	name := func(s Stack) string {
+		if s == User {
+			return "ours"
+		}
+		return "kernel"
+	}
+	return fmt.Sprintf("%s -> %s", name(c.Sender), name(c.Receiver))
+}
+
+func (c Case) slug() string {
+	return fmt.Sprintf("%s-to-%s-%dsf", c.Sender, c.Receiver, c.Subflows)
+}
+
+// DefaultCases are the benchmark's rows: every pairing, with one and two
+// subflows.
+func DefaultCases() []Case {
+	var cs []Case
+	for _, n := range []int{1, 2} {
+		for _, p := range [][2]Stack{{Kernel, Kernel}, {User, Kernel}, {Kernel, User}, {User, User}} {
+			cs = append(cs, Case{Sender: p[0], Receiver: p[1], Subflows: n})
+		}
+	}
+	return cs
+}
+
+// Config configures a run of the benchmark.
+type Config struct {
+	Cases    []Case
+	Duration time.Duration // per transfer (default 10 s)
+	Repeat   int           // transfers per row; the median is reported (default 1)
+	// ProfileDir, if set, receives a CPU profile of each row that has our
+	// stack at an end, named after the row (ours-... .pprof); samples of
+	// our end carry the label side=user.
+	ProfileDir string
+	// Iperf3 adds a reference row: iperf3 under mptcpize at both ends,
+	// one subflow, if both programs are installed.
+	Iperf3 bool
+	// SplitPackets runs our stack's TUN driver with the device splitting
+	// the kernel's super-packets into segments (and coalescing ours),
+	// instead of the stack taking them whole (link/tun.Config.SuperPackets).
+	SplitPackets bool
+	// Log, if set, receives progress lines.
+	Log io.Writer
+}
+
+// Result is the benchmark's outcome.
+type Result struct {
+	Start      time.Time     `json:"start"`
+	Kernel     string        `json:"kernel"`
+	CPUs       int           `json:"cpus"`
+	LoadBefore string        `json:"load_before"` // /proc/loadavg
+	LoadAfter  string        `json:"load_after"`
+	Duration   time.Duration `json:"duration_ns"`
+	Repeat     int           `json:"repeat"`
+	// Driver is the TUN driver's mode for our stack: "super" or "split".
+	Driver string `json:"driver"`
+	Rows   []Row  `json:"rows"`
+}
+
+// Row is one case's figures.
+type Row struct {
+	Name     string `json:"name"`
+	Sender   Stack  `json:"sender"`
+	Receiver Stack  `json:"receiver"`
+	Subflows int    `json:"subflows"`
+	// Gbps is the median receiver goodput, in Gbit/s, of the runs.
+	Gbps float64   `json:"gbps"`
+	Runs []float64 `json:"runs_gbps"`
+	// Ratio is Gbps over kernel to kernel's with as many subflows (0 if
+	// that row is missing or failed).
+	Ratio float64 `json:"ratio"`
+	// Carrying counts the subflows that carried at least 5% of the bytes,
+	// on the receiver (median run).
+	Carrying int `json:"subflows_carrying"`
+	// CPU is this process's CPU time per second of transfer (both ends,
+	// user and system), median run; GbpsPerCPU is Gbps over it, the
+	// figure least disturbed by other load on the machine.
+	CPU        float64 `json:"cpu_cores"`
+	GbpsPerCPU float64 `json:"gbps_per_cpu_second"`
+	Profile    string  `json:"profile,omitempty"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := lab.Available(); err != nil {
+		return nil, err
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.Repeat <= 0 {
+		cfg.Repeat = 1
+	}
+	if cfg.Cases == nil {
+		cfg.Cases = DefaultCases()
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+	res := &Result{Start: time.Now(), Kernel: kernelRelease(), CPUs: runtime.NumCPU(), LoadBefore: loadavg(),
+		Duration: cfg.Duration, Repeat: cfg.Repeat, Driver: "super"}
+	if cfg.SplitPackets {
+		res.Driver = "split"
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, format+"\n", args...)
+		}
+	}
+	logf("load before: %s", res.LoadBefore)
+	if cfg.Iperf3 {
+		if row, ok := iperf3Row(ctx, cfg, logf); ok {
+			res.Rows = append(res.Rows, row)
+		}
+	}
+	for _, c := range cfg.Cases {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		row := Row{Name: c.Name(), Sender: c.Sender, Receiver: c.Receiver, Subflows: c.Subflows}
+		var runs []run
+		for i := range cfg.Repeat {
+			prof := ""
+			if cfg.ProfileDir != "" && (c.Sender == User || c.Receiver == User) && i == 0 {
+				prof = filepath.Join(cfg.ProfileDir, c.slug()+".pprof")
+			}
+			r, err := runCase(ctx, c, cfg, prof)
+			if err != nil {
+				row.Error = err.Error()
+				logf("%-18s %d subflow(s): run %d: %v", row.Name, c.Subflows, i+1, err)
+				break
+			}
+			if prof != "" {
+				row.Profile = prof
+			}
+			logf("%-18s %d subflow(s): run %d: %.2f Gbit/s, %d subflow(s) carrying, %.2f CPU", row.Name, c.Subflows, i+1, r.gbps, r.carrying, r.cpu)
+			runs = append(runs, r)
+		}
+		if len(runs) > 0 {
+			slices.SortFunc(runs, func(a, b run) int { return cmpFloat(a.gbps, b.gbps) })
+			m := runs[len(runs)/2]
+			row.Gbps, row.Carrying, row.CPU = m.gbps, m.carrying, m.cpu
+			if m.cpu > 0 {
+				row.GbpsPerCPU = m.gbps / m.cpu
+			}
+			for _, r := range runs {
+				row.Runs = append(row.Runs, r.gbps)
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	for i := range res.Rows {
+		r := &res.Rows[i]
+		for _, k := range res.Rows {
+			if k.Sender == Kernel && k.Receiver == Kernel && k.Subflows == r.Subflows && k.Error == "" && k.Gbps > 0 && !strings.Contains(k.Name, "iperf3") {
+				r.Ratio = r.Gbps / k.Gbps
+			}
+		}
+	}
+	res.LoadAfter = loadavg()
+	logf("load after: %s", res.LoadAfter)
+	return res, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type run struct {
+	gbps     float64
+	carrying int
+	cpu      float64
+}
+
+const port = 5201
+
+// runCase builds a topology, runs one transfer and removes it.
+func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, err error) {
+	d := cfg.Duration
+	if c.Subflows < 1 || c.Subflows > 8 {
+		return r, fmt.Errorf("%d subflows, want 1..8", c.Subflows)
+	}
+	tp, err := lab.Build(lab.Config{Paths: c.Subflows})
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if cerr := tp.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	userCtx := pprof.WithLabels(ctx, pprof.Labels("side", "user"))
+	var closers []func()
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+
+	// The server: it listens on its address of path 1; joins come to
+	// the same address over the other paths (nobody announces).
+	var ln net.Listener
+	var srvAddr netip.AddrPort
+	switch c.Receiver {
+	case Kernel:
+		if err := tp.Server.MPTCPLimits(8, 8); err != nil {
+			return r, err
+		}
+		srvAddr = netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
+		err = tp.Server.Do(func() (err error) {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(true)
+			ln, err = lc.Listen(ctx, "tcp", srvAddr.String())
+			return err
+		})
+	case User:
+		srvAddr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
+		var h *tunhost.Host
+		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
+			h, err = userHost(tp, tp.Server, []int{1}, !cfg.SplitPackets)
+		})
+		if err != nil {
+			return r, err
+		}
+		closers = append(closers, func() { h.Close() })
+		ln, err = h.Stack.Listen("tcp", srvAddr.String())
+	}
+	if err != nil {
+		return r, fmt.Errorf("server: %w", err)
+	}
+	closers = append(closers, func() { ln.Close() })
+
+	// The client: a subflow from its address on each path.
+	var dial func(context.Context) (net.Conn, error)
+	switch c.Sender {
+	case Kernel:
+		if err := tp.Client.MPTCPLimits(8, 8); err != nil {
+			return r, err
+		}
+		for _, p := range tp.Paths[1:] {
+			if err := tp.Client.AddMPTCPEndpoint(lab.Endpoint{Addr: p.Client.V4, Flags: []string{"subflow"}}); err != nil {
+				return r, err
+			}
+		}
+		dial = func(ctx context.Context) (cn net.Conn, err error) {
+			err = tp.Client.Do(func() (err error) {
+				var d net.Dialer
+				d.SetMultipathTCP(true)
+				cn, err = d.DialContext(ctx, "tcp", srvAddr.String())
+				return err
+			})
+			return cn, err
+		}
+	case User:
+		paths := make([]int, c.Subflows)
+		for i := range paths {
+			paths[i] = i + 1
+		}
+		var h *tunhost.Host
+		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
+			h, err = userHost(tp, tp.Client, paths, !cfg.SplitPackets)
+		})
+		if err != nil {
+			return r, err
+		}
+		closers = append(closers, func() { h.Close() })
+		dial = func(ctx context.Context) (net.Conn, error) {
+			return h.Stack.DialContext(ctx, "tcp", srvAddr.String())
+		}
+	}
+
+	srvCtx, cli := ctx, ctx
+	if c.Receiver == User {
+		srvCtx = userCtx
+	}
+	if c.Sender == User {
+		cli = userCtx
+	}
+	srvDone := make(chan error, 1)
+	go pprof.Do(srvCtx, pprof.Labels(), func(ctx context.Context) {
+		_, err := (&perf.Server{}).ServeOne(ctx, ln)
+		srvDone <- err
+	})
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return r, fmt.Errorf("profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return r, fmt.Errorf("profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var ru0, ru1 unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+	var rep *perf.Report
+	var cerr error
+	// The client dials from the Do thread of the kernel's namespace or
+	// through our stack; either way Run stays on this goroutine.
+	pprof.Do(cli, pprof.Labels(), func(ctx context.Context) {
+		rep, cerr = (&perf.Client{Dial: dial, Params: perf.Params{Duration: d}}).Run(ctx)
+	})
+	unix.Getrusage(unix.RUSAGE_SELF, &ru1)
+	serr := <-srvDone
+	if cerr != nil {
+		return r, fmt.Errorf("client: %w", cerr)
+	}
+	if serr != nil {
+		return r, fmt.Errorf("server: %w", serr)
+	}
+	rcv := rep.Remote
+	r.gbps = rep.Summary.Received.BitsPerSecond / 1e9
+	if rcv != nil && len(rcv.Streams) == 1 {
+		for _, sf := range rcv.Streams[0].Final.Subflows {
+			if sf.BytesReceived*20 >= uint64(rcv.Bytes) {
+				r.carrying++
+			}
+		}
+	}
+	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
+	if rcv != nil && rcv.Seconds > 0 {
+		r.cpu = cpu.Seconds() / rcv.Seconds
+	}
+	return r, nil
+}
+
+// userHost runs our stack in side's namespace on one TUN device with its
+// IPv4 stack addresses of the given paths.
+func userHost(tp *lab.Topology, side lab.Netns, paths []int, super bool) (*tunhost.Host, error) {
+	ifc, err := tp.StackInterface(side, "tun0", paths...)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []netip.Addr
+	for _, n := range paths {
+		p := tp.Paths[n-1]
+		if side == tp.Client {
+			addrs = append(addrs, p.ClientStack.V4)
+		} else {
+			addrs = append(addrs, p.ServerStack.V4)
+		}
+	}
+	return tunhost.New(tunhost.Config{Addrs: addrs, Interfaces: []tun.Interface{ifc}, SuperPackets: super})
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "?"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

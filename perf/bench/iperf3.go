@@ -1,0 +1,106 @@
+//go:build linux
+
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/mptcp-go/mptcp/lab"
+)
+
+// iperf3Row measures kernel to kernel with iperf3 at both ends, made to
+// use MPTCP by mptcpize: a reference free of this package's Go code. It
+// reports false when the programs are missing.
+func iperf3Row(ctx context.Context, cfg Config, logf func(string, ...any)) (Row, bool) {
+	for _, p := range []string{"iperf3", "mptcpize"} {
+		if _, err := exec.LookPath(p); err != nil {
+			logf("no iperf3 reference row: %s not installed", p)
+			return Row{}, false
+		}
+	}
+	row := Row{Name: "kernel -> kernel (iperf3)", Sender: Kernel, Receiver: Kernel, Subflows: 1}
+	var runs []float64
+	for range cfg.Repeat {
+		g, err := iperf3Once(ctx, cfg.Duration)
+		if err != nil {
+			row.Error = err.Error()
+			logf("%s: %v", row.Name, err)
+			break
+		}
+		logf("%-18s 1 subflow(s): %.2f Gbit/s", row.Name, g)
+		runs = append(runs, g)
+	}
+	if len(runs) > 0 {
+		row.Runs = runs
+		sorted := append([]float64(nil), runs...)
+		for i := range sorted {
+			for j := i + 1; j < len(sorted); j++ {
+				if sorted[j] < sorted[i] {
+					sorted[i], sorted[j] = sorted[j], sorted[i]
+				}
+			}
+		}
+		row.Gbps = sorted[len(sorted)/2]
+		row.Carrying = 1
+	}
+	return row, true
+}
+
+func iperf3Once(ctx context.Context, d time.Duration) (float64, error) {
+	tp, err := lab.Build(lab.Config{Paths: 1})
+	if err != nil {
+		return 0, err
+	}
+	defer tp.Close()
+	addr := netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
+	srv := tp.Server.Command("mptcpize", "run", "iperf3", "-s", "-1", "-p", strconv.Itoa(port))
+	if err := srv.Start(); err != nil {
+		return 0, fmt.Errorf("iperf3 server: %w", err)
+	}
+	defer func() {
+		srv.Process.Kill()
+		srv.Wait()
+	}()
+	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	var out []byte
+	for try := 0; ; try++ {
+		out, err = tp.Client.Command("mptcpize", "run", "iperf3", "-c", addr.Addr().String(), "-p", strconv.Itoa(port), "-t", secs, "-J").Output()
+		if err == nil || try == 20 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the server is not listening yet
+	}
+	if err != nil {
+		return 0, fmt.Errorf("iperf3 client: %w", err)
+	}
+	var doc struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return 0, fmt.Errorf("iperf3 output: %w", err)
+	}
+	if doc.Error != "" {
+		return 0, fmt.Errorf("iperf3: %s", doc.Error)
+	}
+	// mptcpize really made it MPTCP: the client's kernel counted an
+	// MP_CAPABLE SYN/ACK.
+	c, err := tp.Client.Nstat()
+	if err != nil {
+		return 0, err
+	}
+	if c["MPTcpExtMPCapableSYNACKRX"] == 0 {
+		return 0, fmt.Errorf("iperf3 under mptcpize did not use MPTCP")
+	}
+	return doc.End.SumReceived.BitsPerSecond / 1e9, nil
+}

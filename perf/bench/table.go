@@ -1,0 +1,50 @@
+//go:build linux
+
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable prints the result as a table, one row per case.
+func (r *Result) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "Linux %s, %d CPUs, %v per transfer, median of %d, TUN driver %s; load before %s, after %s\n\n",
+		r.Kernel, r.CPUs, r.Duration, r.Repeat, r.Driver, short(r.LoadBefore), short(r.LoadAfter))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "sender -> receiver\tsubflows\tGbit/s\tvs kernel\tcarrying\tCPU\tGbit/s per CPU s\t")
+	for _, row := range r.Rows {
+		if row.Error != "" {
+			fmt.Fprintf(tw, "%s\t%d\tfailed\t\t\t\t %s\n", row.Name, row.Subflows, row.Error)
+			continue
+		}
+		ratio := "-"
+		if row.Ratio > 0 {
+			ratio = fmt.Sprintf("%.0f%%", row.Ratio*100)
+		}
+		cpu, eff := "-", "-"
+		if row.CPU > 0 {
+			cpu = fmt.Sprintf("%.2f", row.CPU)
+			eff = fmt.Sprintf("%.2f", row.GbpsPerCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%d\t%s\t%s\t\n", row.Name, row.Subflows, row.Gbps, ratio, row.Carrying, cpu, eff)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nGbit/s: receiver goodput; vs kernel: against kernel -> kernel (Go perf at both ends) with as many subflows;")
+	fmt.Fprintln(w, "carrying: subflows with at least 5% of the bytes; CPU: this process's CPU seconds per second (both ends,")
+	fmt.Fprintln(w, "user and system time, which includes the kernel's work in the process's system calls).")
+	return nil
+}
+
+// short keeps the three load averages of /proc/loadavg.
+func short(load string) string {
+	f := strings.Fields(load)
+	if len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return load
+}
