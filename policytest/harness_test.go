@@ -289,11 +289,13 @@ func summarise(ds []time.Duration) stats {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// subflowBytes returns the data-level bytes each client subflow received,
-// by the index of the client address it uses.
+// subflowBytes returns the data-level bytes the client's subflows
+// received, closed ones included, by the index of the client address
+// they use.
 func (n *testNet) subflowBytes(c *core.Conn) []uint64 {
 	out := make([]uint64, len(n.clientAddrs))
-	for _, s := range c.Info().Subflows {
+	info := c.Info()
+	for _, s := range append(info.Subflows, info.ClosedSubflows...) {
 		for i, a := range n.clientAddrs {
 			if s.Local.Addr() == a {
 				out[i] += s.BytesReceived
