@@ -289,7 +289,8 @@ func (c *cubic) OnRTO(now time.Time, l Loss) {
 
 // OnSpuriousCongestion implements Controller.OnSpuriousCongestion: the state
 // saved at the last reduction comes back (RFC 9438 section 4.9), the window
-// at least as large as before it, and recovery ends. HyStart++ stays off.
+// at least as large as before it, and recovery ends. If that restores slow
+// start without a threshold, HyStart++ is armed again.
 func (c *cubic) OnSpuriousCongestion(now time.Time) {
 	if !c.undo.valid {
 		return
@@ -303,6 +304,13 @@ func (c *cubic) OnSpuriousCongestion(now time.Time) {
 	u.valid = false
 	c.inRecovery = false
 	c.rtoPending = false
+	if c.ssthresh == math.MaxInt {
+		// The undone event was the first: slow start resumes with no
+		// threshold, so the slow-start exit must watch again or the window
+		// grows unchecked until the next loss (Linux's HyStart likewise
+		// keeps watching while cwnd < ssthresh).
+		c.hs = newHystart(c.mss, c.pacing)
+	}
 }
 
 func (c *cubic) saveUndo() {

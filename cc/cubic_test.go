@@ -282,3 +282,27 @@ func TestCubicSetMSSRecomputesK(t *testing.T) {
 		t.Errorf("K %v after doubling the MSS, want %v", c.k, want)
 	}
 }
+
+// TestCubicUndoOfFirstEventRearmsHystart: undoing the first congestion
+// event restores an unlimited ssthresh; HyStart++ must then watch the RTT
+// again, or slow start runs unchecked until the next loss.
+func TestCubicUndoOfFirstEventRearmsHystart(t *testing.T) {
+	const rtt = 40 * time.Millisecond
+	c := mustNew(t, "cubic", Params{MSS: tmss}).(*cubic)
+	now := epoch0
+	for range 3 {
+		now = ackRound(c, now, rtt)
+	}
+	c.OnCongestionEvent(now, Loss{FlightSize: c.Window(), Lost: tmss})
+	c.OnSpuriousCongestion(now)
+	if c.SlowStartThreshold() != math.MaxInt || !c.InSlowStart() {
+		t.Fatalf("after undo: ssthresh %d, slow start %v", c.SlowStartThreshold(), c.InSlowStart())
+	}
+	// The RTT now rises well past HyStart++'s threshold: slow start must end.
+	for i := 0; i < 30 && c.InSlowStart(); i++ {
+		now = ackRound(c, now, rtt+time.Duration(i+1)*10*time.Millisecond)
+	}
+	if c.InSlowStart() {
+		t.Fatalf("still in slow start after the RTT grew by 300 ms; window %d", c.Window())
+	}
+}
