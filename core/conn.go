@@ -105,6 +105,8 @@ type Conn struct {
 
 	closedInfo []SubflowInfo
 	nextProbe  time.Time
+	oppUna     uint64 // the DSN last sent again opportunistically ...
+	oppAt      time.Time // ... and when
 	pairsSeen  map[[2]netip.AddrPort]bool // (local addr, remote) pairs joined before
 
 	// Timers and bookkeeping.
@@ -191,7 +193,7 @@ func (c *Conn) setRemoteKey(key uint64) {
 
 // subflowOptions are the TCP options of the connection's subflows.
 func (c *Conn) subflowOptions() tcp.Options {
-	return tcp.Options{CongestionControl: c.ccName}
+	return tcp.Options{CongestionControl: c.ccName, CCGroup: c.ccGroup}
 }
 
 // Server reports whether the connection was accepted by a listener.

@@ -87,9 +87,23 @@ func (c *Conn) writeClosedBoth() bool { return c.snd.finAcked && c.rcv.finDone }
 
 // Connect implements pm.Conn: open a subflow with MP_JOIN.
 func (v pmView) Connect(local pm.LocalAddr, remote pm.RemoteAddr, backup bool) error {
+	return v.connect(local, remote, backup, false)
+}
+
+// ConnectAnother implements pm.AnotherConnector: open a subflow between a
+// pair of addresses that may already have one; it leaves from a fresh
+// source port (ndiffports).
+func (v pmView) ConnectAnother(local pm.LocalAddr, remote pm.RemoteAddr, backup bool) error {
+	return v.connect(local, remote, backup, true)
+}
+
+// Token implements pm.Tokener: the connection's local token, its name in
+// the kernel's netlink events.
+func (v pmView) Token() uint32 { return v.c.local.token }
+
+func (v pmView) connect(local pm.LocalAddr, remote pm.RemoteAddr, backup, another bool) error {
 	c := v.c
 	s := c.stack
-
 	if !c.acceptingPaths() {
 		return pm.ErrClosed
 	}
@@ -97,7 +111,7 @@ func (v pmView) Connect(local pm.LocalAddr, remote pm.RemoteAddr, backup bool) e
 		return pm.ErrLimit
 	}
 	for _, sf := range c.subflows {
-		if sf.local.Addr() == local.Addr && sf.remote == remote.AddrPort {
+		if !another && sf.local.Addr() == local.Addr && sf.remote == remote.AddrPort {
 			return pm.ErrExists
 		}
 	}
@@ -105,7 +119,7 @@ func (v pmView) Connect(local pm.LocalAddr, remote pm.RemoteAddr, backup bool) e
 		return fmt.Errorf("%w: the peer does not accept joins to its initial address", pm.ErrClosed)
 	}
 	key := [2]netip.AddrPort{netip.AddrPortFrom(local.Addr, 0), remote.AddrPort}
-	if c.pairsSeen[key] || (local.Addr == c.initialLocal.Addr() && remote.AddrPort == c.initialRemote) {
+	if !another && (c.pairsSeen[key] || (local.Addr == c.initialLocal.Addr() && remote.AddrPort == c.initialRemote)) {
 		s.mib.Inc(SubflowRecreate)
 	}
 	if c.pairsSeen == nil {

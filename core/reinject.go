@@ -99,13 +99,9 @@ func (c *Conn) checkStale(now time.Time) {
 		return
 	}
 	for _, sf := range c.subflows {
-		if sf.tc == nil || sf.closed {
-			continue
-		}
-		rtos := sf.tc.Info().RTOs
-		if rtos > sf.rtoSeen {
-			sf.rtoSeen = rtos
-			if len(c.subflows) > 1 {
+		if sf.rtoFired {
+			sf.rtoFired = false
+			if len(c.subflows) > 1 && !sf.closed {
 				if !sf.stale {
 					sf.stale = true
 					c.stack.mib.Inc(SubflowStale)
@@ -127,24 +123,24 @@ func (c *Conn) checkStale(now time.Time) {
 
 // windowLimited runs when new data is blocked by the peer's window: the
 // head-of-line case of "How Hard Can It Be?" (NSDI 2012). If the data at
-// the window's left edge sits on a slow subflow while another subflow has
-// room, it is sent again on the fast one (opportunistic retransmission)
-// and the slow subflow's window is halved (penalisation), at most once
-// per its RTT.
+// the window's left edge sits unacknowledged on a slower subflow while
+// another subflow has room, it is sent again on the faster one
+// (opportunistic retransmission; once per blocking DSN and RTT of the
+// fast subflow) and the slow subflow's window is halved (penalisation;
+// the engine does it at most once per RTT).
 func (c *Conn) windowLimited(now time.Time, view *schedView) {
 	if c.stack.cfg.DisableOpportunistic || len(c.subflows) < 2 {
 		return
 	}
 	var holder *subflow
+	var holdEnd uint64
 	for _, sf := range c.subflows {
-		found := false
 		sf.tx.outstanding(func(dsn uint64, n int) {
-			if !before64(c.snd.una, dsn) && before64(c.snd.una, dsn+uint64(n)) {
-				found = true
+			if holder == nil && !before64(c.snd.una, dsn) && before64(c.snd.una, dsn+uint64(n)) {
+				holder, holdEnd = sf, dsn+uint64(n)
 			}
 		})
-		if found {
-			holder = sf
+		if holder != nil {
 			break
 		}
 	}
@@ -160,15 +156,15 @@ func (c *Conn) windowLimited(now time.Time, view *schedView) {
 	if fast == holder || (fast.srtt() >= holder.srtt() && !holder.stale) {
 		return
 	}
-	if !holder.penalisedAt.IsZero() && now.Sub(holder.penalisedAt) < max(holder.srtt(), 10*time.Millisecond) {
-		return
+	if c.oppUna == c.snd.una && now.Sub(c.oppAt) < max(fast.srtt(), 10*time.Millisecond) {
+		return // already sent again; give it time to arrive
 	}
-	holder.penalisedAt = now
-	n := min(maxMapping, fast.Room(), int(min(c.snd.nxt-c.snd.una, maxMapping)))
+	n := min(maxMapping, fast.Room(), int(min(holdEnd-c.snd.una, maxMapping)))
 	if n <= 0 {
 		return
 	}
 	if k := fast.sendData(c.snd.una, n); k > 0 {
+		c.oppUna, c.oppAt = c.snd.una, now
 		c.reinjected = true
 		c.stack.mib.Inc(OpportunisticRetrans)
 		c.stack.mib.Inc(MPTCPRetrans)
@@ -207,6 +203,12 @@ func (c *Conn) autotune(now time.Time) {
 		return
 	}
 	target := int(min(2*rate*maxRTT.Seconds(), float64(c.stack.cfg.ReceiveBufferMax)))
+	if c.rcv.ofoN > c.rcv.limit/2 {
+		// Much data waits behind a hole: a slow path holds the window.
+		// The rate measured meanwhile understates what the paths carry,
+		// so grow as TCP's auto-tuning does when the window is the limit.
+		target = max(target, 2*c.rcv.limit)
+	}
 	target = min(max(target, c.stack.cfg.ReceiveBuffer), c.stack.cfg.ReceiveBufferMax)
 	if target > c.rcv.limit {
 		grew := target - c.rcv.limit

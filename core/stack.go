@@ -110,6 +110,47 @@ func (s *Stack) RemoveAddress(a netip.Addr) {
 	}
 }
 
+// AddEndpoint gives the host an address with the path-manager flags of
+// la (the kernel's "ip mptcp endpoint add ADDR [port P] [id N] signal |
+// subflow | backup | fullmesh | laminar"). ID 0 assigns the next free ID.
+// It returns the endpoint as recorded. The address becomes a local
+// address of the TCP engine too, unless it carries a port (an announced
+// port for joins: its address must already be the host's).
+func (s *Stack) AddEndpoint(la pm.LocalAddr) (pm.LocalAddr, error) {
+	la.Addr = la.Addr.Unmap()
+	if !la.Addr.IsValid() || la.Addr.IsUnspecified() {
+		return la, fmt.Errorf("%w: endpoint address %v", ErrInvalid, la.Addr)
+	}
+	for _, l := range s.locals {
+		if la.ID != 0 && l.ID == la.ID {
+			return la, fmt.Errorf("%w: endpoint ID %d in use", ErrInvalid, la.ID)
+		}
+		if l.Addr == la.Addr && l.Port == la.Port {
+			return la, fmt.Errorf("%w: endpoint %v port %d exists (ID %d)", ErrInvalid, la.Addr, la.Port, l.ID)
+		}
+	}
+	if la.ID == 0 {
+		for {
+			s.nextLocalID++
+			if s.nextLocalID == 0 {
+				continue
+			}
+			if !slices.ContainsFunc(s.locals, func(l pm.LocalAddr) bool { return l.ID == s.nextLocalID }) {
+				break
+			}
+		}
+		la.ID = s.nextLocalID
+	}
+	if la.Port == 0 {
+		s.tcp.AddAddress(la.Addr)
+	}
+	s.locals = append(s.locals, la)
+	for _, c := range s.conns {
+		c.pmEvent(pm.Event{Kind: pm.LocalAdded, Local: la})
+	}
+	return la, nil
+}
+
 // SetAddressBackup marks subflows from local address a as backup paths
 // (or not): new joins from it carry the B flag, and existing subflows
 // tell the peer with MP_PRIO (RFC 8684 section 3.3.8). It reports whether
@@ -343,7 +384,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 		return nil, fmt.Errorf("listen %v: %w", addr, tcp.ErrAddrInUse)
 	}
 	l := &Listener{stack: s, addr: addr}
-	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify})
+	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl}})
 	if err != nil {
 		return nil, fmt.Errorf("listen %v: %w", addr, err)
 	}
@@ -362,7 +403,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 			continue
 		}
 		jl := &Listener{stack: s, addr: ap, joinOnly: true}
-		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl}); err == nil {
+		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl}}); err == nil {
 			jl.tl = t
 			s.joinLns[ap] = t
 		}

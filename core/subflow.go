@@ -71,8 +71,8 @@ type subflow struct {
 	peerRstOK bool
 
 	// Stale detection.
-	rtoSeen uint64
-	stale   bool
+	rtoFired bool // the engine reported a retransmission timeout
+	stale    bool
 
 	// Cached engine state, refreshed by refresh().
 	info tcp.Stats
@@ -100,11 +100,15 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	}
 	sf.tc = tc
 	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
-	// A data segment carries a DSS of up to 28 bytes; keep room for it so
-	// the payload is not trimmed.
-	tc.SetOptionReserve(wire.DSSMaxLen)
+	// A data segment carries a DSS of up to dataDSSLen bytes; keep room
+	// for it so the payload is not trimmed.
+	tc.SetOptionReserve(dataDSSLen)
 	sf.refresh()
 }
+
+// dataDSSLen is the longest DSS on a data segment: 4-byte DATA_ACK and
+// DSN, subflow sequence number, length and checksum (4+4+4+4+2+2).
+const dataDSSLen = 20
 
 // refresh caches the engine's estimates for the scheduler.
 func (sf *subflow) refresh() {
@@ -345,8 +349,15 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			mib.Inc(InfiniteMapTx)
 		}
 	case seg.Kind == tcp.KindData && !c.fallen:
+		// On data, the 4-byte forms of the DATA_ACK and the DSN (RFC
+		// 8684 section 3.3: the receiver expands them) keep the option
+		// within 20 bytes, leaving 8 more bytes of each segment for
+		// payload.
+		// Until the peer is known to have our key (fully established),
+		// the full forms: it cannot expand a 4-byte DSN without it.
+		d.Ack64 = !c.fully
 		if m, ok := sf.tx.lookup(seg.Offset); ok {
-			d.HasMap, d.DSN64, d.DSN = true, true, m.dsn
+			d.HasMap, d.DSN64, d.DSN = true, !c.fully, m.dsn
 			d.SubflowSeq = uint32(m.off + 1)
 			d.DataLen = uint16(m.n)
 			if m.dataFin {
@@ -538,6 +549,12 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 		sf.drain(now)
 	}
 	if ev&(tcp.EventWritable|tcp.EventSendAcked) != 0 {
+		c.markDirty()
+	}
+	if ev&tcp.EventRTO != 0 {
+		// Handled at the next poll (checkStale): mark the subflow stale
+		// and send its outstanding data elsewhere.
+		sf.rtoFired = true
 		c.markDirty()
 	}
 	if ev&tcp.EventClosed != 0 && !sf.closed {

@@ -77,6 +77,7 @@ func TestThirdACKLost(t *testing.T) {
 		}})
 		p := transfer(t, n, up, 300<<10, core.ConnOptions{})
 		if dropped != 1 || p.C.Conn.FellBack() || n.SS.MIB().Get(core.MPCapableACKRX) != 1 {
+			logState(t, n, p)
 			t.Fatalf("up=%d: dropped %d, fell back %v, MPCapableACKRX %d", up, dropped, p.C.Conn.FellBack(), n.SS.MIB().Get(core.MPCapableACKRX))
 		}
 	}
