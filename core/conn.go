@@ -105,8 +105,8 @@ type Conn struct {
 
 	closedInfo []SubflowInfo
 	nextProbe  time.Time
-	oppUna     uint64 // the DSN last sent again opportunistically ...
-	oppAt      time.Time // ... and when
+	oppUna     uint64                     // the DSN last sent again opportunistically ...
+	oppAt      time.Time                  // ... and when
 	pairsSeen  map[[2]netip.AddrPort]bool // (local addr, remote) pairs joined before
 
 	// Timers and bookkeeping.
