@@ -140,6 +140,10 @@ type AccuracyRow struct {
 	OfferedBps  float64 `json:"offered_bps,omitempty"`
 	AchievedBps float64 `json:"achieved_bps,omitempty"`
 	RateError   float64 `json:"rate_error,omitempty"`
+	// SenderLimited says the emulator's queue emptied during the
+	// measurement: the flow's sender (starved of CPU) left the link idle,
+	// and RateError is its shortfall rather than the emulator's.
+	SenderLimited bool `json:"sender_limited,omitempty"`
 	// The emulator's view of the saturating flow: how late it wrote
 	// frames (power-of-two upper bounds), and the frames it lost outside
 	// the model.
@@ -184,6 +188,9 @@ func (r *AccuracyReport) WriteTable(w io.Writer) error {
 		if x.AchievedBps > 0 {
 			rate = rateString(x.AchievedBps)
 			rerr = strconv.FormatFloat(100*x.RateError, 'f', 3, 64) + " %"
+			if x.SenderLimited {
+				rerr += " (sender-limited)"
+			}
 			late = "<" + us(x.LatenessP99)
 			drops = strconv.FormatUint(x.OutsideModelDrops, 10)
 		}

@@ -99,7 +99,7 @@ func MeasureAccuracy(ctx context.Context, cfg AccuracyConfig) (*AccuracyReport, 
 			row.Delay = cfg.Delay
 			// A queue of 20 ms at the rate, at least 64 KB: full
 			// throughout the saturating flow.
-			up = netsim.PipeConfig{Rate: rate, Delay: cfg.Delay, QueueBytes: int(max(rate/8/50, 64<<10))}
+			up = netsim.PipeConfig{Rate: rate, Delay: cfg.Delay, QueueBytes: int(max(rate/8/5, 64<<10))}
 			row.Expected = cfg.Delay + time.Duration(int64(cfg.ProbeSize+ipUDPHdr+opts.Overhead)*8*1e9/rate)
 		}
 		progress(row.Name)
@@ -155,13 +155,14 @@ func measureRow(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, up n
 	if up.Rate == 0 {
 		return nil
 	}
-	offered, achieved, err := saturate(ctx, tp, cfg, up.Rate)
+	load, err := saturate(ctx, tp, cfg, up.Rate, func() int64 { return e.Stats().Paths[0].Up.Queued })
 	if err != nil {
 		return err
 	}
 	after := e.Stats().Paths[0].Up
-	row.OfferedBps, row.AchievedBps = offered, achieved
-	row.RateError = achieved/float64(up.Rate) - 1
+	row.OfferedBps, row.AchievedBps = load.Offered, load.Achieved
+	row.RateError = load.Achieved/float64(up.Rate) - 1
+	row.SenderLimited = load.MinQueued == 0
 	late = latenessBetween(before, after)
 	row.LatenessP50, row.LatenessP99 = late.Quantile(0.5), late.Quantile(0.99)
 	row.QueueDrops = after.QueueDrops - before.QueueDrops
@@ -173,7 +174,14 @@ func measureRow(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, up n
 // probe sends cfg.Probes timestamped datagrams from the client to the
 // server over the topology's first path and fills row's delays.
 func probe(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, row *AccuracyRow) error {
-	res, err := runProbes(ctx, tp, cfg.Probes, cfg.ProbeInterval, cfg.ProbeSize, row.Delay+200*time.Millisecond, cfg.Options.Sched)
+	// Never two probes closer than twice a probe's serialisation: a probe
+	// must find the queue empty, or its delay is the queue's, not the
+	// link's.
+	gap := cfg.ProbeInterval / 2
+	if row.Rate > 0 {
+		gap = max(gap, time.Duration(2*int64(cfg.ProbeSize+ipUDPHdr)*8*1e9/row.Rate))
+	}
+	res, err := runProbes(ctx, tp, cfg.Probes, cfg.ProbeInterval, gap, cfg.ProbeSize, row.Delay+200*time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -204,10 +212,10 @@ func (p probeResult) OneWay() time.Duration { return time.Duration(p.Recv - p.Se
 
 // runProbes sends count probes of size bytes of UDP payload, interval
 // apart, from the client to the server on the topology's first path, and
-// waits linger after the last for stragglers. The measurement's threads
-// run in class sched, below the emulator's loops: on a busy machine they
-// would otherwise leave gaps that are not the emulator's.
-func runProbes(ctx context.Context, tp *lab.Topology, count int, interval time.Duration, size int, linger time.Duration, sched Sched) ([]probeResult, error) {
+// waits linger after the last for stragglers. A sender that falls behind
+// (descheduled) catches up, but never sends two probes less than minGap
+// apart.
+func runProbes(ctx context.Context, tp *lab.Topology, count int, interval, minGap time.Duration, size int, linger time.Duration) ([]probeResult, error) {
 	lp := tp.Paths[0]
 	var rc *net.UDPConn
 	if err := tp.Server.Do(func() (err error) {
@@ -241,9 +249,6 @@ func runProbes(ctx context.Context, tp *lab.Topology, count int, interval time.D
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		// Locked to the end: the runtime discards the thread.
-		runtime.LockOSThread()
-		_ = setThreadSched(sched, 40)
 		buf, oob := make([]byte, 2048), make([]byte, 256)
 		for {
 			n, oobn, _, _, err := rc.ReadMsgUDP(buf, oob)
@@ -263,16 +268,21 @@ func runProbes(ctx context.Context, tp *lab.Topology, count int, interval time.D
 	}()
 	msg := make([]byte, max(size, probeHeader))
 	binary.BigEndian.PutUint32(msg, probeMagic)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	_ = setThreadSched(sched, 40)
-	defer setThreadSched(SchedNormal, 0) // before the unlock
 	start := time.Now()
+	var last time.Time
 	n := 0
 	for ; n < count && ctx.Err() == nil; n++ {
-		if d := time.Until(start.Add(time.Duration(n) * interval)); d > 0 {
+		next := start.Add(time.Duration(n) * interval)
+		if n > 0 && next.Sub(last) < minGap {
+			next = last.Add(minGap)
+		}
+		if d := time.Until(next); d > 0 {
 			time.Sleep(d)
 		}
+		for time.Since(last) < minGap {
+			// Sleep may return a little early.
+		}
+		last = time.Now()
 		binary.BigEndian.PutUint64(msg[4:], uint64(n))
 		now := time.Now().UnixNano()
 		binary.BigEndian.PutUint64(msg[12:], uint64(now))
@@ -309,10 +319,22 @@ func rxTimestamp(oob []byte) (int64, bool) {
 	return 0, false
 }
 
+// loadResult is what a saturating flow measured.
+type loadResult struct {
+	Offered, Achieved float64 // IP bit/s
+	// MinQueued is the fewest packets the emulator's queue held at any
+	// sample during the measurement (-1 if not sampled): 0 means the
+	// sender left the link idle at times, and the achieved rate is the
+	// sender's shortfall, not the emulator's.
+	MinQueued int64
+}
+
 // saturate runs a UDP flow offered at cfg.Overload times rate over the
-// first path for cfg.Load and returns the offered and achieved IP rates
-// (bit/s), the achieved one measured at the receiver after the warm-up.
-func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate int64) (offered, achieved float64, err error) {
+// first path for cfg.Load and measures the IP rate at the receiver, from
+// the kernel's receive timestamps, after the warm-up. queued, if not nil,
+// reports the emulator's queue, sampled every millisecond.
+func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate int64, queued func() int64) (loadResult, error) {
+	res := loadResult{MinQueued: -1}
 	lp := tp.Paths[0]
 	var rfd, sfd int = -1, -1
 	defer func() {
@@ -330,8 +352,11 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 			return err
 		}
 		rfd = fd
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
 		_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100000})
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+		}
 		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: lp.Server.V4.As4()}); err != nil {
 			return err
 		}
@@ -342,7 +367,7 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 		port = sa.(*unix.SockaddrInet4).Port
 		return nil
 	}); err != nil {
-		return 0, 0, fmt.Errorf("load receiver: %w", err)
+		return res, fmt.Errorf("load receiver: %w", err)
 	}
 	if err := tp.Client.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -356,35 +381,37 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 		}
 		return unix.Connect(fd, &unix.SockaddrInet4{Addr: lp.Server.V4.As4(), Port: port})
 	}); err != nil {
-		return 0, 0, fmt.Errorf("load sender: %w", err)
+		return res, fmt.Errorf("load sender: %w", err)
 	}
 
-	type sample struct {
-		t     int64 // Unix ns
-		bytes int64 // received so far
-	}
-	var samples []sample
+	start := time.Now()
+	ta, tb := start.Add(cfg.LoadWarmup).UnixNano(), start.Add(cfg.Load).UnixNano()
+	// The receiver: the bytes of the datagrams stamped within [ta, tb],
+	// but the first one's, over the time from the first to the last.
+	var first, last, bytes int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		// Locked to the end: the runtime discards the thread.
-		runtime.LockOSThread()
-		_ = setThreadSched(cfg.Options.Sched, 40)
 		bufs := make([][]byte, batch)
+		ctrl := make([][]byte, batch)
 		iovs := make([]unix.Iovec, batch)
 		hdrs := make([]unix.Mmsghdr, batch)
 		for i := range bufs {
 			bufs[i] = make([]byte, 2048)
+			ctrl[i] = make([]byte, 64)
 			iovs[i] = unix.Iovec{Base: &bufs[i][0]}
 			iovs[i].SetLen(len(bufs[i]))
 			hdrs[i].Hdr.Iov = &iovs[i]
 			hdrs[i].Hdr.SetIovlen(1)
+			hdrs[i].Hdr.Control = &ctrl[i][0]
 		}
-		var total int64
 		idle := 0
 		for idle < 5 {
+			for i := range hdrs {
+				hdrs[i].Hdr.SetControllen(len(ctrl[i]))
+			}
 			n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(rfd), uintptr(unsafe.Pointer(&hdrs[0])), batch, 0, 0, 0)
 			if errno != 0 {
 				if stop.Load() {
@@ -392,15 +419,39 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 				}
 				continue
 			}
-			t := time.Now().UnixNano()
 			for i := range int(n) {
-				if hdrs[i].Len >= probeHeader && binary.BigEndian.Uint32(bufs[i]) == loadMagic {
-					total += int64(hdrs[i].Len) + ipUDPHdr
+				h := &hdrs[i]
+				if h.Len < probeHeader || binary.BigEndian.Uint32(bufs[i]) != loadMagic {
+					continue
 				}
+				ts, ok := rxTimestamp(ctrl[i][:h.Hdr.Controllen])
+				if !ok || ts < ta || ts > tb {
+					continue
+				}
+				if first == 0 {
+					first = ts
+				} else {
+					bytes += int64(h.Len) + ipUDPHdr
+				}
+				last = max(last, ts)
 			}
-			samples = append(samples, sample{t, total})
 		}
 	}()
+	if queued != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if now := time.Now().UnixNano(); now >= ta && now <= tb {
+					q := queued()
+					if res.MinQueued < 0 || q < res.MinQueued {
+						res.MinQueued = q
+					}
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
 
 	// The sender: paced in steps of at most a batch, so the offered
 	// load is smooth at the scale of the queue.
@@ -415,54 +466,36 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 		hdrs[i].Hdr.SetIovlen(1)
 	}
 	pps := cfg.Overload * float64(rate) / float64((loadSize+ipUDPHdr)*8)
-	start := time.Now()
 	sent := 0
-	func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		_ = setThreadSched(cfg.Options.Sched, 40)
-		defer setThreadSched(SchedNormal, 0)
-		for ctx.Err() == nil {
-			el := time.Since(start)
-			if el >= cfg.Load {
-				break
-			}
-			due := int(el.Seconds()*pps) + 1 - sent
-			if due <= 0 {
-				time.Sleep(50 * time.Microsecond)
-				continue
-			}
-			n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(sfd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(min(due, batch)), 0, 0, 0)
-			if errno == 0 {
-				sent += int(n)
-			} else if errno != unix.EINTR {
-				sent++ // refused (no buffer): offered all the same
-			}
+	for ctx.Err() == nil {
+		el := time.Since(start)
+		if el >= cfg.Load {
+			break
 		}
-	}()
+		due := int(el.Seconds()*pps) + 1 - sent
+		if due <= 0 {
+			time.Sleep(50 * time.Microsecond)
+			continue
+		}
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(sfd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(min(due, batch)), 0, 0, 0)
+		if errno == 0 {
+			sent += int(n)
+		} else if errno != unix.EINTR {
+			sent++ // refused (no buffer): offered all the same
+		}
+	}
 	end := time.Now()
 	stop.Store(true)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	offered = float64(sent) * (loadSize + ipUDPHdr) * 8 / end.Sub(start).Seconds()
-	ta, tb := start.Add(cfg.LoadWarmup).UnixNano(), end.UnixNano()
-	var a, b *sample
-	for i := range samples {
-		s := &samples[i]
-		if a == nil && s.t >= ta {
-			a = s
-		}
-		if s.t <= tb {
-			b = s
-		}
+	res.Offered = float64(sent) * (loadSize + ipUDPHdr) * 8 / end.Sub(start).Seconds()
+	if last <= first {
+		return res, errors.New("the receiver got nothing during the measurement")
 	}
-	if a == nil || b == nil || b.t <= a.t {
-		return offered, 0, errors.New("the receiver got nothing during the measurement")
-	}
-	achieved = float64(b.bytes-a.bytes) * 8 / (float64(b.t-a.t) / 1e9)
-	return offered, achieved, nil
+	res.Achieved = float64(bytes) * 8 / (float64(last-first) / 1e9)
+	return res, nil
 }
 
 // latenessBetween returns the lateness of the frames written between two

@@ -25,6 +25,8 @@ type rxPort struct {
 	// Ring mode.
 	ring      []byte
 	frameSize int
+	perBlock  int // frames per block: a frame never straddles two
+	blockSize int
 	frames    int
 	idx       int
 	// Mmsg mode.
@@ -81,17 +83,17 @@ func (r *rxPort) setupRing(ringBytes, frameMax int) error {
 	if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
 		return fmt.Errorf("TPACKET_V2: %w", err)
 	}
-	frameSize := 2048
-	for frameSize < tpacket2HdrLen+frameMax {
-		frameSize *= 2
-	}
-	blockSize := max(frameSize, 64<<10)
+	// Frames hold the header and the largest frame, 16-byte aligned;
+	// blocks hold whole frames and are whole pages.
+	frameSize := (tpacket2HdrLen + frameMax + 15) &^ 15
+	blockSize := max(64<<10, (frameSize+4095)&^4095)
+	perBlock := blockSize / frameSize
 	blocks := max(ringBytes/blockSize, 2)
 	req := unix.TpacketReq{
 		Block_size: uint32(blockSize),
 		Block_nr:   uint32(blocks),
 		Frame_size: uint32(frameSize),
-		Frame_nr:   uint32(blocks * (blockSize / frameSize)),
+		Frame_nr:   uint32(blocks * perBlock),
 	}
 	if err := unix.SetsockoptTpacketReq(r.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return fmt.Errorf("PACKET_RX_RING: %w", err)
@@ -100,8 +102,13 @@ func (r *rxPort) setupRing(ringBytes, frameMax int) error {
 	if err != nil {
 		return fmt.Errorf("mmap receive ring: %w", err)
 	}
-	r.ring, r.frameSize, r.frames = ring, frameSize, int(req.Frame_nr)
+	r.ring, r.frameSize, r.perBlock, r.blockSize, r.frames = ring, frameSize, perBlock, blockSize, int(req.Frame_nr)
 	return nil
+}
+
+// frameOff returns the offset of frame i in the ring.
+func (r *rxPort) frameOff(i int) int {
+	return i/r.perBlock*r.blockSize + i%r.perBlock*r.frameSize
 }
 
 func (r *rxPort) close() {
@@ -116,7 +123,7 @@ func (r *rxPort) close() {
 }
 
 func (r *rxPort) hdr(i int) *unix.Tpacket2Hdr {
-	return (*unix.Tpacket2Hdr)(unsafe.Pointer(&r.ring[i*r.frameSize]))
+	return (*unix.Tpacket2Hdr)(unsafe.Pointer(&r.ring[r.frameOff(i)]))
 }
 
 // ready reports whether a frame is waiting in the ring (ring mode only).
@@ -125,9 +132,11 @@ func (r *rxPort) ready() bool {
 }
 
 // readRing admits up to batch frames from the ring and returns how many
-// it took. now is the loop's clock; wallEpoch converts the kernel's
-// receive timestamps (CLOCK_REALTIME) to it, unless userTS.
-func (r *rxPort) readRing(c *core, now, wallEpoch int64, userTS bool) int {
+// it took. now is the loop's clock when the sweep began; each frame's
+// arrival is the kernel's receive timestamp (CLOCK_REALTIME, converted),
+// unless userTS.
+func (r *rxPort) readRing(c *core, clk *clock, now int64, userTS bool) int {
+	wallEpoch := clk.wallEpoch
 	n := 0
 	for ; n < batch; n++ {
 		h := r.hdr(r.idx)
@@ -142,14 +151,21 @@ func (r *rxPort) readRing(c *core, now, wallEpoch int64, userTS bool) int {
 			// recent wall-clock time (a delivery time some senders
 			// leave in the packet, a clock step) is ignored, and none
 			// may go back before the events already run.
-			if ts := int64(h.Sec)*1e9 + int64(h.Nsec) - wallEpoch; ts <= now && ts > now-maxStampAge {
+			ts := int64(h.Sec)*1e9 + int64(h.Nsec) - wallEpoch
+			if ts > now {
+				// It came in while this sweep was reading.
+				now = clk.now()
+				at = now
+			}
+			if ts <= now && ts > now-maxStampAge {
 				at = max(ts, c.now)
 			}
 		}
-		off := r.idx*r.frameSize + int(h.Mac)
+		base := r.frameOff(r.idx)
+		off := base + int(h.Mac)
 		end := off + int(h.Snaplen)
 		switch {
-		case h.Snaplen != h.Len || end > (r.idx+1)*r.frameSize || int(h.Mac) < 0:
+		case h.Snaplen != h.Len || end > base+r.frameSize:
 			// Cut to the ring's frame size: a GSO super-packet or an
 			// MTU the rings were not sized for.
 			r.flow.ctr.received.Add(1)

@@ -121,9 +121,11 @@ type Options struct {
 	// queues and on its wires (default DefaultMemory). A frame that finds
 	// no memory is dropped and counted as Overflow.
 	Memory int64
-	// RingBytes is the size of each interface's receive ring (default
-	// DefaultRingBytes). A full ring drops frames in the kernel
-	// (RingDrops).
+	// RingBytes is the size of each interface's receive ring. A full
+	// ring drops frames in the kernel (RingDrops), which happens when a
+	// loop is kept from running (a busy machine) for longer than the ring
+	// lasts. By default it holds 100 ms at the rate of the path it feeds
+	// (1 Gbit/s for an unlimited one), between 1 and 32 MiB.
 	RingBytes int
 	// Overhead is added to each packet's IP length when computing its
 	// serialisation time and queue occupancy: 0 (the default) matches
@@ -144,9 +146,8 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultSpin      = 50 * time.Microsecond
-	DefaultMemory    = 256 << 20
-	DefaultRingBytes = 4 << 20
+	DefaultSpin   = 50 * time.Microsecond
+	DefaultMemory = 256 << 20
 )
 
 // Config is what an Emulator forwards.
@@ -235,9 +236,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.Memory == 0 {
 		r.Memory = DefaultMemory
-	}
-	if r.RingBytes == 0 {
-		r.RingBytes = DefaultRingBytes
 	}
 	return r
 }

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 )
 
 // requireEmu skips the test unless namespaces and ethtool are available.
-func requireEmu(t *testing.T) {
+func requireEmu(t testing.TB) {
 	t.Helper()
 	lab.Require(t)
 	if _, err := exec.LookPath("ethtool"); err != nil {
@@ -231,7 +232,7 @@ paths:
     queue: 200p
 `, NetworkOptions{})
 	ctx := context.Background()
-	res, err := runProbes(ctx, n.Topology, 200, 5*time.Millisecond, 64, delay+300*time.Millisecond, SchedFIFO)
+	res, err := runProbes(ctx, n.Topology, 200, 5*time.Millisecond, time.Millisecond, 64, delay+300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,13 +247,13 @@ paths:
 	if d.Count < 190 || d.P50 < want || d.P50 > want+want/5+2*time.Millisecond {
 		t.Errorf("one-way delay: %d probes, median %v, want %v (+20%% +2ms)", d.Count, d.P50, want)
 	}
-	cfg := AccuracyConfig{Load: 2 * time.Second, Overload: 1.3, LoadWarmup: 500 * time.Millisecond, Options: Options{Sched: SchedFIFO}}
-	offered, achieved, err := saturate(ctx, n.Topology, &cfg, rate)
+	cfg := AccuracyConfig{Load: 2 * time.Second, Overload: 1.3, LoadWarmup: 500 * time.Millisecond}
+	load, err := saturate(ctx, n.Topology, &cfg, rate, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if achieved < rate*0.85 || achieved > rate*1.15 {
-		t.Errorf("UDP offered %.1f Mbit/s: achieved %.2f Mbit/s, want %v ±15%%", offered/1e6, achieved/1e6, rate/1e6)
+	if load.Achieved < rate*0.85 || load.Achieved > rate*1.15 {
+		t.Errorf("UDP offered %.1f Mbit/s: achieved %.2f Mbit/s, want %v ±15%%", load.Offered/1e6, load.Achieved/1e6, rate/1e6)
 	}
 	// A TCP download cannot beat the link.
 	if g := transfer(t, n, n.Paths[0], 4<<20, true); g > rate*1.05 {
@@ -270,7 +271,7 @@ paths:
     loss: 10%
 `, NetworkOptions{})
 	before := n.Emulator.Stats().Paths[0].Up
-	res, err := runProbes(context.Background(), n.Topology, 2000, 500*time.Microsecond, 64, 100*time.Millisecond, SchedFIFO)
+	res, err := runProbes(context.Background(), n.Topology, 2000, 500*time.Microsecond, 0, 64, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ paths:
 	if err := n.Emulator.StartSchedule(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := runProbes(context.Background(), n.Topology, 1500, 2*time.Millisecond, 64, 100*time.Millisecond, SchedFIFO)
+	res, err := runProbes(context.Background(), n.Topology, 1500, 2*time.Millisecond, time.Millisecond, 64, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,14 +358,14 @@ paths:
     rate: 1Gbit
     delay: 1ms
 `, NetworkOptions{})
-	cfg := AccuracyConfig{Load: 2 * time.Second, Overload: 1.3, LoadWarmup: 500 * time.Millisecond, Options: Options{Sched: SchedFIFO}}
-	_, achieved, err := saturate(context.Background(), n.Topology, &cfg, rate)
+	cfg := AccuracyConfig{Load: 2 * time.Second, Overload: 1.3, LoadWarmup: 500 * time.Millisecond}
+	load, err := saturate(context.Background(), n.Topology, &cfg, rate, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := n.Emulator.Stats()
-	if achieved < rate*0.85 || achieved > rate*1.15 || s.SharedUp == nil || s.SharedUp.QueueDrops == 0 {
-		t.Errorf("through a 20 Mbit/s server link: %.2f Mbit/s, shared up %+v", achieved/1e6, s.SharedUp)
+	if load.Achieved < rate*0.85 || load.Achieved > rate*1.15 || s.SharedUp == nil || s.SharedUp.QueueDrops == 0 {
+		t.Errorf("through a 20 Mbit/s server link: %.2f Mbit/s, shared up %+v", load.Achieved/1e6, s.SharedUp)
 	}
 }
 
@@ -471,6 +472,30 @@ paths:
 	for _, p := range s.Paths {
 		if p.Down.ForwardedBytes < 1e6 || p.Up.Forwarded < 200 {
 			t.Errorf("path %s carried %d bytes down and %d frames up: its subflow is not on it", p.Name, p.Down.ForwardedBytes, p.Up.Forwarded)
+		}
+	}
+}
+
+// BenchmarkAccuracy runs MeasureAccuracy (shortened) and reports the
+// delay and rate errors at each rate as metrics; "mptcp emu accuracy"
+// prints the full table. Run with -benchtime=1x.
+func BenchmarkAccuracy(b *testing.B) {
+	requireEmu(b)
+	defer RealtimeProcess(1)()
+	var rep *AccuracyReport
+	for range b.N {
+		var err error
+		rep, err = MeasureAccuracy(context.Background(), AccuracyConfig{Probes: 500, Load: 1500 * time.Millisecond, LoadWarmup: 300 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, r := range rep.Rows {
+		name := strings.ReplaceAll(r.Name, " ", "")
+		b.ReportMetric(float64(r.Error.P50)/1e3, "µs-delay-err-p50@"+name)
+		b.ReportMetric(float64(r.Error.P99)/1e3, "µs-delay-err-p99@"+name)
+		if r.Rate > 0 {
+			b.ReportMetric(100*r.RateError, "%-rate-err@"+name)
 		}
 	}
 }

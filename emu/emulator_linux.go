@@ -149,7 +149,7 @@ func Start(netns string, cfg Config) (*Emulator, error) {
 			var rx *rxPort
 			var tx *txPort
 			err := inNetns(func() (err error) {
-				if rx, err = openRx(in, infos[in].index, cfg.IO, cfg.RingBytes, frameMax); err != nil {
+				if rx, err = openRx(in, infos[in].index, cfg.IO, ringBytes(cfg.RingBytes, f.pipes), frameMax); err != nil {
 					return err
 				}
 				if tx, err = openTx(out, infos[out].index); err != nil {
@@ -315,4 +315,19 @@ func (e *Emulator) Stop() error {
 		}
 	})
 	return nil
+}
+
+// ringBytes returns the receive ring size for a flow: given, or 100 ms
+// at the slowest rate on its way (1 Gbit/s if none), in [1, 32] MiB.
+func ringBytes(given int, pipes []*pipe) int {
+	if given > 0 {
+		return given
+	}
+	rate := int64(1e9)
+	for _, p := range pipes {
+		if r := p.cfg.Rate; r > 0 {
+			rate = min(rate, r)
+		}
+	}
+	return int(min(max(rate/8/10, 1<<20), 32<<20))
 }

@@ -45,7 +45,13 @@ type loop struct {
 	sched  Sched
 	userTS bool
 	spin   int64
-	clk    *clock
+	// The spin budget: spinning over spinBudget of any spinWindow
+	// sleeps instead, so that a loop at a high packet rate, whose
+	// deadlines are always within the spin window, does not monopolise
+	// its CPU (a real-time thread that never sleeps is throttled for tens
+	// of milliseconds at a time, an outage of the emulated link).
+	spunFrom, spun int64
+	clk            *clock
 
 	timerfd, eventfd int
 	armed            int64 // the deadline the timer is set for, or noEvent
@@ -132,7 +138,7 @@ func (l *loop) run() {
 		got := 0
 		for _, in := range l.in {
 			if l.mode == IORing {
-				got += in.readRing(&l.core, now, l.clk.wallEpoch, l.userTS)
+				got += in.readRing(&l.core, l.clk, now, l.userTS)
 			} else {
 				got += in.readMmsg(&l.core, now)
 			}
@@ -151,12 +157,28 @@ func (l *loop) run() {
 		now = l.clk.now()
 		switch {
 		case next <= now:
-		case next-now <= l.spin:
+		case next-now <= l.spin && l.spinAllowed(now):
+			t := l.clk.now()
 			l.spinUntil(next)
+			l.spun += l.clk.now() - t
 		default:
 			l.sleep(next)
 		}
 	}
+}
+
+// spinWindow and spinBudget bound spinning to half of any 10 ms.
+const (
+	spinWindow = 10e6
+	spinBudget = spinWindow / 2
+)
+
+// spinAllowed reports whether the loop may spin now, within its budget.
+func (l *loop) spinAllowed(now int64) bool {
+	if now-l.spunFrom >= spinWindow {
+		l.spunFrom, l.spun = now, 0
+	}
+	return l.spun < spinBudget
 }
 
 // spinUntil busy-waits until next, a frame, or a command.
@@ -178,7 +200,7 @@ func (l *loop) spinUntil(next int64) {
 // microseconds late on a virtual machine, and the loop spins the rest of
 // the way.
 func (l *loop) sleep(next int64) {
-	if next != noEvent {
+	if next != noEvent && l.spun < spinBudget {
 		next -= l.spin
 	}
 	if next != l.armed {

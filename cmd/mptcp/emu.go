@@ -66,6 +66,7 @@ type emuFlags struct {
 	overhead *int
 	userTS   *bool
 	sched    *string
+	rtProc   *bool
 }
 
 func addEmuFlags(fsAdd interface {
@@ -80,6 +81,7 @@ func addEmuFlags(fsAdd interface {
 		overhead: fsAdd.Int("overhead", 0, "bytes added to each packet's IP length for rate and queue limits (38: Ethernet framing)"),
 		userTS:   fsAdd.Bool("user-timestamps", false, "stamp arrivals when read rather than with the kernel's receive time"),
 		sched:    fsAdd.String("sched", "fifo", "scheduling class of the loop threads: normal, nice (-20, short slice) or fifo (real-time)"),
+		rtProc:   fsAdd.Bool("rt-process", true, "with --sched fifo, put the process's other threads in the real-time class too (priority 1), so the Go scheduler never keeps a loop waiting"),
 	}
 }
 
@@ -100,6 +102,14 @@ func (f emuFlags) options() (emu.Options, error) {
 		spin = -1 // the flag's 0 means never; the option's 0 means default
 	}
 	return emu.Options{IO: mode, Sched: sched, Spin: spin, Overhead: *f.overhead, UserTimestamps: *f.userTS}, nil
+}
+
+// realtime applies --rt-process and returns the function that undoes it.
+func (f emuFlags) realtime(o emu.Options) func() {
+	if !*f.rtProc || o.Sched != emu.SchedFIFO {
+		return func() {}
+	}
+	return emu.RealtimeProcess(1)
 }
 
 // needRoot returns the one-line error of a command run without root.
@@ -167,6 +177,7 @@ func runEmuRun(args []string, stdout, stderr io.Writer) error {
 	if err := needRoot("mptcp emu run"); err != nil {
 		return err
 	}
+	defer ef.realtime(opts)()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -376,6 +387,7 @@ func runEmuAccuracy(args []string, stdout, stderr io.Writer) error {
 	if err := needRoot("mptcp emu accuracy"); err != nil {
 		return err
 	}
+	defer ef.realtime(cfg.Options)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if !*asJSON {
