@@ -11,6 +11,17 @@ import (
 	"time"
 )
 
+// probeHeader is the start of every measurement datagram: a magic number,
+// a sequence number and the sender's clock (Unix ns) just before sending.
+const probeHeader = 20
+
+const (
+	probeMagic = 0x454d5550 // "EMUP"
+	loadMagic  = 0x454d554c // "EMUL"
+	loadSize   = 1472       // UDP payload of the saturating flow: 1500-byte IP packets
+	ipUDPHdr   = 28
+)
+
 // AccuracyConfig configures MeasureAccuracy; the zero value measures the
 // defaults.
 type AccuracyConfig struct {

@@ -21,17 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// probeHeader is the start of every measurement datagram: a magic number,
-// a sequence number and the sender's clock (Unix ns) just before sending.
-const probeHeader = 20
-
-const (
-	probeMagic = 0x454d5550 // "EMUP"
-	loadMagic  = 0x454d554c // "EMUL"
-	loadSize   = 1472       // UDP payload of the saturating flow: 1500-byte IP packets
-	ipUDPHdr   = 28
-)
-
 // MeasureAccuracy measures how closely the emulator reproduces a link's
 // delay and rate, on a one-path topology it builds (and removes) for the
 // purpose. Each row sends timestamped UDP probes from the client to the

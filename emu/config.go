@@ -147,7 +147,7 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultSpin   = 50 * time.Microsecond
-	DefaultMemory = 256 << 20
+	DefaultMemory = 128 << 20
 )
 
 // Config is what an Emulator forwards.

@@ -499,3 +499,49 @@ func BenchmarkAccuracy(b *testing.B) {
 		}
 	}
 }
+
+// TestApply checks changes made while the emulator runs: a path taken
+// down drops everything, brought up carries again, and a new delay
+// applies to what follows.
+func TestApply(t *testing.T) {
+	n := buildNet(t, `
+paths:
+  - name: a
+    delay: 1ms
+`, NetworkOptions{})
+	e := n.Emulator
+	probes := func() (got int, median time.Duration) {
+		t.Helper()
+		res, err := runProbes(context.Background(), n.Topology, 100, time.Millisecond, 0, 64, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ds []time.Duration
+		for _, r := range res {
+			if r.Received() {
+				ds = append(ds, r.OneWay())
+			}
+		}
+		return len(ds), distribution(ds).P50
+	}
+	if err := e.Apply("nosuch", scenario.Event{Down: true}); !errors.Is(err, ErrUnknownPath) {
+		t.Errorf("Apply to an unknown path: %v", err)
+	}
+	if err := e.Apply("a", scenario.Event{Loss: ptr(2.0)}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("Apply of loss 2: %v", err)
+	}
+	if err := e.Apply("a", scenario.Event{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := probes(); got != 0 {
+		t.Errorf("%d of 100 probes crossed a path that is down", got)
+	}
+	d := 30 * time.Millisecond
+	if err := e.Apply("a", scenario.Event{Up: true, Delay: &d}); err != nil {
+		t.Fatal(err)
+	}
+	got, median := probes()
+	if got < 99 || median < d || median > d+d/5+2*time.Millisecond {
+		t.Errorf("after up with delay %v: %d probes, median one-way %v", d, got, median)
+	}
+}

@@ -141,6 +141,7 @@ func runEmuRun(args []string, stdout, stderr io.Writer) error {
 	mtu := fs.Int("mtu", 1500, "MTU of every link")
 	noEndpoints := fs.Bool("no-endpoints", false, "leave the kernel's MPTCP endpoints and limits alone")
 	hold := fs.Bool("hold", false, "start the scenario's schedule (outages, changes) only on SIGUSR1")
+	infoFile := fs.String("info", "", "once the paths carry traffic, write the namespaces and addresses to this JSON `file` (removed on exit)")
 	ef := addEmuFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, emuRunUsage)
@@ -187,6 +188,12 @@ func runEmuRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer n.Close()
+	if *infoFile != "" {
+		if err := writeEmuInfo(*infoFile, n); err != nil {
+			return err
+		}
+		defer os.Remove(*infoFile)
+	}
 	if !*asJSON {
 		printEmuNetwork(stdout, n, runFor, *hold)
 	}
@@ -243,6 +250,62 @@ loop:
 	}
 	fmt.Fprintf(stdout, "\n%s after %.1f s; namespaces removed\n", reason, (final.Elapsed - since).Seconds())
 	printEmuCounters(stdout, final)
+	return nil
+}
+
+// emuInfo is what --info writes: enough for another process to run
+// programs on the emulated network.
+type emuInfo struct {
+	PID         int           `json:"pid"`
+	Scenario    string        `json:"scenario"`
+	Client      string        `json:"client_netns"`
+	Emulator    string        `json:"emulator_netns"`
+	Server      string        `json:"server_netns"`
+	Paths       []emuInfoPath `json:"paths"`
+	Competitors []emuInfoPath `json:"competitors,omitempty"`
+}
+
+type emuInfoPath struct {
+	Name        string `json:"name"`
+	ClientIf    string `json:"client_if"`
+	ServerIf    string `json:"server_if"`
+	ClientV4    string `json:"client_v4"`
+	ClientV6    string `json:"client_v6"`
+	ServerV4    string `json:"server_v4"`
+	ServerV6    string `json:"server_v6"`
+	ClientStack string `json:"client_stack_v4"`
+	ServerStack string `json:"server_stack_v4"`
+	Table       int    `json:"table"`
+}
+
+func writeEmuInfo(name string, n *emu.Network) error {
+	tp := n.Topology
+	info := emuInfo{PID: os.Getpid(), Scenario: n.Scenario.Name, Client: tp.Client.Name(), Emulator: tp.Middle.Name(), Server: tp.Server.Name()}
+	conv := func(k int) emuInfoPath {
+		lp := tp.Paths[k]
+		return emuInfoPath{Name: n.Names[k], ClientIf: lp.ClientIf, ServerIf: lp.ServerIf,
+			ClientV4: lp.Client.V4.String(), ClientV6: lp.Client.V6.String(), ServerV4: lp.Server.V4.String(), ServerV6: lp.Server.V6.String(),
+			ClientStack: lp.ClientStack.V4.String(), ServerStack: lp.ServerStack.V4.String(), Table: lp.Table}
+	}
+	for k := range tp.Paths {
+		if k < len(n.Paths) {
+			info.Paths = append(info.Paths, conv(k))
+		} else {
+			info.Competitors = append(info.Competitors, conv(k))
+		}
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Written whole, then renamed: a reader never sees half a file.
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--info: %w", err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return fmt.Errorf("--info: %w", err)
+	}
 	return nil
 }
 

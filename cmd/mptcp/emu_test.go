@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mptcp-go/mptcp/lab"
 )
@@ -70,7 +71,30 @@ func TestEmuRun(t *testing.T) {
 		t.Skip("needs ethtool")
 	}
 	before, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
-	code, out, errOut := runCmd("emu", "run", "handover", "--duration", "1500ms", "--json")
+	info := filepath.Join(t.TempDir(), "info.json")
+	infoChecked := make(chan struct{})
+	go func() {
+		defer close(infoChecked)
+		// The info file appears once the network is up, and names it.
+		for range 100 {
+			if b, err := os.ReadFile(info); err == nil {
+				var v struct {
+					Client string `json:"client_netns"`
+					Paths  []struct {
+						ServerV4 string `json:"server_v4"`
+					} `json:"paths"`
+				}
+				if json.Unmarshal(b, &v) != nil || !strings.HasPrefix(v.Client, lab.Prefix) || len(v.Paths) != 2 || v.Paths[1].ServerV4 != "10.2.1.2" {
+					t.Errorf("info file: %s", b)
+				}
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Error("no info file written")
+	}()
+	code, out, errOut := runCmd("emu", "run", "handover", "--duration", "1500ms", "--json", "--info", info)
+	<-infoChecked
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -88,6 +112,9 @@ func TestEmuRun(t *testing.T) {
 	}
 	if res.Scenario != "handover" || len(res.Paths) != 2 || res.Paths[0].Name != "wifi" || res.Paths[0].Up.Forwarded == 0 {
 		t.Errorf("unexpected result: %+v", res)
+	}
+	if _, err := os.Stat(info); err == nil {
+		t.Error("info file left after exit")
 	}
 	after, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
 	if len(after) > len(before) {
