@@ -201,14 +201,22 @@ func (c *Conn) removeAddrReceived(now time.Time, ids []uint8) {
 	}
 }
 
-// localRemoved handles a host address going away.
+// localRemoved handles a host address going away: its subflows are
+// reset, and the peer is told with REMOVE_ADDR if it knew the address's
+// ID from a join (as the kernel does when an endpoint is deleted).
 func (c *Conn) localRemoved(la pm.LocalAddr) {
+	told := false
 	for _, sf := range slices.Clone(c.subflows) {
 		if sf.local.Addr() == la.Addr {
 			sf.removedByUs = true
 			sf.abort()
+			if sf.join && !told && !c.fallen && c.fully && !slices.Contains(c.rmQ, sf.localID) {
+				c.rmQ = append(c.rmQ, sf.localID)
+				told = true
+			}
 		}
 	}
+	c.markDirty()
 	c.pmEvent(pm.Event{Kind: pm.LocalRemoved, Local: la})
 }
 

@@ -177,7 +177,9 @@ func (v pmView) Withdraw(id uint8) error {
 		return pm.ErrClosed
 	}
 	c.announced = slices.DeleteFunc(c.announced, func(a *announcement) bool { return a.la.ID == id })
-	c.rmQ = append(c.rmQ, id)
+	if !slices.Contains(c.rmQ, id) {
+		c.rmQ = append(c.rmQ, id)
+	}
 	for _, sf := range c.subflows {
 		if sf.localID == id && sf.join {
 			sf.removedByUs = true
