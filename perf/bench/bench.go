@@ -133,7 +133,10 @@ type Row struct {
 	CPU        float64 `json:"cpu_cores"`
 	GbpsPerCPU float64 `json:"gbps_per_cpu_second"`
 	Profile    string  `json:"profile,omitempty"`
-	Error      string  `json:"error,omitempty"`
+	// Failures counts the runs that failed; Error is set, to the last
+	// failure, only when every run failed.
+	Failures int    `json:"failures,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Run runs the benchmark.
@@ -184,9 +187,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 			r, err := runCase(ctx, c, cfg, prof)
 			if err != nil {
+				row.Failures++
 				row.Error = err.Error()
 				logf("%-18s %d subflow(s): run %d: %v", row.Name, c.Subflows, i+1, err)
-				break
+				continue
 			}
 			if prof != "" {
 				row.Profile = prof
@@ -195,6 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			runs = append(runs, r)
 		}
 		if len(runs) > 0 {
+			row.Error = "" // the failures are counted; the row has figures
 			slices.SortFunc(runs, func(a, b run) int { return cmpFloat(a.gbps, b.gbps) })
 			m := runs[len(runs)/2]
 			row.Gbps, row.Carrying, row.CPU = m.gbps, m.carrying, m.cpu

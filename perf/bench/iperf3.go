@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/lab"
@@ -26,26 +28,22 @@ func iperf3Row(ctx context.Context, cfg Config, logf func(string, ...any)) (Row,
 	}
 	row := Row{Name: "kernel -> kernel (iperf3)", Sender: Kernel, Receiver: Kernel, Subflows: 1}
 	var runs []float64
-	for range cfg.Repeat {
+	for i := range cfg.Repeat {
 		g, err := iperf3Once(ctx, cfg.Duration)
 		if err != nil {
+			row.Failures++
 			row.Error = err.Error()
-			logf("%s: %v", row.Name, err)
-			break
+			logf("%s: run %d: %v", row.Name, i+1, err)
+			continue
 		}
-		logf("%-18s 1 subflow(s): %.2f Gbit/s", row.Name, g)
+		logf("%-18s 1 subflow(s): run %d: %.2f Gbit/s", row.Name, i+1, g)
 		runs = append(runs, g)
 	}
 	if len(runs) > 0 {
+		row.Error = ""
 		row.Runs = runs
-		sorted := append([]float64(nil), runs...)
-		for i := range sorted {
-			for j := i + 1; j < len(sorted); j++ {
-				if sorted[j] < sorted[i] {
-					sorted[i], sorted[j] = sorted[j], sorted[i]
-				}
-			}
-		}
+		sorted := slices.Clone(runs)
+		slices.Sort(sorted)
 		row.Gbps = sorted[len(sorted)/2]
 		row.Carrying = 1
 	}
@@ -67,16 +65,21 @@ func iperf3Once(ctx context.Context, d time.Duration) (float64, error) {
 		srv.Process.Kill()
 		srv.Wait()
 	}()
-	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
-	var out []byte
+	// Wait until the server listens: on a loaded machine it takes a
+	// while to start.
 	for try := 0; ; try++ {
-		out, err = tp.Client.Command("mptcpize", "run", "iperf3", "-c", addr.Addr().String(), "-p", strconv.Itoa(port), "-t", secs, "-J").Output()
-		if err == nil || try == 20 || ctx.Err() != nil {
+		out, _ := tp.Server.Exec("ss", "-Hltn", "sport = :"+strconv.Itoa(port))
+		if strings.TrimSpace(out) != "" {
 			break
 		}
-		time.Sleep(100 * time.Millisecond) // the server is not listening yet
+		if try == 100 || ctx.Err() != nil {
+			return 0, fmt.Errorf("the iperf3 server did not listen within 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if err != nil {
+	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	out, err := tp.Client.Command("mptcpize", "run", "iperf3", "-c", addr.Addr().String(), "-p", strconv.Itoa(port), "-t", secs, "-J").Output()
+	if err != nil && len(out) == 0 {
 		return 0, fmt.Errorf("iperf3 client: %w", err)
 	}
 	var doc struct {

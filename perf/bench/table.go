@@ -29,7 +29,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 			cpu = fmt.Sprintf("%.2f", row.CPU)
 			eff = fmt.Sprintf("%.2f", row.GbpsPerCPU)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%d\t%s\t%s\t\n", row.Name, row.Subflows, row.Gbps, ratio, row.Carrying, cpu, eff)
+		note := ""
+		if row.Failures > 0 {
+			note = fmt.Sprintf(" (%d run(s) failed)", row.Failures)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%d\t%s\t%s\t%s\n", row.Name, row.Subflows, row.Gbps, ratio, row.Carrying, cpu, eff, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
