@@ -46,10 +46,8 @@ func (c *Conn) signalTimers(now time.Time) {
 		}
 	}
 	for _, sf := range c.subflows {
-		if sf.prioPending {
-			if sf.canSignal() {
-				sf.sendACK()
-			}
+		if sf.prioPending && sf.canSignal() {
+			sf.sendACK()
 		}
 	}
 	if pending {
@@ -67,7 +65,7 @@ func (sf *subflow) signals(b *wire.OptionBuilder, d *wire.DSS) {
 	c := sf.conn
 	mib := &c.stack.mib
 	now := c.stack.now
-	if sf.prioPending {
+	if sf.prioPending && c.fully {
 		if b.AddMPPrio(&wire.MPPrio{Backup: sf.backup}) == nil {
 			sf.prioPending = false
 			mib.Inc(MPPrioTx)
@@ -179,11 +177,13 @@ func (c *Conn) removeAddrReceived(now time.Time, ids []uint8) {
 		found := i >= 0
 		closed := 0
 		for _, sf := range slices.Clone(c.subflows) {
-			if sf.remoteID == id && (sf.join || id == 0) {
+			if sf.remoteID == id && (sf.join || id == 0) && !sf.closing {
 				closed++
 				mib.Inc(RmSubflow)
 				sf.removedByPeer = true
-				sf.abort()
+				// RFC 8684 section 3.4.2: close with a FIN as a courtesy
+				// to middleboxes; the peer does the same.
+				sf.closeGracefully(now)
 			}
 		}
 		if !found && closed == 0 {
@@ -201,19 +201,24 @@ func (c *Conn) removeAddrReceived(now time.Time, ids []uint8) {
 	}
 }
 
-// localRemoved handles a host address going away: its subflows are
-// reset, and the peer is told with REMOVE_ADDR if it knew the address's
-// ID from a join (as the kernel does when an endpoint is deleted).
+// localRemoved handles a host address going away: the peer is told with
+// REMOVE_ADDR if it knew the address's ID from a join (as the kernel does
+// when an endpoint is deleted), then the subflows using it are reset.
 func (c *Conn) localRemoved(la pm.LocalAddr) {
-	told := false
 	for _, sf := range slices.Clone(c.subflows) {
 		if sf.local.Addr() == la.Addr {
 			sf.removedByUs = true
-			sf.abort()
-			if sf.join && !told && !c.fallen && c.fully && !slices.Contains(c.rmQ, sf.localID) {
-				c.rmQ = append(c.rmQ, sf.localID)
-				told = true
+			if sf.join && !c.fallen && c.fully {
+				// The REMOVE_ADDR leaves first, on another subflow; the
+				// subflow, which can send nothing from a lost address,
+				// is then reset (locally).
+				if !slices.Contains(c.rmQ, sf.localID) {
+					c.rmQ = append(c.rmQ, sf.localID)
+				}
+				sf.stopUsing(c.stack.now, true)
+				continue
 			}
+			sf.abort()
 		}
 	}
 	c.markDirty()

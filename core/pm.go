@@ -146,7 +146,7 @@ func (v pmView) CloseSubflow(id int) error {
 	for _, sf := range v.c.subflows {
 		if sf.id == id {
 			sf.removedByUs = true
-			sf.abort()
+			sf.closeGracefully(v.c.stack.now)
 			return nil
 		}
 	}
@@ -182,8 +182,10 @@ func (v pmView) Withdraw(id uint8) error {
 	}
 	for _, sf := range c.subflows {
 		if sf.localID == id && sf.join {
+			// Closed with a FIN once the REMOVE_ADDR went out, so the
+			// peer finds the subflow it removes.
 			sf.removedByUs = true
-			sf.abort()
+			sf.stopUsing(c.stack.now, false)
 		}
 	}
 	c.markDirty()

@@ -37,6 +37,11 @@ func (r *reassembly) window() int { return max(0, r.limit-r.ready.len()) }
 // rightEdge is the first DSN beyond the window.
 func (r *reassembly) rightEdge() uint64 { return r.nxt + uint64(r.window()) }
 
+// acceptEdge is the first DSN beyond any window advertised so far: the
+// window is never more than limit beyond a DATA_ACK, and every DATA_ACK
+// sent is at most nxt.
+func (r *reassembly) acceptEdge() uint64 { return r.nxt + uint64(r.limit) }
+
 // insert takes the bytes p, mapped to DSNs from dsn on, counts what
 // happened to them in mib, and returns how many bytes became readable.
 // It copies what it keeps.
@@ -58,7 +63,14 @@ func (r *reassembly) insert(dsn uint64, p []byte, mib *MIB) int {
 		mib.Inc(NoDSSInWindow)
 		return 0
 	}
-	re := r.rightEdge()
+	// Data is accepted up to nxt+limit, not just the window advertised
+	// now: a subflow whose own sequence space did not move may have
+	// advertised, on top of an older DATA_ACK, a window that the reader
+	// has since shrunk (the TCP engine never moves a subflow's right edge
+	// left). The peer may send up to any edge it was shown; dropping such
+	// data would only make it send again. The buffer overshoots its limit
+	// by at most the unread bytes, as the kernel's does.
+	re := r.acceptEdge()
 	if !before64(dsn, re) {
 		mib.Inc(NoDSSInWindow)
 		return 0

@@ -71,9 +71,10 @@ func TestReassemblyCounters(t *testing.T) {
 	if ra.window() != 25 {
 		t.Fatalf("window %d, want 50-25", ra.window())
 	}
-	// A piece crossing the right edge is trimmed to it.
-	ra.insert(125, bytes.Repeat([]byte{'d'}, 40), &mib)
-	if ra.nxt != 150 || ra.window() != 0 {
+	// A piece crossing the accept edge (nxt + limit: a window shown
+	// before the reader left 25 bytes unread) is trimmed to it.
+	ra.insert(125, bytes.Repeat([]byte{'d'}, 80), &mib)
+	if ra.nxt != 175 || ra.window() != 0 {
 		t.Fatalf("nxt %d window %d: edge not enforced", ra.nxt, ra.window())
 	}
 }

@@ -47,6 +47,14 @@ type subflow struct {
 	ackPending       bool
 	removedByPeer    bool // REMOVE_ADDR named its remote address
 	removedByUs      bool // its local address went away
+	// Closing (closing.go): no new data, its outstanding data sent again
+	// elsewhere, closed after the REMOVE_ADDR went out (closeAfterRm),
+	// reset if the close does not end by closeBy.
+	closing      bool
+	closeAfterRm bool
+	resetAfterRm bool
+	closeBy      time.Time
+	finPending   bool
 	announcedEst     bool // SubEstablished reported
 
 	rx rxMappings
@@ -121,7 +129,7 @@ func (sf *subflow) srtt() time.Duration { return sf.info.SRTT }
 
 // usable reports whether the subflow may carry data.
 func (sf *subflow) usable() bool {
-	return sf.tc != nil && !sf.closed && sf.tcpEstablished && sf.fullyEstablishedForData()
+	return sf.tc != nil && !sf.closed && !sf.closing && sf.tcpEstablished && sf.fullyEstablishedForData()
 }
 
 func (sf *subflow) fullyEstablishedForData() bool {
@@ -137,7 +145,7 @@ func (sf *subflow) fullyEstablishedForData() bool {
 
 // canSignal reports whether options may be sent on the subflow.
 func (sf *subflow) canSignal() bool {
-	return sf.tc != nil && !sf.closed && sf.tcpEstablished && (sf.initial || sf.fullyEstablished)
+	return sf.tc != nil && !sf.closed && !sf.closing && sf.tcpEstablished && (sf.initial || sf.fullyEstablished)
 }
 
 // sentMappingAt reports whether a recent mapping sent on the subflow
@@ -208,6 +216,7 @@ func (sf *subflow) poll(now time.Time) {
 	if sf.ackPending {
 		sf.sendACK()
 	}
+	sf.closingTimers(now)
 	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed &&
 		!sf.thirdAckAt.IsZero() && !now.Before(sf.thirdAckAt) {
 		sf.sendACK()
@@ -218,10 +227,14 @@ func (sf *subflow) poll(now time.Time) {
 }
 
 func (sf *subflow) nextWake() time.Time {
+	var t time.Time
 	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed {
-		return sf.thirdAckAt
+		t = sf.thirdAckAt
 	}
-	return time.Time{}
+	if sf.closing && !sf.closed {
+		t = earliest(t, sf.closeBy)
+	}
+	return t
 }
 
 // ---- tcp.Hooks ----

@@ -183,3 +183,22 @@ func TestFastclose(t *testing.T) {
 		t.Fatalf("connections left: client %d server %d", len(n.CS.Conns()), len(n.SS.Conns()))
 	}
 }
+
+// TestDialBackup makes the initial subflow a backup: the peer learns it
+// through MP_PRIO and sends nothing on it while the join works.
+func TestDialBackup(t *testing.T) {
+	n, err := NewNet(71, twoPaths(2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := transfer(t, n, 0, 8<<20, core.ConnOptions{Backup: true})
+	if n.CS.MIB().Get(core.MPPrioTx) == 0 || n.SS.MIB().Get(core.MPPrioRx) == 0 {
+		t.Fatalf("MP_PRIO tx %d rx %d", n.CS.MIB().Get(core.MPPrioTx), n.SS.MIB().Get(core.MPPrioRx))
+	}
+	ci := p.S.Conn.Info()
+	for _, s := range append(ci.Subflows, ci.ClosedSubflows...) {
+		if s.Initial && s.BytesSent > 256<<10 {
+			t.Errorf("server sent %d bytes on the backup initial subflow", s.BytesSent)
+		}
+	}
+}
