@@ -55,7 +55,7 @@ type subflow struct {
 	resetAfterRm bool
 	closeBy      time.Time
 	finPending   bool
-	announcedEst     bool // SubEstablished reported
+	announcedEst bool // SubEstablished reported
 
 	rx rxMappings
 	tx txMappings
