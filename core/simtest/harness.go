@@ -156,6 +156,12 @@ var patternBlocks = map[uint64][]byte{}
 // a pseudo-random block of prime length, changed by each repetition's
 // index, so a byte delivered at the wrong offset is caught.
 func Pattern(key uint64, i uint64) byte {
+	b := patternBlock(key)
+	r := i / patternLen
+	return b[i%patternLen] ^ byte(r*0x9D+r>>8)
+}
+
+func patternBlock(key uint64) []byte {
 	b := patternBlocks[key]
 	if b == nil {
 		b = make([]byte, patternLen)
@@ -168,14 +174,16 @@ func Pattern(key uint64, i uint64) byte {
 		}
 		patternBlocks[key] = b
 	}
-	r := i / patternLen
-	return b[i%patternLen] ^ byte(r*0x9D+r>>8)
+	return b
 }
 
 // fillPattern writes the stream bytes from offset off into p.
 func fillPattern(key uint64, off uint64, p []byte) {
+	b := patternBlock(key)
 	for i := range p {
-		p[i] = Pattern(key, off+uint64(i))
+		o := off + uint64(i)
+		r := o / patternLen
+		p[i] = b[o%patternLen] ^ byte(r*0x9D+r>>8)
 	}
 }
 
@@ -201,6 +209,7 @@ type Endpoint struct {
 	buf        []byte
 	out        []byte
 	pending    []byte // generated, not yet taken by Write
+	want       []byte // what the next bytes read must be
 	started    time.Time
 }
 
@@ -242,8 +251,12 @@ func (e *Endpoint) Pump() {
 	for !e.EOF {
 		n, err := c.Read(e.buf)
 		if n > 0 {
+			if len(e.want) < n {
+				e.want = make([]byte, len(e.buf))
+			}
+			fillPattern(e.PeerKey, uint64(e.Got), e.want[:n])
 			for i := range n {
-				if e.buf[i] != Pattern(e.PeerKey, uint64(e.Got+i)) {
+				if e.buf[i] != e.want[i] {
 					if e.FirstBad < 0 {
 						e.FirstBad = e.Got + i
 					}
@@ -420,5 +433,34 @@ func (n *Net) Inject(pkt []byte) error {
 	}
 	n.inj.q = append(n.inj.q, append([]byte(nil), pkt...))
 	n.injHost.Wake()
+	return nil
+}
+
+// CheckCounters returns an error if the two stacks' counters contradict
+// each other or the connection: one MP_CAPABLE handshake each way, joins
+// completed on both sides (all of them unless the paths are lossy, where
+// one may still be retrying when the transfer ends), and no MPTCP error
+// counted on a network without middleboxes.
+func (n *Net) CheckCounters(p *Pair, joins int, lossy bool) error {
+	cm, sm := n.CS.MIB(), n.SS.MIB()
+	check := func(what string, ok bool) error {
+		if !ok {
+			return fmt.Errorf("counters: %s (client %v, server %v)", what, cm.Map(false), sm.Map(false))
+		}
+		return nil
+	}
+	for _, e := range []error{
+		check("one MP_CAPABLE handshake", cm.Get(core.MPCapableSYNACKRX) == 1 && sm.Get(core.MPCapableACKRX) == 1 &&
+			sm.Get(core.MPCapableSYNRX) >= 1 && cm.Get(core.MPCapableSYNTX) >= sm.Get(core.MPCapableSYNRX)),
+		check("joins completed on both sides", (int(sm.Get(core.MPJoinAckRx)) == joins || lossy && int(sm.Get(core.MPJoinAckRx)) <= joins) &&
+			cm.Get(core.MPJoinSynAckRx) >= sm.Get(core.MPJoinAckRx) && sm.Get(core.MPJoinSynRx) >= sm.Get(core.MPJoinAckRx)),
+		check("no protocol errors", cm.Get(core.DSSNotMatching)+sm.Get(core.DSSNotMatching)+cm.Get(core.DSSNoMatchTCP)+
+			sm.Get(core.DSSNoMatchTCP)+cm.Get(core.MPJoinSynAckHMacFailure)+sm.Get(core.MPJoinAckHMacFailure)+
+			cm.Get(core.FallbackFailed)+sm.Get(core.FallbackFailed)+cm.Get(core.DataCsumErr)+sm.Get(core.DataCsumErr) == 0),
+	} {
+		if e != nil {
+			return e
+		}
+	}
 	return nil
 }

@@ -74,6 +74,16 @@ func TestSubflowCounts(t *testing.T) {
 					logState(t, n, p)
 					t.Fatal(err)
 				}
+				if err := n.CheckCounters(p, npaths-1, seed%3 != 0); err != nil {
+					t.Fatal(err)
+				}
+				// No stall beyond a bound: a few RTOs at worst, on lossy
+				// paths.
+				for _, e := range []*Endpoint{p.C, p.S} {
+					if e.MaxStall > 3*time.Second {
+						t.Errorf("server=%v: longest stall %v", e.Conn.Server(), e.MaxStall)
+					}
+				}
 			})
 		}
 	}
