@@ -52,6 +52,20 @@ type Options struct {
 	// ServerAddrs is the number of server addresses (default 1), each on
 	// its own fast link to the router.
 	ServerAddrs int
+	// IPv6 numbers everything with IPv6 addresses (2001:db8::/32)
+	// instead of IPv4 ones.
+	IPv6 bool
+}
+
+// prefixes returns the host and router prefixes of link k on side
+// ("0" client paths, "9" server links) for the family.
+func prefixes(v6 bool, side, k int) (host, router netip.Prefix) {
+	if v6 {
+		return netip.MustParsePrefix(fmt.Sprintf("2001:db8:%d:%d::2/64", side, k)),
+			netip.MustParsePrefix(fmt.Sprintf("2001:db8:%d:%d::1/64", side, k))
+	}
+	return netip.MustParsePrefix(fmt.Sprintf("10.%d.%d.2/24", side, k)),
+		netip.MustParsePrefix(fmt.Sprintf("10.%d.%d.1/24", side, k))
 }
 
 // NewNet builds the topology for the given paths.
@@ -69,8 +83,7 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 		return nil, err
 	}
 	for i, p := range paths {
-		cp := netip.MustParsePrefix(fmt.Sprintf("10.0.%d.2/24", i+1))
-		rp := netip.MustParsePrefix(fmt.Sprintf("10.0.%d.1/24", i+1))
+		cp, rp := prefixes(o.IPv6, 0, i+1)
 		ci, err := n.Client.AddInterface(fmt.Sprintf("eth%d", i), cp)
 		if err != nil {
 			return nil, err
@@ -87,7 +100,7 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := n.Router.AddRoute(netip.PrefixFrom(cp.Masked().Addr(), 24), ri); err != nil {
+		if err := n.Router.AddRoute(cp.Masked(), ri); err != nil {
 			return nil, err
 		}
 		n.ClientIfs = append(n.ClientIfs, ci)
@@ -95,8 +108,7 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 	}
 	nsa := max(1, o.ServerAddrs)
 	for i := range nsa {
-		sp := netip.MustParsePrefix(fmt.Sprintf("10.9.%d.2/24", i))
-		rp := netip.MustParsePrefix(fmt.Sprintf("10.9.%d.1/24", i))
+		sp, rp := prefixes(o.IPv6, 9, i)
 		si, err := n.Server.AddInterface(fmt.Sprintf("eth%d", i), sp)
 		if err != nil {
 			return nil, err
@@ -109,7 +121,7 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := n.Router.AddRoute(netip.PrefixFrom(sp.Masked().Addr(), 24), ri); err != nil {
+		if err := n.Router.AddRoute(sp.Masked(), ri); err != nil {
 			return nil, err
 		}
 		if i == 0 {
@@ -136,10 +148,10 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 		return nil, err
 	}
 	for _, ci := range n.ClientIfs {
-		n.CS.AddAddress(ci.Addr(true))
+		n.CS.AddAddress(ci.Addr(!o.IPv6))
 	}
 	for _, si := range n.ServerIfs {
-		n.SS.AddAddress(si.Addr(true))
+		n.SS.AddAddress(si.Addr(!o.IPv6))
 	}
 	n.Client.SetStack(n.CS)
 	n.Server.SetStack(n.SS)
@@ -293,7 +305,11 @@ type Pair struct {
 // both endpoints: the client sends up bytes, the server down bytes.
 func (n *Net) StartTransfer(up, down int, opts core.ConnOptions) (*Pair, error) {
 	now := n.Sim.Now()
-	ln, err := n.SS.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 80))
+	any := netip.IPv4Unspecified()
+	if n.ServerAddr.Is6() {
+		any = netip.IPv6Unspecified()
+	}
+	ln, err := n.SS.Listen(netip.AddrPortFrom(any, 80))
 	if err != nil {
 		return nil, err
 	}
