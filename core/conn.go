@@ -271,9 +271,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	if c.rcv.ready.len() > 0 {
-		before := c.rcv.window()
 		n := c.rcv.ready.read(p)
-		c.readDone(before)
+		c.readDone()
 		return n, nil
 	}
 	if c.rcv.eof() || c.peerFin {
@@ -294,7 +293,7 @@ func (c *Conn) Readable() int { return c.rcv.ready.len() }
 // readDone sends a window update when reading opened the window enough
 // that the peer would otherwise stall: from (nearly) zero, or by a
 // quarter of the buffer.
-func (c *Conn) readDone(before int) {
+func (c *Conn) readDone() {
 	after := c.rcv.window()
 	if c.fallen {
 		// The TCP engine manages the window of a plain connection; pull
@@ -313,7 +312,6 @@ func (c *Conn) readDone(before int) {
 			c.markDirty()
 		}
 	}
-	_ = before
 }
 
 // CloseWrite half-closes: a DATA_FIN follows the data already written
@@ -449,13 +447,12 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 	c.pmEvent(pm.Event{Kind: pm.SubClosed, Subflow: sf.pmInfo(), Err: err})
 	c.markDirty()
 	if c.fallen && c.state != StateClosed {
-		// A connection that fell back lives and dies with its subflow.
-		if c.rcv.finDone || c.peerFin || err == nil {
+		// A connection that fell back lives and dies with its subflow;
+		// an orderly close of it is the end of the peer's stream.
+		if err == nil {
 			c.peerFin = true
-			c.close(err)
-		} else {
-			c.close(err)
 		}
+		c.close(err)
 	}
 	if c.state == StateConnecting && len(c.subflows) == 0 {
 		c.close(err)

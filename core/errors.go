@@ -1,9 +1,7 @@
 package core
 
 import (
-	"errors"
 	"fmt"
-	"net"
 
 	"github.com/mptcp-go/mptcp/tcp"
 )
@@ -37,13 +35,3 @@ var (
 	// ErrInvalid: an invalid argument or configuration.
 	ErrInvalid = tcp.ErrInvalid
 )
-
-// errProtocol is the reason a subflow or connection closed after the peer
-// broke the protocol (a contradicting mapping, a bad HMAC).
-var errProtocol = errors.New("mptcp: protocol violation")
-
-// errSubflowClosed is the error path managers see for subflows the local
-// side closed on purpose (REMOVE_ADDR, the connection closing).
-var errSubflowClosed = errors.New("mptcp: subflow closed")
-
-var _ = net.ErrClosed

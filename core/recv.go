@@ -99,10 +99,12 @@ func (sf *subflow) drain(now time.Time) {
 			}
 		}
 		n := min(avail, int(min(m.end()-off, 1<<30)))
-		if c.fallen && !c.appClosed {
+		if c.fallen && !c.appClosed && !tc.EOF() && !sf.peerFIN {
 			// The TCP engine acknowledged these bytes: take only what the
 			// buffer holds, the rest waits in the subflow (whose window
-			// then closes) until the application reads.
+			// then closes) until the application reads. Once the peer's
+			// FIN is in, everything is taken, before the engine lets the
+			// connection go.
 			if n = min(n, c.rcv.window()); n == 0 {
 				break
 			}

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"net/netip"
 	"time"
 
@@ -55,6 +54,7 @@ type subflow struct {
 	resetAfterRm bool
 	closeBy      time.Time
 	finPending   bool
+	peerFIN      bool // the peer's FIN arrived on the subflow
 	announcedEst bool // SubEstablished reported
 
 	rx rxMappings
@@ -558,7 +558,10 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 		sf.refresh()
 		sf.onEstablished(now)
 	}
-	if ev&(tcp.EventReadable|tcp.EventFIN) != 0 {
+	if ev&tcp.EventFIN != 0 {
+		sf.peerFIN = true
+	}
+	if ev&(tcp.EventReadable|tcp.EventFIN|tcp.EventClosed) != 0 {
 		sf.drain(now)
 	}
 	if ev&(tcp.EventWritable|tcp.EventSendAcked) != 0 {
@@ -610,8 +613,6 @@ func (e *SubflowResetError) Error() string {
 
 // Unwrap returns the TCP engine's error.
 func (e *SubflowResetError) Unwrap() error { return e.Err }
-
-var _ = errors.New
 
 // onEstablished handles the end of a subflow's TCP handshake.
 func (sf *subflow) onEstablished(now time.Time) {
