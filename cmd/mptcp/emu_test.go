@@ -72,11 +72,11 @@ func TestEmuRun(t *testing.T) {
 	}
 	before, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
 	info := filepath.Join(t.TempDir(), "info.json")
-	infoChecked := make(chan struct{})
+	ran := make(chan struct{})
+	infoErr := make(chan string, 1)
 	go func() {
-		defer close(infoChecked)
 		// The info file appears once the network is up, and names it.
-		for range 100 {
+		for {
 			if b, err := os.ReadFile(info); err == nil {
 				var v struct {
 					Client string `json:"client_netns"`
@@ -85,16 +85,25 @@ func TestEmuRun(t *testing.T) {
 					} `json:"paths"`
 				}
 				if json.Unmarshal(b, &v) != nil || !strings.HasPrefix(v.Client, lab.Prefix) || len(v.Paths) != 2 || v.Paths[1].ServerV4 != "10.2.1.2" {
-					t.Errorf("info file: %s", b)
+					infoErr <- "info file: " + string(b)
 				}
+				close(infoErr)
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-ran:
+				infoErr <- "no info file written"
+				close(infoErr)
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
-		t.Error("no info file written")
 	}()
 	code, out, errOut := runCmd("emu", "run", "handover", "--duration", "1500ms", "--json", "--info", info)
-	<-infoChecked
+	close(ran)
+	for e := range infoErr {
+		t.Error(e)
+	}
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
