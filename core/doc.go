@@ -11,9 +11,40 @@
 // random number it was not given. The public package wraps it with
 // net.Conn and net.Listener; the simulator and the TUN driver run it.
 //
-// The files follow the kernel's net/mptcp: options handling (options.go),
-// subflow state (subflow.go), the connection (conn.go, the kernel's
-// protocol.c), tokens (token.go), keys (keys.go), path-manager and
-// scheduler glue (pm.go, sched.go), counters (mib.go), fallback
-// (fallback.go) and reinjection (reinject.go).
+// # Using it
+//
+// A driver owns one Stack (NewStack with a Config; Config.Rand is
+// required) and calls, from one goroutine or under one lock:
+//
+//   - Deliver(now, pkt) for every IP packet that arrives, then
+//     Poll(now, send), which sends what is due and returns when to poll
+//     next (zero: only a packet or an application call can give it work);
+//   - AddAddress / RemoveAddress / AddEndpoint as the host's addresses
+//     change, SetAddressBackup to make a path a backup.
+//
+// Applications use Dial (returns a connecting Conn at once) and Listen
+// (Listener.Accept returns established connections or ErrWouldBlock). A
+// Conn never blocks: Write takes what fits in the send buffer, Read
+// returns ErrWouldBlock when nothing has arrived and io.EOF after the
+// peer's DATA_FIN; CloseWrite sends a DATA_FIN, Close also stops reading,
+// Abort sends MP_FASTCLOSE. Conn.SetNotify and Listener.SetNotify install
+// a callback run (on the driving goroutine, after the packet or poll at
+// hand) whenever the connection may have become readable, writable,
+// established or closed, which is what a blocking wrapper waits on; after
+// calling Write, Close or Abort from outside Deliver/Poll, the driver must
+// poll (netsim: Host.Wake). Conn.Info and Stack.MIB report state and
+// counters.
+//
+// Policies come from the registries of packages sched (scheduler), pm
+// (path manager) and cc (congestion control), chosen by name in Config or
+// per connection in ConnOptions; they see the connection only through
+// narrow views.
+//
+// The files follow the kernel's net/mptcp: option handling (options.go,
+// recv.go), subflows and their TCP hooks (subflow.go), the connection
+// (conn.go, send.go; the kernel's protocol.c), tokens and keys (token.go,
+// keys.go), path-manager and scheduler glue (pm.go, addr.go,
+// schedview.go), counters (mib.go), fallback (fallback.go), reinjection
+// and head-of-line mitigation (reinject.go), subflow closing and liveness
+// probes (closing.go, probe.go).
 package core
