@@ -20,6 +20,7 @@ type announcement struct {
 	sent    bool // went out at least once
 	retrans int
 	next    time.Time // retransmission time
+	dropped bool      // given up unechoed
 	rto     time.Duration
 }
 
@@ -43,6 +44,11 @@ func (c *Conn) signalTimers(now time.Time) {
 		}
 		if !a.sent || (!now.Before(a.next) && a.retrans < addAddrMaxRetrans) {
 			pending = true
+		}
+		if a.sent && a.retrans >= addAddrMaxRetrans && !now.Before(a.next) && !a.dropped {
+			// Never echoed: the peer did not get it, or ignored it.
+			a.dropped = true
+			c.stack.mib.Inc(AddAddrTxDrop)
 		}
 	}
 	for _, sf := range c.subflows {

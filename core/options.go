@@ -88,7 +88,12 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 			return tcp.Accept
 		}
 		if !mp.Has(wire.SubtypeMPCapable) || (mp.Capable.Form != wire.MPCapableACK && mp.Capable.Form != wire.MPCapableData) {
-			if !c.fallback(MPCapableFallbackACK, sf) {
+			cause := MPCapableFallbackACK
+			if seg.Len > 0 {
+				// The first data after the handshake, without the keys.
+				cause = MPCapableDataFallback
+			}
+			if !c.fallback(cause, sf) {
 				sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 				return tcp.Reset
 			}

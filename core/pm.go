@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -134,7 +135,11 @@ func (v pmView) connect(local pm.LocalAddr, remote pm.RemoteAddr, backup, anothe
 	tc, err := s.tcp.Dial(s.now, remote.AddrPort, &tcp.DialConfig{Local: netip.AddrPortFrom(local.Addr, 0), Hooks: sf, Options: c.subflowOptions()})
 	if err != nil {
 		c.subflows = slices.DeleteFunc(c.subflows, func(x *subflow) bool { return x == sf })
-		s.mib.Inc(MPJoinSynTxConnectErr)
+		if errors.Is(err, tcp.ErrAddrNotAvailable) || errors.Is(err, tcp.ErrAddrInUse) {
+			s.mib.Inc(MPJoinSynTxBindErr)
+		} else {
+			s.mib.Inc(MPJoinSynTxConnectErr)
+		}
 		return fmt.Errorf("mptcp: join %v -> %v: %w", local.Addr, remote.AddrPort, err)
 	}
 	sf.attach(tc)
