@@ -560,6 +560,12 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	}
 	if ev&tcp.EventFIN != 0 {
 		sf.peerFIN = true
+		if !c.fallen && c.state == StateEstablished && !sf.closed {
+			// A FIN on one subflow closes only that subflow (RFC 8684
+			// section 3.3.3): the peer is done with it, so are we.
+			sf.removedByPeer = true
+			sf.closeGracefully(now)
+		}
 	}
 	if ev&(tcp.EventReadable|tcp.EventFIN|tcp.EventClosed) != 0 {
 		sf.drain(now)
