@@ -545,3 +545,33 @@ paths:
 		t.Errorf("after up with delay %v: %d probes, median one-way %v", d, got, median)
 	}
 }
+
+// TestLoopPanic checks that a loop that panics stops and says so, without
+// taking the process or the other loops down.
+func TestLoopPanic(t *testing.T) {
+	n := buildNet(t, `
+paths:
+  - name: a
+    delay: 1ms
+`, NetworkOptions{})
+	loopHook = func(l *loop) {
+		if l.name == "a/up" {
+			panic("injected")
+		}
+	}
+	defer func() { loopHook = nil }()
+	var err error
+	for range 100 {
+		if err = n.Emulator.Err(); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err == nil || !strings.Contains(err.Error(), "a/up") || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("Err after a panic in a/up: %v", err)
+	}
+	// The stopped loop runs no more commands; Apply must say so, not hang.
+	if err := n.Emulator.Apply("a", scenario.Event{Down: true}); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("Apply after the panic: %v", err)
+	}
+}

@@ -244,20 +244,32 @@ func (e *Emulator) Apply(path string, ev scenario.Event) error {
 		return ErrStopped
 	}
 	t := e.clk.now()
-	var wg sync.WaitGroup
+	var waits []func() error
 	for _, side := range []struct {
 		l *loop
 		p *pipe
 	}{{e.upLoop[i], e.upPipe[i]}, {e.downLoop[i], e.downPipe[i]}} {
-		wg.Add(1)
+		done := make(chan struct{})
 		side.l.post(func() {
-			defer wg.Done()
+			defer close(done)
 			side.l.core.advance(t)
 			side.l.core.apply(&change{pipes: []*pipe{side.p}, ev: ev}, t)
 		})
+		waits = append(waits, func() error {
+			select {
+			case <-done:
+				return nil
+			case <-side.l.done:
+				return fmt.Errorf("emu: path %s: loop %s is not running", path, side.l.name)
+			}
+		})
 	}
 	e.mu.Unlock()
-	wg.Wait()
+	for _, w := range waits {
+		if err := w(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -268,6 +280,17 @@ func (e *Emulator) pathIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// Err returns why a loop stopped forwarding, if one did (a bug: a loop
+// recovers from a panic, stops, and reports it here), or nil.
+func (e *Emulator) Err() error {
+	for _, l := range e.loops {
+		if err, ok := l.failed.Load().(error); ok {
+			return err
+		}
+	}
+	return nil
 }
 
 // Stats returns the counters of every path and shared pipe.

@@ -64,6 +64,7 @@ type loop struct {
 	pending atomic.Bool
 	stop    atomic.Bool
 	done    chan struct{}
+	failed  atomic.Value // error, set if the loop stopped on a panic
 }
 
 func newLoop(name string, clk *clock, o *Options) (*loop, error) {
@@ -117,8 +118,18 @@ func (l *loop) runCommands() {
 	}
 }
 
+// loopHook, when set by a test, runs at every loop iteration.
+var loopHook func(l *loop)
+
 func (l *loop) run() {
 	defer close(l.done)
+	defer func() {
+		// A bug must not take the process, and with it the cleanup of
+		// the namespaces, down: the loop stops and says why.
+		if r := recover(); r != nil {
+			l.failed.Store(fmt.Errorf("emu: loop %s stopped: %v", l.name, r))
+		}
+	}()
 	// The loop keeps its thread, whose timer slack and scheduling class
 	// it changes; the goroutine ends locked, so the runtime discards the
 	// thread rather than run other goroutines in that class.
@@ -133,6 +144,9 @@ func (l *loop) run() {
 	for !l.stop.Load() {
 		if l.pending.Load() {
 			l.runCommands()
+		}
+		if loopHook != nil {
+			loopHook(l)
 		}
 		now := l.clk.now()
 		got := 0

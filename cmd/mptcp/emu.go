@@ -216,6 +216,8 @@ func runEmuRun(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%8s  %-10s %12s %12s %8s %8s\n", "time (s)", "path", "down Mbit/s", "up Mbit/s", "drops", "queued")
 	}
 	reason := "duration reached"
+	failCheck := time.NewTicker(200 * time.Millisecond)
+	defer failCheck.Stop()
 loop:
 	for {
 		select {
@@ -233,6 +235,10 @@ loop:
 			cur := n.Emulator.Stats()
 			printEmuInterval(stdout, since, prev, cur)
 			prev = cur
+		case <-failCheck.C:
+		}
+		if err := n.Emulator.Err(); err != nil {
+			return err // the deferred Close removes the namespaces
 		}
 	}
 	final := n.Emulator.Stats()

@@ -3,11 +3,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,5 +136,68 @@ func TestEmuRun(t *testing.T) {
 	code, out, errOut = runCmd("emu", "run", "aggregate", "--duration", "1200ms", "--interval", "500ms")
 	if code != 0 || !strings.Contains(out, "namespaces: client mlab") || !strings.Contains(out, "duration reached") || !strings.Contains(out, "cellular") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// emuExecEnv makes the test binary behave as the mptcp command, so that a
+// test can run "mptcp emu run" as a process and signal it.
+const emuExecEnv = "MPTCP_EMU_TEST_EXEC"
+
+func init() {
+	if os.Getenv(emuExecEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+}
+
+// TestEmuRunSignals checks that SIGINT and SIGTERM stop "mptcp emu run"
+// cleanly: exit 0, and none of its namespaces left.
+func TestEmuRunSignals(t *testing.T) {
+	lab.Require(t)
+	if _, err := exec.LookPath("ethtool"); err != nil {
+		t.Skip("needs ethtool")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		info := filepath.Join(t.TempDir(), "info.json")
+		var out, errOut bytes.Buffer
+		cmd := exec.Command(exe, "emu", "run", "aggregate", "--duration", "-1s", "--interval", "0", "--info", info)
+		cmd.Env = append(os.Environ(), emuExecEnv+"=1")
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		up := false
+		for range 1000 {
+			if _, err := os.Stat(info); err == nil {
+				up = true
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !up {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no network after 10 s: %s", errOut.String())
+		}
+		cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil || !strings.Contains(out.String(), "interrupted") {
+				t.Errorf("%v: %v; stdout %s; stderr %s", sig, err, out.String(), errOut.String())
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%v: still running after 20 s", sig)
+		}
+		left, _ := filepath.Glob(fmt.Sprintf("/run/netns/%s%d-*", lab.Prefix, cmd.Process.Pid))
+		if len(left) > 0 {
+			t.Errorf("%v: namespaces left: %v", sig, left)
+		}
 	}
 }
