@@ -262,7 +262,9 @@ func subflowMap(cs ConnStats) map[string]SubflowStats {
 }
 
 // emit reports the interval from the last report to now. The final one,
-// shorter, is reported only if something moved in it.
+// shorter, is reported only if something moved in it and it lasts at
+// least a tenth of the interval (iperf3 omits such slivers too: the
+// summary counts every byte).
 func (s *sampler) emit(now time.Time, final bool) {
 	t := s.t
 	d := now.Sub(s.last).Seconds()
@@ -301,7 +303,7 @@ func (s *sampler) emit(now time.Time, final bool) {
 	}
 	iv.BitsPerSecond = rate(iv.Bytes, d)
 	s.last = now
-	if final && (iv.Bytes == 0 || t.interval <= 0) {
+	if final && (iv.Bytes == 0 || t.interval <= 0 || time.Duration(d*float64(time.Second)) < t.interval/10) {
 		return
 	}
 	if t.interval > 0 && t.onIv != nil {

@@ -301,7 +301,7 @@ func runPerfServer(args []string, stdout, stderr io.Writer) error {
 				writePerfJSON(stdout, rep)
 			}
 			if err != nil {
-				fmt.Fprintf(stderr, "mptcp perf server: test failed: %v\n", err)
+				fmt.Fprintf(stderr, "mptcp perf server: test failed: %v\n", trimPerfErr(err))
 				failed = err
 			}
 		}}
@@ -316,11 +316,14 @@ func runPerfServer(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		if err != nil && failed == nil {
-			return err
+			return trimPerfErr(err)
 		}
-		return failed
+		if failed != nil {
+			return errors.New("the test failed")
+		}
+		return nil
 	}
-	return srv.Serve(ctx, ln)
+	return trimPerfErr(srv.Serve(ctx, ln))
 }
 
 const perfClientUsage = `Usage: mptcp perf client [flags] HOST:PORT
@@ -411,7 +414,16 @@ func runPerfClient(args []string, stdout, stderr io.Writer) error {
 	if ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
-	return err
+	return trimPerfErr(err)
+}
+
+// trimPerfErr drops package perf's prefix from an error: run prefixes
+// "mptcp perf" already.
+func trimPerfErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "perf: "))
 }
 
 // validParams checks the test parameters as the server will.

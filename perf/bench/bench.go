@@ -49,6 +49,9 @@ const (
 type Case struct {
 	Sender, Receiver Stack
 	Subflows         int
+	// TCP runs plain TCP instead of MPTCP (one subflow): the machine's
+	// TCP over the same veth, for reference.
+	TCP bool
 }
 
 // Name is the row's label.
@@ -59,17 +62,26 @@ func (c Case) Name() string {
 		}
 		return "kernel"
 	}
-	return fmt.Sprintf("%s -> %s", name(c.Sender), name(c.Receiver))
+	n := fmt.Sprintf("%s -> %s", name(c.Sender), name(c.Receiver))
+	if c.TCP {
+		n += " (TCP)"
+	}
+	return n
 }
 
 func (c Case) slug() string {
-	return fmt.Sprintf("%s-to-%s-%dsf", c.Sender, c.Receiver, c.Subflows)
+	s := fmt.Sprintf("%s-to-%s-%dsf", c.Sender, c.Receiver, c.Subflows)
+	if c.TCP {
+		s += "-tcp"
+	}
+	return s
 }
 
-// DefaultCases are the benchmark's rows: every pairing, with one and two
+// DefaultCases are the benchmark's rows: kernel to kernel over plain TCP
+// for reference, then every pairing over MPTCP, with one and two
 // subflows.
 func DefaultCases() []Case {
-	var cs []Case
+	cs := []Case{{Sender: Kernel, Receiver: Kernel, Subflows: 1, TCP: true}}
 	for _, n := range []int{1, 2} {
 		for _, p := range [][2]Stack{{Kernel, Kernel}, {User, Kernel}, {Kernel, User}, {User, User}} {
 			cs = append(cs, Case{Sender: p[0], Receiver: p[1], Subflows: n})
@@ -118,12 +130,17 @@ type Row struct {
 	Sender   Stack  `json:"sender"`
 	Receiver Stack  `json:"receiver"`
 	Subflows int    `json:"subflows"`
+	TCP      bool   `json:"tcp,omitempty"`
+	// Iperf3 marks the reference row measured with iperf3.
+	Iperf3 bool `json:"iperf3,omitempty"`
 	// Gbps is the median receiver goodput, in Gbit/s, of the runs.
 	Gbps float64   `json:"gbps"`
 	Runs []float64 `json:"runs_gbps"`
 	// Ratio is Gbps over kernel to kernel's with as many subflows (0 if
-	// that row is missing or failed).
-	Ratio float64 `json:"ratio"`
+	// that row is missing or failed); TCPRatio is Gbps over kernel to
+	// kernel over plain TCP, what the machine gave a single TCP flow.
+	Ratio    float64 `json:"ratio"`
+	TCPRatio float64 `json:"tcp_ratio,omitempty"`
 	// Carrying counts the subflows that carried at least 5% of the bytes,
 	// on the receiver (median run).
 	Carrying int `json:"subflows_carrying"`
@@ -178,7 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		row := Row{Name: c.Name(), Sender: c.Sender, Receiver: c.Receiver, Subflows: c.Subflows}
+		row := Row{Name: c.Name(), Sender: c.Sender, Receiver: c.Receiver, Subflows: c.Subflows, TCP: c.TCP}
 		var runs []run
 		for i := range cfg.Repeat {
 			prof := ""
@@ -212,17 +229,30 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		res.Rows = append(res.Rows, row)
 	}
-	for i := range res.Rows {
-		r := &res.Rows[i]
-		for _, k := range res.Rows {
-			if k.Sender == Kernel && k.Receiver == Kernel && k.Subflows == r.Subflows && k.Error == "" && k.Gbps > 0 && !strings.Contains(k.Name, "iperf3") {
+	setRatios(res.Rows)
+	res.LoadAfter = loadavg()
+	logf("load after: %s", res.LoadAfter)
+	return res, nil
+}
+
+// setRatios sets each row's ratios to the reference rows: kernel to
+// kernel over MPTCP (Go perf) with as many subflows, and over plain TCP.
+func setRatios(rows []Row) {
+	for i := range rows {
+		r := &rows[i]
+		r.Ratio, r.TCPRatio = 0, 0
+		for _, k := range rows {
+			if k.Error != "" || k.Gbps <= 0 || k.Sender != Kernel || k.Receiver != Kernel {
+				continue
+			}
+			switch {
+			case k.TCP && !r.TCP:
+				r.TCPRatio = r.Gbps / k.Gbps
+			case !k.TCP && !k.Iperf3 && k.Subflows == r.Subflows && !r.TCP:
 				r.Ratio = r.Gbps / k.Gbps
 			}
 		}
 	}
-	res.LoadAfter = loadavg()
-	logf("load after: %s", res.LoadAfter)
-	return res, nil
 }
 
 func cmpFloat(a, b float64) int {
@@ -248,6 +278,9 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 	d := cfg.Duration
 	if c.Subflows < 1 || c.Subflows > 8 {
 		return r, fmt.Errorf("%d subflows, want 1..8", c.Subflows)
+	}
+	if c.TCP && (c.Sender != Kernel || c.Receiver != Kernel || c.Subflows != 1) {
+		return r, fmt.Errorf("plain TCP is measured kernel to kernel over one path only")
 	}
 	tp, err := lab.Build(lab.Config{Paths: c.Subflows})
 	if err != nil {
@@ -278,7 +311,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		srvAddr = netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
 		err = tp.Server.Do(func() (err error) {
 			var lc net.ListenConfig
-			lc.SetMultipathTCP(true)
+			lc.SetMultipathTCP(!c.TCP)
 			ln, err = lc.Listen(ctx, "tcp", srvAddr.String())
 			return err
 		})
@@ -314,7 +347,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		dial = func(ctx context.Context) (cn net.Conn, err error) {
 			err = tp.Client.Do(func() (err error) {
 				var d net.Dialer
-				d.SetMultipathTCP(true)
+				d.SetMultipathTCP(!c.TCP)
 				cn, err = d.DialContext(ctx, "tcp", srvAddr.String())
 				return err
 			})

@@ -26,7 +26,7 @@ func iperf3Row(ctx context.Context, cfg Config, logf func(string, ...any)) (Row,
 			return Row{}, false
 		}
 	}
-	row := Row{Name: "kernel -> kernel (iperf3)", Sender: Kernel, Receiver: Kernel, Subflows: 1}
+	row := Row{Name: "kernel -> kernel (iperf3)", Sender: Kernel, Receiver: Kernel, Subflows: 1, Iperf3: true}
 	var runs []float64
 	for i := range cfg.Repeat {
 		g, err := iperf3Once(ctx, cfg.Duration)

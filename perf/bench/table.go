@@ -14,15 +14,18 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "Linux %s, %d CPUs, %v per transfer, median of %d, TUN driver %s; load before %s, after %s\n\n",
 		r.Kernel, r.CPUs, r.Duration, r.Repeat, r.Driver, short(r.LoadBefore), short(r.LoadAfter))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "sender -> receiver\tsubflows\tGbit/s\tvs kernel\tcarrying\tCPU\tGbit/s per CPU s\t")
+	fmt.Fprintln(tw, "sender -> receiver\tsubflows\tGbit/s\tvs kernel\tvs TCP\tcarrying\tCPU\tGbit/s per CPU s\t")
 	for _, row := range r.Rows {
 		if row.Error != "" {
-			fmt.Fprintf(tw, "%s\t%d\tfailed\t\t\t\t %s\n", row.Name, row.Subflows, row.Error)
+			fmt.Fprintf(tw, "%s\t%d\tfailed\t\t\t\t\t\t %s\n", row.Name, row.Subflows, row.Error)
 			continue
 		}
-		ratio := "-"
+		ratio, tcpRatio := "-", "-"
 		if row.Ratio > 0 {
 			ratio = fmt.Sprintf("%.0f%%", row.Ratio*100)
+		}
+		if row.TCPRatio > 0 {
+			tcpRatio = fmt.Sprintf("%.0f%%", row.TCPRatio*100)
 		}
 		cpu, eff := "-", "-"
 		if row.CPU > 0 {
@@ -33,12 +36,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if row.Failures > 0 {
 			note = fmt.Sprintf(" (%d run(s) failed)", row.Failures)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%d\t%s\t%s\t%s\n", row.Name, row.Subflows, row.Gbps, ratio, row.Carrying, cpu, eff, note)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\n", row.Name, row.Subflows, row.Gbps, ratio, tcpRatio, row.Carrying, cpu, eff, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nGbit/s: receiver goodput; vs kernel: against kernel -> kernel (Go perf at both ends) with as many subflows;")
+	fmt.Fprintln(w, "\nGbit/s: receiver goodput; vs kernel: against kernel -> kernel MPTCP (Go perf at both ends) with as many subflows;")
+	fmt.Fprintln(w, "vs TCP: against kernel -> kernel (TCP), one plain TCP flow over the same veth;")
 	fmt.Fprintln(w, "carrying: subflows with at least 5% of the bytes; CPU: this process's CPU seconds per second (both ends,")
 	fmt.Fprintln(w, "user and system time, which includes the kernel's work in the process's system calls).")
 	return nil
