@@ -554,12 +554,13 @@ paths:
   - name: a
     delay: 1ms
 `, NetworkOptions{})
-	loopHook = func(l *loop) {
+	hook := func(l *loop) {
 		if l.name == "a/up" {
 			panic("injected")
 		}
 	}
-	defer func() { loopHook = nil }()
+	loopHook.Store(&hook)
+	defer loopHook.Store(nil)
 	var err error
 	for range 100 {
 		if err = n.Emulator.Err(); err != nil {

@@ -119,7 +119,7 @@ func (l *loop) runCommands() {
 }
 
 // loopHook, when set by a test, runs at every loop iteration.
-var loopHook func(l *loop)
+var loopHook atomic.Pointer[func(l *loop)]
 
 func (l *loop) run() {
 	defer close(l.done)
@@ -145,8 +145,8 @@ func (l *loop) run() {
 		if l.pending.Load() {
 			l.runCommands()
 		}
-		if loopHook != nil {
-			loopHook(l)
+		if h := loopHook.Load(); h != nil {
+			(*h)(l)
 		}
 		now := l.clk.now()
 		got := 0
