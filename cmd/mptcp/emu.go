@@ -77,7 +77,7 @@ func addEmuFlags(fsAdd interface {
 }) emuFlags {
 	return emuFlags{
 		io:       fsAdd.String("io", "ring", "how frames are read: ring (TPACKET_V2 ring) or mmsg (recvmmsg)"),
-		spin:     fsAdd.Duration("spin", emu.DefaultSpin, "spin instead of sleeping when the next deadline is this close (negative: never)"),
+		spin:     fsAdd.Duration("spin", emu.DefaultSpin, "spin instead of sleeping when the next deadline is this close (0 or negative: never)"),
 		overhead: fsAdd.Int("overhead", 0, "bytes added to each packet's IP length for rate and queue limits (38: Ethernet framing)"),
 		userTS:   fsAdd.Bool("user-timestamps", false, "stamp arrivals when read rather than with the kernel's receive time"),
 		sched:    fsAdd.String("sched", "fifo", "scheduling class of the loop threads: normal, nice (-20, short slice) or fifo (real-time)"),
