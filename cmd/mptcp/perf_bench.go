@@ -41,7 +41,7 @@ func runPerfBench(args []string, stdout, stderr io.Writer) error {
 	}
 	profile := fs.String("profile", "", "write a CPU profile of each row with our stack to this `directory`")
 	top := fs.Int("top", 15, "with --profile, print this many top entries of each profile (needs the go tool)")
-	noIperf := fs.Bool("no-iperf3", false, "skip the reference row of iperf3 under mptcpize")
+	noIperf := fs.Bool("no-iperf3", false, "skip the reference rows of iperf3 under mptcpize (kernel to kernel MPTCP without Go)")
 	noTCP := fs.Bool("no-tcp", false, "skip the reference row of kernel to kernel over plain TCP")
 	split := fs.Bool("split-packets", false, "run our stack's TUN driver in split mode (the device splits the kernel's super-packets) instead of taking them whole")
 	setPerfUsage(fs, args, stderr, perfBenchUsage)

@@ -99,8 +99,9 @@ type Config struct {
 	// stack at an end, named after the row (ours-... .pprof); samples of
 	// our end carry the label side=user.
 	ProfileDir string
-	// Iperf3 adds a reference row: iperf3 under mptcpize at both ends,
-	// one subflow, if both programs are installed.
+	// Iperf3 adds a reference row before each kernel to kernel MPTCP
+	// row: iperf3 under mptcpize at both ends, if both programs are
+	// installed.
 	Iperf3 bool
 	// SplitPackets runs our stack's TUN driver with the device splitting
 	// the kernel's super-packets into segments (and coalescing ours),
@@ -136,9 +137,10 @@ type Row struct {
 	// Gbps is the median receiver goodput, in Gbit/s, of the runs.
 	Gbps float64   `json:"gbps"`
 	Runs []float64 `json:"runs_gbps"`
-	// Ratio is Gbps over kernel to kernel's with as many subflows (0 if
-	// that row is missing or failed); TCPRatio is Gbps over kernel to
-	// kernel over plain TCP, what the machine gave a single TCP flow.
+	// Ratio is Gbps over the faster kernel to kernel MPTCP row (Go perf
+	// or iperf3) with as many subflows (0 if none); TCPRatio is Gbps over
+	// kernel to kernel over plain TCP, what the machine gave a single TCP
+	// flow.
 	Ratio    float64 `json:"ratio"`
 	TCPRatio float64 `json:"tcp_ratio,omitempty"`
 	// Carrying counts the subflows that carried at least 5% of the bytes,
@@ -186,12 +188,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	logf("load before: %s", res.LoadBefore)
-	if cfg.Iperf3 {
-		if row, ok := iperf3Row(ctx, cfg, logf); ok {
-			res.Rows = append(res.Rows, row)
-		}
-	}
 	for _, c := range cfg.Cases {
+		if cfg.Iperf3 && c.Sender == Kernel && c.Receiver == Kernel && !c.TCP {
+			if row, ok := iperf3Row(ctx, cfg, c.Subflows, logf); ok {
+				res.Rows = append(res.Rows, row)
+			}
+		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -235,22 +237,33 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// setRatios sets each row's ratios to the reference rows: kernel to
-// kernel over MPTCP (Go perf) with as many subflows, and over plain TCP.
+// setRatios sets each row's ratios to the reference rows: the faster of
+// the kernel to kernel MPTCP rows (Go perf or iperf3) with as many
+// subflows, and kernel to kernel over plain TCP.
 func setRatios(rows []Row) {
+	best := map[int]float64{}
+	tcp := 0.0
+	for _, k := range rows {
+		if k.Error != "" || k.Gbps <= 0 || k.Sender != Kernel || k.Receiver != Kernel {
+			continue
+		}
+		if k.TCP {
+			tcp = k.Gbps
+		} else {
+			best[k.Subflows] = max(best[k.Subflows], k.Gbps)
+		}
+	}
 	for i := range rows {
 		r := &rows[i]
 		r.Ratio, r.TCPRatio = 0, 0
-		for _, k := range rows {
-			if k.Error != "" || k.Gbps <= 0 || k.Sender != Kernel || k.Receiver != Kernel {
-				continue
-			}
-			switch {
-			case k.TCP && !r.TCP:
-				r.TCPRatio = r.Gbps / k.Gbps
-			case !k.TCP && !k.Iperf3 && k.Subflows == r.Subflows && !r.TCP:
-				r.Ratio = r.Gbps / k.Gbps
-			}
+		if r.TCP || r.Gbps <= 0 {
+			continue
+		}
+		if b := best[r.Subflows]; b > 0 {
+			r.Ratio = r.Gbps / b
+		}
+		if tcp > 0 {
+			r.TCPRatio = r.Gbps / tcp
 		}
 	}
 }

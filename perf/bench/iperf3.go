@@ -19,24 +19,24 @@ import (
 // iperf3Row measures kernel to kernel with iperf3 at both ends, made to
 // use MPTCP by mptcpize: a reference free of this package's Go code. It
 // reports false when the programs are missing.
-func iperf3Row(ctx context.Context, cfg Config, logf func(string, ...any)) (Row, bool) {
+func iperf3Row(ctx context.Context, cfg Config, subflows int, logf func(string, ...any)) (Row, bool) {
 	for _, p := range []string{"iperf3", "mptcpize"} {
 		if _, err := exec.LookPath(p); err != nil {
 			logf("no iperf3 reference row: %s not installed", p)
 			return Row{}, false
 		}
 	}
-	row := Row{Name: "kernel -> kernel (iperf3)", Sender: Kernel, Receiver: Kernel, Subflows: 1, Iperf3: true}
+	row := Row{Name: "kernel -> kernel (iperf3)", Sender: Kernel, Receiver: Kernel, Subflows: subflows, Iperf3: true}
 	var runs []float64
 	for i := range cfg.Repeat {
-		g, err := iperf3Once(ctx, cfg.Duration)
+		g, err := iperf3Once(ctx, cfg.Duration, subflows)
 		if err != nil {
 			row.Failures++
 			row.Error = err.Error()
 			logf("%s: run %d: %v", row.Name, i+1, err)
 			continue
 		}
-		logf("%-18s 1 subflow(s): run %d: %.2f Gbit/s", row.Name, i+1, g)
+		logf("%-18s %d subflow(s): run %d: %.2f Gbit/s", row.Name, subflows, i+1, g)
 		runs = append(runs, g)
 	}
 	if len(runs) > 0 {
@@ -45,17 +45,27 @@ func iperf3Row(ctx context.Context, cfg Config, logf func(string, ...any)) (Row,
 		sorted := slices.Clone(runs)
 		slices.Sort(sorted)
 		row.Gbps = sorted[len(sorted)/2]
-		row.Carrying = 1
 	}
 	return row, true
 }
 
-func iperf3Once(ctx context.Context, d time.Duration) (float64, error) {
-	tp, err := lab.Build(lab.Config{Paths: 1})
+func iperf3Once(ctx context.Context, d time.Duration, subflows int) (float64, error) {
+	tp, err := lab.Build(lab.Config{Paths: subflows})
 	if err != nil {
 		return 0, err
 	}
 	defer tp.Close()
+	// The same path-manager setup as the Go rows (see runCase).
+	for _, n := range []lab.Netns{tp.Client, tp.Server} {
+		if err := n.MPTCPLimits(8, 8); err != nil {
+			return 0, err
+		}
+	}
+	for _, p := range tp.Paths[1:] {
+		if err := tp.Client.AddMPTCPEndpoint(lab.Endpoint{Addr: p.Client.V4, Flags: []string{"subflow"}}); err != nil {
+			return 0, err
+		}
+	}
 	addr := netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
 	srv := tp.Server.Command("mptcpize", "run", "iperf3", "-s", "-1", "-p", strconv.Itoa(port))
 	if err := srv.Start(); err != nil {
@@ -104,6 +114,11 @@ func iperf3Once(ctx context.Context, d time.Duration) (float64, error) {
 	}
 	if c["MPTcpExtMPCapableSYNACKRX"] == 0 {
 		return 0, fmt.Errorf("iperf3 under mptcpize did not use MPTCP")
+	}
+	// iperf3 opens a control connection and a data connection, each of
+	// which joins every extra path.
+	if j := c["MPTcpExtMPJoinSynAckRx"]; j < uint64(subflows-1) {
+		return 0, fmt.Errorf("the kernel client joined %d subflows, want %d", j, subflows-1)
 	}
 	return doc.End.SumReceived.BitsPerSecond / 1e9, nil
 }

@@ -36,12 +36,16 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if row.Failures > 0 {
 			note = fmt.Sprintf(" (%d run(s) failed)", row.Failures)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\n", row.Name, row.Subflows, row.Gbps, ratio, tcpRatio, row.Carrying, cpu, eff, note)
+		carrying := fmt.Sprint(row.Carrying)
+		if row.Iperf3 {
+			carrying = "-" // iperf3 does not say
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n", row.Name, row.Subflows, row.Gbps, ratio, tcpRatio, carrying, cpu, eff, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nGbit/s: receiver goodput; vs kernel: against kernel -> kernel MPTCP (Go perf at both ends) with as many subflows;")
+	fmt.Fprintln(w, "\nGbit/s: receiver goodput; vs kernel: against the faster kernel -> kernel MPTCP row (Go perf or iperf3) with as many subflows;")
 	fmt.Fprintln(w, "vs TCP: against kernel -> kernel (TCP), one plain TCP flow over the same veth;")
 	fmt.Fprintln(w, "carrying: subflows with at least 5% of the bytes; CPU: this process's CPU seconds per second (both ends,")
 	fmt.Fprintln(w, "user and system time, which includes the kernel's work in the process's system calls).")
