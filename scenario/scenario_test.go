@@ -35,7 +35,7 @@ func TestUnits(t *testing.T) {
 			t.Errorf("ParseQueue(%q) = %+v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"0p", "p", "-3KB", "0bdp", "lots"} {
+	for _, bad := range []string{"0p", "p", "-3KB", "0bdp", "lots", "100", "1e5"} {
 		if _, err := ParseQueue(bad); err == nil {
 			t.Errorf("ParseQueue(%q) accepted", bad)
 		}

@@ -126,12 +126,14 @@ func ParseQueue(s string) (Queue, error) {
 		if err == nil && v > 0 {
 			return Queue{Packets: v}, nil
 		}
-	default:
+	case strings.HasSuffix(t, "b"):
+		// A unit is required: a bare "100" could mean packets or bytes,
+		// and reading it as 100 bytes would cripple the link silently.
 		if z, err := ParseSize(t); err == nil && z > 0 {
 			return Queue{Bytes: int64(z)}, nil
 		}
 	}
-	return Queue{}, fmt.Errorf("%q is not a queue limit (examples: 100p for packets, 64KB for bytes, 1bdp)", s)
+	return Queue{}, fmt.Errorf("%q is not a queue limit (examples: 100p for packets, 64KB for bytes, 1bdp; a unit is required)", s)
 }
 
 // IsZero reports whether no limit was given.
