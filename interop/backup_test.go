@@ -160,6 +160,7 @@ func TestBackup(t *testing.T) {
 					t.Errorf("MP_PRIO on the wire: backup flags %q, want 1", lines)
 				}
 			}
+			e.finish()
 		})
 	}
 }

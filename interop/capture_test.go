@@ -219,3 +219,78 @@ func newDataOn(segs []dataSeg, from, to netip.AddrPort, since int) (fresh, reinj
 	}
 	return fresh, reinjected
 }
+
+// overrun is one side's data sent beyond the other's connection-level
+// window.
+type overrun struct {
+	segs, over int    // data segments, and how many ended beyond the edge
+	first      string // the first one: frame and bytes beyond
+}
+
+// windowOverruns checks connection-level flow control on the wire (RFC
+// 8684 section 3.3.4), both ways: every data segment must end at or
+// before the largest right edge (DATA_ACK + window) its receiver had
+// advertised when it was sent. tshark gives the DATA_ACKs and data
+// sequence numbers relative to the same initial data sequence number and
+// scales the windows.
+func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
+	e.t.Helper()
+	ip := "ip"
+	if e.v6 {
+		ip = "ipv6"
+	}
+	lines, ok := e.wire("mptcp.ack || mptcp.dss.dsn", "frame.number", ip+".src", "tcp.len", "tcp.window_size",
+		"mptcp.ack", "mptcp.dss.dsn", "tcp.seq", "tcp.options.mptcp.subflowseqno")
+	if !ok {
+		return ours, kernel, false
+	}
+	// edge[x] is the largest edge x advertised, for the other's data.
+	var edgeOurs, edgeKernel uint64
+	var seenOurs, seenKernel bool
+	num := func(s string) uint64 {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			e.t.Fatalf("tshark field %q: %v", s, err)
+		}
+		return v
+	}
+	for _, l := range lines {
+		f := strings.Split(l, ",")
+		if len(f) != 8 {
+			e.t.Fatalf("tshark line %q", l)
+		}
+		src, err := netip.ParseAddr(f[1])
+		if err != nil {
+			continue
+		}
+		fromUs := e.isOurs(src)
+		if f[4] != "" && f[3] != "" {
+			edge := num(f[4]) + num(f[3])
+			if fromUs {
+				edgeOurs, seenOurs = max(edgeOurs, edge), true
+			} else {
+				edgeKernel, seenKernel = max(edgeKernel, edge), true
+			}
+		}
+		if f[5] == "" || f[2] == "" || f[2] == "0" {
+			continue
+		}
+		ssn := uint64(1) // MP_CAPABLE with data: the mapping starts the subflow
+		if f[7] != "" {
+			ssn = num(f[7])
+		}
+		end := num(f[5]) + num(f[6]) - ssn + num(f[2])
+		o, edge, seen := &kernel, edgeOurs, seenOurs
+		if fromUs {
+			o, edge, seen = &ours, edgeKernel, seenKernel
+		}
+		o.segs++
+		if seen && end > edge {
+			if o.over == 0 {
+				o.first = fmt.Sprintf("frame %s, %d bytes beyond", f[0], end-edge)
+			}
+			o.over++
+		}
+	}
+	return ours, kernel, true
+}

@@ -92,6 +92,7 @@ func TestChecksum(t *testing.T) {
 			if mc.ours == 0 || mc.oursCsum != mc.ours || mc.kernel == 0 || mc.kernelCsum != mc.kernel {
 				t.Errorf("DSS mappings without checksum: ours %d of %d, the kernel's %d of %d", mc.ours-mc.oursCsum, mc.ours, mc.kernel-mc.kernelCsum, mc.kernel)
 			}
+			e.finish()
 		})
 	}
 }

@@ -109,6 +109,7 @@ func TestFastclose(t *testing.T) {
 					t.Errorf("no RST on subflow %v -> %v", s.Local, s.Remote)
 				}
 			}
+			e.finish()
 		})
 	}
 }

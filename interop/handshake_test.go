@@ -80,6 +80,7 @@ func TestHandshake(t *testing.T) {
 				if mc.ours == 0 || mc.kernel == 0 || mc.oursCsum != 0 || mc.kernelCsum != 0 {
 					t.Errorf("DSS mappings: ours %d (%d with checksum), the kernel's %d (%d); want some, none with checksum", mc.ours, mc.oursCsum, mc.kernel, mc.kernelCsum)
 				}
+				e.finish()
 			})
 		}
 	}

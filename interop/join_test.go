@@ -116,6 +116,7 @@ func TestJoin(t *testing.T) {
 				if n := e.wireCount(fmt.Sprintf("tcp.options.mptcp.subtype == %d", subMPJoin)); n >= 0 && n < 3 {
 					t.Errorf("%d packets with MP_JOIN, want the three of the handshake", n)
 				}
+				e.finish()
 			})
 		}
 	}
@@ -193,6 +194,7 @@ func TestAddAddr(t *testing.T) {
 						t.Errorf("%d ADD_ADDRs and %d echoes of %v on the wire, want at least one and one", adds, echoes, announced)
 					}
 				}
+				e.finish()
 			})
 		}
 	}
@@ -302,6 +304,7 @@ func TestAddAddrPort(t *testing.T) {
 			if js.Local.Port() == 0 {
 				t.Error("no join to the announced port")
 			}
+			e.finish()
 		})
 	}
 }

@@ -130,7 +130,9 @@ func TestRemoveAddr(t *testing.T) {
 				ours := fmt.Sprintf("ip%s.src == %s && tcp.srcport == %d && ip%s.dst == %s && tcp.dstport == %d",
 					ipSuffix(fam.v6), js.Local.Addr(), js.Local.Port(), ipSuffix(fam.v6), js.Remote.Addr(), js.Remote.Port())
 				ends, _ := e.wire("(tcp.flags.reset == 1 || tcp.flags.fin == 1) && "+ours, "frame.number", "tcp.flags.reset")
-				if len(ends) == 0 {
+				if len(ends) == 0 && tc.ours {
+					// (When the kernel removes the address, it may reset
+					// the subflow itself; then we send nothing.)
 					t.Errorf("we never closed the removed subflow %v -> %v", js.Local, js.Remote)
 				}
 				for _, l := range ends {
