@@ -30,6 +30,7 @@ func init() {
 const emuUsage = `Usage:
   mptcp emu run [flags] SCENARIO    emulate the scenario's paths until Ctrl-C or its duration
   mptcp emu accuracy [flags]        measure the emulator's delay and rate error
+  mptcp emu compare [flags]         the kernel's MPTCP, ours and the simulator on the same paths
 
 The emulator is a user-space link emulator (the kernel here has no netem):
 it forwards frames between a client and a server namespace through a third
@@ -55,6 +56,8 @@ func runEmu(args []string, stdout, stderr io.Writer) error {
 		return runEmuRun(args[1:], stdout, stderr)
 	case "accuracy":
 		return runEmuAccuracy(args[1:], stdout, stderr)
+	case "compare":
+		return runEmuCompare(args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown subcommand %q (run or accuracy)", errUsage, args[0])
 }
