@@ -43,15 +43,14 @@ type Row struct {
 
 // Report is the comparison: the table and how it was made.
 type Report struct {
-	KernelRelease string        `json:"kernel_release"`
-	DurationS     float64       `json:"duration_s"`
-	Requests      int           `json:"requests"`
-	RequestBytes  int64         `json:"request_bytes"`
-	Ours          string        `json:"ours"`
-	Rows          []Row         `json:"rows"`
-	Notes         []string      `json:"notes"`
-	ElapsedS      float64       `json:"elapsed_s"`
-	elapsed       time.Duration `json:"-"`
+	KernelRelease string   `json:"kernel_release"`
+	DurationS     float64  `json:"duration_s"`
+	Requests      int      `json:"requests"`
+	RequestBytes  int64    `json:"request_bytes"`
+	Ours          string   `json:"ours"`
+	Rows          []Row    `json:"rows"`
+	Notes         []string `json:"notes"`
+	ElapsedS      float64  `json:"elapsed_s"`
 }
 
 // Errors lists the failed measurements, one line each.

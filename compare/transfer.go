@@ -192,7 +192,6 @@ func runBulk(ctx context.Context, dial dialFunc, d time.Duration, started func()
 	return b, nil
 }
 
-
 // request fetches size bytes on a new connection, verifies them and
 // returns the time from the dial to the last byte.
 func request(ctx context.Context, dial dialFunc, size int64) (time.Duration, error) {
