@@ -137,6 +137,7 @@ func (l *Listener) capableRequest(now time.Time, req *tcp.Request) (tcp.Hooks, e
 	c.csum = s.cfg.Checksum || cap.Flags&wire.MPCapableChecksum != 0
 	sf := c.newSubflow(true, false)
 	sf.requestMPC = true
+	sf.learnShift(req.Options)
 	l.adopt(c, req)
 	return sf, nil
 }
@@ -242,6 +243,7 @@ func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.H
 		}
 	}
 	sf := c.newSubflow(false, false)
+	sf.learnShift(req.Options)
 	sf.remoteID = j.AddrID
 	sf.remoteNonce = j.Nonce
 	sf.peerBackup = j.Backup

@@ -152,7 +152,7 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 				sf.subEstablished()
 				c.markDirty()
 			}
-			c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), sf)
+			c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift, sf)
 		}
 		if d.HasMap {
 			if v := sf.mappingReceived(now, seg, d); v != tcp.Accept {

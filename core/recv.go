@@ -313,7 +313,11 @@ func (sf *subflow) failReceived(now time.Time, dsn uint64) {
 
 // dataAcked processes a DATA_ACK: data-level acknowledgement and the
 // peer's connection-level window (RFC 8684 sections 3.3.2 and 3.3.4).
-func (c *Conn) dataAcked(now time.Time, ack uint64, sf *subflow) {
+// The window is the one carried by the same segment as the DATA_ACK
+// (wnd, already scaled), never an older one: paired with a newer DATA_ACK
+// an older, larger window would put the edge beyond what the peer
+// offered. The edge only moves right.
+func (c *Conn) dataAcked(now time.Time, ack uint64, wnd uint64, sf *subflow) {
 	if n := c.snd.ack(ack); n > 0 {
 		c.lastUnaMove = now
 		c.wake()
@@ -322,7 +326,6 @@ func (c *Conn) dataAcked(now time.Time, ack uint64, sf *subflow) {
 	if !sf.ackSeen || after64(ack, sf.lastDataAck) {
 		sf.lastDataAck, sf.ackSeen = ack, true
 	}
-	wnd := uint64(sf.sendWindow())
 	if !before64(ack, c.snd.una) {
 		if e := ack + wnd; after64(e, c.wndEnd) {
 			c.wndEnd = e

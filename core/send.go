@@ -26,14 +26,11 @@ func (c *Conn) push(now time.Time) {
 	}
 	for _, sf := range c.subflows {
 		sf.refresh()
-		// Until a DATA_ACK arrives, the window of the SYN/ACK counts from
-		// the first DSN (the implicit DATA_ACK of the handshake).
-		base := c.snd.first
-		if sf.ackSeen {
-			base = sf.lastDataAck
-		}
-		if sf.tcpEstablished {
-			if e := base + uint64(sf.info.SendWindow); after64(e, c.wndEnd) {
+		// Until a DATA_ACK arrives, the window of the handshake counts
+		// from the first DSN (its implicit DATA_ACK); afterwards each
+		// DATA_ACK brings its own window (dataAcked).
+		if sf.tcpEstablished && !sf.ackSeen && sf.initial {
+			if e := c.snd.first + uint64(sf.info.SendWindow); after64(e, c.wndEnd) {
 				c.wndEnd = e
 			}
 		}
@@ -209,7 +206,3 @@ func (c *Conn) checkClosed(now time.Time) {
 		c.close(nil)
 	}
 }
-
-// sendWindow returns the peer's advertised window on the subflow, in
-// bytes (scaled).
-func (sf *subflow) sendWindow() int { return sf.info.SendWindow }

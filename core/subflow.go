@@ -97,7 +97,8 @@ type subflow struct {
 	sentN      int
 
 	bytesSent, bytesRecv uint64 // data-level payload
-	lastDataAck          uint64 // latest DATA_ACK received here, for the window
+	lastDataAck          uint64 // latest DATA_ACK received here
+	sndShift             uint8  // the peer's window scale
 	ackSeen              bool
 }
 
@@ -419,6 +420,7 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	mp := &opts.MPTCP
 	switch seg.Kind {
 	case tcp.KindSYNACK:
+		sf.learnShift(opts)
 		return sf.synAckReceived(now, mp)
 	case tcp.KindRST:
 		sf.rstReceived(mp)
@@ -484,6 +486,15 @@ func (sf *subflow) synAckReceived(now time.Time, mp *wire.MPTCPOptions) tcp.Verd
 	c.setRemoteKey(cap.SenderKey)
 	c.pmEvent(pm.Event{Kind: pm.Created})
 	return tcp.Accept
+}
+
+// learnShift records the window scale the peer applies to its window
+// field, from its SYN or SYN/ACK (RFC 7323: used only when both sides
+// offered the option; this stack offers it unless configured not to).
+func (sf *subflow) learnShift(o *wire.TCPOptions) {
+	if o.HasWindowScale && !sf.conn.stack.cfg.TCP.DisableWindowScale {
+		sf.sndShift = o.WindowScale
+	}
 }
 
 // rstReceived notes what an acceptable RST said.

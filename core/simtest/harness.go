@@ -473,6 +473,7 @@ func (n *Net) CheckCounters(p *Pair, joins int, lossy bool) error {
 		check("no protocol errors", cm.Get(core.DSSNotMatching)+sm.Get(core.DSSNotMatching)+cm.Get(core.DSSNoMatchTCP)+
 			sm.Get(core.DSSNoMatchTCP)+cm.Get(core.MPJoinSynAckHMacFailure)+sm.Get(core.MPJoinAckHMacFailure)+
 			cm.Get(core.FallbackFailed)+sm.Get(core.FallbackFailed)+cm.Get(core.DataCsumErr)+sm.Get(core.DataCsumErr) == 0),
+		check("no data beyond the window", cm.Get(core.NoDSSInWindow)+sm.Get(core.NoDSSInWindow) == 0),
 	} {
 		if e != nil {
 			return e
