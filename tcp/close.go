@@ -37,6 +37,12 @@ func (c *Conn) detach(prev State) {
 	}
 	c.rtoAt, c.tlpAt, c.reoAt, c.persistAt, c.delackAt, c.kaAt, c.closeAt = 0, 0, 0, 0, 0, 0, 0
 	c.pace = pacer{}
+	if c.ccGroupOf != nil {
+		// A subflow that sends no more must not count in its
+		// connection's coupled sums.
+		c.ccGroupOf.Remove(c.cc)
+		c.ccGroupOf = nil
+	}
 	s.removeConn(c)
 	c.sb.release()
 	c.txq = txQueue{}

@@ -29,7 +29,8 @@ type Options struct {
 	// Default "cubic".
 	CongestionControl string
 	// CCGroup couples the congestion control of the subflows of one MPTCP
-	// connection (cc.Params.Group); nil for an uncoupled connection.
+	// connection (cc.Params.Group). When nil, the hooks' Group if they
+	// implement CCGrouper, else none: the connection is uncoupled.
 	CCGroup *cc.Group
 	// SendBuffer bounds the bytes queued and unacknowledged. Default 4 MiB.
 	SendBuffer int

@@ -77,6 +77,7 @@ type Conn struct {
 	sackedRanges rangeSet // what the peer SACKed, as sequence offsets
 	rtt          rttEstimator
 	cc           cc.Controller
+	ccGroupOf    *cc.Group // the Group cc joined, left when the connection closes
 	rec          recovery
 	rack         rackState
 	tlp          tlpState
@@ -402,6 +403,13 @@ func (c *Conn) Cwnd() int {
 	}
 	return c.window()
 }
+
+// PayloadMSS returns the payload of a full-sized data segment: the MSS
+// less the timestamp option and the hooks' option reserve. Congestion
+// windows count in it. A layer that sizes its writes to the window (the
+// MPTCP scheduler) writes whole multiples of it, so that records do not
+// end in runt segments.
+func (c *Conn) PayloadMSS() int { return c.payloadMSS() }
 
 // InFlight returns the bytes sent and believed to be in the network.
 func (c *Conn) InFlight() int { return c.inflight() }

@@ -185,6 +185,18 @@ func (c *Conn) payloadMSS() int {
 	return max(n, 16)
 }
 
+// ccGroup is the Group the connection's controller joins: the one its
+// Options name, else the one its hooks give (CCGrouper).
+func (c *Conn) ccGroup() *cc.Group {
+	if c.opts.CCGroup != nil {
+		return c.opts.CCGroup
+	}
+	if g, ok := c.hooks.(CCGrouper); ok {
+		return g.CCGroup()
+	}
+	return nil
+}
+
 // establish enters ESTABLISHED.
 func (c *Conn) establish() {
 	s := c.stack
@@ -192,16 +204,20 @@ func (c *Conn) establish() {
 	c.synRetries = 0
 	c.rtt.backoff = 0
 	c.rtoAt = 0
+	group := c.ccGroup()
 	ctl, err := cc.New(c.opts.CongestionControl, cc.Params{
 		MSS:    c.payloadMSS(),
 		Pacing: !s.cfg.DisablePacing,
-		Group:  c.opts.CCGroup,
+		Group:  group,
 	})
 	if err != nil {
 		// Checked at Dial and Listen; fall back rather than fail.
 		ctl, _ = cc.New(cc.Default, cc.Params{MSS: c.payloadMSS(), Pacing: !s.cfg.DisablePacing})
 	}
 	c.cc = ctl
+	if err == nil {
+		c.ccGroupOf = group
+	}
 	c.quickAcks = 16
 	c.space = rcvSpace{space: min(c.rcvBuf, 10*c.advMSS), seq: c.rb.head, time: s.now}
 	c.lastRecv = s.now

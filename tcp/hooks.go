@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mptcp-go/mptcp/cc"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -174,6 +175,16 @@ type Hooks interface {
 	// Notify reports changes after the engine has processed the segment or
 	// timer that caused them.
 	Notify(c *Conn, now time.Time, ev Event)
+}
+
+// CCGrouper is implemented by hooks whose connection's congestion control
+// is coupled with that of other connections: the subflows of one MPTCP
+// connection. A listener's Options are shared by every connection it
+// creates, so they cannot name the Group of each; a connection whose
+// Options carry no CCGroup asks its hooks instead when it is established
+// and its controller is created. A nil Group leaves it uncoupled.
+type CCGrouper interface {
+	CCGroup() *cc.Group
 }
 
 // NopHooks implements Hooks with no effect. Embed it to override only
