@@ -149,13 +149,15 @@ func (p Params) withDefaults() (Params, error) {
 // A coupled algorithm links the window growth of all subflows of one MPTCP
 // connection so that the connection takes no more than one TCP flow would at
 // a shared bottleneck and moves traffic off congested paths. The MPTCP layer
-// makes one Group per connection and passes it in Params.Group to New for
-// every subflow; the coupled algorithm's factory calls Group.Join and keeps
-// the *Member it gets (without a Group it joins a group of its own and
-// behaves as its single-path special case). The MPTCP layer calls
-// Group.Remove when a subflow closes, and Member.SetActive(false) while a
-// subflow must not carry data (an idle backup, a failed path), which leaves
-// it out of the others' sums. Each controller still sees only the events of
+// makes one Group per connection and the TCP engine passes it in
+// Params.Group to New for every subflow, at both ends (a listener's
+// subflows get it from their hooks, tcp.CCGrouper); the coupled
+// algorithm's factory calls Group.Join and keeps the *Member it gets
+// (without a Group it joins a group of its own and behaves as its
+// single-path special case). The engine calls Group.Remove when a subflow
+// closes; the MPTCP layer may call Member.SetActive(false) while a subflow
+// must not carry data (an idle backup, a failed path), which leaves it out
+// of the others' sums. Each controller still sees only the events of
 // its own subflow, in the order above; the Group is how it reads the others,
 // synchronously, since all subflows of a connection are processed by one
 // loop.

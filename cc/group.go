@@ -40,8 +40,8 @@ func (g *Group) Join(c Controller) *Member {
 }
 
 // Remove takes c out of the group, reporting whether it was a member. The
-// MPTCP layer calls it when a subflow closes; it may call it for controllers
-// of uncoupled algorithms, which never joined.
+// TCP engine calls it when a subflow closes, also for controllers of
+// uncoupled algorithms, which never joined.
 func (g *Group) Remove(c Controller) bool {
 	for i, m := range g.members {
 		if m.c == c {
