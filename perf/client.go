@@ -125,13 +125,21 @@ func (cl *Client) Run(ctx context.Context) (*Report, error) {
 	rep.Start = tr.start
 
 	// Results: the client's first, then the server's, so that neither
-	// side relies on the connection buffering a message.
+	// side relies on the connection buffering a message. A sender first
+	// waits for its bytes to be acknowledged: the server answers once it
+	// has read them all.
+	if rep.Sender {
+		awaitAcked(ctx, data, stall)
+	}
 	ctlConn.SetDeadline(time.Now().Add(timeout + stall))
 	err = ctl.send(message{Type: msgResult, Result: rep.Local})
 	if err == nil {
 		var m message
 		if m, err = ctl.expect(msgResult); err == nil {
 			rep.Remote = m.Result
+			// Every byte is acknowledged now: the subflows' final
+			// figures are complete.
+			refreshFinal(rep.Local, data)
 		}
 	}
 	if err != nil {

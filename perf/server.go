@@ -257,9 +257,15 @@ func (s *Server) run(ctx context.Context, c net.Conn, ctl *controlConn, ck cooki
 	rep.Start = tr.start
 
 	// The client's result first, then ours (see Client.Run).
+	if rep.Sender {
+		awaitAcked(ctx, data, stall)
+	}
 	c.SetDeadline(time.Now().Add(timeout + stall))
 	if m, err = ctl.expect(msgResult); err == nil {
 		rep.Remote = m.Result
+		// The client is done: every byte is acknowledged, and the
+		// subflows' final figures are complete.
+		refreshFinal(rep.Local, data)
 		err = ctl.send(message{Type: msgResult, Result: rep.Local})
 	}
 	if err != nil {

@@ -69,3 +69,15 @@ func userStats(ci mptcp.ConnInfo) ConnStats {
 	}
 	return cs
 }
+
+// unacked returns the bytes written to c that the peer has not yet
+// acknowledged, if c's stack tells.
+func unacked(c net.Conn) (int64, bool) {
+	switch c := c.(type) {
+	case infoConn:
+		return int64(c.Info().SendBuffered), true
+	case *net.TCPConn:
+		return kernelUnacked(c)
+	}
+	return 0, false
+}

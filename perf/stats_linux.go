@@ -170,3 +170,21 @@ func tcpInfoStats(ti *unix.TCPInfo, local, remote string) SubflowStats {
 		Retransmits: uint64(ti.Total_retrans),
 	}
 }
+
+// kernelUnacked returns the bytes of a kernel socket's send queue not yet
+// acknowledged (SIOCOUTQ; MPTCP sockets answer it at the connection
+// level).
+func kernelUnacked(c *net.TCPConn) (int64, bool) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var n int
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		n, ierr = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+	}); err != nil || ierr != nil {
+		return 0, false
+	}
+	return int64(n), true
+}

@@ -1,6 +1,7 @@
 package perf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -235,6 +236,53 @@ func (t *transfer) result() *SideResult {
 	}
 	r.Seconds = last.Sub(t.start).Seconds()
 	return r
+}
+
+// awaitAcked waits, on a sender, until the peer has acknowledged what was
+// written on every stream, as long as the count of unacknowledged bytes
+// keeps falling (or for the stall timeout without progress), so that a
+// slow receiver draining large buffers is waited for and a dead one is
+// not. Streams whose stack does not tell are not waited for.
+func awaitAcked(ctx context.Context, conns []net.Conn, stall time.Duration) {
+	last, lastMove := int64(-1), time.Now()
+	for {
+		var total int64
+		for _, c := range conns {
+			if n, ok := unacked(c); ok {
+				total += n
+			}
+		}
+		if total == 0 {
+			return
+		}
+		now := time.Now()
+		if last < 0 || total < last {
+			last, lastMove = total, now
+		} else if now.Sub(lastMove) >= stall {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// refreshFinal reads the connections' figures again once the peer has
+// reported: a sender's last bytes may still have been unacknowledged when
+// its streams ended.
+func refreshFinal(r *SideResult, conns []net.Conn) {
+	if r == nil {
+		return
+	}
+	for i := range r.Streams {
+		if i < len(conns) {
+			if cs := Inspect(conns[i]); len(cs.Subflows) > 0 {
+				r.Streams[i].Final = cs
+			}
+		}
+	}
 }
 
 // sampler turns successive counter and subflow readings into intervals.
