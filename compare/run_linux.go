@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mptcp-go/mptcp/lab"
 	"io"
 	"os"
 	"path/filepath"
@@ -317,6 +318,18 @@ func (c *comparison) fairness(rep *Report) error {
 	row := Row{Case: "fairness", Metric: "MPTCP / TCP goodput", Unit: "ratio"}
 	cells := map[string]*Value{Kernel: &row.Kernel, Ours: &row.Ours}
 	err = c.withEmulator(file, func(e *emulator) error {
+		// The kernel's MPTCP has no coupled congestion control: its
+		// subflows run the namespace's default, which is set to the
+		// competitor's so that the row compares like with like (two
+		// uncoupled subflows against one flow of the same algorithm)
+		// rather than, say, BBR against Reno.
+		if cc != "" {
+			for _, ns := range []lab.Netns{e.client, e.server} {
+				if err := ns.Sysctl("net.ipv4.tcp_congestion_control=" + cc); err != nil {
+					return fmt.Errorf("kernel congestion control %s: %w", cc, err)
+				}
+			}
+		}
 		for _, impl := range []string{Kernel, Ours} {
 			err := c.onSide(e, impl, sc, func(s *side) error {
 				comp, err := competitorSide(c.ctx, e, cc)
@@ -357,8 +370,8 @@ func (c *comparison) fairness(rep *Report) error {
 	c.logf("fairness: simulator")
 	row.Sim = simFairness(sc)
 	rep.Rows = append(rep.Rows, row)
-	c.notes = append(c.notes, fmt.Sprintf("fairness: the fairness scenario, MPTCP (two subflows) and one kernel TCP flow (%s) share a %.0f Mbit/s server link; both start together and run %v. Ours and the simulator use the scenario's congestion control (%s); the kernel's MPTCP has no coupled congestion control and runs its default (%s) on each subflow, uncoupled.",
-		cc, float64(sc.ServerLink.Down.Rate)/1e6, c.cfg.Duration, orDefault(sc.CC, "cubic"), kernelCC()))
+	c.notes = append(c.notes, fmt.Sprintf("fairness: the fairness scenario, MPTCP (two subflows) and one kernel TCP flow (%s) share a %.0f Mbit/s server link; both start together and run %v. Ours and the simulator use the scenario's congestion control (%s); the kernel's MPTCP has no coupled congestion control and runs %s (the competitor's, set in its namespaces) on each subflow, uncoupled.",
+		cc, float64(sc.ServerLink.Down.Rate)/1e6, c.cfg.Duration, orDefault(sc.CC, "cubic"), orDefault(cc, kernelCC())))
 	return nil
 }
 
