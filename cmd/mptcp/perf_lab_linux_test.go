@@ -34,10 +34,11 @@ func runPerfIn(t *testing.T, n lab.Netns, args ...string) (int, string, string) 
 
 // perfTwoPaths builds a two-path topology whose kernel client opens a second
 // subflow from its path-2 address, and whose namespaces forward, as a
-// host running the user-space stack must.
+// host running the user-space stack must. Each path is limited to 200
+// Mbit/s, so that one subflow cannot carry everything.
 func perfTwoPaths(t *testing.T) *lab.Topology {
 	t.Helper()
-	tp := lab.New(t, lab.Config{Paths: 2})
+	tp := lab.New(t, lab.Config{Paths: 2, Links: []lab.LinkConfig{{Rate: 200e6}, {Rate: 200e6}}})
 	for _, n := range []lab.Netns{tp.Client, tp.Server} {
 		if err := n.Sysctl("net.ipv4.ip_forward=1"); err != nil {
 			t.Fatal(err)
