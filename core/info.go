@@ -91,3 +91,7 @@ func (sf *subflow) snapshot() SubflowInfo {
 		DeliveryRate: sf.info.DeliveryRate,
 	}
 }
+
+// CCGroupSize returns how many subflows' congestion controllers are in
+// the connection's coupling group (those of coupled algorithms only).
+func (c *Conn) CCGroupSize() int { return c.ccGroup.Len() }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mptcp-go/mptcp/cc"
 	"github.com/mptcp-go/mptcp/pm"
 	"github.com/mptcp-go/mptcp/tcp"
 	"github.com/mptcp-go/mptcp/wire"
@@ -237,6 +238,11 @@ func (sf *subflow) nextWake() time.Time {
 	}
 	return t
 }
+
+// CCGroup implements tcp.CCGrouper: every subflow of a connection,
+// accepted ones included, shares the connection's congestion-control
+// group, so coupled algorithms (lia, olia, ...) see all of them.
+func (sf *subflow) CCGroup() *cc.Group { return sf.conn.ccGroup }
 
 // ---- tcp.Hooks ----
 

@@ -88,3 +88,29 @@ func TestSubflowCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestCoupledGroup checks that with a coupled congestion control every
+// subflow of a connection, at both ends, joins the connection's group,
+// and the transfer works.
+func TestCoupledGroup(t *testing.T) {
+	lia := func(c *core.Config) { c.CongestionControl = "lia" }
+	n, err := NewNet(150, twoPaths(2), Options{Client: lia, Server: lia})
+	if err != nil {
+		t.Skip(err) // lia not registered in this build
+	}
+	p, err := n.StartTransfer(1<<20, 4<<20, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(time.Second)
+	for _, e := range []*Endpoint{p.C, p.S} {
+		if got := e.Conn.CCGroupSize(); got != 2 {
+			t.Errorf("server=%v: %d subflows in the congestion-control group, want 2", e.Conn.Server(), got)
+		}
+	}
+	n.RunUntilDone(p, 60*time.Second)
+	if err := p.Check(1<<20, 4<<20); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+}
