@@ -419,10 +419,16 @@ func (s *Scenario) resolveQueues(f *File) {
 // with no rate limit counts as the server link's rate, or as zero if that
 // too is unlimited (the capacity is then unknown).
 func (s *Scenario) Capacity(d Direction) int64 {
+	return s.CapacityOver(d, 0, s.Duration)
+}
+
+// CapacityOver is Capacity averaged over [from, to) of the run, for a
+// transfer that started late or finished early.
+func (s *Scenario) CapacityOver(d Direction, from, to time.Duration) int64 {
 	const step = 10 * time.Millisecond
 	var sum float64
 	n := 0
-	for t := time.Duration(0); t < s.Duration; t += step {
+	for t := from; t < to; t += step {
 		var c int64
 		for _, p := range s.Paths {
 			c += p.rateAt(t, d)

@@ -18,7 +18,8 @@ type Result struct {
 	// start to its completion (or to the end of the run).
 	GoodputBps float64 `json:"goodput_bps"`
 	// CapacityBps is the average capacity of the client's paths over the
-	// same time, outages counted.
+	// same time (start to completion, or to the end of the run), outages
+	// counted.
 	CapacityBps int64 `json:"capacity_bps"`
 	// Utilisation is GoodputBps / CapacityBps (0 when the capacity is
 	// unknown: paths without a rate limit).

@@ -475,9 +475,11 @@ func (r *run) result() *Result {
 	if active > 0 {
 		res.GoodputBps = float64(res.BytesDelivered) * 8 / active.Seconds()
 	}
-	res.CapacityBps = r.sc.Capacity(r.sc.Transfer.Direction)
+	// Capacity over the time the goodput is measured over.
+	from, to := r.sc.Transfer.Start, r.sc.Transfer.Start+active
+	res.CapacityBps = r.sc.CapacityOver(r.sc.Transfer.Direction, from, to)
 	if r.sc.Transfer.Direction == scenario.Both {
-		res.CapacityBps += r.sc.Capacity(scenario.Upload)
+		res.CapacityBps += r.sc.CapacityOver(scenario.Upload, from, to)
 	}
 	if res.CapacityBps > 0 {
 		res.Utilisation = res.GoodputBps / float64(res.CapacityBps)
