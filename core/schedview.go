@@ -83,11 +83,24 @@ func (s *schedSubflow) Rate() float64 { return s.sf.info.DeliveryRate }
 
 // Room is how many more bytes the subflow takes now: its congestion
 // window less what is in flight and what waits in its queue, bounded by
-// its send buffer.
+// its send buffer, in whole segments. A record never shares a segment and
+// the engine sends only whole segments into the window, so room for part
+// of a segment would make a runt segment of its own; with a coupled
+// controller's fractional window growth that was every other segment, and
+// runts take less than their share of a byte-counted queue's drops.
+// Less than a segment of room is none, unless the subflow is idle.
 func (sf *subflow) Room() int {
 	if sf.tc == nil {
 		return 0
 	}
-	r := sf.info.Cwnd - sf.info.InFlight - sf.tc.Unsent()
-	return max(0, min(r, sf.tc.Writable()))
+	queued := sf.info.InFlight + sf.tc.Unsent()
+	r := max(0, min(sf.info.Cwnd-queued, sf.tc.Writable()))
+	seg := sf.tc.PayloadMSS()
+	switch {
+	case r >= seg:
+		return r - r%seg
+	case queued > 0:
+		return 0
+	}
+	return r
 }

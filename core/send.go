@@ -55,6 +55,11 @@ func (c *Conn) push(now time.Time) {
 		if n <= 0 {
 			break
 		}
+		// Whole segments, unless this is the end of what was written:
+		// the peer's window or maxMapping must not cut a runt either.
+		if seg := sfs[0].(*schedSubflow).sf.tc.PayloadMSS(); n > seg && n < c.snd.unsent() {
+			n -= n % seg
+		}
 		dsn := c.snd.nxt
 		sent := 0
 		for _, s := range sfs {

@@ -97,7 +97,13 @@ func (c *Conn) sendNew(inflight, win int) int {
 		if c.finDue() {
 			return c.transmitNew(off, 0, true, false)
 		}
-		if inflight < win {
+		// The sender is held back by the application only if it could
+		// have sent a full segment: with less room than that, the engine
+		// waits for the window (below) whatever the application does. A
+		// sender that fills its window with whole segments (an MPTCP
+		// subflow) always leaves such room, and Linux, counting its
+		// window in segments, calls that window full.
+		if inflight == 0 || inflight+c.maxPayload() <= win {
 			c.markAppLimited(inflight)
 		}
 		return 0
