@@ -13,7 +13,6 @@ type packet struct {
 	b       []byte // the Ethernet frame; its capacity is the buffer's class size
 	size    int    // bytes the link model counts: IP length plus Options.Overhead
 	arrival int64  // when it reaches the far end of the pipe it is in (ns on the loop clock)
-	seq     uint64 // transmission order in its pipe, to break arrival ties
 	flow    *flow  // the direction of the path it travels: pipes, counters and egress
 	stage   int8   // the index of the pipe of its flow it is in
 	next    *packet

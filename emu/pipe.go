@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/mptcp-go/mptcp/internal/linkq"
 	"github.com/mptcp-go/mptcp/netsim"
 )
 
@@ -28,11 +29,9 @@ type pipe struct {
 	busyUntil int64 // the transmitter is free from then on
 	frac      int64 // remainder of bits*1e9/Rate carried over, so the long-run rate is exact
 
-	flight      flight
-	lastArrival int64 // arrival of the last in-order packet, which jitter may not undercut
-	txSeq       uint64
+	flight linkq.Flight[*packet]
 
-	loss                              lossState
+	loss                              netsim.LossProcess
 	rDup, rJitter, rReorder, rCorrupt *rand.Rand
 
 	ctr *counters // the pipe's own counters when several flows share it, else nil
@@ -42,7 +41,7 @@ func newPipe(c *core, name string, cfg netsim.PipeConfig, seed uint64) *pipe {
 	p := &pipe{name: name, core: c, up: true}
 	// One stream per impairment, as netsim has: turning one on does not
 	// shift the draws of another.
-	p.loss.r = rand.New(streamSource(seed, "pipe/"+name+"/loss"))
+	p.loss = netsim.NewLossProcess(rand.New(streamSource(seed, "pipe/"+name+"/loss")))
 	p.rDup = rand.New(streamSource(seed, "pipe/"+name+"/dup"))
 	p.rJitter = rand.New(streamSource(seed, "pipe/"+name+"/jitter"))
 	p.rReorder = rand.New(streamSource(seed, "pipe/"+name+"/reorder"))
@@ -88,13 +87,13 @@ func (p *pipe) setUp(up bool, now int64) {
 	for p.queue.len() > 0 {
 		p.drop(p.dequeue(), dropDown)
 	}
-	for p.flight.len() > 0 {
-		pk := p.flight.popNext()
+	for p.flight.Len() > 0 {
+		pk := p.flight.Pop()
 		p.gauge(pk, 0, -1)
 		p.drop(pk, dropDown)
 	}
 	p.busyUntil = now
-	p.lastArrival = now
+	p.flight.Restart(now)
 	p.frac = 0
 }
 
@@ -147,8 +146,8 @@ func (p *pipe) nextEvent() int64 {
 	if p.queue.len() > 0 {
 		t = p.busyUntil
 	}
-	if pk := p.flight.next(); pk != nil && pk.arrival < t {
-		t = pk.arrival
+	if _, arr, ok := p.flight.Next(); ok && arr < t {
+		t = arr
 	}
 	return t
 }
@@ -157,12 +156,12 @@ func (p *pipe) nextEvent() int64 {
 // next queued packet, or the next packet on the wire arrives.
 func (p *pipe) fire(t int64) {
 	if p.queue.len() > 0 && p.busyUntil <= t {
-		if pk := p.flight.next(); pk == nil || p.busyUntil <= pk.arrival {
+		if _, arr, ok := p.flight.Next(); !ok || p.busyUntil <= arr {
 			p.transmit(p.busyUntil, p.dequeue())
 			return
 		}
 	}
-	pk := p.flight.popNext()
+	pk := p.flight.Pop()
 	p.gauge(pk, 0, -1)
 	if p.ctr != nil {
 		p.ctr.forwarded.Add(1)
@@ -187,7 +186,7 @@ func (p *pipe) transmit(now int64, pk *packet) {
 		p.frac = num % r
 	}
 	p.busyUntil = end
-	if p.loss.lose(&p.cfg) {
+	if p.loss.Lose(&p.cfg) {
 		p.drop(pk, dropLoss)
 		return
 	}
@@ -219,20 +218,15 @@ func (p *pipe) transmit(now int64, pk *packet) {
 
 // launch records pk as on the wire, arriving at arr (held back if late).
 func (p *pipe) launch(pk *packet, arr int64, late bool) {
-	p.txSeq++
-	pk.seq = p.txSeq
 	if late {
 		d := p.cfg.ReorderDelay
 		if d == 0 {
 			d = p.cfg.Delay
 		}
 		pk.arrival = arr + int64(d)
-		p.flight.pushLate(pk)
+		p.flight.SendLate(pk, pk.arrival)
 	} else {
-		arr = max(arr, p.lastArrival)
-		p.lastArrival = arr
-		pk.arrival = arr
-		p.flight.fifo.push(pk)
+		pk.arrival = p.flight.Send(pk, arr)
 	}
 	p.gauge(pk, 0, 1)
 }
@@ -240,87 +234,35 @@ func (p *pipe) launch(pk *packet, arr int64, late bool) {
 // dropTail is the FIFO in front of the transmitter; when full, the
 // arriving packet is dropped, as in Linux's pfifo and bfifo.
 type dropTail struct {
-	q          ring[*packet]
+	q          linkq.Ring[*packet]
 	bytes      int
 	maxPackets int // 0: unlimited (the pool's memory bound still holds)
 	maxBytes   int
 }
 
 func (d *dropTail) fits(n int) bool {
-	if d.maxPackets > 0 && d.q.len() >= d.maxPackets {
+	if d.maxPackets > 0 && d.q.Len() >= d.maxPackets {
 		return false
 	}
 	return d.maxBytes <= 0 || d.bytes+n <= d.maxBytes
 }
 
-func (d *dropTail) push(pk *packet) { d.q.push(pk); d.bytes += pk.size }
+func (d *dropTail) push(pk *packet) { d.q.Push(pk); d.bytes += pk.size }
 
 func (d *dropTail) pop() *packet {
-	pk := d.q.pop()
+	pk := d.q.Pop()
 	d.bytes -= pk.size
 	return pk
 }
 
-func (d *dropTail) len() int { return d.q.len() }
+func (d *dropTail) len() int { return d.q.Len() }
 
-// lossState is a pipe's loss process, netsim's: Bernoulli loss, and
-// Gilbert-Elliott bursts when configured.
-type lossState struct {
-	r   *rand.Rand
-	bad bool
-}
-
-func (l *lossState) lose(cfg *netsim.PipeConfig) bool {
-	lost := cfg.Loss > 0 && l.r.Float64() < cfg.Loss
-	if g := cfg.Burst; g != nil {
-		if l.bad {
-			if l.r.Float64() < g.R {
-				l.bad = false
-			}
-		} else if l.r.Float64() < g.P {
-			l.bad = true
-		}
-		p := g.LossGood
-		if l.bad {
-			p = g.LossBad
-		}
-		if p > 0 && l.r.Float64() < p {
-			lost = true
-		}
-	}
-	return lost
-}
-
-// validatePipe checks a configuration as netsim does.
+// validatePipe checks a configuration with netsim's own rules, so that
+// the emulator accepts exactly the links the simulator does. The error
+// wraps both ErrInvalidConfig and netsim's.
 func validatePipe(c *netsim.PipeConfig) error {
-	prob := func(name string, p float64) error {
-		if !(p >= 0 && p <= 1) {
-			return fmt.Errorf("%w: %s probability %v not in [0, 1]", ErrInvalidConfig, name, p)
-		}
-		return nil
-	}
-	switch {
-	case c.Rate < 0:
-		return fmt.Errorf("%w: negative rate %d", ErrInvalidConfig, c.Rate)
-	case c.Delay < 0, c.Jitter < 0, c.ReorderDelay < 0:
-		return fmt.Errorf("%w: negative delay, jitter or reorder delay", ErrInvalidConfig)
-	case c.QueuePackets < 0, c.QueueBytes < 0, c.MTU < 0:
-		return fmt.Errorf("%w: negative queue limit or MTU", ErrInvalidConfig)
-	}
-	for _, pr := range []struct {
-		n string
-		p float64
-	}{{"loss", c.Loss}, {"reorder", c.Reorder}, {"duplicate", c.Duplicate}, {"corrupt", c.Corrupt}} {
-		if err := prob(pr.n, pr.p); err != nil {
-			return err
-		}
-	}
-	if g := c.Burst; g != nil {
-		for _, p := range []float64{g.P, g.R, g.LossGood, g.LossBad} {
-			if err := prob("Gilbert-Elliott", p); err != nil {
-				return err
-			}
-		}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
 }

@@ -47,7 +47,11 @@ type PipeConfig struct {
 	Corrupt float64
 }
 
-func (c *PipeConfig) validate() error {
+// Validate reports whether c is a possible link: no negative rate, delay
+// or limit, and every probability in [0, 1]. The error wraps
+// ErrInvalidConfig. It is exported so that emu, which runs the same link
+// model in real time, accepts exactly the configurations netsim does.
+func (c *PipeConfig) Validate() error {
 	prob := func(name string, p float64) error {
 		if !(p >= 0 && p <= 1) {
 			return fmt.Errorf("%w: %s probability %v not in [0, 1]", ErrInvalidConfig, name, p)
@@ -106,10 +110,10 @@ func (s *Sim) ConnectAsym(a, b *Interface, ab, ba PipeConfig) (*Link, error) {
 	if a == b {
 		return nil, fmt.Errorf("%w: link from %v to itself", ErrInvalidConfig, a)
 	}
-	if err := ab.validate(); err != nil {
+	if err := ab.Validate(); err != nil {
 		return nil, fmt.Errorf("link %v->%v: %w", a, b, err)
 	}
-	if err := ba.validate(); err != nil {
+	if err := ba.Validate(); err != nil {
 		return nil, fmt.Errorf("link %v->%v: %w", b, a, err)
 	}
 	l := &Link{s: s, a: a, b: b}

@@ -35,16 +35,21 @@ func (g *GilbertElliott) MeanLoss() float64 {
 	return (1-bad)*g.LossGood + bad*g.LossBad
 }
 
-// lossState is a pipe's loss process: its own random stream, so enabling
+// LossProcess is a pipe's loss process: its own random stream, so enabling
 // jitter or duplication on a pipe does not change which packets it loses,
-// and its Gilbert-Elliott state.
-type lossState struct {
+// and its Gilbert-Elliott state. It is exported so that emu draws the same
+// fates from the same stream, packet for packet, as netsim does.
+type LossProcess struct {
 	r   *rand.Rand
 	bad bool
 }
 
-// lose draws the fate of the next packet under cfg.
-func (l *lossState) lose(cfg *PipeConfig) bool {
+// NewLossProcess returns a loss process drawing from r, starting in the
+// Good state.
+func NewLossProcess(r *rand.Rand) LossProcess { return LossProcess{r: r} }
+
+// Lose draws the fate of the next packet under cfg: true if it is lost.
+func (l *LossProcess) Lose(cfg *PipeConfig) bool {
 	lost := false
 	if cfg.Loss > 0 && l.r.Float64() < cfg.Loss {
 		lost = true

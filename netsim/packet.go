@@ -13,10 +13,8 @@ const (
 // delivered or dropped. Ownership moves (router forwarding passes the same
 // buffer on), so a packet is copied once, when it enters the network.
 type packet struct {
-	b       []byte // the packet; cap is the size class
-	arrival int64  // virtual time it reaches the far end of the pipe
-	seq     uint64 // transmission order on the pipe, for ties
-	next    *packet
+	b    []byte // the packet; cap is the size class
+	next *packet
 }
 
 // packetPool is a free list per size class. The simulation is
@@ -62,50 +60,4 @@ func (p *packetPool) put(pk *packet) {
 		pk.next = p.large
 		p.large = pk
 	}
-}
-
-// ring is a growable FIFO. Its storage is reused, so a queue that has
-// reached its working size stops allocating.
-type ring[T any] struct {
-	buf        []T
-	head, size int
-}
-
-func (r *ring[T]) len() int { return r.size }
-
-func (r *ring[T]) push(v T) {
-	if r.size == len(r.buf) {
-		r.grow()
-	}
-	r.buf[(r.head+r.size)&(len(r.buf)-1)] = v
-	r.size++
-}
-
-// peek returns the oldest element; the ring must not be empty.
-func (r *ring[T]) peek() T { return r.buf[r.head] }
-
-// pop removes and returns the oldest element; the ring must not be empty.
-func (r *ring[T]) pop() T {
-	var zero T
-	v := r.buf[r.head]
-	r.buf[r.head] = zero
-	r.head = (r.head + 1) & (len(r.buf) - 1)
-	r.size--
-	return v
-}
-
-// at returns the i-th oldest element.
-func (r *ring[T]) at(i int) T { return r.buf[(r.head+i)&(len(r.buf)-1)] }
-
-func (r *ring[T]) grow() {
-	n := 2 * len(r.buf)
-	if n == 0 {
-		n = 16
-	}
-	buf := make([]T, n)
-	for i := 0; i < r.size; i++ {
-		buf[i] = r.at(i)
-	}
-	r.buf = buf
-	r.head = 0
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/linkq"
 	"github.com/mptcp-go/mptcp/pcap"
 )
 
@@ -30,13 +31,11 @@ type Pipe struct {
 	busyUntil int64  // virtual time the transmitter is free
 	frac      int64  // remainder of bits*1e9/Rate carried to the next packet, so the long-run rate is exact
 	txTimer   *Timer // fires when the transmitter can take the next queued packet
-	txSeq     uint64
 
-	flight      flight
-	lastArrival int64 // arrival of the last in-order packet, which jitter may not undercut
-	arrTimer    *Timer
+	flight   linkq.Flight[*packet]
+	arrTimer *Timer
 
-	loss                              lossState
+	loss                              LossProcess
 	rDup, rJitter, rReorder, rCorrupt *rand.Rand
 
 	mbox     chain
@@ -53,7 +52,7 @@ func newPipe(s *Sim, l *Link, from, to *Interface, cfg PipeConfig) *Pipe {
 	p.arrTimer = s.NewTimer(p.onArrival)
 	// Separate streams per impairment: turning one on does not shift the
 	// draws of another, so a loss pattern survives adding jitter.
-	p.loss.r = s.Rand("pipe/" + p.name + "/loss")
+	p.loss = NewLossProcess(s.Rand("pipe/" + p.name + "/loss"))
 	p.rDup = s.Rand("pipe/" + p.name + "/dup")
 	p.rJitter = s.Rand("pipe/" + p.name + "/jitter")
 	p.rReorder = s.Rand("pipe/" + p.name + "/reorder")
@@ -82,7 +81,7 @@ func (p *Pipe) Config() PipeConfig { return p.cfg }
 // under the new queue limits (none is dropped for the change); packets
 // already in flight keep the arrival time they were given.
 func (p *Pipe) SetConfig(cfg PipeConfig) error {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	p.setConfig(cfg)
@@ -119,13 +118,13 @@ func (p *Pipe) SetUp(up bool) {
 	for p.queue.len() > 0 {
 		p.dropDown(p.queue.pop())
 	}
-	for p.flight.len() > 0 {
-		p.dropDown(p.flight.popNext())
+	for p.flight.Len() > 0 {
+		p.dropDown(p.flight.Pop())
 	}
 	p.txTimer.Stop()
 	p.arrTimer.Stop()
 	p.busyUntil = p.s.now
-	p.lastArrival = p.s.now
+	p.flight.Restart(p.s.now)
 	p.frac = 0
 }
 
@@ -139,7 +138,7 @@ func (p *Pipe) Stats() PipeStats {
 	st := p.stats
 	st.Queued = p.queue.len()
 	st.QueuedBytes = p.queue.bytes
-	st.InFlight = p.flight.len()
+	st.InFlight = p.flight.Len()
 	return st
 }
 
@@ -200,7 +199,7 @@ func (p *Pipe) transmit(pk *packet) {
 		p.frac = num % r
 	}
 	p.busyUntil = end
-	if p.loss.lose(&p.cfg) {
+	if p.loss.Lose(&p.cfg) {
 		p.stats.LossDrops++
 		s.pool.put(pk)
 		return
@@ -228,25 +227,18 @@ func (p *Pipe) transmit(pk *packet) {
 
 // launch records pk as in flight, arriving at arr (held back if late).
 func (p *Pipe) launch(pk *packet, arr int64, late bool) {
-	p.txSeq++
-	pk.seq = p.txSeq
 	if late {
 		d := p.cfg.ReorderDelay
 		if d == 0 {
 			d = p.cfg.Delay
 		}
-		pk.arrival = arr + int64(d)
-		p.flight.pushLate(pk)
+		arr += int64(d)
+		p.flight.SendLate(pk, arr)
 	} else {
-		if arr < p.lastArrival {
-			arr = p.lastArrival
-		}
-		p.lastArrival = arr
-		pk.arrival = arr
-		p.flight.fifo.push(pk)
+		arr = p.flight.Send(pk, arr)
 	}
-	if !p.arrTimer.Pending() || pk.arrival < p.arrTimer.at {
-		p.arrTimer.resetNS(pk.arrival)
+	if !p.arrTimer.Pending() || arr < p.arrTimer.at {
+		p.arrTimer.resetNS(arr)
 	}
 }
 
@@ -254,15 +246,15 @@ func (p *Pipe) launch(pk *packet, arr int64, late bool) {
 func (p *Pipe) onArrival() {
 	s := p.s
 	for {
-		pk := p.flight.next()
-		if pk == nil {
+		pk, arr, ok := p.flight.Next()
+		if !ok {
 			return
 		}
-		if pk.arrival > s.now {
-			p.arrTimer.resetNS(pk.arrival)
+		if arr > s.now {
+			p.arrTimer.resetNS(arr)
 			return
 		}
-		p.flight.popNext()
+		p.flight.Pop()
 		p.stats.Delivered++
 		p.stats.DeliveredBytes += uint64(len(pk.b))
 		writeAll(s, p.capDeliv, pk.b)

@@ -69,7 +69,7 @@ func Loss(p float64) Change {
 
 // Config replaces the whole configuration.
 func Config(cfg PipeConfig) Change {
-	return configChange{edit: func(c *PipeConfig) { *c = cfg }, err: cfg.validate()}
+	return configChange{edit: func(c *PipeConfig) { *c = cfg }, err: cfg.Validate()}
 }
 
 // Schedule applies changes, in order, at virtual time at. Like every event,
