@@ -46,6 +46,19 @@ func (r *reassembly) acceptEdge() uint64 { return r.nxt + uint64(r.limit) }
 // happened to them in mib, and returns how many bytes became readable.
 // It copies what it keeps.
 func (r *reassembly) insert(dsn uint64, p []byte, mib *MIB) int {
+	return r.insertEdge(dsn, p, true, mib)
+}
+
+// insertAcked is insert for a connection that fell back to TCP: the TCP
+// engine acknowledged these bytes and nothing sends them again at data
+// level, so they are kept even beyond the window (the caller takes no more
+// than the window until the peer's FIN is in; then it takes everything the
+// engine holds, which may be more than the buffer).
+func (r *reassembly) insertAcked(dsn uint64, p []byte, mib *MIB) int {
+	return r.insertEdge(dsn, p, false, mib)
+}
+
+func (r *reassembly) insertEdge(dsn uint64, p []byte, edge bool, mib *MIB) int {
 	if len(p) == 0 {
 		return 0
 	}
@@ -70,13 +83,15 @@ func (r *reassembly) insert(dsn uint64, p []byte, mib *MIB) int {
 	// left). The peer may send up to any edge it was shown; dropping such
 	// data would only make it send again. The buffer overshoots its limit
 	// by at most the unread bytes, as the kernel's does.
-	re := r.acceptEdge()
-	if !before64(dsn, re) {
-		mib.Inc(NoDSSInWindow)
-		return 0
-	}
-	if after64(dsn+uint64(len(p)), re) {
-		p = p[:re-dsn]
+	if edge {
+		re := r.acceptEdge()
+		if !before64(dsn, re) {
+			mib.Inc(NoDSSInWindow)
+			return 0
+		}
+		if after64(dsn+uint64(len(p)), re) {
+			p = p[:re-dsn]
+		}
 	}
 	if dsn == r.nxt {
 		return r.deliver(p)

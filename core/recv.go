@@ -109,6 +109,14 @@ func (sf *subflow) drain(now time.Time) {
 				break
 			}
 		}
+		insert := c.rcv.insert
+		if c.fallen {
+			// Taken from the engine, these bytes are gone from the
+			// subflow: none may be dropped at the window's edge (the
+			// implicit mapping of the next ones would then start
+			// where this one was cut, shifting the stream).
+			insert = c.rcv.insertAcked
+		}
 		p1, p2 := tc.Peek()
 		k := 0
 		for _, p := range [2][]byte{p1, p2} {
@@ -117,11 +125,11 @@ func (sf *subflow) drain(now time.Time) {
 			}
 			p = p[:min(len(p), n-k)]
 			if !c.appClosed {
-				delivered += c.rcv.insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
+				delivered += insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
 			} else {
 				// Close discarded the read side; keep the data sequence
 				// moving so the peer is acknowledged.
-				c.rcv.insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
+				insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
 				c.rcv.ready.discard(c.rcv.ready.len())
 			}
 			k += len(p)
