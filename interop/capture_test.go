@@ -90,11 +90,12 @@ func (e *env) wireCount(filter string) int {
 
 // tshark runs tshark on a capture and returns what it prints on
 // standard output (it complains on standard error about running as
-// root). The payload is decoded as plain data: tshark's heuristic
-// dissectors would otherwise take random bytes for some protocol (Thrift)
-// and call them malformed.
+// root). The payload of every port is decoded as plain data: the
+// dissectors of the protocols registered on our ports (NDMP on 10000)
+// and the heuristic ones (Thrift) would otherwise take random bytes for
+// their protocol and call them malformed.
 func tshark(path string, args ...string) ([]byte, error) {
-	all := append([]string{"-n", "-r", path, "-d", fmt.Sprintf("tcp.port==%d,data", port),
+	all := append([]string{"-n", "-r", path, "-d", "tcp.port==1-65535,data",
 		"-o", "mptcp.analyze_mptcp:TRUE", "-o", "mptcp.relative_sequence_numbers:TRUE"}, args...)
 	cmd := exec.Command("tshark", all...)
 	var stderr strings.Builder
