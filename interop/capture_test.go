@@ -176,10 +176,13 @@ func (e *env) isOurs(a netip.Addr) bool {
 	return false
 }
 
-// newDataOn counts the bytes sent on the subflow from -> to (the
-// sender's end first) after frame since that had not been sent on another
-// subflow before: new data, as opposed to reinjected data.
-func newDataOn(segs []dataSeg, from, to netip.AddrPort, since int) (fresh, reinjected uint64) {
+// newDataOn counts the bytes from data sequence number fromDSN on that
+// were sent on the subflow from -> to (the sender's end first) and had
+// not been sent on another subflow before: new data, as opposed to
+// reinjected data. (A data sequence number, not a time, says what was
+// scheduled after a point: a subflow may transmit late what it was given
+// early.)
+func newDataOn(segs []dataSeg, from, to netip.AddrPort, fromDSN uint64) (fresh, reinjected uint64) {
 	type span struct{ start, end uint64 }
 	var elsewhere []span
 	covered := func(s, e uint64) uint64 {
@@ -211,21 +214,26 @@ func newDataOn(segs []dataSeg, from, to netip.AddrPort, since int) (fresh, reinj
 			elsewhere = append(elsewhere, span{g.start, g.end})
 			continue
 		}
-		if g.frame <= since {
+		start := max(g.start, fromDSN)
+		if start >= g.end {
 			continue
 		}
-		c := covered(g.start, g.end)
+		c := covered(start, g.end)
 		reinjected += c
-		fresh += g.end - g.start - c
+		fresh += g.end - start - c
 	}
 	return fresh, reinjected
 }
 
 // overrun is one side's data sent beyond the other's connection-level
-// window.
+// window, or sent for nothing after the data-level close.
 type overrun struct {
 	segs, over int    // data segments, and how many ended beyond the edge
 	first      string // the first one: frame and bytes beyond
+	// late counts data segments sent after the side's DATA_FIN whose
+	// bytes the receiver had all acknowledged at data level already.
+	late      int
+	firstLate string
 }
 
 // windowOverruns checks connection-level flow control on the wire (RFC
@@ -233,7 +241,9 @@ type overrun struct {
 // before the largest right edge (DATA_ACK + window) its receiver had
 // advertised when it was sent. tshark gives the DATA_ACKs and data
 // sequence numbers relative to the same initial data sequence number and
-// scales the windows.
+// scales the windows. It also counts the segments a side sends late:
+// after its DATA_FIN, with data the receiver acknowledged already, which
+// a receiver that closed meanwhile answers with a RST.
 func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 	e.t.Helper()
 	ip := "ip"
@@ -241,13 +251,15 @@ func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 		ip = "ipv6"
 	}
 	lines, ok := e.wire("mptcp.ack || mptcp.dss.dsn", "frame.number", ip+".src", "tcp.len", "tcp.window_size",
-		"mptcp.ack", "mptcp.dss.dsn", "tcp.seq", "tcp.options.mptcp.subflowseqno")
+		"mptcp.ack", "mptcp.dss.dsn", "tcp.seq", "tcp.options.mptcp.subflowseqno", "tcp.options.mptcp.datafin.flag")
 	if !ok {
 		return ours, kernel, false
 	}
-	// edge[x] is the largest edge x advertised, for the other's data.
-	var edgeOurs, edgeKernel uint64
-	var seenOurs, seenKernel bool
+	// edge[x] is the largest edge x advertised, for the other's data;
+	// acked[x] the largest DATA_ACK x sent; fin[x] whether x sent its
+	// DATA_FIN.
+	var edgeOurs, edgeKernel, ackedOurs, ackedKernel uint64
+	var seenOurs, seenKernel, finOurs, finKernel bool
 	num := func(s string) uint64 {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -257,7 +269,7 @@ func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 	}
 	for _, l := range lines {
 		f := strings.Split(l, ",")
-		if len(f) != 8 {
+		if len(f) != 9 {
 			e.t.Fatalf("tshark line %q", l)
 		}
 		src, err := netip.ParseAddr(f[1])
@@ -269,11 +281,20 @@ func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 			edge := num(f[4]) + num(f[3])
 			if fromUs {
 				edgeOurs, seenOurs = max(edgeOurs, edge), true
+				ackedOurs = max(ackedOurs, num(f[4]))
 			} else {
 				edgeKernel, seenKernel = max(edgeKernel, edge), true
+				ackedKernel = max(ackedKernel, num(f[4]))
 			}
 		}
 		if f[5] == "" || f[2] == "" || f[2] == "0" {
+			if f[8] == "1" {
+				if fromUs {
+					finOurs = true
+				} else {
+					finKernel = true
+				}
+			}
 			continue
 		}
 		ssn := uint64(1) // MP_CAPABLE with data: the mapping starts the subflow
@@ -281,9 +302,9 @@ func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 			ssn = num(f[7])
 		}
 		end := num(f[5]) + num(f[6]) - ssn + num(f[2])
-		o, edge, seen := &kernel, edgeOurs, seenOurs
+		o, edge, seen, acked, fin := &kernel, edgeOurs, seenOurs, ackedOurs, finKernel
 		if fromUs {
-			o, edge, seen = &ours, edgeKernel, seenKernel
+			o, edge, seen, acked, fin = &ours, edgeKernel, seenKernel, ackedKernel, finOurs
 		}
 		o.segs++
 		if seen && end > edge {
@@ -291,6 +312,19 @@ func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 				o.first = fmt.Sprintf("frame %s, %d bytes beyond", f[0], end-edge)
 			}
 			o.over++
+		}
+		if fin && end <= acked {
+			if o.late == 0 {
+				o.firstLate = "frame " + f[0]
+			}
+			o.late++
+		}
+		if f[8] == "1" {
+			if fromUs {
+				finOurs = true
+			} else {
+				finKernel = true
+			}
 		}
 	}
 	return ours, kernel, true

@@ -58,9 +58,9 @@ func TestNewDataOn(t *testing.T) {
 	if fresh != 0 || again != 0 {
 		t.Errorf("on a subflow that carried nothing: %d new, %d reinjected", fresh, again)
 	}
-	// Only what came after frame 3 counts.
-	fresh, again = newDataOn(segs, b, k, 3)
+	// Only data from DSN 200 on counts.
+	fresh, again = newDataOn(segs, b, k, 200)
 	if fresh != 10 || again != 70 {
-		t.Errorf("on b after frame 3: %d new, %d reinjected; want 10 and 70", fresh, again)
+		t.Errorf("on b from DSN 200: %d new, %d reinjected; want 10 and 70", fresh, again)
 	}
 }
