@@ -101,6 +101,7 @@ type run struct {
 	subflows       map[int]*SubflowResult
 	subOrder       []int
 	compNames      []string
+	compCC         []string  // the competitors' congestion controls, as run
 	cfgNames       [3]string // scheduler, cc, pm actually used
 	err            error
 }
@@ -150,7 +151,9 @@ func (r *run) setup() error {
 			}
 		}
 	}
-	newStack := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
+	// stackOn makes a stack with h's addresses addrs; the caller sets it
+	// on h (the server's stacks share the host through a demux).
+	stackOn := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
 		cfg.Rand = h.Rand()
 		st, err := core.NewStack(cfg)
 		if err != nil {
@@ -159,8 +162,14 @@ func (r *run) setup() error {
 		for _, a := range addrs {
 			st.AddAddress(a)
 		}
-		h.SetStack(st)
 		return st, nil
+	}
+	newStack := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
+		st, err := stackOn(h, cfg, addrs...)
+		if err == nil {
+			h.SetStack(st)
+		}
+		return st, err
 	}
 	cfg := core.Config{Scheduler: r.sc.Scheduler, CongestionControl: r.sc.CC, PathManager: r.sc.PM}
 	if r.client, err = newStack(top.Client, cfg, top.ClientAddrs...); err != nil {
@@ -168,9 +177,10 @@ func (r *run) setup() error {
 	}
 	c := r.client.Config()
 	r.cfgNames = [3]string{c.Scheduler, c.CongestionControl, c.PathManager}
-	if r.server, err = newStack(top.Server, cfg, top.ServerAddr); err != nil {
+	if r.server, err = stackOn(top.Server, cfg, top.ServerAddr); err != nil {
 		return err
 	}
+	srvStacks := newDemux(r.server)
 	ln, err := r.server.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
 	if err != nil {
 		return fmt.Errorf("server listen: %w", err)
@@ -196,6 +206,33 @@ func (r *run) setup() error {
 		f := &flow{r: r, name: comp.Name, sendHost: top.Server, recvHost: node.Host, ok: true, recvIsClnt: true}
 		r.competitors = append(r.competitors, f)
 		r.compNames = append(r.compNames, comp.Name)
+		// The competitor's data is sent by the server: by a plain TCP
+		// server stack of its own, running the competitor's congestion
+		// control, not the MPTCP connection's.
+		cs, err := stackOn(top.Server, core.Config{DisableMPTCP: true, CongestionControl: comp.CC}, top.ServerAddr)
+		if err != nil {
+			return fmt.Errorf("competitor %s: %w", comp.Name, err)
+		}
+		r.compCC = append(r.compCC, cs.Config().CongestionControl)
+		cln, err := cs.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
+		if err != nil {
+			return fmt.Errorf("competitor %s server: %w", comp.Name, err)
+		}
+		cln.SetNotify(func() {
+			for {
+				c, err := cln.Accept()
+				if err != nil {
+					if !errors.Is(err, core.ErrWouldBlock) {
+						r.fail(fmt.Errorf("competitor %s accept: %w", comp.Name, err))
+					}
+					return
+				}
+				f.attachSend(c)
+				c.SetNotify(f.pump)
+				top.Server.Wake()
+			}
+		})
+		srvStacks.add(node.Addr, cs)
 		r.sim.Schedule(start, func() {
 			c, err := st.Dial(r.sim.Now(), node.Addr, netip.AddrPortFrom(top.ServerAddr, Port), core.ConnOptions{DisableMPTCP: true})
 			if err != nil {
@@ -207,6 +244,7 @@ func (r *run) setup() error {
 			node.Host.Wake()
 		})
 	}
+	top.Server.SetStack(srvStacks)
 	r.lastComp = make([]int64, len(r.competitors))
 	var tick *netsim.Timer
 	tick = r.sim.NewTimer(func() {
@@ -241,9 +279,9 @@ func (r *run) dialMPTCP() {
 	r.top.Client.Wake()
 }
 
-// accept takes the server's new connections: the MPTCP client's, whose
-// flows the server sends or receives, and the competitors', to which it
-// sends.
+// accept takes the MPTCP server's new connections: the client's, whose
+// flows the server sends or receives (competitors have servers of their
+// own).
 func (r *run) accept(ln *core.Listener) {
 	for {
 		c, err := ln.Accept()
@@ -253,25 +291,14 @@ func (r *run) accept(ln *core.Listener) {
 			}
 			return
 		}
-		remote := c.RemoteAddr().Addr()
-		handled := false
-		for i, node := range r.top.Competitors {
-			if node.Addr == remote {
-				r.competitors[i].attachSend(c)
-				c.SetNotify(func() { r.competitors[i].pump() })
-				handled = true
+		for _, f := range r.flows {
+			if f.recvIsClnt {
+				f.attachSend(c)
+			} else {
+				f.attachRecv(c)
 			}
 		}
-		if !handled {
-			for _, f := range r.flows {
-				if f.recvIsClnt {
-					f.attachSend(c)
-				} else {
-					f.attachRecv(c)
-				}
-			}
-			r.setNotify(c)
-		}
+		r.setNotify(c)
 		r.top.Server.Wake()
 	}
 }
@@ -503,7 +530,7 @@ func (r *run) result() *Result {
 		for i, c := range r.competitors {
 			g := float64(c.got) * 8 / (end - r.sc.Transfer.Start).Seconds()
 			sum += g
-			res.Competitors = append(res.Competitors, CompetitorResult{Name: c.name, CC: r.sc.Competitors[i].CC, BytesDelivered: c.got, GoodputBps: g, IntegrityOK: c.ok})
+			res.Competitors = append(res.Competitors, CompetitorResult{Name: c.name, CC: r.compCC[i], BytesDelivered: c.got, GoodputBps: g, IntegrityOK: c.ok})
 			res.IntegrityOK = res.IntegrityOK && c.ok
 		}
 		mean := sum / float64(len(r.competitors))

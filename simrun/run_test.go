@@ -150,3 +150,19 @@ func TestPlot(t *testing.T) {
 		t.Error("gif accepted")
 	}
 }
+
+// TestCompetitorRunsItsOwnCC: a competitor's data is sent by a server stack
+// running the competitor's congestion control, whatever the MPTCP
+// connection runs.
+func TestCompetitorRunsItsOwnCC(t *testing.T) {
+	res, err := Run(builtin(t, "fairness"), Options{CC: "cubic", Duration: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Competitors) != 1 || res.Competitors[0].CC != "reno" || res.CC != "cubic" {
+		t.Fatalf("MPTCP runs %q, competitors %+v; want cubic and one reno competitor", res.CC, res.Competitors)
+	}
+	if !res.IntegrityOK || res.Competitors[0].BytesDelivered == 0 || res.BytesDelivered == 0 {
+		t.Fatalf("integrity %v, MPTCP %d bytes, TCP %d bytes", res.IntegrityOK, res.BytesDelivered, res.Competitors[0].BytesDelivered)
+	}
+}
