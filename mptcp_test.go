@@ -192,3 +192,34 @@ func TestDialErrors(t *testing.T) {
 		t.Error("unknown scheduler accepted")
 	}
 }
+
+// TestListenAllAddresses: ":port" listens on every address, as net.Listen
+// does.
+func TestListenAllAddresses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := startSim(t, "aggregate")
+		ln, err := n.server.Listen("tcp", ":7000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hi"))
+			c.Close()
+		}()
+		c, err := n.client.Dial("tcp", netip.AddrPortFrom(n.top.ServerAddr, 7000).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "hi" {
+			t.Fatalf("read %q, %v", got, err)
+		}
+		c.Close()
+		ln.Close()
+		n.stop()
+	})
+}
