@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -61,7 +60,7 @@ func (e *env) wire(filter string, fields ...string) (lines []string, ok bool) {
 	}
 	args := []string{"-Y", filter}
 	if len(fields) > 0 {
-		args = append(args, "-T", "fields", "-E", "separator=,")
+		args = append(args, "-T", "fields", "-E", "separator=,", "-E", "aggregator=;")
 		for _, f := range fields {
 			args = append(args, "-e", f)
 		}
@@ -116,54 +115,20 @@ type dataSeg struct {
 }
 
 // sentData returns the data segments the kernel (or, if ours, our stack)
-// sent, in capture order, placed by tshark's MPTCP analysis: each segment
-// carries the mapping that covers it (both stacks put it on every segment
-// of a mapping, or MP_CAPABLE with data on the first), whose data
-// sequence number tshark gives relative to the sender's initial one,
-// whatever its size on the wire; the segment's own is that plus its
-// offset in the mapping (tshark's relative subflow sequence numbers and
-// the mapping's agree).
+// sent, in capture order.
 func (e *env) sentData(ours bool) ([]dataSeg, bool) {
 	e.t.Helper()
-	ip := "ip"
-	if e.v6 {
-		ip = "ipv6"
-	}
-	lines, ok := e.wire("tcp.len > 0 && mptcp.dss.dsn",
-		"frame.number", ip+".dst", "tcp.dstport", "tcp.seq", "tcp.len",
-		"mptcp.dss.dsn", "tcp.options.mptcp.subflowseqno", ip+".src", "tcp.srcport")
+	segs, ok := e.mptcpSegs()
 	if !ok {
 		return nil, false
 	}
-	var segs []dataSeg
-	for _, l := range lines {
-		f := strings.Split(l, ",")
-		if len(f) != 9 {
-			e.t.Fatalf("tshark line %q", l)
+	var out []dataSeg
+	for _, g := range segs {
+		if g.hasData && g.fromUs == ours {
+			out = append(out, dataSeg{frame: g.frame, local: g.local, remote: g.remote, start: g.start, end: g.start + uint64(g.len)})
 		}
-		dst, err := netip.ParseAddr(f[1])
-		if err != nil || e.isOurs(dst) == ours {
-			continue // the other side's data
-		}
-		if f[6] == "" {
-			f[6] = "1" // MP_CAPABLE with data: the mapping starts the subflow
-		}
-		n := make([]uint64, 9)
-		for _, i := range []int{0, 2, 3, 4, 5, 6, 8} {
-			if n[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
-				e.t.Fatalf("tshark line %q: %v", l, err)
-			}
-		}
-		src, err := netip.ParseAddr(f[7])
-		if err != nil {
-			e.t.Fatalf("tshark line %q: %v", l, err)
-		}
-		start := n[5] + (n[3] - n[6])
-		segs = append(segs, dataSeg{frame: int(n[0]),
-			local: netip.AddrPortFrom(src, uint16(n[8])), remote: netip.AddrPortFrom(dst, uint16(n[2])),
-			start: start, end: start + n[4]})
 	}
-	return segs, true
+	return out, true
 }
 
 // isOurs reports whether a is one of our stack's addresses in the case.
@@ -239,92 +204,62 @@ type overrun struct {
 // windowOverruns checks connection-level flow control on the wire (RFC
 // 8684 section 3.3.4), both ways: every data segment must end at or
 // before the largest right edge (DATA_ACK + window) its receiver had
-// advertised when it was sent. tshark gives the DATA_ACKs and data
-// sequence numbers relative to the same initial data sequence number and
-// scales the windows. It also counts the segments a side sends late:
-// after its DATA_FIN, with data the receiver acknowledged already, which
-// a receiver that closed meanwhile answers with a RST.
+// advertised when it was sent. It also counts the segments a side sends
+// late (counted for both, meaningful for ours only: the capture shows
+// when we learnt of the kernel's acknowledgments and FINs, not when the
+// kernel learnt of ours): first transmissions on their subflow (not TCP retransmissions,
+// which TCP owes whatever the DATA_ACK says) after its DATA_FIN of data
+// the receiver had acknowledged already, or on a subflow the receiver
+// closed with a FIN (RFC 8684 section 3.3.3: that subflow is done); a
+// receiver that closed its end answers them with a RST.
 func (e *env) windowOverruns() (ours, kernel overrun, ok bool) {
 	e.t.Helper()
-	ip := "ip"
-	if e.v6 {
-		ip = "ipv6"
-	}
-	lines, ok := e.wire("mptcp.ack || mptcp.dss.dsn", "frame.number", ip+".src", "tcp.len", "tcp.window_size",
-		"mptcp.ack", "mptcp.dss.dsn", "tcp.seq", "tcp.options.mptcp.subflowseqno", "tcp.options.mptcp.datafin.flag")
+	segs, ok := e.mptcpSegs()
 	if !ok {
 		return ours, kernel, false
 	}
-	// edge[x] is the largest edge x advertised, for the other's data;
-	// acked[x] the largest DATA_ACK x sent; fin[x] whether x sent its
-	// DATA_FIN.
-	var edgeOurs, edgeKernel, ackedOurs, ackedKernel uint64
-	var seenOurs, seenKernel, finOurs, finKernel bool
-	num := func(s string) uint64 {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			e.t.Fatalf("tshark field %q: %v", s, err)
-		}
-		return v
+	// For each side: the largest edge and DATA_ACK it advertised, for the
+	// other's data, and whether it sent its DATA_FIN.
+	type state struct {
+		edge, acked uint64
+		seen, fin   bool
 	}
-	for _, l := range lines {
-		f := strings.Split(l, ",")
-		if len(f) != 9 {
-			e.t.Fatalf("tshark line %q", l)
+	var us, them state
+	type subflow struct{ from, to netip.AddrPort }
+	sent := map[subflow]uint64{} // highest subflow sequence number sent, +1
+	closed := map[subflow]bool{} // the receiver sent its FIN on it
+	for _, g := range segs {
+		if g.tcpFin {
+			closed[subflow{g.remote, g.local}] = true
 		}
-		src, err := netip.ParseAddr(f[1])
-		if err != nil {
-			continue
+		me, peer, o := &them, &us, &kernel
+		if g.fromUs {
+			me, peer, o = &us, &them, &ours
 		}
-		fromUs := e.isOurs(src)
-		if f[4] != "" && f[3] != "" {
-			edge := num(f[4]) + num(f[3])
-			if fromUs {
-				edgeOurs, seenOurs = max(edgeOurs, edge), true
-				ackedOurs = max(ackedOurs, num(f[4]))
-			} else {
-				edgeKernel, seenKernel = max(edgeKernel, edge), true
-				ackedKernel = max(ackedKernel, num(f[4]))
-			}
+		if g.hasAck {
+			me.edge, me.acked, me.seen = max(me.edge, g.ack+g.window), max(me.acked, g.ack), true
 		}
-		if f[5] == "" || f[2] == "" || f[2] == "0" {
-			if f[8] == "1" {
-				if fromUs {
-					finOurs = true
-				} else {
-					finKernel = true
+		if g.hasData {
+			end := g.start + uint64(g.len)
+			o.segs++
+			if peer.seen && end > peer.edge {
+				if o.over == 0 {
+					o.first = fmt.Sprintf("frame %d, %d bytes beyond", g.frame, end-peer.edge)
 				}
+				o.over++
 			}
-			continue
-		}
-		ssn := uint64(1) // MP_CAPABLE with data: the mapping starts the subflow
-		if f[7] != "" {
-			ssn = num(f[7])
-		}
-		end := num(f[5]) + num(f[6]) - ssn + num(f[2])
-		o, edge, seen, acked, fin := &kernel, edgeOurs, seenOurs, ackedOurs, finKernel
-		if fromUs {
-			o, edge, seen, acked, fin = &ours, edgeKernel, seenKernel, ackedKernel, finOurs
-		}
-		o.segs++
-		if seen && end > edge {
-			if o.over == 0 {
-				o.first = fmt.Sprintf("frame %s, %d bytes beyond", f[0], end-edge)
+			sf := subflow{g.local, g.remote}
+			fresh := g.seq+uint64(g.len) > sent[sf]
+			sent[sf] = max(sent[sf], g.seq+uint64(g.len))
+			if fresh && (me.fin && end <= peer.acked || closed[sf]) {
+				if o.late == 0 {
+					o.firstLate = fmt.Sprintf("frame %d", g.frame)
+				}
+				o.late++
 			}
-			o.over++
 		}
-		if fin && end <= acked {
-			if o.late == 0 {
-				o.firstLate = "frame " + f[0]
-			}
-			o.late++
-		}
-		if f[8] == "1" {
-			if fromUs {
-				finOurs = true
-			} else {
-				finKernel = true
-			}
+		if g.fin {
+			me.fin = true
 		}
 	}
 	return ours, kernel, true

@@ -64,3 +64,20 @@ func TestNewDataOn(t *testing.T) {
 		t.Errorf("on b from DSN 200: %d new, %d reinjected; want 10 and 70", fresh, again)
 	}
 }
+
+func TestExpand32(t *testing.T) {
+	for _, c := range []struct {
+		near uint64
+		v    uint32
+		want uint64
+	}{
+		{0x1_0000_0010, 0x20, 0x1_0000_0020},
+		{0x1_ffff_fff0, 0x10, 0x2_0000_0010},        // wrapped forward
+		{0x2_0000_0010, 0xffff_fff0, 0x1_ffff_fff0}, // an older value, before the wrap
+		{0, 5, 5},
+	} {
+		if got := expand32(c.near, c.v); got != c.want {
+			t.Errorf("expand32(%#x, %#x) = %#x, want %#x", c.near, c.v, got, c.want)
+		}
+	}
+}

@@ -53,14 +53,13 @@ func (e *env) checkFlowControl() {
 	if ours.over > 0 {
 		e.t.Errorf("we sent %d of %d data segments beyond the kernel's connection-level window (first: %s)", ours.over, ours.segs, ours.first)
 	}
-	if kernel.late > 0 {
-		e.t.Errorf("the kernel sent %d data segments after its DATA_FIN with data we had acknowledged (first: %s)", kernel.late, kernel.firstLate)
-	}
+	// (Late data is judged on our side only: the capture shows what we
+	// knew when we sent, not what the kernel knew when it did.)
 	if e.abortOnData > 0 && ours.late == 0 {
 		e.t.Errorf("the kernel reset %d subflows on unexpected data, and we sent no late data: not finding F7", e.abortOnData)
 	}
 	if ours.late > 0 {
-		msg := fmt.Sprintf("we sent %d data segments after our DATA_FIN with data the kernel had acknowledged (first: %s)", ours.late, ours.firstLate)
+		msg := fmt.Sprintf("we sent %d data segments late: after our DATA_FIN with data the kernel had acknowledged, or on a subflow the kernel had closed (first: %s)", ours.late, ours.firstLate)
 		if e.known("F7", f7) {
 			e.t.Log(msg)
 		} else {
@@ -70,4 +69,4 @@ func (e *env) checkFlowControl() {
 }
 
 // f7 names finding F7.
-const f7 = "after our DATA_FIN a subflow still sends the tail of a reinjected mapping the kernel acknowledged; the kernel, closed, resets it"
+const f7 = "a subflow still sends the rest of a mapping it was given after the kernel acknowledged that data and our DATA_FIN, or after the kernel closed that subflow; the kernel, closed, answers with RSTs"
