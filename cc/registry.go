@@ -3,9 +3,7 @@ package cc
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
+	reg "github.com/mptcp-go/mptcp/internal/registry"
 )
 
 // Default is the name of the algorithm used when none is chosen.
@@ -20,39 +18,21 @@ var ErrInvalidParams = errors.New("invalid congestion control parameters")
 // Factory makes a Controller from validated Params with defaults filled in.
 type Factory func(p Params) (Controller, error)
 
-var registry struct {
-	sync.RWMutex
-	m map[string]Factory
-}
+var registry = reg.New[Factory]("cc")
 
 // Register makes an algorithm available by name. An algorithm registers
 // itself from an init function in its own file. Register panics if name is
 // empty or already taken or f is nil: those are programming errors, found
 // when the program starts.
-func Register(name string, f Factory) {
-	registry.Lock()
-	defer registry.Unlock()
-	if name == "" || f == nil {
-		panic("cc: Register with empty name or nil factory")
-	}
-	if _, dup := registry.m[name]; dup {
-		panic("cc: Register called twice for " + name)
-	}
-	if registry.m == nil {
-		registry.m = make(map[string]Factory)
-	}
-	registry.m[name] = f
-}
+func Register(name string, f Factory) { registry.Register(name, f, f == nil) }
 
 // New returns a new Controller of the named algorithm. An unknown name gives
 // an error wrapping ErrUnknown that lists the valid names; unusable Params
 // give one wrapping ErrInvalidParams.
 func New(name string, p Params) (Controller, error) {
-	registry.RLock()
-	f := registry.m[name]
-	registry.RUnlock()
-	if f == nil {
-		return nil, fmt.Errorf("cc: %w %q (valid: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+	f, ok := registry.Lookup(name)
+	if !ok {
+		return nil, registry.Unknown(ErrUnknown, name, Names())
 	}
 	p, err := p.withDefaults()
 	if err != nil {
@@ -66,13 +46,4 @@ func New(name string, p Params) (Controller, error) {
 }
 
 // Names returns the registered names, sorted.
-func Names() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	names := make([]string, 0, len(registry.m))
-	for name := range registry.m {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names() }

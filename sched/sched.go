@@ -13,10 +13,7 @@ package sched
 
 import (
 	"errors"
-	"fmt"
-	"sort"
-	"strings"
-	"sync"
+	reg "github.com/mptcp-go/mptcp/internal/registry"
 	"time"
 )
 
@@ -89,29 +86,13 @@ type Scheduler interface {
 // Factory makes a Scheduler for one connection.
 type Factory func() Scheduler
 
-var registry struct {
-	sync.RWMutex
-	m map[string]Factory
-}
+var registry = reg.New[Factory]("sched")
 
 // Register makes a scheduler available by name. A scheduler registers
 // itself from an init function in its own file; Register panics on an
 // empty or duplicate name or a nil factory, programming errors found at
 // start-up.
-func Register(name string, f Factory) {
-	registry.Lock()
-	defer registry.Unlock()
-	if name == "" || f == nil {
-		panic("sched: Register with empty name or nil factory")
-	}
-	if _, dup := registry.m[name]; dup {
-		panic("sched: Register called twice for " + name)
-	}
-	if registry.m == nil {
-		registry.m = make(map[string]Factory)
-	}
-	registry.m[name] = f
-}
+func Register(name string, f Factory) { registry.Register(name, f, f == nil) }
 
 // New returns a new scheduler of the named kind; "" means Default. An
 // unknown name gives an error wrapping ErrUnknown that lists the valid
@@ -120,23 +101,12 @@ func New(name string) (Scheduler, error) {
 	if name == "" {
 		name = Default
 	}
-	registry.RLock()
-	f := registry.m[name]
-	registry.RUnlock()
-	if f == nil {
-		return nil, fmt.Errorf("sched: %w %q (valid: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+	f, ok := registry.Lookup(name)
+	if !ok {
+		return nil, registry.Unknown(ErrUnknown, name, Names())
 	}
 	return f(), nil
 }
 
 // Names returns the registered names, sorted.
-func Names() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	names := make([]string, 0, len(registry.m))
-	for n := range registry.m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names() }
