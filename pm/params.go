@@ -46,9 +46,7 @@ func RegisterParams(name string, f ParamFactory) {
 	if name == "" || f == nil || strings.ContainsAny(name, ":,=") {
 		panic("pm: RegisterParams with empty or malformed name or nil factory")
 	}
-	registry.RLock()
-	_, dup := registry.m[name]
-	registry.RUnlock()
+	_, dup := registry.Lookup(name)
 	params.Lock()
 	defer params.Unlock()
 	if _, again := params.m[name]; dup || again {
@@ -73,13 +71,10 @@ func lookupParams(spec string) (f Factory, ok bool, err error) {
 		if !hasParams {
 			return nil, false, nil
 		}
-		registry.RLock()
-		plain := registry.m[base] != nil
-		registry.RUnlock()
-		if plain {
+		if _, plain := registry.Lookup(base); plain {
 			return nil, true, fmt.Errorf("pm: %w: %s takes no parameters", ErrParam, base)
 		}
-		return nil, true, fmt.Errorf("pm: %w %q (valid: %s)", ErrUnknown, base, strings.Join(namesLocked(), ", "))
+		return nil, true, registry.Unknown(ErrUnknown, base, namesLocked())
 	}
 	if f := params.built[spec]; f != nil {
 		return f, true, nil
@@ -100,17 +95,11 @@ func lookupParams(spec string) (f Factory, ok bool, err error) {
 
 // namesLocked lists every registered name; params is locked.
 func namesLocked() []string {
-	registry.RLock()
-	names := make([]string, 0, len(registry.m)+len(params.m))
-	for n := range registry.m {
-		names = append(names, n)
-	}
-	registry.RUnlock()
+	extra := make([]string, 0, len(params.m))
 	for n := range params.m {
-		names = append(names, n)
+		extra = append(extra, n)
 	}
-	sort.Strings(names)
-	return names
+	return registry.Names(extra...)
 }
 
 func paramNames() []string {

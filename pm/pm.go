@@ -9,10 +9,9 @@ package pm
 import (
 	"errors"
 	"fmt"
+	reg "github.com/mptcp-go/mptcp/internal/registry"
 	"net/netip"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -195,26 +194,18 @@ type PathManager interface {
 // Factory makes a PathManager for one connection.
 type Factory func() PathManager
 
-var registry struct {
-	sync.RWMutex
-	m map[string]Factory
-}
+var registry = reg.New[Factory]("pm")
 
 // Register makes a path manager available by name; it panics on an empty
 // or duplicate name or a nil factory.
 func Register(name string, f Factory) {
-	registry.Lock()
-	defer registry.Unlock()
-	if name == "" || f == nil || strings.ContainsAny(name, ":,=") {
-		panic("pm: Register with empty or malformed name or nil factory")
+	if strings.ContainsAny(name, ":,=") {
+		panic("pm: Register with malformed name " + name)
 	}
-	if _, dup := registry.m[name]; dup || paramRegistered(name) {
+	if paramRegistered(name) {
 		panic("pm: Register called twice for " + name)
 	}
-	if registry.m == nil {
-		registry.m = make(map[string]Factory)
-	}
-	registry.m[name] = f
+	registry.Register(name, f, f == nil)
 }
 
 // New returns a new path manager of the named kind; "" means Default. An
@@ -231,24 +222,12 @@ func New(name string) (PathManager, error) {
 		}
 		return f(), nil
 	}
-	registry.RLock()
-	f := registry.m[name]
-	registry.RUnlock()
-	if f == nil {
-		return nil, fmt.Errorf("pm: %w %q (valid: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+	f, ok := registry.Lookup(name)
+	if !ok {
+		return nil, registry.Unknown(ErrUnknown, name, Names())
 	}
 	return f(), nil
 }
 
 // Names returns the registered names, sorted.
-func Names() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	names := make([]string, 0, len(registry.m))
-	for n := range registry.m {
-		names = append(names, n)
-	}
-	names = append(names, paramNames()...)
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names(paramNames()...) }
