@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
@@ -234,5 +235,64 @@ func TestPeekAfterAbort(t *testing.T) {
 	sc.Abort()
 	if x, y := sc.Peek(); len(x)+len(y) != 0 || sc.Readable() != 0 {
 		t.Fatalf("Peek after Abort: %d bytes", len(x)+len(y))
+	}
+}
+
+// TestDropUnsent: what was never sent is discarded, what was sent stays
+// and is delivered, and the FIN follows the last byte sent.
+func TestDropUnsent(t *testing.T) {
+	n, _, _, c, sc := established(t, nil)
+	held := true
+	var queued [][]byte
+	n.drop = func(p []byte) bool {
+		if held {
+			queued = append(queued, append([]byte(nil), p...))
+		}
+		return held
+	}
+	data := make([]byte, 200<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	w, _ := c.Write(data)
+	n.Advance(time.Millisecond)
+	sent := c.Unacked() - c.Unsent()
+	if sent == 0 || c.Unsent() == 0 {
+		t.Fatalf("sent %d, unsent %d: want some of each", sent, c.Unsent())
+	}
+	// Keep 1000 unsent bytes, then drop the rest.
+	if got, want := c.DropUnsent(uint64(sent+1000)), w-sent-1000; got != want {
+		t.Fatalf("DropUnsent(sent+1000) = %d, want %d", got, want)
+	}
+	if c.Unsent() != 1000 {
+		t.Fatalf("unsent %d, want 1000", c.Unsent())
+	}
+	if got := c.DropUnsent(0); got != 1000 {
+		t.Fatalf("DropUnsent(0) = %d, want 1000", got)
+	}
+	if c.Unsent() != 0 || c.Unacked() != sent || c.DropUnsent(0) != 0 {
+		t.Fatalf("after DropUnsent: unsent %d, unacked %d (want 0, %d)", c.Unsent(), c.Unacked(), sent)
+	}
+	c.CloseWrite()
+	held = false
+	// The held segments arrive late; retransmission fills any gap.
+	for _, p := range queued {
+		n.sendFrom(p)
+	}
+	var got []byte
+	buf := make([]byte, 64<<10)
+	if !n.runUntil(10*time.Second, func() bool {
+		for {
+			k, err := sc.Read(buf)
+			got = append(got, buf[:k]...)
+			if err != nil || k == 0 {
+				return err != nil
+			}
+		}
+	}) {
+		t.Fatalf("no EOF; got %d bytes", len(got))
+	}
+	if len(got) != sent || !bytes.Equal(got, data[:sent]) {
+		t.Fatalf("peer read %d bytes, want the %d sent, byte for byte", len(got), sent)
 	}
 }

@@ -212,6 +212,30 @@ func (c *Conn) Unsent() int {
 	return int(c.sb.tail - c.sndDataNxt())
 }
 
+// DropUnsent discards the bytes written from stream offset from on that
+// were never sent (from below the first unsent byte means from that
+// byte), and returns how many there were. The MPTCP layer calls it on a
+// subflow it closes while the connection goes on, or once the peer
+// acknowledged everything at the connection level: those bytes are sent
+// elsewhere or needed nowhere, and a peer that closed the subflow would
+// answer each with a RST (Linux counts TCPAbortOnData). It passes the end
+// of a record already partly sent, whose header the peer holds. Bytes sent
+// once stay, to be acknowledged or retransmitted; after the FIN there is
+// nothing unsent.
+func (c *Conn) DropUnsent(from uint64) int {
+	if c.finSent {
+		return 0
+	}
+	from = max(from, c.sndDataNxt())
+	if from >= c.sb.tail {
+		return 0
+	}
+	n := int(c.sb.tail - from)
+	c.sb.truncate(from)
+	c.stack.markDirty(c)
+	return n
+}
+
 // Unacked returns the bytes written and not yet acknowledged.
 func (c *Conn) Unacked() int { return c.sb.len() }
 

@@ -138,6 +138,21 @@ func (b *sendBuffer) ack(off uint64) {
 	}
 }
 
+// truncate drops the bytes from off to the tail (never below head); a
+// record ending beyond off now ends at off.
+func (b *sendBuffer) truncate(off uint64) {
+	off = max(off, b.head)
+	if off >= b.tail {
+		return
+	}
+	b.tail = off
+	mask := len(b.recEnd) - 1
+	for b.recN > 0 && b.recEnd[(b.recHead+b.recN-1)&mask] > off {
+		b.recN--
+	}
+	b.markRecord()
+}
+
 // release drops the storage of an empty buffer.
 func (b *sendBuffer) release() {
 	b.buf = nil
