@@ -42,6 +42,11 @@ func (sf *subflow) closeGracefully(now time.Time) {
 		return
 	}
 	sf.finPending = false
+	// What the subflow has not sent yet goes elsewhere (reinjectFrom
+	// queued it when the closing began), not after the FIN of a peer that
+	// closed the subflow: that peer would answer each segment with a RST
+	// (RFC 8684 section 3.3.3: a subflow's FIN ends that subflow).
+	sf.dropUnsent()
 	_ = sf.tc.CloseWrite()
 }
 
@@ -62,5 +67,30 @@ func (sf *subflow) closingTimers(now time.Time) {
 		sf.closeGracefully(now)
 	case !now.Before(sf.closeBy):
 		sf.abort()
+	}
+}
+
+// dropUnsent discards the mappings the subflow was given and has not
+// started to send: their data goes (or went) over other subflows. A
+// mapping partly sent is sent whole while the peer still reads the
+// subflow: the peer holds its header, which covers its whole range (RFC
+// 8684 section 3.3.1), and new data there would contradict it (the kernel
+// counts DSSNotMatching). After the peer's FIN it reads nothing more
+// there (the kernel resets on new data), so everything unsent goes.
+func (sf *subflow) dropUnsent() {
+	tc := sf.tc
+	if tc == nil || sf.closed {
+		return
+	}
+	un := tc.Unsent()
+	if un == 0 {
+		return
+	}
+	cut := tc.SendOffset() - uint64(un)
+	if m, ok := sf.tx.lookup(cut); ok && m.off < cut && !sf.peerFIN {
+		cut = m.end()
+	}
+	if tc.DropUnsent(cut) > 0 {
+		sf.tx.truncate(cut)
 	}
 }

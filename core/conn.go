@@ -383,6 +383,9 @@ func (c *Conn) close(err error) {
 		if err != nil {
 			sf.abort()
 		} else {
+			// Everything was DATA_ACKed: what a subflow still holds
+			// unsent is needed nowhere.
+			sf.dropUnsent()
 			sf.tc.Close()
 		}
 	}

@@ -169,6 +169,16 @@ func (t *txMappings) acked(una uint64) {
 	}
 }
 
+// truncate forgets the mappings from stream offset off on, whose bytes
+// the subflow dropped unsent. A mapping that straddles off stays whole:
+// retransmissions of its sent part must carry the header the peer saw, and
+// its dropped part is still outstanding, for reinjection.
+func (t *txMappings) truncate(off uint64) {
+	i := sort.Search(len(t.m), func(i int) bool { return t.m[i].off >= off })
+	clear(t.m[i:])
+	t.m = t.m[:i]
+}
+
 // outstanding calls f for the data-sequence range of every byte sent and
 // not acknowledged at subflow level.
 func (t *txMappings) outstanding(f func(dsn uint64, n int)) {

@@ -68,3 +68,26 @@ func TestTxMappingsOutstanding(t *testing.T) {
 		t.Fatal("acknowledged mappings kept")
 	}
 }
+
+func TestTxMappingsTruncate(t *testing.T) {
+	var tx txMappings
+	tx.push(mapping{dsn: 1000, off: 0, n: 100})
+	tx.push(mapping{dsn: 5000, off: 100, n: 50})
+	tx.push(mapping{dsn: 7000, off: 150, n: 50})
+	tx.truncate(150)
+	if len(tx.m) != 2 || tx.m[1].off != 100 {
+		t.Fatalf("after truncate(150): %+v, want the first two mappings", tx.m)
+	}
+	if _, ok := tx.lookup(160); ok {
+		t.Error("offset 160 still mapped")
+	}
+	tx.truncate(500) // nothing beyond
+	tx.truncate(120) // inside the second mapping: it stays whole
+	if len(tx.m) != 2 || tx.m[1].end() != 150 {
+		t.Fatalf("after truncate(120): %+v", tx.m)
+	}
+	tx.truncate(0)
+	if len(tx.m) != 0 {
+		t.Fatalf("after truncate(0): %+v", tx.m)
+	}
+}

@@ -24,6 +24,7 @@ func (c *Conn) push(now time.Time) {
 	if !c.remoteKnown {
 		return
 	}
+	c.dropStale()
 	for _, sf := range c.subflows {
 		sf.refresh()
 		// Until a DATA_ACK arrives, the window of the handshake counts
@@ -75,6 +76,21 @@ func (c *Conn) push(now time.Time) {
 	}
 	if c.dataFinDue() {
 		c.sendDataFin(now)
+	}
+}
+
+// dropStale discards what subflows were given but have not sent once the
+// peer has DATA_ACKed everything handed out: the tail of a mapping sent
+// again elsewhere (reinjection), which would otherwise trickle out on a
+// slow subflow long after the data arrived, and after the connection's
+// close reach a peer that answers with a RST (the kernel counts
+// TCPAbortOnData).
+func (c *Conn) dropStale() {
+	if before64(c.snd.una, c.snd.nxt) {
+		return
+	}
+	for _, sf := range c.subflows {
+		sf.dropUnsent()
 	}
 }
 
