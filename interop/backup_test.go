@@ -129,12 +129,16 @@ func TestBackup(t *testing.T) {
 			}
 			e.stop()
 			// Neither side sends new data of the main exchange (after the
-			// first smallSize bytes each way, tshark's relative data
-			// sequence numbers starting at 1) on a backup subflow it
-			// knows of while a regular one works (RFC 8684 section 3.3.8). Both may
-			// reinject there: the kernel's retransmission picks a backup
-			// subflow when the regular ones have data in flight (and F5
-			// makes it reinject).
+			// first smallSize bytes each way; data sequence numbers start
+			// at 1) on a backup subflow it knows of while a regular one
+			// works (RFC 8684 section 3.3.8). Both may reinject there: the
+			// kernel's retransmission picks a backup subflow when the
+			// regular ones have data in flight. And the kernel's scheduler
+			// counts a regular subflow whose send queue is full as not
+			// available (mptcp_subflow_get_send), so while our receive
+			// window holds it back it may put some new data on the backup
+			// too: from the kernel, the suite allows an eighth of the
+			// exchange; from us, nothing.
 			for _, ours := range []bool{true, false} {
 				who := "we"
 				if !ours {
@@ -151,8 +155,12 @@ func TestBackup(t *testing.T) {
 				}
 				fresh, again := newDataOn(segs, from, to, smallSize+1)
 				t.Logf("%s sent %d new and %d reinjected bytes over the backup subflow", who, fresh, again)
-				if fresh != 0 {
-					t.Errorf("%s sent %d bytes of new data over the backup subflow %v -> %v", who, fresh, from, to)
+				limit := uint64(0)
+				if !ours {
+					limit = size / 8
+				}
+				if fresh > limit {
+					t.Errorf("%s sent %d bytes of new data over the backup subflow %v -> %v (at most %d allowed)", who, fresh, from, to, limit)
 				}
 			}
 			if tc.prio || tc.dialBackup {

@@ -165,14 +165,6 @@ func (e *env) checkKernel(rules ...string) {
 	// NoDSSInWindow: what we sent beyond the kernel's window, dropped
 	// (finding F6, fixed in bfef9db).
 	extra := []string{"NoDSSInWindow=0"}
-	// A subflow the kernel closed receiving our late data (F7) is reset:
-	// TCPAbortOnData. The wire check in finish tells whether that was it.
-	caseSays := slices.ContainsFunc(rules, func(r string) bool { return strings.HasPrefix(r, "TcpExtTCPAbortOnData") })
-	if n := d["TcpExtTCPAbortOnData"]; n > 0 && !caseSays && e.known("F7", f7) {
-		e.t.Logf("kernel: TcpExtTCPAbortOnData=%d", n)
-		e.abortOnData = n
-		extra = append(extra, "TcpExtTCPAbortOnData>=0")
-	}
 	expect(e.t, "kernel", d, healthy, kernelHealthy, extra, rules)
 }
 

@@ -82,10 +82,7 @@ type env struct {
 	kernBefore counters
 	ourBefore  counters
 	stopped    bool
-	// abortOnData is the kernel's TCPAbortOnData that checkKernel let
-	// pass as finding F7; the wire must then show our late data.
-	abortOnData int64
-	skips       []string // known bugs stepped around
+	skips      []string // known bugs stepped around
 }
 
 // clock adapts the TUN driver, which runs on the real clock, to
@@ -254,7 +251,14 @@ func keepCapture(t *testing.T, path string) {
 	}
 	b, err := os.ReadFile(path)
 	if err == nil {
-		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".pcap"
+		base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+		name := base + ".pcap"
+		for i := 2; ; i++ { // keep earlier runs' captures
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				break
+			}
+			name = fmt.Sprintf("%s-%d.pcap", base, i)
+		}
 		err = os.WriteFile(filepath.Join(dir, name), b, 0o644)
 		if err == nil {
 			t.Logf("capture kept in %s", filepath.Join(dir, name))
