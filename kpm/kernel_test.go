@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mptcp-go/mptcp/internal/nstest"
 	"github.com/mptcp-go/mptcp/kpm"
-	"github.com/mptcp-go/mptcp/kpm/nstest"
 	"golang.org/x/sys/unix"
 )
 

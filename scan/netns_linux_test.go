@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/scantest"
 	"github.com/mptcp-go/mptcp/scan"
-	"github.com/mptcp-go/mptcp/scan/scantest"
 	"github.com/mptcp-go/mptcp/wire"
 )
 

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mptcp-go/mptcp/emu"
+	"github.com/mptcp-go/mptcp/internal/emu"
 	"github.com/mptcp-go/mptcp/scenario"
 )
 

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mptcp-go/mptcp/compare"
+	"github.com/mptcp-go/mptcp/internal/compare"
 )
 
 const emuCompareUsage = `Usage: mptcp emu compare [flags]

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mptcp-go/mptcp/compare"
-	"github.com/mptcp-go/mptcp/lab"
+	"github.com/mptcp-go/mptcp/internal/compare"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // TestEmuCompare runs the whole comparison with short transfers and

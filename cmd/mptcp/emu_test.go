@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/lab"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // TestEmuErrors checks that bad invocations get one line naming what is

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mptcp-go/mptcp/perf"
+	"github.com/mptcp-go/mptcp/internal/perf"
 )
 
 func init() {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mptcp-go/mptcp/perf/bench"
+	"github.com/mptcp-go/mptcp/internal/perfbench"
 )
 
 const perfBenchUsage = `Usage: mptcp perf bench [flags]
@@ -66,12 +66,12 @@ func runPerfBench(args []string, stdout, stderr io.Writer) error {
 		}
 		counts = append(counts, n)
 	}
-	var cases []bench.Case
+	var cases []perfbench.Case
 	if !*noTCP {
-		cases = append(cases, bench.Case{Sender: bench.Kernel, Receiver: bench.Kernel, Subflows: 1, TCP: true})
+		cases = append(cases, perfbench.Case{Sender: perfbench.Kernel, Receiver: perfbench.Kernel, Subflows: 1, TCP: true})
 	}
 	for _, n := range counts {
-		for _, c := range bench.DefaultCases() {
+		for _, c := range perfbench.DefaultCases() {
 			if c.Subflows == 1 && !c.TCP {
 				c.Subflows = n
 				cases = append(cases, c)
@@ -80,7 +80,7 @@ func runPerfBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := perfContext()
 	defer cancel()
-	res, err := bench.Run(ctx, bench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat,
+	res, err := perfbench.Run(ctx, perfbench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat,
 		ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Log: stderr})
 	if err != nil && res == nil {
 		return err
@@ -98,7 +98,7 @@ func runPerfBench(args []string, stdout, stderr io.Writer) error {
 
 // printProfiles prints the top entries of each row's profile, our end's
 // samples only, with go tool pprof.
-func printProfiles(w io.Writer, res *bench.Result, top int) {
+func printProfiles(w io.Writer, res *perfbench.Result, top int) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		fmt.Fprintf(w, "\nProfiles written; view them with go tool pprof -top -tagfocus=side=user FILE.\n")

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mptcp-go/mptcp/lab"
-	"github.com/mptcp-go/mptcp/perf"
+	"github.com/mptcp-go/mptcp/internal/lab"
+	"github.com/mptcp-go/mptcp/internal/perf"
 )
 
 // runPerfIn runs the mptcp command in process with its sockets and TUN

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/perf"
+	"github.com/mptcp-go/mptcp/internal/perf"
 )
 
 func TestPerfUsageErrors(t *testing.T) {

@@ -17,9 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/internal/tunhost"
 	"github.com/mptcp-go/mptcp/link/tun"
 	"github.com/mptcp-go/mptcp/pcap"
-	"github.com/mptcp-go/mptcp/perf/tunhost"
 )
 
 // tunSpec is one --tun device and the stack addresses behind it.

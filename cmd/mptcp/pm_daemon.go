@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/mptcp-go/mptcp/kpm/daemon"
+	"github.com/mptcp-go/mptcp/internal/pmdaemon"
 )
 
 const pmDaemonUsage = `Usage: mptcp pm daemon [--config FILE] [flags]
@@ -67,10 +67,10 @@ func runPMDaemon(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: daemon takes no arguments, got %q", errUsage, fs.Arg(0))
 	}
 
-	cfg := daemon.DefaultConfig()
+	cfg := pmdaemon.DefaultConfig()
 	if *configFile != "" {
 		var err error
-		if cfg, err = daemon.LoadConfig(*configFile); err != nil {
+		if cfg, err = pmdaemon.LoadConfig(*configFile); err != nil {
 			return err
 		}
 	}
@@ -100,7 +100,7 @@ func runPMDaemon(args []string, stdout, stderr io.Writer) error {
 		cfg.Announce = anns
 	}
 	if *keep {
-		cfg.PathManager = daemon.PathManagerKeep
+		cfg.PathManager = pmdaemon.PathManagerKeep
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -116,7 +116,7 @@ func runPMDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return pmError(daemon.Run(ctx, cfg, slog.New(h)))
+	return pmError(pmdaemon.Run(ctx, cfg, slog.New(h)))
 }
 
 func splitList(s string) []string {
@@ -130,29 +130,29 @@ func splitList(s string) []string {
 }
 
 // parseAnnounceList reads "192.0.2.1,192.0.2.1:8443,:8443,dev=eth1,[2001:db8::1]:80".
-func parseAnnounceList(s string) ([]daemon.Announce, error) {
-	var out []daemon.Announce
+func parseAnnounceList(s string) ([]pmdaemon.Announce, error) {
+	var out []pmdaemon.Announce
 	for _, w := range splitList(s) {
 		bad := fmt.Errorf("%w: --announce: bad entry %q (want ADDR, ADDR:PORT, :PORT or dev=NAME)", errUsage, w)
 		switch {
 		case strings.HasPrefix(w, "dev="):
-			out = append(out, daemon.Announce{Interface: strings.TrimPrefix(w, "dev=")})
+			out = append(out, pmdaemon.Announce{Interface: strings.TrimPrefix(w, "dev=")})
 		case strings.HasPrefix(w, ":"):
 			p, err := strconv.ParseUint(w[1:], 10, 16)
 			if err != nil || p == 0 {
 				return nil, bad
 			}
-			out = append(out, daemon.Announce{Port: uint16(p)})
+			out = append(out, pmdaemon.Announce{Port: uint16(p)})
 		default:
 			if a, err := netip.ParseAddr(w); err == nil {
-				out = append(out, daemon.Announce{Address: a.String()})
+				out = append(out, pmdaemon.Announce{Address: a.String()})
 				continue
 			}
 			ap, err := netip.ParseAddrPort(w)
 			if err != nil {
 				return nil, bad
 			}
-			out = append(out, daemon.Announce{Address: ap.Addr().String(), Port: ap.Port()})
+			out = append(out, pmdaemon.Announce{Address: ap.Addr().String(), Port: ap.Port()})
 		}
 	}
 	return out, nil

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/kpm/nstest"
+	"github.com/mptcp-go/mptcp/internal/nstest"
 )
 
 // twoPaths builds a client and a server joined by two veth links:

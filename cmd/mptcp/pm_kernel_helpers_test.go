@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/kpm/nstest"
+	"github.com/mptcp-go/mptcp/internal/nstest"
 )
 
 // The kernel tests run "mptcp pm" as a separate process inside a network

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/kpm/nstest"
+	"github.com/mptcp-go/mptcp/internal/nstest"
 )
 
 // lines trims each line (ip prints a trailing space) and drops empty ones.

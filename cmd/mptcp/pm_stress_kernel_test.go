@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/mptcp-go/mptcp/kpm/nstest"
+	"github.com/mptcp-go/mptcp/internal/nstest"
 )
 
 // TestPMKernelStressDataIntegrity repeats a connection whose subflows join

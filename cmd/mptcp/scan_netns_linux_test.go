@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mptcp-go/mptcp/scan/scantest"
+	"github.com/mptcp-go/mptcp/internal/scantest"
 )
 
 // runIn runs the mptcp command in process, with its sockets in namespace n.

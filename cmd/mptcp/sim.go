@@ -9,8 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mptcp-go/mptcp/internal/simrun"
 	"github.com/mptcp-go/mptcp/scenario"
-	"github.com/mptcp-go/mptcp/simrun"
 )
 
 func init() {

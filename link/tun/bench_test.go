@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/lab"
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/link/tun"
 	"github.com/mptcp-go/mptcp/tcp"
 )

@@ -1,0 +1,476 @@
+//go:build linux
+
+// Package perfbench compares the throughput of the user-space MPTCP stack with
+// the Linux kernel's MPTCP: bulk transfers over veth between network
+// namespaces (package lab), with the kernel or our stack (on a TUN device,
+// package perf/tunhost) at either end, over one path and over two. Each
+// row's rate is set against kernel to kernel with the same number of
+// subflows. mptcp perf bench runs it; it needs root.
+//
+// Both ends run in this process, on the machine's CPUs, so a row measures
+// what the machine does with both ends of the transfer: for the kernel
+// end, Go code reading or writing a kernel socket; for ours, the whole
+// stack. A CPU profile of our end can be taken per row.
+package perfbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-go/mptcp/internal/lab"
+	"github.com/mptcp-go/mptcp/internal/perf"
+	"github.com/mptcp-go/mptcp/internal/tunhost"
+	"github.com/mptcp-go/mptcp/link/tun"
+)
+
+// Stack names an end of a transfer.
+type Stack string
+
+// The two stacks.
+const (
+	Kernel Stack = "kernel"
+	User   Stack = "user"
+)
+
+// Case is one row: who sends (the client), who receives (the server),
+// over how many subflows (one path each).
+type Case struct {
+	Sender, Receiver Stack
+	Subflows         int
+	// TCP runs plain TCP instead of MPTCP (one subflow): the machine's
+	// TCP over the same veth, for reference.
+	TCP bool
+}
+
+// Name is the row's label.
+func (c Case) Name() string {
+	name := func(s Stack) string {
+		if s == User {
+			return "ours"
+		}
+		return "kernel"
+	}
+	n := fmt.Sprintf("%s -> %s", name(c.Sender), name(c.Receiver))
+	if c.TCP {
+		n += " (TCP)"
+	}
+	return n
+}
+
+func (c Case) slug() string {
+	s := fmt.Sprintf("%s-to-%s-%dsf", c.Sender, c.Receiver, c.Subflows)
+	if c.TCP {
+		s += "-tcp"
+	}
+	return s
+}
+
+// DefaultCases are the benchmark's rows: kernel to kernel over plain TCP
+// for reference, then every pairing over MPTCP, with one and two
+// subflows.
+func DefaultCases() []Case {
+	cs := []Case{{Sender: Kernel, Receiver: Kernel, Subflows: 1, TCP: true}}
+	for _, n := range []int{1, 2} {
+		for _, p := range [][2]Stack{{Kernel, Kernel}, {User, Kernel}, {Kernel, User}, {User, User}} {
+			cs = append(cs, Case{Sender: p[0], Receiver: p[1], Subflows: n})
+		}
+	}
+	return cs
+}
+
+// Config configures a run of the benchmark.
+type Config struct {
+	Cases    []Case
+	Duration time.Duration // per transfer (default 10 s)
+	Repeat   int           // transfers per row; the median is reported (default 1)
+	// ProfileDir, if set, receives a CPU profile of each row that has our
+	// stack at an end, named after the row (ours-... .pprof); samples of
+	// our end carry the label side=user.
+	ProfileDir string
+	// Iperf3 adds a reference row before each kernel to kernel MPTCP
+	// row: iperf3 under mptcpize at both ends, if both programs are
+	// installed.
+	Iperf3 bool
+	// SplitPackets runs our stack's TUN driver with the device splitting
+	// the kernel's super-packets into segments (and coalescing ours),
+	// instead of the stack taking them whole (link/tun.Config.SuperPackets).
+	SplitPackets bool
+	// Log, if set, receives progress lines.
+	Log io.Writer
+}
+
+// Result is the benchmark's outcome.
+type Result struct {
+	Start      time.Time     `json:"start"`
+	Kernel     string        `json:"kernel"`
+	CPUs       int           `json:"cpus"`
+	LoadBefore string        `json:"load_before"` // /proc/loadavg
+	LoadAfter  string        `json:"load_after"`
+	Duration   time.Duration `json:"duration_ns"`
+	Repeat     int           `json:"repeat"`
+	// Driver is the TUN driver's mode for our stack: "super" or "split".
+	Driver string `json:"driver"`
+	Rows   []Row  `json:"rows"`
+}
+
+// Row is one case's figures.
+type Row struct {
+	Name     string `json:"name"`
+	Sender   Stack  `json:"sender"`
+	Receiver Stack  `json:"receiver"`
+	Subflows int    `json:"subflows"`
+	TCP      bool   `json:"tcp,omitempty"`
+	// Iperf3 marks the reference row measured with iperf3.
+	Iperf3 bool `json:"iperf3,omitempty"`
+	// Gbps is the median receiver goodput, in Gbit/s, of the runs.
+	Gbps float64   `json:"gbps"`
+	Runs []float64 `json:"runs_gbps"`
+	// Ratio is Gbps over the faster kernel to kernel MPTCP row (Go perf
+	// or iperf3) with as many subflows (0 if none); TCPRatio is Gbps over
+	// kernel to kernel over plain TCP, what the machine gave a single TCP
+	// flow.
+	Ratio    float64 `json:"ratio"`
+	TCPRatio float64 `json:"tcp_ratio,omitempty"`
+	// Carrying counts the subflows that carried at least 5% of the bytes,
+	// on the receiver (median run).
+	Carrying int `json:"subflows_carrying"`
+	// CPU is this process's CPU time per second of transfer (both ends,
+	// user and system), median run; GbpsPerCPU is Gbps over it, the
+	// figure least disturbed by other load on the machine.
+	CPU        float64 `json:"cpu_cores"`
+	GbpsPerCPU float64 `json:"gbps_per_cpu_second"`
+	Profile    string  `json:"profile,omitempty"`
+	// Failures counts the runs that failed; Error is set, to the last
+	// failure, only when every run failed.
+	Failures int    `json:"failures,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := lab.Available(); err != nil {
+		return nil, err
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.Repeat <= 0 {
+		cfg.Repeat = 1
+	}
+	if cfg.Cases == nil {
+		cfg.Cases = DefaultCases()
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+	res := &Result{Start: time.Now(), Kernel: kernelRelease(), CPUs: runtime.NumCPU(), LoadBefore: loadavg(),
+		Duration: cfg.Duration, Repeat: cfg.Repeat, Driver: "super"}
+	if cfg.SplitPackets {
+		res.Driver = "split"
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, format+"\n", args...)
+		}
+	}
+	logf("load before: %s", res.LoadBefore)
+	for _, c := range cfg.Cases {
+		if cfg.Iperf3 && c.Sender == Kernel && c.Receiver == Kernel && !c.TCP {
+			if row, ok := iperf3Row(ctx, cfg, c.Subflows, logf); ok {
+				res.Rows = append(res.Rows, row)
+			}
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		row := Row{Name: c.Name(), Sender: c.Sender, Receiver: c.Receiver, Subflows: c.Subflows, TCP: c.TCP}
+		var runs []run
+		for i := range cfg.Repeat {
+			prof := ""
+			if cfg.ProfileDir != "" && (c.Sender == User || c.Receiver == User) && i == 0 {
+				prof = filepath.Join(cfg.ProfileDir, c.slug()+".pprof")
+			}
+			r, err := runCase(ctx, c, cfg, prof)
+			if err != nil {
+				row.Failures++
+				row.Error = err.Error()
+				logf("%-18s %d subflow(s): run %d: %v", row.Name, c.Subflows, i+1, err)
+				continue
+			}
+			if prof != "" {
+				row.Profile = prof
+			}
+			logf("%-18s %d subflow(s): run %d: %.2f Gbit/s, %d subflow(s) carrying, %.2f CPU", row.Name, c.Subflows, i+1, r.gbps, r.carrying, r.cpu)
+			runs = append(runs, r)
+		}
+		if len(runs) > 0 {
+			row.Error = "" // the failures are counted; the row has figures
+			slices.SortFunc(runs, func(a, b run) int { return cmpFloat(a.gbps, b.gbps) })
+			m := runs[len(runs)/2]
+			row.Gbps, row.Carrying, row.CPU = m.gbps, m.carrying, m.cpu
+			if m.cpu > 0 {
+				row.GbpsPerCPU = m.gbps / m.cpu
+			}
+			for _, r := range runs {
+				row.Runs = append(row.Runs, r.gbps)
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	setRatios(res.Rows)
+	res.LoadAfter = loadavg()
+	logf("load after: %s", res.LoadAfter)
+	return res, nil
+}
+
+// setRatios sets each row's ratios to the reference rows: the faster of
+// the kernel to kernel MPTCP rows (Go perf or iperf3) with as many
+// subflows, and kernel to kernel over plain TCP.
+func setRatios(rows []Row) {
+	best := map[int]float64{}
+	tcp := 0.0
+	for _, k := range rows {
+		if k.Error != "" || k.Gbps <= 0 || k.Sender != Kernel || k.Receiver != Kernel {
+			continue
+		}
+		if k.TCP {
+			tcp = k.Gbps
+		} else {
+			best[k.Subflows] = max(best[k.Subflows], k.Gbps)
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.Ratio, r.TCPRatio = 0, 0
+		if r.TCP || r.Gbps <= 0 {
+			continue
+		}
+		if b := best[r.Subflows]; b > 0 {
+			r.Ratio = r.Gbps / b
+		}
+		if tcp > 0 {
+			r.TCPRatio = r.Gbps / tcp
+		}
+	}
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type run struct {
+	gbps     float64
+	carrying int
+	cpu      float64
+}
+
+const port = 5201
+
+// runCase builds a topology, runs one transfer and removes it.
+func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, err error) {
+	d := cfg.Duration
+	if c.Subflows < 1 || c.Subflows > 8 {
+		return r, fmt.Errorf("%d subflows, want 1..8", c.Subflows)
+	}
+	if c.TCP && (c.Sender != Kernel || c.Receiver != Kernel || c.Subflows != 1) {
+		return r, fmt.Errorf("plain TCP is measured kernel to kernel over one path only")
+	}
+	tp, err := lab.Build(lab.Config{Paths: c.Subflows})
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if cerr := tp.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	userCtx := pprof.WithLabels(ctx, pprof.Labels("side", "user"))
+	var closers []func()
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+
+	// The server: it listens on its address of path 1; joins come to
+	// the same address over the other paths (nobody announces).
+	var ln net.Listener
+	var srvAddr netip.AddrPort
+	switch c.Receiver {
+	case Kernel:
+		if err := tp.Server.MPTCPLimits(8, 8); err != nil {
+			return r, err
+		}
+		srvAddr = netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
+		err = tp.Server.Do(func() (err error) {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(!c.TCP)
+			ln, err = lc.Listen(ctx, "tcp", srvAddr.String())
+			return err
+		})
+	case User:
+		srvAddr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
+		var h *tunhost.Host
+		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
+			h, err = userHost(tp, tp.Server, []int{1}, !cfg.SplitPackets)
+		})
+		if err != nil {
+			return r, err
+		}
+		closers = append(closers, func() { h.Close() })
+		ln, err = h.Stack.Listen("tcp", srvAddr.String())
+	}
+	if err != nil {
+		return r, fmt.Errorf("server: %w", err)
+	}
+	closers = append(closers, func() { ln.Close() })
+
+	// The client: a subflow from its address on each path.
+	var dial func(context.Context) (net.Conn, error)
+	switch c.Sender {
+	case Kernel:
+		if err := tp.Client.MPTCPLimits(8, 8); err != nil {
+			return r, err
+		}
+		for _, p := range tp.Paths[1:] {
+			if err := tp.Client.AddMPTCPEndpoint(lab.Endpoint{Addr: p.Client.V4, Flags: []string{"subflow"}}); err != nil {
+				return r, err
+			}
+		}
+		dial = func(ctx context.Context) (cn net.Conn, err error) {
+			err = tp.Client.Do(func() (err error) {
+				var d net.Dialer
+				d.SetMultipathTCP(!c.TCP)
+				cn, err = d.DialContext(ctx, "tcp", srvAddr.String())
+				return err
+			})
+			return cn, err
+		}
+	case User:
+		paths := make([]int, c.Subflows)
+		for i := range paths {
+			paths[i] = i + 1
+		}
+		var h *tunhost.Host
+		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
+			h, err = userHost(tp, tp.Client, paths, !cfg.SplitPackets)
+		})
+		if err != nil {
+			return r, err
+		}
+		closers = append(closers, func() { h.Close() })
+		dial = func(ctx context.Context) (net.Conn, error) {
+			return h.Stack.DialContext(ctx, "tcp", srvAddr.String())
+		}
+	}
+
+	srvCtx, cli := ctx, ctx
+	if c.Receiver == User {
+		srvCtx = userCtx
+	}
+	if c.Sender == User {
+		cli = userCtx
+	}
+	srvDone := make(chan error, 1)
+	go pprof.Do(srvCtx, pprof.Labels(), func(ctx context.Context) {
+		_, err := (&perf.Server{}).ServeOne(ctx, ln)
+		srvDone <- err
+	})
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return r, fmt.Errorf("profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return r, fmt.Errorf("profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var ru0, ru1 unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+	var rep *perf.Report
+	var cerr error
+	// The client dials from the Do thread of the kernel's namespace or
+	// through our stack; either way Run stays on this goroutine.
+	pprof.Do(cli, pprof.Labels(), func(ctx context.Context) {
+		rep, cerr = (&perf.Client{Dial: dial, Params: perf.Params{Duration: d}}).Run(ctx)
+	})
+	unix.Getrusage(unix.RUSAGE_SELF, &ru1)
+	serr := <-srvDone
+	if cerr != nil {
+		return r, fmt.Errorf("client: %w", cerr)
+	}
+	if serr != nil {
+		return r, fmt.Errorf("server: %w", serr)
+	}
+	rcv := rep.Remote
+	r.gbps = rep.Summary.Received.BitsPerSecond / 1e9
+	if rcv != nil && len(rcv.Streams) == 1 {
+		for _, sf := range rcv.Streams[0].Final.Subflows {
+			if sf.BytesReceived*20 >= uint64(rcv.Bytes) {
+				r.carrying++
+			}
+		}
+	}
+	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
+	if rcv != nil && rcv.Seconds > 0 {
+		r.cpu = cpu.Seconds() / rcv.Seconds
+	}
+	return r, nil
+}
+
+// userHost runs our stack in side's namespace on one TUN device with its
+// IPv4 stack addresses of the given paths.
+func userHost(tp *lab.Topology, side lab.Netns, paths []int, super bool) (*tunhost.Host, error) {
+	ifc, err := tp.StackInterface(side, "tun0", paths...)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []netip.Addr
+	for _, n := range paths {
+		p := tp.Paths[n-1]
+		if side == tp.Client {
+			addrs = append(addrs, p.ClientStack.V4)
+		} else {
+			addrs = append(addrs, p.ServerStack.V4)
+		}
+	}
+	return tunhost.New(tunhost.Config{Addrs: addrs, Interfaces: []tun.Interface{ifc}, SuperPackets: super})
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "?"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

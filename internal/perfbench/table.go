@@ -1,0 +1,62 @@
+//go:build linux
+
+package perfbench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable prints the result as a table, one row per case.
+func (r *Result) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "Linux %s, %d CPUs, %v per transfer, median of %d, TUN driver %s; load before %s, after %s\n\n",
+		r.Kernel, r.CPUs, r.Duration, r.Repeat, r.Driver, short(r.LoadBefore), short(r.LoadAfter))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "sender -> receiver\tsubflows\tGbit/s\tvs kernel\tvs TCP\tcarrying\tCPU\tGbit/s per CPU s\t")
+	for _, row := range r.Rows {
+		if row.Error != "" {
+			fmt.Fprintf(tw, "%s\t%d\tfailed\t\t\t\t\t\t %s\n", row.Name, row.Subflows, row.Error)
+			continue
+		}
+		ratio, tcpRatio := "-", "-"
+		if row.Ratio > 0 {
+			ratio = fmt.Sprintf("%.0f%%", row.Ratio*100)
+		}
+		if row.TCPRatio > 0 {
+			tcpRatio = fmt.Sprintf("%.0f%%", row.TCPRatio*100)
+		}
+		cpu, eff := "-", "-"
+		if row.CPU > 0 {
+			cpu = fmt.Sprintf("%.2f", row.CPU)
+			eff = fmt.Sprintf("%.2f", row.GbpsPerCPU)
+		}
+		note := ""
+		if row.Failures > 0 {
+			note = fmt.Sprintf(" (%d run(s) failed)", row.Failures)
+		}
+		carrying := fmt.Sprint(row.Carrying)
+		if row.Iperf3 {
+			carrying = "-" // iperf3 does not say
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n", row.Name, row.Subflows, row.Gbps, ratio, tcpRatio, carrying, cpu, eff, note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nGbit/s: receiver goodput; vs kernel: against the faster kernel -> kernel MPTCP row (Go perf or iperf3) with as many subflows;")
+	fmt.Fprintln(w, "vs TCP: against kernel -> kernel (TCP), one plain TCP flow over the same veth;")
+	fmt.Fprintln(w, "carrying: subflows with at least 5% of the bytes; CPU: this process's CPU seconds per second (both ends,")
+	fmt.Fprintln(w, "user and system time, which includes the kernel's work in the process's system calls).")
+	return nil
+}
+
+// short keeps the three load averages of /proc/loadavg.
+func short(load string) string {
+	f := strings.Fields(load)
+	if len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return load
+}
