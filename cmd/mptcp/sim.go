@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,27 +14,21 @@ import (
 	"github.com/mptcp-go/mptcp/scenario"
 )
 
-func init() {
-	register(&command{
-		name:    "sim",
-		summary: "run a multipath transfer in the deterministic simulator (no root needed)",
-		run:     runSim,
-	})
-}
-
-const simUsage = `Usage: mptcp sim [flags] [SCENARIO]
-
-Runs the real MPTCP stack on a simulated network, in virtual time, and
+var cmdSim = &Command{
+	Name:  "sim",
+	Usage: "[flags] [SCENARIO]",
+	Short: "run a multipath transfer in the deterministic simulator (no root needed)",
+	Long: fmt.Sprintf(`Runs the real MPTCP stack on a simulated network, in virtual time, and
 reports each interval's throughput per subflow, then a summary. SCENARIO is
 the name of a built-in scenario (default %q; see --list) or a YAML or JSON
 scenario file. The same scenario and seed always give the same result and
-the same capture bytes.
+the same capture bytes.`, scenario.DefaultBuiltin),
+	Run: simFlags,
+}
 
-Flags:
-`
+func init() { root.Add(cmdSim) }
 
-func runSim(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sim", stderr)
+func simFlags(fs *flag.FlagSet) Action {
 	list := fs.Bool("list", false, "list the built-in scenarios and exit")
 	show := fs.Bool("show", false, "print the scenario file (built-in or given) and exit")
 	seed := fs.Uint64("seed", 0, "random seed (default: the scenario's)")
@@ -45,75 +40,70 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's, else \"fullmesh\")")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, simUsage, scenario.DefaultBuiltin)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if *list {
-		return listScenarios(stdout)
-	}
-	if len(pos) > 1 {
-		return fmt.Errorf("%w: one scenario at a time, got %d", errUsage, len(pos))
-	}
-	name := scenario.DefaultBuiltin
-	if len(pos) == 1 {
-		name = pos[0]
-	}
-	sc, src, err := loadScenario(name)
-	if err != nil {
-		return err
-	}
-	if *show {
-		_, err := stdout.Write(src)
-		return err
-	}
-	if *interval < 0 || *duration < 0 {
-		return fmt.Errorf("%w: negative --interval or --duration", errUsage)
-	}
-	var plotFormat string
-	if *plotFile != "" {
-		if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
-			return fmt.Errorf("%w: --plot: %v", errUsage, err)
+	return func(inv *Invocation) error {
+		stdout, pos := inv.Stdout, inv.Args
+		if *list {
+			return listScenarios(stdout)
 		}
-	}
-	opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
-	if *pcapFile != "" {
-		f, err := os.Create(*pcapFile)
+		if len(pos) > 1 {
+			return usagef("one scenario at a time, got %d", len(pos))
+		}
+		name := scenario.DefaultBuiltin
+		if len(pos) == 1 {
+			name = pos[0]
+		}
+		sc, src, err := loadScenario(name)
 		if err != nil {
-			return fmt.Errorf("--pcap: %w", err)
-		}
-		defer f.Close()
-		opts.Pcap = f
-	}
-	res, err := simrun.Run(sc, opts)
-	if err != nil {
-		return err
-	}
-	if *plotFile != "" {
-		if err := writePlot(*plotFile, res, plotFormat); err != nil {
 			return err
 		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if *show {
+			_, err := stdout.Write(src)
 			return err
 		}
-	} else {
-		printSim(stdout, sc, res)
+		if *interval < 0 || *duration < 0 {
+			return usagef("negative --interval or --duration")
+		}
+		var plotFormat string
+		if *plotFile != "" {
+			if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
+				return usagef("--plot: %v", err)
+			}
+		}
+		opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
+		if *pcapFile != "" {
+			f, err := os.Create(*pcapFile)
+			if err != nil {
+				return fmt.Errorf("--pcap: %w", err)
+			}
+			defer f.Close()
+			opts.Pcap = f
+		}
+		res, err := simrun.Run(sc, opts)
+		if err != nil {
+			return err
+		}
+		if *plotFile != "" {
+			if err := writePlot(*plotFile, res, plotFormat); err != nil {
+				return err
+			}
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				return err
+			}
+		} else {
+			printSim(stdout, sc, res)
+		}
+		if !res.IntegrityOK {
+			return fmt.Errorf("data integrity check failed")
+		}
+		if res.Error != "" {
+			return fmt.Errorf("%s", res.Error)
+		}
+		return nil
 	}
-	if !res.IntegrityOK {
-		return fmt.Errorf("data integrity check failed")
-	}
-	if res.Error != "" {
-		return fmt.Errorf("%s", res.Error)
-	}
-	return nil
 }
 
 func writePlot(name string, res *simrun.Result, format string) error {
@@ -135,7 +125,7 @@ func loadScenario(name string) (*scenario.Scenario, []byte, error) {
 		return sc, src, err
 	}
 	if !strings.ContainsAny(name, "./") && !fileExists(name) {
-		return nil, nil, fmt.Errorf("%w: no built-in scenario %q and no such file (built-ins: %s)", errUsage, name, strings.Join(scenario.BuiltinNames(), ", "))
+		return nil, nil, usagef("no built-in scenario %q and no such file (built-ins: %s)", name, strings.Join(scenario.BuiltinNames(), ", "))
 	}
 	src, err := os.ReadFile(name)
 	if err != nil {
