@@ -142,6 +142,7 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 	if mp.Has(wire.SubtypeDSS) {
 		d := &mp.DSS
 		if d.HasAck {
+			sf.plainAcks = 0
 			if sf.initial && sf.active && !c.fully {
 				// The server acknowledged at data level: it has our key.
 				c.setFully()

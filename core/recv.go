@@ -189,20 +189,47 @@ func (sf *subflow) unmappedData(now time.Time) {
 }
 
 // optionsLost handles a segment without any MPTCP option on a subflow
-// that had them: a middlebox strips them. Data on it cannot be mapped; an
-// ACK cannot carry a DATA_ACK. The first subflow of a connection that
-// never had another falls back to TCP; any other subflow is reset.
+// that had them: a middlebox strips them, the peer fell back (after a
+// mapping it could not use), or someone forged it. Data on it cannot be
+// mapped: the first subflow of a connection that never had another falls
+// back to TCP, any other subflow is reset. A pure ACK never resets
+// anything (the kernel ignores it): plainAcked decides once the engine
+// saw whether it acknowledged our data.
 func (sf *subflow) optionsLost(now time.Time, seg *tcp.Segment) tcp.Verdict {
 	c := sf.conn
-	if sf.initial && c.fallback(DssFallback, sf) {
+	if seg.Len == 0 {
+		sf.plainAck = true
 		return tcp.Accept
 	}
-	if seg.Len == 0 && !c.fully {
+	if sf.initial && c.fallback(DssFallback, sf) {
 		return tcp.Accept
 	}
 	c.stack.mib.Inc(FallbackFailed)
 	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMiddleboxInterferes
 	return tcp.Reset
+}
+
+// plainAcksBeforeAbort: see dataAcksStripped.
+const plainAcksBeforeAbort = 3
+
+// plainAcked handles a pure ACK without MPTCP options after the engine
+// processed it. If it acknowledged our data, RFC 8684 section 3.7 applies:
+// "if an ACK is received for data ... without a DSS option containing a
+// DATA_ACK, the sender determines the path is not MPTCP capable" and the
+// first subflow falls back if it still may (the peer may also have fallen
+// back on its own). Any other is ignored and counted, as a forged ACK at
+// RCV.NXT or one from a middlebox that strips options from ACKs only.
+func (sf *subflow) plainAcked(newlyAcked bool) {
+	c := sf.conn
+	if !newlyAcked {
+		c.stack.mib.Inc(NoDSSAckIgnored)
+		return
+	}
+	sf.plainAcks++
+	if sf.initial && c.fallbackAllowed() && c.fallback(DssFallback, sf) {
+		return
+	}
+	c.stack.mib.Inc(NoDSSAckIgnored)
 }
 
 // checksumFailed handles a mapping whose DSS checksum failed: a middlebox
@@ -328,6 +355,7 @@ func (sf *subflow) failReceived(now time.Time, dsn uint64) {
 func (c *Conn) dataAcked(now time.Time, ack uint64, wnd uint64, sf *subflow) {
 	if n := c.snd.ack(ack); n > 0 {
 		c.lastUnaMove = now
+		c.plainStalls = 0
 		c.wake()
 		c.markDirty()
 	}

@@ -1,9 +1,11 @@
 package core
 
 import (
+	"slices"
 	"time"
 
 	"github.com/mptcp-go/mptcp/sched"
+	"github.com/mptcp-go/mptcp/wire"
 )
 
 // Reinjection: data a subflow carried and did not get acknowledged goes
@@ -116,6 +118,9 @@ func (c *Conn) checkStale(now time.Time) {
 	// again.
 	if c.snd.nxt != c.snd.una && now.Sub(c.lastUnaMove) >= c.dataRTO() {
 		c.lastUnaMove = now
+		if c.dataAcksStripped() {
+			return
+		}
 		c.queueReinject(dsnRange{dsn: c.snd.una, n: int(min(c.snd.nxt-c.snd.una, maxMapping)), from: -1})
 		c.markDirty()
 	}
@@ -219,4 +224,39 @@ func (c *Conn) autotune(now time.Time) {
 			}
 		}
 	}
+}
+
+// plainStallsBeforeAbort is how many data-level timeouts in a row a
+// connection waits, while every subflow acknowledges data without
+// DATA_ACKs, before it gives up.
+const plainStallsBeforeAbort = 10
+
+// dataAcksStripped runs at a data-level timeout. When every subflow keeps
+// acknowledging our data without DATA_ACKs and the connection may no
+// longer fall back, no path carries MPTCP (RFC 8684 section 3.7: such
+// subflows SHOULD be closed): after plainStallsBeforeAbort timeouts in a
+// row the connection is reset with MP_FASTCLOSE and ends with ErrTimeout,
+// instead of retransmitting forever. It reports whether it ended it.
+func (c *Conn) dataAcksStripped() bool {
+	if len(c.subflows) == 0 {
+		return false
+	}
+	for _, sf := range c.subflows {
+		if sf.plainAcks < plainAcksBeforeAbort {
+			c.plainStalls = 0
+			return false
+		}
+	}
+	c.plainStalls++
+	if c.plainStalls < plainStallsBeforeAbort {
+		return false
+	}
+	// MP_FASTCLOSE, so the peer ends too (RFC 8684 section 3.5).
+	c.fastcloseKey = c.remoteKey
+	for _, sf := range slices.Clone(c.subflows) {
+		sf.fastclose = true
+		sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+	}
+	c.close(ErrTimeout)
+	return true
 }

@@ -32,6 +32,7 @@ type subflow struct {
 	requestMPC bool // MP_CAPABLE on our SYN, or answered on our SYN/ACK
 	synRetrans int  // MP_CAPABLE SYNs retransmitted
 	mpcDropped bool // we stopped putting MP_CAPABLE on SYNs
+	mpcAcks    int  // pure ACKs sent with the MP_CAPABLE third ACK
 
 	// MP_JOIN (RFC 8684 section 3.2).
 	localNonce, remoteNonce uint32
@@ -96,6 +97,10 @@ type subflow struct {
 	// began, so an MP_FAIL can be checked against them.
 	sentStarts [64]uint64
 	sentN      int
+
+	// ACKs without MPTCP options (recv.go optionsLost, plainAcked).
+	plainAck  bool // the segment being processed is one
+	plainAcks int  // those that acknowledged data since the last DATA_ACK
 
 	bytesSent, bytesRecv uint64 // data-level payload
 	lastDataAck          uint64 // latest DATA_ACK received here
@@ -331,9 +336,15 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	if c.fallen && !sf.sendInfinite {
 		return
 	}
-	if sf.initial && sf.active && sf.requestMPC && !c.fully && c.remoteKnown && seg.Offset == 0 {
+	if sf.initial && sf.active && sf.requestMPC && !c.fully && c.remoteKnown && seg.Offset == 0 &&
+		!(sf.mpcAcks >= 2 && seg.Kind == tcp.KindACK && c.snd.finQueued && c.snd.unsent() == 0) {
 		// RFC 8684 section 3.1: the third ACK carries both keys, and so
-		// does the first data until the peer shows it has them.
+		// does the first data until the peer shows it has them. Once the
+		// third ACK went out twice (once more in case it was lost) and the
+		// application closed with everything sent, a pure ACK carries the
+		// DSS with the DATA_FIN instead (the kernel stops the MP_CAPABLE
+		// ACK once its DATA_FIN is enabled): a peer that never sends would
+		// otherwise never learn of the close.
 		mc := wire.MPCapable{Form: wire.MPCapableACK, Version: wire.MPTCPVersion, Flags: c.capableFlags(),
 			SenderKey: c.local.key, ReceiverKey: c.remoteKey}
 		if seg.Kind == tcp.KindData {
@@ -346,6 +357,9 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			}
 		}
 		if b.AddMPCapable(&mc) == nil {
+			if seg.Kind == tcp.KindACK {
+				sf.mpcAcks++
+			}
 			return
 		}
 	}
@@ -423,6 +437,7 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	c := sf.conn
 	c.stack.now = now
 	sf.lastRecv = now
+	sf.plainAck = false
 	mp := &opts.MPTCP
 	switch seg.Kind {
 	case tcp.KindSYNACK:
@@ -534,6 +549,10 @@ func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
 	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
 	sf.tx.acked(a.Una)
+	if sf.plainAck && !c.fallen {
+		sf.plainAck = false
+		sf.plainAcked(a.NewlyAcked > 0)
+	}
 	if a.NewlyAcked > 0 && sf.stale {
 		sf.stale = false
 		c.stack.mib.Inc(SubflowRecover)
@@ -572,6 +591,7 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	c.stack.now = now
 	if ev&tcp.EventEstablished != 0 {
 		sf.tcpEstablished = true
+		c.noSubflowSince = time.Time{}
 		sf.refresh()
 		sf.onEstablished(now)
 	}
