@@ -1,11 +1,9 @@
 package core
 
 import (
-	"slices"
 	"time"
 
 	"github.com/mptcp-go/mptcp/sched"
-	"github.com/mptcp-go/mptcp/wire"
 )
 
 // Reinjection: data a subflow carried and did not get acknowledged goes
@@ -178,85 +176,4 @@ func (c *Conn) windowLimited(now time.Time, view *schedView) {
 	if penalize(holder.tc, now) {
 		c.stack.mib.Inc(Penalise)
 	}
-}
-
-// autotune grows the receive buffer to twice the sum of the subflows'
-// receive rates times the largest RTT (NSDI 2012), so that a slow path
-// does not stall a fast one for want of buffer. Rates are measured over
-// the last interval of at least one RTT.
-func (c *Conn) autotune(now time.Time) {
-	if c.stack.cfg.DisableAutoTune || c.fallen || now.Before(c.tuneAt) {
-		return
-	}
-	var maxRTT time.Duration
-	for _, sf := range c.subflows {
-		if sf.usable() {
-			maxRTT = max(maxRTT, sf.info.SRTT)
-		}
-	}
-	interval := max(maxRTT, 100*time.Millisecond)
-	if c.tuneLast.IsZero() {
-		c.tuneLast, c.tuneBytes = now, c.bytesRecv
-		c.tuneAt = now.Add(interval)
-		return
-	}
-	el := now.Sub(c.tuneLast)
-	rate := float64(c.bytesRecv-c.tuneBytes) / el.Seconds()
-	c.tuneLast, c.tuneBytes = now, c.bytesRecv
-	c.tuneAt = now.Add(interval)
-	if maxRTT == 0 || rate <= 0 {
-		return
-	}
-	target := int(min(2*rate*maxRTT.Seconds(), float64(c.stack.cfg.ReceiveBufferMax)))
-	if c.rcv.ofoN > c.rcv.limit/2 {
-		// Much data waits behind a hole: a slow path holds the window.
-		// The rate measured meanwhile understates what the paths carry,
-		// so grow as TCP's auto-tuning does when the window is the limit.
-		target = max(target, 2*c.rcv.limit)
-	}
-	target = min(max(target, c.stack.cfg.ReceiveBuffer), c.stack.cfg.ReceiveBufferMax)
-	if target > c.rcv.limit {
-		grew := target - c.rcv.limit
-		c.rcv.limit = target
-		if grew >= c.rcv.limit/4 {
-			if sf := c.bestSubflow(); sf != nil {
-				sf.sendACK()
-			}
-		}
-	}
-}
-
-// plainStallsBeforeAbort is how many data-level timeouts in a row a
-// connection waits, while every subflow acknowledges data without
-// DATA_ACKs, before it gives up.
-const plainStallsBeforeAbort = 10
-
-// dataAcksStripped runs at a data-level timeout. When every subflow keeps
-// acknowledging our data without DATA_ACKs and the connection may no
-// longer fall back, no path carries MPTCP (RFC 8684 section 3.7: such
-// subflows SHOULD be closed): after plainStallsBeforeAbort timeouts in a
-// row the connection is reset with MP_FASTCLOSE and ends with ErrTimeout,
-// instead of retransmitting forever. It reports whether it ended it.
-func (c *Conn) dataAcksStripped() bool {
-	if len(c.subflows) == 0 {
-		return false
-	}
-	for _, sf := range c.subflows {
-		if sf.plainAcks < plainAcksBeforeAbort {
-			c.plainStalls = 0
-			return false
-		}
-	}
-	c.plainStalls++
-	if c.plainStalls < plainStallsBeforeAbort {
-		return false
-	}
-	// MP_FASTCLOSE, so the peer ends too (RFC 8684 section 3.5).
-	c.fastcloseKey = c.remoteKey
-	for _, sf := range slices.Clone(c.subflows) {
-		sf.fastclose = true
-		sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
-	}
-	c.close(ErrTimeout)
-	return true
 }
