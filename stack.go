@@ -111,6 +111,19 @@ func (s *Stack) MIB() core.MIBSnapshot {
 	return s.core.MIB()
 }
 
+// Conns returns a snapshot of every connection the stack holds (accepted
+// or not), for monitoring: package observe serves it.
+func (s *Stack) Conns() []ConnInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.core.Conns()
+	out := make([]ConnInfo, len(cs))
+	for i, c := range cs {
+		out[i] = c.Info()
+	}
+	return out
+}
+
 // Dial connects to address over network "tcp", "tcp4" or "tcp6", as
 // net.Dial does; host names are resolved. The connection is MPTCP if the
 // peer agrees and plain TCP otherwise. Dialer has the options.
