@@ -65,6 +65,7 @@ func (l *Listener) Close() error {
 	for _, o := range l.stack.cfg.ListenerObservers {
 		o.ListenerClosed(l.stack.now, l.addr)
 	}
+	l.stack.emitListener(EventListenerClosed, l.addr)
 	for _, c := range l.queue {
 		c.Abort()
 	}

@@ -131,6 +131,7 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 	sf.bytesSent += uint64(k)
 	c.bytesSent += uint64(k)
 	sf.refresh()
+	sf.emitScheduled(dsn, k)
 	return k
 }
 
