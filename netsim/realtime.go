@@ -9,10 +9,10 @@ import (
 // Next returns the virtual time of the earliest pending event, and false if
 // no event is pending.
 func (s *Sim) Next() (time.Time, bool) {
-	if len(s.events) == 0 {
+	if s.events.Len() == 0 {
 		return time.Time{}, false
 	}
-	return Epoch.Add(time.Duration(s.events[0].at)), true
+	return Epoch.Add(time.Duration(s.events.Min().at)), true
 }
 
 // Realtime runs a simulation in step with a clock, so that goroutines
