@@ -92,6 +92,19 @@ func (s *Stack) MIB() core.MIBSnapshot {
 	return s.core.MIB()
 }
 
+// Conns returns a snapshot of every connection the stack holds (accepted
+// or not), for monitoring: package observe serves it.
+func (s *Stack) Conns() []ConnInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.core.Conns()
+	out := make([]ConnInfo, len(cs))
+	for i, c := range cs {
+		out[i] = c.Info()
+	}
+	return out
+}
+
 // Deliver hands the stack one IP packet; drivers call it.
 func (s *Stack) Deliver(now time.Time, pkt []byte) {
 	s.mu.Lock()

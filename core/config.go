@@ -88,6 +88,11 @@ type Config struct {
 	// path managers driven from outside a connection (userspace).
 	ListenerObservers []pm.ListenerObserver
 
+	// Events, if set, receives the stack's events: the kernel's MPTCP
+	// netlink events (CREATED, SF_ESTABLISHED, ...) raised at the same
+	// points, and the scheduler's decisions. Nil costs nothing.
+	Events EventSink
+
 	// DisableOpportunistic turns off opportunistic retransmission and
 	// penalisation (NSDI 2012), for experiments.
 	DisableOpportunistic bool

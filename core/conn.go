@@ -124,6 +124,7 @@ type Conn struct {
 	notifyQueued      bool
 
 	bytesSent, bytesRecv uint64
+	eventCreated         bool // EventCreated was emitted: EventClosed follows
 }
 
 // dsnRange is a range of data sequence numbers waiting to be sent again.
