@@ -54,6 +54,9 @@ type SubflowInfo struct {
 	BytesSent, BytesReceived        uint64 // data-level payload
 	Retransmits                     uint64
 	DeliveryRate                    float64
+	// TCP is the subflow's TCP engine statistics (segments, window,
+	// MSS, loss recovery), as ss -ti shows a kernel subflow's.
+	TCP tcp.Stats
 }
 
 // Info returns a snapshot of the connection.
@@ -88,7 +91,7 @@ func (sf *subflow) snapshot() SubflowInfo {
 		Established: sf.usable(), Stale: sf.stale, State: sf.info.State,
 		SRTT: sf.info.SRTT, RTTVar: sf.info.RTTVar, Cwnd: sf.info.Cwnd, InFlight: sf.info.InFlight,
 		BytesSent: sf.bytesSent, BytesReceived: sf.bytesRecv, Retransmits: sf.info.Retransmits,
-		DeliveryRate: sf.info.DeliveryRate,
+		DeliveryRate: sf.info.DeliveryRate, TCP: sf.info,
 	}
 }
 

@@ -67,7 +67,7 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	r := &run{sc: &sc2, opts: o, pat: pattern{seed: sc2.Seed}}
+	r := &run{sc: &sc2, opts: o, pat: newPattern(sc2.Seed)}
 	if err := r.setup(); err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (r *run) setup() error {
 		return err
 	}
 	r.top = top
-	r.scratch = make([]byte, 2*chunk)
+	r.scratch = make([]byte, chunk)
 	r.lastSub = map[int]uint64{}
 	r.subflows = map[int]*SubflowResult{}
 	if r.opts.Pcap != nil {
@@ -338,9 +338,7 @@ func (f *flow) pump() {
 			if f.size > 0 && f.size-f.sent < int64(n) {
 				n = int(f.size - f.sent)
 			}
-			buf := r.scratch[:n]
-			r.pat.fill(buf, uint64(f.sent))
-			w, err := f.snd.Write(buf)
+			w, err := f.snd.Write(r.pat.at(uint64(f.sent), n))
 			f.sent += int64(w)
 			if w > 0 {
 				wrote = true
@@ -358,7 +356,7 @@ func (f *flow) pump() {
 		}
 	}
 	if f.rcv != nil && !f.eof {
-		buf, check := r.scratch[:chunk], r.scratch[chunk:]
+		buf := r.scratch[:chunk]
 		for {
 			n, err := f.rcv.Read(buf)
 			if n > 0 {
@@ -367,7 +365,7 @@ func (f *flow) pump() {
 					f.maxStall = max(f.maxStall, now-f.lastByte)
 				}
 				f.firstByte, f.lastByte = true, now
-				if !r.pat.check(buf[:n], uint64(f.got), check) || (f.size > 0 && f.got+int64(n) > f.size) {
+				if !r.pat.check(buf[:n], uint64(f.got)) || (f.size > 0 && f.got+int64(n) > f.size) {
 					f.ok = false
 				}
 				f.got += int64(n)

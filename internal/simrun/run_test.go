@@ -20,17 +20,24 @@ func builtin(t *testing.T, name string) *scenario.Scenario {
 }
 
 func TestPattern(t *testing.T) {
-	p := pattern{seed: 7}
-	a := make([]byte, 100)
-	p.fill(a, 13)
-	b := make([]byte, 113)
-	p.fill(b, 0)
+	p := newPattern(7)
+	a := bytes.Clone(p.at(13, 100))
+	b := p.at(0, 113)
 	if !bytes.Equal(a, b[13:]) {
 		t.Fatal("pattern depends on how it is cut")
 	}
-	scratch := make([]byte, 100)
-	if !p.check(a, 13, scratch) || p.check(a, 14, scratch) {
+	if !p.check(a, 13) || p.check(a, 14) {
 		t.Fatal("check does not tell offsets apart")
+	}
+	// Across the period's end, and at power-of-two distances.
+	w := bytes.Clone(p.at(patternPeriod-50, 100))
+	if !p.check(w, patternPeriod-50) || !p.check(w[50:], 0) {
+		t.Fatal("the period does not wrap")
+	}
+	for _, d := range []uint64{1 << 16, 1 << 20, 1 << 32} {
+		if p.check(a, 13+d) {
+			t.Fatalf("a shift of %d goes unnoticed", d)
+		}
 	}
 }
 
