@@ -42,8 +42,8 @@ func (p *Policy) Check(dest netip.AddrPort) error {
 
 // limiter bounds the connections each client address has open at once.
 type limiter struct {
-	mu  sync.Mutex
-	n   map[netip.Addr]int
+	mu sync.Mutex
+	n  map[netip.Addr]int
 }
 
 // acquire takes a slot for a, or reports false when a is at its limit.
