@@ -67,10 +67,10 @@ func TestRootUsage(t *testing.T) {
 		{[]string{"--version"}, 0, "mptcp ", ""},
 		{[]string{"version"}, 0, "mptcp ", ""},
 		{[]string{"version", "x"}, 2, "", "mptcp version: takes no arguments\n"},
-		{[]string{"frob"}, 2, "", "mptcp: unknown command \"frob\" (want emu, perf, pm, scan, sim or version); run \"mptcp --help\"\n"},
+		{[]string{"frob"}, 2, "", "mptcp: unknown command \"frob\" (want " + root.subNames() + "); run \"mptcp --help\"\n"},
 		{[]string{"help", "frob"}, 2, "", "mptcp: no command \"frob\"; run \"mptcp --help\" for the list\n"},
 		{[]string{"help", "sim"}, 0, "Usage: mptcp sim [flags] [SCENARIO]", ""},
-		{[]string{"--frob"}, 2, "", "mptcp: flag --frob before the command (emu, perf, pm, scan, sim or version); run \"mptcp --help\"\n"},
+		{[]string{"--frob"}, 2, "", "mptcp: flag --frob before the command (" + root.subNames() + "); run \"mptcp --help\"\n"},
 	} {
 		code, out, errOut := runCmd(tc.args...)
 		if tc.args == nil {
