@@ -57,6 +57,7 @@ type Conn struct {
 	remote      keys
 	remoteKnown bool
 	csum        bool // DSS checksums in use
+	sockOpts    sockOpts
 	denyJoinID0 bool // the peer set the C flag
 
 	// fully: the MP_CAPABLE handshake is complete on both sides (the
@@ -166,6 +167,9 @@ func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
 		ccName:  ccName,
 		ccGroup: cc.NewGroup(),
 		csum:    s.cfg.Checksum || opts.Checksum,
+	}
+	if opts.KeepAlive != nil {
+		c.sockOpts = sockOpts{set: true, keepAlive: *opts.KeepAlive}
 	}
 	c.snd.init(0, s.cfg.SendBuffer)
 	c.rcv.init(0, s.cfg.ReceiveBuffer)

@@ -113,6 +113,7 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	// A data segment carries a DSS of up to dataDSSLen bytes; keep room
 	// for it so the payload is not trimmed.
 	tc.SetOptionReserve(dataDSSLen)
+	sf.applySockOpts()
 	sf.refresh()
 }
 
