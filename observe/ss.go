@@ -98,6 +98,11 @@ type TCPInfo struct {
 	DeliveryRate  uint64        `json:"delivery_rate"`
 	Delivered     uint32        `json:"delivered"`
 	AppLimited    bool          `json:"app_limited"`
+	Busy          time.Duration `json:"busy"`
+	RwndLimited   time.Duration `json:"rwnd_limited"`
+	SndbufLimited time.Duration `json:"sndbuf_limited"`
+	DsackDups     uint32        `json:"dsack_dups"`
+	RcvRTT        time.Duration `json:"rcv_rtt"`
 	Retrans       uint32        `json:"retrans"`
 	TotalRetrans  uint32        `json:"total_retrans"`
 	Lost          uint32        `json:"lost"`
@@ -172,7 +177,7 @@ func Format(w io.Writer, socks []Socket, o FormatOptions) error {
 }
 
 func isRight(h string) bool {
-	return h == "Recv-Q" || h == "Send-Q" || h == "Local Address:Port"
+	return h == "Local Address:Port"
 }
 
 func addrPort(a string, port uint16) string {
@@ -314,6 +319,16 @@ func writeTCP(b *strings.Builder, t *TCPInfo) {
 	if t.AppLimited {
 		b.WriteString(" app_limited")
 	}
+	if t.Busy > 0 {
+		fmt.Fprintf(b, " busy:%dms", t.Busy.Milliseconds())
+		limited := func(name string, d time.Duration) {
+			if d > 0 {
+				fmt.Fprintf(b, " %s:%dms(%.1f%%)", name, d.Milliseconds(), 100*d.Seconds()/t.Busy.Seconds())
+			}
+		}
+		limited("rwnd_limited", t.RwndLimited)
+		limited("sndbuf_limited", t.SndbufLimited)
+	}
 	if t.Unacked > 0 {
 		fmt.Fprintf(b, " unacked:%d", t.Unacked)
 	}
@@ -321,6 +336,10 @@ func writeTCP(b *strings.Builder, t *TCPInfo) {
 		fmt.Fprintf(b, " retrans:%d/%d", t.Retrans, t.TotalRetrans)
 	}
 	u("lost", uint64(t.Lost))
+	u("dsack_dups", uint64(t.DsackDups))
+	if t.RcvRTT > 0 {
+		fmt.Fprintf(b, " rcv_rtt:%s", ms(t.RcvRTT))
+	}
 	u("rcv_space", uint64(t.RcvSpace))
 	u("rcv_ssthresh", uint64(t.RcvSsthresh))
 	if t.MinRTT > 0 {
