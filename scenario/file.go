@@ -22,13 +22,13 @@ type File struct {
 // overrides them for the client-to-server direction (an asymmetric access
 // line, for example).
 type LinkFile struct {
-	Rate      string    `yaml:"rate"`
-	Delay     string    `yaml:"delay"` // one-way propagation delay
-	Loss      string    `yaml:"loss"`
-	Queue     string    `yaml:"queue"`
-	Jitter    string    `yaml:"jitter"`
-	Reorder   string    `yaml:"reorder"`
-	Duplicate string    `yaml:"duplicate"`
+	Rate      string `yaml:"rate"`
+	Delay     string `yaml:"delay"` // one-way propagation delay
+	Loss      string `yaml:"loss"`
+	Queue     string `yaml:"queue"`
+	Jitter    string `yaml:"jitter"`
+	Reorder   string `yaml:"reorder"`
+	Duplicate string `yaml:"duplicate"`
 	// Corrupt flips a bit in this share of packets; MTU drops longer
 	// packets; Burst adds Gilbert-Elliott loss (bursts) to Loss.
 	Corrupt string     `yaml:"corrupt"`

@@ -45,9 +45,9 @@ type FatTreeFile struct {
 // link fields; Uplink, when given, the leaf-spine links. Hosts are
 // h<leaf>_<i>, switches l<i> and s<i>.
 type LeafSpineFile struct {
-	Leaves       int       `yaml:"leaves"`
-	Spines       int       `yaml:"spines"`
-	HostsPerLeaf int       `yaml:"hosts_per_leaf"`
+	Leaves       int `yaml:"leaves"`
+	Spines       int `yaml:"spines"`
+	HostsPerLeaf int `yaml:"hosts_per_leaf"`
 	LinkFile     `yaml:",inline"`
 	Uplink       *LinkFile `yaml:"uplink"`
 }

@@ -189,4 +189,3 @@ func PlotNet(w io.Writer, res *NetResult, format string) error {
 	}
 	return drawPanels(w, format, rank, sub)
 }
-
