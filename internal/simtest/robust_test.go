@@ -173,3 +173,30 @@ func TestSpoofedPlainACKs(t *testing.T) {
 		t.Errorf("server reset %d subflows on spoofed plain ACKs", rst)
 	}
 }
+
+// TestIdleGoesQuiet keeps a two-path connection open and idle after a
+// transfer (issue 21 finding 5): the liveness probes of the two sides
+// must not answer each other forever.
+func TestIdleGoesQuiet(t *testing.T) {
+	n, err := NewNet(13, twoPaths(2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ClientKeepsOpen, n.ServerKeepsOpen = true, true
+	const up, down = 200 << 10, 200 << 10
+	p, err := n.StartTransfer(up, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(10 * time.Second)
+	if p.S == nil || p.C.Got != down || p.S.Got != up {
+		logState(t, n, p)
+		t.Fatal("transfer did not complete")
+	}
+	before := n.Client.Stats().Sent + n.Server.Stats().Sent
+	n.Sim.RunFor(60 * time.Second)
+	// Keepalives are off; a probe or two as the activity ends is fine.
+	if k := n.Client.Stats().Sent + n.Server.Stats().Sent - before; k > 10 {
+		t.Errorf("%d segments in 60 s of an idle connection", k)
+	}
+}
