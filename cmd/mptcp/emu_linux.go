@@ -118,6 +118,9 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return err
 		}
+		if sc == nil {
+			return usagef("%s: version 2 scenarios run only in \"mptcp sim\"", pos[0])
+		}
 		if *seed != 0 {
 			sc.Seed = *seed
 		}
