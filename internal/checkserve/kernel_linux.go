@@ -41,7 +41,7 @@ func Kernel(c net.Conn) Result {
 	addrs := make([]byte, 16+maxSubflows*subflowAddrsLen)
 	_ = rc.Control(func(fd uintptr) {
 		infoLen = getsockopt(fd, mptcpInfo, info[:])
-		binary.NativeEndian.PutUint32(addrs[0:], 16)              // size_subflow_data
+		binary.NativeEndian.PutUint32(addrs[0:], 16)               // size_subflow_data
 		binary.NativeEndian.PutUint32(addrs[12:], subflowAddrsLen) // size_user
 		if getsockopt(fd, mptcpSubflowAddrs, addrs) < 16 {
 			addrs = nil
