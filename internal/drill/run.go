@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -75,6 +76,9 @@ type Config struct {
 	Local, Remote netip.Addr
 	// Seed seeds the stack's randomness (keys, ISNs, nonces).
 	Seed uint64
+	// Trace, if set, receives every packet injected and sent, in script
+	// syntax with the virtual time.
+	Trace io.Writer
 	// Stack, if set, adjusts the stack's configuration before the stack
 	// is made (tests).
 	Stack func(*core.Config)
@@ -218,7 +222,9 @@ func newRunner(s *Script, cfg Config) *runner {
 		cfg: cfg, script: s, dir: filepath.Dir(s.Path), tol: defaultTolerance,
 		start: start, now: start, socks: map[int]*socket{}, limits: [2]int{-1, -1},
 	}
-	r.stCfg = core.Config{Rand: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	// 8-octet DSNs as Linux sends them, which the scripts expect; the
+	// stack's default 4-octet form is RFC 8684's other choice.
+	r.stCfg = core.Config{Rand: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), DSN64: true}
 	r.mp.init(cfg.Local, cfg.Remote)
 	return r
 }
@@ -356,11 +362,31 @@ func (r *runner) poll() {
 	}
 	r.wake = r.st.Poll(r.now, func(p []byte) {
 		r.out = append(r.out, sent{at: r.now, pkt: append([]byte(nil), p...)})
+		r.trace(p)
 	})
+}
+
+// trace writes a sent packet to Config.Trace.
+func (r *runner) trace(pkt []byte) {
+	if r.cfg.Trace == nil {
+		return
+	}
+	save := r.mp.cur
+	p, err := r.peekOut(pkt)
+	if err != nil {
+		fmt.Fprintf(r.cfg.Trace, "%s > malformed: %v\n", r.rel(r.now), err)
+		return
+	}
+	r.mp.cur = nil
+	fmt.Fprintf(r.cfg.Trace, "%s %s\n", r.rel(r.now), r.formatOut(p))
+	r.mp.cur = save
 }
 
 // deliver hands the stack a packet and lets it answer.
 func (r *runner) deliver(pkt []byte) {
+	if r.cfg.Trace != nil {
+		fmt.Fprintf(r.cfg.Trace, "%s < %s line %d\n", r.rel(r.now), "injected", r.line)
+	}
 	r.st.Deliver(r.now, pkt)
 	r.poll()
 }
