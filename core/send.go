@@ -72,12 +72,6 @@ func (c *Conn) push(now time.Time) {
 		if sent == 0 {
 			break
 		}
-		if c.snd.nxt == c.snd.una {
-			// Nothing was outstanding: the connection-level timeout
-			// counts from now, not from the last DATA_ACK before an idle
-			// period (which would send this data again at once).
-			c.lastUnaMove = now
-		}
 		c.snd.nxt += uint64(sent)
 	}
 	if c.dataFinDue() {

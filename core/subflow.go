@@ -587,6 +587,10 @@ func (e *SubflowResetError) Error() string {
 // Unwrap returns the TCP engine's error.
 func (e *SubflowResetError) Unwrap() error { return e.Err }
 
+// Permanent reports whether the peer said the error is not transient (T
+// flag clear): the path is not to be tried again (pm.IsPermanent).
+func (e *SubflowResetError) Permanent() bool { return !e.Transient }
+
 // onEstablished handles the end of a subflow's TCP handshake.
 func (sf *subflow) onEstablished(now time.Time) {
 	c := sf.conn

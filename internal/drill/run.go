@@ -197,6 +197,7 @@ type runner struct {
 	pending   []func(*core.Stack) error // commands run before the stack exists
 	endpoints []pm.LocalAddr            // endpoints added before the stack exists
 	limits    [2]int                    // subflows, add_addr_accepted; -1 unset
+	pmName    string                    // --mptcp_pm; "" is the kernel's
 
 	out   []sent // packets the stack sent and no statement matched yet
 	socks map[int]*socket
@@ -248,6 +249,10 @@ func (r *runner) setOptions() error {
 				return fmt.Errorf("--tolerance_usecs=%q", v)
 			}
 			r.tol = time.Duration(us) * time.Microsecond
+		case "mptcp_pm":
+			// An extension of this runner: the path manager by name
+			// (default "kernel", the in-kernel one the scripts assume).
+			r.pmName = v
 		case "ip_version":
 			if v != "ipv4" {
 				return unsupported("--ip_version=%s", v)
@@ -271,7 +276,13 @@ func (r *runner) stack() (*core.Stack, error) {
 	c := r.stCfg
 	c.PathManager = "kernel"
 	sub, acc := r.limits[0], r.limits[1]
-	if sub >= 0 || acc >= 0 {
+	switch {
+	case r.pmName != "" && r.pmName != "kernel":
+		c.PathManager = r.pmName
+		if sub >= 0 || acc >= 0 {
+			c.Limits = pm.Limits{Subflows: max(sub, 0), AddAddrAccepted: max(acc, 0)}
+		}
+	case sub >= 0 || acc >= 0:
 		c.PathManager = fmt.Sprintf("kernel:subflows=%d,add_addr_accepted=%d", max(sub, 2), max(acc, 0))
 	}
 	// The kernel's defaults where ours differ and the scripts see them:
@@ -287,7 +298,13 @@ func (r *runner) stack() (*core.Stack, error) {
 	// The local address is the host's, not an endpoint: like the kernel's,
 	// the initial subflow's address has ID 0 and endpoints are numbered
 	// from 1.
-	st.TCP().AddAddress(r.cfg.Local)
+	if c.PathManager == "fullmesh" {
+		// fullmesh uses the host's addresses as the MPTCP layer lists
+		// them.
+		st.AddAddress(r.cfg.Local)
+	} else {
+		st.TCP().AddAddress(r.cfg.Local)
+	}
 	r.st = st
 	for _, f := range r.pending {
 		if err := f(st); err != nil {
