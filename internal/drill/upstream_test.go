@@ -11,7 +11,6 @@ import (
 var upstreamPass = []string{
 	"add_addr/add_addr_server.pkt",
 	"dss/dss_fin_server.pkt",
-	"dss/dss_ssn_specified_client.pkt",
 	"dss/dss_ssn_specified_server.pkt",
 	"dss/mpc_with_data_server.pkt",
 	"mp_capable/v1_bind_tcpfallback_flagB.pkt",
