@@ -38,8 +38,8 @@ type Front struct {
 	// first bytes, to send them in the SYN, before dialling without them
 	// (for protocols where the server speaks first). Default 10 ms.
 	EarlyWait time.Duration
-	Log              *slog.Logger
-	Stats            Stats
+	Log       *slog.Logger
+	Stats     Stats
 }
 
 func (f *Front) timeout() time.Duration {
