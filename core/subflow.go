@@ -92,6 +92,7 @@ type subflow struct {
 
 	// Liveness probing of idle subflows (probe.go).
 	lastRecv, lastProbe time.Time
+	lastData            time.Time // last segment with payload, or acknowledging ours
 
 	// sentStarts remembers the DSNs at which recent mappings sent here
 	// began, so an MP_FAIL can be checked against them.
@@ -391,6 +392,9 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	c := sf.conn
 	c.stack.now = now
 	sf.lastRecv = now
+	if seg.Len > 0 {
+		sf.lastData = now
+	}
 	sf.plainAck = false
 	mp := &opts.MPTCP
 	switch seg.Kind {
@@ -455,6 +459,9 @@ func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
 	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
 	sf.tx.acked(a.Una)
+	if a.NewlyAcked > 0 {
+		sf.lastData = now
+	}
 	if sf.plainAck && !c.fallen {
 		sf.plainAck = false
 		sf.plainAcked(a.NewlyAcked > 0)
