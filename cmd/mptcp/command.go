@@ -303,12 +303,16 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 	var entries []*entry
 	byValue := map[flag.Value]*entry{}
 	fs.VisitAll(func(fl *flag.Flag) {
-		if e, ok := byValue[fl.Value]; ok && fl.Usage == e.fl.Usage || ok && len(fl.Name) == 1 {
-			e.names = append(e.names, fl.Name)
-			return
+		// Synonyms share one Value; values of a map type cannot be keys.
+		hashable := reflect.TypeOf(fl.Value).Comparable()
+		if hashable {
+			if e, ok := byValue[fl.Value]; ok && (fl.Usage == e.fl.Usage || len(fl.Name) == 1) {
+				e.names = append(e.names, fl.Name)
+				return
+			}
 		}
 		e := &entry{names: []string{fl.Name}, fl: fl}
-		if reflect.TypeOf(fl.Value).Comparable() {
+		if hashable {
 			byValue[fl.Value] = e
 		}
 		entries = append(entries, e)

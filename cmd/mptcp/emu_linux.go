@@ -114,12 +114,12 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return err
 		}
-		sc, _, err := loadScenario(pos[0])
+		sc, _, err := loadScenario(pos[0], nil)
 		if err != nil {
 			return err
 		}
 		if sc == nil {
-			return usagef("%s: version 2 scenarios run only in \"mptcp sim\"", pos[0])
+			return usagef("%s is a version 2 scenario, which only `mptcp sim` runs", pos[0])
 		}
 		if *seed != 0 {
 			sc.Seed = *seed

@@ -28,6 +28,10 @@ var (
 		Name: "client", Usage: "[flags]", Run: proxyClientFlags,
 		Short: "the front end (on the router): SOCKS5, HTTP CONNECT, transparent interception; MPTCP to the server",
 	}
+	cmdProxyBench = &Command{
+		Name: "bench", Usage: "[flags]", LinuxOnly: true,
+		Short: "measure it on an emulated DSL + LTE network (Linux, root)",
+	}
 	cmdProxyStatus = &Command{
 		Name: "status", Usage: "[--json] ADDR", Run: proxyStatusFlags,
 		Short: "a running proxy's counters (its --status address)",
@@ -36,7 +40,7 @@ var (
 
 func init() {
 	root.Add(cmdProxy)
-	cmdProxy.Add(cmdProxyServer, cmdProxyClient, cmdProxyStatus)
+	cmdProxy.Add(cmdProxyServer, cmdProxyClient, cmdProxyStatus, cmdProxyBench)
 }
 
 // proxyTransport picks the MPTCP leg's stack.
@@ -142,6 +146,7 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
 	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
 	password := fs.String("password", "", "their password")
+	strict := fs.Bool("strict", false, "answer SOCKS5 / HTTP CONNECT only once the server has connected (exact error codes, one more round trip)")
 	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
 	logFmt := fs.String("log", "text", "log `format`: text or json")
 	return func(inv *Invocation) error {
@@ -169,6 +174,9 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		override(set, "status", &cfg.Status, *status, false)
 		if set["tproxy"] {
 			cfg.TProxy = *tproxy
+		}
+		if set["strict"] {
+			cfg.Strict = *strict
 		}
 		if set["no-tfo"] {
 			tfo := !*noTFO
