@@ -363,7 +363,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			}
 		}
 		sf.signals(b, &d)
-		if c.dataFinDue() {
+		if c.dataFinPending() {
 			fin := c.snd.end()
 			d.HasMap, d.DSN64, d.DSN, d.SubflowSeq, d.DataLen, d.DataFIN = true, true, fin, 0, 1, true
 			if c.csum {

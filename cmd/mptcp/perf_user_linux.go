@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/host"
 	"github.com/mptcp-go/mptcp/link/tun"
+	"github.com/mptcp-go/mptcp/observe"
 	"github.com/mptcp-go/mptcp/pcap"
 )
 
@@ -100,6 +104,7 @@ type userStack struct {
 	local   netip.Addr
 	noMPTCP bool
 	desc    string
+	debug   *http.Server // the debug endpoint, with --debug
 }
 
 func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack, error) {
@@ -131,9 +136,15 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 			return nil, fmt.Errorf("--pcap: %w", err)
 		}
 	}
+	var rec *observe.Recorder
+	var events core.EventSink
+	if f.debug != "" {
+		rec = observe.NewRecorder(0)
+		events = rec.Sink
+	}
 	h, err := host.Start(host.Config{
 		Paths: paths, MTU: f.mtu, NoRoute: f.noRoute, Capture: capture, SplitOffloads: f.split,
-		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP},
+		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Events: events},
 		OnError: func(err error) { fmt.Fprintf(stderr, "mptcp perf: %v\n", err) },
 	})
 	if err != nil {
@@ -160,8 +171,19 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	if f.noMPTCP {
 		proto = "TCP"
 	}
-	return &userStack{h: h, local: local, noMPTCP: f.noMPTCP, pcap: pcapOut,
-		desc: fmt.Sprintf("user-space %s stack (%s)", proto, strings.Join(descs, "; "))}, nil
+	u := &userStack{h: h, local: local, noMPTCP: f.noMPTCP, pcap: pcapOut,
+		desc: fmt.Sprintf("user-space %s stack (%s)", proto, strings.Join(descs, "; "))}
+	if f.debug != "" {
+		ln, err := observe.Listen(f.debug)
+		if err != nil {
+			u.close()
+			return nil, fmt.Errorf("--debug: %w", err)
+		}
+		u.debug = &http.Server{Handler: observe.Handler(h.Stack, observe.Options{Recorder: rec}), ReadHeaderTimeout: 10 * time.Second}
+		go u.debug.Serve(ln)
+		u.desc += ", debug endpoint " + f.debug
+	}
+	return u, nil
 }
 
 func containsAddr(as []netip.Addr, a netip.Addr) bool {
@@ -196,6 +218,9 @@ func (u *userStack) dial(ctx context.Context, addr string) (net.Conn, error) {
 func (u *userStack) describe() string { return u.desc }
 
 func (u *userStack) close() error {
+	if u.debug != nil {
+		u.debug.Close()
+	}
 	err := u.h.Close()
 	if u.pcap != nil {
 		if cerr := u.pcap.Close(); err == nil {
