@@ -73,6 +73,7 @@ type Conn struct {
 	fbFinSent     bool // the FIN that stands for DATA_FIN after a fallback
 
 	subflows   []*subflow
+	sfBuf      []*subflow // scratch copy of subflows for poll
 	nextSubID  int
 	initialSub *subflow
 
@@ -109,7 +110,13 @@ type Conn struct {
 	oppAt      time.Time                  // ... and when
 	pairsSeen  map[[2]netip.AddrPort]bool // (local addr, remote) pairs joined before
 
-	// Timers and bookkeeping.
+	// Timers and bookkeeping. The stack polls a connection when it is
+	// queued (dirty, or touched by a packet, a hook or the application)
+	// or when its deadline, kept in the stack's heap, is due (sched.go).
+	seq               uint64    // creation order: connections are polled in it
+	queued            bool      // in the stack's run queue
+	heapIdx           int       // index in the stack's deadline heap, -1 if none
+	deadline          time.Time // nextWake when last computed
 	dirty             bool
 	noSubflowSince    time.Time
 	handshakeDeadline time.Time
@@ -170,6 +177,9 @@ func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
 	c.snd.init(0, s.cfg.SendBuffer)
 	c.rcv.init(0, s.cfg.ReceiveBuffer)
 	c.lastUnaMove = s.now
+	s.connSeq++
+	c.seq = s.connSeq
+	c.heapIdx = -1
 	return c, nil
 }
 
@@ -228,12 +238,7 @@ func (c *Conn) wake() {
 		return
 	}
 	c.notifyQueued = true
-	c.stack.notifyLater(func() {
-		c.notifyQueued = false
-		if c.notify != nil {
-			c.notify()
-		}
-	})
+	c.stack.notifyQ = append(c.stack.notifyQ, notification{c: c})
 }
 
 // Write queues as much of p as the send buffer takes and returns how
@@ -373,6 +378,7 @@ func (c *Conn) close(err error) {
 	}
 	wasEstab := c.state == StateEstablished && !c.fallen && c.fully
 	c.state = StateClosed
+	c.stack.queue(c)
 	if c.err == nil {
 		c.err = err
 	}
@@ -395,7 +401,10 @@ func (c *Conn) close(err error) {
 }
 
 // markDirty asks for the connection to be pushed at the next poll.
-func (c *Conn) markDirty() { c.dirty = true }
+func (c *Conn) markDirty() {
+	c.dirty = true
+	c.stack.queue(c)
+}
 
 // established moves a connecting connection to established, hands a
 // server connection to its listener, and tells the application.
@@ -496,9 +505,13 @@ func (c *Conn) poll(now time.Time) bool {
 	if c.state == StateClosed {
 		return wasDirty
 	}
-	for _, sf := range append([]*subflow(nil), c.subflows...) {
+	// A subflow may go away while polled: poll a copy (kept, so a poll
+	// allocates nothing).
+	c.sfBuf = append(c.sfBuf[:0], c.subflows...)
+	for _, sf := range c.sfBuf {
 		sf.poll(now)
 	}
+	clear(c.sfBuf)
 	c.checkStale(now)
 	c.probeIdle(now)
 	c.autotune(now)
@@ -508,7 +521,7 @@ func (c *Conn) poll(now time.Time) bool {
 		c.dataFinTimer(now)
 	}
 	c.checkClosed(now)
-	if c.fully && !c.fallen && (c.pmNext.IsZero() || !now.Before(c.pmNext)) {
+	if c.fully && !c.fallen && (!c.pmNext.IsZero() && !now.Before(c.pmNext) || c.pmInbox()) {
 		c.pmNext = c.pm.Poll(now, pmView{c})
 	}
 	if len(c.subflows) == 0 && !c.noSubflowSince.IsZero() && c.state != StateClosed &&
@@ -518,9 +531,10 @@ func (c *Conn) poll(now time.Time) bool {
 	return wasDirty || c.dirty
 }
 
-// nextWake returns when the connection's own timers next need a poll.
-// Only timers that poll acts on are included, so a due timer never makes
-// the stack spin.
+// nextWake returns when the connection's own timers next need a poll: the
+// one source of the connection's deadline in the stack's heap. Only
+// timers that poll acts on, moving them on, are included, so a due timer
+// never makes the stack spin.
 func (c *Conn) nextWake(now time.Time) time.Time {
 	if c.state == StateClosed || c.reaped {
 		return time.Time{}
@@ -540,11 +554,7 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 	}
 	if c.fully {
 		t = earliest(t, c.pmNext)
-		for _, a := range c.announced {
-			if a.sent && !a.echoed && a.retrans < addAddrMaxRetrans {
-				t = earliest(t, a.next)
-			}
-		}
+		t = earliest(t, c.announceWake())
 		if len(c.echoQ) > 0 || len(c.rmQ) > 0 {
 			t = earliest(t, now.Add(10*time.Millisecond))
 		}
@@ -560,9 +570,7 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 		if c.snd.nxt != c.snd.una {
 			t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))
 		}
-		if !c.stack.cfg.DisableAutoTune {
-			t = earliest(t, c.tuneAt)
-		}
+		t = earliest(t, c.autotuneWake())
 	}
 	return t
 }

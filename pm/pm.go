@@ -191,6 +191,15 @@ type PathManager interface {
 	Poll(now time.Time, c Conn) time.Time
 }
 
+// Inbox is implemented by a path manager that takes commands from outside
+// the stack's goroutine (the userspace path manager). The MPTCP layer
+// polls a path manager only when the deadline Poll returned is due,
+// unless Pending reports commands waiting; Pending must be safe to call
+// while commands are being queued.
+type Inbox interface {
+	Pending() bool
+}
+
 // Factory makes a PathManager for one connection.
 type Factory func() PathManager
 
