@@ -52,9 +52,18 @@ func (sf *subflow) capableSynAckReceived(now time.Time, mp *wire.MPTCPOptions) t
 // client's initial subflow while it is needed (RFC 8684 section 3.1: the
 // third ACK carries both keys, and so does the first data until the peer
 // shows it has them). It reports whether the option went on.
+//
+// Once the third ACK went out twice (once more in case it was lost) and
+// the application closed with everything sent, a pure ACK carries the DSS
+// with the DATA_FIN instead (the kernel stops the MP_CAPABLE ACK once its
+// DATA_FIN is enabled): a peer that never sends would otherwise never
+// learn of the close, and the ACK would be repeated forever.
 func (sf *subflow) capableAckOption(seg *tcp.Segment, b *wire.OptionBuilder) bool {
 	c := sf.conn
 	if !sf.initial || !sf.active || !sf.requestMPC || c.fully || !c.remoteKnown || seg.Offset != 0 {
+		return false
+	}
+	if sf.mpcAcks >= 2 && seg.Kind == tcp.KindACK && c.snd.finQueued && c.snd.unsent() == 0 {
 		return false
 	}
 	mc := wire.MPCapable{Form: wire.MPCapableACK, Version: wire.MPTCPVersion, Flags: c.capableFlags(),
@@ -68,7 +77,13 @@ func (sf *subflow) capableAckOption(seg *tcp.Segment, b *wire.OptionBuilder) boo
 			}
 		}
 	}
-	return b.AddMPCapable(&mc) == nil
+	if b.AddMPCapable(&mc) != nil {
+		return false
+	}
+	if seg.Kind == tcp.KindACK {
+		sf.mpcAcks++
+	}
+	return true
 }
 
 // capableAckReceived completes the server side of MP_CAPABLE: the first

@@ -203,4 +203,7 @@ type ConnOptions struct {
 	Backup bool
 	// DisableMPTCP dials plain TCP.
 	DisableMPTCP bool
+	// KeepAlive, if set, replaces the stack's keepalive on every subflow
+	// (zero Idle: none).
+	KeepAlive *tcp.KeepAlive
 }

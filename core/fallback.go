@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"time"
 
 	"github.com/mptcp-go/mptcp/pm"
@@ -213,20 +214,80 @@ func (sf *subflow) unmappedData(now time.Time) {
 }
 
 // optionsLost handles a segment without any MPTCP option on a subflow
-// that had them: a middlebox strips them. Data on it cannot be mapped; an
-// ACK cannot carry a DATA_ACK. The first subflow of a connection that
-// never had another falls back to TCP; any other subflow is reset.
+// that had them: a middlebox strips them, the peer fell back (after a
+// mapping it could not use), or someone forged it. Data on it cannot be
+// mapped: the first subflow of a connection that never had another falls
+// back to TCP, any other subflow is reset. A pure ACK never resets
+// anything (the kernel ignores it): plainAcked decides once the engine
+// saw whether it acknowledged our data.
 func (sf *subflow) optionsLost(now time.Time, seg *tcp.Segment) tcp.Verdict {
 	c := sf.conn
-	if sf.initial && c.fallback(DssFallback, sf) {
+	if seg.Len == 0 {
+		sf.plainAck = true
 		return tcp.Accept
 	}
-	if seg.Len == 0 && !c.fully {
+	if sf.initial && c.fallback(DssFallback, sf) {
 		return tcp.Accept
 	}
 	c.stack.mib.Inc(FallbackFailed)
 	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMiddleboxInterferes
 	return tcp.Reset
+}
+
+// plainAcked handles a pure ACK without MPTCP options after the engine
+// processed it. If it acknowledged our data, RFC 8684 section 3.7 applies:
+// "if an ACK is received for data ... without a DSS option containing a
+// DATA_ACK, the sender determines the path is not MPTCP capable" and the
+// first subflow falls back if it still may (the peer may also have fallen
+// back on its own). Any other is ignored and counted, as a forged ACK at
+// RCV.NXT or one from a middlebox that strips options from ACKs only.
+func (sf *subflow) plainAcked(newlyAcked bool) {
+	c := sf.conn
+	if !newlyAcked {
+		c.stack.mib.Inc(NoDSSAckIgnored)
+		return
+	}
+	sf.plainAcks++
+	if sf.initial && c.fallbackAllowed() && c.fallback(DssFallback, sf) {
+		return
+	}
+	c.stack.mib.Inc(NoDSSAckIgnored)
+}
+
+// plainAcksBeforeAbort and plainStallsBeforeAbort: see dataAcksStripped.
+const (
+	plainAcksBeforeAbort   = 3
+	plainStallsBeforeAbort = 10
+)
+
+// dataAcksStripped runs at a data-level timeout. When every subflow keeps
+// acknowledging our data without DATA_ACKs and the connection may no
+// longer fall back, no path carries MPTCP (RFC 8684 section 3.7: such
+// subflows SHOULD be closed): after plainStallsBeforeAbort timeouts in a
+// row the connection is reset with MP_FASTCLOSE and ends with ErrTimeout,
+// instead of retransmitting forever. It reports whether it ended it.
+func (c *Conn) dataAcksStripped() bool {
+	if len(c.subflows) == 0 {
+		return false
+	}
+	for _, sf := range c.subflows {
+		if sf.plainAcks < plainAcksBeforeAbort {
+			c.plainStalls = 0
+			return false
+		}
+	}
+	c.plainStalls++
+	if c.plainStalls < plainStallsBeforeAbort {
+		return false
+	}
+	// MP_FASTCLOSE, so the peer ends too (RFC 8684 section 3.5).
+	c.fastcloseKey = c.remoteKey
+	for _, sf := range slices.Clone(c.subflows) {
+		sf.fastclose = true
+		sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+	}
+	c.close(ErrTimeout)
+	return true
 }
 
 // pushFallback writes data straight to the one subflow of a connection

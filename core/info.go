@@ -43,6 +43,7 @@ type SubflowInfo struct {
 	Local, Remote     netip.AddrPort
 	LocalID, RemoteID uint8
 	Initial, Join     bool
+	Active            bool // we sent the SYN
 	// Backup is set when either side asked for it; LocalBackup and
 	// PeerBackup say who.
 	Backup, LocalBackup, PeerBackup bool
@@ -86,7 +87,7 @@ func (c *Conn) Info() ConnInfo {
 func (sf *subflow) snapshot() SubflowInfo {
 	return SubflowInfo{
 		ID: sf.id, Local: sf.local, Remote: sf.remote, LocalID: sf.localID, RemoteID: sf.remoteID,
-		Initial: sf.initial, Join: sf.join,
+		Initial: sf.initial, Join: sf.join, Active: sf.active,
 		Backup: sf.backup || sf.peerBackup, LocalBackup: sf.backup, PeerBackup: sf.peerBackup,
 		Established: sf.usable(), Stale: sf.stale, State: sf.info.State,
 		SRTT: sf.info.SRTT, RTTVar: sf.info.RTTVar, Cwnd: sf.info.Cwnd, InFlight: sf.info.InFlight,

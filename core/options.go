@@ -53,6 +53,7 @@ func (sf *subflow) input(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions)
 func (sf *subflow) dssReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
 	c := sf.conn
 	if d.HasAck {
+		sf.plainAcks = 0
 		if sf.initial && sf.active && !c.fully {
 			// The server acknowledged at data level: it has our key.
 			c.setFully()

@@ -290,6 +290,7 @@ func (sf *subflow) failReceived(now time.Time, dsn uint64) {
 func (c *Conn) dataAcked(now time.Time, ack uint64, wnd uint64, sf *subflow) {
 	if n := c.snd.ack(ack); n > 0 {
 		c.lastUnaMove = now
+		c.plainStalls = 0
 		c.wake()
 		c.markDirty()
 	}

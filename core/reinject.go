@@ -116,6 +116,9 @@ func (c *Conn) checkStale(now time.Time) {
 	// again.
 	if c.snd.nxt != c.snd.una && now.Sub(c.lastUnaMove) >= c.dataRTO() {
 		c.lastUnaMove = now
+		if c.dataAcksStripped() {
+			return
+		}
 		c.queueReinject(dsnRange{dsn: c.snd.una, n: int(min(c.snd.nxt-c.snd.una, maxMapping)), from: -1})
 		c.markDirty()
 	}

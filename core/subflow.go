@@ -32,6 +32,7 @@ type subflow struct {
 	requestMPC bool // MP_CAPABLE on our SYN, or answered on our SYN/ACK
 	synRetrans int  // MP_CAPABLE SYNs retransmitted
 	mpcDropped bool // we stopped putting MP_CAPABLE on SYNs
+	mpcAcks    int  // pure ACKs sent with the MP_CAPABLE third ACK
 
 	// MP_JOIN (RFC 8684 section 3.2).
 	localNonce, remoteNonce uint32
@@ -97,6 +98,10 @@ type subflow struct {
 	sentStarts [64]uint64
 	sentN      int
 
+	// ACKs without MPTCP options (fallback.go optionsLost, plainAcked).
+	plainAck  bool // the segment being processed is one
+	plainAcks int  // those that acknowledged data since the last DATA_ACK
+
 	bytesSent, bytesRecv uint64 // data-level payload
 	lastDataAck          uint64 // latest DATA_ACK received here
 	sndShift             uint8  // the peer's window scale
@@ -113,6 +118,7 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	// A data segment carries a DSS of up to dataDSSLen bytes; keep room
 	// for it so the payload is not trimmed.
 	tc.SetOptionReserve(dataDSSLen)
+	sf.applySockOpts()
 	sf.refresh()
 }
 
@@ -391,6 +397,7 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	c := sf.conn
 	c.stack.now = now
 	sf.lastRecv = now
+	sf.plainAck = false
 	mp := &opts.MPTCP
 	switch seg.Kind {
 	case tcp.KindSYNACK:
@@ -455,6 +462,10 @@ func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
 	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
 	sf.tx.acked(a.Una)
+	if sf.plainAck && !c.fallen {
+		sf.plainAck = false
+		sf.plainAcked(a.NewlyAcked > 0)
+	}
 	if a.NewlyAcked > 0 && sf.stale {
 		sf.stale = false
 		c.stack.mib.Inc(SubflowRecover)
@@ -495,6 +506,7 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	c.stack.now = now
 	if ev&tcp.EventEstablished != 0 {
 		sf.tcpEstablished = true
+		c.noSubflowSince = time.Time{}
 		sf.refresh()
 		sf.onEstablished(now)
 	}

@@ -39,8 +39,13 @@ type Realtime struct {
 }
 
 // NewRealtime returns a runner for s. Nothing runs until Run is called.
+// Stacks attached to the simulation's hosts (link.Attacher) are driven
+// through it from then on: their Wake goes through Do and their clock is
+// Now.
 func NewRealtime(s *Sim) *Realtime {
-	return &Realtime{s: s, kick: make(chan struct{}, 1)}
+	r := &Realtime{s: s, kick: make(chan struct{}, 1)}
+	s.realtime = r
+	return r
 }
 
 // Do queues f to run on the simulation's goroutine at the current virtual

@@ -65,6 +65,8 @@ type Sim struct {
 
 	pool packetPool
 
+	realtime *Realtime // the runner driving the simulation in step with a clock, if any
+
 	captureErr error
 }
 
