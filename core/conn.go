@@ -1,6 +1,8 @@
 package core
 
 import (
+	"cmp"
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -89,6 +91,7 @@ type Conn struct {
 	writeClosed   bool // CloseWrite: DATA_FIN after the data
 	appClosed     bool // Close: no more reading either
 	finSentAt     time.Time
+	finTryAt      time.Time // a DATA_FIN due but not yet sent is tried again then
 	finRTO        time.Duration
 	peerFin       bool // the peer's DATA_FIN (or FIN after fallback) consumed
 	peerFinAcked  bool // our DATA_ACK covers the peer's DATA_FIN
@@ -136,6 +139,40 @@ type Conn struct {
 	eventCreated         bool // EventCreated was emitted: EventClosed follows
 }
 
+// policies makes a new connection's scheduler and path manager and names
+// its congestion control: the connection's factory, else its name, else
+// the stack's factory, else the stack's name.
+func (s *Stack) policies(opts ConnOptions) (sched.Scheduler, pm.PathManager, string, error) {
+	ccName := cmp.Or(opts.CongestionControl, s.cfg.CongestionControl)
+	if !slices.Contains(cc.Names(), ccName) {
+		return nil, nil, "", fmt.Errorf("%w: %w %q (valid: %v)", ErrInvalid, cc.ErrUnknown, ccName, cc.Names())
+	}
+	var sc sched.Scheduler
+	var err error
+	switch {
+	case opts.NewScheduler != nil:
+		sc = opts.NewScheduler()
+	case opts.Scheduler == "" && s.cfg.NewScheduler != nil:
+		sc = s.cfg.NewScheduler()
+	default:
+		if sc, err = sched.New(cmp.Or(opts.Scheduler, s.cfg.Scheduler)); err != nil {
+			return nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	var p pm.PathManager
+	switch {
+	case opts.NewPathManager != nil:
+		p = opts.NewPathManager()
+	case opts.PathManager == "" && s.cfg.NewPathManager != nil:
+		p = s.cfg.NewPathManager()
+	default:
+		if p, err = s.pms.New(cmp.Or(opts.PathManager, s.cfg.PathManager)); err != nil {
+			return nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	return sc, p, ccName, nil
+}
+
 // dsnRange is a range of data sequence numbers waiting to be sent again.
 type dsnRange struct {
 	dsn  uint64
@@ -150,23 +187,10 @@ type linearMap struct {
 }
 
 func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
-	schedName := opts.Scheduler
-	if schedName == "" {
-		schedName = s.cfg.Scheduler
-	}
-	pmName := opts.PathManager
-	if pmName == "" {
-		pmName = s.cfg.PathManager
-	}
-	ccName := opts.CongestionControl
-	if ccName == "" {
-		ccName = s.cfg.CongestionControl
-	}
-	if err := checkPolicies(schedName, pmName, ccName); err != nil {
+	sc, p, ccName, err := s.policies(opts)
+	if err != nil {
 		return nil, err
 	}
-	sc, _ := sched.New(schedName)
-	p, _ := pm.New(pmName)
 	c := &Conn{
 		stack:   s,
 		server:  server,
@@ -578,6 +602,8 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 	}
 	if c.snd.finSent && !c.snd.finAcked && c.remoteKnown {
 		t = earliest(t, c.finSentAt.Add(c.finRTO))
+	} else if c.state == StateEstablished && c.dataFinDue() {
+		t = earliest(t, c.finTryAt)
 	}
 	for _, sf := range c.subflows {
 		t = earliest(t, sf.nextWake())

@@ -33,7 +33,8 @@ type Stack struct {
 	locals      []pm.LocalAddr // the host's addresses with their IDs
 	nextLocalID uint8
 
-	bh blackholes
+	bh  blackholes
+	pms pm.Set // path managers built from names with parameters: this stack's own
 
 	// Scheduling (sched.go): connections with work wait in runq, the
 	// others' deadlines in timers; a poll visits only the former and the

@@ -220,7 +220,9 @@ func Register(name string, f Factory) {
 // New returns a new path manager of the named kind; "" means Default. An
 // unknown name gives an error wrapping ErrUnknown listing the valid names.
 // A name may carry parameters for path managers registered with
-// RegisterParams, as in "ndiffports:4" or "kernel:subflows=4" (see Params).
+// RegisterParams, as in "ndiffports:4" or "kernel:subflows=4" (see
+// Params); each call builds such a path manager afresh, sharing nothing
+// with other calls (a Set shares it among one stack's connections).
 func New(name string) (PathManager, error) {
 	if name == "" {
 		name = Default
