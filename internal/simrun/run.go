@@ -40,6 +40,9 @@ type Options struct {
 	// OnInterval, if set, is called with each interval as it completes,
 	// for progress output.
 	OnInterval func(Interval)
+	// Stack, if set, adjusts the MPTCP stacks' configuration (the
+	// torture campaign shrinks buffers with it).
+	Stack func(*core.Config)
 }
 
 // chunk is the most the applications write or read at once.
@@ -172,6 +175,9 @@ func (r *run) setup() error {
 		return st, err
 	}
 	cfg := core.Config{Scheduler: r.sc.Scheduler, CongestionControl: r.sc.CC, PathManager: r.sc.PM}
+	if r.opts.Stack != nil {
+		r.opts.Stack(&cfg)
+	}
 	if r.client, err = newStack(top.Client, cfg, top.ClientAddrs...); err != nil {
 		return err
 	}
@@ -378,12 +384,27 @@ func (f *flow) pump() {
 				if f.size > 0 && f.got != f.size {
 					f.ok = false
 				}
-				_ = f.rcv.Close()
+				if !f.r.stillSending(f.rcv) {
+					// With both directions on one connection, the
+					// other may still be writing: its CloseWrite ends
+					// the connection then.
+					_ = f.rcv.Close()
+				}
 				f.recvHost.Wake()
 			}
 			break
 		}
 	}
+}
+
+// stillSending reports whether a flow still has bytes to write on c.
+func (r *run) stillSending(c *core.Conn) bool {
+	for _, g := range r.flows {
+		if g.snd == c && (g.size == 0 || g.sent < g.size) {
+			return true
+		}
+	}
+	return false
 }
 
 // sample closes a reporting interval.

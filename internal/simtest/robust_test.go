@@ -175,3 +175,90 @@ func TestSpoofedPlainACKs(t *testing.T) {
 		t.Errorf("server reset %d subflows on spoofed plain ACKs", rst)
 	}
 }
+
+// TestIdleGoesQuiet keeps a two-path connection open and idle after a
+// transfer (issue 21 finding 5): the liveness probes of the two sides
+// must not answer each other forever.
+func TestIdleGoesQuiet(t *testing.T) {
+	n, err := NewNet(13, twoPaths(2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ClientKeepsOpen, n.ServerKeepsOpen = true, true
+	const up, down = 200 << 10, 200 << 10
+	p, err := n.StartTransfer(up, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(10 * time.Second)
+	if p.S == nil || p.C.Got != down || p.S.Got != up {
+		logState(t, n, p)
+		t.Fatal("transfer did not complete")
+	}
+	before := n.Client.Stats().Sent + n.Server.Stats().Sent
+	n.Sim.RunFor(60 * time.Second)
+	// Keepalives are off; a probe or two as the activity ends is fine.
+	if k := n.Client.Stats().Sent + n.Server.Stats().Sent - before; k > 10 {
+		t.Errorf("%d segments in 60 s of an idle connection", k)
+	}
+}
+
+// TestCoalescedEverywhere coalesces segments in both directions of every
+// path (issue 21 finding 4: a GRO-like middlebox keeps the first segment's
+// options, so a mapping starting in the second is lost; the transfer used
+// to stall in reset/recreate cycles). Mappings repeat on the segments
+// after, and bytes no mapping can ever cover are dropped for the sender to
+// reinject, so the transfer completes.
+func TestCoalescedEverywhere(t *testing.T) {
+	seeds := 3
+	if testing.Short() {
+		seeds = 1
+	}
+	for paths := 1; paths <= 2; paths++ {
+		for seed := range seeds {
+			t.Run(fmt.Sprintf("paths=%d/seed=%d", paths, seed), func(t *testing.T) {
+				n, err := NewNet(uint64(seed+21), twoPaths(paths), Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range n.PathLinks {
+					l.AB().AddProcessor(&middlebox.Coalescer{Sim: n.Sim, Hold: time.Millisecond})
+					l.BA().AddProcessor(&middlebox.Coalescer{Sim: n.Sim, Hold: time.Millisecond})
+				}
+				const up, down = 1 << 20, 4 << 20
+				p, err := n.StartTransfer(up, down, core.ConnOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n.RunUntilDone(p, 60*time.Second)
+				if err := p.Check(up, down); err != nil {
+					logState(t, n, p)
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// TestDataFinAfterPathDown takes the first path down for good in the
+// middle of a transfer (found by the torture campaign): the DATA_FIN,
+// repeated, must reach the peer on the subflow that still works, not
+// only on the dead one that happened to be asked first.
+func TestDataFinAfterPathDown(t *testing.T) {
+	n, err := NewNet(1, twoPaths(2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const up, down = 256 << 10, 1 << 20
+	p, err := n.StartTransfer(up, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(300 * time.Millisecond)
+	n.PathLinks[0].SetUp(false)
+	n.RunUntilDone(p, time.Minute)
+	if err := p.Check(up, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+}
