@@ -43,13 +43,18 @@ func init() {
 	cmdProxy.Add(cmdProxyServer, cmdProxyClient, cmdProxyStatus, cmdProxyBench)
 }
 
-// proxyTransport picks the MPTCP leg's stack.
-func proxyTransport(name string) (proxy.Transport, error) {
+// proxyTransport picks the MPTCP leg's stack; stop undoes what it set up.
+func proxyTransport(name string, uplinks []string, nat bool, log *slog.Logger) (tr proxy.Transport, stop func(), err error) {
 	switch name {
 	case "", "kernel":
-		return proxy.Kernel, nil
+		if len(uplinks) > 0 {
+			return tr, nil, usagef("--uplink is for --stack user (the kernel's MPTCP uses its own endpoints: mptcp pm)")
+		}
+		return proxy.Kernel, func() {}, nil
+	case "user":
+		return userTransport(uplinks, nat, log)
 	}
-	return proxy.Transport{}, usagef("--stack %q: only kernel is available", name)
+	return tr, nil, usagef("--stack %q: kernel or user", name)
 }
 
 // proxyLogger logs as text or JSON lines on stderr.
@@ -66,7 +71,10 @@ func proxyLogger(format string, w io.Writer) (*slog.Logger, error) {
 func proxyServerFlags(fs *flag.FlagSet) Action {
 	config := fs.String("config", "", "YAML `file` (its server: section); flags given override it")
 	listen := fs.String("listen", ":"+strconv.Itoa(proxy.DefaultPort), "`host:port` to accept MPTCP connections on")
-	stack := fs.String("stack", "kernel", "MPTCP stack: kernel")
+	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
+	var uplinks listFlag
+	fs.Var(&uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
+	nat := fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
 	noTFO := fs.Bool("no-tfo", false, "do not accept data in SYNs (TCP Fast Open)")
 	key := fs.String("key", "", "pre-shared `key` clients must prove (prefer --key-file)")
 	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
@@ -120,14 +128,15 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 		if set["max-per-client"] || cfg.MaxPerClient == 0 {
 			cfg.MaxPerClient = *maxPer
 		}
-		tr, err := proxyTransport(cfg.Stack)
-		if err != nil {
-			return err
-		}
 		log, err := proxyLogger(*logFmt, stderr)
 		if err != nil {
 			return err
 		}
+		tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
+		if err != nil {
+			return err
+		}
+		defer undo()
 		ctx := inv.Context()
 		return proxy.RunServer(ctx, cfg, tr, log)
 
@@ -140,7 +149,10 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off)")
 	transparent := fs.String("transparent", "", "`host:port` for connections redirected by iptables (Linux)")
 	tproxy := fs.Bool("tproxy", false, "the transparent listener receives TPROXY'd connections (IP_TRANSPARENT)")
-	stack := fs.String("stack", "kernel", "MPTCP stack: kernel")
+	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
+	var uplinks listFlag
+	fs.Var(&uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
+	nat := fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
 	noTFO := fs.Bool("no-tfo", false, "do not send the Convert message in the SYN (TCP Fast Open)")
 	key := fs.String("key", "", "pre-shared `key` (prefer --key-file)")
 	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
@@ -185,14 +197,15 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		if cfg.Server == "" {
 			return usagef("--server HOST:PORT is required")
 		}
-		tr, err := proxyTransport(cfg.Stack)
-		if err != nil {
-			return err
-		}
 		log, err := proxyLogger(*logFmt, stderr)
 		if err != nil {
 			return err
 		}
+		tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
+		if err != nil {
+			return err
+		}
+		defer undo()
 		ctx := inv.Context()
 		return proxy.RunClient(ctx, cfg, tr, log)
 
