@@ -44,6 +44,12 @@ type Config struct {
 	// time; zero disables it.
 	KeepAlive time.Duration
 
+	// Events, if set, receives the stack's events (the kernel's MPTCP
+	// netlink events and scheduling decisions) on the goroutine driving
+	// the stack, with the stack locked: it must return quickly and must
+	// not call the stack. observe.Recorder.Sink is one.
+	Events core.EventSink
+
 	// Rand, if set, supplies all randomness (keys, nonces, ISNs, ports),
 	// which makes a simulated run reproducible. Nil seeds a generator
 	// from crypto/rand.
@@ -70,6 +76,7 @@ func (c *Config) coreConfig() core.Config {
 		SendBuffer:        c.SendBuffer,
 		ReceiveBuffer:     c.ReceiveBuffer,
 		ReceiveBufferMax:  c.ReceiveBufferMax,
+		Events:            c.Events,
 	}
 	if c.Limits != nil {
 		cc.Limits = *c.Limits

@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/tcp"
 )
 
 // Conn is an MPTCP connection: a net.Conn whose bytes may travel over
-// several paths. It also has CloseWrite, as *net.TCPConn does, and Info.
+// several paths. It has what *net.TCPConn has that applies to it
+// (CloseRead, CloseWrite, keepalive, SetNoDelay, SetLinger,
+// MultipathTCP), and Info.
 type Conn struct {
 	s *Stack
 	c *core.Conn // guarded by s.mu
@@ -23,6 +26,10 @@ type Conn struct {
 	readDeadline  time.Time
 	writeDeadline time.Time
 	closed        bool
+	readClosed    bool // CloseRead: reads say EOF, arriving data is dropped
+	linger        time.Duration
+	lingerSet     bool
+	drain         []byte // scratch for data dropped after CloseRead
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -36,9 +43,32 @@ func newConn(s *Stack, cc *core.Conn) *Conn {
 
 // notify runs on the driver's goroutine with s.mu held.
 func (c *Conn) notify() {
+	if c.readClosed && c.discard() {
+		// Reading opened the window: tell the peer (Wake only queues).
+		if d := c.s.drv; d != nil {
+			d.Wake()
+		}
+	}
 	if c.waiters > 0 {
 		close(c.signal)
 		c.signal = make(chan struct{})
+	}
+}
+
+// discard reads and drops what arrived after CloseRead, so the peer is
+// not blocked by a full window; s.mu is held. It reports whether it
+// dropped anything.
+func (c *Conn) discard() bool {
+	if c.drain == nil {
+		c.drain = make([]byte, 16<<10)
+	}
+	any := false
+	for {
+		n, _ := c.c.Read(c.drain)
+		if n == 0 {
+			return any
+		}
+		any = true
 	}
 }
 
@@ -48,29 +78,28 @@ func (c *Conn) wait(ctx context.Context, deadline time.Time) error {
 	ch := c.signal
 	c.waiters++
 	c.s.mu.Unlock()
+	defer func() {
+		c.s.mu.Lock()
+		c.waiters--
+	}()
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
 		if d <= 0 {
-			c.s.mu.Lock()
-			c.waiters--
 			return os.ErrDeadlineExceeded
 		}
 		t := time.NewTimer(d)
 		defer t.Stop()
 		timeout = t.C
 	}
-	var err error
 	select {
 	case <-ch:
+		return nil
 	case <-timeout:
-		err = os.ErrDeadlineExceeded
+		return os.ErrDeadlineExceeded
 	case <-ctx.Done():
-		err = ctx.Err()
+		return ctx.Err()
 	}
-	c.s.mu.Lock()
-	c.waiters--
-	return err
 }
 
 // waitEstablished blocks until the handshake completes or fails.
@@ -103,7 +132,7 @@ func (c *Conn) opError(op string, err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
-	return &net.OpError{Op: op, Net: "mptcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	return opError(op, c.LocalAddr(), c.RemoteAddr(), err)
 }
 
 // Read reads data from the connection, blocking until some arrives, the
@@ -112,11 +141,17 @@ func (c *Conn) Read(p []byte) (int, error) {
 	s := c.s
 	s.mu.Lock()
 	for {
-		if c.closed {
+		switch {
+		case c.closed:
 			s.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
-		}
-		if len(p) == 0 {
+		case c.readClosed:
+			s.mu.Unlock()
+			return 0, io.EOF
+		case !c.readDeadline.IsZero() && !time.Now().Before(c.readDeadline):
+			s.mu.Unlock()
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		case len(p) == 0:
 			s.mu.Unlock()
 			return 0, nil
 		}
@@ -149,6 +184,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 			s.mu.Unlock()
 			return written, c.opError("write", net.ErrClosed)
 		}
+		if !c.writeDeadline.IsZero() && !time.Now().Before(c.writeDeadline) {
+			s.mu.Unlock()
+			return written, c.opError("write", os.ErrDeadlineExceeded)
+		}
 		n, err := c.c.Write(p[written:])
 		written += n
 		if err != nil {
@@ -176,17 +215,42 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // CloseWrite shuts down the sending side: the peer reads io.EOF after the
-// data already written (a DATA_FIN).
+// data already written (a DATA_FIN). Writes fail with EPIPE after it.
 func (c *Conn) CloseWrite() error {
 	c.s.mu.Lock()
+	if c.closed {
+		c.s.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
 	err := c.c.CloseWrite()
+	c.notifyAll()
 	c.s.mu.Unlock()
 	c.s.wake()
 	return c.opError("close", err)
 }
 
-// Close closes the connection. Data already written is still delivered;
-// blocked Read and Write calls return net.ErrClosed.
+// CloseRead shuts down the reading side: Read returns io.EOF at once, and
+// data that arrives is dropped (and acknowledged, so the peer is not
+// blocked).
+func (c *Conn) CloseRead() error {
+	c.s.mu.Lock()
+	if c.closed {
+		c.s.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.readClosed = true
+	dropped := c.discard()
+	c.notifyAll()
+	c.s.mu.Unlock()
+	if dropped {
+		c.s.wake()
+	}
+	return nil
+}
+
+// Close closes the connection. Data already written is still delivered
+// (unless SetLinger says otherwise); blocked Read and Write calls return
+// net.ErrClosed.
 func (c *Conn) Close() error {
 	s := c.s
 	s.mu.Lock()
@@ -195,15 +259,40 @@ func (c *Conn) Close() error {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.closed = true
-	_ = c.c.Close()
 	c.notifyAll()
+	if c.lingerSet && c.linger == 0 {
+		c.c.Abort()
+		s.mu.Unlock()
+		s.wake()
+		return nil
+	}
+	_ = c.c.Close()
+	if c.lingerSet {
+		s.mu.Unlock()
+		s.wake()
+		s.mu.Lock()
+		c.lingerClose(time.Now().Add(c.linger))
+	}
 	s.mu.Unlock()
 	s.wake()
 	return nil
 }
 
+// lingerClose waits until everything written is acknowledged or the
+// deadline passes, and then resets the connection if data is left; s.mu
+// is held.
+func (c *Conn) lingerClose(deadline time.Time) {
+	for c.c.State() != core.StateClosed && c.c.Info().SendBuffered > 0 {
+		if c.wait(context.Background(), deadline) != nil {
+			c.c.Abort()
+			return
+		}
+	}
+}
+
 // Abort resets the connection at once (MP_FASTCLOSE, or a RST for a
-// plain TCP peer); unsent and unacknowledged data is lost.
+// plain TCP peer); unsent and unacknowledged data is lost. It is Close
+// after SetLinger(0).
 func (c *Conn) Abort() {
 	s := c.s
 	s.mu.Lock()
@@ -253,11 +342,107 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// ConnInfo describes a connection: state, policies, and each subflow's
-// addresses, RTT, window and byte counts.
+// SetKeepAlive turns keepalive probing on every subflow on (with the
+// period set by SetKeepAlivePeriod, 15 s by default) or off.
+func (c *Conn) SetKeepAlive(keepalive bool) error {
+	cfg := net.KeepAliveConfig{Enable: keepalive}
+	return c.SetKeepAliveConfig(cfg)
+}
+
+// SetKeepAlivePeriod turns keepalive on with the given idle time and
+// interval between probes.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	return c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: d, Interval: d})
+}
+
+// SetKeepAliveConfig configures keepalive probing on every subflow of the
+// connection, present and future, as *net.TCPConn's does for its socket:
+// zero fields take the defaults (15 s idle, 15 s between probes, 9
+// probes).
+func (c *Conn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.closed {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.c.SetKeepAlive(keepAlive(cfg))
+	return nil
+}
+
+// keepAlive translates a net.KeepAliveConfig, with the net package's
+// defaults, to the stack's settings.
+func keepAlive(cfg net.KeepAliveConfig) tcp.KeepAlive {
+	if !cfg.Enable {
+		return tcp.KeepAlive{}
+	}
+	ka := tcp.KeepAlive{Idle: cfg.Idle, Interval: cfg.Interval, Count: cfg.Count}
+	if ka.Idle <= 0 {
+		ka.Idle = defaultKeepAlive
+	}
+	if ka.Interval <= 0 {
+		ka.Interval = defaultKeepAlive
+	}
+	if ka.Count <= 0 {
+		ka.Count = defaultKeepAliveCount
+	}
+	return ka
+}
+
+// The net package's keepalive defaults.
+const (
+	defaultKeepAlive      = 15 * time.Second
+	defaultKeepAliveCount = 9
+)
+
+// SetNoDelay controls the Nagle algorithm on every subflow: true (the
+// default, as in the net package) sends small writes at once; false holds
+// them back while data is unacknowledged.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	c.s.mu.Lock()
+	if c.closed {
+		c.s.mu.Unlock()
+		return c.opError("set", net.ErrClosed)
+	}
+	c.c.SetNagle(!noDelay)
+	c.s.mu.Unlock()
+	c.s.wake() // what Nagle held back may go now
+	return nil
+}
+
+// SetLinger sets what Close does with data not yet acknowledged, as
+// *net.TCPConn's: sec < 0 (the default) sends it in the background;
+// sec == 0 discards it and resets the connection; sec > 0 makes Close
+// wait up to sec seconds for it to be acknowledged, then reset the
+// connection if some is left.
+func (c *Conn) SetLinger(sec int) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.closed {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.lingerSet = sec >= 0
+	c.linger = time.Duration(sec) * time.Second
+	return nil
+}
+
+// MultipathTCP reports whether the connection speaks MPTCP: false when the
+// peer answered in plain TCP or a middlebox made it fall back, as
+// *net.TCPConn's MultipathTCP says for the kernel's.
+func (c *Conn) MultipathTCP() (bool, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.closed {
+		return false, c.opError("get", net.ErrClosed)
+	}
+	return !c.c.FellBack(), nil
+}
+
+// ConnInfo describes a connection: state, policies, the bytes it sent,
+// received and had acknowledged, and each subflow's addresses, RTT,
+// window, byte and retransmission counts.
 type ConnInfo = core.ConnInfo
 
-// Info returns a snapshot of the connection's state.
+// Info returns a snapshot of the connection's state and counters.
 func (c *Conn) Info() ConnInfo {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()

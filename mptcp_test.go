@@ -46,8 +46,7 @@ func startSim(t *testing.T, name string) *simNet {
 		for _, a := range addrs {
 			st.AddAddress(a)
 		}
-		st.SetDriver(rt.Driver(h))
-		h.SetStack(st)
+		h.SetStack(st.Link())
 		return st
 	}
 	n := &simNet{top: top}
@@ -145,7 +144,7 @@ func TestConnDeadlinesAndClose(t *testing.T) {
 		if _, err := c.Write([]byte("hello")); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.CloseWrite(); err != nil {
+		if err := c.(*mptcp.Conn).CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
 		got, err := io.ReadAll(sc)

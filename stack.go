@@ -10,31 +10,25 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/link"
 )
 
-// A Driver runs a Stack: it calls Deliver and Poll from one goroutine
-// with its clock's time and carries the packets. Wake and Now may be
-// called from any goroutine.
-type Driver interface {
-	// Wake asks the driver to poll the stack soon: an application wrote
-	// data, read some (opening the window), or dialled.
-	Wake()
-	// Now returns the driver's current time (virtual time for a
-	// simulator).
-	Now() time.Time
-}
-
-// ErrNoDriver is returned by Dial and Listen on a Stack that no driver runs.
+// ErrNoDriver is returned by Dial and Listen on a Stack that no driver
+// runs yet (see Stack.Link).
 var ErrNoDriver = errors.New("mptcp: stack has no driver")
 
-// Stack is one host's user-space MPTCP stack. Its methods are safe for
-// concurrent use: a mutex serialises the application's goroutines with the
-// driver's, and the protocol core under it runs single-threaded.
+// Stack is one host's user-space MPTCP stack: its addresses, connections,
+// listeners and counters. Its methods are safe for concurrent use: a mutex
+// serialises the application's goroutines with the driver's, and the
+// protocol core under it runs single-threaded.
+//
+// A Stack does no I/O of its own: a driver runs it through its Link.
 type Stack struct {
 	mu   sync.Mutex
 	core *core.Stack
-	drv  Driver
+	drv  link.Driver
 	last time.Time // latest time seen, so that time never runs backwards
+	lk   Link
 }
 
 // NewStack returns a stack with no addresses and no driver.
@@ -43,16 +37,15 @@ func NewStack(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mptcp: %w", err)
 	}
-	return &Stack{core: cs}, nil
+	s := &Stack{core: cs}
+	s.lk.s = s
+	return s, nil
 }
 
-// SetDriver attaches the driver that runs the stack. It is called once,
-// before the stack is used.
-func (s *Stack) SetDriver(d Driver) {
-	s.mu.Lock()
-	s.drv = d
-	s.mu.Unlock()
-}
+// Link returns the side of the stack that drivers use. Hand it to one:
+// netsim.Host.SetStack(st.Link()) in the simulator, tun.New(st.Link(), cfg)
+// on Linux TUN devices, or package host's Start, which does all of it.
+func (s *Stack) Link() *Link { return &s.lk }
 
 // AddAddress gives the host a local address. The path manager uses new
 // addresses on existing connections too (a subflow from it, or an
@@ -73,15 +66,41 @@ func (s *Stack) RemoveAddress(a netip.Addr) {
 	s.wake()
 }
 
+// SetAddressBackup marks the paths from local address a as backup paths,
+// or regular ones again: subflows from it carry the backup flag (MP_JOIN's
+// B bit, or MP_PRIO on those already open), as an `ip mptcp endpoint`
+// with the backup flag. It reports whether a is one of the stack's
+// addresses.
+func (s *Stack) SetAddressBackup(a netip.Addr, backup bool) bool {
+	s.mu.Lock()
+	ok := s.core.SetAddressBackup(a, backup)
+	s.mu.Unlock()
+	s.wake()
+	return ok
+}
+
 // Addresses returns the host's addresses.
 func (s *Stack) Addresses() []netip.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []netip.Addr
 	for _, l := range s.core.Addresses() {
-		out = append(out, l.Addr)
+		if l.Port == 0 {
+			out = append(out, l.Addr)
+		}
 	}
 	return out
+}
+
+// hasFamily reports whether the stack has an address of a's family;
+// s.mu is held.
+func (s *Stack) hasFamily(a netip.Addr) bool {
+	for _, l := range s.core.Addresses() {
+		if l.Addr.Is4() == a.Is4() {
+			return true
+		}
+	}
+	return false
 }
 
 // MIB returns a snapshot of the stack's counters, named as the Linux
@@ -92,20 +111,40 @@ func (s *Stack) MIB() core.MIBSnapshot {
 	return s.core.MIB()
 }
 
-// Deliver hands the stack one IP packet; drivers call it.
-func (s *Stack) Deliver(now time.Time, pkt []byte) {
-	s.mu.Lock()
-	s.core.Deliver(s.advance(now), pkt)
-	s.mu.Unlock()
-}
-
-// Poll lets the stack send and run its timers; drivers call it. It
-// returns when the stack next wants to be polled (zero: not until a
-// packet arrives or Wake is called).
-func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
+// Conns returns a snapshot of every connection the stack holds (accepted
+// or not), for monitoring: package observe serves it.
+func (s *Stack) Conns() []ConnInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.core.Poll(s.advance(now), send)
+	cs := s.core.Conns()
+	out := make([]ConnInfo, len(cs))
+	for i, c := range cs {
+		out[i] = c.Info()
+	}
+	return out
+}
+
+// Dial connects to address over network "tcp", "tcp4" or "tcp6", as
+// net.Dial does; host names are resolved. The connection is MPTCP if the
+// peer agrees and plain TCP otherwise. Dialer has the options.
+func (s *Stack) Dial(network, address string) (net.Conn, error) {
+	d := Dialer{Stack: s}
+	return d.DialContext(context.Background(), network, address)
+}
+
+// DialContext is Dial with a context that bounds the connection attempt.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d := Dialer{Stack: s}
+	return d.DialContext(ctx, network, address)
+}
+
+// Listen listens on address over network "tcp", "tcp4" or "tcp6", as
+// net.Listen does: ":port" (or a wildcard address) with "tcp" accepts
+// IPv4 and IPv6 connections. It accepts MPTCP and plain TCP clients
+// alike. ListenConfig has the options.
+func (s *Stack) Listen(network, address string) (net.Listener, error) {
+	lc := ListenConfig{Stack: s}
+	return lc.Listen(context.Background(), network, address)
 }
 
 // advance returns now, or the latest time already seen if now is
@@ -128,6 +167,8 @@ func (s *Stack) now() time.Time {
 	return s.advance(s.drv.Now())
 }
 
+// wake asks the driver to poll soon, after the application changed
+// something; s.mu must not be held (a simulator's Wake may poll at once).
 func (s *Stack) wake() {
 	s.mu.Lock()
 	d := s.drv
@@ -136,116 +177,3 @@ func (s *Stack) wake() {
 		d.Wake()
 	}
 }
-
-// parseAddr parses a dial or listen address: an IP literal and a port, as
-// net.ParseAddrPort reads them (host names are not resolved).
-func parseAddr(network, address string, listen bool) (netip.AddrPort, error) {
-	switch network {
-	case "tcp", "tcp4", "tcp6", "mptcp":
-	default:
-		return netip.AddrPort{}, net.UnknownNetworkError(network)
-	}
-	if listen && len(address) > 0 && address[0] == ':' {
-		// ":80" listens on every address, as with net.Listen.
-		ap, err := netip.ParseAddrPort("0.0.0.0" + address)
-		if err != nil {
-			return netip.AddrPort{}, fmt.Errorf("address %q: %w", address, err)
-		}
-		if network == "tcp6" {
-			ap = netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())
-		}
-		return ap, nil
-	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("address %q: want IP:port (host names are not resolved): %w", address, err)
-	}
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if (network == "tcp4" && !ap.Addr().Is4()) || (network == "tcp6" && ap.Addr().Is4()) {
-		return netip.AddrPort{}, fmt.Errorf("address %q is not of network %s", address, network)
-	}
-	return ap, nil
-}
-
-// Dial connects to address ("IP:port") over network "tcp", "tcp4",
-// "tcp6" or "mptcp". The connection is MPTCP if the peer agrees and plain
-// TCP otherwise.
-func (s *Stack) Dial(network, address string) (*Conn, error) {
-	return s.DialContext(context.Background(), network, address)
-}
-
-// DialOptions choose per-connection settings for DialWith.
-type DialOptions struct {
-	// Local is the address of the initial subflow; the zero value picks
-	// one of the stack's addresses of the remote's family.
-	Local netip.Addr
-	// Scheduler, CongestionControl and PathManager override the stack's.
-	Scheduler, CongestionControl, PathManager string
-	// Backup makes the initial subflow a backup path.
-	Backup bool
-	// Checksum asks for DSS checksums on this connection.
-	Checksum bool
-	// DisableMPTCP dials plain TCP.
-	DisableMPTCP bool
-}
-
-// DialContext is Dial with a context that bounds the connection attempt.
-func (s *Stack) DialContext(ctx context.Context, network, address string) (*Conn, error) {
-	return s.DialWith(ctx, network, address, DialOptions{})
-}
-
-// DialWith is DialContext with per-connection options.
-func (s *Stack) DialWith(ctx context.Context, network, address string, o DialOptions) (*Conn, error) {
-	opErr := func(err error) error {
-		return &net.OpError{Op: "dial", Net: network, Addr: tcpAddrString(address), Err: err}
-	}
-	remote, err := parseAddr(network, address, false)
-	if err != nil {
-		return nil, opErr(err)
-	}
-	s.mu.Lock()
-	if s.drv == nil {
-		s.mu.Unlock()
-		return nil, opErr(ErrNoDriver)
-	}
-	cc, err := s.core.Dial(s.now(), o.Local, remote, core.ConnOptions{
-		Scheduler: o.Scheduler, CongestionControl: o.CongestionControl, PathManager: o.PathManager,
-		Backup: o.Backup, Checksum: o.Checksum, DisableMPTCP: o.DisableMPTCP,
-	})
-	if err != nil {
-		s.mu.Unlock()
-		return nil, opErr(err)
-	}
-	c := newConn(s, cc)
-	s.mu.Unlock()
-	s.wake()
-	if err := c.waitEstablished(ctx); err != nil {
-		return nil, opErr(err)
-	}
-	return c, nil
-}
-
-// Listen listens on address ("IP:port", or ":port" for every address)
-// over network "tcp", "tcp4", "tcp6" or "mptcp". It accepts MPTCP and
-// plain TCP clients alike.
-func (s *Stack) Listen(network, address string) (*Listener, error) {
-	ap, err := parseAddr(network, address, true)
-	if err != nil {
-		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.drv == nil {
-		return nil, &net.OpError{Op: "listen", Net: network, Err: ErrNoDriver}
-	}
-	cl, err := s.core.Listen(ap)
-	if err != nil {
-		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
-	}
-	return newListener(s, cl), nil
-}
-
-type tcpAddrString string
-
-func (a tcpAddrString) Network() string { return "tcp" }
-func (a tcpAddrString) String() string  { return string(a) }

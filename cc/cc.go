@@ -41,6 +41,17 @@ type Controller interface {
 	PacingRate() float64
 }
 
+// IdleRestarter is implemented by controllers whose window the engine
+// may restart after an idle period (RFC 5681 section 4.1, Linux
+// tcp_slow_start_after_idle). Every loss-based controller here implements
+// it; a controller that manages idle periods itself (a model-based one)
+// need not.
+type IdleRestarter interface {
+	// RestartAfterIdle shrinks the window of a sender that was idle for
+	// idle, with timeout rto, and reports whether it changed.
+	RestartAfterIdle(idle, rto time.Duration) bool
+}
+
 // Sent describes a segment handed to the network.
 type Sent struct {
 	// Bytes is the segment's payload length, retransmission or not.

@@ -17,6 +17,7 @@ type window struct {
 
 	cwnd     int
 	ssthresh int
+	initial  int // Params.InitialWindow, the restart window after idle
 
 	// inRecovery is set between a congestion event and its recovery exit;
 	// the window does not grow and no second reduction happens meanwhile.
@@ -37,6 +38,7 @@ func newWindow(p Params) window {
 		maxWindow: p.MaxWindow,
 		pacing:    p.Pacing,
 		cwnd:      p.InitialWindow,
+		initial:   p.InitialWindow,
 		ssthresh:  math.MaxInt,
 	}
 }
@@ -149,4 +151,22 @@ func (w *window) slowStart(acked, limit int) int {
 	}
 	w.cwnd = min(w.ssthresh, w.maxWindow)
 	return acked - room
+}
+
+// RestartAfterIdle implements IdleRestarter: the window halves once per rto
+// in idle, but not below the restart window (the initial window, or the
+// current window if smaller); ssthresh rises to at least three quarters of
+// the old window, as Linux's tcp_cwnd_restart and tcp_current_ssthresh do.
+func (w *window) RestartAfterIdle(idle, rto time.Duration) bool {
+	restart := min(w.initial, w.cwnd)
+	if w.cwnd <= restart || rto <= 0 {
+		return false
+	}
+	w.ssthresh = max(w.ssthresh, w.cwnd/2+w.cwnd/4)
+	cwnd := w.cwnd
+	for idle -= rto; idle > 0 && cwnd > restart; idle -= rto {
+		cwnd /= 2
+	}
+	w.cwnd = max(cwnd, restart)
+	return true
 }

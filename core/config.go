@@ -88,6 +88,11 @@ type Config struct {
 	// path managers driven from outside a connection (userspace).
 	ListenerObservers []pm.ListenerObserver
 
+	// Events, if set, receives the stack's events: the kernel's MPTCP
+	// netlink events (CREATED, SF_ESTABLISHED, ...) raised at the same
+	// points, and the scheduler's decisions. Nil costs nothing.
+	Events EventSink
+
 	// DisableOpportunistic turns off opportunistic retransmission and
 	// penalisation (NSDI 2012), for experiments.
 	DisableOpportunistic bool
@@ -198,4 +203,7 @@ type ConnOptions struct {
 	Backup bool
 	// DisableMPTCP dials plain TCP.
 	DisableMPTCP bool
+	// KeepAlive, if set, replaces the stack's keepalive on every subflow
+	// (zero Idle: none).
+	KeepAlive *tcp.KeepAlive
 }

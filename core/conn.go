@@ -57,6 +57,7 @@ type Conn struct {
 	remote      keys
 	remoteKnown bool
 	csum        bool // DSS checksums in use
+	sockOpts    sockOpts
 	denyJoinID0 bool // the peer set the C flag
 
 	// fully: the MP_CAPABLE handshake is complete on both sides (the
@@ -118,12 +119,14 @@ type Conn struct {
 	tuneLast          time.Time
 	tuneBytes         uint64
 	lastUnaMove       time.Time
+	plainStalls       int // data-level timeouts in a row with DATA_ACKs stripped everywhere
 	listener          *Listener
 	reaped            bool
 	notify            func()
 	notifyQueued      bool
 
 	bytesSent, bytesRecv uint64
+	eventCreated         bool // EventCreated was emitted: EventClosed follows
 }
 
 // dsnRange is a range of data sequence numbers waiting to be sent again.
@@ -165,6 +168,9 @@ func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
 		ccName:  ccName,
 		ccGroup: cc.NewGroup(),
 		csum:    s.cfg.Checksum || opts.Checksum,
+	}
+	if opts.KeepAlive != nil {
+		c.sockOpts = sockOpts{set: true, keepAlive: *opts.KeepAlive}
 	}
 	c.snd.init(0, s.cfg.SendBuffer)
 	c.rcv.init(0, s.cfg.ReceiveBuffer)
@@ -423,7 +429,6 @@ func (c *Conn) newSubflow(initial, active bool) *subflow {
 	} else {
 		c.joinedEver = true
 	}
-	c.noSubflowSince = time.Time{}
 	return sf
 }
 
@@ -444,7 +449,7 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 	if c.state != StateClosed {
 		c.reinjectFrom(sf)
 	}
-	if len(c.subflows) == 0 {
+	if !c.hasEstablishedSubflow() && c.noSubflowSince.IsZero() {
 		c.noSubflowSince = c.stack.now
 	}
 	c.pmEvent(pm.Event{Kind: pm.SubClosed, Subflow: sf.pmInfo(), Err: err})
@@ -460,6 +465,17 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 	if c.state == StateConnecting && len(c.subflows) == 0 {
 		c.close(err)
 	}
+}
+
+// hasEstablishedSubflow reports whether a subflow finished its TCP
+// handshake and is still open.
+func (c *Conn) hasEstablishedSubflow() bool {
+	for _, sf := range c.subflows {
+		if sf.tcpEstablished && !sf.closed {
+			return true
+		}
+	}
+	return false
 }
 
 // bestSubflow returns the usable subflow with the lowest RTT, for
@@ -510,8 +526,10 @@ func (c *Conn) poll(now time.Time) bool {
 	if c.fully && !c.fallen && (c.pmNext.IsZero() || !now.Before(c.pmNext)) {
 		c.pmNext = c.pm.Poll(now, pmView{c})
 	}
-	if len(c.subflows) == 0 && !c.noSubflowSince.IsZero() && c.state != StateClosed &&
+	if !c.noSubflowSince.IsZero() && c.state != StateClosed && !c.hasEstablishedSubflow() &&
 		now.Sub(c.noSubflowSince) >= c.stack.cfg.NoSubflowTimeout {
+		// Subflows being opened do not count: joins the peer keeps
+		// refusing (it forgot the connection) must not keep it alive.
 		c.close(ErrTimeout)
 	}
 	return wasDirty || c.dirty
@@ -531,7 +549,7 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 	if c.state == StateConnecting {
 		t = earliest(t, c.handshakeDeadline)
 	}
-	if !c.noSubflowSince.IsZero() && len(c.subflows) == 0 {
+	if !c.noSubflowSince.IsZero() {
 		t = earliest(t, c.noSubflowSince.Add(c.stack.cfg.NoSubflowTimeout))
 	}
 	if c.fallen {

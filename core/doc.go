@@ -40,11 +40,28 @@
 // per connection in ConnOptions; they see the connection only through
 // narrow views.
 //
-// The files follow the kernel's net/mptcp: option handling (options.go,
-// recv.go), subflows and their TCP hooks (subflow.go), the connection
-// (conn.go, send.go; the kernel's protocol.c), tokens and keys (token.go,
-// keys.go), path-manager and scheduler glue (pm.go, addr.go,
-// schedview.go), counters (mib.go), fallback (fallback.go), reinjection
-// and head-of-line mitigation (reinject.go), subflow closing and liveness
-// probes (closing.go, probe.go).
+// The files follow the kernel's net/mptcp:
+//
+//   - the connection: conn.go, send.go, sendbuf.go (the kernel's
+//     protocol.c), closing of the connection and its subflows
+//     (closing.go), errors.go, info.go;
+//   - subflows and their TCP hooks: subflow.go (the kernel's subflow.c),
+//     with the handshakes' completion in files of their own: capable.go
+//     (MP_CAPABLE keys, the connection fully established) and join.go
+//     (MP_JOIN and all of its HMACs);
+//   - received options: options.go (dispatch, DSS mappings), mapping.go
+//     (the subflow's mapping tables), recv.go (moving mapped bytes into
+//     the connection, DSS checksums, MP_FAIL), reassembly.go,
+//     bytequeue.go;
+//   - sequence numbers, keys and tokens: seq.go, keys.go, token.go;
+//   - fallback to TCP in every form (fallback.go), blackhole detection
+//     (blackhole.go);
+//   - reinjection and head-of-line mitigation (reinject.go), receive
+//     buffer auto-tuning (autotune.go), liveness probes (probe.go);
+//   - policies: path-manager glue and address signalling (pm.go,
+//     addr.go), the scheduler's view (schedview.go), the TCP engine's
+//     extension points (tcpglue.go);
+//   - the stack, its listeners and configuration (stack.go, listener.go,
+//     config.go), its counters (mib.go) and its events (event.go: the
+//     kernel's MPTCP netlink events as values, handed to Config.Events).
 package core

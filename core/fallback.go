@@ -1,7 +1,12 @@
 package core
 
 import (
+	"slices"
+	"time"
+
 	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/tcp"
+	"github.com/mptcp-go/mptcp/wire"
 )
 
 // Fallback to TCP (RFC 8684 section 3.7). A connection falls back when
@@ -99,4 +104,214 @@ func (c *Conn) afterFallback(sf *subflow) {
 	c.announced, c.echoQ, c.rmQ, c.reinjectQ = nil, nil, nil, nil
 	c.pmEvent(pm.Event{Kind: pm.FellBack})
 	c.markDirty()
+}
+
+// fallenInput handles the options of a segment after the fallback. Only
+// mappings still matter: an infinite mapping is the peer's own fallback
+// point, which may move its stream back; and a peer that has not fallen
+// back yet (it did not see our options vanish) still maps its data,
+// reinjected data included, which the implicit mapping would misplace.
+func (sf *subflow) fallenInput(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions) tcp.Verdict {
+	c := sf.conn
+	if !mp.Has(wire.SubtypeDSS) || !mp.DSS.HasMap || !sf.initial || seg.Len == 0 {
+		return tcp.Accept
+	}
+	d := &mp.DSS
+	if d.DataLen == 0 {
+		c.stack.mib.Inc(InfiniteMapRx)
+		return sf.infiniteReceived(now, seg, d)
+	}
+	if c.csum && !d.HasChecksum {
+		return tcp.Accept
+	}
+	m := mapping{off: ssnToOffset(seg.Offset, d.SubflowSeq), n: uint64(d.DataLen),
+		hasCsum: d.HasChecksum, csum: d.Checksum, dsn: expandIf(c.rcv.nxt, d.DSN, d.DSN64)}
+	if d.DataFIN {
+		m.n--
+	}
+	if ro := sf.tc.ReadOffset(); m.off >= ro && m.n > 0 {
+		_ = sf.rx.add(m, seg.Offset, seg.Len)
+		// The peer still maps (it has not noticed our fallback yet). As
+		// long as its mappings continue the stream linearly, bytes
+		// without one can be placed by position; once one does not (the
+		// peer sent data again), they no longer can.
+		if m.dsn != c.rcv.nxt+(m.off-ro) {
+			sf.fbPeerMaps = true
+		}
+	}
+	return tcp.Accept
+}
+
+// infiniteReceived handles an infinite mapping: the peer fell back after
+// our MP_FAIL (or its own decision). Bytes from its subflow sequence
+// number on continue the data stream at its DSN.
+func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
+	c := sf.conn
+	if !sf.initial || !c.fallbackAllowed() && !c.fallen {
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
+	off := ssnToOffset(seg.Offset, d.SubflowSeq)
+	dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
+	if off > seg.Offset || seg.Len == 0 {
+		// An infinite mapping starts at the segment that carries it (and
+		// is repeated on the segments after it until acknowledged).
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
+	for _, m := range sf.rx.m {
+		if m.infinite && m.off == off && m.dsn == dsn {
+			return tcp.Accept // a repetition
+		}
+	}
+	if sf.waitInfinite {
+		// We asked for it with MP_FAIL: it must start at the failed
+		// mapping, and the bytes before it (the failed data) are
+		// discarded by drain.
+		if dsn != sf.failDSN {
+			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+			return tcp.Reset
+		}
+		sf.rx.reset()
+	} else {
+		// The peer fell back on its own. Its stream may go back (it
+		// resends from an earlier DSN: duplicates are dropped) but must
+		// not skip ahead of where the bytes before it take ours, or data
+		// would be missing.
+		limit := c.rcv.nxt + (off - min(off, sf.tc.ReadOffset()))
+		if after64(dsn, limit) {
+			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+			return tcp.Reset
+		}
+		// Keep the mappings of the bytes before it.
+		kept := sf.rx.m[:0]
+		for _, m := range sf.rx.m {
+			if m.off < off && !m.infinite {
+				if m.end() > off {
+					m.n = off - m.off
+				}
+				kept = append(kept, m)
+			}
+		}
+		sf.rx.m = kept
+	}
+	_ = sf.rx.add(mapping{dsn: dsn, off: off, infinite: true}, off, 0)
+	c.fallbackInfinite(sf)
+	return tcp.Accept
+}
+
+// unmappedData handles in-order bytes that no mapping covers: the
+// options were stripped (RFC 8684 section 3.7). The connection falls back
+// if it still may, else the subflow is reset.
+func (sf *subflow) unmappedData(now time.Time) {
+	c := sf.conn
+	if sf.initial && !c.fallen && c.fallback(DssFallback, sf) {
+		sf.drain(now)
+		return
+	}
+	c.stack.mib.Inc(FallbackFailed)
+	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+}
+
+// optionsLost handles a segment without any MPTCP option on a subflow
+// that had them: a middlebox strips them, the peer fell back (after a
+// mapping it could not use), or someone forged it. Data on it cannot be
+// mapped: the first subflow of a connection that never had another falls
+// back to TCP, any other subflow is reset. A pure ACK never resets
+// anything (the kernel ignores it): plainAcked decides once the engine
+// saw whether it acknowledged our data.
+func (sf *subflow) optionsLost(now time.Time, seg *tcp.Segment) tcp.Verdict {
+	c := sf.conn
+	if seg.Len == 0 {
+		sf.plainAck = true
+		return tcp.Accept
+	}
+	if sf.initial && c.fallback(DssFallback, sf) {
+		return tcp.Accept
+	}
+	c.stack.mib.Inc(FallbackFailed)
+	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMiddleboxInterferes
+	return tcp.Reset
+}
+
+// plainAcked handles a pure ACK without MPTCP options after the engine
+// processed it. If it acknowledged our data, RFC 8684 section 3.7 applies:
+// "if an ACK is received for data ... without a DSS option containing a
+// DATA_ACK, the sender determines the path is not MPTCP capable" and the
+// first subflow falls back if it still may (the peer may also have fallen
+// back on its own). Any other is ignored and counted, as a forged ACK at
+// RCV.NXT or one from a middlebox that strips options from ACKs only.
+func (sf *subflow) plainAcked(newlyAcked bool) {
+	c := sf.conn
+	if !newlyAcked {
+		c.stack.mib.Inc(NoDSSAckIgnored)
+		return
+	}
+	sf.plainAcks++
+	if sf.initial && c.fallbackAllowed() && c.fallback(DssFallback, sf) {
+		return
+	}
+	c.stack.mib.Inc(NoDSSAckIgnored)
+}
+
+// plainAcksBeforeAbort and plainStallsBeforeAbort: see dataAcksStripped.
+const (
+	plainAcksBeforeAbort   = 3
+	plainStallsBeforeAbort = 10
+)
+
+// dataAcksStripped runs at a data-level timeout. When every subflow keeps
+// acknowledging our data without DATA_ACKs and the connection may no
+// longer fall back, no path carries MPTCP (RFC 8684 section 3.7: such
+// subflows SHOULD be closed): after plainStallsBeforeAbort timeouts in a
+// row the connection is reset with MP_FASTCLOSE and ends with ErrTimeout,
+// instead of retransmitting forever. It reports whether it ended it.
+func (c *Conn) dataAcksStripped() bool {
+	if len(c.subflows) == 0 {
+		return false
+	}
+	for _, sf := range c.subflows {
+		if sf.plainAcks < plainAcksBeforeAbort {
+			c.plainStalls = 0
+			return false
+		}
+	}
+	c.plainStalls++
+	if c.plainStalls < plainStallsBeforeAbort {
+		return false
+	}
+	// MP_FASTCLOSE, so the peer ends too (RFC 8684 section 3.5).
+	c.fastcloseKey = c.remoteKey
+	for _, sf := range slices.Clone(c.subflows) {
+		sf.fastclose = true
+		sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+	}
+	c.close(ErrTimeout)
+	return true
+}
+
+// pushFallback writes data straight to the one subflow of a connection
+// that fell back: the byte stream is the TCP stream.
+func (c *Conn) pushFallback() {
+	if len(c.subflows) == 0 {
+		return
+	}
+	sf := c.subflows[0]
+	if sf.tc == nil || !sf.tcpEstablished || sf.closed {
+		return
+	}
+	for c.snd.unsent() > 0 {
+		p := c.snd.bytes(c.snd.nxt, c.snd.unsent())
+		k, err := sf.tc.Write(p)
+		if err != nil || k == 0 {
+			break
+		}
+		c.snd.nxt += uint64(k)
+		sf.bytesSent += uint64(k)
+		c.bytesSent += uint64(k)
+	}
+	if c.writeClosed && c.snd.unsent() == 0 && !c.fbFinSent {
+		c.fbFinSent = true
+		_ = sf.tc.CloseWrite()
+	}
 }

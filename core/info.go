@@ -43,6 +43,7 @@ type SubflowInfo struct {
 	Local, Remote     netip.AddrPort
 	LocalID, RemoteID uint8
 	Initial, Join     bool
+	Active            bool // we sent the SYN
 	// Backup is set when either side asked for it; LocalBackup and
 	// PeerBackup say who.
 	Backup, LocalBackup, PeerBackup bool
@@ -54,6 +55,9 @@ type SubflowInfo struct {
 	BytesSent, BytesReceived        uint64 // data-level payload
 	Retransmits                     uint64
 	DeliveryRate                    float64
+	// TCP is the subflow's TCP engine statistics (segments, window,
+	// MSS, loss recovery), as ss -ti shows a kernel subflow's.
+	TCP tcp.Stats
 }
 
 // Info returns a snapshot of the connection.
@@ -83,12 +87,12 @@ func (c *Conn) Info() ConnInfo {
 func (sf *subflow) snapshot() SubflowInfo {
 	return SubflowInfo{
 		ID: sf.id, Local: sf.local, Remote: sf.remote, LocalID: sf.localID, RemoteID: sf.remoteID,
-		Initial: sf.initial, Join: sf.join,
+		Initial: sf.initial, Join: sf.join, Active: sf.active,
 		Backup: sf.backup || sf.peerBackup, LocalBackup: sf.backup, PeerBackup: sf.peerBackup,
 		Established: sf.usable(), Stale: sf.stale, State: sf.info.State,
 		SRTT: sf.info.SRTT, RTTVar: sf.info.RTTVar, Cwnd: sf.info.Cwnd, InFlight: sf.info.InFlight,
 		BytesSent: sf.bytesSent, BytesReceived: sf.bytesRecv, Retransmits: sf.info.Retransmits,
-		DeliveryRate: sf.info.DeliveryRate,
+		DeliveryRate: sf.info.DeliveryRate, TCP: sf.info,
 	}
 }
 

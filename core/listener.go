@@ -65,6 +65,7 @@ func (l *Listener) Close() error {
 	for _, o := range l.stack.cfg.ListenerObservers {
 		o.ListenerClosed(l.stack.now, l.addr)
 	}
+	l.stack.emitListener(EventListenerClosed, l.addr)
 	for _, c := range l.queue {
 		c.Abort()
 	}
@@ -197,60 +198,4 @@ func (h *rstHooks) WriteOptions(_ *tcp.Conn, seg *tcp.Segment, b *wire.OptionBui
 			h.mib.Inc(MPRstTx)
 		}
 	}
-}
-
-// errJoinRefused makes the TCP engine answer a join with a RST.
-type joinRefused struct{ reason wire.MPTCPRstReason }
-
-func (e joinRefused) Error() string { return "mptcp: join refused: " + e.reason.String() }
-
-// joinRequest handles an MP_JOIN SYN (RFC 8684 section 3.2).
-func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.Hooks, error) {
-	j := &req.Options.MPTCP.Join
-	s.mib.Inc(MPJoinSynRx)
-	if j.Backup {
-		s.mib.Inc(MPJoinSynBackupRx)
-	}
-	refuse := func(r wire.MPTCPRstReason) (tcp.Hooks, error) {
-		return &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
-	}
-	c := s.connByToken(j.Token)
-	if c == nil {
-		s.mib.Inc(MPJoinNoTokenFound)
-		return refuse(wire.MPTCPRstReasonMPTCPError)
-	}
-	refused := func(err error) {
-		c.pmEvent(pm.Event{Kind: pm.JoinRefused, Subflow: pm.SubflowInfo{Local: req.Local, Remote: req.Remote,
-			RemoteID: j.AddrID, Backup: j.Backup}, Err: err})
-	}
-	if err := c.canAcceptJoin(req.Local); err != nil {
-		s.mib.Inc(MPJoinRejected)
-		refused(err)
-		return refuse(wire.MPTCPRstReasonAdminProhibited)
-	}
-	if req.Local.Port() != c.initialLocal.Port() {
-		if !c.announcedPort(req.Local) {
-			s.mib.Inc(MismatchPortSynRx)
-			refused(pm.ErrClosed)
-			return refuse(wire.MPTCPRstReasonAdminProhibited)
-		}
-		s.mib.Inc(MPJoinPortSynRx)
-	}
-	if a, ok := c.pm.(pm.JoinAdmitter); ok {
-		if err := a.AdmitJoin(now, pmView{c}, req.Local, req.Remote, j.Backup); err != nil {
-			s.mib.Inc(MPJoinRejected)
-			return refuse(wire.MPTCPRstReasonAdminProhibited)
-		}
-	}
-	sf := c.newSubflow(false, false)
-	sf.learnShift(req.Options)
-	sf.remoteID = j.AddrID
-	sf.remoteNonce = j.Nonce
-	sf.peerBackup = j.Backup
-	sf.localNonce = nonce32(s.rand)
-	sf.localID = c.localIDFor(req.Local.Addr())
-	sf.backup = c.localBackup(req.Local.Addr())
-	sf.joinTHMAC = wire.JoinSynAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
-	sf.local, sf.remote = req.Local, req.Remote
-	return sf, nil
 }

@@ -51,6 +51,7 @@ var (
 	errMapConflict = errors.New("mptcp: mapping contradicts an earlier one")
 	errMapTCP      = errors.New("mptcp: mapping does not cover its segment")
 	errMapFull     = errors.New("mptcp: too many pending mappings")
+	errMapCsum     = errors.New("mptcp: mapping lacks the negotiated checksum")
 )
 
 // maxRxMappings bounds the mappings a subflow remembers ahead of what has

@@ -180,6 +180,8 @@ const (
 	Penalise
 	// RcvPruned counts data dropped because the connection-level receive buffer was full. Not a kernel counter in MPTcpExt; the kernel counts TCPRcvQDrop.
 	RcvPruned
+	// NoDSSAckIgnored counts pure ACKs without any MPTCP option on a subflow that had them, ignored (forged, or a middlebox strips options from ACKs). Not a kernel counter: the kernel ignores them silently.
+	NoDSSAckIgnored
 
 	numCounters
 )
@@ -270,6 +272,7 @@ var counterNames = [numCounters]string{
 	ReinjectBytes:           "ReinjectBytes",
 	OpportunisticRetrans:    "OpportunisticRetrans",
 	Penalise:                "Penalise",
+	NoDSSAckIgnored:         "NoDSSAckIgnored",
 	RcvPruned:               "RcvPruned",
 }
 

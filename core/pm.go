@@ -12,10 +12,10 @@ import (
 
 // pmEvent hands an event to the connection's path manager.
 func (c *Conn) pmEvent(ev pm.Event) {
+	c.emitPM(&ev)
 	if c.pm == nil {
 		return
 	}
-
 	c.pm.Event(c.stack.now, pmView{c}, ev)
 	c.pmNext = c.stack.now // let it act on its timers at the next poll
 }

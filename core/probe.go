@@ -22,10 +22,13 @@ func (c *Conn) probeIdle(now time.Time) {
 	if c.fallen || c.state != StateEstablished || len(c.subflows) < 2 {
 		return
 	}
-	var busy time.Time // latest reception on any subflow
+	// Busy means data moving, not any reception: probes are pure ACKs,
+	// and two idle peers would otherwise keep each other busy with them
+	// forever.
+	var busy time.Time // latest data or acknowledgment of data on any subflow
 	for _, sf := range c.subflows {
-		if sf.lastRecv.After(busy) {
-			busy = sf.lastRecv
+		if sf.lastData.After(busy) {
+			busy = sf.lastData
 		}
 	}
 	if now.Sub(busy) > probeInterval {

@@ -28,63 +28,16 @@ func (sf *subflow) drain(now time.Time) {
 		off := tc.ReadOffset()
 		m, ok := sf.rx.lookup(off)
 		if !ok {
-			switch {
-			case sf.waitInfinite:
-				// After MP_FAIL, until the infinite mapping: the bytes
-				// before it belong to the failed data.
-				k := avail
-				if sf.rx.len() > 0 && sf.rx.m[0].off > off {
-					k = min(k, int(sf.rx.m[0].off-off))
-				}
-				tc.Discard(k)
+			if sf.unmapped(now, off, avail) {
 				continue
-			case c.fallen && sf.fbPeerMaps:
-				// The peer still maps its data after our fallback, so it
-				// may have sent some twice: bytes without a mapping
-				// cannot be placed. Give up rather than guess.
-				c.stack.mib.Inc(FallbackFailed)
-				sf.reset(wire.MPTCPRstReasonMPTCPError)
-				return
-			case c.fallen:
-				// TCP after a fallback: the bytes continue the data
-				// stream where it stands (RFC 8684 section 3.7). The
-				// implicit mapping covers only what is readable, up to
-				// the next explicit mapping (an infinite mapping the
-				// peer sent when it fell back takes precedence).
-				sf.rx.prune(off)
-				k := uint64(avail)
-				if sf.rx.len() > 0 && sf.rx.m[0].off > off {
-					k = min(k, sf.rx.m[0].off-off)
-				}
-				if err := sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, n: k}, off, 0); err != nil {
-					sf.rx.reset()
-				}
-				continue
-			case !c.remoteKnown:
-				return // the keys are still to come (server side)
 			}
-			sf.unmappedData(now)
 			return
 		}
 		if c.csum && m.hasCsum && !m.infinite {
-			if off != m.off {
-				// Part of a checksummed mapping was consumed without its
-				// start (a mapping learnt after a fallback, over bytes
-				// already mapped implicitly): it cannot be verified.
-				if c.fallen {
-					sf.rx.dropCovering(off)
-					continue
-				}
-				sf.unmappedData(now)
-				return
-			}
-			if avail < int(m.n) {
-				return // wait for the whole mapping
-			}
-			p1, p2 := tc.Peek()
-			if !mappingChecksumOK(m, p1, p2) {
-				c.stack.mib.Inc(DataCsumErr)
-				sf.checksumFailed(now, m)
+			switch sf.verifyMapping(now, m, off, avail) {
+			case mappingSkip:
+				continue
+			case mappingWait:
 				return
 			}
 		}
@@ -109,37 +62,16 @@ func (sf *subflow) drain(now time.Time) {
 				break
 			}
 		}
-		insert := c.rcv.insert
-		if c.fallen {
-			// Taken from the engine, these bytes are gone from the
-			// subflow: none may be dropped at the window's edge (the
-			// implicit mapping of the next ones would then start
-			// where this one was cut, shifting the stream).
-			insert = c.rcv.insertAcked
-		}
-		p1, p2 := tc.Peek()
-		k := 0
-		for _, p := range [2][]byte{p1, p2} {
-			if k >= n || len(p) == 0 {
-				continue
-			}
-			p = p[:min(len(p), n-k)]
-			if !c.appClosed {
-				delivered += insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
-			} else {
-				// Close discarded the read side; keep the data sequence
-				// moving so the peer is acknowledged.
-				insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
-				c.rcv.ready.discard(c.rcv.ready.len())
-			}
-			k += len(p)
-		}
-		tc.Discard(n)
-		sf.bytesRecv += uint64(n)
-		c.bytesRecv += uint64(n)
-		sf.rx.prune(off + uint64(n))
+		delivered += sf.take(m, off, n)
 	}
-	if c.fallen && tc.EOF() && !c.peerFin {
+	sf.drained(now, delivered)
+}
+
+// drained tells the application what drain brought: new bytes, the end of
+// the stream.
+func (sf *subflow) drained(now time.Time, delivered int) {
+	c := sf.conn
+	if c.fallen && sf.tc.EOF() && !c.peerFin {
 		c.peerFin = true
 		c.wake()
 	}
@@ -150,6 +82,123 @@ func (sf *subflow) drain(now time.Time) {
 	if c.rcv.finDone {
 		c.dataFinReceived(now)
 	}
+}
+
+// unmapped handles in-order bytes at off that no mapping covers. It
+// reports whether drain may go on (the bytes were discarded or mapped
+// implicitly).
+func (sf *subflow) unmapped(now time.Time, off uint64, avail int) bool {
+	c := sf.conn
+	switch {
+	case sf.waitInfinite:
+		// After MP_FAIL, until the infinite mapping: the bytes before it
+		// belong to the failed data.
+		k := avail
+		if sf.rx.len() > 0 && sf.rx.m[0].off > off {
+			k = min(k, int(sf.rx.m[0].off-off))
+		}
+		sf.tc.Discard(k)
+		return true
+	case c.fallen && sf.fbPeerMaps:
+		// The peer still maps its data after our fallback, so it may have
+		// sent some twice: bytes without a mapping cannot be placed. Give
+		// up rather than guess.
+		c.stack.mib.Inc(FallbackFailed)
+		sf.reset(wire.MPTCPRstReasonMPTCPError)
+		return false
+	case c.fallen:
+		// TCP after a fallback: the bytes continue the data stream where
+		// it stands (RFC 8684 section 3.7). The implicit mapping covers
+		// only what is readable, up to the next explicit mapping (an
+		// infinite mapping the peer sent when it fell back takes
+		// precedence).
+		sf.rx.prune(off)
+		k := uint64(avail)
+		if sf.rx.len() > 0 && sf.rx.m[0].off > off {
+			k = min(k, sf.rx.m[0].off-off)
+		}
+		if err := sf.rx.add(mapping{dsn: c.rcv.nxt, off: off, n: k}, off, 0); err != nil {
+			sf.rx.reset()
+		}
+		return true
+	case !c.remoteKnown:
+		return false // the keys are still to come (server side)
+	}
+	sf.unmappedData(now)
+	return false
+}
+
+// What verifyMapping tells drain.
+const (
+	mappingOK   = iota // the mapping's bytes may be taken
+	mappingSkip        // the mapping was dropped: look again
+	mappingWait        // stop draining: wait for more, or the subflow failed
+)
+
+// verifyMapping checks the DSS checksum of the checksummed mapping m
+// before any of its bytes is taken: the whole mapping must be there,
+// starting at its first byte.
+func (sf *subflow) verifyMapping(now time.Time, m *mapping, off uint64, avail int) int {
+	c := sf.conn
+	if off != m.off {
+		// Part of a checksummed mapping was consumed without its start
+		// (a mapping learnt after a fallback, over bytes already mapped
+		// implicitly): it cannot be verified.
+		if c.fallen {
+			sf.rx.dropCovering(off)
+			return mappingSkip
+		}
+		sf.unmappedData(now)
+		return mappingWait
+	}
+	if avail < int(m.n) {
+		return mappingWait // wait for the whole mapping
+	}
+	p1, p2 := sf.tc.Peek()
+	if !mappingChecksumOK(m, p1, p2) {
+		c.stack.mib.Inc(DataCsumErr)
+		sf.checksumFailed(now, m)
+		return mappingWait
+	}
+	return mappingOK
+}
+
+// take moves n bytes at off, mapped by m, from the engine into the
+// connection's reassembly, and returns how many the application may now
+// read.
+func (sf *subflow) take(m *mapping, off uint64, n int) int {
+	c := sf.conn
+	insert := c.rcv.insert
+	if c.fallen {
+		// Taken from the engine, these bytes are gone from the subflow:
+		// none may be dropped at the window's edge (the implicit mapping
+		// of the next ones would then start where this one was cut,
+		// shifting the stream).
+		insert = c.rcv.insertAcked
+	}
+	delivered := 0
+	p1, p2 := sf.tc.Peek()
+	k := 0
+	for _, p := range [2][]byte{p1, p2} {
+		if k >= n || len(p) == 0 {
+			continue
+		}
+		p = p[:min(len(p), n-k)]
+		if !c.appClosed {
+			delivered += insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
+		} else {
+			// Close discarded the read side; keep the data sequence
+			// moving so the peer is acknowledged.
+			insert(m.dsnAt(off+uint64(k)), p, &c.stack.mib)
+			c.rcv.ready.discard(c.rcv.ready.len())
+		}
+		k += len(p)
+	}
+	sf.tc.Discard(n)
+	sf.bytesRecv += uint64(n)
+	c.bytesRecv += uint64(n)
+	sf.rx.prune(off + uint64(n))
+	return delivered
 }
 
 // mappingChecksumOK checks the DSS checksum of a whole mapping whose bytes
@@ -173,36 +222,6 @@ func mappingChecksumOK(m *mapping, p1, p2 []byte) bool {
 		sum = wire.ChecksumCombine(sum, s2)
 	}
 	return sum == 0xffff
-}
-
-// unmappedData handles in-order bytes that no mapping covers: the
-// options were stripped (RFC 8684 section 3.7). The connection falls back
-// if it still may, else the subflow is reset.
-func (sf *subflow) unmappedData(now time.Time) {
-	c := sf.conn
-	if sf.initial && !c.fallen && c.fallback(DssFallback, sf) {
-		sf.drain(now)
-		return
-	}
-	c.stack.mib.Inc(FallbackFailed)
-	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
-}
-
-// optionsLost handles a segment without any MPTCP option on a subflow
-// that had them: a middlebox strips them. Data on it cannot be mapped; an
-// ACK cannot carry a DATA_ACK. The first subflow of a connection that
-// never had another falls back to TCP; any other subflow is reset.
-func (sf *subflow) optionsLost(now time.Time, seg *tcp.Segment) tcp.Verdict {
-	c := sf.conn
-	if sf.initial && c.fallback(DssFallback, sf) {
-		return tcp.Accept
-	}
-	if seg.Len == 0 && !c.fully {
-		return tcp.Accept
-	}
-	c.stack.mib.Inc(FallbackFailed)
-	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMiddleboxInterferes
-	return tcp.Reset
 }
 
 // checksumFailed handles a mapping whose DSS checksum failed: a middlebox
@@ -231,64 +250,6 @@ func (sf *subflow) checksumFailed(now time.Time, m *mapping) {
 // carries MP_TCPRST, and the MP_FAIL counter records the failure.
 func (sf *subflow) sendFailOnRST() {
 	sf.conn.stack.mib.Inc(MPFailTx)
-}
-
-// infiniteReceived handles an infinite mapping: the peer fell back after
-// our MP_FAIL (or its own decision). Bytes from its subflow sequence
-// number on continue the data stream at its DSN.
-func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
-	c := sf.conn
-	if !sf.initial || !c.fallbackAllowed() && !c.fallen {
-		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
-		return tcp.Reset
-	}
-	off := ssnToOffset(seg.Offset, d.SubflowSeq)
-	dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
-	if off > seg.Offset || seg.Len == 0 {
-		// An infinite mapping starts at the segment that carries it (and
-		// is repeated on the segments after it until acknowledged).
-		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
-		return tcp.Reset
-	}
-	for _, m := range sf.rx.m {
-		if m.infinite && m.off == off && m.dsn == dsn {
-			return tcp.Accept // a repetition
-		}
-	}
-	if sf.waitInfinite {
-		// We asked for it with MP_FAIL: it must start at the failed
-		// mapping, and the bytes before it (the failed data) are
-		// discarded by drain.
-		if dsn != sf.failDSN {
-			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
-			return tcp.Reset
-		}
-		sf.rx.reset()
-	} else {
-		// The peer fell back on its own. Its stream may go back (it
-		// resends from an earlier DSN: duplicates are dropped) but must
-		// not skip ahead of where the bytes before it take ours, or data
-		// would be missing.
-		limit := c.rcv.nxt + (off - min(off, sf.tc.ReadOffset()))
-		if after64(dsn, limit) {
-			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
-			return tcp.Reset
-		}
-		// Keep the mappings of the bytes before it.
-		kept := sf.rx.m[:0]
-		for _, m := range sf.rx.m {
-			if m.off < off && !m.infinite {
-				if m.end() > off {
-					m.n = off - m.off
-				}
-				kept = append(kept, m)
-			}
-		}
-		sf.rx.m = kept
-	}
-	_ = sf.rx.add(mapping{dsn: dsn, off: off, infinite: true}, off, 0)
-	c.fallbackInfinite(sf)
-	return tcp.Accept
 }
 
 // failReceived handles MP_FAIL from the peer: its checksum of our data at
@@ -328,6 +289,7 @@ func (sf *subflow) failReceived(now time.Time, dsn uint64) {
 func (c *Conn) dataAcked(now time.Time, ack uint64, wnd uint64, sf *subflow) {
 	if n := c.snd.ack(ack); n > 0 {
 		c.lastUnaMove = now
+		c.plainStalls = 0
 		c.wake()
 		c.markDirty()
 	}

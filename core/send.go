@@ -131,33 +131,8 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 	sf.bytesSent += uint64(k)
 	c.bytesSent += uint64(k)
 	sf.refresh()
+	sf.emitScheduled(dsn, k)
 	return k
-}
-
-// pushFallback writes data straight to the one subflow of a connection
-// that fell back: the byte stream is the TCP stream.
-func (c *Conn) pushFallback() {
-	if len(c.subflows) == 0 {
-		return
-	}
-	sf := c.subflows[0]
-	if sf.tc == nil || !sf.tcpEstablished || sf.closed {
-		return
-	}
-	for c.snd.unsent() > 0 {
-		p := c.snd.bytes(c.snd.nxt, c.snd.unsent())
-		k, err := sf.tc.Write(p)
-		if err != nil || k == 0 {
-			break
-		}
-		c.snd.nxt += uint64(k)
-		sf.bytesSent += uint64(k)
-		c.bytesSent += uint64(k)
-	}
-	if c.writeClosed && c.snd.unsent() == 0 && !c.fbFinSent {
-		c.fbFinSent = true
-		_ = sf.tc.CloseWrite()
-	}
 }
 
 // dataFinDue reports whether a DATA_FIN should go out: the application

@@ -396,6 +396,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 	for _, o := range s.cfg.ListenerObservers {
 		o.ListenerCreated(s.now, addr)
 	}
+	s.emitListener(EventListenerCreated, addr)
 	// Announced ports get a listener that takes joins only.
 	for _, a := range s.cfg.Announce {
 		if a.Port() == 0 || a.Port() == addr.Port() {

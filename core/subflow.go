@@ -32,6 +32,7 @@ type subflow struct {
 	requestMPC bool // MP_CAPABLE on our SYN, or answered on our SYN/ACK
 	synRetrans int  // MP_CAPABLE SYNs retransmitted
 	mpcDropped bool // we stopped putting MP_CAPABLE on SYNs
+	mpcAcks    int  // pure ACKs sent with the MP_CAPABLE third ACK
 
 	// MP_JOIN (RFC 8684 section 3.2).
 	localNonce, remoteNonce uint32
@@ -91,11 +92,16 @@ type subflow struct {
 
 	// Liveness probing of idle subflows (probe.go).
 	lastRecv, lastProbe time.Time
+	lastData            time.Time // last segment with payload, or acknowledging ours
 
 	// sentStarts remembers the DSNs at which recent mappings sent here
 	// began, so an MP_FAIL can be checked against them.
 	sentStarts [64]uint64
 	sentN      int
+
+	// ACKs without MPTCP options (fallback.go optionsLost, plainAcked).
+	plainAck  bool // the segment being processed is one
+	plainAcks int  // those that acknowledged data since the last DATA_ACK
 
 	bytesSent, bytesRecv uint64 // data-level payload
 	lastDataAck          uint64 // latest DATA_ACK received here
@@ -113,6 +119,7 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	// A data segment carries a DSS of up to dataDSSLen bytes; keep room
 	// for it so the payload is not trimmed.
 	tc.SetOptionReserve(dataDSSLen)
+	sf.applySockOpts()
 	sf.refresh()
 }
 
@@ -219,18 +226,12 @@ func (sf *subflow) poll(now time.Time) {
 		sf.sendACK()
 	}
 	sf.closingTimers(now)
-	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed &&
-		!sf.thirdAckAt.IsZero() && !now.Before(sf.thirdAckAt) {
-		sf.sendACK()
-		sf.thirdAckRTO = min(2*sf.thirdAckRTO, 30*time.Second)
-		sf.thirdAckAt = now.Add(sf.thirdAckRTO)
-		sf.conn.markDirty()
-	}
+	sf.joinAckTimer(now)
 }
 
 func (sf *subflow) nextWake() time.Time {
 	var t time.Time
-	if sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed {
+	if sf.joinAckPending() {
 		t = sf.thirdAckAt
 	}
 	if sf.closing && !sf.closed {
@@ -258,8 +259,7 @@ func (sf *subflow) WriteOptions(tc *tcp.Conn, seg *tcp.Segment, b *wire.OptionBu
 		sf.synOptions(seg, b)
 	case tcp.KindSYNACK:
 		if sf.join {
-			_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYNACK, Backup: sf.backup, AddrID: sf.localID,
-				TruncatedHMAC: sf.joinTHMAC, Nonce: sf.localNonce})
+			sf.joinSynAckOption(b)
 		} else if sf.requestMPC && !c.fallen {
 			_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYNACK, Version: wire.MPTCPVersion,
 				Flags: c.capableFlags(), SenderKey: c.local.key})
@@ -311,18 +311,6 @@ func (sf *subflow) synOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	}
 }
 
-// capableFlags are the flags of our MP_CAPABLE options.
-func (c *Conn) capableFlags() wire.MPCapableFlags {
-	f := wire.MPCapableHMACSHA256
-	if c.csum {
-		f |= wire.MPCapableChecksum
-	}
-	if c.server && c.stack.cfg.DenyJoinInitial {
-		f |= wire.MPCapableDenyJoinID0
-	}
-	return f
-}
-
 // establishedOptions adds the options of a segment after the handshake:
 // the MP_CAPABLE or MP_JOIN third ACK while it is needed, else the DSS
 // (DATA_ACK, mapping, DATA_FIN) and pending signals.
@@ -331,26 +319,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	if c.fallen && !sf.sendInfinite {
 		return
 	}
-	if sf.initial && sf.active && sf.requestMPC && !c.fully && c.remoteKnown && seg.Offset == 0 {
-		// RFC 8684 section 3.1: the third ACK carries both keys, and so
-		// does the first data until the peer shows it has them.
-		mc := wire.MPCapable{Form: wire.MPCapableACK, Version: wire.MPTCPVersion, Flags: c.capableFlags(),
-			SenderKey: c.local.key, ReceiverKey: c.remoteKey}
-		if seg.Kind == tcp.KindData {
-			if m, ok := sf.tx.lookup(0); ok {
-				mc.Form = wire.MPCapableData
-				mc.DataLen = uint16(m.n)
-				if c.csum {
-					mc.HasChecksum, mc.Checksum = true, m.csum
-				}
-			}
-		}
-		if b.AddMPCapable(&mc) == nil {
-			return
-		}
-	}
-	if sf.join && sf.active && !sf.fullyEstablished && seg.Offset == 0 && seg.Kind == tcp.KindACK {
-		_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinACK, HMAC: sf.joinHMAC})
+	if sf.capableAckOption(seg, b) || sf.joinAckOption(seg, b) {
 		return
 	}
 	var d wire.DSS
@@ -423,6 +392,10 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	c := sf.conn
 	c.stack.now = now
 	sf.lastRecv = now
+	if seg.Len > 0 {
+		sf.lastData = now
+	}
+	sf.plainAck = false
 	mp := &opts.MPTCP
 	switch seg.Kind {
 	case tcp.KindSYNACK:
@@ -440,58 +413,10 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 
 // synAckReceived handles the SYN/ACK answering our SYN.
 func (sf *subflow) synAckReceived(now time.Time, mp *wire.MPTCPOptions) tcp.Verdict {
-	c := sf.conn
-	s := c.stack
 	if sf.join {
-		if !mp.Has(wire.SubtypeMPJoin) || mp.Join.Form != wire.MPJoinSYNACK {
-			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
-			return tcp.Reset
-		}
-		j := &mp.Join
-		if wire.JoinSynAckHMAC(c.remoteKey, c.local.key, j.Nonce, sf.localNonce) != j.TruncatedHMAC {
-			s.mib.Inc(MPJoinSynAckHMacFailure)
-			sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
-			return tcp.Reset
-		}
-		s.mib.Inc(MPJoinSynAckRx)
-		if j.Backup {
-			s.mib.Inc(MPJoinSynAckBackupRx)
-		}
-		if sf.remote.Port() != c.initialRemote.Port() {
-			s.mib.Inc(MPJoinPortSynAckRx)
-		}
-		sf.remoteNonce = j.Nonce
-		sf.remoteID = j.AddrID
-		sf.peerBackup = j.Backup
-		sf.joinHMAC = wire.JoinAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
-		return tcp.Accept
+		return sf.joinSynAckReceived(mp)
 	}
-	if !sf.requestMPC {
-		if sf.mpcDropped && !mp.Has(wire.SubtypeMPCapable) {
-			// Plain SYNs got through where MP_CAPABLE ones did not.
-			s.mib.Inc(Blackhole)
-			s.bh.detected(now, sf.local.Addr(), sf.remote.Addr())
-		}
-		return tcp.Accept
-	}
-	cap := &mp.Capable
-	if !mp.Has(wire.SubtypeMPCapable) || cap.Form != wire.MPCapableSYNACK || cap.Version != wire.MPTCPVersion ||
-		cap.Flags&wire.MPCapableHMACSHA256 == 0 || cap.SenderKey == 0 {
-		sf.requestMPC = false
-		c.fallback(MPCapableFallbackSYNACK, sf)
-		return tcp.Accept
-	}
-	s.mib.Inc(MPCapableSYNACKRX)
-	s.bh.works(sf.local.Addr(), sf.remote.Addr())
-	if cap.Flags&wire.MPCapableChecksum != 0 {
-		c.csum = true
-	}
-	if cap.Flags&wire.MPCapableDenyJoinID0 != 0 {
-		c.denyJoinID0 = true
-	}
-	c.setRemoteKey(cap.SenderKey)
-	c.pmEvent(pm.Event{Kind: pm.Created})
-	return tcp.Accept
+	return sf.capableSynAckReceived(now, mp)
 }
 
 // learnShift records the window scale the peer applies to its window
@@ -534,6 +459,13 @@ func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
 	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
 	sf.tx.acked(a.Una)
+	if a.NewlyAcked > 0 {
+		sf.lastData = now
+	}
+	if sf.plainAck && !c.fallen {
+		sf.plainAck = false
+		sf.plainAcked(a.NewlyAcked > 0)
+	}
 	if a.NewlyAcked > 0 && sf.stale {
 		sf.stale = false
 		c.stack.mib.Inc(SubflowRecover)
@@ -572,6 +504,7 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	c.stack.now = now
 	if ev&tcp.EventEstablished != 0 {
 		sf.tcpEstablished = true
+		c.noSubflowSince = time.Time{}
 		sf.refresh()
 		sf.onEstablished(now)
 	}

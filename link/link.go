@@ -41,3 +41,22 @@ type Stack interface {
 type Waker interface {
 	Wake()
 }
+
+// Driver is what a stack that serves applications needs from the driver
+// running it: a Wake, and the driver's clock, to stamp what the
+// application does between polls (virtual time in a simulator). Both are
+// safe from any goroutine.
+type Driver interface {
+	Waker
+	// Now returns the driver's current time.
+	Now() time.Time
+}
+
+// Attacher is a Stack that wants to know its driver. A driver that is
+// handed an Attacher calls Attach once, before it first calls Deliver or
+// Poll, with itself (or with what stands for it), so that a program
+// attaches a stack to a driver in one step.
+type Attacher interface {
+	Stack
+	Attach(d Driver)
+}

@@ -16,6 +16,11 @@ func FuzzRouter(f *testing.F) {
 	f.Add(ttl1)
 	f.Add([]byte{0x45})
 	f.Add([]byte{0x60, 0, 0, 0, 0xff, 0xff})
+	// A bare IPv6 header: routed and delivered, too short for the test's
+	// own sequence number (issue 21 finding 9: packetSeq panicked).
+	bare6 := udpPacket(addrA6, addrB6, 1, 100)[:40]
+	bare6[4], bare6[5] = 0, 0
+	f.Add(bare6)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, a, r, b := routed(t, 1, PipeConfig{Rate: 1e9}, PipeConfig{Rate: 1e9})
 		r.SendICMP = true

@@ -53,11 +53,18 @@ func udpPacket(src, dst netip.Addr, seq uint64, size int) []byte {
 	return b
 }
 
-// packetSeq returns the sequence number udpPacket wrote.
+// packetSeq returns the sequence number udpPacket wrote, or 0 for a
+// packet too short to hold one (a fuzzer's, say).
 func packetSeq(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
 	hl := wire.IPv4MinHeaderLen
 	if b[0]>>4 == 6 {
 		hl = wire.IPv6HeaderLen
+	}
+	if len(b) < hl+16 {
+		return 0
 	}
 	return binary.BigEndian.Uint64(b[hl+8:])
 }

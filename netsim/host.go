@@ -3,6 +3,8 @@ package netsim
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/mptcp-go/mptcp/link"
 )
 
 // Stack is a sans-I/O network stack run by a Host: it is handed packets and
@@ -48,10 +50,39 @@ func (s *Sim) NewHost(name string) (*Host, error) {
 }
 
 // SetStack installs the host's stack and polls it at the current time, so
-// it can send its first packets.
+// it can send its first packets. A stack that wants its driver
+// (link.Attacher, as the mptcp package's Stack.Link) is attached to the
+// host: its Wake and clock are the simulation's, or those of the Realtime
+// runner when one drives the simulation.
 func (h *Host) SetStack(st Stack) {
 	h.stack = st
+	if a, ok := st.(link.Attacher); ok {
+		a.Attach(hostDriver{h})
+	}
 	h.Wake()
+}
+
+// hostDriver is the link.Driver a host gives the stack it runs.
+type hostDriver struct{ h *Host }
+
+// Wake implements link.Waker: it polls the host's stack soon, through the
+// Realtime runner when one drives the simulation (then it is safe from any
+// goroutine), else directly (on the simulation's goroutine).
+func (d hostDriver) Wake() {
+	if r := d.h.s.realtime; r != nil {
+		r.Do(d.h.Wake)
+		return
+	}
+	d.h.Wake()
+}
+
+// Now implements link.Driver: the Realtime runner's clock, or the
+// simulation's virtual time.
+func (d hostDriver) Now() time.Time {
+	if r := d.h.s.realtime; r != nil {
+		return r.Now()
+	}
+	return d.h.s.Now()
 }
 
 // Stack returns the host's stack.

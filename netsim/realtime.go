@@ -9,10 +9,10 @@ import (
 // Next returns the virtual time of the earliest pending event, and false if
 // no event is pending.
 func (s *Sim) Next() (time.Time, bool) {
-	if len(s.events) == 0 {
+	if s.events.Len() == 0 {
 		return time.Time{}, false
 	}
-	return Epoch.Add(time.Duration(s.events[0].at)), true
+	return Epoch.Add(time.Duration(s.events.Min().at)), true
 }
 
 // Realtime runs a simulation in step with a clock, so that goroutines
@@ -39,8 +39,13 @@ type Realtime struct {
 }
 
 // NewRealtime returns a runner for s. Nothing runs until Run is called.
+// Stacks attached to the simulation's hosts (link.Attacher) are driven
+// through it from then on: their Wake goes through Do and their clock is
+// Now.
 func NewRealtime(s *Sim) *Realtime {
-	return &Realtime{s: s, kick: make(chan struct{}, 1)}
+	r := &Realtime{s: s, kick: make(chan struct{}, 1)}
+	s.realtime = r
+	return r
 }
 
 // Do queues f to run on the simulation's goroutine at the current virtual

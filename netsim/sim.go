@@ -65,6 +65,8 @@ type Sim struct {
 
 	pool packetPool
 
+	realtime *Realtime // the runner driving the simulation in step with a clock, if any
+
 	captureErr error
 }
 
@@ -116,7 +118,7 @@ func (s *Sim) RunFor(d time.Duration) {
 func (s *Sim) Halt() { s.halted = true }
 
 // Pending returns the number of events waiting to run.
-func (s *Sim) Pending() int { return len(s.events) }
+func (s *Sim) Pending() int { return s.events.Len() }
 
 // SetStallLimit sets how many events may run at one virtual instant before
 // a run stops with ErrStalled; n <= 0 removes the limit.
@@ -131,8 +133,8 @@ func (s *Sim) Err() error { return s.err }
 func (s *Sim) run(lim int64) bool {
 	s.halted = false
 	s.err = nil
-	for len(s.events) > 0 {
-		t := s.events[0]
+	for s.events.Len() > 0 {
+		t := s.events.Min()
 		if t.at > lim {
 			return true
 		}
@@ -143,7 +145,7 @@ func (s *Sim) run(lim int64) bool {
 			s.err = fmt.Errorf("%w: %d events at %v", ErrStalled, s.sameInstant, time.Duration(s.now))
 			return false
 		}
-		s.events.pop()
+		s.events.Pop()
 		t.fire()
 		if s.halted {
 			s.halted = false

@@ -60,9 +60,9 @@ func (t *Timer) resetNS(at int64) {
 	s.seq++
 	t.seq = s.seq
 	if t.idx >= 0 {
-		s.events.fix(t.idx)
+		s.events.Fix(t.idx)
 	} else {
-		s.events.push(t)
+		s.events.Push(t)
 	}
 }
 
@@ -71,7 +71,7 @@ func (t *Timer) Stop() bool {
 	if t.idx < 0 {
 		return false
 	}
-	t.s.events.remove(t.idx)
+	t.s.events.Remove(t.idx)
 	return true
 }
 

@@ -29,9 +29,11 @@ const (
 //
 // (the fast window growing by one segment per round in congestion
 // avoidance). If lambda*X exceeds what the connection-level send window
-// leaves once the slow subflow's bytes are counted, sending on the slow
-// subflow would leave the fast one blocked for window: BLEST waits for
-// the fast subflow instead. Lambda corrects the estimate from experience:
+// leaves once the slow subflow's bytes (in flight plus one segment) are
+// counted, sending on the slow subflow would leave the fast one blocked
+// for window: BLEST waits for the fast subflow instead. A slow subflow
+// left idle for longer than its RTO is used again regardless, once, so
+// that its RTT estimate is not frozen at a value from a queue long gone. Lambda corrects the estimate from experience:
 // it grows after rounds in which the connection became window-limited
 // anyway and shrinks otherwise.
 type blest struct {
@@ -39,6 +41,13 @@ type blest struct {
 	lastUpdate time.Time
 	blocked    bool // the window blocked sending since the last update
 	buf        []Subflow
+	used       []blestUse // when each subflow last got data, by ID
+}
+
+// blestUse records when BLEST last handed data to a subflow.
+type blestUse struct {
+	id int
+	at time.Time
 }
 
 func newBLEST() *blest { return &blest{lambda: blestLambdaInit} }
@@ -56,20 +65,63 @@ func (b *blest) Send(now time.Time, c Conn, dst []Subflow) []Subflow {
 	b.buf = Eligible(sfs, -1, b.buf[:0])
 	fast := fastest(b.buf)
 	if fast == nil || fast == best || fast.SRTT() <= 0 || best.SRTT() <= 0 {
-		return append(dst, best)
+		return b.use(now, dst, best)
 	}
 	b.update(now, fast.SRTT())
+	if b.stale(now, best) {
+		return b.use(now, dst, best) // measure its RTT again
+	}
 	r := float64(best.SRTT()) / float64(fast.SRTT())
 	fastBytes := b.lambda * (float64(fast.Window()) + float64(fast.MSS())*(r-1)/2) * r
-	// What the slow subflow would hold of the window: what it has now and
-	// the chunk the MPTCP layer would hand it.
-	chunk := min(best.Room(), c.Unsent(), c.SendWindow())
-	slowBytes := best.InFlight() + best.Queued() + max(chunk, best.MSS())
+	// What the slow subflow would hold of the window, as the paper counts
+	// it: what it has in flight (and queued) plus one segment. Counting
+	// the chunk the MPTCP layer would hand it, its whole free window,
+	// made every slow window look like a block and starved the slow path.
+	slowBytes := best.InFlight() + best.Queued() + best.MSS()
 	avail := window(c, sfs) - slowBytes
 	if fastBytes > float64(avail) {
 		return dst // wait for the fast subflow
 	}
-	return append(dst, best)
+	return b.use(now, dst, best)
+}
+
+// stale reports whether sf has been idle, with nothing in flight or
+// queued, for longer than its retransmission timeout since BLEST last
+// gave it data. Its SRTT then describes a queue that has drained since
+// (a bufferbloated cellular path shows seconds) and would keep it idle
+// for ever; past the same point TCP restarts its window after idle, so
+// sending there costs at most a restart window and brings fresh samples.
+func (b *blest) stale(now time.Time, sf Subflow) bool {
+	if sf.InFlight() > 0 || sf.Queued() > 0 {
+		return false
+	}
+	last, ok := b.lastUse(sf.ID())
+	if !ok {
+		return false
+	}
+	return now.Sub(last) > sf.SRTT()+4*sf.RTTVar()
+}
+
+// use notes that sf carries data now and appends it to dst.
+func (b *blest) use(now time.Time, dst []Subflow, sf Subflow) []Subflow {
+	for i := range b.used {
+		if b.used[i].id == sf.ID() {
+			b.used[i].at = now
+			return append(dst, sf)
+		}
+	}
+	b.used = append(b.used, blestUse{id: sf.ID(), at: now})
+	return append(dst, sf)
+}
+
+// lastUse returns when BLEST last gave data to subflow id.
+func (b *blest) lastUse(id int) (time.Time, bool) {
+	for _, u := range b.used {
+		if u.id == id {
+			return u.at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Reinject implements Scheduler. The MPTCP layer asks when data must go

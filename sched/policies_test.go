@@ -222,21 +222,22 @@ func TestBLEST(t *testing.T) {
 	fast.inflight = fast.cwnd
 	// Over the slow RTT (r = 4 fast rounds) the fast subflow sends about
 	// (14000 + 1400*1.5) * 4 = 64400 bytes; times lambda 1.2, 77280.
-	// The slow subflow would hold one chunk of 14000 bytes.
+	// The slow subflow would hold one segment (the paper's in flight
+	// plus one MSS), not the whole of its free window.
 	cn.inflight = fast.cwnd
-	cn.window = 100000 // whole window 114000: 100000 left after the slow chunk
+	cn.window = 100000 // whole window 114000: 112600 left after the slow segment
 	if got := send(s, cn); !slices.Equal(got, []int{2}) {
 		t.Fatalf("ample window: %v, want the slow subflow [2]", got)
 	}
-	cn.window = 60000 // 60000 left: the fast subflow would be blocked
+	cn.window = 60000 // 72600 left: the fast subflow would be blocked
 	if got := send(s, cn); len(got) != 0 {
 		t.Fatalf("small window: %v, want none (wait for the fast subflow)", got)
 	}
 
-	// Lambda: 83000 bytes left after the slow chunk; 1.2*64400 = 77280
+	// Lambda: 80000 bytes left after the slow segment; 1.2*64400 = 77280
 	// fits, 1.3*64400 = 83720 does not. Blocking in each round raises
 	// lambda until BLEST stops using the slow subflow.
-	cn.window = 83000
+	cn.window = 80000 + 1400 - fast.cwnd
 	now := time.Time{}.Add(time.Second)
 	if got := ids(s.Send(now, cn, nil)); !slices.Equal(got, []int{2}) {
 		t.Fatalf("lambda 1.2: %v, want [2]", got)
@@ -266,6 +267,39 @@ func TestBLEST(t *testing.T) {
 	s2 := mustNew(t, "blest")
 	if got := send(s2, plain); len(got) != 0 {
 		t.Fatalf("estimated window: %v, want none", got)
+	}
+}
+
+// TestBLESTStaleRTT: a slow subflow that BLEST has kept idle for longer
+// than its RTO is used again even though its (stale) RTT says wait, so
+// that its RTT is measured anew; while it has data in flight it is not.
+func TestBLESTStaleRTT(t *testing.T) {
+	s := mustNew(t, "blest")
+	fast, slow := newSub(1, 10*ms, false), newSub(2, 40*ms, false)
+	cn := &dataConn{conn: *mkConn(fast, slow)}
+	fast.inflight, cn.inflight = fast.cwnd, fast.cwnd
+	t0 := time.Time{}.Add(time.Second)
+	if got := ids(s.Send(t0, cn, nil)); !slices.Equal(got, []int{2}) {
+		t.Fatalf("ample window: %v, want [2]", got)
+	}
+	// Its queue filled: the slow subflow's SRTT is now 6 s.
+	slow.srtt, slow.rttvar = 6*time.Second, 0
+	cn.window = 100000
+	at := t0.Add(time.Second)
+	if got := ids(s.Send(at, cn, nil)); len(got) != 0 {
+		t.Fatalf("6 s RTT, small window: %v, want none", got)
+	}
+	at = t0.Add(slow.srtt + 4*slow.rttvar + ms)
+	slow.inflight = 1400
+	if got := ids(s.Send(at, cn, nil)); len(got) != 0 {
+		t.Fatalf("idle past RTO but with data in flight: %v, want none", got)
+	}
+	slow.inflight = 0
+	if got := ids(s.Send(at, cn, nil)); !slices.Equal(got, []int{2}) {
+		t.Fatalf("idle past its RTO: %v, want [2] (refresh its RTT)", got)
+	}
+	if got := ids(s.Send(at.Add(ms), cn, nil)); len(got) != 0 {
+		t.Fatalf("just used: %v, want none", got)
 	}
 }
 

@@ -107,6 +107,11 @@ type Config struct {
 	DisableWindowScale bool
 	DisableTLP         bool // tail loss probes (RFC 8985 section 7)
 	DisablePacing      bool
+	// DisableSlowStartAfterIdle keeps the congestion window through idle
+	// periods. By default a connection that sent nothing for longer than
+	// its RTO restarts from at most the initial window (RFC 5681 section
+	// 4.1; Linux tcp_slow_start_after_idle=1).
+	DisableSlowStartAfterIdle bool
 
 	// SkipChecksumVerify trusts incoming checksums: for drivers whose
 	// packets were verified already (the simulator, an offloading NIC).

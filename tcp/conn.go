@@ -91,10 +91,13 @@ type Conn struct {
 	pace         pacer
 
 	// Acknowledgment state.
-	ackNow         bool // send an ACK at the next output
-	ackSegs        int  // full segments received since the last ACK
-	dupAcks        int  // duplicate ACKs in a row (loss detection without SACK)
-	quickAcks      int  // segments to acknowledge at once (start, after idle)
+	ackNow    bool // send an ACK at the next output
+	ackSegs   int  // full segments received since the last ACK
+	dupAcks   int  // duplicate ACKs in a row (loss detection without SACK)
+	quickAcks int  // segments to acknowledge at once (start, after idle)
+	// lastDataSent is when a data segment last left (Linux lsndtime),
+	// from which an idle period is measured; 0 before the first.
+	lastDataSent   time.Duration
 	dsack          Range
 	hasDSACK       bool
 	sackRecent     [4]uint64 // receive offsets of recent out-of-order arrivals

@@ -12,20 +12,27 @@ func (c *Conn) writeOptions(seg *Segment, b *wire.OptionBuilder, room int) {
 	s := c.stack
 	switch seg.Kind {
 	case KindSYN, KindSYNACK:
+		// Linux's layout, which packetdrill scripts and captures expect:
+		// MSS; SACK-permitted and timestamps sharing their alignment
+		// (or each after two NOPs); NOP and window scale.
 		b.AddMSS(uint16(min(c.advMSS, 65535)))
 		synack := seg.Kind == KindSYNACK
-		if !s.cfg.DisableWindowScale && (!synack || c.wsOK) {
-			b.AddWindowScale(c.rcvShift)
+		sack := !s.cfg.DisableSACK && (!synack || c.sackOK)
+		ts := !s.cfg.DisableTimestamps && (!synack || c.tsOK)
+		ecr := uint32(0)
+		if synack {
+			ecr = c.tsRecent
 		}
-		if !s.cfg.DisableSACK && (!synack || c.sackOK) {
+		switch {
+		case sack && ts:
+			b.AddSACKPermittedTimestamps(c.tsvalAt(s.now), ecr)
+		case ts:
+			b.AddTimestamps(c.tsvalAt(s.now), ecr)
+		case sack:
 			b.AddSACKPermitted()
 		}
-		if !s.cfg.DisableTimestamps && (!synack || c.tsOK) {
-			ecr := uint32(0)
-			if synack {
-				ecr = c.tsRecent
-			}
-			b.AddTimestamps(c.tsvalAt(s.now), ecr)
+		if !s.cfg.DisableWindowScale && (!synack || c.wsOK) {
+			b.AddWindowScale(c.rcvShift)
 		}
 	case KindRST:
 	default:

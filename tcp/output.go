@@ -211,6 +211,10 @@ func (c *Conn) transmitNew(off uint64, l int, fin, probe bool) int {
 		}
 	}
 	if l > 0 {
+		if inflight == 0 {
+			c.restartAfterIdle(now)
+		}
+		c.lastDataSent = now
 		c.cc.OnPacketSent(s.nowWall, cc.Sent{Bytes: l, PriorInFlight: inflight})
 		c.paceSent(now, l)
 	}
@@ -256,6 +260,7 @@ func (c *Conn) retransmit(i int64, probe bool) {
 		c.rec.prrOut += int(sg.end - sg.start)
 	}
 	if l > 0 {
+		c.lastDataSent = now
 		c.cc.OnPacketSent(s.nowWall, cc.Sent{Bytes: l, PriorInFlight: inflight})
 		c.paceSent(now, l)
 	}

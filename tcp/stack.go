@@ -248,14 +248,14 @@ func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
 	s.advance(now)
 	s.send = send
 	s.ctl.flush(send)
-	for guard := 0; len(s.timers) > 0 && s.timers[0].deadline <= s.now; guard++ {
-		c := s.timers[0]
+	for guard := 0; s.timers.Len() > 0 && s.timers.Min().deadline <= s.now; guard++ {
+		c := s.timers.Min()
 		c.onTimers()
 		s.reschedule(c)
-		if c.heapIdx == 0 && c.deadline <= s.now && guard > 4*len(s.timers)+16 {
+		if c.heapIdx == 0 && c.deadline <= s.now && guard > 4*s.timers.Len()+16 {
 			// A handler left its deadline in the past; never spin.
 			c.deadline = s.now + time.Millisecond
-			s.timers.fix(0)
+			s.timers.Fix(0)
 		}
 	}
 	s.tw.expire(s.now)
@@ -273,8 +273,8 @@ func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
 // nextWake returns the next deadline as a time.Time, or zero.
 func (s *Stack) nextWake() time.Time {
 	d := time.Duration(0)
-	if len(s.timers) > 0 {
-		d = s.timers[0].deadline
+	if s.timers.Len() > 0 {
+		d = s.timers.Min().deadline
 	}
 	if t := s.tw.next(); t != 0 && (d == 0 || t < d) {
 		d = t
@@ -372,7 +372,7 @@ func (s *Stack) removeConn(c *Conn) {
 		s.lastConn = nil
 	}
 	if c.heapIdx >= 0 {
-		s.timers.remove(c.heapIdx)
+		s.timers.Remove(c.heapIdx)
 	}
 }
 

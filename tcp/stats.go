@@ -37,6 +37,7 @@ type Stats struct {
 	ResetsOnClose   uint64
 	Penalties       uint64 // window reductions asked for by Penalize
 	PMTUUpdates     uint64 // MSS reductions from ICMP packet-too-big
+	IdleRestarts    uint64 // windows restarted after an idle period
 
 	// Snapshot (Conn.Info).
 	State         State

@@ -220,6 +220,20 @@ func (b *OptionBuilder) AddTimestamps(val, ecr uint32) error {
 	return nil
 }
 
+// AddSACKPermittedTimestamps adds SACK-permitted followed by timestamps
+// in 12 bytes, the two options aligning each other as Linux sends them on
+// a SYN (no NOPs).
+func (b *OptionBuilder) AddSACKPermittedTimestamps(val, ecr uint32) error {
+	s, err := b.reserve(12)
+	if err != nil {
+		return err
+	}
+	s[0], s[1], s[2], s[3] = OptSACKPermitted, 2, OptTimestamps, 10
+	binary.BigEndian.PutUint32(s[4:], val)
+	binary.BigEndian.PutUint32(s[8:], ecr)
+	return nil
+}
+
 // AddSACK adds a SACK option with as many of blocks as fit (at most four),
 // preceded by two NOPs, and returns how many it added. It adds nothing and
 // returns an error when not even one block fits.

@@ -250,7 +250,11 @@ func (u *userStack) listen(addr string) (net.Listener, error) {
 }
 
 func (u *userStack) dial(ctx context.Context, addr string) (net.Conn, error) {
-	return u.h.Stack.DialWith(ctx, "tcp", addr, mptcp.DialOptions{Local: u.local, DisableMPTCP: u.noMPTCP})
+	d := mptcp.Dialer{Stack: u.h.Stack, DisableMPTCP: u.noMPTCP}
+	if u.local.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: u.local.AsSlice()}
+	}
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 func (u *userStack) describe() string { return u.desc }

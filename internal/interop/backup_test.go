@@ -60,7 +60,7 @@ func TestBackup(t *testing.T) {
 			}
 			e := newEnv(t, ec)
 			e.endpoint(tc.flags...)
-			cs := e.connect(connOpts{dial: mptcp.DialOptions{Backup: tc.dialBackup}})
+			cs := e.connect(connOpts{dial: mptcp.Dialer{Backup: tc.dialBackup}})
 			x := e.startMultipath(cs, 2)
 			if tc.prio {
 				e.kern.Run(t, "ip", "mptcp", "endpoint", "change", "id", strconv.Itoa(kernelEndpointID), "backup")

@@ -78,7 +78,7 @@ func (e *env) listen() *mptcp.Listener {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { ln.Close() })
-	return ln
+	return ln.(*mptcp.Listener)
 }
 
 // accept accepts one connection on our listener within the case's time.
@@ -105,18 +105,19 @@ func (e *env) accept(ln *mptcp.Listener) (*mptcp.Conn, error) {
 }
 
 // dial connects our stack from its path-1 address to the kernel's.
-func (e *env) dial(o mptcp.DialOptions) (*mptcp.Conn, error) {
-	if !o.Local.IsValid() {
-		o.Local = e.ourAddr(1)
+func (e *env) dial(d mptcp.Dialer) (*mptcp.Conn, error) {
+	d.Stack = e.st
+	if d.LocalAddr == nil {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(e.ourAddr(1), 0))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := e.st.DialWith(ctx, "tcp", netip.AddrPortFrom(e.kernAddr(1), port).String(), o)
+	c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(e.kernAddr(1), port).String())
 	if err != nil {
 		return nil, fmt.Errorf("our dial: %w", err)
 	}
 	c.SetDeadline(time.Now().Add(caseTimeout))
-	return c, nil
+	return c.(*mptcp.Conn), nil
 }
 
 // conns is a case's connection, both ends.
@@ -131,8 +132,8 @@ type conns struct {
 
 // connOpts are the per-case connection settings.
 type connOpts struct {
-	dial          mptcp.DialOptions // our client's
-	kernelNoMPTCP bool              // the kernel's socket is plain TCP
+	dial          mptcp.Dialer // our client's (its Stack is set by dial)
+	kernelNoMPTCP bool         // the kernel's socket is plain TCP
 }
 
 // connect opens the case's connection: our client to the kernel's

@@ -85,12 +85,6 @@ type env struct {
 	skips      []string // known bugs stepped around
 }
 
-// clock adapts the TUN driver, which runs on the real clock, to
-// mptcp.Driver.
-type clock struct{ *tun.Driver }
-
-func (clock) Now() time.Time { return time.Now() }
-
 // newEnv builds a case's world. Everything it makes is removed when the
 // test ends: the driver stops, its capture is checked, and the
 // namespaces go.
@@ -139,7 +133,7 @@ func newEnv(t *testing.T, ec envConfig) *env {
 		ifc.Device.Close()
 		t.Fatal(err)
 	}
-	e.drv, err = tun.New(st, tun.Config{
+	e.drv, err = tun.New(st.Link(), tun.Config{
 		Interfaces: []tun.Interface{ifc},
 		Capture:    w,
 		OnError:    func(err error) { t.Logf("driver: %v", err) },
@@ -149,7 +143,6 @@ func newEnv(t *testing.T, ec envConfig) *env {
 		ifc.Device.Close()
 		t.Fatal(err)
 	}
-	st.SetDriver(clock{e.drv})
 	e.st = st
 	t.Cleanup(func() {
 		e.stop()

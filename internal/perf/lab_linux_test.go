@@ -99,7 +99,7 @@ func userListen(t *testing.T, h *tunhost.Host, addr netip.AddrPort) *mptcp.Liste
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ln
+	return ln.(*mptcp.Listener)
 }
 
 // twoPaths is a topology of two paths, each limited to 200 Mbit/s so that

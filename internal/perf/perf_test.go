@@ -344,3 +344,49 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestServerFreeWhenClientGoes closes a client's control connection in
+// the middle of a long test while its streams keep sending (issue 21
+// finding 9: the server stayed busy until its stall timeout): the server
+// must end the test at once, without waiting for a stall it never sees.
+func TestServerFreeWhenClientGoes(t *testing.T) {
+	n := newPipeNet()
+	srv := &Server{StallTimeout: time.Hour, Timeout: time.Hour}
+	sr := serveOne(t, srv, n)
+	var mu sync.Mutex
+	var conns []net.Conn
+	dial := func(ctx context.Context) (net.Conn, error) {
+		c, err := n.Dial(ctx)
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+		return c, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go (&Client{Dial: dial, Params: Params{Duration: time.Hour}, Timeout: time.Hour, StallTimeout: time.Hour}).Run(ctx)
+	for {
+		srv.mu.Lock()
+		busy := srv.busy
+		srv.mu.Unlock()
+		mu.Lock()
+		k := len(conns)
+		mu.Unlock()
+		if busy && k >= 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the transfer runs
+	mu.Lock()
+	conns[0].Close() // the control connection only
+	mu.Unlock()
+	select {
+	case r := <-sr:
+		if r.err == nil {
+			t.Error("server: no error after its client went away")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("server still busy a minute after its client went away")
+	}
+}

@@ -253,15 +253,20 @@ func (s *Server) run(ctx context.Context, c net.Conn, ctl *controlConn, ck cooki
 		rep.Intervals = append(rep.Intervals, iv)
 		pr.interval(iv)
 	}
-	rep.Local = tr.run(ctx.Done())
+	// The client says nothing on the control connection until its
+	// result; watch it meanwhile, so that a client that went away (its
+	// process killed: its system closes the connection) ends the test at
+	// once instead of after the stall timeout.
+	watch := watchControl(ctx, ctl)
+	rep.Local = tr.run(watch.stop)
 	rep.Start = tr.start
 
 	// The client's result first, then ours (see Client.Run).
-	if rep.Sender {
+	if rep.Sender && !watch.ended() {
 		awaitAcked(ctx, data, stall)
 	}
 	c.SetDeadline(time.Now().Add(timeout + stall))
-	if m, err = ctl.expect(msgResult); err == nil {
+	if m, err = watch.result(); err == nil {
 		rep.Remote = m.Result
 		// The client is done: every byte is acknowledged, and the
 		// subflows' final figures are complete.
@@ -277,4 +282,53 @@ func (s *Server) run(ctx context.Context, c net.Conn, ctl *controlConn, ck cooki
 		return rep, ctx.Err()
 	}
 	return rep, firstErr(rep, err)
+}
+
+// controlWatch reads the one message a client sends on its control
+// connection while the data flows: its result, or the end of the
+// connection.
+type controlWatch struct {
+	stop chan struct{} // closed when the connection ended or ctx is done
+	got  chan controlRead
+	once sync.Once
+}
+
+type controlRead struct {
+	m   message
+	err error
+}
+
+func watchControl(ctx context.Context, ctl *controlConn) *controlWatch {
+	w := &controlWatch{stop: make(chan struct{}), got: make(chan controlRead, 1)}
+	end := func() { w.once.Do(func() { close(w.stop) }) }
+	stopCtx := context.AfterFunc(ctx, end)
+	go func() {
+		m, err := ctl.recv()
+		if err == nil && m.Type != msgResult {
+			err = fmt.Errorf("%w: got a %q message, want %q", ErrProtocol, m.Type, msgResult)
+		}
+		w.got <- controlRead{m, err}
+		if err != nil {
+			end()
+		}
+		stopCtx()
+	}()
+	return w
+}
+
+// ended reports whether the control connection ended (or ctx is done).
+func (w *controlWatch) ended() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// result waits for the client's result message, once (the read is
+// bounded by the connection's deadline).
+func (w *controlWatch) result() (message, error) {
+	r := <-w.got
+	return r.m, r.err
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// OnInterval, if set, is called with each interval as it completes,
 	// for progress output.
 	OnInterval func(Interval)
+	// Stack, if set, adjusts the MPTCP stacks' configuration (the
+	// torture campaign shrinks buffers with it).
+	Stack func(*core.Config)
 }
 
 // chunk is the most the applications write or read at once.
@@ -67,7 +70,7 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	r := &run{sc: &sc2, opts: o, pat: pattern{seed: sc2.Seed}}
+	r := &run{sc: &sc2, opts: o, pat: newPattern(sc2.Seed)}
 	if err := r.setup(); err != nil {
 		return nil, err
 	}
@@ -134,7 +137,7 @@ func (r *run) setup() error {
 		return err
 	}
 	r.top = top
-	r.scratch = make([]byte, 2*chunk)
+	r.scratch = make([]byte, chunk)
 	r.lastSub = map[int]uint64{}
 	r.subflows = map[int]*SubflowResult{}
 	if r.opts.Pcap != nil {
@@ -172,6 +175,9 @@ func (r *run) setup() error {
 		return st, err
 	}
 	cfg := core.Config{Scheduler: r.sc.Scheduler, CongestionControl: r.sc.CC, PathManager: r.sc.PM}
+	if r.opts.Stack != nil {
+		r.opts.Stack(&cfg)
+	}
 	if r.client, err = newStack(top.Client, cfg, top.ClientAddrs...); err != nil {
 		return err
 	}
@@ -338,9 +344,7 @@ func (f *flow) pump() {
 			if f.size > 0 && f.size-f.sent < int64(n) {
 				n = int(f.size - f.sent)
 			}
-			buf := r.scratch[:n]
-			r.pat.fill(buf, uint64(f.sent))
-			w, err := f.snd.Write(buf)
+			w, err := f.snd.Write(r.pat.at(uint64(f.sent), n))
 			f.sent += int64(w)
 			if w > 0 {
 				wrote = true
@@ -358,7 +362,7 @@ func (f *flow) pump() {
 		}
 	}
 	if f.rcv != nil && !f.eof {
-		buf, check := r.scratch[:chunk], r.scratch[chunk:]
+		buf := r.scratch[:chunk]
 		for {
 			n, err := f.rcv.Read(buf)
 			if n > 0 {
@@ -367,7 +371,7 @@ func (f *flow) pump() {
 					f.maxStall = max(f.maxStall, now-f.lastByte)
 				}
 				f.firstByte, f.lastByte = true, now
-				if !r.pat.check(buf[:n], uint64(f.got), check) || (f.size > 0 && f.got+int64(n) > f.size) {
+				if !r.pat.check(buf[:n], uint64(f.got)) || (f.size > 0 && f.got+int64(n) > f.size) {
 					f.ok = false
 				}
 				f.got += int64(n)
@@ -380,12 +384,27 @@ func (f *flow) pump() {
 				if f.size > 0 && f.got != f.size {
 					f.ok = false
 				}
-				_ = f.rcv.Close()
+				if !f.r.stillSending(f.rcv) {
+					// With both directions on one connection, the
+					// other may still be writing: its CloseWrite ends
+					// the connection then.
+					_ = f.rcv.Close()
+				}
 				f.recvHost.Wake()
 			}
 			break
 		}
 	}
+}
+
+// stillSending reports whether a flow still has bytes to write on c.
+func (r *run) stillSending(c *core.Conn) bool {
+	for _, g := range r.flows {
+		if g.snd == c && (g.size == 0 || g.sent < g.size) {
+			return true
+		}
+	}
+	return false
 }
 
 // sample closes a reporting interval.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/scenario"
 )
 
@@ -20,17 +21,24 @@ func builtin(t *testing.T, name string) *scenario.Scenario {
 }
 
 func TestPattern(t *testing.T) {
-	p := pattern{seed: 7}
-	a := make([]byte, 100)
-	p.fill(a, 13)
-	b := make([]byte, 113)
-	p.fill(b, 0)
+	p := newPattern(7)
+	a := bytes.Clone(p.at(13, 100))
+	b := p.at(0, 113)
 	if !bytes.Equal(a, b[13:]) {
 		t.Fatal("pattern depends on how it is cut")
 	}
-	scratch := make([]byte, 100)
-	if !p.check(a, 13, scratch) || p.check(a, 14, scratch) {
+	if !p.check(a, 13) || p.check(a, 14) {
 		t.Fatal("check does not tell offsets apart")
+	}
+	// Across the period's end, and at power-of-two distances.
+	w := bytes.Clone(p.at(patternPeriod-50, 100))
+	if !p.check(w, patternPeriod-50) || !p.check(w[50:], 0) {
+		t.Fatal("the period does not wrap")
+	}
+	for _, d := range []uint64{1 << 16, 1 << 20, 1 << 32} {
+		if p.check(a, 13+d) {
+			t.Fatalf("a shift of %d goes unnoticed", d)
+		}
 	}
 }
 
@@ -164,5 +172,32 @@ func TestCompetitorRunsItsOwnCC(t *testing.T) {
 	}
 	if !res.IntegrityOK || res.Competitors[0].BytesDelivered == 0 || res.BytesDelivered == 0 {
 		t.Fatalf("integrity %v, MPTCP %d bytes, TCP %d bytes", res.IntegrityOK, res.BytesDelivered, res.Competitors[0].BytesDelivered)
+	}
+}
+
+// TestBothDirectionsNoFalseCorruption runs a sized transfer both ways
+// (issue 21 finding 9): the end of the direction that finishes first must
+// not close the connection while the other direction still writes.
+func TestBothDirectionsNoFalseCorruption(t *testing.T) {
+	for _, slow := range []scenario.Direction{scenario.Upload, scenario.Download} {
+		sc := builtin(t, "aggregate")
+		sc.Transfer.Size = 2 << 20
+		sc.Transfer.Direction = scenario.Both
+		for i := range sc.Paths {
+			l := &sc.Paths[i].Link.Down
+			if slow == scenario.Upload {
+				l = &sc.Paths[i].Link.Up
+			}
+			l.Rate /= 4
+		}
+		// A send buffer smaller than the transfer: the slow direction is
+		// still writing when the other ends.
+		res, err := Run(sc, Options{Duration: 20 * time.Second, Stack: func(c *core.Config) { c.SendBuffer = 256 << 10 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Completed || !res.IntegrityOK || res.BytesDelivered != 4<<20 {
+			t.Errorf("%s slower: completed %v, integrity %v, %d bytes, error %q", slow, res.Completed, res.IntegrityOK, res.BytesDelivered, res.Error)
+		}
 	}
 }

@@ -41,6 +41,10 @@ type Net struct {
 	ServerAddr     netip.Addr
 	ServerIfs      []*netsim.Interface
 
+	// ClientKeepsOpen and ServerKeepsOpen make the endpoints of
+	// StartTransfer keep their sending side open (Endpoint.KeepOpen).
+	ClientKeepsOpen, ServerKeepsOpen bool
+
 	inj     *injector
 	injHost *netsim.Host
 	injIf   *netsim.Interface
@@ -208,6 +212,9 @@ type Endpoint struct {
 	Key     uint64 // pattern of what this side sends
 	PeerKey uint64 // pattern of what it receives
 	Send    int
+	// KeepOpen leaves the sending side open after Send bytes (no
+	// CloseWrite): a peer that only listens.
+	KeepOpen bool
 
 	Sent, Got  int
 	Bad        int // bytes that differed from the pattern
@@ -256,7 +263,7 @@ func (e *Endpoint) Pump() {
 			break
 		}
 	}
-	if e.Sent == e.Send && !e.closedSend {
+	if e.Sent == e.Send && !e.closedSend && !e.KeepOpen {
 		e.closedSend = true
 		_ = c.CloseWrite()
 	}
@@ -323,7 +330,7 @@ func (n *Net) StartTransfer(up, down int, opts core.ConnOptions) (*Pair, error) 
 			if p.S != nil {
 				continue
 			}
-			p.S = &Endpoint{Conn: c, Host: n.Server, Key: 2, PeerKey: 1, Send: down}
+			p.S = &Endpoint{Conn: c, Host: n.Server, Key: 2, PeerKey: 1, Send: down, KeepOpen: n.ServerKeepsOpen}
 			p.S.Attach(n.Sim.Now())
 		}
 	})
@@ -331,7 +338,7 @@ func (n *Net) StartTransfer(up, down int, opts core.ConnOptions) (*Pair, error) 
 	if err != nil {
 		return nil, err
 	}
-	p.C = &Endpoint{Conn: c, Host: n.Client, Key: 1, PeerKey: 2, Send: up}
+	p.C = &Endpoint{Conn: c, Host: n.Client, Key: 1, PeerKey: 2, Send: up, KeepOpen: n.ClientKeepsOpen}
 	p.C.Attach(now)
 	return p, nil
 }

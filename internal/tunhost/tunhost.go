@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/link/tun"
@@ -44,13 +43,6 @@ type Host struct {
 	Driver *tun.Driver
 }
 
-// clock is the Driver the stack sees: the TUN driver's Wake and the real
-// clock.
-type clock struct{ d *tun.Driver }
-
-func (c clock) Wake()          { c.d.Wake() }
-func (c clock) Now() time.Time { return time.Now() }
-
 // New creates the stack, gives it its addresses and starts the driver.
 func New(cfg Config) (*Host, error) {
 	closeAll := func() {
@@ -74,15 +66,13 @@ func New(cfg Config) (*Host, error) {
 	}
 	// The stack locks itself in Deliver and Poll: the driver needs no
 	// Locker (and must not share the stack's, which is not reentrant).
-	drv, err := tun.New(st, tun.Config{
+	drv, err := tun.New(st.Link(), tun.Config{
 		Interfaces: cfg.Interfaces, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: cfg.SuperPackets,
 	})
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("tunhost: %w", err)
 	}
-	st.SetDriver(clock{drv})
-	drv.Wake()
 	return &Host{Stack: st, Driver: drv}, nil
 }
 

@@ -17,9 +17,10 @@ type Config struct {
 
 	// Locker, if set, is held while the driver calls the stack: once
 	// around the delivery of the packets at hand and the poll that
-	// follows, not once per packet. An application that calls into the
-	// stack from its own goroutines (reading and writing connections)
-	// holds the same lock while it does, then calls Wake.
+	// follows, not once per packet. An application that calls into a
+	// stack without a lock of its own (package tcp's Stack) from its own
+	// goroutines holds the same lock while it does, then calls Wake. The
+	// mptcp package's Stack locks itself: leave Locker nil for it.
 	Locker sync.Locker
 
 	// Capture, if set, records every packet delivered to the stack and
@@ -115,7 +116,9 @@ const pollEvery = 64 << 10
 const maxEagerPolls = 64
 
 // New starts a driver for stack on the configured devices and polls the
-// stack at once. The driver owns the devices: Close closes them.
+// stack at once. The driver owns the devices: Close closes them. A stack
+// that wants its driver (link.Attacher, as the mptcp package's
+// Stack.Link) is attached to it before the driver first calls it.
 func New(stack link.Stack, cfg Config) (*Driver, error) {
 	if stack == nil {
 		return nil, errors.New("tun: nil stack")
@@ -155,6 +158,9 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	d.in = make(chan *batch, readAhead*len(d.ifs))
 	d.timer = time.NewTimer(time.Hour)
 	d.timer.Stop()
+	if a, ok := stack.(link.Attacher); ok {
+		a.Attach(d)
+	}
 	for _, f := range d.ifs {
 		d.wg.Add(1)
 		go d.read(f)
@@ -174,7 +180,10 @@ func (d *Driver) Wake() {
 	}
 }
 
-var _ link.Waker = (*Driver)(nil)
+// Now implements link.Driver: the driver runs on the real clock.
+func (d *Driver) Now() time.Time { return time.Now() }
+
+var _ link.Driver = (*Driver)(nil)
 
 // Close stops the driver, closes its devices and returns once no goroutine
 // of the driver is left and the stack will not be called again. It

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mptcp-go/mptcp/internal/proxy"
+)
+
+func init() {
+	register(&command{
+		name:    "proxy",
+		summary: "hybrid-access proxy: plain TCP in, MPTCP (RFC 8803 Convert) between client and server",
+		run:     runProxy,
+	})
+}
+
+const proxyUsage = `Usage:
+  mptcp proxy server [--flags]   the Transport Converter (on a VPS): MPTCP in, TCP out
+  mptcp proxy client [--flags]   the front end (on the router): SOCKS5, HTTP CONNECT,
+                                 transparent interception; MPTCP to the server
+  mptcp proxy status ADDR        a running proxy's counters (its --status address)
+
+Run "mptcp proxy server --help" or "mptcp proxy client --help" for their flags.
+`
+
+func runProxy(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, proxyUsage)
+		return fmt.Errorf("%w: server, client or status", errUsage)
+	}
+	switch args[0] {
+	case "server":
+		return runProxyServer(args[1:], stderr)
+	case "client":
+		return runProxyClient(args[1:], stderr)
+	case "status":
+		return runProxyStatus(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, proxyUsage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown proxy command %q (server, client or status)", errUsage, args[0])
+}
+
+// proxyTransport picks the MPTCP leg's stack.
+func proxyTransport(name string) (proxy.Transport, error) {
+	switch name {
+	case "", "kernel":
+		return proxy.Kernel, nil
+	}
+	return proxy.Transport{}, fmt.Errorf("%w: --stack %q: only kernel is available", errUsage, name)
+}
+
+// proxyLogger logs as text or JSON lines on stderr.
+func proxyLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("%w: --log %q: text or json", errUsage, format)
+}
+
+func runProxyServer(args []string, stderr io.Writer) error {
+	fs := newFlagSet("proxy server", stderr)
+	config := fs.String("config", "", "YAML `file` (its server: section); flags given override it")
+	listen := fs.String("listen", ":"+strconv.Itoa(proxy.DefaultPort), "`host:port` to accept MPTCP connections on")
+	stack := fs.String("stack", "kernel", "MPTCP stack: kernel")
+	noTFO := fs.Bool("no-tfo", false, "do not accept data in SYNs (TCP Fast Open)")
+	key := fs.String("key", "", "pre-shared `key` clients must prove (prefer --key-file)")
+	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
+	var allow, deny, ports listFlag
+	fs.Var(&allow, "allow", "destination `prefixes` allowed (comma-separated; default all)")
+	fs.Var(&deny, "deny", "destination `prefixes` refused")
+	fs.Var(&ports, "ports", "destination `ports` allowed (default all)")
+	allowLocal := fs.Bool("allow-local", false, "allow destinations on the converter's loopback and link-local networks")
+	maxPer := fs.Int("max-per-client", 1024, "concurrent connections per client address (0: unbounded)")
+	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
+	logFmt := fs.String("log", "text", "log `format`: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg := &proxy.ServerConfig{}
+	if *config != "" {
+		fc, err := proxy.LoadConfig(*config)
+		if err != nil {
+			return err
+		}
+		if fc.Server == nil {
+			return fmt.Errorf("%s: no server: section", *config)
+		}
+		cfg = fc.Server
+	}
+	set := visited(fs)
+	override(set, "listen", &cfg.Listen, *listen, cfg.Listen == "")
+	override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
+	override(set, "key", &cfg.Key, *key, false)
+	override(set, "key-file", &cfg.KeyFile, *keyFile, false)
+	override(set, "status", &cfg.Status, *status, false)
+	if set["no-tfo"] {
+		tfo := !*noTFO
+		cfg.TFO = &tfo
+	}
+	if set["allow"] {
+		cfg.Allow = splitFlag(allow)
+	}
+	if set["deny"] {
+		cfg.Deny = splitFlag(deny)
+	}
+	if set["ports"] {
+		p, err := parsePorts(splitFlag(ports))
+		if err != nil {
+			return err
+		}
+		cfg.Ports = p
+	}
+	if set["allow-local"] {
+		cfg.AllowLocal = *allowLocal
+	}
+	if set["max-per-client"] || cfg.MaxPerClient == 0 {
+		cfg.MaxPerClient = *maxPer
+	}
+	tr, err := proxyTransport(cfg.Stack)
+	if err != nil {
+		return err
+	}
+	log, err := proxyLogger(*logFmt, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return proxy.RunServer(ctx, cfg, tr, log)
+}
+
+func runProxyClient(args []string, stderr io.Writer) error {
+	fs := newFlagSet("proxy client", stderr)
+	config := fs.String("config", "", "YAML `file` (its client: section); flags given override it")
+	server := fs.String("server", "", "the converter's `host:port` (required)")
+	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off)")
+	transparent := fs.String("transparent", "", "`host:port` for connections redirected by iptables (Linux)")
+	tproxy := fs.Bool("tproxy", false, "the transparent listener receives TPROXY'd connections (IP_TRANSPARENT)")
+	stack := fs.String("stack", "kernel", "MPTCP stack: kernel")
+	noTFO := fs.Bool("no-tfo", false, "do not send the Convert message in the SYN (TCP Fast Open)")
+	key := fs.String("key", "", "pre-shared `key` (prefer --key-file)")
+	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
+	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
+	password := fs.String("password", "", "their password")
+	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
+	logFmt := fs.String("log", "text", "log `format`: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg := &proxy.ClientConfig{}
+	if *config != "" {
+		fc, err := proxy.LoadConfig(*config)
+		if err != nil {
+			return err
+		}
+		if fc.Client == nil {
+			return fmt.Errorf("%s: no client: section", *config)
+		}
+		cfg = fc.Client
+	}
+	set := visited(fs)
+	override(set, "server", &cfg.Server, *server, false)
+	override(set, "socks", &cfg.Socks, *socks, cfg.Socks == "" && cfg.Transparent == "")
+	override(set, "transparent", &cfg.Transparent, *transparent, false)
+	override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
+	override(set, "key", &cfg.Key, *key, false)
+	override(set, "key-file", &cfg.KeyFile, *keyFile, false)
+	override(set, "user", &cfg.User, *user, false)
+	override(set, "password", &cfg.Password, *password, false)
+	override(set, "status", &cfg.Status, *status, false)
+	if set["tproxy"] {
+		cfg.TProxy = *tproxy
+	}
+	if set["no-tfo"] {
+		tfo := !*noTFO
+		cfg.TFO = &tfo
+	}
+	if cfg.Server == "" {
+		return fmt.Errorf("%w: --server HOST:PORT is required", errUsage)
+	}
+	tr, err := proxyTransport(cfg.Stack)
+	if err != nil {
+		return err
+	}
+	log, err := proxyLogger(*logFmt, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return proxy.RunClient(ctx, cfg, tr, log)
+}
+
+// visited returns the flags given on the command line.
+func visited(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// override sets *dst to v when the flag was given, or when the file left
+// it empty and dflt says the flag's default applies.
+func override(set map[string]bool, name string, dst *string, v string, dflt bool) {
+	if set[name] || dflt {
+		*dst = v
+	}
+}
+
+// splitFlag splits each value of a repeatable flag at commas.
+func splitFlag(l listFlag) []string {
+	var out []string
+	for _, v := range l {
+		for _, w := range strings.Split(v, ",") {
+			if w = strings.TrimSpace(w); w != "" {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+func parsePorts(ss []string) ([]uint16, error) {
+	var out []uint16
+	for _, s := range ss {
+		p, err := strconv.ParseUint(s, 10, 16)
+		if err != nil || p == 0 {
+			return nil, fmt.Errorf("%w: --ports: %q is not a port", errUsage, s)
+		}
+		out = append(out, uint16(p))
+	}
+	return out, nil
+}
+
+func runProxyStatus(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("proxy status", stderr)
+	asJSON := fs.Bool("json", false, "print the JSON as served")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: want the proxy's status address (HOST:PORT)", errUsage)
+	}
+	cl := &http.Client{Timeout: 5 * time.Second}
+	resp, err := cl.Get("http://" + fs.Arg(0) + "/status")
+	if err != nil {
+		return fmt.Errorf("reading status: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reading status: %s", resp.Status)
+	}
+	var s proxy.Snapshot
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
+		return fmt.Errorf("status from %s: %w", fs.Arg(0), err)
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(s)
+	}
+	fmt.Fprintf(stdout, "connections  accepted %d  active %d  relayed %d\n", s.Accepted, s.Active, s.Relayed)
+	fmt.Fprintf(stdout, "bytes        up %d  down %d\n", s.BytesUp, s.BytesDown)
+	fmt.Fprintf(stdout, "refused      malformed %d  not-authorized %d  forbidden %d  over-limit %d\n", s.Malformed, s.NotAuthorized, s.Forbidden, s.OverLimit)
+	fmt.Fprintf(stdout, "failed       destination %d  converter-error %d\n", s.DestFailed, s.ConverterError)
+	fmt.Fprintf(stdout, "udp          datagrams %d\n", s.UDPDatagrams)
+	return nil
+}

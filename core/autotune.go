@@ -1,0 +1,54 @@
+package core
+
+import "time"
+
+// Receive-buffer auto-tuning ("How Hard Can It Be?", NSDI 2012, and the
+// kernel's mptcp_rcv_space_adjust): the connection-level receive buffer
+// grows with what the paths carry, so that a slow path does not stall a
+// fast one for want of buffer.
+
+// autotune grows the receive buffer to twice the sum of the subflows'
+// receive rates times the largest RTT (NSDI 2012), so that a slow path
+// does not stall a fast one for want of buffer. Rates are measured over
+// the last interval of at least one RTT.
+func (c *Conn) autotune(now time.Time) {
+	if c.stack.cfg.DisableAutoTune || c.fallen || now.Before(c.tuneAt) {
+		return
+	}
+	var maxRTT time.Duration
+	for _, sf := range c.subflows {
+		if sf.usable() {
+			maxRTT = max(maxRTT, sf.info.SRTT)
+		}
+	}
+	interval := max(maxRTT, 100*time.Millisecond)
+	if c.tuneLast.IsZero() {
+		c.tuneLast, c.tuneBytes = now, c.bytesRecv
+		c.tuneAt = now.Add(interval)
+		return
+	}
+	el := now.Sub(c.tuneLast)
+	rate := float64(c.bytesRecv-c.tuneBytes) / el.Seconds()
+	c.tuneLast, c.tuneBytes = now, c.bytesRecv
+	c.tuneAt = now.Add(interval)
+	if maxRTT == 0 || rate <= 0 {
+		return
+	}
+	target := int(min(2*rate*maxRTT.Seconds(), float64(c.stack.cfg.ReceiveBufferMax)))
+	if c.rcv.ofoN > c.rcv.limit/2 {
+		// Much data waits behind a hole: a slow path holds the window.
+		// The rate measured meanwhile understates what the paths carry,
+		// so grow as TCP's auto-tuning does when the window is the limit.
+		target = max(target, 2*c.rcv.limit)
+	}
+	target = min(max(target, c.stack.cfg.ReceiveBuffer), c.stack.cfg.ReceiveBufferMax)
+	if target > c.rcv.limit {
+		grew := target - c.rcv.limit
+		c.rcv.limit = target
+		if grew >= c.rcv.limit/4 {
+			if sf := c.bestSubflow(); sf != nil {
+				sf.sendACK()
+			}
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package core
+
+import (
+	"time"
+
+	"github.com/mptcp-go/mptcp/pm"
+	"github.com/mptcp-go/mptcp/tcp"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// The MP_JOIN handshake (RFC 8684 section 3.2; the kernel's
+// subflow_check_req, subflow_finish_connect and subflow_hmac_valid): a
+// SYN naming the connection by token, a SYN/ACK and a third ACK each
+// proving knowledge of both keys by an HMAC over both nonces, and a
+// fourth ACK after which the initiator may send data. Every HMAC of the
+// handshake is computed and checked here.
+
+// joinRefused makes the TCP engine answer a join with a RST.
+type joinRefused struct{ reason wire.MPTCPRstReason }
+
+func (e joinRefused) Error() string { return "mptcp: join refused: " + e.reason.String() }
+
+// joinRequest handles an MP_JOIN SYN (listener side): it finds the
+// connection by token, admits the new path or refuses it, and prepares
+// the SYN/ACK's truncated HMAC.
+func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.Hooks, error) {
+	j := &req.Options.MPTCP.Join
+	s.mib.Inc(MPJoinSynRx)
+	if j.Backup {
+		s.mib.Inc(MPJoinSynBackupRx)
+	}
+	refuse := func(r wire.MPTCPRstReason) (tcp.Hooks, error) {
+		return &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
+	}
+	c := s.connByToken(j.Token)
+	if c == nil {
+		s.mib.Inc(MPJoinNoTokenFound)
+		return refuse(wire.MPTCPRstReasonMPTCPError)
+	}
+	refused := func(err error) {
+		c.pmEvent(pm.Event{Kind: pm.JoinRefused, Subflow: pm.SubflowInfo{Local: req.Local, Remote: req.Remote,
+			RemoteID: j.AddrID, Backup: j.Backup}, Err: err})
+	}
+	if err := c.canAcceptJoin(req.Local); err != nil {
+		s.mib.Inc(MPJoinRejected)
+		refused(err)
+		return refuse(wire.MPTCPRstReasonAdminProhibited)
+	}
+	if req.Local.Port() != c.initialLocal.Port() {
+		if !c.announcedPort(req.Local) {
+			s.mib.Inc(MismatchPortSynRx)
+			refused(pm.ErrClosed)
+			return refuse(wire.MPTCPRstReasonAdminProhibited)
+		}
+		s.mib.Inc(MPJoinPortSynRx)
+	}
+	if a, ok := c.pm.(pm.JoinAdmitter); ok {
+		if err := a.AdmitJoin(now, pmView{c}, req.Local, req.Remote, j.Backup); err != nil {
+			s.mib.Inc(MPJoinRejected)
+			return refuse(wire.MPTCPRstReasonAdminProhibited)
+		}
+	}
+	sf := c.newSubflow(false, false)
+	sf.learnShift(req.Options)
+	sf.remoteID = j.AddrID
+	sf.remoteNonce = j.Nonce
+	sf.peerBackup = j.Backup
+	sf.localNonce = nonce32(s.rand)
+	sf.localID = c.localIDFor(req.Local.Addr())
+	sf.backup = c.localBackup(req.Local.Addr())
+	sf.joinTHMAC = wire.JoinSynAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
+	sf.local, sf.remote = req.Local, req.Remote
+	return sf, nil
+}
+
+// joinSynAckReceived handles the SYN/ACK answering our MP_JOIN SYN
+// (initiator side): its truncated HMAC must prove the peer knows both
+// keys; then the full HMAC of our third ACK is computed.
+func (sf *subflow) joinSynAckReceived(mp *wire.MPTCPOptions) tcp.Verdict {
+	c := sf.conn
+	s := c.stack
+	if !mp.Has(wire.SubtypeMPJoin) || mp.Join.Form != wire.MPJoinSYNACK {
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
+	j := &mp.Join
+	if wire.JoinSynAckHMAC(c.remoteKey, c.local.key, j.Nonce, sf.localNonce) != j.TruncatedHMAC {
+		s.mib.Inc(MPJoinSynAckHMacFailure)
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
+	s.mib.Inc(MPJoinSynAckRx)
+	if j.Backup {
+		s.mib.Inc(MPJoinSynAckBackupRx)
+	}
+	if sf.remote.Port() != c.initialRemote.Port() {
+		s.mib.Inc(MPJoinPortSynAckRx)
+	}
+	sf.remoteNonce = j.Nonce
+	sf.remoteID = j.AddrID
+	sf.peerBackup = j.Backup
+	sf.joinHMAC = wire.JoinAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
+	return tcp.Accept
+}
+
+// joinSynAckOption puts MP_JOIN on the SYN/ACK answering a join.
+func (sf *subflow) joinSynAckOption(b *wire.OptionBuilder) {
+	_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYNACK, Backup: sf.backup, AddrID: sf.localID,
+		TruncatedHMAC: sf.joinTHMAC, Nonce: sf.localNonce})
+}
+
+// joinAckOption puts the MP_JOIN third ACK, with the initiator's HMAC, on
+// a pure ACK until the fourth ACK arrives. It reports whether it did.
+func (sf *subflow) joinAckOption(seg *tcp.Segment, b *wire.OptionBuilder) bool {
+	if !sf.join || !sf.active || sf.fullyEstablished || seg.Offset != 0 || seg.Kind != tcp.KindACK {
+		return false
+	}
+	_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinACK, HMAC: sf.joinHMAC})
+	return true
+}
+
+// joinAckReceived completes the listener side of a join: the third ACK
+// must carry the initiator's HMAC (RFC 8684 section 3.2); then the
+// fourth ACK tells the initiator it may send.
+func (sf *subflow) joinAckReceived(seg *tcp.Segment, mp *wire.MPTCPOptions) tcp.Verdict {
+	c := sf.conn
+	s := c.stack
+	if !mp.Has(wire.SubtypeMPJoin) || mp.Join.Form != wire.MPJoinACK {
+		// No third ACK, or a data segment before the fourth ACK: a
+		// protocol violation (the kernel resets too).
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
+		return tcp.Reset
+	}
+	want := wire.JoinAckHMAC(c.remoteKey, c.local.key, sf.remoteNonce, sf.localNonce)
+	if want != mp.Join.HMAC {
+		s.mib.Inc(MPJoinAckHMacFailure)
+		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonAdminProhibited
+		return tcp.Reset
+	}
+	s.mib.Inc(MPJoinAckRx)
+	if sf.local.Port() != c.initialLocal.Port() {
+		s.mib.Inc(MPJoinPortAckRx)
+	}
+	sf.fullyEstablished = true
+	if sf.tcpEstablished {
+		sf.sendACK()
+		sf.subEstablished()
+	}
+	return tcp.Accept
+}
+
+// fourthAckReceived completes the initiator side of a join: the first
+// DATA_ACK after the third ACK is the fourth ACK.
+func (sf *subflow) fourthAckReceived() {
+	if sf.join && sf.active && !sf.fullyEstablished && sf.tcpEstablished {
+		sf.fullyEstablished = true
+		sf.subEstablished()
+		sf.conn.markDirty()
+	}
+}
+
+// joinAckPending reports whether the initiator still waits for the
+// fourth ACK, repeating its third ACK meanwhile.
+func (sf *subflow) joinAckPending() bool {
+	return sf.join && sf.active && sf.tcpEstablished && !sf.fullyEstablished && !sf.closed
+}
+
+// joinAckTimer repeats the third ACK, with backoff, until the fourth ACK
+// arrives (the kernel's mptcp_reset_tout_timer for MPTCP_ACK_TIMEOUT).
+func (sf *subflow) joinAckTimer(now time.Time) {
+	if sf.joinAckPending() && !sf.thirdAckAt.IsZero() && !now.Before(sf.thirdAckAt) {
+		sf.sendACK()
+		sf.thirdAckRTO = min(2*sf.thirdAckRTO, 30*time.Second)
+		sf.thirdAckAt = now.Add(sf.thirdAckRTO)
+		sf.conn.markDirty()
+	}
+}

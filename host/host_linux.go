@@ -1,0 +1,636 @@
+//go:build linux
+
+package host
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/link/tun"
+)
+
+// Host is a user-space MPTCP stack running on the host's uplinks. Its
+// embedded Stack dials and listens; Listen here also forwards the port
+// from the uplinks when NAT is on.
+type Host struct {
+	*mptcp.Stack
+
+	cfg   Config
+	paths []*path
+	drv   *tun.Driver
+	fwd   bool // forwarding sysctls were turned on by us
+
+	mu      sync.Mutex
+	undo    []cmd          // commands that remove what Start added, in order of addition
+	ports   map[uint16]int // forwarded listening ports, by listener count
+	closed  bool
+	done    chan struct{}
+	watcher sync.WaitGroup
+}
+
+// path is one path as set up.
+type path struct {
+	Path
+	index  int
+	dev    string     // the TUN device
+	v4, v6 netip.Addr // the stack's addresses on it (v6 invalid: none)
+	gw4    netip.Addr
+	gw6    netip.Addr
+	table  int
+	up     bool // the uplink was up when last looked at
+}
+
+// cmd is one command line (ip, iptables, ip6tables).
+type cmd []string
+
+func (c cmd) String() string { return strings.Join(c, " ") }
+
+// run runs the command and returns its error with its output.
+func (c cmd) run() error {
+	var out bytes.Buffer
+	x := exec.Command(c[0], c[1:]...)
+	x.Stdout, x.Stderr = &out, &out
+	if err := x.Run(); err != nil {
+		return fmt.Errorf("host: %s: %v: %s", c, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// output runs the command and returns its standard output.
+func (c cmd) output() (string, error) {
+	out, err := exec.Command(c[0], c[1:]...).Output()
+	if err != nil {
+		return "", fmt.Errorf("host: %s: %w", c, err)
+	}
+	return string(out), nil
+}
+
+func (cfg *Config) defaults() error {
+	if len(cfg.Paths) == 0 {
+		return errors.New("host: no paths")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "mptcp-h"
+	}
+	if len(cfg.Name) > 12 || strings.ContainsAny(cfg.Name, "/ \t%") {
+		return fmt.Errorf("host: name %q: want at most 12 characters, no spaces, slashes or %%", cfg.Name)
+	}
+	if !cfg.Prefix4.IsValid() {
+		cfg.Prefix4 = netip.MustParsePrefix("10.77.0.0/16")
+	}
+	if !cfg.Prefix6.IsValid() {
+		cfg.Prefix6 = netip.MustParsePrefix("fd77::/64")
+	}
+	if !cfg.Prefix4.Addr().Is4() || cfg.Prefix4.Bits() > 16 || cfg.Prefix6.Addr().Is4() || cfg.Prefix6.Bits() > 96 {
+		return fmt.Errorf("host: prefixes %v, %v: want an IPv4 /16 or larger and an IPv6 /96 or larger", cfg.Prefix4, cfg.Prefix6)
+	}
+	if cfg.Table == 0 {
+		cfg.Table = 7700
+	}
+	if cfg.MTU == 0 {
+		cfg.MTU = 1500
+	}
+	if cfg.MTU < 1280 || cfg.MTU > tun.MaxPacket {
+		return fmt.Errorf("host: MTU %d: want 1280..%d", cfg.MTU, tun.MaxPacket)
+	}
+	return nil
+}
+
+// comment marks the NAT rules of this configuration's name.
+func (cfg *Config) comment() string { return "mptcp-host:" + cfg.Name }
+
+// Start sets the host up and returns the stack running on it.
+func Start(cfg Config) (*Host, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	sweep(&cfg)
+	h := &Host{cfg: cfg, ports: map[uint16]int{}, done: make(chan struct{})}
+	if err := h.start(); err != nil {
+		h.teardown()
+		return nil, err
+	}
+	h.watcher.Add(1)
+	go h.watch()
+	return h, nil
+}
+
+func (h *Host) start() error {
+	cfg := &h.cfg
+	for i, p := range cfg.Paths {
+		pp, err := newPath(cfg, i+1, p)
+		if err != nil {
+			return err
+		}
+		h.paths = append(h.paths, pp)
+	}
+	if err := h.forwarding(); err != nil {
+		return err
+	}
+	st, err := mptcp.NewStack(cfg.Stack)
+	if err != nil {
+		return fmt.Errorf("host: %w", err)
+	}
+	var ifs []tun.Interface
+	closeDevs := func() {
+		for _, ifc := range ifs {
+			ifc.Device.Close()
+		}
+	}
+	for _, p := range h.paths {
+		dev, err := tun.Create(p.dev, cfg.MTU)
+		if err != nil {
+			closeDevs()
+			return fmt.Errorf("host: creating TUN device %s (needs root or CAP_NET_ADMIN): %w", p.dev, err)
+		}
+		ifc := tun.Interface{Device: dev, MTU: cfg.MTU, Prefixes: []netip.Prefix{netip.PrefixFrom(p.v4, 32)}}
+		if p.v6.IsValid() {
+			ifc.Prefixes = append(ifc.Prefixes, netip.PrefixFrom(p.v6, 128))
+		}
+		ifs = append(ifs, ifc)
+		if err := h.setUp(p); err != nil {
+			closeDevs()
+			return err
+		}
+	}
+	for _, p := range h.paths {
+		p.up = uplinkUp(p.Uplink)
+		if p.up {
+			h.addAddrs(st, p)
+		}
+	}
+	h.drv, err = tun.New(st.Link(), tun.Config{Interfaces: ifs, OnError: cfg.OnError, SuperPackets: true})
+	if err != nil {
+		closeDevs()
+		return fmt.Errorf("host: %w", err)
+	}
+	h.Stack = st
+	return nil
+}
+
+// newPath works out a path's uplink, gateways, addresses and table.
+func newPath(cfg *Config, i int, p Path) (*path, error) {
+	if p.Uplink == "" {
+		if !p.Gateway.IsValid() {
+			return nil, fmt.Errorf("host: path %d: give its uplink or its gateway", i)
+		}
+		name, err := uplinkFor(p.Gateway)
+		if err != nil {
+			return nil, fmt.Errorf("host: path %d: %w", i, err)
+		}
+		p.Uplink = name
+	}
+	ifi, err := net.InterfaceByName(p.Uplink)
+	if err != nil {
+		return nil, fmt.Errorf("host: path %d: uplink %s: %w", i, p.Uplink, err)
+	}
+	pp := &path{Path: p, index: i, dev: cfg.Name + strconv.Itoa(i), table: cfg.Table + i}
+	b4 := cfg.Prefix4.Masked().Addr().As4()
+	b4[2], b4[3] = byte(i), 2
+	pp.v4 = netip.AddrFrom4(b4)
+	pp.gw4 = p.Gateway
+	if !pp.gw4.IsValid() || !pp.gw4.Is4() {
+		pp.gw4 = defaultGateway("-4", p.Uplink)
+	}
+	if hasGlobal6(ifi) {
+		b6 := cfg.Prefix6.Masked().Addr().As16()
+		b6[13], b6[15] = byte(i), 2
+		pp.v6 = netip.AddrFrom16(b6)
+		pp.gw6 = p.Gateway
+		if !pp.gw6.IsValid() || pp.gw6.Is4() {
+			pp.gw6 = defaultGateway("-6", p.Uplink)
+		}
+	}
+	return pp, nil
+}
+
+// hasGlobal6 reports whether the interface has a global IPv6 address.
+func hasGlobal6(ifi *net.Interface) bool {
+	addrs, _ := ifi.Addrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && !p.Addr().Is4() && p.Addr().IsGlobalUnicast() {
+			return true
+		}
+	}
+	return false
+}
+
+// uplinkFor returns the interface whose subnet holds gw.
+func uplinkFor(gw netip.Addr) (string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	for _, ifi := range ifs {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Masked().Contains(gw) {
+				return ifi.Name, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no interface is on the subnet of gateway %s", gw)
+}
+
+// defaultGateway returns the gateway of the main table's default route
+// out of dev, or the zero Addr.
+func defaultGateway(family, dev string) netip.Addr {
+	out, err := cmd{"ip", family, "route", "show", "default", "dev", dev}.output()
+	if err != nil {
+		return netip.Addr{}
+	}
+	f := strings.Fields(out)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "via" {
+			if a, err := netip.ParseAddr(f[i+1]); err == nil {
+				return a
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// uplinkUp reports whether the uplink is up and has its carrier.
+func uplinkUp(name string) bool {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/operstate")
+	if err != nil {
+		return false
+	}
+	s := strings.TrimSpace(string(b))
+	// A veth or TUN without operstate support says "unknown" while it
+	// works; "down" and "lowerlayerdown" do not.
+	if s == "up" || s == "unknown" {
+		ifi, err := net.InterfaceByName(name)
+		return err == nil && ifi.Flags&net.FlagUp != 0
+	}
+	return false
+}
+
+// add runs a command that adds something and records the one that
+// removes it.
+func (h *Host) add(do, undo cmd) error {
+	if err := do.run(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.undo = append(h.undo, undo)
+	h.mu.Unlock()
+	return nil
+}
+
+// setUp brings a path's device up and installs its routes, policy rule
+// and NAT.
+func (h *Host) setUp(p *path) error {
+	// No IPv6 link-local address: the kernel sends nothing of its own
+	// into the device.
+	if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+p.dev+"/addr_gen_mode", []byte("1"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("host: %s: turning off IPv6 address generation: %w", p.dev, err)
+	}
+	if err := (cmd{"ip", "link", "set", p.dev, "up"}).run(); err != nil {
+		return err
+	}
+	tbl, pri := strconv.Itoa(p.table), strconv.Itoa(p.table)
+	for _, fam := range p.families() {
+		a, bits := p.v4.String(), "/32"
+		if fam == "-6" {
+			a, bits = p.v6.String(), "/128"
+		}
+		if err := (cmd{"ip", fam, "route", "replace", a + bits, "dev", p.dev}).run(); err != nil {
+			return err
+		}
+		if err := h.add(cmd{"ip", fam, "rule", "add", "from", a, "table", tbl, "priority", pri},
+			cmd{"ip", fam, "rule", "del", "from", a, "table", tbl, "priority", pri}); err != nil {
+			return err
+		}
+		if h.cfg.NAT {
+			rule := []string{"POSTROUTING", "-s", a, "-o", p.Uplink, "-m", "comment", "--comment", h.cfg.comment(), "-j", "MASQUERADE"}
+			ipt := iptables(fam)
+			if err := h.add(append(cmd{ipt, "-t", "nat", "-A"}, rule...), append(cmd{ipt, "-t", "nat", "-D"}, rule...)); err != nil {
+				return err
+			}
+		}
+	}
+	return p.routeTable()
+}
+
+// families are the ip tool's family flags the path uses.
+func (p *path) families() []string {
+	if p.v6.IsValid() {
+		return []string{"-4", "-6"}
+	}
+	return []string{"-4"}
+}
+
+func iptables(family string) string {
+	if family == "-6" {
+		return "ip6tables"
+	}
+	return "iptables"
+}
+
+// routeTable fills the path's table: the uplink's subnets and a default
+// route out of it. The kernel drops these when the uplink goes down, so
+// it runs again when it comes back.
+func (p *path) routeTable() error {
+	tbl := strconv.Itoa(p.table)
+	ifi, err := net.InterfaceByName(p.Uplink)
+	if err != nil {
+		return fmt.Errorf("host: uplink %s: %w", p.Uplink, err)
+	}
+	addrs, _ := ifi.Addrs()
+	for _, a := range addrs {
+		pf, err := netip.ParsePrefix(a.String())
+		if err != nil || pf.Addr().IsLinkLocalUnicast() || (!pf.Addr().Is4() && !p.v6.IsValid()) {
+			continue
+		}
+		fam := "-4"
+		if !pf.Addr().Is4() {
+			fam = "-6"
+		}
+		if err := (cmd{"ip", fam, "route", "replace", pf.Masked().String(), "dev", p.Uplink, "table", tbl}).run(); err != nil {
+			return err
+		}
+	}
+	for _, fam := range p.families() {
+		gw := p.gw4
+		if fam == "-6" {
+			gw = p.gw6
+		}
+		c := cmd{"ip", fam, "route", "replace", "default", "dev", p.Uplink, "table", tbl}
+		if gw.IsValid() {
+			c = cmd{"ip", fam, "route", "replace", "default", "via", gw.String(), "dev", p.Uplink, "table", tbl}
+		}
+		if err := c.run(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forwarding turns IPv4 and IPv6 forwarding on, if they are off, and
+// records how to turn them off again.
+func (h *Host) forwarding() error {
+	for _, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // no IPv6
+			}
+			return fmt.Errorf("host: %w", err)
+		}
+		if strings.TrimSpace(string(b)) == "1" {
+			continue
+		}
+		if err := os.WriteFile(f, []byte("1"), 0); err != nil {
+			return fmt.Errorf("host: turning forwarding on: %w", err)
+		}
+		key := strings.ReplaceAll(strings.TrimPrefix(f, "/proc/sys/"), "/", ".")
+		h.undo = append(h.undo, cmd{"sysctl", "-qw", key + "=0"})
+	}
+	return nil
+}
+
+// addAddrs gives the stack the path's addresses.
+func (h *Host) addAddrs(st *mptcp.Stack, p *path) {
+	for _, a := range []netip.Addr{p.v4, p.v6} {
+		if a.IsValid() {
+			st.AddAddress(a)
+			if p.Backup {
+				st.SetAddressBackup(a, true)
+			}
+		}
+	}
+}
+
+// watchEvery is how often the uplinks' state is looked at.
+const watchEvery = 250 * time.Millisecond
+
+// watch follows the uplinks: an uplink that goes down takes its path's
+// addresses from the stack (its subflows close, the peer is told), and
+// one that comes back gives them back, with its routes.
+func (h *Host) watch() {
+	defer h.watcher.Done()
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-t.C:
+		}
+		for _, p := range h.paths {
+			up := uplinkUp(p.Uplink)
+			if up == p.up {
+				continue
+			}
+			p.up = up
+			if !up {
+				for _, a := range []netip.Addr{p.v4, p.v6} {
+					if a.IsValid() {
+						h.Stack.RemoveAddress(a)
+					}
+				}
+				continue
+			}
+			if err := p.routeTable(); err != nil && h.cfg.OnError != nil {
+				h.cfg.OnError(fmt.Errorf("uplink %s is back: %w", p.Uplink, err))
+			}
+			h.addAddrs(h.Stack, p)
+		}
+	}
+}
+
+// Addrs returns the stack's address on each path (IPv4, then IPv6 if the
+// path has it), in the order of Config.Paths.
+func (h *Host) Addrs() [][]netip.Addr {
+	out := make([][]netip.Addr, len(h.paths))
+	for i, p := range h.paths {
+		out[i] = []netip.Addr{p.v4}
+		if p.v6.IsValid() {
+			out[i] = append(out[i], p.v6)
+		}
+	}
+	return out
+}
+
+// Listen listens on the stack as mptcp.Stack.Listen does; with NAT, the
+// port is also forwarded from every uplink to that path's stack address,
+// until the listener is closed.
+func (h *Host) Listen(network, address string) (net.Listener, error) {
+	ln, err := h.Stack.Listen(network, address)
+	if err != nil || !h.cfg.NAT {
+		return ln, err
+	}
+	ml := ln.(*mptcp.Listener)
+	port := uint16(ml.Addr().(*net.TCPAddr).Port)
+	if err := h.forward(port); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return &Listener{Listener: ml, h: h, port: port}, nil
+}
+
+// Listener is a listener whose port Host forwards from the uplinks.
+type Listener struct {
+	*mptcp.Listener
+	h    *Host
+	port uint16
+	once sync.Once
+}
+
+// Close stops listening and the forwarding.
+func (l *Listener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { err = errors.Join(err, l.h.unforward(l.port)) })
+	return err
+}
+
+// dnat is the rule that forwards port from a path's uplink to its stack
+// address of family fam.
+func (h *Host) dnat(op string, p *path, fam string, port uint16) cmd {
+	to := p.v4.String()
+	if fam == "-6" {
+		to = "[" + p.v6.String() + "]"
+	}
+	return cmd{iptables(fam), "-t", "nat", op, "PREROUTING", "-i", p.Uplink, "-p", "tcp", "--dport", strconv.Itoa(int(port)),
+		"-m", "comment", "--comment", h.cfg.comment(), "-j", "DNAT", "--to-destination", to}
+}
+
+// forward starts forwarding port, once per port however many listeners.
+func (h *Host) forward(port uint16) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ports[port]++; h.ports[port] > 1 {
+		return nil
+	}
+	for _, p := range h.paths {
+		for _, fam := range p.families() {
+			if err := h.dnat("-A", p, fam, port).run(); err != nil {
+				h.mu.Unlock()
+				h.unforward(port)
+				h.mu.Lock()
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unforward stops forwarding port when its last listener closes.
+func (h *Host) unforward(port uint16) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ports[port]--; h.ports[port] > 0 {
+		return nil
+	}
+	delete(h.ports, port)
+	var err error
+	for _, p := range h.paths {
+		for _, fam := range p.families() {
+			if e := h.dnat("-D", p, fam, port).run(); e != nil && !h.closed {
+				err = errors.Join(err, e)
+			}
+		}
+	}
+	return err
+}
+
+// Close stops the stack and removes everything Start added: devices,
+// routes, rules, NAT, forwarding. Connections still open are left as they
+// are: their peers see a silent host.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	close(h.done)
+	h.watcher.Wait()
+	return h.teardown()
+}
+
+// teardown removes what was set up, newest first; the devices go with the
+// driver (and with them their routes).
+func (h *Host) teardown() error {
+	var err error
+	if h.drv != nil {
+		err = h.drv.Close()
+	}
+	h.mu.Lock()
+	undo := h.undo
+	h.undo = nil
+	ports := h.ports
+	h.ports = map[uint16]int{}
+	h.mu.Unlock()
+	for port := range ports {
+		for _, p := range h.paths {
+			for _, fam := range p.families() {
+				err = errors.Join(err, h.dnat("-D", p, fam, port).run())
+			}
+		}
+	}
+	for i := len(undo) - 1; i >= 0; i-- {
+		err = errors.Join(err, undo[i].run())
+	}
+	for _, p := range h.paths {
+		_ = (cmd{"ip", "route", "flush", "table", strconv.Itoa(p.table)}).run()
+		if p.v6.IsValid() {
+			_ = (cmd{"ip", "-6", "route", "flush", "table", strconv.Itoa(p.table)}).run()
+		}
+	}
+	return err
+}
+
+// sweepPaths bounds how many paths' leftovers the sweep looks for.
+const sweepPaths = 32
+
+// sweep removes what an earlier run with the same name left behind when
+// it could not close (a crash, a kill): its devices, policy rules and
+// tables, and NAT rules. Nothing of it is an error: most runs find
+// nothing.
+func sweep(cfg *Config) {
+	for i := 1; i <= sweepPaths; i++ {
+		dev := cfg.Name + strconv.Itoa(i)
+		if _, err := net.InterfaceByName(dev); err == nil {
+			_ = (cmd{"ip", "link", "del", dev}).run()
+		}
+		tbl := strconv.Itoa(cfg.Table + i)
+		for _, fam := range []string{"-4", "-6"} {
+			for range 16 { // one rule per address; a few runs' worth at most
+				if (cmd{"ip", fam, "rule", "del", "table", tbl, "priority", tbl}).run() != nil {
+					break
+				}
+			}
+			_ = (cmd{"ip", fam, "route", "flush", "table", tbl}).run()
+		}
+	}
+	for _, fam := range []string{"-4", "-6"} {
+		ipt := iptables(fam)
+		out, err := cmd{ipt, "-t", "nat", "-S"}.output()
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, cfg.comment()) {
+				continue
+			}
+			args := strings.Fields(strings.Replace(line, "-A ", "-D ", 1))
+			for i, a := range args {
+				args[i] = strings.Trim(a, `"`)
+			}
+			_ = append(cmd{ipt, "-t", "nat"}, args...).run()
+		}
+	}
+}

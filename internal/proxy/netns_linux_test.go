@@ -1,0 +1,190 @@
+//go:build linux
+
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/internal/lab"
+)
+
+// TestHelperProcess is not a test: the namespace tests run this test
+// binary inside their namespaces as the proxy's server, client and origin
+// (a process per role, so that every socket it opens is in its namespace).
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("PROXY_TEST_HELPER") == "" {
+		t.Skip("a helper process for the namespace tests, not a test")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var err error
+	switch args[0] {
+	case "server":
+		err = RunServer(ctx, &ServerConfig{Listen: args[1], Key: "test-key", Status: args[2]}, Kernel, log)
+	case "client":
+		err = RunClient(ctx, &ClientConfig{Server: args[1], Socks: args[2], Key: "test-key", Status: args[3]}, Kernel, log)
+	case "origin":
+		err = serveOrigin(ctx, args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// serveOrigin serves GET /bytes/N (N bytes of data) over plain TCP.
+func serveOrigin(ctx context.Context, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	block := make([]byte, 64<<10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/bytes/"))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		for n > 0 {
+			k, err := w.Write(block[:min(n, len(block))])
+			if err != nil {
+				return
+			}
+			n -= k
+		}
+	})}
+	go func() { <-ctx.Done(); srv.Close() }()
+	if err := srv.Serve(l); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+// startHelper runs a helper role in namespace n until the test ends.
+func startHelper(t *testing.T, n lab.Netns, args ...string) {
+	t.Helper()
+	cmd := n.Command(append([]string{os.Args[0], "-test.run=^TestHelperProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "PROXY_TEST_HELPER=1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", args[0], out.String())
+		}
+	})
+}
+
+// TestKernelMPTCPWithTFO runs the whole chain in namespaces: curl (SOCKS5
+// and HTTP CONNECT) -> proxy client -> the kernel's MPTCP over two paths,
+// with TCP Fast Open -> proxy server -> origin. It checks that the bytes
+// arrive, that the leg between the proxies is MPTCP with a second subflow,
+// and that after the first connection (which fetches the TFO cookie) the
+// Convert message rides in the SYN.
+func TestKernelMPTCPWithTFO(t *testing.T) {
+	lab.Require(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (apt-get install curl)")
+	}
+	tp := lab.New(t, lab.Config{Paths: 2})
+	for _, n := range []lab.Netns{tp.Client, tp.Server} {
+		if err := n.Sysctl("net.ipv4.tcp_fastopen=3", "net.mptcp.enabled=1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.MPTCPLimits(2, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tp.Client.AddMPTCPEndpoint(lab.Endpoint{Addr: tp.Paths[1].Client.V4, Flags: []string{"subflow"}}); err != nil {
+		t.Fatal(err)
+	}
+	srvAddr := tp.Paths[0].Server.V4.String()
+	conv := net.JoinHostPort(srvAddr, "5124")
+	originAddr := net.JoinHostPort(srvAddr, "8080")
+	startHelper(t, tp.Server, "origin", originAddr)
+	startHelper(t, tp.Server, "server", conv, "127.0.0.1:5125")
+	startHelper(t, tp.Client, "client", conv, "127.0.0.1:1080", "127.0.0.1:1081")
+
+	const size = 4 << 20
+	url := fmt.Sprintf("http://%s/bytes/%d", originAddr, size)
+	for i, args := range [][]string{
+		{"--socks5", "127.0.0.1:1080"},
+		{"--socks5", "127.0.0.1:1080"},
+		{"--proxy", "http://127.0.0.1:1080", "--proxytunnel"},
+	} {
+		var out string
+		var err error
+		for try := 0; try < 50; try++ { // until the helpers listen
+			out, err = tp.Client.Exec(append([]string{"curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download}"}, append(args, url)...)...)
+			if err == nil || !strings.Contains(out, "onnect") {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("download %d via %v: %v", i, args, err)
+		}
+		if strings.TrimSpace(out) != strconv.Itoa(size) {
+			t.Fatalf("download %d via %v: %s bytes, want %d", i, args, out, size)
+		}
+	}
+	srv, err := tp.Server.Nstat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := tp.Client.Nstat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv["MPTcpExtMPCapableSYNRX"] < 3 {
+		t.Errorf("server MPTcpExtMPCapableSYNRX = %d, want >= 3 (one per download)", srv["MPTcpExtMPCapableSYNRX"])
+	}
+	if srv["MPTcpExtMPJoinSynRx"] < 1 {
+		t.Errorf("server MPTcpExtMPJoinSynRx = %d: no second subflow joined", srv["MPTcpExtMPJoinSynRx"])
+	}
+	if srv["TcpExtTCPFastOpenPassive"] < 1 || cl["TcpExtTCPFastOpenActive"] < 1 {
+		t.Errorf("TFO: server TcpExtTCPFastOpenPassive = %d, client TcpExtTCPFastOpenActive = %d; want >= 1 each",
+			srv["TcpExtTCPFastOpenPassive"], cl["TcpExtTCPFastOpenActive"])
+	}
+	t.Logf("server: MPCapableSYNRX %d, MPJoinSynRx %d, TFOPassive %d; client TFOActive %d, TFOCookieReqd %d",
+		srv["MPTcpExtMPCapableSYNRX"], srv["MPTcpExtMPJoinSynRx"], srv["TcpExtTCPFastOpenPassive"],
+		cl["TcpExtTCPFastOpenActive"], cl["TcpExtTCPFastOpenCookieReqd"])
+	// The status endpoint counts the three relays.
+	st, err := tp.Server.Exec("curl", "-sS", "http://127.0.0.1:5125/status")
+	if err != nil || !strings.Contains(st, `"Relayed":3`) {
+		t.Errorf("server status %s, %v; want Relayed 3", st, err)
+	}
+}

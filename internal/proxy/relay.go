@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// closeWriter is a connection with a write half that closes on its own
+// (*net.TCPConn, the MPTCP stack's Conn): the relay forwards a FIN as a FIN.
+type closeWriter interface{ CloseWrite() error }
+
+// aborter ends a connection with a reset (*mptcp.Conn has Abort).
+type aborter interface{ Abort() }
+
+// reset ends c with a RST rather than a FIN, so that a reset seen on one
+// side reaches the other as a reset (what the application would have seen
+// without the proxy).
+func reset(c net.Conn) {
+	switch c := c.(type) {
+	case aborter:
+		c.Abort()
+		return
+	case interface{ SetLinger(int) error }:
+		_ = c.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// Relay copies a's bytes to b and b's to a until both directions end.
+// An orderly end (EOF) in one direction is forwarded as a half-close and
+// the other direction goes on; a reset on either side resets the other.
+// It returns the bytes copied each way and closes both connections.
+func Relay(a, b net.Conn, aToB, bToA *atomic.Int64) {
+	var once sync.Once
+	abort := func() { once.Do(func() { reset(a); reset(b) }) }
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); pipe(b, a, aToB, abort) }()
+	go func() { defer wg.Done(); pipe(a, b, bToA, abort) }()
+	wg.Wait()
+	_ = a.Close()
+	_ = b.Close()
+}
+
+// pipe copies src to dst. At src's EOF it half-closes dst (or closes it
+// when dst has no write half of its own); on a reset it calls abort.
+func pipe(dst, src net.Conn, n *atomic.Int64, abort func()) {
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := src.Read(buf)
+		if k > 0 {
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				abort()
+				return
+			}
+			if n != nil {
+				n.Add(int64(k))
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if err != io.EOF {
+			abort() // a reset, or the other direction already aborted
+			return
+		}
+		if cw, ok := dst.(closeWriter); ok {
+			if cw.CloseWrite() == nil {
+				return
+			}
+		}
+		_ = dst.Close()
+		return
+	}
+}

@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Transport is the MPTCP leg's stack: how the converter listens and the
+// front end dials. Kernel is the kernel's MPTCP; the command supplies this
+// project's user-space stack the same way.
+type Transport struct {
+	Name   string
+	Listen func(ctx context.Context, addr string, tfo bool) (net.Listener, error)
+	Dialer func(tfo bool) Dialer
+}
+
+// Kernel is the kernel's MPTCP (Linux 5.6+; TCP Fast Open with MPTCP from
+// 6.2).
+var Kernel = Transport{Name: "kernel", Listen: ListenKernel, Dialer: KernelDialer}
+
+// NewServer builds a converter from its configuration.
+func NewServer(cfg *ServerConfig, log *slog.Logger) (*Server, error) {
+	key, err := loadKey(cfg.Key, cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Key: key, MaxPerClient: cfg.MaxPerClient, Log: log}
+	s.Policy.AllowLocal = cfg.AllowLocal
+	s.Policy.Ports = cfg.Ports
+	if s.Policy.Allow, err = parsePrefixes("allow", cfg.Allow); err != nil {
+		return nil, err
+	}
+	if s.Policy.Deny, err = parsePrefixes("deny", cfg.Deny); err != nil {
+		return nil, err
+	}
+	return s, checkStack(cfg.Stack)
+}
+
+// RunServer runs a converter on tr until ctx ends.
+func RunServer(ctx context.Context, cfg *ServerConfig, tr Transport, log *slog.Logger) error {
+	s, err := NewServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	addr := cfg.Listen
+	if addr == "" {
+		addr = ":" + strconv.Itoa(DefaultPort)
+	}
+	l, err := tr.Listen(ctx, addr, on(cfg.TFO))
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	log.Info("converter listening", "addr", l.Addr().String(), "stack", tr.Name, "tfo", on(cfg.TFO), "auth", len(s.Key) > 0)
+	if len(s.Key) == 0 {
+		log.Warn("no key: any client can relay through this converter (set key or key_file)")
+	}
+	return serveUntil(ctx, l, s.Serve, cfg.Status, &s.Stats, log)
+}
+
+// NewFront builds a front end from its configuration.
+func NewFront(cfg *ClientConfig, tr Transport, log *slog.Logger) (*Front, error) {
+	if cfg.Server == "" {
+		return nil, errors.New("no converter: set server (HOST:PORT)")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Server); err != nil {
+		return nil, fmt.Errorf("server %q: %v", cfg.Server, err)
+	}
+	if err := checkStack(cfg.Stack); err != nil {
+		return nil, err
+	}
+	key, err := loadKey(cfg.Key, cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if (cfg.User == "") != (cfg.Password == "") {
+		return nil, errors.New("user and password go together")
+	}
+	return &Front{
+		Client: &Client{Converter: cfg.Server, Dialer: tr.Dialer(on(cfg.TFO)), Key: key},
+		Creds:  Credentials{User: cfg.User, Password: cfg.Password},
+		Log:    log,
+	}, nil
+}
+
+// RunClient runs the front end's listeners until ctx ends.
+func RunClient(ctx context.Context, cfg *ClientConfig, tr Transport, log *slog.Logger) error {
+	f, err := NewFront(cfg, tr, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Socks == "" && cfg.Transparent == "" {
+		cfg.Socks = "127.0.0.1:1080"
+	}
+	errc := make(chan error, 2)
+	var ls []net.Listener
+	if cfg.Socks != "" {
+		l, err := net.Listen("tcp", cfg.Socks)
+		if err != nil {
+			return fmt.Errorf("SOCKS5/HTTP listener: %w", err)
+		}
+		ls = append(ls, l)
+		log.Info("SOCKS5 and HTTP CONNECT", "addr", l.Addr().String(), "converter", cfg.Server, "stack", tr.Name)
+		go func() { errc <- f.ServeProxy(l) }()
+	}
+	if cfg.Transparent != "" {
+		l, err := listenTransparent(ctx, cfg)
+		if err != nil {
+			closeAll(ls)
+			return err
+		}
+		ls = append(ls, l)
+		log.Info("transparent", "addr", l.Addr().String(), "tproxy", cfg.TProxy)
+		go func() { errc <- f.ServeTransparent(l) }()
+	}
+	stop := serveStatus(cfg.Status, &f.Stats, log)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		closeAll(ls)
+		return nil
+	case err := <-errc:
+		closeAll(ls)
+		return err
+	}
+}
+
+func listenTransparent(ctx context.Context, cfg *ClientConfig) (net.Listener, error) {
+	if cfg.TProxy {
+		return ListenTransparent(ctx, cfg.Transparent)
+	}
+	l, err := net.Listen("tcp", cfg.Transparent)
+	if err != nil {
+		return nil, fmt.Errorf("transparent listener: %w", err)
+	}
+	return l, nil
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// serveUntil runs serve on l until ctx ends, with the status endpoint.
+func serveUntil(ctx context.Context, l net.Listener, serve func(net.Listener) error, status string, st *Stats, log *slog.Logger) error {
+	stop := serveStatus(status, st, log)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- serve(l) }()
+	select {
+	case <-ctx.Done():
+		l.Close()
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// StatusHandler serves the counters as JSON at /status.
+func StatusHandler(st *Stats) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st.Snapshot())
+	})
+	return mux
+}
+
+// serveStatus starts the status endpoint on addr ("" for none) and
+// returns its stop function.
+func serveStatus(addr string, st *Stats, log *slog.Logger) func() {
+	if addr == "" {
+		return func() {}
+	}
+	srv := &http.Server{Addr: addr, Handler: StatusHandler(st), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("status endpoint", "addr", addr, "err", err)
+		}
+	}()
+	return func() { _ = srv.Close() }
+}
