@@ -183,3 +183,134 @@ func TestRunConverts(t *testing.T) {
 		})
 	}
 }
+
+// coverageClients are the programs of the coverage table: what each runs
+// as a client against the server namespace, and what it needs.
+var coverageClients = []struct {
+	name string
+	need string // a program that must be installed, or ""
+	argv func(tools runTools) []string
+}{
+	{"static Go binary (net.Dial)", "", func(tl runTools) []string {
+		return []string{tl.plainnet, "dial", runSrvAddr + ":7019"}
+	}},
+	{"curl", "curl", func(runTools) []string {
+		return []string{"curl", "-sS", "-o", "/dev/null", "http://" + runSrvAddr + ":7019/"}
+	}},
+	{"wget", "wget", func(runTools) []string {
+		return []string{"wget", "-q", "-O", "/dev/null", "http://" + runSrvAddr + ":7019/"}
+	}},
+	{"python3 (socket module)", "python3", func(runTools) []string {
+		return []string{"python3", "-c", "import socket; s = socket.create_connection(('" + runSrvAddr + "', 7019)); s.sendall(b'x\\n'); s.recv(2)"}
+	}},
+	{"iperf3", "iperf3", func(runTools) []string {
+		return []string{"iperf3", "-c", runSrvAddr, "-p", "7020", "-t", "1"}
+	}},
+}
+
+// TestRunCoverage runs each program as a client bare, under "mptcp run"
+// (every backend that works here) and under mptcpize (LD_PRELOAD), and
+// counts the MP_CAPABLE SYN/ACKs its namespace receives: the coverage
+// table of docs/run.md. mptcp run must cover every program, bare runs
+// none; mptcpize's column is reported as found. A capture of the curl run
+// under mptcp run shows the MP_CAPABLE option on the wire.
+func TestRunCoverage(t *testing.T) {
+	nstest.Require(t)
+	tools := buildRunTools(t)
+	vias := backends(t)
+	p := newRunPair(t)
+	startServer(t, tools, p.srv, 7019, []string{})
+	if _, err := exec.LookPath("iperf3"); err == nil {
+		startIperf3(t, tools, p.srv, 7020)
+	}
+	wrappers := [][]string{nil}
+	names := []string{"bare"}
+	for _, via := range vias {
+		wrappers = append(wrappers, []string{tools.mptcp, "run", "--via", via, "--"})
+		names = append(names, "mptcp run --via "+via)
+	}
+	if _, err := exec.LookPath("mptcpize"); err == nil {
+		wrappers = append(wrappers, []string{"mptcpize", "run"})
+		names = append(names, "mptcpize run")
+	}
+	table := "| program | " + strings.Join(names, " | ") + " |\n|---" + strings.Repeat("|---", len(names)) + "|\n"
+	for _, c := range coverageClients {
+		if c.need != "" {
+			if _, err := exec.LookPath(c.need); err != nil {
+				t.Logf("%s not installed: left out", c.need)
+				continue
+			}
+		}
+		row := "| " + c.name + " |"
+		for i, w := range wrappers {
+			before := mibCounter(t, p.cli, "MPTcpExtMPCapableSYNACKRX")
+			argv := append(append([]string{}, w...), c.argv(tools)...)
+			out, err := p.cli.Run(argv...)
+			got := mibCounter(t, p.cli, "MPTcpExtMPCapableSYNACKRX") - before
+			mark := "no"
+			if got > 0 {
+				mark = "yes"
+			}
+			if err != nil {
+				mark += " (exit: " + strings.TrimSpace(lastLine(out)) + ")"
+			}
+			row += " " + mark + " |"
+			switch {
+			case i == 0 && got != 0:
+				t.Errorf("%s without a wrapper opened %d MPTCP connections", c.name, got)
+			case strings.HasPrefix(names[i], "mptcp run") && (got == 0 || err != nil):
+				t.Errorf("%s under %s: %d MPTCP connections, err %v:\n%s", c.name, names[i], got, err, out)
+			}
+		}
+		table += row + "\n"
+	}
+	t.Logf("coverage (MP_CAPABLE SYN/ACKs received by the client):\n%s", table)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// startIperf3 runs an iperf3 server under "mptcp run" in ns.
+func startIperf3(t *testing.T, tools runTools, ns *nstest.NS, port int) {
+	t.Helper()
+	cmd := ns.Command(tools.mptcp, "run", "--", "iperf3", "-s", "-p", strconv.Itoa(port))
+	out := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	nstest.WaitFor(t, 20*time.Second, "iperf3 to listen", func() (bool, string) {
+		ss, _ := ns.Run("ss", "-Mltn")
+		return strings.Contains(ss, fmt.Sprintf(":%d", port)), out.String() + ss
+	})
+}
+
+// TestRunSubflowJoins: with a subflow endpoint on the client and limits on
+// both sides, a connection made under "mptcp run" gets a second subflow.
+func TestRunSubflowJoins(t *testing.T) {
+	nstest.Require(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		t.Skip("needs iperf3")
+	}
+	tools := buildRunTools(t)
+	via := backends(t)[0]
+	p := newRunPair(t)
+	p.srv.MustRun(tools.mptcp, "pm", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
+	p.cli.MustRun(tools.mptcp, "pm", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
+	p.cli.MustRun(tools.mptcp, "pm", "endpoint", "add", runCliAddr2, "dev", "h18c0", "subflow")
+	if out := p.cli.MustRun(tools.mptcp, "run", "--check"); !strings.Contains(out, "1 subflow and 0 signal endpoints") {
+		t.Errorf("mptcp run --check does not see the endpoint:\n%s", out)
+	}
+	startIperf3(t, tools, p.srv, 7022)
+	p.cli.MustRun(tools.mptcp, "run", "--via", via, "--", "iperf3", "-c", runSrvAddr, "-p", "7022", "-t", "1")
+	if n := mibCounter(t, p.cli, "MPTcpExtMPJoinSynAckRx"); n < 1 {
+		t.Fatalf("no subflow joined (MPJoinSynAckRx %d)", n)
+	}
+}

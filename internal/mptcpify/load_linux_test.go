@@ -3,6 +3,7 @@
 package mptcpify
 
 import (
+	"errors"
 	"os"
 	"testing"
 )
@@ -27,6 +28,9 @@ func TestLoad(t *testing.T) {
 		{CgroupID: 12345, Level: 1, Families: Inet6},
 	} {
 		p, err := Load(tg)
+		if errors.Is(err, ErrRefused) {
+			t.Skipf("cannot test the verifier's verdict: %v", err)
+		}
 		if err != nil {
 			t.Fatalf("Load(%+v): %v", tg, err)
 		}

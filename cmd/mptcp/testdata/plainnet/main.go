@@ -2,7 +2,8 @@
 // with plain net.Listen and net.Dial, as any Go program does, and reports
 // which protocol the kernel gave them (SO_PROTOCOL: 6 TCP, 262 MPTCP).
 //
-//	plainnet listen ADDR   accept connections and echo; print each protocol
+//	plainnet listen ADDR   accept connections and echo a line (answer an
+//	                       HTTP GET with a small page); print each protocol
 //	plainnet dial ADDR     send a line, read it back, print the protocol
 package main
 
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -47,7 +49,19 @@ func main() {
 			fmt.Printf("accept protocol %d\n", protocol(c.(*net.TCPConn)))
 			go func() {
 				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
+				r := bufio.NewReader(c)
+				line, _ := r.ReadString('\n')
+				if strings.HasPrefix(line, "GET ") {
+					// Enough HTTP for curl and wget: read the request's
+					// header, answer, and let the close end the body.
+					for h := line; h != "\r\n" && h != "\n"; {
+						var err error
+						if h, err = r.ReadString('\n'); err != nil {
+							return
+						}
+					}
+					line = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello\n"
+				}
 				c.Write([]byte(line))
 			}()
 		}
