@@ -23,6 +23,7 @@ import (
 type simNet struct {
 	top            *scenario.Topology
 	client, server *mptcp.Stack
+	rt             *netsim.Realtime
 	stop           func()
 }
 
@@ -49,7 +50,7 @@ func startSim(t *testing.T, name string) *simNet {
 		h.SetStack(st.Link())
 		return st
 	}
-	n := &simNet{top: top}
+	n := &simNet{top: top, rt: rt}
 	n.client = stack(top.Client, top.ClientAddrs...)
 	n.server = stack(top.Server, top.ServerAddr)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -27,6 +27,7 @@ type ConnInfo struct {
 	SendBuffered             int    // written, not yet DATA_ACKed
 	ReceiveBuffer            int    // current receive buffer (auto-tuned)
 	ReceiveBuffered          int    // in order and out of order
+	ReceiveOutOfOrder        int    // of which out of order (waiting for a gap to fill)
 	Subflows                 []SubflowInfo
 	// ClosedSubflows are the last states of subflows that closed (at
 	// most maxClosedInfo, the latest), so their bytes are not lost to
@@ -69,6 +70,7 @@ func (c *Conn) Info() ConnInfo {
 		BytesSent: c.bytesSent, BytesReceived: c.bytesRecv,
 		BytesAcked:   c.snd.una - c.snd.first,
 		SendBuffered: c.snd.q.len(), ReceiveBuffer: c.rcv.limit, ReceiveBuffered: c.rcv.buffered(),
+		ReceiveOutOfOrder: c.rcv.ofoN,
 	}
 	if c.fallen && c.fallbackCause != 0 {
 		ci.FallbackReason = c.fallbackCause.String()

@@ -182,6 +182,8 @@ const (
 	RcvPruned
 	// NoDSSAckIgnored counts pure ACKs without any MPTCP option on a subflow that had them, ignored (forged, or a middlebox strips options from ACKs). Not a kernel counter: the kernel ignores them silently.
 	NoDSSAckIgnored
+	// UnmappedDrop counts runs of subflow bytes no mapping could cover (a middlebox merged segments and lost a mapping), dropped to be sent again at data level. Not a kernel counter.
+	UnmappedDrop
 
 	numCounters
 )
@@ -273,6 +275,7 @@ var counterNames = [numCounters]string{
 	OpportunisticRetrans:    "OpportunisticRetrans",
 	Penalise:                "Penalise",
 	NoDSSAckIgnored:         "NoDSSAckIgnored",
+	UnmappedDrop:            "UnmappedDrop",
 	RcvPruned:               "RcvPruned",
 }
 

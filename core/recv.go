@@ -124,6 +124,32 @@ func (sf *subflow) unmapped(now time.Time, off uint64, avail int) bool {
 	case !c.remoteKnown:
 		return false // the keys are still to come (server side)
 	}
+	return sf.unmappedWait(now, off, avail)
+}
+
+// unmappedWaitLimit is how many unmapped in-order bytes a subflow holds
+// while it waits for their mapping: more than a coalescing middlebox
+// merges (64 KB), a little of the receive buffer.
+const unmappedWaitLimit = 128 << 10
+
+// unmappedWait handles in-order bytes without a mapping on a subflow that
+// still carries options (segments without any go to optionsLost). A
+// middlebox that coalesces segments (receive offload) keeps the first
+// one's options, so a mapping that began in a merged segment is learnt
+// only from the next segment of the same mapping: wait for it. Bytes that
+// no mapping can cover any more (every byte up to the next known mapping
+// is in, and none mapped them) are dropped: never DATA_ACKed, they are
+// sent again at data level, so nothing is lost. Only a lot of unmapped
+// data ends the subflow (fallback or reset, RFC 8684 section 3.7).
+func (sf *subflow) unmappedWait(now time.Time, off uint64, avail int) bool {
+	if sf.rx.len() > 0 && sf.rx.m[0].off > off && off+uint64(avail) >= sf.rx.m[0].off {
+		sf.tc.Discard(int(sf.rx.m[0].off - off))
+		sf.conn.stack.mib.Inc(UnmappedDrop)
+		return true
+	}
+	if avail < unmappedWaitLimit {
+		return false
+	}
 	sf.unmappedData(now)
 	return false
 }

@@ -5,10 +5,13 @@ import (
 	"net/netip"
 )
 
-// Route is one static route: packets for Dst leave by Out.
+// Route is one static route: packets for Dst leave by Out, or, for an
+// equal-cost multipath route, by one of Out and Also chosen by a hash of
+// the packet's 5-tuple (see Router.AddMultipathRoute).
 type Route struct {
-	Dst netip.Prefix
-	Out *Interface
+	Dst  netip.Prefix
+	Out  *Interface
+	Also []*Interface
 }
 
 // routeTable answers longest-prefix-match lookups. Simulated routers hold a
@@ -59,14 +62,23 @@ func (t *routeTable) remove(dst netip.Prefix) bool {
 }
 
 // lookup returns the output interface of the longest prefix containing a.
+// A multipath route gives its first interface.
 func (t *routeTable) lookup(a netip.Addr) *Interface {
+	if r := t.route(a); r != nil {
+		return r.Out
+	}
+	return nil
+}
+
+// route returns the longest-prefix route containing a, or nil.
+func (t *routeTable) route(a netip.Addr) *Route {
 	list := t.v6
 	if a.Is4() {
 		list = t.v4
 	}
 	for i := range list {
 		if list[i].Dst.Contains(a) {
-			return list[i].Out
+			return &list[i]
 		}
 	}
 	return nil

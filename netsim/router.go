@@ -16,6 +16,7 @@ type Router struct {
 	routes routeTable
 	mbox   chain
 	stats  RouterStats
+	salt   uint64 // ECMP hash salt, from the seed and the router's name
 
 	// SendICMP makes the router answer expired packets with ICMP (or
 	// ICMPv6) time exceeded from the address of the interface the answer
@@ -27,6 +28,7 @@ type Router struct {
 func (s *Sim) NewRouter(name string) (*Router, error) {
 	r := &Router{}
 	r.nodeBase = nodeBase{s: s, name: name, self: r}
+	r.salt = s.Rand("ecmp/" + name).Uint64()
 	if err := s.addNode(name, r); err != nil {
 		return nil, err
 	}
@@ -55,6 +57,30 @@ func (r *Router) AddRoute(dst netip.Prefix, out *Interface) error {
 		return fmt.Errorf("router %s: %w", r.name, err)
 	}
 	r.routes.add(Route{Dst: dst, Out: out})
+	return nil
+}
+
+// AddMultipathRoute routes packets for dst over several equal-cost next
+// hops, replacing any route for the same prefix: each packet leaves by
+// outs[h % len(outs)], h a hash of its 5-tuple (addresses, protocol and,
+// for TCP and UDP, ports) salted per router. Every packet of a flow takes
+// one path, so TCP sees no reordering, and a different salt at each router
+// keeps the choices of successive routers independent (no polarisation),
+// as datacenter switches do for FatTree and leaf-spine fabrics.
+func (r *Router) AddMultipathRoute(dst netip.Prefix, outs ...*Interface) error {
+	if len(outs) == 0 {
+		return fmt.Errorf("router %s: %w: multipath route %v without next hops", r.name, ErrInvalidConfig, dst)
+	}
+	for _, o := range outs {
+		if err := validRoute(&r.nodeBase, dst, o); err != nil {
+			return fmt.Errorf("router %s: %w", r.name, err)
+		}
+	}
+	rt := Route{Dst: dst, Out: outs[0]}
+	if len(outs) > 1 {
+		rt.Also = append([]*Interface(nil), outs[1:]...)
+	}
+	r.routes.add(rt)
 	return nil
 }
 
@@ -102,7 +128,15 @@ func (r *Router) forward(pk *packet) {
 		s.pool.put(pk)
 		return
 	}
-	out := r.routes.lookup(dst)
+	var out *Interface
+	if rt := r.routes.route(dst); rt != nil {
+		out = rt.Out
+		if len(rt.Also) > 0 {
+			if i := flowHash(pk.b, r.salt) % uint64(len(rt.Also)+1); i > 0 {
+				out = rt.Also[i-1]
+			}
+		}
+	}
 	switch {
 	case out == nil:
 		r.stats.NoRoute++

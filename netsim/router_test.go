@@ -19,11 +19,11 @@ func TestLongestPrefixMatch(t *testing.T) {
 	def := must(r.AddInterface("default"))
 	v6 := must(r.AddInterface("v6", netip.MustParsePrefix("2001:db8::1/32")))
 	for _, rt := range []Route{
-		{netip.MustParsePrefix("0.0.0.0/0"), def},
-		{netip.MustParsePrefix("10.1.0.0/16"), narrow},
-		{netip.MustParsePrefix("10.0.0.0/8"), wide},
-		{netip.MustParsePrefix("10.1.2.3/32"), host},
-		{netip.MustParsePrefix("10.200.1.1/8"), wide}, // same as 10/8 once masked: replaces it
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Out: def},
+		{Dst: netip.MustParsePrefix("10.1.0.0/16"), Out: narrow},
+		{Dst: netip.MustParsePrefix("10.0.0.0/8"), Out: wide},
+		{Dst: netip.MustParsePrefix("10.1.2.3/32"), Out: host},
+		{Dst: netip.MustParsePrefix("10.200.1.1/8"), Out: wide}, // same as 10/8 once masked: replaces it
 	} {
 		if err := r.AddRoute(rt.Dst, rt.Out); err != nil {
 			t.Fatal(err)

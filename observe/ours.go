@@ -115,7 +115,9 @@ func subflowSocket(ci *core.ConnInfo, sf *core.SubflowInfo) Socket {
 	}
 	if st.MSS > 0 {
 		t.Cwnd = uint32(st.Cwnd / st.MSS)
-		t.Ssthresh = uint32(st.Ssthresh / st.MSS)
+		if th := st.Ssthresh / st.MSS; th < 0xffff { // ss leaves out an infinite one
+			t.Ssthresh = uint32(th)
+		}
 		t.Unacked = uint32(st.InFlight / st.MSS)
 		t.Lost = uint32(st.Lost / st.MSS)
 	}

@@ -22,14 +22,29 @@ type File struct {
 // overrides them for the client-to-server direction (an asymmetric access
 // line, for example).
 type LinkFile struct {
-	Rate      string    `yaml:"rate"`
-	Delay     string    `yaml:"delay"` // one-way propagation delay
-	Loss      string    `yaml:"loss"`
-	Queue     string    `yaml:"queue"`
-	Jitter    string    `yaml:"jitter"`
-	Reorder   string    `yaml:"reorder"`
-	Duplicate string    `yaml:"duplicate"`
-	Up        *LinkFile `yaml:"up"`
+	Rate      string `yaml:"rate"`
+	Delay     string `yaml:"delay"` // one-way propagation delay
+	Loss      string `yaml:"loss"`
+	Queue     string `yaml:"queue"`
+	Jitter    string `yaml:"jitter"`
+	Reorder   string `yaml:"reorder"`
+	Duplicate string `yaml:"duplicate"`
+	// Corrupt flips a bit in this share of packets; MTU drops longer
+	// packets; Burst adds Gilbert-Elliott loss (bursts) to Loss.
+	Corrupt string     `yaml:"corrupt"`
+	MTU     int        `yaml:"mtu"`
+	Burst   *BurstFile `yaml:"burst"`
+	Up      *LinkFile  `yaml:"up"`
+}
+
+// BurstFile is a Gilbert-Elliott loss process: P is the chance per packet
+// of going from the good state to the bad, R of coming back; each state
+// loses packets with its own probability (default 0 in good, 100% in bad).
+type BurstFile struct {
+	P        string `yaml:"p"`
+	R        string `yaml:"r"`
+	LossGood string `yaml:"loss_good"`
+	LossBad  string `yaml:"loss_bad"`
 }
 
 // PathFile is one of the client's paths to the server: a client interface

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -122,17 +121,22 @@ func Parse(data []byte) (*Scenario, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			msg = fmt.Sprintf("line %s: unknown field %q", m[1], m[2])
-		} else {
-			// yaml.v3 reports type errors on several lines; keep one.
-			msg = strings.TrimPrefix(msg, "yaml: ")
-			msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "unmarshal errors:", "")), " ")
-		}
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return nil, decodeError(err)
 	}
 	return Compile(&f)
+}
+
+// decodeError turns a YAML decoding error into one line naming the field.
+func decodeError(err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("line %s: unknown field %q", m[1], m[2])
+	} else {
+		// yaml.v3 reports type errors on several lines; keep one.
+		msg = strings.TrimPrefix(msg, "yaml: ")
+		msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "unmarshal errors:", "")), " ")
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, msg)
 }
 
 // Defaults for what a file leaves out.
@@ -190,38 +194,9 @@ func Compile(f *File) (*Scenario, error) {
 		}
 		names[p.Name] = true
 		p.Link = c.link(at, &pf.LinkFile)
-		for j, o := range pf.Outages {
-			oat := fmt.Sprintf("%s.outages[%d]", at, j)
-			start := c.duration(oat+".at", o.At)
-			length := c.duration(oat+".for", o.For)
-			if c.err == nil && length == 0 {
-				c.fail(oat+".for", "an outage needs a positive length")
-			}
-			p.Events = append(p.Events, Event{At: start, Down: true}, Event{At: start + length, Up: true})
-		}
-		for j, ch := range pf.Changes {
-			cat := fmt.Sprintf("%s.changes[%d]", at, j)
-			e := Event{At: c.duration(cat+".at", ch.At)}
-			if ch.Rate != "" {
-				r := int64(c.rate(cat+".rate", ch.Rate))
-				e.Rate = &r
-			}
-			if ch.Delay != "" {
-				d := c.duration(cat+".delay", ch.Delay)
-				e.Delay = &d
-			}
-			if ch.Loss != "" {
-				l := c.prob(cat+".loss", ch.Loss)
-				e.Loss = &l
-			}
-			if c.err == nil && e.Rate == nil && e.Delay == nil && e.Loss == nil {
-				c.fail(cat, "a change needs a rate, delay or loss")
-			}
-			p.Events = append(p.Events, e)
-		}
 		// Outages and changes may be listed in any order; they apply in
 		// time order.
-		sort.SliceStable(p.Events, func(a, b int) bool { return p.Events[a].At < p.Events[b].At })
+		p.Events = c.events(at, pf.Outages, pf.Changes)
 		s.Paths = append(s.Paths, p)
 	}
 	if len(f.Competitors) > MaxCompetitors {
@@ -352,6 +327,30 @@ func (c *compiler) override(at string, base netsim.PipeConfig, lf *LinkFile) net
 	}
 	if lf.Duplicate != "" {
 		p.Duplicate = c.prob(at+".duplicate", lf.Duplicate)
+	}
+	if lf.Corrupt != "" {
+		p.Corrupt = c.prob(at+".corrupt", lf.Corrupt)
+	}
+	if lf.MTU != 0 {
+		if lf.MTU < 576 || lf.MTU > 65535 {
+			c.fail(at+".mtu", fmt.Sprintf("%d: want 576 to 65535", lf.MTU))
+		}
+		p.MTU = lf.MTU
+	}
+	if b := lf.Burst; b != nil {
+		g := netsim.GilbertElliott{LossBad: 1}
+		if b.P == "" || b.R == "" {
+			c.fail(at+".burst", "needs p and r (the chances of entering and leaving the bad state)")
+		} else {
+			g.P, g.R = c.prob(at+".burst.p", b.P), c.prob(at+".burst.r", b.R)
+		}
+		if b.LossGood != "" {
+			g.LossGood = c.prob(at+".burst.loss_good", b.LossGood)
+		}
+		if b.LossBad != "" {
+			g.LossBad = c.prob(at+".burst.loss_bad", b.LossBad)
+		}
+		p.Burst = &g
 	}
 	if lf.Queue != "" {
 		q, err := ParseQueue(lf.Queue)

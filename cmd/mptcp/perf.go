@@ -85,6 +85,7 @@ type perfFlags struct {
 	interval  secondsFlag
 	json      bool
 	timeout   secondsFlag
+	debug     string
 }
 
 func (f *perfFlags) register(fs *flag.FlagSet) {
@@ -95,6 +96,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noRoute, "no-route", false, "user stack: do not add host routes for the addresses into the devices")
 	fs.BoolVar(&f.split, "split-packets", false, "user stack: the TUN device splits the kernel's super-packets into segments (default: the stack takes them whole)")
 	fs.StringVar(&f.pcapFile, "pcap", "", "user stack: write every packet the stack receives and sends to this pcap `file`")
+	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, Prometheus /metrics) on `ADDR`: unix:PATH or HOST:PORT")
 	fs.BoolVar(&f.noMPTCP, "no-mptcp", false, "speak plain TCP (either stack)")
 	fs.StringVar(&f.scheduler, "scheduler", "", "user stack: packet scheduler `name` (default \"default\")")
 	fs.StringVar(&f.cc, "cc", "", "user stack: congestion control `name` (default \"cubic\")")
@@ -203,8 +205,8 @@ func (f *perfFlags) openStack(stderr io.Writer) (perfStack, error) {
 	}
 	switch f.stack {
 	case "kernel":
-		if len(f.tuns) > 0 || len(f.addrs) > 0 || f.pcapFile != "" || f.split {
-			return nil, fmt.Errorf("%w: --tun, --addr, --pcap and --split-packets are for --stack user", errUsage)
+		if len(f.tuns) > 0 || len(f.addrs) > 0 || f.pcapFile != "" || f.split || f.debug != "" {
+			return nil, fmt.Errorf("%w: --tun, --addr, --pcap, --split-packets and --debug are for --stack user (the kernel's: mptcp stat, mptcp monitor)", errUsage)
 		}
 		return &kernelStack{mptcp: !f.noMPTCP, local: local}, nil
 	case "user":

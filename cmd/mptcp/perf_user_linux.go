@@ -8,17 +8,21 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/internal/tunhost"
 	"github.com/mptcp-go/mptcp/link/tun"
+	"github.com/mptcp-go/mptcp/observe"
 	"github.com/mptcp-go/mptcp/pcap"
 )
 
@@ -101,6 +105,7 @@ type userStack struct {
 	local   netip.Addr
 	noMPTCP bool
 	desc    string
+	debug   *http.Server // the debug endpoint, with --debug
 }
 
 func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack, error) {
@@ -171,8 +176,14 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 			return nil, fmt.Errorf("--pcap: %w", err)
 		}
 	}
+	var rec *observe.Recorder
+	var events core.EventSink
+	if f.debug != "" {
+		rec = observe.NewRecorder(0)
+		events = rec.Sink
+	}
 	h, err := tunhost.New(tunhost.Config{
-		Stack: mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP},
+		Stack: mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Events: events},
 		Addrs: all, Interfaces: ifs, Capture: capture, SuperPackets: !f.split,
 		OnError: func(err error) { fmt.Fprintf(stderr, "mptcp perf: %v\n", err) },
 	})
@@ -186,8 +197,19 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	if f.noMPTCP {
 		proto = "TCP"
 	}
-	return &userStack{h: h, local: local, noMPTCP: f.noMPTCP, pcap: pcapOut,
-		desc: fmt.Sprintf("user-space %s stack (%s)", proto, strings.Join(descs, "; "))}, nil
+	u := &userStack{h: h, local: local, noMPTCP: f.noMPTCP, pcap: pcapOut,
+		desc: fmt.Sprintf("user-space %s stack (%s)", proto, strings.Join(descs, "; "))}
+	if f.debug != "" {
+		ln, err := observe.Listen(f.debug)
+		if err != nil {
+			u.close()
+			return nil, fmt.Errorf("--debug: %w", err)
+		}
+		u.debug = &http.Server{Handler: observe.Handler(h.Stack, observe.Options{Recorder: rec}), ReadHeaderTimeout: 10 * time.Second}
+		go u.debug.Serve(ln)
+		u.desc += ", debug endpoint " + f.debug
+	}
+	return u, nil
 }
 
 // setUpDevice brings a new device up without an IPv6 link-local address
@@ -260,6 +282,9 @@ func (u *userStack) dial(ctx context.Context, addr string) (net.Conn, error) {
 func (u *userStack) describe() string { return u.desc }
 
 func (u *userStack) close() error {
+	if u.debug != nil {
+		u.debug.Close()
+	}
 	err := u.h.Close()
 	if u.pcap != nil {
 		if cerr := u.pcap.Close(); err == nil {

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -109,6 +110,11 @@ func Plot(w io.Writer, res *Result, format string) error {
 	// Both panels span the same time.
 	cw.X.Min, cw.X.Max = tp.X.Min, tp.X.Max
 
+	return drawPanels(w, format, tp, cw)
+}
+
+// drawPanels draws plots one above the other on one canvas.
+func drawPanels(w io.Writer, format string, panels ...*plot.Plot) error {
 	width, height := 10*vg.Inch, 7*vg.Inch
 	var canvas vg.CanvasWriterTo
 	switch format {
@@ -120,11 +126,66 @@ func Plot(w io.Writer, res *Result, format string) error {
 		return fmt.Errorf("plot format %q: want svg or png", format)
 	}
 	dc := draw.New(canvas)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4), PadY: vg.Points(8)}
-	plots := [][]*plot.Plot{{tp}, {cw}}
-	canvases := plot.Align(plots, tiles, dc)
-	tp.Draw(canvases[0][0])
-	cw.Draw(canvases[1][0])
-	_, err = canvas.WriteTo(w)
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4), PadY: vg.Points(8)}
+	rows := make([][]*plot.Plot, len(panels))
+	for i, p := range panels {
+		rows[i] = []*plot.Plot{p}
+	}
+	canvases := plot.Align(rows, tiles, dc)
+	for i, p := range panels {
+		p.Draw(canvases[i][0])
+	}
+	_, err := canvas.WriteTo(w)
 	return err
+}
+
+// PlotNet draws a version 2 run as two panels: the flows' goodputs ranked
+// from lowest to highest (the datacenter papers' per-host throughput
+// figure), and the per-subflow throughput of the first flow with series.
+func PlotNet(w io.Writer, res *NetResult, format string) error {
+	rank := plot.New()
+	rank.Title.Text = fmt.Sprintf("%s (seed %d): %d flows, Jain index %.3f", res.Scenario, res.Seed, len(res.Flows), res.JainIndex)
+	rank.X.Label.Text = "flow (ranked by goodput)"
+	rank.Y.Label.Text = "goodput (Mbit/s)"
+	gs := make([]float64, len(res.Flows))
+	for i, f := range res.Flows {
+		gs[i] = f.GoodputBps / 1e6
+	}
+	sort.Float64s(gs)
+	pts := make(plotter.XYs, len(gs))
+	for i, g := range gs {
+		pts[i] = plotter.XY{X: float64(i + 1), Y: g}
+	}
+	if err := plotutil.AddLinePoints(rank, "goodput", pts); err != nil {
+		return err
+	}
+	sub := plot.New()
+	sub.X.Label.Text = "time (s)"
+	sub.Y.Label.Text = "subflow throughput (Mbit/s)"
+	sub.Legend.Top = true
+	if len(res.Series) > 0 {
+		first := res.Series[0].Flow
+		sub.Title.Text = "flow " + first
+		lines := map[int]plotter.XYs{}
+		var ids []int
+		for _, p := range res.Series {
+			if p.Flow != first {
+				continue
+			}
+			if _, ok := lines[p.Subflow]; !ok {
+				ids = append(ids, p.Subflow)
+			}
+			lines[p.Subflow] = append(lines[p.Subflow], plotter.XY{X: p.T, Y: p.Bps / 1e6})
+		}
+		for i, id := range ids {
+			l, err := plotter.NewLine(lines[id])
+			if err != nil {
+				return err
+			}
+			l.Color = plotutil.Color(i)
+			sub.Add(l)
+			sub.Legend.Add("subflow "+strconv.Itoa(id), l)
+		}
+	}
+	return drawPanels(w, format, rank, sub)
 }

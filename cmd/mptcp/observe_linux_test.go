@@ -1,0 +1,93 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/observe"
+)
+
+// TestObserveLiveUserStack runs "mptcp perf server --stack user --debug"
+// with a kernel client on two paths, and looks at the running stack with
+// mptcp stat, mptcp monitor and the endpoint's /metrics.
+func TestObserveLiveUserStack(t *testing.T) {
+	tp := perfTwoPaths(t)
+	srvAddr := tp.Paths[0].ServerStack.V4
+	sock := "unix:" + filepath.Join(t.TempDir(), "debug.sock")
+	srv := make(chan [3]string, 1)
+	go func() {
+		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(),
+			"-1", "-i", "0", "--debug", sock)
+		srv <- [3]string{fmt.Sprint(code), out, errOut}
+	}()
+	cli := make(chan string, 1)
+	go func() {
+		out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "8", "-i", "0",
+			netip.AddrPortFrom(srvAddr, 5201).String())
+		cli <- out
+	}()
+	var stat, last string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var o, e bytes.Buffer
+		code := run([]string{"stat", "--endpoint", sock, "-t", "-i"}, &o, &e)
+		last = o.String() + e.String()
+		if code == 0 && strings.Contains(o.String(), "flags:Jec") && strings.Contains(o.String(), "recent_sched:") {
+			stat = o.String()
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if stat == "" {
+		select {
+		case r := <-srv:
+			t.Logf("server: exit %s\n%s%s", r[0], r[1], r[2])
+		default:
+		}
+		t.Fatalf("mptcp stat never showed a joined subflow; last:\n%s", last)
+	}
+	t.Logf("mptcp stat -t -i:\n%s", stat)
+	for _, want := range []string{"mptcp ESTAB", "tcp   ESTAB", "\t subflows:1 ", "remote_key token:", "flags:Mec ", "flags:Jec ", " rtt:", "recent_sched:"} {
+		if !strings.Contains(stat, want) {
+			t.Errorf("mptcp stat lacks %q", want)
+		}
+	}
+	var o, e bytes.Buffer
+	if code := run([]string{"stat", "--endpoint", sock, "--json"}, &o, &e); code != 0 || !strings.Contains(o.String(), `"netid":"mptcp"`) {
+		t.Errorf("mptcp stat --json: exit %d\n%s%s", code, o.String(), e.String())
+	}
+	o.Reset()
+	if code := run([]string{"monitor", "--endpoint", sock, "--count", "6"}, &o, &e); code != 0 {
+		t.Fatalf("mptcp monitor: exit %d: %s", code, e.String())
+	}
+	t.Logf("mptcp monitor:\n%s", o.String())
+	for _, want := range []string{"[LISTENER_CREATED] saddr4=", "[         CREATED] token=", "[     ESTABLISHED] token=", "[  SF_ESTABLISHED] token="} {
+		if !strings.Contains(o.String(), want) {
+			t.Errorf("mptcp monitor lacks %q", want)
+		}
+	}
+	c, base := observe.Client(sock)
+	resp, err := c.Get(base + observe.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"mptcp_MPTcpExtMPCapableSYNRX 2", "mptcp_MPTcpExtMPJoinSynRx 2", "mptcp_subflow_rtt_seconds{"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	<-cli
+	if s := <-srv; s[0] != "0" {
+		t.Errorf("server: exit %s\n%s%s", s[0], s[1], s[2])
+	}
+}
