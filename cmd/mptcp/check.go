@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mptcp-go/mptcp/internal/checkserve"
+)
+
+func init() {
+	register(&command{
+		name:    "check",
+		summary: "the \"am I using MPTCP\" site: mptcp check serve",
+		run:     runCheck,
+	})
+}
+
+const checkUsage = `Usage: mptcp check serve [flags]
+
+Serve the "am I using MPTCP" site: each visitor learns whether its
+connection is Multipath TCP, its version, the subflows seen and their
+addresses, whether a subflow joined, whether checksums are on, and the
+fallback reason. curl and other tools get plain text, browsers an HTML page
+that also asks every --ports port from the browser (a port where a
+middlebox strips MPTCP shows as "stripped"), and /json answers in JSON.
+Echo (RFC 862) and discard (RFC 863) services run beside it for tests.
+Requests and connections are rate-limited per client address.
+
+The site runs on the kernel's MPTCP (--stack kernel, the default) or on the
+user-space stack on a TUN device (--stack user --tun NAME --addr ADDR, as
+mptcp perf; Linux, root).
+
+Flags:
+`
+
+func runCheck(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "serve" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stdout, checkUsage)
+			return nil
+		}
+		return fmt.Errorf("%w: want \"mptcp check serve [flags]\"", errUsage)
+	}
+	return runCheckServe(args[1:], stdout, stderr)
+}
+
+type checkFlags struct {
+	perfFlags
+	ports   string
+	bind    string
+	echo    int
+	discard int
+	rate    float64
+	burst   int
+	timeout time.Duration
+}
+
+func runCheckServe(args []string, stdout, stderr io.Writer) error {
+	var f checkFlags
+	fs := newFlagSet("check serve", stderr)
+	fs.StringVar(&f.stack, "stack", "kernel", "`stack`: kernel (Go's net, kernel MPTCP) or user (the user-space stack on TUN devices)")
+	fs.Var(&f.tuns, "tun", "user stack: create TUN device `NAME[=ADDR,...]` (repeatable)")
+	fs.Var(&f.addrs, "addr", "user stack: the stack's `addresses` on the one --tun device")
+	fs.IntVar(&f.mtu, "mtu", 1500, "user stack: MTU of the TUN devices")
+	fs.BoolVar(&f.noRoute, "no-route", false, "user stack: do not add host routes for the addresses into the devices")
+	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, /metrics) on `ADDR`")
+	fs.StringVar(&f.ports, "ports", "80,443,8080", "HTTP `ports`, comma-separated; the page probes each")
+	fs.StringVar(&f.bind, "bind", "", "listen on this `address` only (default: every address)")
+	fs.IntVar(&f.echo, "echo", 7, "echo service (RFC 862) `port`, 0 for none")
+	fs.IntVar(&f.discard, "discard", 9, "discard service (RFC 863) `port`, 0 for none")
+	fs.Float64Var(&f.rate, "rate", 10, "requests and connections per second per client address (0: no limit)")
+	fs.IntVar(&f.burst, "burst", 20, "bursts allowed above --rate")
+	fs.DurationVar(&f.timeout, "duration", 0, "stop after `D` (0: run until interrupted)")
+	fs.Usage = func() {
+		fmt.Fprint(stdout, checkUsage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: check serve takes no arguments, got %q", errUsage, fs.Arg(0))
+	}
+	var ports []int
+	for _, p := range strings.Split(f.ports, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%w: --ports: %q is not a port", errUsage, p)
+		}
+		ports = append(ports, n)
+	}
+	if f.echo < 0 || f.echo > 65535 || f.discard < 0 || f.discard > 65535 || f.rate < 0 || f.burst < 0 {
+		return fmt.Errorf("%w: --echo, --discard, --rate and --burst take ports and non-negative numbers", errUsage)
+	}
+	if f.stack != "kernel" && f.stack != "user" {
+		return fmt.Errorf("%w: --stack %q: want kernel or user", errUsage, f.stack)
+	}
+	st, err := f.perfFlags.openStack(stderr)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	inspect := checkserve.Kernel
+	if f.stack == "user" {
+		inspect = checkserve.User
+	}
+	limit := &checkserve.Limiter{Rate: f.rate, Burst: f.burst}
+	site := &checkserve.Site{Inspect: inspect, Ports: ports, Limit: limit}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	addr := func(port int) string { return net.JoinHostPort(f.bind, strconv.Itoa(port)) }
+	errc := make(chan error, len(ports)+2)
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for _, p := range ports {
+		ln, err := st.listen(addr(p))
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", addr(p), err)
+		}
+		srv := &http.Server{Handler: site, ConnContext: checkserve.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+		closers = append(closers, srv)
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	for _, svc := range []struct {
+		port  int
+		serve func(net.Listener, *checkserve.Limiter, time.Duration) error
+	}{{f.echo, checkserve.Echo}, {f.discard, checkserve.Discard}} {
+		if svc.port == 0 {
+			continue
+		}
+		ln, err := st.listen(addr(svc.port))
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", addr(svc.port), err)
+		}
+		closers = append(closers, ln)
+		go func() { errc <- svc.serve(ln, limit, time.Minute) }()
+	}
+	fmt.Fprintf(stdout, "mptcp check serve: %s, HTTP on ports %s (JSON at %s), echo %d, discard %d\n",
+		st.describe(), f.ports, checkserve.PathJSON, f.echo, f.discard)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		return err
+	}
+}
