@@ -29,7 +29,7 @@ func runPlatform(o *runOptions, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case o.check:
-		return runCheck(o, stdout)
+		return runRunCheck(o, stdout)
 	case o.list:
 		return runList(o, stdout)
 	case o.detach:
@@ -246,8 +246,8 @@ func statusOf(err error) error {
 	return exitStatus(ee.ExitCode())
 }
 
-// runCheck prints which conditions hold, and what works as a result.
-func runCheck(o *runOptions, stdout io.Writer) error {
+// runRunCheck prints which conditions hold, and what works as a result.
+func runRunCheck(o *runOptions, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	bpfOK := true
 	for _, c := range mptcpify.Checks() {
