@@ -36,6 +36,7 @@ func TestCloseWithoutData(t *testing.T) {
 					t.Fatal("not accepted")
 				}
 				_ = p.C.Conn.CloseWrite()
+				p.C.Host.Wake() // an application call from outside a poll
 			}
 			n.Sim.RunFor(5 * time.Second)
 			// A handshake, the DATA_FIN and an ACK or two: far fewer than
@@ -48,6 +49,7 @@ func TestCloseWithoutData(t *testing.T) {
 				t.Fatal("the server never saw the client's DATA_FIN")
 			}
 			_ = p.S.Conn.Close()
+			p.S.Host.Wake()
 			if err := n.CheckClosed(p, 10*time.Second); err != nil {
 				logState(t, n, p)
 				t.Fatal(err)
