@@ -29,8 +29,7 @@ func (sf *subflow) capableSynAckReceived(now time.Time, mp *wire.MPTCPOptions) t
 		return tcp.Accept
 	}
 	cap := &mp.Capable
-	if !mp.Has(wire.SubtypeMPCapable) || cap.Form != wire.MPCapableSYNACK || cap.Version != wire.MPTCPVersion ||
-		cap.Flags&wire.MPCapableHMACSHA256 == 0 || cap.SenderKey == 0 {
+	if !mp.Has(wire.SubtypeMPCapable) || cap.Form != wire.MPCapableSYNACK || !capableUnderstood(cap) || cap.SenderKey == 0 {
 		sf.requestMPC = false
 		c.fallback(MPCapableFallbackSYNACK, sf)
 		return tcp.Accept
@@ -99,7 +98,10 @@ func (sf *subflow) capableAckReceived(now time.Time, seg *tcp.Segment, mp *wire.
 		}
 		return tcp.Accept
 	}
-	if !mp.Has(wire.SubtypeMPCapable) || (mp.Capable.Form != wire.MPCapableACK && mp.Capable.Form != wire.MPCapableData) {
+	if !mp.Has(wire.SubtypeMPCapable) || (mp.Capable.Form != wire.MPCapableACK && mp.Capable.Form != wire.MPCapableData) ||
+		!capableUnderstood(&mp.Capable) {
+		// Missing, or one we do not understand, which counts as missing
+		// (as on Linux, which ignores such an option).
 		cause := MPCapableFallbackACK
 		if seg.Len > 0 {
 			// The first data after the handshake, without the keys.
@@ -112,7 +114,7 @@ func (sf *subflow) capableAckReceived(now time.Time, seg *tcp.Segment, mp *wire.
 		return tcp.Accept
 	}
 	mc := &mp.Capable
-	if mc.ReceiverKey != c.local.key || mc.SenderKey == 0 || mc.Version != wire.MPTCPVersion {
+	if mc.ReceiverKey != c.local.key || mc.SenderKey == 0 {
 		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 		return tcp.Reset
 	}
@@ -144,6 +146,7 @@ func (sf *subflow) capableDataRepeated(now time.Time, seg *tcp.Segment, mp *wire
 func (sf *subflow) capableData(now time.Time, seg *tcp.Segment, mc *wire.MPCapable) tcp.Verdict {
 	c := sf.conn
 	m := mapping{dsn: c.remote.idsn + 1, off: 0, n: uint64(mc.DataLen), hasCsum: mc.HasChecksum, csum: mc.Checksum}
+	c.peerDSN64 = true // the implicit mapping is a full one
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		return sf.badMapping(now, err)
 	}
@@ -178,4 +181,15 @@ func (c *Conn) capableFlags() wire.MPCapableFlags {
 		f |= wire.MPCapableDenyJoinID0
 	}
 	return f
+}
+
+// capableUnderstood reports whether an MP_CAPABLE is one this stack
+// implements: version 1, HMAC-SHA256 (H), and not the extensibility flag
+// (B): "If receiving a message with the 'B' flag set to 1 and this is not
+// understood, then the MP_CAPABLE in this SYN MUST be silently ignored,
+// which triggers a fallback to regular TCP" (RFC 8684 section 3.1). The
+// same holds for the SYN/ACK and the third ACK, as on Linux.
+func capableUnderstood(mc *wire.MPCapable) bool {
+	return mc.Version == wire.MPTCPVersion && mc.Flags&wire.MPCapableHMACSHA256 != 0 &&
+		mc.Flags&wire.MPCapableExtensibility == 0
 }

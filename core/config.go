@@ -35,6 +35,13 @@ type Config struct {
 	// net.mptcp.checksum_enabled): they are used when either side asks.
 	Checksum bool
 
+	// DSN64 sends 8-octet data sequence numbers in every mapping, as
+	// Linux does; by default they are 4 octets once the handshake is
+	// complete (RFC 8684 section 3.3 allows either), which leaves 4 more
+	// bytes of each segment for data. packetdrill scripts written
+	// against Linux expect the 8-octet form.
+	DSN64 bool
+
 	// DenyJoinInitial sets the C flag in MP_CAPABLE: peers must not open
 	// subflows to the address and port of the initial subflow, and such
 	// joins are refused (the kernel's allow_join_initial_addr_port=0). A

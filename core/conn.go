@@ -63,6 +63,9 @@ type Conn struct {
 	// fully: the MP_CAPABLE handshake is complete on both sides (the
 	// kernel's fully_established): joins and address signals may flow.
 	fully bool
+	// peerDSN64: the peer maps its data with 8-octet DSNs; our DATA_ACKs
+	// are 8 octets too (Linux's use_64bit_ack).
+	peerDSN64 bool
 
 	// Fallback (RFC 8684 section 3.7).
 	fallen        bool
@@ -443,6 +446,7 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 	if len(c.closedInfo) >= maxClosedInfo {
 		c.closedInfo = slices.Delete(c.closedInfo, 0, 1)
 	}
+	sf.refresh() // the engine's last state, not the one cached at the handshake
 	snap := sf.snapshot()
 	snap.Established = false
 	c.closedInfo = append(c.closedInfo, snap)

@@ -120,9 +120,9 @@ func (l *Listener) SYN(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
 func (l *Listener) capableRequest(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
 	s := l.stack
 	cap := &req.Options.MPTCP.Capable
-	if s.cfg.DisableMPTCP || cap.Version < wire.MPTCPVersion || cap.Flags&wire.MPCapableHMACSHA256 == 0 {
+	if s.cfg.DisableMPTCP || !capableUnderstood(cap) {
 		// RFC 8684 section 3.1: a version-0 request (or one without an
-		// algorithm we know) is answered as plain TCP.
+		// algorithm we know, or with the B flag) is answered as plain TCP.
 		return l.plainRequest(now, req)
 	}
 	c, err := newConn(s, true, ConnOptions{})

@@ -102,6 +102,11 @@ func (sf *subflow) signalsReceived(now time.Time, mp *wire.MPTCPOptions) {
 func (sf *subflow) mappingReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
 	c := sf.conn
 	s := c.stack
+	if seg.Len == 0 && !d.DataFIN {
+		// A mapping on a segment without data maps nothing: ignored, as
+		// Linux does (it reads mappings only from data and DATA_FIN).
+		return tcp.Accept
+	}
 	if d.DataLen == 0 {
 		// The infinite mapping: the peer falls back (RFC 8684 section
 		// 3.7) and every byte from this subflow sequence number on maps
@@ -140,6 +145,9 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 		m.n--
 	}
 	m.dsn = expandIf(c.rcv.nxt, d.DSN, d.DSN64)
+	if d.DSN64 && seg.Len > 0 {
+		c.peerDSN64 = true
+	}
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		return sf.badMapping(now, err)
 	}

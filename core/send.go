@@ -139,8 +139,15 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 // closed its side, every byte has been sent once, and the DATA_FIN is not
 // yet acknowledged.
 func (c *Conn) dataFinDue() bool {
-	return c.snd.finQueued && !c.fallen && c.snd.unsent() == 0 && !c.snd.finAcked &&
-		c.remoteKnown && (!c.snd.finSent || !c.stack.now.Before(c.finSentAt.Add(c.finRTO)))
+	return c.dataFinPending() && (!c.snd.finSent || !c.stack.now.Before(c.finSentAt.Add(c.finRTO)))
+}
+
+// dataFinPending reports whether the DATA_FIN is to be signalled: every
+// pure ACK carries it until it is acknowledged (as the kernel's DSS does
+// once its DATA_FIN is enabled), so a repetition reaches the peer on
+// whichever subflow still works, not only on the first one asked.
+func (c *Conn) dataFinPending() bool {
+	return c.snd.finQueued && !c.fallen && c.snd.unsent() == 0 && !c.snd.finAcked && c.remoteKnown
 }
 
 // sendDataFin asks for the DATA_FIN to go out on a pure ACK of every

@@ -116,9 +116,16 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	}
 	sf.tc = tc
 	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
-	// A data segment carries a DSS of up to dataDSSLen bytes; keep room
-	// for it so the payload is not trimmed.
-	tc.SetOptionReserve(dataDSSLen)
+	// A data segment carries a DSS of up to dataDSSLen bytes (4 more
+	// with 8-octet DSNs); keep room for it so the payload is not
+	// trimmed. A connection that fell back sends no options.
+	switch {
+	case sf.conn.fallen:
+	case sf.conn.stack.cfg.DSN64:
+		tc.SetOptionReserve(dataDSSLen + 4)
+	default:
+		tc.SetOptionReserve(dataDSSLen)
+	}
 	sf.applySockOpts()
 	sf.refresh()
 }
@@ -139,6 +146,16 @@ func (sf *subflow) srtt() time.Duration { return sf.info.SRTT }
 // usable reports whether the subflow may carry data.
 func (sf *subflow) usable() bool {
 	return sf.tc != nil && !sf.closed && !sf.closing && sf.tcpEstablished && sf.fullyEstablishedForData()
+}
+
+// otherUsable reports whether a subflow other than sf may carry data.
+func (c *Conn) otherUsable(sf *subflow) bool {
+	for _, o := range c.subflows {
+		if o != sf && o.usable() {
+			return true
+		}
+	}
+	return false
 }
 
 func (sf *subflow) fullyEstablishedForData() bool {
@@ -324,7 +341,10 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	}
 	var d wire.DSS
 	if c.remoteKnown && !c.fallen {
-		d.HasAck, d.Ack64, d.DataAck = true, true, c.rcv.nxt
+		// DATA_ACKs are 4 octets, as Linux sends them, unless the peer
+		// sends 8-octet DSNs with its data (Linux's use_64bit_ack) or
+		// the handshake is not complete.
+		d.HasAck, d.Ack64, d.DataAck = true, !c.fully || c.peerDSN64, c.rcv.nxt
 	}
 	mib := &c.stack.mib
 	switch {
@@ -344,9 +364,9 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 		// payload.
 		// Until the peer is known to have our key (fully established),
 		// the full forms: it cannot expand a 4-byte DSN without it.
-		d.Ack64 = !c.fully
+		// Config.DSN64 sends the full DSN always, as Linux does.
 		if m, ok := sf.tx.lookup(seg.Offset); ok {
-			d.HasMap, d.DSN64, d.DSN = true, !c.fully, m.dsn
+			d.HasMap, d.DSN64, d.DSN = true, !c.fully || c.stack.cfg.DSN64, m.dsn
 			d.SubflowSeq = uint32(m.off + 1)
 			d.DataLen = uint16(m.n)
 			if m.dataFin {
@@ -363,7 +383,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			}
 		}
 		sf.signals(b, &d)
-		if c.dataFinDue() {
+		if c.dataFinPending() {
 			fin := c.snd.end()
 			d.HasMap, d.DSN64, d.DSN, d.SubflowSeq, d.DataLen, d.DataFIN = true, true, fin, 0, 1, true
 			if c.csum {
@@ -510,9 +530,13 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	}
 	if ev&tcp.EventFIN != 0 {
 		sf.peerFIN = true
-		if !c.fallen && c.state == StateEstablished && !sf.closed {
+		if !c.fallen && c.state == StateEstablished && !sf.closed && (c.snd.finAcked || c.otherUsable(sf)) {
 			// A FIN on one subflow closes only that subflow (RFC 8684
-			// section 3.3.3): the peer is done with it, so are we.
+			// section 3.3.3): the peer is done with it, so are we, when
+			// our data can go elsewhere or is all acknowledged. On the
+			// last subflow our half stays open, as Linux keeps it, to
+			// carry what the application still writes and our DATA_FIN;
+			// the connection's close ends it.
 			sf.removedByPeer = true
 			sf.closeGracefully(now)
 		}
@@ -569,6 +593,10 @@ func (e *SubflowResetError) Error() string {
 
 // Unwrap returns the TCP engine's error.
 func (e *SubflowResetError) Unwrap() error { return e.Err }
+
+// Permanent reports whether the peer said the error is not transient (T
+// flag clear): the path is not to be tried again (pm.IsPermanent).
+func (e *SubflowResetError) Permanent() bool { return !e.Transient }
 
 // onEstablished handles the end of a subflow's TCP handshake.
 func (sf *subflow) onEstablished(now time.Time) {

@@ -40,6 +40,7 @@ type pair struct {
 type backoff struct {
 	failures int
 	next     time.Time
+	never    bool // refused for good: MP_TCPRST without the T flag
 }
 
 func newFullmesh() *fullmesh {
@@ -73,6 +74,11 @@ func (f *fullmesh) Event(now time.Time, c Conn, ev Event) {
 			d := retryInitial << min(b.failures, 16)
 			b.failures++
 			b.next = now.Add(min(d, retryMax))
+			// "If the error condition is considered to be permanent, the
+			// receiver of the RST segment SHOULD NOT try to reestablish
+			// a subflow for this connection over this path" (RFC 8684
+			// section 3.6).
+			b.never = b.never || IsPermanent(ev.Err)
 		}
 	case Removed:
 		for k := range f.retry {
@@ -106,7 +112,7 @@ func (f *fullmesh) Poll(now time.Time, c Conn) time.Time {
 	f.sync(now, c)
 	var next time.Time
 	for _, b := range f.retry {
-		if b.next.After(now) && (next.IsZero() || b.next.Before(next)) {
+		if !b.never && b.next.After(now) && (next.IsZero() || b.next.Before(next)) {
 			next = b.next
 		}
 	}
@@ -141,7 +147,7 @@ func (f *fullmesh) sync(now time.Time, c Conn) {
 			if has(subs, l.Addr, r.AddrPort) {
 				continue
 			}
-			if b := f.retry[pair{l.Addr, r.AddrPort}]; b != nil && now.Before(b.next) {
+			if b := f.retry[pair{l.Addr, r.AddrPort}]; b != nil && (b.never || now.Before(b.next)) {
 				continue
 			}
 			switch err := c.Connect(l, r, l.Backup); {

@@ -231,3 +231,12 @@ func New(name string) (PathManager, error) {
 
 // Names returns the registered names, sorted.
 func Names() []string { return registry.Names(paramNames()...) }
+
+// IsPermanent reports whether a subflow's error says its path must not be
+// tried again for the connection: the peer reset it with MP_TCPRST and
+// the T (transient) flag clear (RFC 8684 section 3.6). The MPTCP layer's
+// error implements Permanent() bool.
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}

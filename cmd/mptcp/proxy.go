@@ -31,6 +31,7 @@ const proxyUsage = `Usage:
   mptcp proxy client [--flags]   the front end (on the router): SOCKS5, HTTP CONNECT,
                                  transparent interception; MPTCP to the server
   mptcp proxy status ADDR        a running proxy's counters (its --status address)
+  mptcp proxy bench [--flags]    measure it on an emulated DSL + LTE network (Linux, root)
 
 Run "mptcp proxy server --help" or "mptcp proxy client --help" for their flags.
 `
@@ -47,6 +48,8 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return runProxyClient(args[1:], stderr)
 	case "status":
 		return runProxyStatus(args[1:], stdout, stderr)
+	case "bench":
+		return runProxyBench(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, proxyUsage)
 		return nil
@@ -159,6 +162,7 @@ func runProxyClient(args []string, stderr io.Writer) error {
 	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
 	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
 	password := fs.String("password", "", "their password")
+	strict := fs.Bool("strict", false, "answer SOCKS5 / HTTP CONNECT only once the server has connected (exact error codes, one more round trip)")
 	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
 	logFmt := fs.String("log", "text", "log `format`: text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -187,6 +191,9 @@ func runProxyClient(args []string, stderr io.Writer) error {
 	override(set, "status", &cfg.Status, *status, false)
 	if set["tproxy"] {
 		cfg.TProxy = *tproxy
+	}
+	if set["strict"] {
+		cfg.Strict = *strict
 	}
 	if set["no-tfo"] {
 		tfo := !*noTFO

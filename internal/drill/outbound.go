@@ -90,6 +90,28 @@ func minTime(a, b time.Time) time.Time {
 
 func (r *runner) rel(t time.Time) string { return fmt.Sprintf("%.6f", t.Sub(r.start).Seconds()) }
 
+// peekOut parses a sent packet without changing any state, for traces.
+func (r *runner) peekOut(pkt []byte) (*outPkt, error) {
+	src, dst, _, seg, err := wire.ParseIP(pkt)
+	if err != nil {
+		return nil, err
+	}
+	t, err := wire.ParseTCP(seg)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := parseOpts(t.Options())
+	if err != nil {
+		return nil, err
+	}
+	p := &outPkt{src: src, dst: dst, t: t, opts: opts}
+	p.f = r.mp.findFlow(netip.AddrPortFrom(src, t.SrcPort()), netip.AddrPortFrom(dst, t.DstPort()))
+	if p.f == nil {
+		p.f = &flow{localISN: t.Seq()}
+	}
+	return p, nil
+}
+
 // parseOut parses a packet the stack sent and finds its flow, making one
 // for a SYN.
 func (r *runner) parseOut(pkt []byte) (*outPkt, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -75,6 +76,9 @@ type Config struct {
 	Local, Remote netip.Addr
 	// Seed seeds the stack's randomness (keys, ISNs, nonces).
 	Seed uint64
+	// Trace, if set, receives every packet injected and sent, in script
+	// syntax with the virtual time.
+	Trace io.Writer
 	// Stack, if set, adjusts the stack's configuration before the stack
 	// is made (tests).
 	Stack func(*core.Config)
@@ -193,6 +197,7 @@ type runner struct {
 	pending   []func(*core.Stack) error // commands run before the stack exists
 	endpoints []pm.LocalAddr            // endpoints added before the stack exists
 	limits    [2]int                    // subflows, add_addr_accepted; -1 unset
+	pmName    string                    // --mptcp_pm; "" is the kernel's
 
 	out   []sent // packets the stack sent and no statement matched yet
 	socks map[int]*socket
@@ -218,7 +223,9 @@ func newRunner(s *Script, cfg Config) *runner {
 		cfg: cfg, script: s, dir: filepath.Dir(s.Path), tol: defaultTolerance,
 		start: start, now: start, socks: map[int]*socket{}, limits: [2]int{-1, -1},
 	}
-	r.stCfg = core.Config{Rand: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	// 8-octet DSNs as Linux sends them, which the scripts expect; the
+	// stack's default 4-octet form is RFC 8684's other choice.
+	r.stCfg = core.Config{Rand: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), DSN64: true}
 	r.mp.init(cfg.Local, cfg.Remote)
 	return r
 }
@@ -242,6 +249,10 @@ func (r *runner) setOptions() error {
 				return fmt.Errorf("--tolerance_usecs=%q", v)
 			}
 			r.tol = time.Duration(us) * time.Microsecond
+		case "mptcp_pm":
+			// An extension of this runner: the path manager by name
+			// (default "kernel", the in-kernel one the scripts assume).
+			r.pmName = v
 		case "ip_version":
 			if v != "ipv4" {
 				return unsupported("--ip_version=%s", v)
@@ -265,7 +276,13 @@ func (r *runner) stack() (*core.Stack, error) {
 	c := r.stCfg
 	c.PathManager = "kernel"
 	sub, acc := r.limits[0], r.limits[1]
-	if sub >= 0 || acc >= 0 {
+	switch {
+	case r.pmName != "" && r.pmName != "kernel":
+		c.PathManager = r.pmName
+		if sub >= 0 || acc >= 0 {
+			c.Limits = pm.Limits{Subflows: max(sub, 0), AddAddrAccepted: max(acc, 0)}
+		}
+	case sub >= 0 || acc >= 0:
 		c.PathManager = fmt.Sprintf("kernel:subflows=%d,add_addr_accepted=%d", max(sub, 2), max(acc, 0))
 	}
 	// The kernel's defaults where ours differ and the scripts see them:
@@ -281,7 +298,13 @@ func (r *runner) stack() (*core.Stack, error) {
 	// The local address is the host's, not an endpoint: like the kernel's,
 	// the initial subflow's address has ID 0 and endpoints are numbered
 	// from 1.
-	st.TCP().AddAddress(r.cfg.Local)
+	if c.PathManager == "fullmesh" {
+		// fullmesh uses the host's addresses as the MPTCP layer lists
+		// them.
+		st.AddAddress(r.cfg.Local)
+	} else {
+		st.TCP().AddAddress(r.cfg.Local)
+	}
 	r.st = st
 	for _, f := range r.pending {
 		if err := f(st); err != nil {
@@ -356,11 +379,31 @@ func (r *runner) poll() {
 	}
 	r.wake = r.st.Poll(r.now, func(p []byte) {
 		r.out = append(r.out, sent{at: r.now, pkt: append([]byte(nil), p...)})
+		r.trace(p)
 	})
+}
+
+// trace writes a sent packet to Config.Trace.
+func (r *runner) trace(pkt []byte) {
+	if r.cfg.Trace == nil {
+		return
+	}
+	save := r.mp.cur
+	p, err := r.peekOut(pkt)
+	if err != nil {
+		fmt.Fprintf(r.cfg.Trace, "%s > malformed: %v\n", r.rel(r.now), err)
+		return
+	}
+	r.mp.cur = nil
+	fmt.Fprintf(r.cfg.Trace, "%s %s\n", r.rel(r.now), r.formatOut(p))
+	r.mp.cur = save
 }
 
 // deliver hands the stack a packet and lets it answer.
 func (r *runner) deliver(pkt []byte) {
+	if r.cfg.Trace != nil {
+		fmt.Fprintf(r.cfg.Trace, "%s < %s line %d\n", r.rel(r.now), "injected", r.line)
+	}
 	r.st.Deliver(r.now, pkt)
 	r.poll()
 }

@@ -9,10 +9,20 @@ import (
 // upstreamPass lists the upstream scripts the stack passes; a change that
 // makes one fail is a regression. docs/drill.md explains the others.
 var upstreamPass = []string{
+	"add_addr/add_addr_server.pkt",
+	"dss/dss_fin_server.pkt",
+	"dss/dss_ssn_specified_server.pkt",
+	"dss/mpc_with_data_server.pkt",
+	"mp_capable/v1_bind_tcpfallback_flagB.pkt",
+	"mp_capable/v1_bind_tcpfallback_flagB_3rd_ack.pkt",
 	"mp_capable/v1_bind_tcpfallback_flagH.pkt",
+	"mp_capable/v1_bind_tcpfallback_flagH_3rd_ack.pkt",
 	"mp_capable/v1_bind_tcpfallback_wrongver.pkt",
+	"mp_capable/v1_bind_tcpfallback_wrongver_3rd_ack.pkt",
+	"mp_capable/v1_connect_tcpfallback_flagB.pkt",
 	"mp_capable/v1_connect_tcpfallback_flagH.pkt",
 	"mp_capable/v1_connect_tcpfallback_wrongver.pkt",
+	"mp_capable/v1_mp_capable_bind_no_cs.pkt",
 	"mp_capable/v1_mp_capable_connect_no_cs.pkt",
 	"mp_join/mp_join_server_bad_token.pkt",
 }

@@ -237,3 +237,26 @@ func TestCoalescedEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestDataFinAfterPathDown takes the first path down for good in the
+// middle of a transfer (found by the torture campaign): the DATA_FIN,
+// repeated, must reach the peer on the subflow that still works, not
+// only on the dead one that happened to be asked first.
+func TestDataFinAfterPathDown(t *testing.T) {
+	n, err := NewNet(1, twoPaths(2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const up, down = 256 << 10, 1 << 20
+	p, err := n.StartTransfer(up, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(300 * time.Millisecond)
+	n.PathLinks[0].SetUp(false)
+	n.RunUntilDone(p, time.Minute)
+	if err := p.Check(up, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+}
