@@ -42,6 +42,9 @@ type Command struct {
 	// Default names the subcommand a group runs when none is given
 	// ("mptcp pm endpoint" lists, as "mptcp pm endpoint list").
 	Default string
+	// StopAtArgs ends the flags at the first argument, for a command
+	// whose arguments are another command line ("mptcp run curl -v URL").
+	StopAtArgs bool
 	// LinuxOnly commands say so and exit 1 on other systems; their Run
 	// is set from a file built only on Linux.
 	LinuxOnly bool
@@ -181,7 +184,14 @@ func execute(ctx context.Context, root *Command, words []string, stdout, stderr 
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	action := c.Run(fs)
-	pos, err := parseInterspersed(fs, args)
+	var pos []string
+	var err error
+	if c.StopAtArgs {
+		err = fs.Parse(args)
+		pos = fs.Args()
+	} else {
+		pos, err = parseInterspersed(fs, args)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		c.printHelp(stdout)
 		return 0
@@ -195,9 +205,12 @@ func execute(ctx context.Context, root *Command, words []string, stdout, stderr 
 	if inv.stop != nil {
 		inv.stop()
 	}
+	var status exitStatus
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &status):
+		return int(status) // the command reported already (a program's own status)
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), err)
 		return 2
