@@ -331,7 +331,7 @@ func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, 
 		}
 	}
 	file := filepath.Join(t.TempDir(), "run.pcap")
-	cmd := ns.Command("tcpdump", "-i", dev, "-U", "-w", file, "tcp")
+	cmd := ns.Command("tcpdump", "-i", dev, "--immediate-mode", "-U", "-w", file, "tcp")
 	errOut := new(syncBuffer)
 	cmd.Stderr = errOut
 	cmd.WaitDelay = 10 * time.Second
@@ -344,10 +344,10 @@ func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, 
 	return func(filter string) (int, bool) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
-		out, err := exec.Command("tshark", "-r", file, "-Y", filter).CombinedOutput()
+		out, err := exec.Command("tshark", "-r", file, "-Y", filter).Output()
 		if err != nil {
-			t.Fatalf("tshark: %v\n%s", err, out)
+			t.Fatalf("tshark: %v", err)
 		}
-		return strings.Count(strings.TrimSpace(string(out)), "\n") + 1, true
+		return len(strings.Fields(strings.ReplaceAll(string(out), " ", ""))), true
 	}
 }
