@@ -236,7 +236,7 @@ func (c *Conn) setRemoteKey(key uint64) {
 
 // subflowOptions are the TCP options of the connection's subflows.
 func (c *Conn) subflowOptions() tcp.Options {
-	return tcp.Options{CongestionControl: c.ccName, CCGroup: c.ccGroup}
+	return tcp.Options{CongestionControl: c.ccName, CCGroup: c.ccGroup, ReceiveBufferMax: c.stack.subflowRcvMax()}
 }
 
 // Server reports whether the connection was accepted by a listener.

@@ -380,7 +380,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 		return nil, fmt.Errorf("listen %v: %w", addr, tcp.ErrAddrInUse)
 	}
 	l := &Listener{stack: s, addr: addr}
-	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl}})
+	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl, ReceiveBufferMax: s.subflowRcvMax()}})
 	if err != nil {
 		return nil, fmt.Errorf("listen %v: %w", addr, err)
 	}
@@ -400,7 +400,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 			continue
 		}
 		jl := &Listener{stack: s, addr: ap, joinOnly: true}
-		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl}}); err == nil {
+		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl, ReceiveBufferMax: s.subflowRcvMax()}}); err == nil {
 			jl.tl = t
 			s.joinLns[ap] = t
 		}
@@ -415,4 +415,15 @@ func (s *Stack) connByToken(token uint32) *Conn {
 		return nil
 	}
 	return c
+}
+
+// subflowRcvMax is the receive-buffer maximum of subflows: at least the
+// connection's. Every subflow advertises the connection-level window
+// (RFC 8684 section 3.3.4), which the engine caps at its own maximum and
+// whose window scale it chooses from it: with the TCP default (6 MiB) the
+// connection could never offer more than that on a long fat path, whatever
+// ReceiveBufferMax says. The subflow's own buffer holds only what arrived
+// out of order or before its mapping, so this costs no memory up front.
+func (s *Stack) subflowRcvMax() int {
+	return max(s.cfg.ReceiveBufferMax, s.cfg.TCP.ReceiveBufferMax)
 }
