@@ -44,19 +44,5 @@ func TestNetConnConformanceTUN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-		acc := make(chan net.Conn, 1)
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				t.Error(err)
-			}
-			acc <- c
-		}()
-		if c1, err = h.Stack.Dial("tcp", srv.String()); err != nil {
-			return nil, nil, nil, err
-		}
-		c2 = <-acc
-		return c1, c2, func() { c1.Close(); c2.Close() }, nil
-	})
+	nettest.TestConn(t, connPair(t, ln, func() (net.Conn, error) { return h.Stack.Dial("tcp", srv.String()) }))
 }
