@@ -41,7 +41,9 @@ type Config struct {
 	// ReceiveBufferMax caps receive-buffer auto-tuning. Zero: defaults.
 	SendBuffer, ReceiveBuffer, ReceiveBufferMax int
 	// KeepAlive enables TCP keepalive on subflows after this much idle
-	// time; zero disables it.
+	// time; zero disables it. Connections made by a Dialer or accepted
+	// from a ListenConfig's listener take theirs instead (15 s unless
+	// set, as with the net package).
 	KeepAlive time.Duration
 
 	// Events, if set, receives the stack's events (the kernel's MPTCP

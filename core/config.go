@@ -26,6 +26,12 @@ type Config struct {
 	// Defaults: "default", "fullmesh", "cubic". Each connection may choose
 	// its own (ConnOptions).
 	Scheduler, PathManager, CongestionControl string
+	// NewScheduler and NewPathManager, when set, make the policies of
+	// new connections instead of Scheduler and PathManager: a policy
+	// passed as a value (one not registered, or configured in code), its
+	// factory closing over whatever state the stack's connections share.
+	NewScheduler   sched.Factory
+	NewPathManager pm.Factory
 
 	// Limits bound the subflows and accepted addresses of each connection
 	// (default pm.DefaultLimits).
@@ -203,6 +209,10 @@ func checkPolicies(s, p, ccName string) error {
 // stack's.
 type ConnOptions struct {
 	Scheduler, PathManager, CongestionControl string
+	// NewScheduler and NewPathManager, when set, make this connection's
+	// policies, taking precedence over every name.
+	NewScheduler   sched.Factory
+	NewPathManager pm.Factory
 	// Checksum asks for DSS checksums on this connection even if the
 	// stack does not.
 	Checksum bool

@@ -87,3 +87,17 @@ func TestIsV2(t *testing.T) {
 		t.Fatal("IsV2 misreads the version")
 	}
 }
+
+func TestSubstitute(t *testing.T) {
+	src := []byte("rate: ${rate}\ncc: ${cc:-olia}\n")
+	got, err := Substitute(src, map[string]string{"rate": "10Mbit"})
+	if err != nil || string(got) != "rate: 10Mbit\ncc: olia\n" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	if _, err := Substitute(src, nil); err == nil || !strings.Contains(err.Error(), "${rate} has no value") {
+		t.Fatalf("missing value: %v", err)
+	}
+	if _, err := Substitute(src, map[string]string{"rate": "1", "k": "4"}); err == nil || !strings.Contains(err.Error(), "${k}") {
+		t.Fatalf("unused value: %v", err)
+	}
+}

@@ -167,9 +167,12 @@ func runEmuRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sc, _, err := loadScenario(pos[0])
+	sc, _, err := loadScenario(pos[0], nil)
 	if err != nil {
 		return err
+	}
+	if sc == nil {
+		return fmt.Errorf("%w: %s is a version 2 scenario, which only `mptcp sim` runs", errUsage, pos[0])
 	}
 	if *seed != 0 {
 		sc.Seed = *seed

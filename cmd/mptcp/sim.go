@@ -26,13 +26,23 @@ const simUsage = `Usage: mptcp sim [flags] [SCENARIO]
 Runs the real MPTCP stack on a simulated network, in virtual time, and
 reports each interval's throughput per subflow, then a summary. SCENARIO is
 the name of a built-in scenario (default %q; see --list) or a YAML or JSON
-scenario file. The same scenario and seed always give the same result and
-the same capture bytes.
+scenario file (version 1: one client with paths to a server; version 2:
+any graph of hosts and routers, FatTree and leaf-spine generators, traffic
+matrices and workloads; see docs/research.md). The same scenario and seed
+always give the same result and the same capture bytes.
+
+  mptcp sim sweep [flags] SCENARIO   a grid of parameters x seeds, merged
+  mptcp sim collect DIR              merge a sweep's results
 
 Flags:
 `
 
 func runSim(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		if sub, ok := simSubcommands[args[0]]; ok {
+			return sub(args[1:], stdout, stderr)
+		}
+	}
 	fs := newFlagSet("sim", stderr)
 	list := fs.Bool("list", false, "list the built-in scenarios and exit")
 	show := fs.Bool("show", false, "print the scenario file (built-in or given) and exit")
@@ -45,6 +55,8 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's, else \"fullmesh\")")
+	vars := varFlag{}
+	fs.Var(vars, "var", "fill the scenario's placeholder ${`name`} with a value: --var name=value (repeatable)")
 	csvPrefix := fs.String("csv", "", "version 2 scenarios: write `PREFIX`-flows.csv, PREFIX-links.csv and PREFIX-series.csv")
 	series := fs.Bool("series", false, fmt.Sprintf("version 2 scenarios: record per-subflow series for every flow (default: runs of at most %d flows)", simrun.SeriesFlows))
 	fs.Usage = func() {
@@ -65,7 +77,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if len(pos) == 1 {
 		name = pos[0]
 	}
-	sc, src, err := loadScenario(name)
+	sc, src, err := loadScenario(name, vars)
 	if err != nil {
 		return err
 	}
@@ -128,28 +140,49 @@ func writePlot(name string, res *simrun.Result, format string) error {
 	return writeFile(name, "--plot", func(w io.Writer) error { return simrun.Plot(w, res, format) })
 }
 
-// loadScenario takes a built-in name or a file path. For a version 2
-// file it returns only the source.
-func loadScenario(name string) (*scenario.Scenario, []byte, error) {
-	if src, ok := scenario.BuiltinFile(name); ok {
-		sc, err := scenario.Builtin(name)
-		return sc, src, err
+// loadScenario takes a built-in name or a file path, and fills its
+// placeholders from vars. For a version 2 file it returns only the
+// source, which the caller compiles.
+func loadScenario(name string, vars map[string]string) (*scenario.Scenario, []byte, error) {
+	src, ok := scenario.BuiltinFile(name)
+	if !ok {
+		if !strings.ContainsAny(name, "./") && !fileExists(name) {
+			return nil, nil, fmt.Errorf("%w: no built-in scenario %q and no such file (built-ins: %s)", errUsage, name, strings.Join(scenario.BuiltinNames(), ", "))
+		}
+		var err error
+		if src, err = os.ReadFile(name); err != nil {
+			return nil, nil, err
+		}
 	}
-	if !strings.ContainsAny(name, "./") && !fileExists(name) {
-		return nil, nil, fmt.Errorf("%w: no built-in scenario %q and no such file (built-ins: %s)", errUsage, name, strings.Join(scenario.BuiltinNames(), ", "))
-	}
-	src, err := os.ReadFile(name)
+	src, err := scenario.Substitute(src, vars)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if scenario.IsV2(src) {
-		return nil, src, nil // the caller compiles a version 2 file
+		return nil, src, nil
 	}
 	sc, err := scenario.Parse(src)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return sc, src, nil
+}
+
+// varFlag collects --var name=value pairs.
+type varFlag map[string]string
+
+func (v varFlag) String() string { return "" }
+
+func (v varFlag) Set(s string) error {
+	name, val, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("%q: want name=value", s)
+	}
+	if _, dup := v[name]; dup {
+		return fmt.Errorf("%q given twice", name)
+	}
+	v[name] = val
+	return nil
 }
 
 func fileExists(p string) bool {

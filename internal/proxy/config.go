@@ -41,6 +41,7 @@ type ClientConfig struct {
 	KeyFile     string `yaml:"key_file"`
 	User        string `yaml:"user"`     // SOCKS5 / HTTP CONNECT user (RFC 1929, Basic)
 	Password    string `yaml:"password"` // and password
+	Strict      bool   `yaml:"strict"`   // answer SOCKS/HTTP only after the converter did
 	Status      string `yaml:"status"`
 }
 

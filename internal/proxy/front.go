@@ -26,8 +26,20 @@ type Front struct {
 	// HandshakeTimeout bounds an application's SOCKS5 or HTTP request and
 	// the converter's reply (10 s when zero).
 	HandshakeTimeout time.Duration
-	Log              *slog.Logger
-	Stats            Stats
+	// Strict makes SOCKS5 and HTTP CONNECT wait for the converter's reply
+	// before answering the application, so a refusal reaches it as a
+	// SOCKS or HTTP error code. It costs a round trip: over MPTCP the
+	// converter cannot send before the handshake's third ACK. By default
+	// the front end answers at once and sends the application's first
+	// bytes with the Convert message in the SYN (0-RTT); a refusal then
+	// resets the application's connection.
+	Strict bool
+	// EarlyWait is how long the front end waits for an application's
+	// first bytes, to send them in the SYN, before dialling without them
+	// (for protocols where the server speaks first). Default 10 ms.
+	EarlyWait time.Duration
+	Log       *slog.Logger
+	Stats     Stats
 }
 
 func (f *Front) timeout() time.Duration {
@@ -102,7 +114,12 @@ func (f *Front) handleSOCKS(c net.Conn, r *bufio.Reader) {
 		f.serveUDPAssociate(c, r)
 		return
 	}
-	up, err := f.Client.Connect(context.Background(), req.target)
+	if !f.Strict {
+		writeSocksReply(c, socksSucceeded, netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+		f.optimistic(c, r, req.target)
+		return
+	}
+	up, err := f.Client.Connect(context.Background(), req.target, nil)
 	if err == nil {
 		_ = up.SetReadDeadline(time.Now().Add(f.timeout()))
 		_, err = up.Reply()
@@ -149,7 +166,12 @@ func (f *Front) handleHTTP(c net.Conn, r *bufio.Reader) {
 		c.Close()
 		return
 	}
-	up, err := f.Client.Connect(context.Background(), t)
+	if !f.Strict {
+		fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		f.optimistic(c, r, t)
+		return
+	}
+	up, err := f.Client.Connect(context.Background(), t, nil)
 	if err == nil {
 		_ = up.SetReadDeadline(time.Now().Add(f.timeout()))
 		_, err = up.Reply()
@@ -179,13 +201,30 @@ func (f *Front) handleTransparent(c net.Conn) {
 		reset(c)
 		return
 	}
-	up, err := f.Client.Connect(context.Background(), targetOf(dest))
+	f.optimistic(c, bufio.NewReader(c), targetOf(dest))
+}
+
+// optimistic relays an application connection that was already told it is
+// connected: it waits up to EarlyWait for the application's first bytes,
+// sends them with the Convert message, and relays. A refusal by the
+// converter resets the application's connection.
+func (f *Front) optimistic(c net.Conn, r *bufio.Reader, t Target) {
+	wait := f.EarlyWait
+	if wait <= 0 {
+		wait = 10 * time.Millisecond
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	_, _ = r.Peek(1) // a timeout leaves nothing buffered: dial without early data
+	_ = c.SetReadDeadline(time.Time{})
+	early, _ := r.Peek(r.Buffered())
+	up, err := f.Client.Connect(context.Background(), t, early)
 	if err != nil {
-		f.converterFailed(targetOf(dest), err)
+		f.converterFailed(t, err)
 		reset(c)
 		return
 	}
-	f.relay(c, up)
+	_, _ = r.Discard(len(early))
+	f.relay(withReader(c, r), up)
 }
 
 func (f *Front) relay(app net.Conn, up *Upstream) {

@@ -38,7 +38,9 @@ func newRig(t *testing.T, serverKey, clientKey []byte, opts ...func(*Server)) *r
 	}
 	r.conv = listen(t)
 	go r.srv.Serve(r.conv)
-	r.front = &Front{Client: &Client{Converter: r.conv.Addr().String(), Dialer: &net.Dialer{}, Key: clientKey}}
+	// Strict: the tests of refusals check the SOCKS and HTTP error codes;
+	// TestOptimistic covers the default.
+	r.front = &Front{Client: &Client{Converter: r.conv.Addr().String(), Dialer: &net.Dialer{}, Key: clientKey}, Strict: true}
 	r.fl = listen(t)
 	go r.front.ServeProxy(r.fl)
 	return r
@@ -411,7 +413,7 @@ func TestIndependentConvert(t *testing.T) {
 		io.Copy(c, out)
 	}()
 	cl := &Client{Converter: conv.Addr().String(), Dialer: &net.Dialer{}}
-	up, err := cl.Connect(context.Background(), targetOf(op))
+	up, err := cl.Connect(context.Background(), targetOf(op), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,4 +493,37 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("condition not reached in 20 s")
+}
+
+// TestOptimistic: by default the front end answers the application at once
+// and sends its first bytes with the Convert message; a refusal resets the
+// application's connection.
+func TestOptimistic(t *testing.T) {
+	key := []byte("k")
+	r := newRig(t, key, key)
+	r.front.Strict = false // before the first connection
+	o := origin(t)
+	c, err := socks(t, r, nil).Dial("tcp", o.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := exchange(t, c, "early"); got != "hello early" {
+		t.Fatalf("got %q", got)
+	}
+	bad := newRig(t, []byte("right"), []byte("wrong"))
+	bad.front.Strict = false
+	c2, err := socks(t, bad, nil).Dial("tcp", o.Addr().String())
+	if err != nil {
+		t.Fatalf("optimistic SOCKS reply: %v", err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(20 * time.Second))
+	c2.Write([]byte("x"))
+	if _, err := io.ReadAll(c2); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("refused connection: read error %v, want a reset", err)
+	}
+	if n := bad.srv.Stats.NotAuthorized.Load(); n != 1 {
+		t.Errorf("NotAuthorized = %d", n)
+	}
 }

@@ -85,6 +85,7 @@ func NewFront(cfg *ClientConfig, tr Transport, log *slog.Logger) (*Front, error)
 	return &Front{
 		Client: &Client{Converter: cfg.Server, Dialer: tr.Dialer(on(cfg.TFO)), Key: key},
 		Creds:  Credentials{User: cfg.User, Password: cfg.Password},
+		Strict: cfg.Strict,
 		Log:    log,
 	}, nil
 }
