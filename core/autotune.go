@@ -88,3 +88,29 @@ func (c *Conn) autotuneSkipped(now time.Time) {
 	c.tuneLast = c.tuneAt.Add((k - 1) * interval)
 	c.tuneAt = c.tuneAt.Add(k * interval)
 }
+
+// sendAutotune grows the send buffer, never beyond SendBufferMax, to
+// twice the sum of the subflows' congestion windows, or to the peer's
+// connection-level window when that is larger: what the paths and the
+// peer could take at once (Linux's tcp_sndbuf_expand sizes a socket's
+// buffer from its congestion window the same way). It only runs when the
+// buffer is nearly full, the one time its size matters.
+func (c *Conn) sendAutotune() {
+	budget := c.stack.cfg.SendBufferMax
+	if c.snd.limit >= budget || c.snd.free() > c.snd.limit/4 {
+		return
+	}
+	target := 0
+	for _, sf := range c.subflows {
+		if sf.usable() {
+			target += 2 * sf.info.Cwnd
+		}
+	}
+	if after64(c.wndEnd, c.snd.una) {
+		target = max(target, int(min(c.wndEnd-c.snd.una, uint64(budget))))
+	}
+	if target > c.snd.limit {
+		c.snd.limit = min(target, budget)
+		c.wake() // room to write
+	}
+}

@@ -558,6 +558,7 @@ func (c *Conn) poll(now time.Time) bool {
 	c.checkStale(now)
 	c.probeIdle(now)
 	c.autotune(now)
+	c.sendAutotune()
 	c.signalTimers(now)
 	if c.state == StateEstablished {
 		c.push(now)

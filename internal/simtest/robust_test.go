@@ -308,3 +308,36 @@ func TestWindowBeyondSubflowCap(t *testing.T) {
 		t.Errorf("largest window advertised %d bytes (shift %d): capped at the subflow maximum", maxWnd, shift)
 	}
 }
+
+// TestSendBufferGrows runs a download over a long fat path with the
+// default send buffer (issue 21 finding 7): the sender's buffer must grow
+// towards the bandwidth-delay product (up to SendBufferMax), as Linux's
+// does within tcp_wmem, or the window never exceeds the initial 4 MiB.
+func TestSendBufferGrows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 48 MB transfer")
+	}
+	n, err := NewNet(5, []Path{{Rate: 400e6, Delay: 100 * time.Millisecond, Queue: 16 << 20}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const down = 48 << 20
+	p, err := n.StartTransfer(0, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peak int
+	for !p.Finished() && n.Sim.Elapsed() < 2*time.Minute {
+		n.Sim.RunFor(50 * time.Millisecond)
+		if p.S != nil {
+			peak = max(peak, p.S.Conn.Info().SendBuffered)
+		}
+	}
+	if err := p.Check(0, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+	if peak <= core.DefaultSendBuffer {
+		t.Errorf("the server never held more than %d bytes to send: its buffer did not grow", peak)
+	}
+}
