@@ -72,7 +72,7 @@ func runFlagSet(fs *flag.FlagSet) Action {
 	fs.BoolVar(&o.detach, "detach", false, "remove the pinned attachment of --cgroup or --pid")
 	fs.BoolVar(&o.list, "list", false, "list the pinned attachments")
 	fs.BoolVar(&o.check, "check", false, "say which of the conditions mptcp run needs hold here")
-	fs.StringVar(&o.pinDir, "pin-dir", "/sys/fs/bpf/mptcp-run", "`DIR` on a BPF file system for pinned attachments")
+	fs.StringVar(&o.pinDir, "pin-dir", mptcpify.DefaultPinDir, "`DIR` on a BPF file system for pinned attachments")
 	fs.BoolVar(&o.verbose, "v", false, "say what is attached and how, on stderr")
 	return func(inv *Invocation) error {
 		stdout, stderr := inv.Stdout, inv.Stderr
