@@ -38,10 +38,13 @@ type Config struct {
 	DisableMPTCP bool
 
 	// SendBuffer and ReceiveBuffer size a connection's buffers in bytes;
-	// ReceiveBufferMax caps receive-buffer auto-tuning. Zero: defaults.
-	SendBuffer, ReceiveBuffer, ReceiveBufferMax int
+	// SendBufferMax and ReceiveBufferMax cap their auto-tuning (the memory
+	// budget of one connection). Zero: defaults.
+	SendBuffer, SendBufferMax, ReceiveBuffer, ReceiveBufferMax int
 	// KeepAlive enables TCP keepalive on subflows after this much idle
-	// time; zero disables it.
+	// time; zero disables it. Connections made by a Dialer or accepted
+	// from a ListenConfig's listener take theirs instead (15 s unless
+	// set, as with the net package).
 	KeepAlive time.Duration
 
 	// Events, if set, receives the stack's events (the kernel's MPTCP
@@ -74,6 +77,7 @@ func (c *Config) coreConfig() core.Config {
 		Announce:          c.Announce,
 		DisableMPTCP:      c.DisableMPTCP,
 		SendBuffer:        c.SendBuffer,
+		SendBufferMax:     c.SendBufferMax,
 		ReceiveBuffer:     c.ReceiveBuffer,
 		ReceiveBufferMax:  c.ReceiveBufferMax,
 		Events:            c.Events,

@@ -78,10 +78,15 @@ func (c *Conn) wait(ctx context.Context, deadline time.Time) error {
 	ch := c.signal
 	c.waiters++
 	c.s.mu.Unlock()
-	defer func() {
-		c.s.mu.Lock()
-		c.waiters--
-	}()
+	err := waitSignal(ctx, ch, deadline)
+	c.s.mu.Lock()
+	c.waiters--
+	return err
+}
+
+// waitSignal blocks until ch is closed (nil error), the deadline passes
+// (os.ErrDeadlineExceeded) or ctx is done (its error).
+func waitSignal(ctx context.Context, ch <-chan struct{}, deadline time.Time) error {
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)

@@ -265,27 +265,15 @@ func (l *Listener) acceptReady() (*core.Conn, error) {
 }
 
 // wait releases s.mu until a listener notifies, Close or SetDeadline is
-// called, or the deadline passes.
+// called, or the deadline passes, and takes it again.
 func (l *Listener) wait() error {
-	ch := l.signal
+	ch, deadline := l.signal, l.deadline
 	l.waiters++
 	l.s.mu.Unlock()
-	defer func() {
-		l.s.mu.Lock()
-		l.waiters--
-	}()
-	var timeout <-chan time.Time
-	if !l.deadline.IsZero() {
-		t := time.NewTimer(time.Until(l.deadline))
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-ch:
-		return nil
-	case <-timeout:
-		return os.ErrDeadlineExceeded
-	}
+	err := waitSignal(context.Background(), ch, deadline)
+	l.s.mu.Lock()
+	l.waiters--
+	return err
 }
 
 // SetDeadline sets the deadline of Accept calls, pending ones included; the

@@ -31,6 +31,22 @@ type echo struct {
 	port uint16
 }
 
+// announceWake is when an unechoed ADD_ADDR is next due again, zero if
+// none is or no subflow can carry it (a subflow becoming usable is an
+// event that polls the connection).
+func (c *Conn) announceWake() time.Time {
+	var t time.Time
+	for _, a := range c.announced {
+		if a.sent && !a.echoed && a.retrans < addAddrMaxRetrans {
+			t = earliest(t, a.next)
+		}
+	}
+	if !t.IsZero() && c.bestSubflow() == nil {
+		return time.Time{}
+	}
+	return t
+}
+
 // signalTimers retransmits unechoed ADD_ADDRs and forces ACKs for
 // pending signals.
 func (c *Conn) signalTimers(now time.Time) {

@@ -26,6 +26,12 @@ type Config struct {
 	// Defaults: "default", "fullmesh", "cubic". Each connection may choose
 	// its own (ConnOptions).
 	Scheduler, PathManager, CongestionControl string
+	// NewScheduler and NewPathManager, when set, make the policies of
+	// new connections instead of Scheduler and PathManager: a policy
+	// passed as a value (one not registered, or configured in code), its
+	// factory closing over whatever state the stack's connections share.
+	NewScheduler   sched.Factory
+	NewPathManager pm.Factory
 
 	// Limits bound the subflows and accepted addresses of each connection
 	// (default pm.DefaultLimits).
@@ -75,8 +81,12 @@ type Config struct {
 	AddAddrTimeout time.Duration
 
 	// SendBuffer bounds the bytes a connection holds for sending,
-	// unacknowledged at data level included (default 4 MiB).
-	SendBuffer int
+	// unacknowledged at data level included (default 4 MiB), at first;
+	// auto-tuning grows it up to SendBufferMax (default 16 MiB) to twice
+	// the subflows' congestion windows, or the peer's window if larger, so
+	// that a long fat path is not limited by it (as Linux grows a socket's
+	// buffer within tcp_wmem). SendBufferMax is the memory budget.
+	SendBuffer, SendBufferMax int
 	// ReceiveBuffer is a connection's initial receive buffer and window
 	// (default 256 KiB); ReceiveBufferMax the most auto-tuning grows it to
 	// (default 16 MiB). Auto-tuning sizes the buffer to twice the sum of
@@ -109,6 +119,7 @@ type Config struct {
 const (
 	DefaultAddAddrTimeout   = 2 * time.Second
 	DefaultSendBuffer       = 4 << 20
+	DefaultSendBufferMax    = 16 << 20
 	DefaultReceiveBuffer    = 256 << 10
 	DefaultReceiveBufferMax = 16 << 20
 	DefaultNoSubflowTimeout = 60 * time.Second
@@ -154,6 +165,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SendBuffer == 0 {
 		c.SendBuffer = DefaultSendBuffer
 	}
+	if c.SendBufferMax == 0 {
+		c.SendBufferMax = max(DefaultSendBufferMax, c.SendBuffer)
+	}
 	if c.ReceiveBuffer == 0 {
 		c.ReceiveBuffer = DefaultReceiveBuffer
 	}
@@ -163,7 +177,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.NoSubflowTimeout <= 0 {
 		c.NoSubflowTimeout = DefaultNoSubflowTimeout
 	}
-	for _, n := range []int{c.SendBuffer, c.ReceiveBuffer, c.ReceiveBufferMax} {
+	for _, n := range []int{c.SendBuffer, c.SendBufferMax, c.ReceiveBuffer, c.ReceiveBufferMax} {
 		if n < minBuffer || n > maxConnBuffer {
 			return c, fmt.Errorf("%w: buffer size %d outside %d..%d", ErrInvalid, n, minBuffer, maxConnBuffer)
 		}
@@ -171,6 +185,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ReceiveBufferMax < c.ReceiveBuffer {
 		c.ReceiveBufferMax = c.ReceiveBuffer
 	}
+	c.SendBufferMax = max(c.SendBufferMax, c.SendBuffer)
 	for _, a := range c.Announce {
 		if !a.Addr().IsValid() {
 			return c, fmt.Errorf("%w: announced address %v", ErrInvalid, a)
@@ -203,6 +218,10 @@ func checkPolicies(s, p, ccName string) error {
 // stack's.
 type ConnOptions struct {
 	Scheduler, PathManager, CongestionControl string
+	// NewScheduler and NewPathManager, when set, make this connection's
+	// policies, taking precedence over every name.
+	NewScheduler   sched.Factory
+	NewPathManager pm.Factory
 	// Checksum asks for DSS checksums on this connection even if the
 	// stack does not.
 	Checksum bool

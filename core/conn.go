@@ -1,6 +1,8 @@
 package core
 
 import (
+	"cmp"
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -77,6 +79,7 @@ type Conn struct {
 	fbFinSent     bool // the FIN that stands for DATA_FIN after a fallback
 
 	subflows   []*subflow
+	sfBuf      []*subflow // scratch copy of subflows for poll
 	nextSubID  int
 	initialSub *subflow
 
@@ -91,6 +94,7 @@ type Conn struct {
 	writeClosed   bool // CloseWrite: DATA_FIN after the data
 	appClosed     bool // Close: no more reading either
 	finSentAt     time.Time
+	finTryAt      time.Time // a DATA_FIN due but not yet sent is tried again then
 	finRTO        time.Duration
 	peerFin       bool // the peer's DATA_FIN (or FIN after fallback) consumed
 	peerFinAcked  bool // our DATA_ACK covers the peer's DATA_FIN
@@ -113,7 +117,13 @@ type Conn struct {
 	oppAt      time.Time                  // ... and when
 	pairsSeen  map[[2]netip.AddrPort]bool // (local addr, remote) pairs joined before
 
-	// Timers and bookkeeping.
+	// Timers and bookkeeping. The stack polls a connection when it is
+	// queued (dirty, or touched by a packet, a hook or the application)
+	// or when its deadline, kept in the stack's heap, is due (sched.go).
+	seq               uint64    // creation order: connections are polled in it
+	queued            bool      // in the stack's run queue
+	heapIdx           int       // index in the stack's deadline heap, -1 if none
+	deadline          time.Time // nextWake when last computed
 	dirty             bool
 	noSubflowSince    time.Time
 	handshakeDeadline time.Time
@@ -132,6 +142,40 @@ type Conn struct {
 	eventCreated         bool // EventCreated was emitted: EventClosed follows
 }
 
+// policies makes a new connection's scheduler and path manager and names
+// its congestion control: the connection's factory, else its name, else
+// the stack's factory, else the stack's name.
+func (s *Stack) policies(opts ConnOptions) (sched.Scheduler, pm.PathManager, string, error) {
+	ccName := cmp.Or(opts.CongestionControl, s.cfg.CongestionControl)
+	if !slices.Contains(cc.Names(), ccName) {
+		return nil, nil, "", fmt.Errorf("%w: %w %q (valid: %v)", ErrInvalid, cc.ErrUnknown, ccName, cc.Names())
+	}
+	var sc sched.Scheduler
+	var err error
+	switch {
+	case opts.NewScheduler != nil:
+		sc = opts.NewScheduler()
+	case opts.Scheduler == "" && s.cfg.NewScheduler != nil:
+		sc = s.cfg.NewScheduler()
+	default:
+		if sc, err = sched.New(cmp.Or(opts.Scheduler, s.cfg.Scheduler)); err != nil {
+			return nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	var p pm.PathManager
+	switch {
+	case opts.NewPathManager != nil:
+		p = opts.NewPathManager()
+	case opts.PathManager == "" && s.cfg.NewPathManager != nil:
+		p = s.cfg.NewPathManager()
+	default:
+		if p, err = s.pms.New(cmp.Or(opts.PathManager, s.cfg.PathManager)); err != nil {
+			return nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	return sc, p, ccName, nil
+}
+
 // dsnRange is a range of data sequence numbers waiting to be sent again.
 type dsnRange struct {
 	dsn  uint64
@@ -146,23 +190,10 @@ type linearMap struct {
 }
 
 func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
-	schedName := opts.Scheduler
-	if schedName == "" {
-		schedName = s.cfg.Scheduler
-	}
-	pmName := opts.PathManager
-	if pmName == "" {
-		pmName = s.cfg.PathManager
-	}
-	ccName := opts.CongestionControl
-	if ccName == "" {
-		ccName = s.cfg.CongestionControl
-	}
-	if err := checkPolicies(schedName, pmName, ccName); err != nil {
+	sc, p, ccName, err := s.policies(opts)
+	if err != nil {
 		return nil, err
 	}
-	sc, _ := sched.New(schedName)
-	p, _ := pm.New(pmName)
 	c := &Conn{
 		stack:   s,
 		server:  server,
@@ -178,6 +209,9 @@ func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
 	c.snd.init(0, s.cfg.SendBuffer)
 	c.rcv.init(0, s.cfg.ReceiveBuffer)
 	c.lastUnaMove = s.now
+	s.connSeq++
+	c.seq = s.connSeq
+	c.heapIdx = -1
 	return c, nil
 }
 
@@ -202,7 +236,7 @@ func (c *Conn) setRemoteKey(key uint64) {
 
 // subflowOptions are the TCP options of the connection's subflows.
 func (c *Conn) subflowOptions() tcp.Options {
-	return tcp.Options{CongestionControl: c.ccName, CCGroup: c.ccGroup}
+	return tcp.Options{CongestionControl: c.ccName, CCGroup: c.ccGroup, ReceiveBufferMax: c.stack.subflowRcvMax()}
 }
 
 // Server reports whether the connection was accepted by a listener.
@@ -236,12 +270,7 @@ func (c *Conn) wake() {
 		return
 	}
 	c.notifyQueued = true
-	c.stack.notifyLater(func() {
-		c.notifyQueued = false
-		if c.notify != nil {
-			c.notify()
-		}
-	})
+	c.stack.notifyQ = append(c.stack.notifyQ, notification{c: c})
 }
 
 // Write queues as much of p as the send buffer takes and returns how
@@ -381,6 +410,7 @@ func (c *Conn) close(err error) {
 	}
 	wasEstab := c.state == StateEstablished && !c.fallen && c.fully
 	c.state = StateClosed
+	c.stack.queue(c)
 	if c.err == nil {
 		c.err = err
 	}
@@ -403,7 +433,10 @@ func (c *Conn) close(err error) {
 }
 
 // markDirty asks for the connection to be pushed at the next poll.
-func (c *Conn) markDirty() { c.dirty = true }
+func (c *Conn) markDirty() {
+	c.dirty = true
+	c.stack.queue(c)
+}
 
 // established moves a connecting connection to established, hands a
 // server connection to its listener, and tells the application.
@@ -515,19 +548,24 @@ func (c *Conn) poll(now time.Time) bool {
 	if c.state == StateClosed {
 		return wasDirty
 	}
-	for _, sf := range append([]*subflow(nil), c.subflows...) {
+	// A subflow may go away while polled: poll a copy (kept, so a poll
+	// allocates nothing).
+	c.sfBuf = append(c.sfBuf[:0], c.subflows...)
+	for _, sf := range c.sfBuf {
 		sf.poll(now)
 	}
+	clear(c.sfBuf)
 	c.checkStale(now)
 	c.probeIdle(now)
 	c.autotune(now)
+	c.sendAutotune()
 	c.signalTimers(now)
 	if c.state == StateEstablished {
 		c.push(now)
 		c.dataFinTimer(now)
 	}
 	c.checkClosed(now)
-	if c.fully && !c.fallen && (c.pmNext.IsZero() || !now.Before(c.pmNext)) {
+	if c.fully && !c.fallen && (!c.pmNext.IsZero() && !now.Before(c.pmNext) || c.pmInbox()) {
 		c.pmNext = c.pm.Poll(now, pmView{c})
 	}
 	if !c.noSubflowSince.IsZero() && c.state != StateClosed && !c.hasEstablishedSubflow() &&
@@ -539,9 +577,10 @@ func (c *Conn) poll(now time.Time) bool {
 	return wasDirty || c.dirty
 }
 
-// nextWake returns when the connection's own timers next need a poll.
-// Only timers that poll acts on are included, so a due timer never makes
-// the stack spin.
+// nextWake returns when the connection's own timers next need a poll: the
+// one source of the connection's deadline in the stack's heap. Only
+// timers that poll acts on, moving them on, are included, so a due timer
+// never makes the stack spin.
 func (c *Conn) nextWake(now time.Time) time.Time {
 	if c.state == StateClosed || c.reaped {
 		return time.Time{}
@@ -561,17 +600,15 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 	}
 	if c.fully {
 		t = earliest(t, c.pmNext)
-		for _, a := range c.announced {
-			if a.sent && !a.echoed && a.retrans < addAddrMaxRetrans {
-				t = earliest(t, a.next)
-			}
-		}
+		t = earliest(t, c.announceWake())
 		if len(c.echoQ) > 0 || len(c.rmQ) > 0 {
 			t = earliest(t, now.Add(10*time.Millisecond))
 		}
 	}
 	if c.snd.finSent && !c.snd.finAcked && c.remoteKnown {
 		t = earliest(t, c.finSentAt.Add(c.finRTO))
+	} else if c.state == StateEstablished && c.dataFinDue() {
+		t = earliest(t, c.finTryAt)
 	}
 	for _, sf := range c.subflows {
 		t = earliest(t, sf.nextWake())
@@ -581,9 +618,7 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 		if c.snd.nxt != c.snd.una {
 			t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))
 		}
-		if !c.stack.cfg.DisableAutoTune {
-			t = earliest(t, c.tuneAt)
-		}
+		t = earliest(t, c.autotuneWake())
 	}
 	return t
 }

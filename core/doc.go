@@ -62,6 +62,8 @@
 //     addr.go), the scheduler's view (schedview.go), the TCP engine's
 //     extension points (tcpglue.go);
 //   - the stack, its listeners and configuration (stack.go, listener.go,
-//     config.go), its counters (mib.go) and its events (event.go: the
-//     kernel's MPTCP netlink events as values, handed to Config.Events).
+//     config.go), the scheduling of its connections (sched.go: a run
+//     queue and a deadline heap), socket options (sockopt.go), its
+//     counters (mib.go) and its events (event.go: the kernel's MPTCP
+//     netlink events as values, handed to Config.Events).
 package core

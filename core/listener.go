@@ -83,7 +83,7 @@ func (l *Listener) enqueue(c *Conn) {
 	}
 	l.queue = append(l.queue, c)
 	if f := l.notify; f != nil {
-		l.stack.notifyLater(f)
+		l.stack.notifyQ = append(l.stack.notifyQ, notification{f: f})
 	}
 }
 
@@ -176,7 +176,7 @@ func (l *Listener) adopt(c *Conn, req *tcp.Request) {
 	}
 	c.remotes = append(c.remotes, pm.RemoteAddr{ID: 0, AddrPort: req.Remote})
 	c.handshakeDeadline = s.now.Add(handshakeTimeout)
-	s.conns = append(s.conns, c)
+	s.addConn(c)
 }
 
 // handshakeTimeout bounds how long a server-side connection waits for

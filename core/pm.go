@@ -18,6 +18,7 @@ func (c *Conn) pmEvent(ev pm.Event) {
 	}
 	c.pm.Event(c.stack.now, pmView{c}, ev)
 	c.pmNext = c.stack.now // let it act on its timers at the next poll
+	c.stack.queue(c)
 }
 
 // pmView is the narrow view of a connection a path manager gets.

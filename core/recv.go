@@ -221,6 +221,7 @@ func (sf *subflow) take(m *mapping, off uint64, n int) int {
 		k += len(p)
 	}
 	sf.tc.Discard(n)
+	c.autotuneSkipped(c.stack.now)
 	sf.bytesRecv += uint64(n)
 	c.bytesRecv += uint64(n)
 	sf.rx.prune(off + uint64(n))

@@ -154,6 +154,11 @@ func (c *Conn) dataFinPending() bool {
 // subflow that can carry it (the kernel's mptcp_send_ack after
 // mptcp_write_data_fin). It is repeated with backoff until acknowledged.
 func (c *Conn) sendDataFin(now time.Time) {
+	if !c.snd.finSent {
+		// The ACK may have no room for it (the MP_CAPABLE third ACK goes
+		// first): try again after a while.
+		c.finTryAt = now.Add(max(c.maxRTT(), 100*time.Millisecond))
+	}
 	for _, sf := range c.subflows {
 		if sf.canSignal() && sf.usable() {
 			sf.sendACK()

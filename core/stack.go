@@ -33,12 +33,21 @@ type Stack struct {
 	locals      []pm.LocalAddr // the host's addresses with their IDs
 	nextLocalID uint8
 
-	bh blackholes
+	bh  blackholes
+	pms pm.Set // path managers built from names with parameters: this stack's own
+
+	// Scheduling (sched.go): connections with work wait in runq, the
+	// others' deadlines in timers; a poll visits only the former and the
+	// due ones.
+	connSeq uint64
+	runq    []*Conn
+	batch   []*Conn // the round being polled
+	timers  deadlineHeap
+	inbox   []*Conn // connections whose path manager takes outside commands
 
 	now       time.Time
-	hookDepth int      // >0 inside a TCP hook: the engine must not be re-entered
-	spins     int      // polls that found a due timer nothing acted on (a bug)
-	notifyQ   []func() // application notifications, run after the work
+	hookDepth int            // >0 inside a TCP hook: the engine must not be re-entered
+	notifyQ   []notification // application notifications, run after the work
 	inNotify  bool
 }
 
@@ -107,6 +116,7 @@ func (s *Stack) RemoveAddress(a netip.Addr) {
 	s.locals = slices.Delete(s.locals, i, i+1)
 	for _, c := range s.conns {
 		c.localRemoved(la)
+		s.queue(c)
 	}
 }
 
@@ -220,33 +230,33 @@ func (s *Stack) Deliver(now time.Time, pkt []byte) {
 	s.runNotify()
 }
 
-// Poll lets the connections send and run their timers, sending packets
-// through send, which must copy each packet before it returns. It returns
-// when the stack next wants to be polled, or the zero Time.
+// Poll lets the connections that have work send and run their timers
+// (sched.go), sending packets through send, which must copy each packet
+// before it returns. It returns when the stack next wants to be polled,
+// or the zero Time.
 func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
 	s.now = now
+	s.queueDue(now)
+	s.queueInbox()
 	var next time.Time
 	for round := 0; round < 4; round++ {
-		busy := false
-		for i := 0; i < len(s.conns); i++ {
-			if s.conns[i].poll(now) {
-				busy = true
-			}
-		}
+		busy := s.pollQueued(now)
 		next = s.tcp.Poll(now, send)
-		s.reap()
+		// The TCP engine ran the hooks that may have moved timers (an
+		// ADD_ADDR or DATA_FIN sent): deadlines are taken after it.
+		s.settle(now)
 		if !busy && !s.anyDirty() {
 			break
 		}
 	}
-	for _, c := range s.conns {
-		w := c.nextWake(now)
-		if !w.IsZero() && !w.After(now) && !c.dirty {
-			// A timer that poll did not act on: never spin on it.
-			s.spins++
-			w = now.Add(time.Millisecond)
-		}
-		next = earliest(next, w)
+	// Connections touched by the last round's output are polled at the
+	// next Poll (as they are after a Deliver); their timers may have
+	// moved meanwhile.
+	for _, c := range s.runq {
+		s.reschedule(c, now)
+	}
+	if s.timers.Len() > 0 {
+		next = earliest(next, s.timers.Min().deadline)
 	}
 	s.runNotify()
 	if !next.IsZero() && next.Before(now) {
@@ -255,36 +265,12 @@ func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
 	return next
 }
 
-// anyDirty reports whether a connection got work during the TCP poll
-// (acknowledgments that opened the window, a subflow that failed).
-func (s *Stack) anyDirty() bool {
-	for _, c := range s.conns {
-		if c.dirty {
-			return true
-		}
-	}
-	return false
+// notification is an application notification waiting to run: a
+// connection's, or a listener's function.
+type notification struct {
+	c *Conn
+	f func()
 }
-
-// reap forgets connections that are closed and that nobody can reach.
-func (s *Stack) reap() {
-	out := s.conns[:0]
-	for _, c := range s.conns {
-		if c.state == StateClosed && len(c.subflows) == 0 {
-			s.tokens.remove(c.local.token, c)
-			c.reaped = true
-			continue
-		}
-		out = append(out, c)
-	}
-	clear(s.conns[len(out):])
-	s.conns = out
-}
-
-// notifyLater queues an application notification; notifications run when
-// the stack has finished the packet or poll that caused them, never from
-// inside the TCP engine.
-func (s *Stack) notifyLater(f func()) { s.notifyQ = append(s.notifyQ, f) }
 
 func (s *Stack) runNotify() {
 	if s.inNotify {
@@ -292,9 +278,16 @@ func (s *Stack) runNotify() {
 	}
 	s.inNotify = true
 	for i := 0; i < len(s.notifyQ); i++ {
-		f := s.notifyQ[i]
-		s.notifyQ[i] = nil
-		f()
+		n := s.notifyQ[i]
+		s.notifyQ[i] = notification{}
+		if c := n.c; c != nil {
+			c.notifyQueued = false
+			if c.notify != nil {
+				c.notify()
+			}
+			continue
+		}
+		n.f()
 	}
 	s.notifyQ = s.notifyQ[:0]
 	s.inNotify = false
@@ -373,7 +366,7 @@ func (s *Stack) Dial(now time.Time, local netip.Addr, remote netip.AddrPort, opt
 		c.initialLocalStackID = id
 	}
 	c.remotes = append(c.remotes, pm.RemoteAddr{ID: 0, AddrPort: remote})
-	s.conns = append(s.conns, c)
+	s.addConn(c)
 	return c, nil
 }
 
@@ -387,7 +380,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 		return nil, fmt.Errorf("listen %v: %w", addr, tcp.ErrAddrInUse)
 	}
 	l := &Listener{stack: s, addr: addr}
-	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl}})
+	tl, err := s.tcp.Listen(addr, &tcp.ListenConfig{Hooks: l, Notify: l.tcpNotify, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl, ReceiveBufferMax: s.subflowRcvMax()}})
 	if err != nil {
 		return nil, fmt.Errorf("listen %v: %w", addr, err)
 	}
@@ -407,7 +400,7 @@ func (s *Stack) Listen(addr netip.AddrPort) (*Listener, error) {
 			continue
 		}
 		jl := &Listener{stack: s, addr: ap, joinOnly: true}
-		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl}}); err == nil {
+		if t, err := s.tcp.Listen(ap, &tcp.ListenConfig{Hooks: jl, Options: tcp.Options{CongestionControl: s.cfg.CongestionControl, ReceiveBufferMax: s.subflowRcvMax()}}); err == nil {
 			jl.tl = t
 			s.joinLns[ap] = t
 		}
@@ -422,4 +415,15 @@ func (s *Stack) connByToken(token uint32) *Conn {
 		return nil
 	}
 	return c
+}
+
+// subflowRcvMax is the receive-buffer maximum of subflows: at least the
+// connection's. Every subflow advertises the connection-level window
+// (RFC 8684 section 3.3.4), which the engine caps at its own maximum and
+// whose window scale it chooses from it: with the TCP default (6 MiB) the
+// connection could never offer more than that on a long fat path, whatever
+// ReceiveBufferMax says. The subflow's own buffer holds only what arrived
+// out of order or before its mapping, so this costs no memory up front.
+func (s *Stack) subflowRcvMax() int {
+	return max(s.cfg.ReceiveBufferMax, s.cfg.TCP.ReceiveBufferMax)
 }

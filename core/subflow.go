@@ -257,6 +257,10 @@ func (sf *subflow) nextWake() time.Time {
 	return t
 }
 
+// touch queues the connection for its next poll: a TCP hook ran, which
+// may have changed what it has to do or when.
+func (sf *subflow) touch() { sf.conn.stack.queue(sf.conn) }
+
 // CCGroup implements tcp.CCGrouper: every subflow of a connection,
 // accepted ones included, shares the connection's congestion-control
 // group, so coupled algorithms (lia, olia, ...) see all of them.
@@ -266,6 +270,7 @@ func (sf *subflow) CCGroup() *cc.Group { return sf.conn.ccGroup }
 
 // WriteOptions implements tcp.Hooks.
 func (sf *subflow) WriteOptions(tc *tcp.Conn, seg *tcp.Segment, b *wire.OptionBuilder) {
+	sf.touch()
 	sf.conn.stack.hookDepth++
 	defer func() { sf.conn.stack.hookDepth-- }()
 	sf.attach(tc)
@@ -406,6 +411,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 
 // ReadOptions implements tcp.Hooks.
 func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, opts *wire.TCPOptions) tcp.Verdict {
+	sf.touch()
 	sf.conn.stack.hookDepth++
 	defer func() { sf.conn.stack.hookDepth-- }()
 	sf.attach(tc)
@@ -475,6 +481,7 @@ func (sf *subflow) fastcloseReceived(key uint64) {
 
 // Acked implements tcp.Hooks.
 func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
+	sf.touch()
 	sf.conn.stack.hookDepth++
 	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
@@ -506,6 +513,7 @@ func (sf *subflow) Acked(tc *tcp.Conn, now time.Time, a *tcp.AckInfo) {
 // connection-level window, relative to the DATA_ACK (RFC 8684 section
 // 3.3.4).
 func (sf *subflow) ReceiveWindow(_ *tcp.Conn, wnd int) int {
+	sf.touch()
 	sf.conn.stack.hookDepth++
 	defer func() { sf.conn.stack.hookDepth-- }()
 	c := sf.conn
@@ -519,6 +527,7 @@ func (sf *subflow) ReceiveWindow(_ *tcp.Conn, wnd int) int {
 
 // Notify implements tcp.Hooks.
 func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
+	sf.touch()
 	sf.attach(tc)
 	c := sf.conn
 	c.stack.now = now

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/pcap"
 )
 
 // Path is one way out of the host.
@@ -18,6 +19,16 @@ type Path struct {
 	// backup flag, and the peer sends over it only when no other path
 	// works.
 	Backup bool
+	// Addrs are the stack's addresses on the path; empty takes one from
+	// Config.Prefix4 (and Prefix6). A path with Addrs and neither Uplink
+	// nor Gateway is one the network routes by itself (a test
+	// namespace, a router that routes the addresses to this host): Start
+	// only creates its device and routes the addresses into it.
+	Addrs []netip.Addr
+	// Device names the path's TUN device; empty: Config.Name and the
+	// path's number. A name with %d lets the kernel choose the number
+	// (such devices are not swept after a crash).
+	Device string
 }
 
 // Config configures Start.
@@ -50,4 +61,14 @@ type Config struct {
 	// OnError, if set, is told of device errors and uplink changes it
 	// could not follow; it must not block.
 	OnError func(error)
+	// NoRoute leaves the routes of the stack's addresses into the
+	// devices to the caller.
+	NoRoute bool
+	// Capture, if set, records every packet the stack receives and
+	// sends.
+	Capture *pcap.Writer
+	// SplitOffloads has the TUN devices split the kernel's TSO
+	// super-packets into MTU-sized segments before the stack sees them,
+	// instead of the stack taking them whole (link/tun's SuperPackets).
+	SplitOffloads bool
 }

@@ -10,10 +10,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/link/tun"
@@ -34,6 +37,7 @@ type Host struct {
 	undo    []cmd          // commands that remove what Start added, in order of addition
 	ports   map[uint16]int // forwarded listening ports, by listener count
 	closed  bool
+	lock    *os.File // held while the host runs (see lockName)
 	done    chan struct{}
 	watcher sync.WaitGroup
 }
@@ -41,13 +45,14 @@ type Host struct {
 // path is one path as set up.
 type path struct {
 	Path
-	index  int
-	dev    string     // the TUN device
-	v4, v6 netip.Addr // the stack's addresses on it (v6 invalid: none)
-	gw4    netip.Addr
-	gw6    netip.Addr
-	table  int
-	up     bool // the uplink was up when last looked at
+	index int
+	dev   string       // the TUN device
+	addrs []netip.Addr // the stack's addresses on it
+	local bool         // no uplink: the network routes the addresses
+	gw4   netip.Addr
+	gw6   netip.Addr
+	table int
+	up    bool // the uplink was up when last looked at
 }
 
 // cmd is one command line (ip, iptables, ip6tables).
@@ -114,8 +119,17 @@ func Start(cfg Config) (*Host, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	sweep(&cfg)
 	h := &Host{cfg: cfg, ports: map[uint16]int{}, done: make(chan struct{})}
+	if slices.ContainsFunc(cfg.Paths, func(p Path) bool { return p.Uplink != "" || p.Gateway.IsValid() }) {
+		// Rules, tables and NAT: one process per name and namespace,
+		// which first removes what a dead one left.
+		lock, err := lockName(cfg.Name)
+		if err != nil {
+			return nil, err
+		}
+		h.lock = lock
+		sweep(&cfg)
+	}
 	if err := h.start(); err != nil {
 		h.teardown()
 		return nil, err
@@ -134,8 +148,10 @@ func (h *Host) start() error {
 		}
 		h.paths = append(h.paths, pp)
 	}
-	if err := h.forwarding(); err != nil {
-		return err
+	if slices.ContainsFunc(h.paths, func(p *path) bool { return !p.local }) {
+		if err := h.forwarding(); err != nil {
+			return err
+		}
 	}
 	st, err := mptcp.NewStack(cfg.Stack)
 	if err != nil {
@@ -153,23 +169,27 @@ func (h *Host) start() error {
 			closeDevs()
 			return fmt.Errorf("host: creating TUN device %s (needs root or CAP_NET_ADMIN): %w", p.dev, err)
 		}
-		ifc := tun.Interface{Device: dev, MTU: cfg.MTU, Prefixes: []netip.Prefix{netip.PrefixFrom(p.v4, 32)}}
-		if p.v6.IsValid() {
-			ifc.Prefixes = append(ifc.Prefixes, netip.PrefixFrom(p.v6, 128))
+		ifc := tun.Interface{Device: dev, MTU: cfg.MTU}
+		for _, a := range p.addrs {
+			ifc.Prefixes = append(ifc.Prefixes, netip.PrefixFrom(a, a.BitLen()))
 		}
 		ifs = append(ifs, ifc)
+		if p.dev, err = dev.Name(); err != nil { // the kernel's choice for a name with %d
+			closeDevs()
+			return fmt.Errorf("host: TUN device %s: %w", p.dev, err)
+		}
 		if err := h.setUp(p); err != nil {
 			closeDevs()
 			return err
 		}
 	}
 	for _, p := range h.paths {
-		p.up = uplinkUp(p.Uplink)
+		p.up = p.local || uplinkUp(p.Uplink)
 		if p.up {
 			h.addAddrs(st, p)
 		}
 	}
-	h.drv, err = tun.New(st.Link(), tun.Config{Interfaces: ifs, OnError: cfg.OnError, SuperPackets: true})
+	h.drv, err = tun.New(st.Link(), tun.Config{Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads})
 	if err != nil {
 		closeDevs()
 		return fmt.Errorf("host: %w", err)
@@ -180,38 +200,63 @@ func (h *Host) start() error {
 
 // newPath works out a path's uplink, gateways, addresses and table.
 func newPath(cfg *Config, i int, p Path) (*path, error) {
-	if p.Uplink == "" {
-		if !p.Gateway.IsValid() {
-			return nil, fmt.Errorf("host: path %d: give its uplink or its gateway", i)
+	pp := &path{Path: p, index: i, dev: p.Device, table: cfg.Table + i}
+	if pp.dev == "" {
+		pp.dev = cfg.Name + strconv.Itoa(i)
+	}
+	for _, a := range p.Addrs {
+		if a = a.Unmap(); !a.IsValid() || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
+			return nil, fmt.Errorf("host: path %d: %v cannot be a stack's address", i, a)
 		}
+		pp.addrs = append(pp.addrs, a.Unmap())
+	}
+	if p.Uplink == "" && !p.Gateway.IsValid() {
+		if len(pp.addrs) == 0 {
+			return nil, fmt.Errorf("host: path %d: give its uplink, its gateway, or its addresses", i)
+		}
+		pp.local = true
+		return pp, nil
+	}
+	if p.Uplink == "" {
 		name, err := uplinkFor(p.Gateway)
 		if err != nil {
 			return nil, fmt.Errorf("host: path %d: %w", i, err)
 		}
-		p.Uplink = name
+		pp.Uplink = name
 	}
-	ifi, err := net.InterfaceByName(p.Uplink)
+	ifi, err := net.InterfaceByName(pp.Uplink)
 	if err != nil {
-		return nil, fmt.Errorf("host: path %d: uplink %s: %w", i, p.Uplink, err)
+		return nil, fmt.Errorf("host: path %d: uplink %s: %w", i, pp.Uplink, err)
 	}
-	pp := &path{Path: p, index: i, dev: cfg.Name + strconv.Itoa(i), table: cfg.Table + i}
-	b4 := cfg.Prefix4.Masked().Addr().As4()
-	b4[2], b4[3] = byte(i), 2
-	pp.v4 = netip.AddrFrom4(b4)
-	pp.gw4 = p.Gateway
-	if !pp.gw4.IsValid() || !pp.gw4.Is4() {
-		pp.gw4 = defaultGateway("-4", p.Uplink)
-	}
-	if hasGlobal6(ifi) {
-		b6 := cfg.Prefix6.Masked().Addr().As16()
-		b6[13], b6[15] = byte(i), 2
-		pp.v6 = netip.AddrFrom16(b6)
-		pp.gw6 = p.Gateway
-		if !pp.gw6.IsValid() || pp.gw6.Is4() {
-			pp.gw6 = defaultGateway("-6", p.Uplink)
+	if len(pp.addrs) == 0 {
+		b4 := cfg.Prefix4.Masked().Addr().As4()
+		b4[2], b4[3] = byte(i), 2
+		pp.addrs = append(pp.addrs, netip.AddrFrom4(b4))
+		if hasGlobal6(ifi) {
+			b6 := cfg.Prefix6.Masked().Addr().As16()
+			b6[13], b6[15] = byte(i), 2
+			pp.addrs = append(pp.addrs, netip.AddrFrom16(b6))
 		}
 	}
+	pp.gw4, pp.gw6 = p.Gateway, p.Gateway
+	if !pp.gw4.Is4() {
+		pp.gw4 = defaultGateway("-4", pp.Uplink)
+	}
+	if !pp.gw6.Is6() {
+		pp.gw6 = defaultGateway("-6", pp.Uplink)
+	}
 	return pp, nil
+}
+
+// addr returns the path's first stack address of the family ("-4" or
+// "-6").
+func (p *path) addr(fam string) (netip.Addr, bool) {
+	for _, a := range p.addrs {
+		if a.Is4() == (fam == "-4") {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // hasGlobal6 reports whether the interface has a global IPv6 address.
@@ -299,21 +344,26 @@ func (h *Host) setUp(p *path) error {
 	if err := (cmd{"ip", "link", "set", p.dev, "up"}).run(); err != nil {
 		return err
 	}
-	tbl, pri := strconv.Itoa(p.table), strconv.Itoa(p.table)
-	for _, fam := range p.families() {
-		a, bits := p.v4.String(), "/32"
-		if fam == "-6" {
-			a, bits = p.v6.String(), "/128"
+	for _, a := range p.addrs {
+		if h.cfg.NoRoute {
+			break
 		}
-		if err := (cmd{"ip", fam, "route", "replace", a + bits, "dev", p.dev}).run(); err != nil {
+		if err := (cmd{"ip", family(a), "route", "replace", netip.PrefixFrom(a, a.BitLen()).String(), "dev", p.dev}).run(); err != nil {
 			return err
 		}
-		if err := h.add(cmd{"ip", fam, "rule", "add", "from", a, "table", tbl, "priority", pri},
-			cmd{"ip", fam, "rule", "del", "from", a, "table", tbl, "priority", pri}); err != nil {
+	}
+	if p.local {
+		return nil
+	}
+	tbl := strconv.Itoa(p.table)
+	for _, a := range p.addrs {
+		fam := family(a)
+		if err := h.add(cmd{"ip", fam, "rule", "add", "from", a.String(), "table", tbl, "priority", tbl},
+			cmd{"ip", fam, "rule", "del", "from", a.String(), "table", tbl, "priority", tbl}); err != nil {
 			return err
 		}
 		if h.cfg.NAT {
-			rule := []string{"POSTROUTING", "-s", a, "-o", p.Uplink, "-m", "comment", "--comment", h.cfg.comment(), "-j", "MASQUERADE"}
+			rule := []string{"POSTROUTING", "-s", a.String(), "-o", p.Uplink, "-m", "comment", "--comment", h.cfg.comment(), "-j", "MASQUERADE"}
 			ipt := iptables(fam)
 			if err := h.add(append(cmd{ipt, "-t", "nat", "-A"}, rule...), append(cmd{ipt, "-t", "nat", "-D"}, rule...)); err != nil {
 				return err
@@ -323,12 +373,27 @@ func (h *Host) setUp(p *path) error {
 	return p.routeTable()
 }
 
-// families are the ip tool's family flags the path uses.
-func (p *path) families() []string {
-	if p.v6.IsValid() {
-		return []string{"-4", "-6"}
+// family is the ip tool's flag for a's family.
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "-4"
 	}
-	return []string{"-4"}
+	return "-6"
+}
+
+// families are the ip tool's family flags of the path's uplink
+// addresses (none for a path without an uplink).
+func (p *path) families() []string {
+	if p.local {
+		return nil
+	}
+	var out []string
+	for _, fam := range []string{"-4", "-6"} {
+		if _, ok := p.addr(fam); ok {
+			out = append(out, fam)
+		}
+	}
+	return out
 }
 
 func iptables(family string) string {
@@ -350,12 +415,12 @@ func (p *path) routeTable() error {
 	addrs, _ := ifi.Addrs()
 	for _, a := range addrs {
 		pf, err := netip.ParsePrefix(a.String())
-		if err != nil || pf.Addr().IsLinkLocalUnicast() || (!pf.Addr().Is4() && !p.v6.IsValid()) {
+		if err != nil || pf.Addr().IsLinkLocalUnicast() {
 			continue
 		}
-		fam := "-4"
-		if !pf.Addr().Is4() {
-			fam = "-6"
+		fam := family(pf.Addr())
+		if _, ok := p.addr(fam); !ok {
+			continue
 		}
 		if err := (cmd{"ip", fam, "route", "replace", pf.Masked().String(), "dev", p.Uplink, "table", tbl}).run(); err != nil {
 			return err
@@ -402,12 +467,10 @@ func (h *Host) forwarding() error {
 
 // addAddrs gives the stack the path's addresses.
 func (h *Host) addAddrs(st *mptcp.Stack, p *path) {
-	for _, a := range []netip.Addr{p.v4, p.v6} {
-		if a.IsValid() {
-			st.AddAddress(a)
-			if p.Backup {
-				st.SetAddressBackup(a, true)
-			}
+	for _, a := range p.addrs {
+		st.AddAddress(a)
+		if p.Backup {
+			st.SetAddressBackup(a, true)
 		}
 	}
 }
@@ -429,16 +492,17 @@ func (h *Host) watch() {
 		case <-t.C:
 		}
 		for _, p := range h.paths {
+			if p.local {
+				continue
+			}
 			up := uplinkUp(p.Uplink)
 			if up == p.up {
 				continue
 			}
 			p.up = up
 			if !up {
-				for _, a := range []netip.Addr{p.v4, p.v6} {
-					if a.IsValid() {
-						h.Stack.RemoveAddress(a)
-					}
+				for _, a := range p.addrs {
+					h.Stack.RemoveAddress(a)
 				}
 				continue
 			}
@@ -455,10 +519,7 @@ func (h *Host) watch() {
 func (h *Host) Addrs() [][]netip.Addr {
 	out := make([][]netip.Addr, len(h.paths))
 	for i, p := range h.paths {
-		out[i] = []netip.Addr{p.v4}
-		if p.v6.IsValid() {
-			out[i] = append(out[i], p.v6)
-		}
+		out[i] = slices.Clone(p.addrs)
 	}
 	return out
 }
@@ -498,9 +559,10 @@ func (l *Listener) Close() error {
 // dnat is the rule that forwards port from a path's uplink to its stack
 // address of family fam.
 func (h *Host) dnat(op string, p *path, fam string, port uint16) cmd {
-	to := p.v4.String()
+	a, _ := p.addr(fam)
+	to := a.String()
 	if fam == "-6" {
-		to = "[" + p.v6.String() + "]"
+		to = "[" + to + "]"
 	}
 	return cmd{iptables(fam), "-t", "nat", op, "PREROUTING", "-i", p.Uplink, "-p", "tcp", "--dport", strconv.Itoa(int(port)),
 		"-m", "comment", "--comment", h.cfg.comment(), "-j", "DNAT", "--to-destination", to}
@@ -585,12 +647,45 @@ func (h *Host) teardown() error {
 		err = errors.Join(err, undo[i].run())
 	}
 	for _, p := range h.paths {
-		_ = (cmd{"ip", "route", "flush", "table", strconv.Itoa(p.table)}).run()
-		if p.v6.IsValid() {
-			_ = (cmd{"ip", "-6", "route", "flush", "table", strconv.Itoa(p.table)}).run()
+		for _, fam := range p.families() {
+			_ = (cmd{"ip", fam, "route", "flush", "table", strconv.Itoa(p.table)}).run()
 		}
 	}
+	if h.lock != nil {
+		h.lock.Close() // releases the lock
+	}
 	return err
+}
+
+// lockDir holds the lock files of running hosts.
+const lockDir = "/run/mptcp-host"
+
+// lockName takes the lock of a configuration name in the calling
+// process's network namespace: an exclusive flock on a file named after
+// the namespace and the name, which the kernel releases when the process
+// dies, however it dies. Holding it, Start knows that whatever carries the
+// name in this namespace is a dead run's, and sweeps it.
+func lockName(name string) (*os.File, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return nil, fmt.Errorf("host: network namespace: %w", err)
+	}
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	path := fmt.Sprintf("%s/%d-%s.lock", lockDir, st.Ino, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("host: another process runs a host named %q in this network namespace (%s): give this one another Config.Name", name, path)
+		}
+		return nil, fmt.Errorf("host: locking %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // sweepPaths bounds how many paths' leftovers the sweep looks for.
@@ -633,4 +728,14 @@ func sweep(cfg *Config) {
 			_ = append(cmd{ipt, "-t", "nat"}, args...).run()
 		}
 	}
+}
+
+// Devices returns the name of each path's TUN device, in the order of
+// Config.Paths.
+func (h *Host) Devices() []string {
+	out := make([]string, len(h.paths))
+	for i, p := range h.paths {
+		out[i] = p.dev
+	}
+	return out
 }

@@ -47,7 +47,10 @@ func serve() {
 		os.Exit(1)
 	}
 	body := make([]byte, bodySize)
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(body) }))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { w.Write(body) })
+	mux.HandleFunc("/addrs", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, h.Stack.Addresses()) })
+	go http.Serve(ln, mux)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
 	fmt.Println("ready")
@@ -193,6 +196,30 @@ func TestKernelClients(t *testing.T) {
 			t.Errorf("curl %s fell back to TCP", url)
 		}
 	}
+	// An uplink that goes down takes its path's addresses from the
+	// stack; they come back with it.
+	addrs := func() string {
+		out, _ := cli.Run("curl", "-sS", "--max-time", "5", "http://10.1.1.2:8080/addrs")
+		return out
+	}
+	srv.MustRun("ip", "link", "set", "s2", "down")
+	nstest.WaitFor(t, 20*time.Second, "10.77.2.2 gone with s2", func() (bool, string) {
+		a := addrs()
+		return strings.Contains(a, "10.77.1.2") && !strings.Contains(a, "10.77.2.2"), a
+	})
+	srv.MustRun("ip", "link", "set", "s2", "up")
+	nstest.WaitFor(t, 20*time.Second, "10.77.2.2 back with s2", func() (bool, string) {
+		a := addrs()
+		return strings.Contains(a, "10.77.2.2"), a
+	})
+	// A second host of the same name in the namespace is refused while
+	// the first runs (its sweep would take the first's set-up away).
+	second := srv.Command(os.Args[0], "-test.run=^$")
+	second.Env = append(os.Environ(), serveEnv+"=1")
+	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "another process runs a host") {
+		t.Errorf("second host of the same name: %v: %s", err, out)
+	}
+
 	s.stop(t)
 	noLeftovers(t, srv, "Close")
 

@@ -30,3 +30,6 @@ func (h *Host) Addrs() [][]netip.Addr { return nil }
 
 // Close removes what Start added.
 func (h *Host) Close() error { return nil }
+
+// Devices returns the name of each path's TUN device.
+func (h *Host) Devices() []string { return nil }

@@ -121,20 +121,6 @@ func kernelFactory(p Params) (Factory, error) {
 	return k.New, nil
 }
 
-// KernelByName returns the Kernel behind a name such as "kernel" or
-// "kernel:subflows=4" once a connection used it (New was called with
-// it), for its counters; nil otherwise.
-func KernelByName(name string) *Kernel {
-	f, ok, err := lookupParams(name)
-	if !ok || err != nil || f == nil {
-		return nil
-	}
-	if kp, ok := f().(*kernelPM); ok {
-		return kp.k
-	}
-	return nil
-}
-
 // New returns the path manager of one connection: a Factory.
 func (k *Kernel) New() PathManager {
 	return &kernelPM{k: k, used: map[netip.AddrPort]bool{}, accepted: map[uint8]bool{},

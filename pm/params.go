@@ -27,16 +27,61 @@ var ErrParam = errors.New("bad path manager parameter")
 type Params map[string]string
 
 // ParamFactory makes the Factory of a path manager configured by p (nil
-// when the name had no parameters). It is called once per distinct name;
-// the Factory it returns serves every connection using that name, so
-// state it shares across connections (counters) lives as long as the
-// process.
+// when the name had no parameters). A Set calls it once per distinct
+// name: the Factory it returns serves every connection of that Set (one
+// stack), so state it shares across connections (counters) is the
+// stack's, never the process's.
 type ParamFactory func(p Params) (Factory, error)
 
 var params struct {
 	sync.Mutex
-	m     map[string]ParamFactory
+	m map[string]ParamFactory
+}
+
+// Set resolves path-manager names for one stack. A name with parameters
+// is built once per Set, so the connections of a stack that chose
+// "kernel:subflows=4" share one Kernel and its counters, and two stacks
+// in one process (a simulated client and server) never do. The zero Set
+// is ready to use; a Set is used from one goroutine, as its stack is.
+type Set struct {
 	built map[string]Factory // by full name, parameters included
+}
+
+// New returns a new path manager of the named kind for a connection of
+// the Set's stack, as package-level New does.
+func (s *Set) New(name string) (PathManager, error) {
+	if name == "" {
+		name = Default
+	}
+	if f := s.built[name]; f != nil {
+		return f(), nil
+	}
+	f, ok, err := lookupParams(name)
+	if !ok {
+		return New(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.built == nil {
+		s.built = make(map[string]Factory)
+	}
+	s.built[name] = f
+	return f(), nil
+}
+
+// Kernel returns the Kernel behind a name such as "kernel" or
+// "kernel:subflows=4" once a connection of the Set used it, for its
+// counters; nil otherwise.
+func (s *Set) Kernel(name string) *Kernel {
+	f := s.built[name]
+	if f == nil {
+		return nil
+	}
+	if kp, ok := f().(*kernelPM); ok {
+		return kp.k
+	}
+	return nil
 }
 
 // RegisterParams makes a path manager that takes parameters available by
@@ -54,14 +99,13 @@ func RegisterParams(name string, f ParamFactory) {
 	}
 	if params.m == nil {
 		params.m = make(map[string]ParamFactory)
-		params.built = make(map[string]Factory)
 	}
 	params.m[name] = f
 }
 
-// lookupParams resolves spec if its base name was registered with
-// RegisterParams; ok is false otherwise (and for specs New should treat
-// as plain names).
+// lookupParams builds the factory of spec if its base name was
+// registered with RegisterParams; ok is false otherwise (and for specs
+// New should treat as plain names).
 func lookupParams(spec string) (f Factory, ok bool, err error) {
 	base, rest, hasParams := strings.Cut(spec, ":")
 	params.Lock()
@@ -76,9 +120,6 @@ func lookupParams(spec string) (f Factory, ok bool, err error) {
 		}
 		return nil, true, registry.Unknown(ErrUnknown, base, namesLocked())
 	}
-	if f := params.built[spec]; f != nil {
-		return f, true, nil
-	}
 	var p Params
 	if hasParams {
 		if p, err = parseParams(rest); err != nil {
@@ -89,7 +130,6 @@ func lookupParams(spec string) (f Factory, ok bool, err error) {
 	if err != nil {
 		return nil, true, fmt.Errorf("pm: %s: %w", spec, err)
 	}
-	params.built[spec] = f
 	return f, true, nil
 }
 

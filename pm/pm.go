@@ -191,6 +191,15 @@ type PathManager interface {
 	Poll(now time.Time, c Conn) time.Time
 }
 
+// Inbox is implemented by a path manager that takes commands from outside
+// the stack's goroutine (the userspace path manager). The MPTCP layer
+// polls a path manager only when the deadline Poll returned is due,
+// unless Pending reports commands waiting; Pending must be safe to call
+// while commands are being queued.
+type Inbox interface {
+	Pending() bool
+}
+
 // Factory makes a PathManager for one connection.
 type Factory func() PathManager
 
@@ -211,7 +220,9 @@ func Register(name string, f Factory) {
 // New returns a new path manager of the named kind; "" means Default. An
 // unknown name gives an error wrapping ErrUnknown listing the valid names.
 // A name may carry parameters for path managers registered with
-// RegisterParams, as in "ndiffports:4" or "kernel:subflows=4" (see Params).
+// RegisterParams, as in "ndiffports:4" or "kernel:subflows=4" (see
+// Params); each call builds such a path manager afresh, sharing nothing
+// with other calls (a Set shares it among one stack's connections).
 func New(name string) (PathManager, error) {
 	if name == "" {
 		name = Default

@@ -422,7 +422,11 @@ func TestKernelLaminarAndCFlag(t *testing.T) {
 func TestKernelFromStackAddresses(t *testing.T) {
 	// With no endpoint list, the host's addresses and their flags are
 	// the endpoints (kernel by name).
-	p := mustPM(t, "kernel:subflows=1")
+	var set pm.Set
+	p, err := set.New("kernel:subflows=1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s1 := la1
 	s1.Subflow = true
 	c := newConn([]pm.LocalAddr{la0, s1, la2}, []pm.RemoteAddr{ra0})
@@ -430,9 +434,16 @@ func TestKernelFromStackAddresses(t *testing.T) {
 	if got, want := subflowsFrom(c), []string{"10.0.2.2>10.9.0.2:80"}; !slices.Equal(got, want) {
 		t.Fatalf("subflows %v, want %v", got, want)
 	}
-	k := pm.KernelByName("kernel:subflows=1")
+	k := set.Kernel("kernel:subflows=1")
 	if k == nil || k.Limits().Subflows != 1 {
-		t.Fatalf("KernelByName = %v", k)
+		t.Fatalf("Set.Kernel = %v", k)
+	}
+	var other pm.Set
+	if _, err := other.New("kernel:subflows=1"); err != nil {
+		t.Fatal(err)
+	}
+	if k2 := other.Kernel("kernel:subflows=1"); k2 == nil || k2 == k {
+		t.Fatalf("two sets share a Kernel (%p, %p)", k, k2)
 	}
 	// An endpoint that is no address of the host is declined with why.
 	kk, declines := kernelWith(t, []pm.LocalAddr{{Addr: netip.MustParseAddr("192.0.2.1"), Subflow: true}}, nil)

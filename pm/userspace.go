@@ -364,6 +364,13 @@ func (p *userspacePM) forget() {
 	p.u.mu.Unlock()
 }
 
+// Pending implements Inbox: commands wait to run.
+func (p *userspacePM) Pending() bool {
+	p.u.mu.Lock()
+	defer p.u.mu.Unlock()
+	return len(p.queue) > 0 && !p.dead
+}
+
 // Poll implements PathManager: run queued commands.
 func (p *userspacePM) Poll(now time.Time, c Conn) time.Time {
 	if !p.dead {

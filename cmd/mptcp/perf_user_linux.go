@@ -15,12 +15,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/core"
-	"github.com/mptcp-go/mptcp/internal/tunhost"
+	"github.com/mptcp-go/mptcp/host"
 	"github.com/mptcp-go/mptcp/link/tun"
 	"github.com/mptcp-go/mptcp/observe"
 	"github.com/mptcp-go/mptcp/pcap"
@@ -100,8 +99,8 @@ func parseTunSpecs(tuns, addrs []string) ([]tunSpec, error) {
 // userStack is the user-space MPTCP stack on TUN devices this command
 // created.
 type userStack struct {
-	h       *tunhost.Host
-	pcap    *os.File // the capture file, closed after the driver
+	h       *host.Host
+	pcap    *os.File // the capture file, closed after the stack
 	local   netip.Addr
 	noMPTCP bool
 	desc    string
@@ -117,53 +116,15 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 		return nil, fmt.Errorf("%w: --mtu %d: want 1280..%d", errUsage, f.mtu, tun.MaxPacket)
 	}
 	var all []netip.Addr
+	var paths []host.Path
 	for _, sp := range specs {
 		all = append(all, sp.addrs...)
+		// The network routes the addresses (see docs/perf.md): a path
+		// without an uplink.
+		paths = append(paths, host.Path{Device: sp.name, Addrs: sp.addrs})
 	}
 	if local.IsValid() && !containsAddr(all, local) {
 		return nil, fmt.Errorf("%w: -B %s is not one of the stack's addresses (%s)", errUsage, local, joinAddrs(all))
-	}
-	var ifs []tun.Interface
-	closeAll := func() {
-		for _, ifc := range ifs {
-			ifc.Device.Close()
-		}
-	}
-	nl, err := rtnetlink.Dial(nil)
-	if err != nil {
-		return nil, fmt.Errorf("opening rtnetlink: %w", err)
-	}
-	defer nl.Close()
-	var descs []string
-	for _, sp := range specs {
-		dev, err := tun.Create(sp.name, f.mtu)
-		if err != nil {
-			closeAll()
-			if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-				return nil, fmt.Errorf("creating TUN device %s needs root (CAP_NET_ADMIN): run as root, or use --stack kernel", sp.name)
-			}
-			return nil, fmt.Errorf("creating TUN device %s: %w", sp.name, err)
-		}
-		ifc := tun.Interface{Device: dev, MTU: f.mtu}
-		ifs = append(ifs, ifc)
-		name, err := dev.Name()
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("TUN device %s: %w", sp.name, err)
-		}
-		if err := setUpDevice(nl, name, sp.addrs, !f.noRoute); err != nil {
-			closeAll()
-			return nil, err
-		}
-		for _, a := range sp.addrs {
-			ifs[len(ifs)-1].Prefixes = append(ifs[len(ifs)-1].Prefixes, netip.PrefixFrom(a, a.BitLen()))
-		}
-		descs = append(descs, fmt.Sprintf("%s on %s", joinAddrs(sp.addrs), name))
-		if f.noRoute {
-			for _, a := range sp.addrs {
-				fmt.Fprintf(stderr, "mptcp perf: route %s into the device yourself: ip route add %s dev %s\n", a, netip.PrefixFrom(a, a.BitLen()), name)
-			}
-		}
 	}
 	var capture *pcap.Writer
 	var pcapOut *os.File
@@ -172,7 +133,6 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 			capture, err = pcap.NewWriter(pcapOut)
 		}
 		if err != nil {
-			closeAll()
 			return nil, fmt.Errorf("--pcap: %w", err)
 		}
 	}
@@ -182,16 +142,30 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 		rec = observe.NewRecorder(0)
 		events = rec.Sink
 	}
-	h, err := tunhost.New(tunhost.Config{
-		Stack: mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Events: events},
-		Addrs: all, Interfaces: ifs, Capture: capture, SuperPackets: !f.split,
+	h, err := host.Start(host.Config{
+		Paths: paths, MTU: f.mtu, NoRoute: f.noRoute, Capture: capture, SplitOffloads: f.split,
+		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Events: events},
 		OnError: func(err error) { fmt.Fprintf(stderr, "mptcp perf: %v\n", err) },
 	})
 	if err != nil {
 		if pcapOut != nil {
 			pcapOut.Close()
 		}
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			// The first device is the first thing made.
+			return nil, fmt.Errorf("creating TUN device %s needs root (CAP_NET_ADMIN): run as root, or use --stack kernel", specs[0].name)
+		}
 		return nil, fmt.Errorf("starting the user-space stack: %w", err)
+	}
+	var descs []string
+	for i, as := range h.Addrs() {
+		name := h.Devices()[i]
+		descs = append(descs, fmt.Sprintf("%s on %s", joinAddrs(as), name))
+		if f.noRoute {
+			for _, a := range as {
+				fmt.Fprintf(stderr, "mptcp perf: route %s into the device yourself: ip route add %s dev %s\n", a, netip.PrefixFrom(a, a.BitLen()), name)
+			}
+		}
 	}
 	proto := "MPTCP"
 	if f.noMPTCP {
@@ -212,44 +186,6 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	return u, nil
 }
 
-// setUpDevice brings a new device up without an IPv6 link-local address
-// (so that the kernel sends nothing of its own into it) and routes the
-// stack's addresses into it, as docs/tun.md describes.
-func setUpDevice(nl *rtnetlink.Conn, name string, addrs []netip.Addr, route bool) error {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil {
-		return fmt.Errorf("TUN device %s: %w", name, err)
-	}
-	// addr_gen_mode 1 is "none"; without IPv6 the file does not exist.
-	if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/addr_gen_mode", []byte("1"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("TUN device %s: turning off IPv6 address generation: %w", name, err)
-	}
-	if err := nl.Link.Set(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Index: uint32(ifi.Index), Flags: unix.IFF_UP, Change: unix.IFF_UP}); err != nil {
-		return fmt.Errorf("TUN device %s: bringing it up: %w", name, err)
-	}
-	if !route {
-		return nil
-	}
-	for _, a := range addrs {
-		fam := uint8(unix.AF_INET)
-		if a.Is6() {
-			fam = unix.AF_INET6
-		}
-		err := nl.Route.Add(&rtnetlink.RouteMessage{
-			Family: fam, DstLength: uint8(a.BitLen()), Table: unix.RT_TABLE_MAIN,
-			Protocol: unix.RTPROT_BOOT, Scope: unix.RT_SCOPE_LINK, Type: unix.RTN_UNICAST,
-			Attributes: rtnetlink.RouteAttributes{Dst: net.IP(a.AsSlice()), OutIface: uint32(ifi.Index)},
-		})
-		if errors.Is(err, syscall.EEXIST) || errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("a route to %s exists already (another device has it?): remove it, or use --no-route", a)
-		}
-		if err != nil {
-			return fmt.Errorf("routing %s into %s: %w", a, name, err)
-		}
-	}
-	return nil
-}
-
 func containsAddr(as []netip.Addr, a netip.Addr) bool {
 	for _, b := range as {
 		if a == b {
@@ -268,7 +204,7 @@ func joinAddrs(as []netip.Addr) string {
 }
 
 func (u *userStack) listen(addr string) (net.Listener, error) {
-	return u.h.Stack.Listen("tcp", addr)
+	return u.h.Listen("tcp", addr)
 }
 
 func (u *userStack) dial(ctx context.Context, addr string) (net.Conn, error) {

@@ -57,13 +57,18 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown proxy command %q (server, client or status)", errUsage, args[0])
 }
 
-// proxyTransport picks the MPTCP leg's stack.
-func proxyTransport(name string) (proxy.Transport, error) {
+// proxyTransport picks the MPTCP leg's stack; stop undoes what it set up.
+func proxyTransport(name string, uplinks []string, nat bool, log *slog.Logger) (tr proxy.Transport, stop func(), err error) {
 	switch name {
 	case "", "kernel":
-		return proxy.Kernel, nil
+		if len(uplinks) > 0 {
+			return tr, nil, fmt.Errorf("%w: --uplink is for --stack user (the kernel's MPTCP uses its own endpoints: mptcp pm)", errUsage)
+		}
+		return proxy.Kernel, func() {}, nil
+	case "user":
+		return userTransport(uplinks, nat, log)
 	}
-	return proxy.Transport{}, fmt.Errorf("%w: --stack %q: only kernel is available", errUsage, name)
+	return tr, nil, fmt.Errorf("%w: --stack %q: kernel or user", errUsage, name)
 }
 
 // proxyLogger logs as text or JSON lines on stderr.
@@ -81,7 +86,10 @@ func runProxyServer(args []string, stderr io.Writer) error {
 	fs := newFlagSet("proxy server", stderr)
 	config := fs.String("config", "", "YAML `file` (its server: section); flags given override it")
 	listen := fs.String("listen", ":"+strconv.Itoa(proxy.DefaultPort), "`host:port` to accept MPTCP connections on")
-	stack := fs.String("stack", "kernel", "MPTCP stack: kernel")
+	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
+	var uplinks listFlag
+	fs.Var(&uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
+	nat := fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
 	noTFO := fs.Bool("no-tfo", false, "do not accept data in SYNs (TCP Fast Open)")
 	key := fs.String("key", "", "pre-shared `key` clients must prove (prefer --key-file)")
 	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
@@ -136,14 +144,15 @@ func runProxyServer(args []string, stderr io.Writer) error {
 	if set["max-per-client"] || cfg.MaxPerClient == 0 {
 		cfg.MaxPerClient = *maxPer
 	}
-	tr, err := proxyTransport(cfg.Stack)
-	if err != nil {
-		return err
-	}
 	log, err := proxyLogger(*logFmt, stderr)
 	if err != nil {
 		return err
 	}
+	tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
+	if err != nil {
+		return err
+	}
+	defer undo()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return proxy.RunServer(ctx, cfg, tr, log)
@@ -156,7 +165,10 @@ func runProxyClient(args []string, stderr io.Writer) error {
 	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off)")
 	transparent := fs.String("transparent", "", "`host:port` for connections redirected by iptables (Linux)")
 	tproxy := fs.Bool("tproxy", false, "the transparent listener receives TPROXY'd connections (IP_TRANSPARENT)")
-	stack := fs.String("stack", "kernel", "MPTCP stack: kernel")
+	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
+	var uplinks listFlag
+	fs.Var(&uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
+	nat := fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
 	noTFO := fs.Bool("no-tfo", false, "do not send the Convert message in the SYN (TCP Fast Open)")
 	key := fs.String("key", "", "pre-shared `key` (prefer --key-file)")
 	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
@@ -202,14 +214,15 @@ func runProxyClient(args []string, stderr io.Writer) error {
 	if cfg.Server == "" {
 		return fmt.Errorf("%w: --server HOST:PORT is required", errUsage)
 	}
-	tr, err := proxyTransport(cfg.Stack)
-	if err != nil {
-		return err
-	}
 	log, err := proxyLogger(*logFmt, stderr)
 	if err != nil {
 		return err
 	}
+	tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
+	if err != nil {
+		return err
+	}
+	defer undo()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return proxy.RunClient(ctx, cfg, tr, log)

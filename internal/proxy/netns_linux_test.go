@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp"
+	"github.com/mptcp-go/mptcp/host"
 	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
@@ -43,6 +45,8 @@ func TestHelperProcess(t *testing.T) {
 		err = RunServer(ctx, &ServerConfig{Listen: args[1], Key: "test-key", Status: args[2]}, Kernel, log)
 	case "client":
 		err = RunClient(ctx, &ClientConfig{Server: args[1], Socks: args[2], Key: "test-key", Status: args[3]}, Kernel, log)
+	case "client-user": // the front end on this project's stack, uplinks args[4:]
+		err = runUserClient(ctx, args[1], args[2], args[3], args[4:], log)
 	case "origin":
 		err = serveOrigin(ctx, args[1])
 	}
@@ -51,6 +55,22 @@ func TestHelperProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// runUserClient runs the front end with its MPTCP leg on the user-space
+// stack, set up on the uplinks by package host.
+func runUserClient(ctx context.Context, conv, socks, status string, uplinks []string, log *slog.Logger) error {
+	var paths []host.Path
+	for _, u := range uplinks {
+		paths = append(paths, host.Path{Uplink: u})
+	}
+	h, err := host.Start(host.Config{Paths: paths, NAT: true, Name: "h15px", Stack: mptcp.Config{PathManager: "fullmesh"}})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	tr := Transport{Name: "user", Dialer: func(bool) Dialer { return h.Stack }}
+	return RunClient(ctx, &ClientConfig{Server: conv, Socks: socks, Key: "test-key", Status: status}, tr, log)
 }
 
 // serveOrigin serves GET /bytes/N (N bytes of data) over plain TCP.
@@ -187,4 +207,49 @@ func TestKernelMPTCPWithTFO(t *testing.T) {
 	if err != nil || !strings.Contains(st, `"Relayed":3`) {
 		t.Errorf("server status %s, %v; want Relayed 3", st, err)
 	}
+}
+
+// TestUserStackClient: the front end's MPTCP leg on this project's
+// user-space stack (TUN devices on both uplinks, NAT), the converter on the
+// kernel's: the download arrives and the kernel sees MPTCP with a join.
+func TestUserStackClient(t *testing.T) {
+	lab.Require(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (apt-get install curl)")
+	}
+	tp := lab.New(t, lab.Config{Paths: 2})
+	if err := tp.Server.MPTCPLimits(2, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Client.Sysctl("net.ipv4.ip_forward=1"); err != nil {
+		t.Fatal(err)
+	}
+	srvAddr := tp.Paths[0].Server.V4.String()
+	conv := net.JoinHostPort(srvAddr, "5124")
+	originAddr := net.JoinHostPort(srvAddr, "8080")
+	startHelper(t, tp.Server, "origin", originAddr)
+	startHelper(t, tp.Server, "server", conv, "127.0.0.1:5125")
+	startHelper(t, tp.Client, "client-user", conv, "127.0.0.1:1080", "127.0.0.1:1081", tp.Paths[0].ClientIf, tp.Paths[1].ClientIf)
+	const size = 4 << 20
+	url := fmt.Sprintf("http://%s/bytes/%d", originAddr, size)
+	var out string
+	var err error
+	for try := 0; try < 100; try++ { // until the helpers listen and the stack is up
+		out, err = tp.Client.Exec("curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download}", "--socks5", "127.0.0.1:1080", url)
+		if err == nil || !strings.Contains(out, "onnect") && !strings.Contains(out, "reset") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || strings.TrimSpace(out) != strconv.Itoa(size) {
+		t.Fatalf("download: %q, %v", out, err)
+	}
+	srv, err := tp.Server.Nstat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv["MPTcpExtMPCapableSYNRX"] < 1 {
+		t.Errorf("server MPTcpExtMPCapableSYNRX = %d: the user-space stack did not speak MPTCP", srv["MPTcpExtMPCapableSYNRX"])
+	}
+	t.Logf("server: MPCapableSYNRX %d, MPJoinSynRx %d", srv["MPTcpExtMPCapableSYNRX"], srv["MPTcpExtMPJoinSynRx"])
 }

@@ -36,6 +36,7 @@ func TestCloseWithoutData(t *testing.T) {
 					t.Fatal("not accepted")
 				}
 				_ = p.C.Conn.CloseWrite()
+				p.C.Host.Wake() // an application call from outside a poll
 			}
 			n.Sim.RunFor(5 * time.Second)
 			// A handshake, the DATA_FIN and an ACK or two: far fewer than
@@ -48,6 +49,7 @@ func TestCloseWithoutData(t *testing.T) {
 				t.Fatal("the server never saw the client's DATA_FIN")
 			}
 			_ = p.S.Conn.Close()
+			p.S.Host.Wake()
 			if err := n.CheckClosed(p, 10*time.Second); err != nil {
 				logState(t, n, p)
 				t.Fatal(err)
@@ -258,5 +260,84 @@ func TestDataFinAfterPathDown(t *testing.T) {
 	if err := p.Check(up, down); err != nil {
 		logState(t, n, p)
 		t.Fatal(err)
+	}
+}
+
+// TestWindowBeyondSubflowCap runs a download over a long fat path (issue
+// 21 finding 7, issue 17): the connection-level receive window must grow
+// past the subflow TCP default maximum (6 MiB) up to the connection's
+// ReceiveBufferMax, not be silently capped by it.
+func TestWindowBeyondSubflowCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 48 MB transfer")
+	}
+	n, err := NewNet(5, []Path{{Rate: 400e6, Delay: 100 * time.Millisecond, Queue: 16 << 20}}, Options{
+		Server: func(c *core.Config) { c.SendBuffer = 32 << 20 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shift uint8
+	var maxWnd uint64
+	var opts wire.TCPOptions
+	n.PathLinks[0].AB().AddProcessor(processorFunc(func(_ time.Time, pkt []byte, emit func([]byte)) {
+		if _, _, _, payload, err := wire.ParseIP(pkt); err == nil {
+			if tc, err := wire.ParseTCP(payload); err == nil {
+				if tc.Flags().Has(wire.FlagSYN) {
+					if wire.ParseTCPOptions(tc.Options(), tc.Flags(), &opts) == nil && opts.HasWindowScale {
+						shift = opts.WindowScale
+					}
+				} else {
+					maxWnd = max(maxWnd, uint64(tc.Window())<<shift)
+				}
+			}
+		}
+		emit(pkt)
+	}))
+	const down = 48 << 20
+	p, err := n.StartTransfer(0, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.RunUntilDone(p, 2*time.Minute)
+	if err := p.Check(0, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+	if maxWnd <= 6<<20 {
+		t.Errorf("largest window advertised %d bytes (shift %d): capped at the subflow maximum", maxWnd, shift)
+	}
+}
+
+// TestSendBufferGrows runs a download over a long fat path with the
+// default send buffer (issue 21 finding 7): the sender's buffer must grow
+// towards the bandwidth-delay product (up to SendBufferMax), as Linux's
+// does within tcp_wmem, or the window never exceeds the initial 4 MiB.
+func TestSendBufferGrows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 48 MB transfer")
+	}
+	n, err := NewNet(5, []Path{{Rate: 400e6, Delay: 100 * time.Millisecond, Queue: 16 << 20}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const down = 48 << 20
+	p, err := n.StartTransfer(0, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peak int
+	for !p.Finished() && n.Sim.Elapsed() < 2*time.Minute {
+		n.Sim.RunFor(50 * time.Millisecond)
+		if p.S != nil {
+			peak = max(peak, p.S.Conn.Info().SendBuffered)
+		}
+	}
+	if err := p.Check(0, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+	if peak <= core.DefaultSendBuffer {
+		t.Errorf("the server never held more than %d bytes to send: its buffer did not grow", peak)
 	}
 }

@@ -1,0 +1,171 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/simtest"
+	"github.com/mptcp-go/mptcp/observe"
+)
+
+// chromium loads url in headless Chromium (in namespace ns, under
+// mptcpize when mptcp is set), lets its scripts run for a few seconds of
+// virtual time, and returns the rendered DOM and a screenshot. The test
+// is skipped when Chromium is not installed (.ci/run installs Debian's).
+func chromium(t *testing.T, ns *nstest.NS, mptcp bool, url string) (string, image.Image) {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("needs chromium (Debian's chromium package; .ci/run installs it)")
+	}
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "shot.png")
+	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--virtual-time-budget=4000", "--window-size=900,700"}
+	runs := 0
+	cmd := func(extra ...string) *exec.Cmd {
+		runs++ // a profile each: the first run's may still be locked
+		extra = append(extra, fmt.Sprintf("--user-data-dir=%s/profile%d", dir, runs))
+		args := append(append([]string{bin}, flags...), extra...)
+		args = append(args, url)
+		if mptcp {
+			args = append([]string{"mptcpize", "run"}, args...)
+		}
+		if ns != nil {
+			return ns.Command(args[0], args[1:]...)
+		}
+		return exec.Command(args[0], args[1:]...)
+	}
+	var dom, errOut bytes.Buffer
+	c := cmd("--dump-dom")
+	c.Stdout, c.Stderr = &dom, &errOut
+	if err := c.Run(); err != nil {
+		t.Fatalf("chromium --dump-dom: %v\n%s", err, errOut.String())
+	}
+	c = cmd("--screenshot=" + shot)
+	c.Stderr = &errOut
+	if err := c.Run(); err != nil {
+		t.Fatalf("chromium --screenshot: %v\n%s", err, errOut.String())
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	return dom.String(), img
+}
+
+// countColor counts the pixels of img within 40 of the colour r, g, b on
+// each channel: text drawn in that colour shows up.
+func countColor(img image.Image, r, g, b int) int {
+	n := 0
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			d := func(a uint32, b int) bool { v := int(a>>8) - b; return v > -40 && v < 40 }
+			if d(pr, r) && d(pg, g) && d(pb, b) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestCheckPageChromium: headless Chromium under mptcpize renders the
+// check page's "Yes" and its per-port table, the port behind TCPOPTSTRIP
+// shown as stripped.
+func TestCheckPageChromium(t *testing.T) {
+	needTools(t, "mptcpize", "iptables")
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Skip("needs chromium (Debian's chromium package; .ci/run installs it)")
+	}
+	srv, cli := checkNet(t)
+	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
+	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--echo", "0", "--discard", "0")
+	curl(t, cli, true, "http://10.16.1.1:8080/json") // up
+	dom, img := chromium(t, cli, true, "http://10.16.1.1:8080/")
+	for _, want := range []string{`<p id="answer" class="yes">Yes</p>`, `<tr id="port-8080"><td>8080</td><td class="state">yes</td>`,
+		`<tr id="port-8081"><td>8081</td><td class="state">stripped</td>`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %s", want)
+		}
+	}
+	if n := countColor(img, 0x1a, 0x7f, 0x37); n < 50 {
+		t.Errorf("screenshot has %d pixels of the green \"Yes\", want a word's worth", n)
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+}
+
+// TestLivePageChromium: the debug endpoint's live page, in headless
+// Chromium, lists a simulated stack's two subflows and draws a throughput
+// and an RTT line for each.
+func TestLivePageChromium(t *testing.T) {
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Skip("needs chromium (Debian's chromium package; .ci/run installs it)")
+	}
+	rec := observe.NewRecorder(0)
+	n, err := simtest.NewNet(11, []simtest.Path{{Rate: 20e6, Delay: 10 * time.Millisecond}, {Rate: 10e6, Delay: 25 * time.Millisecond}},
+		simtest.Options{Server: func(c *core.Config) { c.Events = rec.Sink }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.StartTransfer(0, 64<<20, core.ConnOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	n.Sim.RunFor(time.Second)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // the transfer goes on while the page watches
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			mu.Lock()
+			n.Sim.RunFor(20 * time.Millisecond)
+			mu.Unlock()
+		}
+	}()
+	srv := httptest.NewServer(observe.Handler(observe.CoreSource(n.SS, &mu), observe.Options{Recorder: rec}))
+	defer srv.Close()
+	dom, img := chromium(t, nil, false, srv.URL+"/")
+	dom, _, _ = strings.Cut(dom, "<script>") // the rendered elements, not the code that draws them
+	if got := strings.Count(dom, `<polyline class="series"`); got < 4 {
+		t.Errorf("%d lines drawn, want 4 (throughput and RTT of two subflows)", got)
+	}
+	if got := strings.Count(dom, "<tr><td>"); got < 2 {
+		t.Errorf("%d subflow rows, want 2", got)
+	}
+	if !strings.Contains(dom, "1 connections at") {
+		t.Errorf("status line missing")
+	}
+	if n := countColor(img, 0x1f, 0x77, 0xb4) + countColor(img, 0xd6, 0x27, 0x28); n < 50 {
+		t.Errorf("screenshot has %d pixels of the lines' colours", n)
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+}

@@ -1,0 +1,46 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/mptcp-go/mptcp/host"
+	"github.com/mptcp-go/mptcp/internal/proxy"
+)
+
+// userTransport starts this project's user-space stack on the uplinks
+// (package host: TUN devices, policy routing, NAT when asked) and returns
+// it as the proxy's MPTCP leg. Each uplink is IFACE or IFACE:backup.
+func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transport, func(), error) {
+	if len(uplinks) == 0 {
+		return proxy.Transport{}, nil, fmt.Errorf("%w: --stack user needs --uplink IFACE (one per path)", errUsage)
+	}
+	var paths []host.Path
+	for _, u := range uplinks {
+		name, flag, _ := strings.Cut(u, ":")
+		if flag != "" && flag != "backup" {
+			return proxy.Transport{}, nil, fmt.Errorf("%w: --uplink %q: IFACE or IFACE:backup", errUsage, u)
+		}
+		paths = append(paths, host.Path{Uplink: name, Backup: flag == "backup"})
+	}
+	h, err := host.Start(host.Config{Paths: paths, NAT: nat, Name: "mptcp-px",
+		OnError: func(err error) { log.Warn("user-space stack", "err", err) }})
+	if err != nil {
+		return proxy.Transport{}, nil, err
+	}
+	log.Info("user-space MPTCP stack up", "uplinks", uplinks, "addrs", fmt.Sprint(h.Addrs()), "nat", nat)
+	tr := proxy.Transport{
+		Name: "user",
+		// The user-space stack has no TCP Fast Open yet: the Convert
+		// message follows the handshake (one more round trip for the
+		// converter's onward connection).
+		Listen: func(_ context.Context, addr string, _ bool) (net.Listener, error) { return h.Listen("tcp", addr) },
+		Dialer: func(bool) proxy.Dialer { return h.Stack },
+	}
+	return tr, func() { _ = h.Close() }, nil
+}

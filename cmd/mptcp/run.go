@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/mptcp-go/mptcp/internal/mptcpify"
+)
+
+func init() {
+	register(&command{
+		name:    "run",
+		summary: "run a program (static binaries too) with its TCP sockets on the kernel's MPTCP (Linux)",
+		run:     runRun,
+	})
+}
+
+const runUsage = `Usage:
+  mptcp run [--family F] [--via V] [--cgroup PATH] -- COMMAND [ARG...]
+  mptcp run [--family F] --cgroup PATH | --pid PID      (attach and pin; no command)
+  mptcp run --detach --cgroup PATH | --pid PID
+  mptcp run --list | --check
+
+Runs COMMAND (and its children) with the TCP sockets it creates made as
+Multipath TCP sockets by the kernel, whatever the program is written in:
+static binaries and Go programs too. Two ways to do it (--via):
+
+  bpf      a BPF program on the kernel's update_socket_protocol hook
+           (Linux 6.6+, BTF, CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN) converts
+           the sockets of the processes in a cgroup made for COMMAND, or of
+           an existing cgroup (--cgroup) or a process's cgroup (--pid)
+  seccomp  a seccomp filter on COMMAND hands its socket calls to mptcp run,
+           which creates them as MPTCP (Linux 5.14+, no privilege needed);
+           only for a COMMAND mptcp run starts
+  auto     bpf where the kernel takes the program, else seccomp (default)
+
+Without a COMMAND, --cgroup or --pid attaches for good: the link is pinned
+in the BPF file system until "mptcp run --detach". Only the address family
+can be chosen at socket() time; see docs/run.md for what other filters can
+and cannot do. Connections get more subflows only if the kernel's path
+manager has endpoints and limits for them ("mptcp pm", "--check" shows them).
+
+Flags:
+`
+
+// runOptions are the parsed flags of "mptcp run".
+type runOptions struct {
+	families mptcpify.Families
+	via      string
+	cgroup   string
+	pid      int
+	detach   bool
+	list     bool
+	check    bool
+	pinDir   string
+	verbose  bool
+	argv     []string
+}
+
+// exitStatus is an error that makes mptcp exit with the status of the
+// command it ran.
+type exitStatus int
+
+func (e exitStatus) Error() string { return "command exited with status " + strconv.Itoa(int(e)) }
+
+func runRun(args []string, stdout, stderr io.Writer) error {
+	var o runOptions
+	fs := newFlagSet("run", stderr)
+	family := fs.String("family", "all", "address families to convert: inet, inet6 or all")
+	fs.StringVar(&o.via, "via", "auto", "how: bpf, seccomp or auto")
+	fs.StringVar(&o.cgroup, "cgroup", "", "cgroup v2 `PATH` (absolute, or relative to the hierarchy's root) to convert")
+	fs.IntVar(&o.pid, "pid", 0, "convert the cgroup of process `PID`")
+	fs.BoolVar(&o.detach, "detach", false, "remove the pinned attachment of --cgroup or --pid")
+	fs.BoolVar(&o.list, "list", false, "list the pinned attachments")
+	fs.BoolVar(&o.check, "check", false, "say which of the conditions mptcp run needs hold here")
+	fs.StringVar(&o.pinDir, "pin-dir", "/sys/fs/bpf/mptcp-run", "`DIR` on a BPF file system for pinned attachments")
+	fs.BoolVar(&o.verbose, "v", false, "say what is attached and how, on stderr")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, runUsage)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o.argv = fs.Args()
+	fams, err := mptcpify.ParseFamilies(*family)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	o.families = fams
+	if err := o.validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return runPlatform(&o, stdout, stderr)
+}
+
+// validate rejects combinations of flags that mean nothing.
+func (o *runOptions) validate() error {
+	modes := 0
+	for _, b := range []bool{o.detach, o.list, o.check} {
+		if b {
+			modes++
+		}
+	}
+	target := o.cgroup != "" || o.pid != 0
+	switch {
+	case modes > 1:
+		return errors.New("give one of --detach, --list and --check")
+	case o.cgroup != "" && o.pid != 0:
+		return errors.New("give --cgroup or --pid, not both")
+	case o.pid < 0:
+		return errors.New("--pid must be a process id")
+	case o.via != "auto" && o.via != "bpf" && o.via != "seccomp":
+		return fmt.Errorf("unknown --via %q (want bpf, seccomp or auto)", o.via)
+	case modes == 1 && len(o.argv) > 0:
+		return errors.New("--detach, --list and --check take no command")
+	case o.detach && !target:
+		return errors.New("--detach needs --cgroup or --pid")
+	case modes == 0 && !target && len(o.argv) == 0:
+		return errors.New("give a command to run (mptcp run -- COMMAND), or --cgroup/--pid")
+	case o.via == "seccomp" && target:
+		return errors.New("--via seccomp serves only a command mptcp run starts, not --cgroup or --pid")
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+// Package mptcpify makes the kernel create Multipath TCP sockets where a
+// program asks for TCP ones, for the processes of one cgroup, with a BPF
+// program on the kernel's update_socket_protocol hook (Linux 6.6+). It is
+// what "mptcp run" is made of; docs/run.md explains the design.
+//
+// The program is written with cilium/ebpf's instruction builder, so building
+// the project needs no C toolchain. The hook is global: every socket(2) call
+// on the machine runs the program, which therefore filters by the caller's
+// cgroup itself.
+package mptcpify
