@@ -146,6 +146,9 @@ func TestListMatchesSS(t *testing.T) {
 		observe.Format(&ours, socks, observe.FormatOptions{Info: true})
 		diffs = compareSS(parseSS(ssOut), parseSS(ours.String()))
 		if len(diffs) == 0 {
+			var plain bytes.Buffer
+			observe.Format(&plain, socks[len(socks)-1:], observe.FormatOptions{})
+			t.Logf("mptcp stat:\n%s", plain.String())
 			t.Logf("ss -Mtni:\n%s\nmptcp stat -t -i:\n%s", ssOut, ours.String())
 			return
 		}
