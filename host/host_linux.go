@@ -31,7 +31,6 @@ type Host struct {
 	cfg   Config
 	paths []*path
 	drv   *tun.Driver
-	fwd   bool // forwarding sysctls were turned on by us
 
 	mu      sync.Mutex
 	undo    []cmd          // commands that remove what Start added, in order of addition

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/mptcp-go/mptcp/wire"
 )
@@ -374,15 +373,6 @@ func (r *runner) inboundAddAddr(b []byte, o *MPOption) ([]byte, error) {
 		aa.HMAC = wire.AddAddrHMAC(m.remoteKey, m.localKey, id, a, aa.Port)
 	}
 	return appendOpt(b, aa.Len(), aa.Encode), nil
-}
-
-// describeOpts is used in messages.
-func describeOpts(opts []*Option) string {
-	s := make([]string, len(opts))
-	for i, o := range opts {
-		s[i] = o.Text
-	}
-	return strings.Join(s, ", ")
 }
 
 var _ = fmt.Sprint

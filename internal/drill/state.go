@@ -1,7 +1,6 @@
 package drill
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/mptcp-go/mptcp/wire"
@@ -145,12 +144,4 @@ func (m *mpState) token(t *TokenSpec) (uint32, error) {
 		return 0, scriptErrorf("token of %s: the key has no value yet", t.Var)
 	}
 	return wire.KeyToken(k), nil
-}
-
-func (m *mpState) addrOf(name string) (netip.Addr, error) {
-	a, ok := m.addrs[name]
-	if !ok {
-		return a, fmt.Errorf("address %s has no value yet", name)
-	}
-	return a, nil
 }

@@ -26,7 +26,7 @@ type Param struct {
 func ParseParam(s string) (Param, error) {
 	name, vals, ok := strings.Cut(s, "=")
 	if !ok || name == "" || vals == "" {
-		return Param{}, fmt.Errorf("%q: want name=value1,value2,...", s)
+		return Param{}, fmt.Errorf("%q: want name=value1,value2 (one value or more)", s)
 	}
 	return Param{Name: name, Values: strings.Split(vals, ",")}, nil
 }
