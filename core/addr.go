@@ -54,11 +54,12 @@ func (c *Conn) signalTimers(now time.Time) {
 		return
 	}
 	pending := len(c.echoQ) > 0 || len(c.rmQ) > 0
+	waiting := c.announceWaiting()
 	for _, a := range c.announced {
 		if a.echoed {
 			continue
 		}
-		if !a.sent || (!now.Before(a.next) && a.retrans < addAddrMaxRetrans) {
+		if (!a.sent && !waiting) || (a.sent && !now.Before(a.next) && a.retrans < addAddrMaxRetrans) {
 			pending = true
 		}
 		if a.sent && a.retrans >= addAddrMaxRetrans && !now.Before(a.next) && !a.dropped {
@@ -116,8 +117,15 @@ func (sf *subflow) signals(b *wire.OptionBuilder, d *wire.DSS) {
 		mib.Inc(EchoAddTx)
 		c.echoQ = c.echoQ[1:]
 	}
+	waiting := c.announceWaiting()
 	for _, an := range c.announced {
 		if an.echoed || (an.sent && (now.Before(an.next) || an.retrans >= addAddrMaxRetrans)) {
+			continue
+		}
+		if !an.sent && waiting {
+			// One announcement at a time, as Linux sends them: its path
+			// manager handles one ADD_ADDR at a time and drops others
+			// that arrive meanwhile (MPTcpExtAddAddrDrop).
 			continue
 		}
 		a := wire.AddAddr{AddrID: an.la.ID, Addr: an.la.Addr, HasPort: an.la.Port != 0, Port: an.la.Port,
@@ -131,10 +139,22 @@ func (sf *subflow) signals(b *wire.OptionBuilder, d *wire.DSS) {
 		} else {
 			an.sent = true
 			an.rto = c.stack.cfg.AddAddrTimeout
+			waiting = true
 		}
 		an.next = now.Add(an.rto)
 		mib.Inc(AddAddrTx)
 	}
+}
+
+// announceWaiting reports whether an ADD_ADDR of ours awaits its echo
+// (sent, not echoed, not given up): the next one waits for it.
+func (c *Conn) announceWaiting() bool {
+	for _, a := range c.announced {
+		if a.sent && !a.echoed && !a.dropped {
+			return true
+		}
+	}
+	return false
 }
 
 // addAddrReceived handles an ADD_ADDR or its echo.

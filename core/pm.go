@@ -34,12 +34,20 @@ func (v pmView) Limits() pm.Limits { return v.c.stack.cfg.Limits }
 // subflow's address as ID 0.
 func (v pmView) LocalAddrs() []pm.LocalAddr {
 	c := v.c
-	out := make([]pm.LocalAddr, 0, len(c.stack.locals))
+	out := make([]pm.LocalAddr, 0, len(c.stack.locals)+1)
+	initial := false
 	for _, l := range c.stack.locals {
 		if l.Addr == c.initialLocal.Addr() && l.Port == 0 {
 			l.ID = 0
+			initial = true
 		}
 		out = append(out, l)
+	}
+	if !initial && c.initialLocal.IsValid() {
+		// The initial subflow's address is the host's even when no
+		// endpoint names it (the kernel's address ID 0): subflows to
+		// addresses the peer announces may leave from it.
+		out = append(out, pm.LocalAddr{ID: 0, Addr: c.initialLocal.Addr()})
 	}
 	return out
 }

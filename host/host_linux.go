@@ -693,40 +693,65 @@ const sweepPaths = 32
 
 // sweep removes what an earlier run with the same name left behind when
 // it could not close (a crash, a kill): its devices, policy rules and
-// tables, and NAT rules. Nothing of it is an error: most runs find
-// nothing.
+// tables, and NAT rules. It lists what is there first (a few commands);
+// most runs find nothing.
 func sweep(cfg *Config) {
 	for i := 1; i <= sweepPaths; i++ {
 		dev := cfg.Name + strconv.Itoa(i)
 		if _, err := net.InterfaceByName(dev); err == nil {
 			_ = (cmd{"ip", "link", "del", dev}).run()
 		}
-		tbl := strconv.Itoa(cfg.Table + i)
-		for _, fam := range []string{"-4", "-6"} {
-			for range 16 { // one rule per address; a few runs' worth at most
-				if (cmd{"ip", fam, "rule", "del", "table", tbl, "priority", tbl}).run() != nil {
-					break
-				}
-			}
-			_ = (cmd{"ip", fam, "route", "flush", "table", tbl}).run()
-		}
 	}
 	for _, fam := range []string{"-4", "-6"} {
-		ipt := iptables(fam)
-		out, err := cmd{ipt, "-t", "nat", "-S"}.output()
-		if err != nil {
+		sweepRules(cfg, fam)
+		sweepNAT(cfg, fam)
+	}
+}
+
+// sweepRules removes the policy rules and tables in the name's range.
+func sweepRules(cfg *Config, fam string) {
+	ours := func(field string) bool {
+		n, err := strconv.Atoi(strings.TrimSuffix(field, ":"))
+		return err == nil && n > cfg.Table && n <= cfg.Table+sweepPaths
+	}
+	// "7701:	from 10.77.1.2 lookup 7701"
+	rules, _ := cmd{"ip", fam, "rule", "show"}.output()
+	for _, line := range strings.Split(rules, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && ours(f[0]) && f[1] == "from" && f[3] == "lookup" {
+			_ = (cmd{"ip", fam, "rule", "del", "from", f[2], "table", f[4], "priority", strings.TrimSuffix(f[0], ":")}).run()
+		}
+	}
+	// "default dev eth0 table 7701 ..."
+	routes, _ := cmd{"ip", fam, "route", "show", "table", "all"}.output()
+	flushed := map[string]bool{}
+	for _, line := range strings.Split(routes, "\n") {
+		f := strings.Fields(line)
+		for k := 0; k+1 < len(f); k++ {
+			if f[k] == "table" && ours(f[k+1]) && !flushed[f[k+1]] {
+				flushed[f[k+1]] = true
+				_ = (cmd{"ip", fam, "route", "flush", "table", f[k+1]}).run()
+			}
+		}
+	}
+}
+
+// sweepNAT removes the NAT rules marked with the name.
+func sweepNAT(cfg *Config, fam string) {
+	ipt := iptables(fam)
+	out, err := cmd{ipt, "-t", "nat", "-S"}.output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, cfg.comment()) {
 			continue
 		}
-		for _, line := range strings.Split(out, "\n") {
-			if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, cfg.comment()) {
-				continue
-			}
-			args := strings.Fields(strings.Replace(line, "-A ", "-D ", 1))
-			for i, a := range args {
-				args[i] = strings.Trim(a, `"`)
-			}
-			_ = append(cmd{ipt, "-t", "nat"}, args...).run()
+		args := strings.Fields(strings.Replace(line, "-A ", "-D ", 1))
+		for i, a := range args {
+			args[i] = strings.Trim(a, `"`)
 		}
+		_ = append(cmd{ipt, "-t", "nat"}, args...).run()
 	}
 }
 

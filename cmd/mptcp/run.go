@@ -75,7 +75,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.detach, "detach", false, "remove the pinned attachment of --cgroup or --pid")
 	fs.BoolVar(&o.list, "list", false, "list the pinned attachments")
 	fs.BoolVar(&o.check, "check", false, "say which of the conditions mptcp run needs hold here")
-	fs.StringVar(&o.pinDir, "pin-dir", "/sys/fs/bpf/mptcp-run", "`DIR` on a BPF file system for pinned attachments")
+	fs.StringVar(&o.pinDir, "pin-dir", mptcpify.DefaultPinDir, "`DIR` on a BPF file system for pinned attachments")
 	fs.BoolVar(&o.verbose, "v", false, "say what is attached and how, on stderr")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, runUsage)

@@ -169,8 +169,12 @@ func TestRunConverts(t *testing.T) {
 			if n := mibCounter(t, p.cli, "MPTcpExtMPCapableSYNTX"); n != 0 {
 				t.Fatalf("plain client sent %d MP_CAPABLE SYNs", n)
 			}
-			// With it: MPTCP end to end.
+			// With it: MPTCP end to end, MP_CAPABLE on the wire.
+			stopCapture := capture(t, p.srv, "h18s0")
 			out = p.cli.MustRun(tools.mptcp, "run", "--via", via, "--", tools.plainnet, "dial", dst)
+			if n, ok := stopCapture("tcp.options.mptcp.subtype == 0"); ok && n < 3 {
+				t.Errorf("the capture shows %d packets with MP_CAPABLE, want the handshake's 3 at least", n)
+			}
 			if !strings.Contains(out, "dial protocol 262") {
 				t.Fatalf("client under mptcp run: %q, want protocol 262", out)
 			}
@@ -312,5 +316,38 @@ func TestRunSubflowJoins(t *testing.T) {
 	p.cli.MustRun(tools.mptcp, "run", "--via", via, "--", "iperf3", "-c", runSrvAddr, "-p", "7022", "-t", "1")
 	if n := mibCounter(t, p.cli, "MPTcpExtMPJoinSynAckRx"); n < 1 {
 		t.Fatalf("no subflow joined (MPJoinSynAckRx %d)", n)
+	}
+}
+
+// capture records the packets on dev in ns with tcpdump; the returned
+// function stops it and counts the packets tshark matches to filter. Its ok
+// is false (and the test says why in its log) when either tool is missing.
+func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, bool) {
+	t.Helper()
+	for _, tool := range []string{"tcpdump", "tshark"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Logf("no capture: %s is not installed", tool)
+			return func(string) (int, bool) { return 0, false }
+		}
+	}
+	file := filepath.Join(t.TempDir(), "run.pcap")
+	cmd := ns.Command("tcpdump", "-i", dev, "--immediate-mode", "-U", "-w", file, "tcp")
+	errOut := new(syncBuffer)
+	cmd.Stderr = errOut
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	nstest.WaitFor(t, 20*time.Second, "tcpdump to start", func() (bool, string) {
+		return strings.Contains(errOut.String(), "listening on"), errOut.String()
+	})
+	return func(filter string) (int, bool) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		out, err := exec.Command("tshark", "-r", file, "-Y", filter).Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		return len(strings.Fields(strings.ReplaceAll(string(out), " ", ""))), true
 	}
 }

@@ -175,6 +175,7 @@ func (r *runner) setSysctl(k, v string) error {
 			return unsupported("sysctl %s=%q", k, v)
 		}
 		c.TCP.ReceiveBufferMax = mx
+		c.ReceiveBufferMax = mx
 	case "net.mptcp.enabled":
 		c.DisableMPTCP = n == 0
 	case "net.mptcp.checksum_enabled":

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,7 +52,7 @@ func (n Netns) setup() error {
 // TempNetns is NewNetns for a test, as t.TempDir is for directories: it skips the test when Require would,
 // fails it on error, and deletes the namespace when the test ends,
 // whether it passed, failed or panicked.
-func TempNetns(t testing.TB, role string) Netns {
+func TempNetns(t T, role string) Netns {
 	t.Helper()
 	Require(t)
 	n, err := NewNetns(role)
@@ -97,7 +96,7 @@ func (n Netns) Exec(args ...string) (string, error) {
 }
 
 // Run is Exec for a test: a failure fails the test.
-func (n Netns) Run(t testing.TB, args ...string) string {
+func (n Netns) Run(t T, args ...string) string {
 	t.Helper()
 	out, err := n.Exec(args...)
 	if err != nil {

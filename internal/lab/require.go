@@ -7,11 +7,22 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"testing"
 )
 
+// T is what the lab's test helpers (Require, TempNetns, Netns.Run, New)
+// need of a test: *testing.T and *testing.B satisfy it. An interface
+// rather than testing.TB keeps package testing out of the programs that
+// build topologies (mptcp lab).
+type T interface {
+	Helper()
+	Skip(args ...any)
+	Fatal(args ...any)
+	Error(args ...any)
+	Cleanup(func())
+}
+
 // Require skips the test, saying why, unless the lab can run here.
-func Require(t testing.TB) {
+func Require(t T) {
 	t.Helper()
 	if err := Available(); err != nil {
 		t.Skip(err)

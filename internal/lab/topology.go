@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"testing"
 	"time"
 )
 
@@ -212,7 +211,7 @@ func Build(cfg Config) (tp *Topology, err error) {
 // New is Build for a test: it skips the test when the lab cannot run,
 // fails it on error, and removes the topology when the test ends, whether
 // it passed, failed or panicked.
-func New(t testing.TB, cfg Config) *Topology {
+func New(t T, cfg Config) *Topology {
 	t.Helper()
 	Require(t)
 	tp, err := Build(cfg)

@@ -76,9 +76,6 @@ func explain(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// DefaultPinDir is where pinned attachments live, one file per cgroup id.
-const DefaultPinDir = "/sys/fs/bpf/mptcp-run"
-
 // pinName is the file name of the pinned link for a cgroup.
 func pinName(cgroupID uint64) string { return "cgroup-" + strconv.FormatUint(cgroupID, 10) }
 

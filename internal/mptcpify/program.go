@@ -20,6 +20,9 @@ const (
 // socket(2) with type already stripped of SOCK_NONBLOCK and SOCK_CLOEXEC.
 const HookFunc = "update_socket_protocol"
 
+// DefaultPinDir is where pinned attachments live, one file per cgroup id.
+const DefaultPinDir = "/sys/fs/bpf/mptcp-run"
+
 // ProgramName is the name the program is loaded under (bpftool shows it).
 const ProgramName = "mptcp_run"
 

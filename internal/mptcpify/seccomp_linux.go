@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -70,11 +71,10 @@ func ExecChild(fams Families, argv []string) error {
 	}
 	unix.Close(int(fd))
 	unix.Close(sock)
-	env := os.Environ()
-	for i := 0; i < len(env); i++ {
-		if len(env[i]) > len(ChildEnv) && env[i][:len(ChildEnv)+1] == ChildEnv+"=" {
-			env = append(env[:i], env[i+1:]...)
-			i--
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, ChildEnv+"=") {
+			env = append(env, kv)
 		}
 	}
 	return syscall.Exec(path, argv, env)

@@ -174,3 +174,21 @@ func BenchmarkScalePacket(b *testing.B) {
 		})
 	}
 }
+
+// TestPollIdleDoesNotAllocate: a poll of a stack whose established
+// connections have nothing to do allocates nothing, however many there
+// are, and does not visit them (their deadlines wait in the heap).
+func TestPollIdleDoesNotAllocate(t *testing.T) {
+	s := newScaleNet(t, 20)
+	now := s.Sim.Now()
+	s.CS.Poll(now, discard)
+	if n := testing.AllocsPerRun(100, func() { s.CS.Poll(now, discard) }); n != 0 {
+		t.Fatalf("%v allocations per idle poll, want 0", n)
+	}
+	// Idle connections are not woken: an hour passes in few events.
+	before := s.Client.Stats().Sent + s.Server.Stats().Sent
+	s.Sim.RunFor(time.Hour)
+	if sent := s.Client.Stats().Sent + s.Server.Stats().Sent - before; sent != 0 {
+		t.Fatalf("idle connections sent %d packets in an hour", sent)
+	}
+}
