@@ -41,9 +41,13 @@ func (d *demux) Deliver(now time.Time, pkt []byte) {
 
 // Poll implements netsim.Stack: every stack sends, and the host is polled
 // again at the earliest time any of them asked for.
-func (d *demux) Poll(now time.Time, send func([]byte)) time.Time {
+func (d *demux) Poll(now time.Time, send func([]byte)) time.Time { return pollAll(d.all, now, send) }
+
+// pollAll polls every stack of a host and returns the earliest time any
+// of them asked to be polled again.
+func pollAll(stacks []netsim.Stack, now time.Time, send func([]byte)) time.Time {
 	var next time.Time
-	for _, st := range d.all {
+	for _, st := range stacks {
 		t := st.Poll(now, send)
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t

@@ -169,14 +169,7 @@ func (d *portDemux) Deliver(now time.Time, pkt []byte) {
 
 // Poll implements netsim.Stack.
 func (d *portDemux) Poll(now time.Time, send func([]byte)) time.Time {
-	var next time.Time
-	for _, st := range d.all {
-		t := st.Poll(now, send)
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
-	return next
+	return pollAll(d.all, now, send)
 }
 
 // netFlow is one flow of the scenario: a client stack, a server stack, and
