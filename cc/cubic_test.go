@@ -264,7 +264,7 @@ func TestCubicRTO(t *testing.T) {
 	for c.InSlowStart() {
 		now = ackRound(c, now, rtt)
 	}
-	now = ackRound(c, now, rtt)
+	ackRound(c, now, rtt)
 	// RFC 9438 section 4.8: after a timeout, K = 0 and W_max is the window
 	// at the start of congestion avoidance.
 	if c.k != 0 || c.wMax != c.cwndEpoch || c.cwndEpoch != 70*tmss {

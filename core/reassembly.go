@@ -34,9 +34,6 @@ func (r *reassembly) init(first uint64, limit int) {
 // waiting out of order does not shrink it: it lies inside the window.
 func (r *reassembly) window() int { return max(0, r.limit-r.ready.len()) }
 
-// rightEdge is the first DSN beyond the window.
-func (r *reassembly) rightEdge() uint64 { return r.nxt + uint64(r.window()) }
-
 // acceptEdge is the first DSN beyond any window advertised so far: the
 // window is never more than limit beyond a DATA_ACK, and every DATA_ACK
 // sent is at most nxt.

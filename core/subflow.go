@@ -87,9 +87,6 @@ type subflow struct {
 	// Cached engine state, refreshed by refresh().
 	info tcp.Stats
 
-	// Penalisation (NSDI 2012): at most once per RTT.
-	penalisedAt time.Time
-
 	// Liveness probing of idle subflows (probe.go).
 	lastRecv, lastProbe time.Time
 	lastData            time.Time // last segment with payload, or acknowledging ours

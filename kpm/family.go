@@ -3,6 +3,7 @@ package kpm
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/mdlayher/genetlink"
@@ -65,7 +66,7 @@ func openFamily(c *genetlink.Conn) (genetlink.Family, error) {
 	_ = c.SetOption(netlink.ExtendedAcknowledge, true)
 	fam, err := c.GetFamily(familyName)
 	if err != nil {
-		if netlink.IsNotExist(err) {
+		if errors.Is(err, os.ErrNotExist) {
 			return genetlink.Family{}, ErrNotSupported
 		}
 		return genetlink.Family{}, opError("look up generic netlink family "+familyName, err)

@@ -23,7 +23,6 @@ type conn struct {
 	prio      map[int]bool
 	nextID    int
 	nextPort  uint16
-	samePair  bool // ConnectAnother may be used (see another)
 	token     uint32
 }
 

@@ -16,8 +16,7 @@ type ackScratch struct {
 	rttSeq      time.Duration // RTT of the oldest newly delivered, never retransmitted segment
 	hasRTT      bool
 	caRTT       time.Duration // RTT of the newest such segment
-	newest      *txSeg        // the most recently sent delivered segment (rate sample)
-	newestSnap  txSeg
+	newestSnap  txSeg         // the most recently sent delivered segment (rate sample)
 	hasNewest   bool
 	dsack       bool
 	sackChanged bool

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -335,5 +334,3 @@ func checkApps(t testing.TB, ca, sa *app) {
 		t.Fatalf("corrupt bytes: client read %d bad, server read %d bad", ca.bad, sa.bad)
 	}
 }
-
-func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }

@@ -11,7 +11,6 @@ var (
 	icmpDst4    = netip.MustParseAddr("198.51.100.7")
 	icmpSrc6    = netip.MustParseAddr("2001:db8:5::1")
 	icmpDst6    = netip.MustParseAddr("2001:db8:7::7")
-	icmpRouter4 = netip.MustParseAddr("192.0.2.254")
 	icmpRouter6 = netip.MustParseAddr("2001:db8::fe")
 )
 

@@ -3,31 +3,28 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/checkserve"
 )
 
-func init() {
-	register(&command{
-		name:    "check",
-		summary: "the \"am I using MPTCP\" site: mptcp check serve",
-		run:     runCheck,
-	})
+var cmdCheck = &Command{
+	Name:  "check",
+	Short: "the \"am I using MPTCP\" site: mptcp check serve",
 }
 
-const checkUsage = `Usage: mptcp check serve [flags]
-
-Serve the "am I using MPTCP" site: each visitor learns whether its
+var cmdCheckServe = &Command{
+	Name:  "serve",
+	Usage: "[flags]",
+	Short: "serve the \"am I using MPTCP\" site",
+	Long: `Serve the "am I using MPTCP" site: each visitor learns whether its
 connection is Multipath TCP, its version, the subflows seen and their
 addresses, whether a subflow joined, whether checksums are on, and the
 fallback reason. curl and other tools get plain text, browsers an HTML page
@@ -38,20 +35,13 @@ Requests and connections are rate-limited per client address.
 
 The site runs on the kernel's MPTCP (--stack kernel, the default) or on the
 user-space stack on a TUN device (--stack user --tun NAME --addr ADDR, as
-mptcp perf; Linux, root).
+mptcp perf; Linux, root).`,
+	Run: checkServeFlags,
+}
 
-Flags:
-`
-
-func runCheck(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "serve" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprint(stdout, checkUsage)
-			return nil
-		}
-		return fmt.Errorf("%w: want \"mptcp check serve [flags]\"", errUsage)
-	}
-	return runCheckServe(args[1:], stdout, stderr)
+func init() {
+	root.Add(cmdCheck)
+	cmdCheck.Add(cmdCheckServe)
 }
 
 type checkFlags struct {
@@ -65,9 +55,8 @@ type checkFlags struct {
 	timeout time.Duration
 }
 
-func runCheckServe(args []string, stdout, stderr io.Writer) error {
+func checkServeFlags(fs *flag.FlagSet) Action {
 	var f checkFlags
-	fs := newFlagSet("check serve", stderr)
 	fs.StringVar(&f.stack, "stack", "kernel", "`stack`: kernel (Go's net, kernel MPTCP) or user (the user-space stack on TUN devices)")
 	fs.Var(&f.tuns, "tun", "user stack: create TUN device `NAME[=ADDR,...]` (repeatable)")
 	fs.Var(&f.addrs, "addr", "user stack: the stack's `addresses` on the one --tun device")
@@ -81,89 +70,84 @@ func runCheckServe(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.rate, "rate", 10, "requests and connections per second per client address (0: no limit)")
 	fs.IntVar(&f.burst, "burst", 20, "bursts allowed above --rate")
 	fs.DurationVar(&f.timeout, "duration", 0, "stop after `D` (0: run until interrupted)")
-	fs.Usage = func() {
-		fmt.Fprint(stdout, checkUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: check serve takes no arguments, got %q", errUsage, fs.Arg(0))
-	}
-	var ports []int
-	for _, p := range strings.Split(f.ports, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%w: --ports: %q is not a port", errUsage, p)
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		if len(inv.Args) != 0 {
+			return usagef("check serve takes no arguments, got %q", inv.Args[0])
 		}
-		ports = append(ports, n)
-	}
-	if f.echo < 0 || f.echo > 65535 || f.discard < 0 || f.discard > 65535 || f.rate < 0 || f.burst < 0 {
-		return fmt.Errorf("%w: --echo, --discard, --rate and --burst take ports and non-negative numbers", errUsage)
-	}
-	if f.stack != "kernel" && f.stack != "user" {
-		return fmt.Errorf("%w: --stack %q: want kernel or user", errUsage, f.stack)
-	}
-	st, err := f.perfFlags.openStack(stderr)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	inspect := checkserve.Kernel
-	if f.stack == "user" {
-		inspect = checkserve.User
-	}
-	limit := &checkserve.Limiter{Rate: f.rate, Burst: f.burst}
-	site := &checkserve.Site{Inspect: inspect, Ports: ports, Limit: limit}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-	}
-	addr := func(port int) string { return net.JoinHostPort(f.bind, strconv.Itoa(port)) }
-	errc := make(chan error, len(ports)+2)
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
+		var ports []int
+		for _, p := range strings.Split(f.ports, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || n < 1 || n > 65535 {
+				return usagef("--ports: %q is not a port", p)
+			}
+			ports = append(ports, n)
 		}
-	}()
-	for _, p := range ports {
-		ln, err := st.listen(addr(p))
+		if f.echo < 0 || f.echo > 65535 || f.discard < 0 || f.discard > 65535 || f.rate < 0 || f.burst < 0 {
+			return usagef("--echo, --discard, --rate and --burst take ports and non-negative numbers")
+		}
+		if f.stack != "kernel" && f.stack != "user" {
+			return usagef("--stack %q: want kernel or user", f.stack)
+		}
+		st, err := f.perfFlags.openStack(stderr)
 		if err != nil {
-			return fmt.Errorf("listening on %s: %w", addr(p), err)
+			return err
 		}
-		srv := &http.Server{Handler: site, ConnContext: checkserve.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-		closers = append(closers, srv)
-		go func() { errc <- srv.Serve(ln) }()
-	}
-	for _, svc := range []struct {
-		port  int
-		serve func(net.Listener, *checkserve.Limiter, time.Duration) error
-	}{{f.echo, checkserve.Echo}, {f.discard, checkserve.Discard}} {
-		if svc.port == 0 {
-			continue
+		defer st.close()
+		inspect := checkserve.Kernel
+		if f.stack == "user" {
+			inspect = checkserve.User
 		}
-		ln, err := st.listen(addr(svc.port))
-		if err != nil {
-			return fmt.Errorf("listening on %s: %w", addr(svc.port), err)
+		limit := &checkserve.Limiter{Rate: f.rate, Burst: f.burst}
+		site := &checkserve.Site{Inspect: inspect, Ports: ports, Limit: limit}
+		ctx := inv.Context()
+		if f.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, f.timeout)
+			defer cancel()
 		}
-		closers = append(closers, ln)
-		go func() { errc <- svc.serve(ln, limit, time.Minute) }()
-	}
-	fmt.Fprintf(stdout, "mptcp check serve: %s, HTTP on ports %s (JSON at %s), echo %d, discard %d\n",
-		st.describe(), f.ports, checkserve.PathJSON, f.echo, f.discard)
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		addr := func(port int) string { return net.JoinHostPort(f.bind, strconv.Itoa(port)) }
+		errc := make(chan error, len(ports)+2)
+		var closers []io.Closer
+		defer func() {
+			for _, c := range closers {
+				c.Close()
+			}
+		}()
+		for _, p := range ports {
+			ln, err := st.listen(addr(p))
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w", addr(p), err)
+			}
+			srv := &http.Server{Handler: site, ConnContext: checkserve.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+			closers = append(closers, srv)
+			go func() { errc <- srv.Serve(ln) }()
+		}
+		for _, svc := range []struct {
+			port  int
+			serve func(net.Listener, *checkserve.Limiter, time.Duration) error
+		}{{f.echo, checkserve.Echo}, {f.discard, checkserve.Discard}} {
+			if svc.port == 0 {
+				continue
+			}
+			ln, err := st.listen(addr(svc.port))
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w", addr(svc.port), err)
+			}
+			closers = append(closers, ln)
+			go func() { errc <- svc.serve(ln, limit, time.Minute) }()
+		}
+		fmt.Fprintf(stdout, "mptcp check serve: %s, HTTP on ports %s (JSON at %s), echo %d, discard %d\n",
+			st.describe(), f.ports, checkserve.PathJSON, f.echo, f.discard)
+		select {
+		case <-ctx.Done():
 			return nil
+		case err := <-errc:
+			if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
 		}
-		return err
+
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,17 +12,11 @@ import (
 	"github.com/mptcp-go/mptcp/internal/drill"
 )
 
-func init() {
-	register(&command{
-		name:    "drill",
-		summary: "run packetdrill scripts (with the MPTCP extensions) against the stack in virtual time",
-		run:     runDrill,
-	})
-}
-
-const drillUsage = `Usage: mptcp drill [flags] SCRIPT|DIR...
-
-Run packetdrill scripts against this stack in virtual time: the scripts'
+var cmdDrill = &Command{
+	Name:  "drill",
+	Usage: "[flags] SCRIPT|DIR...",
+	Short: "run packetdrill scripts (with the MPTCP extensions) against the stack in virtual time",
+	Long: `Run packetdrill scripts against this stack in virtual time: the scripts'
 system calls go to the stack's API, their "<" packets are injected, and
 every ">" packet must be sent as written (flags, sequence and
 acknowledgment numbers, window if given, TCP and MPTCP options in order,
@@ -35,59 +28,57 @@ A directory runs every *.pkt file in it and below it. For each script the
 result is a pass, the first mismatch (the script line, the expected and
 the actual packet), "unsupported" for a construct the runner does not
 have, or a script error. The table gives the pass rate per directory.
-The exit status is 0 when every script passed, 1 otherwise.
+The exit status is 0 when every script passed, 1 otherwise.`,
+	Run: drillFlags,
+}
 
-Flags:
-`
+func init() { root.Add(cmdDrill) }
 
-func runDrill(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func drillFlags(fs *flag.FlagSet) Action {
 	jsonOut := fs.Bool("json", false, "print the results as JSON")
 	tol := fs.Int("tolerance_usecs", 0, "timing tolerance in microseconds (0: each script's own, else packetdrill's 4000)")
 	seed := fs.Uint64("seed", 1, "seed of the stack's keys, ISNs and nonces")
 	verbose := fs.Bool("v", false, "print passing scripts too")
-	fs.Usage = func() { fmt.Fprint(stderr, drillUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: no script or directory given", errUsage)
-	}
-	files, err := drillFiles(fs.Args())
-	if err != nil {
-		return err
-	}
-	cfg := drill.Config{Tolerance: time.Duration(*tol) * time.Microsecond, Seed: *seed}
-	var results []*drill.Result
-	for _, f := range files {
-		results = append(results, drill.RunFile(f, cfg))
-	}
-	sum := drill.Summarize(results)
-	if *jsonOut {
-		b, err := json.MarshalIndent(struct {
-			Results []*drill.Result    `json:"results"`
-			Dirs    []drill.DirSummary `json:"directories"`
-		}{results, sum}, "", "  ")
+	return func(inv *Invocation) error {
+		stdout := inv.Stdout
+		if len(inv.Args) == 0 {
+			return usagef("no script or directory given")
+		}
+		files, err := drillFiles(inv.Args)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, string(b))
-	} else {
+		cfg := drill.Config{Tolerance: time.Duration(*tol) * time.Microsecond, Seed: *seed}
+		var results []*drill.Result
+		for _, f := range files {
+			results = append(results, drill.RunFile(f, cfg))
+		}
+		sum := drill.Summarize(results)
+		if *jsonOut {
+			b, err := json.MarshalIndent(struct {
+				Results []*drill.Result    `json:"results"`
+				Dirs    []drill.DirSummary `json:"directories"`
+			}{results, sum}, "", "  ")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, string(b))
+		} else {
+			for _, r := range results {
+				if r.Status != drill.Pass || *verbose {
+					fmt.Fprintln(stdout, r.String())
+				}
+			}
+			drill.WriteTable(stdout, sum)
+		}
 		for _, r := range results {
-			if r.Status != drill.Pass || *verbose {
-				fmt.Fprintln(stdout, r.String())
+			if r.Status != drill.Pass {
+				return fmt.Errorf("drill: %d of %d scripts did not pass", countNot(results), len(results))
 			}
 		}
-		drill.WriteTable(stdout, sum)
+		return nil
+
 	}
-	for _, r := range results {
-		if r.Status != drill.Pass {
-			return fmt.Errorf("drill: %d of %d scripts did not pass", countNot(results), len(results))
-		}
-	}
-	return nil
 }
 
 func countNot(rs []*drill.Result) int {

@@ -1,482 +1,61 @@
-//go:build linux
-
 package main
 
-import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
-	"text/tabwriter"
-	"time"
+// The emulator's commands; their Run functions are in emu_linux.go and
+// emu_compare_linux.go.
 
-	"github.com/mptcp-go/mptcp/internal/emu"
-	"github.com/mptcp-go/mptcp/scenario"
-)
-
-func init() {
-	register(&command{
-		name:    "emu",
-		summary: "emulate a scenario's paths between network namespaces (rate, delay, loss, outages; root)",
-		run:     runEmu,
-	})
-}
-
-const emuUsage = `Usage:
-  mptcp emu run [flags] SCENARIO    emulate the scenario's paths until Ctrl-C or its duration
-  mptcp emu accuracy [flags]        measure the emulator's delay and rate error
-  mptcp emu compare [flags]         the kernel's MPTCP, ours and the simulator on the same paths
-
-The emulator is a user-space link emulator (the kernel here has no netem):
+var cmdEmu = &Command{
+	Name:      "emu",
+	Short:     "emulate a scenario's paths between network namespaces (rate, delay, loss, outages; root)",
+	LinuxOnly: true,
+	Long: `The emulator is a user-space link emulator (the kernel here has no netem):
 it forwards frames between a client and a server namespace through a third
 namespace, shaping each path's directions with the scenario's rate, delay,
 jitter, loss, queue and schedule, as "mptcp sim" does in virtual time.
 SCENARIO is a built-in name (see "mptcp sim --list") or a scenario file.
-Both need root. See docs/emu.md.
-`
-
-// geteuid is os.Geteuid, replaced by tests.
-var geteuid = os.Geteuid
-
-func runEmu(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, emuUsage)
-		return fmt.Errorf("%w: missing subcommand (run or accuracy)", errUsage)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, emuUsage)
-		return nil
-	case "run":
-		return runEmuRun(args[1:], stdout, stderr)
-	case "accuracy":
-		return runEmuAccuracy(args[1:], stdout, stderr)
-	case "compare":
-		return runEmuCompare(args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("%w: unknown subcommand %q (run or accuracy)", errUsage, args[0])
+Every subcommand needs root. See docs/emu.md.`,
 }
 
-// emuFlags are the engine flags both subcommands take.
-type emuFlags struct {
-	io       *string
-	spin     *time.Duration
-	overhead *int
-	userTS   *bool
-	sched    *string
-	rtProc   *bool
-}
-
-func addEmuFlags(fsAdd interface {
-	String(string, string, string) *string
-	Duration(string, time.Duration, string) *time.Duration
-	Int(string, int, string) *int
-	Bool(string, bool, string) *bool
-}) emuFlags {
-	return emuFlags{
-		io:       fsAdd.String("io", "ring", "how frames are read: ring (TPACKET_V2 ring) or mmsg (recvmmsg)"),
-		spin:     fsAdd.Duration("spin", emu.DefaultSpin, "spin instead of sleeping when the next deadline is this close (0 or negative: never)"),
-		overhead: fsAdd.Int("overhead", 0, "bytes added to each packet's IP length for rate and queue limits (38: Ethernet framing)"),
-		userTS:   fsAdd.Bool("user-timestamps", false, "stamp arrivals when read rather than with the kernel's receive time"),
-		sched:    fsAdd.String("sched", "fifo", "scheduling class of the loop threads: normal, nice (-20, short slice) or fifo (real-time)"),
-		rtProc:   fsAdd.Bool("rt-process", true, "with --sched fifo, put the process's other threads in the real-time class too (priority 1), so the Go scheduler never keeps a loop waiting"),
-	}
-}
-
-func (f emuFlags) options() (emu.Options, error) {
-	mode, err := emu.ParseIO(*f.io)
-	if err != nil {
-		return emu.Options{}, fmt.Errorf("%w: --io: %q is not ring or mmsg", errUsage, *f.io)
-	}
-	if *f.overhead < 0 || *f.overhead > 1000 {
-		return emu.Options{}, fmt.Errorf("%w: --overhead %d: want 0..1000", errUsage, *f.overhead)
-	}
-	sched, err := emu.ParseSched(*f.sched)
-	if err != nil {
-		return emu.Options{}, fmt.Errorf("%w: --sched: %q is not normal, nice or fifo", errUsage, *f.sched)
-	}
-	spin := *f.spin
-	if spin == 0 {
-		spin = -1 // the flag's 0 means never; the option's 0 means default
-	}
-	return emu.Options{IO: mode, Sched: sched, Spin: spin, Overhead: *f.overhead, UserTimestamps: *f.userTS}, nil
-}
-
-// realtime applies --rt-process and returns the function that undoes it.
-func (f emuFlags) realtime(o emu.Options) func() {
-	if !*f.rtProc || o.Sched != emu.SchedFIFO {
-		return func() {}
-	}
-	return emu.RealtimeProcess(1)
-}
-
-// needRoot returns the one-line error of a command run without root.
-func needRoot(what string) error {
-	if geteuid() != 0 {
-		return fmt.Errorf("%s needs root (network namespaces, veth pairs and packet sockets); run it as root", what)
-	}
-	return nil
-}
-
-const emuRunUsage = `Usage: mptcp emu run [flags] SCENARIO
-
-Builds a client, an emulator and a server network namespace for the
+var cmdEmuRun = &Command{
+	Name:      "run",
+	Usage:     "[flags] SCENARIO",
+	Short:     "emulate the scenario's paths until Ctrl-C or its duration",
+	LinuxOnly: true,
+	Long: `Builds a client, an emulator and a server network namespace for the
 scenario, one veth path per scenario path (and per competitor) through the
 emulator, turns offloads off, configures the client's kernel MPTCP
 endpoints, and emulates the paths, printing per-path counters every
 interval, until Ctrl-C or the scenario's duration. Everything is removed on
-exit. Run programs on it with "ip netns exec NAMESPACE ...", as printed.
-
-Flags:
-`
-
-func runEmuRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("emu run", stderr)
-	duration := fs.Duration("duration", 0, "how long to run (default: the scenario's; negative: until Ctrl-C)")
-	interval := fs.Duration("interval", time.Second, "reporting interval (0: only the final counters)")
-	asJSON := fs.Bool("json", false, "print the final counters as one JSON object instead of tables")
-	seed := fs.Uint64("seed", 0, "random seed of the impairments (default: the scenario's)")
-	mtu := fs.Int("mtu", 1500, "MTU of every link")
-	noEndpoints := fs.Bool("no-endpoints", false, "leave the kernel's MPTCP endpoints and limits alone")
-	hold := fs.Bool("hold", false, "start the scenario's schedule (outages, changes) only on SIGUSR1")
-	infoFile := fs.String("info", "", "once the paths carry traffic, write the namespaces and addresses to this JSON `file` (removed on exit)")
-	ef := addEmuFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, emuRunUsage)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one scenario, got %d arguments", errUsage, len(pos))
-	}
-	if *interval < 0 {
-		return fmt.Errorf("%w: negative --interval", errUsage)
-	}
-	if *mtu < 1280 || *mtu > 65535 {
-		return fmt.Errorf("%w: --mtu %d: want 1280..65535", errUsage, *mtu)
-	}
-	opts, err := ef.options()
-	if err != nil {
-		return err
-	}
-	sc, _, err := loadScenario(pos[0], nil)
-	if err != nil {
-		return err
-	}
-	if sc == nil {
-		return fmt.Errorf("%w: %s is a version 2 scenario, which only `mptcp sim` runs", errUsage, pos[0])
-	}
-	if *seed != 0 {
-		sc.Seed = *seed
-	}
-	runFor := sc.Duration
-	if *duration != 0 {
-		runFor = *duration
-	}
-	if err := needRoot("mptcp emu run"); err != nil {
-		return err
-	}
-	defer ef.realtime(opts)()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	opts.HoldSchedule = *hold
-	n, err := emu.Build(sc, emu.NetworkOptions{Options: opts, MTU: *mtu, KernelEndpoints: !*noEndpoints})
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	if *infoFile != "" {
-		if err := writeEmuInfo(*infoFile, n); err != nil {
-			return err
-		}
-		defer os.Remove(*infoFile)
-	}
-	if !*asJSON {
-		printEmuNetwork(stdout, n, runFor, *hold)
-	}
-	usr1 := make(chan os.Signal, 1)
-	if *hold {
-		signal.Notify(usr1, syscall.SIGUSR1)
-		defer signal.Stop(usr1)
-	}
-	var deadline <-chan time.Time
-	if runFor > 0 {
-		deadline = time.After(runFor)
-	}
-	prev := n.Emulator.Stats()
-	since := prev.Elapsed
-	var tick <-chan time.Time
-	if *interval > 0 && !*asJSON {
-		t := time.NewTicker(*interval)
-		defer t.Stop()
-		tick = t.C
-		fmt.Fprintf(stdout, "%8s  %-10s %12s %12s %8s %8s\n", "time (s)", "path", "down Mbit/s", "up Mbit/s", "drops", "queued")
-	}
-	reason := "duration reached"
-	failCheck := time.NewTicker(200 * time.Millisecond)
-	defer failCheck.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			reason = "interrupted"
-			break loop
-		case <-deadline:
-			break loop
-		case <-usr1:
-			if err := n.Emulator.StartSchedule(); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "schedule started at %.1f s\n", (n.Emulator.Now() - since).Seconds())
-		case <-tick:
-			cur := n.Emulator.Stats()
-			printEmuInterval(stdout, since, prev, cur)
-			prev = cur
-		case <-failCheck.C:
-		}
-		if err := n.Emulator.Err(); err != nil {
-			return err // the deferred Close removes the namespaces
-		}
-	}
-	final := n.Emulator.Stats()
-	if err := n.Close(); err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Scenario string `json:"scenario"`
-			Reason   string `json:"reason"`
-			emu.Stats
-		}{sc.Name, reason, final})
-	}
-	fmt.Fprintf(stdout, "\n%s after %.1f s; namespaces removed\n", reason, (final.Elapsed - since).Seconds())
-	printEmuCounters(stdout, final)
-	return nil
+exit. Run programs on it with "ip netns exec NAMESPACE ...", as printed.`,
 }
 
-// emuInfo is what --info writes: enough for another process to run
-// programs on the emulated network.
-type emuInfo struct {
-	PID         int           `json:"pid"`
-	Scenario    string        `json:"scenario"`
-	Client      string        `json:"client_netns"`
-	Emulator    string        `json:"emulator_netns"`
-	Server      string        `json:"server_netns"`
-	Paths       []emuInfoPath `json:"paths"`
-	Competitors []emuInfoPath `json:"competitors,omitempty"`
-}
-
-type emuInfoPath struct {
-	Name        string `json:"name"`
-	ClientIf    string `json:"client_if"`
-	ServerIf    string `json:"server_if"`
-	ClientV4    string `json:"client_v4"`
-	ClientV6    string `json:"client_v6"`
-	ServerV4    string `json:"server_v4"`
-	ServerV6    string `json:"server_v6"`
-	ClientStack string `json:"client_stack_v4"`
-	ServerStack string `json:"server_stack_v4"`
-	Table       int    `json:"table"`
-}
-
-func writeEmuInfo(name string, n *emu.Network) error {
-	tp := n.Topology
-	info := emuInfo{PID: os.Getpid(), Scenario: n.Scenario.Name, Client: tp.Client.Name(), Emulator: tp.Middle.Name(), Server: tp.Server.Name()}
-	conv := func(k int) emuInfoPath {
-		lp := tp.Paths[k]
-		return emuInfoPath{Name: n.Names[k], ClientIf: lp.ClientIf, ServerIf: lp.ServerIf,
-			ClientV4: lp.Client.V4.String(), ClientV6: lp.Client.V6.String(), ServerV4: lp.Server.V4.String(), ServerV6: lp.Server.V6.String(),
-			ClientStack: lp.ClientStack.V4.String(), ServerStack: lp.ServerStack.V4.String(), Table: lp.Table}
-	}
-	for k := range tp.Paths {
-		if k < len(n.Paths) {
-			info.Paths = append(info.Paths, conv(k))
-		} else {
-			info.Competitors = append(info.Competitors, conv(k))
-		}
-	}
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	// Written whole, then renamed: a reader never sees half a file.
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("--info: %w", err)
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return fmt.Errorf("--info: %w", err)
-	}
-	return nil
-}
-
-func printEmuNetwork(w io.Writer, n *emu.Network, runFor time.Duration, hold bool) {
-	tp := n.Topology
-	sc := n.Scenario
-	fmt.Fprintf(w, "scenario %s: %d paths", sc.Name, len(sc.Paths))
-	if len(sc.Competitors) > 0 {
-		fmt.Fprintf(w, ", %d competitors", len(sc.Competitors))
-	}
-	if runFor > 0 {
-		fmt.Fprintf(w, "; running %v (Ctrl-C to stop)\n", runFor)
-	} else {
-		fmt.Fprintf(w, "; running until Ctrl-C\n")
-	}
-	fmt.Fprintf(w, "namespaces: client %s, emulator %s, server %s\n", tp.Client, tp.Middle, tp.Server)
-	v6 := sc.IPv6
-	for i, p := range sc.Paths {
-		lp := n.Paths[i]
-		fmt.Fprintf(w, "  path %-10s client %-15s server %-15s %s%s\n",
-			p.Name, lp.Client.Get(v6), lp.Server.Get(v6), describeLink(p.Link), describeEvents(p.Events))
-	}
-	for j, c := range sc.Competitors {
-		lp := n.Competitors[j]
-		fmt.Fprintf(w, "  competitor %-4s client %-15s server %-15s %s (for a TCP flow, %s)\n", c.Name, lp.Client.Get(v6), lp.Server.Get(v6), describeLink(c.Link), c.CC)
-	}
-	if sl := sc.ServerLink; sl != (scenario.Link{}) {
-		fmt.Fprintf(w, "  server link, shared by all: %s\n", describeLink(sl))
-	}
-	if hold {
-		fmt.Fprintf(w, "schedule held: send SIGUSR1 (kill -USR1 %d) to start it\n", os.Getpid())
-	}
-	fmt.Fprintf(w, "try: ip netns exec %s mptcpize run iperf3 -s -D; ip netns exec %s mptcpize run iperf3 -c %s -R\n\n", tp.Server, tp.Client, n.Server())
-}
-
-// describeLink summarises a link: rates down and up, delay, loss.
-func describeLink(l scenario.Link) string {
-	rate := func(r int64) string {
-		if r == 0 {
-			return "unlimited"
-		}
-		return mbps(float64(r)) + " Mbit/s"
-	}
-	s := rate(l.Down.Rate) + " down, " + rate(l.Up.Rate) + " up, " + l.Down.Delay.String() + " one-way"
-	if l.Up.Delay != l.Down.Delay {
-		s += " (" + l.Up.Delay.String() + " up)"
-	}
-	if l.Down.Loss > 0 || l.Up.Loss > 0 {
-		s += fmt.Sprintf(", loss %g%%", 100*l.Down.Loss)
-	}
-	return s
-}
-
-func printEmuInterval(w io.Writer, since time.Duration, prev, cur emu.Stats) {
-	dt := (cur.Elapsed - prev.Elapsed).Seconds()
-	if dt <= 0 {
-		return
-	}
-	for i, p := range cur.Paths {
-		q := prev.Paths[i]
-		down := float64(p.Down.ForwardedBytes-q.Down.ForwardedBytes) * 8 / dt
-		up := float64(p.Up.ForwardedBytes-q.Up.ForwardedBytes) * 8 / dt
-		drops := p.Down.Drops() + p.Up.Drops() - q.Down.Drops() - q.Up.Drops()
-		fmt.Fprintf(w, "%8.1f  %-10s %12s %12s %8d %8d\n", (cur.Elapsed - since).Seconds(), p.Name, mbps(down), mbps(up), drops, p.Down.Queued+p.Up.Queued)
-	}
-}
-
-func printEmuCounters(w io.Writer, s emu.Stats) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tdirection\treceived\tforwarded\tMB\tqueue drops\tloss drops\tdown drops\tother drops\tlate p99\t")
-	row := func(name, dir string, c emu.Counters) {
-		other := c.TooBig + c.Overflow + c.Invalid + c.TxErrors + c.RingDrops
-		late := "-"
-		if c.Lateness.Count() > 0 {
-			late = "<" + c.Lateness.Quantile(0.99).String()
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%d\t%d\t%d\t%d\t%s\t\n", name, dir, c.Received, c.Forwarded,
-			float64(c.ForwardedBytes)/1e6, c.QueueDrops, c.LossDrops, c.DownDrops, other, late)
-	}
-	for _, p := range s.Paths {
-		row(p.Name, "down", p.Down)
-		row(p.Name, "up", p.Up)
-	}
-	if s.SharedDown != nil {
-		row("server link", "down", *s.SharedDown)
-	}
-	if s.SharedUp != nil {
-		row("server link", "up", *s.SharedUp)
-	}
-	tw.Flush()
-	if s.SchedErrors > 0 {
-		fmt.Fprintf(w, "warning: %d loops could not take their scheduling class (no CAP_SYS_NICE?): timing is less precise\n", s.SchedErrors)
-	}
-}
-
-const emuAccuracyUsage = `Usage: mptcp emu accuracy [flags]
-
-Measures the emulator on a one-path topology it builds: timestamped UDP
+var cmdEmuAccuracy = &Command{
+	Name:      "accuracy",
+	Usage:     "[flags]",
+	Short:     "measure the emulator's delay and rate error",
+	LinuxOnly: true,
+	Long: `Measures the emulator on a one-path topology it builds: timestamped UDP
 probes give the one-way delay error (measured minus configured delay and
 serialisation), a saturating UDP flow the rate error, at each rate. The
 "direct" row (a veth pair, no emulator) is the measurement's own floor,
-"ideal" the emulator with an ideal link. Prints a table, or JSON.
+"ideal" the emulator with an ideal link. Prints a table, or JSON.`,
+}
 
-Flags:
-`
+var cmdEmuCompare = &Command{
+	Name:      "compare",
+	Usage:     "[flags]",
+	Short:     "the kernel's MPTCP, ours and the simulator on the same paths",
+	LinuxOnly: true,
+	Long: `Runs the aggregate, handover and fairness scenarios on emulated paths
+("mptcp emu run", as its own process) with the kernel's MPTCP on both ends
+(Go's net with SetMultipathTCP) and with our stack on both ends (on TUN
+devices in the client and server namespaces), and in the simulator; prints
+one table: goodput over capacity, the longest stall of a handover, the
+MPTCP/TCP goodput ratio at a shared bottleneck and the completion time of
+short requests, each measured three ways. Every transfer's bytes are
+checked. Needs root. See docs/emu.md.`,
+}
 
-func runEmuAccuracy(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("emu accuracy", stderr)
-	rates := fs.String("rates", "10Mbit,100Mbit,1Gbit", "comma-separated link `rates` to measure")
-	delay := fs.Duration("delay", 10*time.Millisecond, "one-way delay configured")
-	probes := fs.Int("probes", 2000, "delay probes per row")
-	probeInterval := fs.Duration("probe-interval", 500*time.Microsecond, "time between probes")
-	load := fs.Duration("load", 3*time.Second, "length of the saturating flow per rate")
-	overload := fs.Float64("overload", 1.2, "offered load of the saturating flow, in multiples of the rate")
-	asJSON := fs.Bool("json", false, "print JSON instead of the table")
-	ef := addEmuFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, emuAccuracyUsage)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
-	}
-	cfg := emu.AccuracyConfig{Delay: *delay, Probes: *probes, ProbeInterval: *probeInterval, Load: *load, Overload: *overload}
-	for _, r := range strings.Split(*rates, ",") {
-		v, err := scenario.ParseRate(strings.TrimSpace(r))
-		if err != nil {
-			return fmt.Errorf("%w: --rates: %v", errUsage, err)
-		}
-		cfg.Rates = append(cfg.Rates, int64(v))
-	}
-	if *delay <= 0 || *probes <= 0 || *probeInterval <= 0 || *load <= 0 || *overload < 1 {
-		return fmt.Errorf("%w: --delay, --probes, --probe-interval and --load must be positive, --overload at least 1", errUsage)
-	}
-	if cfg.Options, err = ef.options(); err != nil {
-		return err
-	}
-	if err := needRoot("mptcp emu accuracy"); err != nil {
-		return err
-	}
-	defer ef.realtime(cfg.Options)()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if !*asJSON {
-		cfg.Progress = stderr
-	}
-	rep, err := emu.MeasureAccuracy(ctx, cfg)
-	if err != nil {
-		if errors.Is(err, emu.ErrInvalidConfig) {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		return err
-	}
-	if *asJSON {
-		return rep.WriteJSON(stdout)
-	}
-	return rep.WriteTable(stdout)
+func init() {
+	root.Add(cmdEmu)
+	cmdEmu.Add(cmdEmuRun, cmdEmuAccuracy, cmdEmuCompare)
 }

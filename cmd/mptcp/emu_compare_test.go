@@ -34,9 +34,9 @@ func TestEmuCompare(t *testing.T) {
 	}
 	defer func() { emuSelf = old }()
 	var out, errOut bytes.Buffer
-	err := runEmuCompare([]string{"--duration", "3s", "--requests", "5", "--sim-seeds", "2", "--json", "--quiet"}, &out, &errOut)
-	if err != nil {
-		t.Fatalf("%v\nstdout: %s\nstderr: %s", err, out.String(), errOut.String())
+	code := run([]string{"emu", "compare", "--duration", "3s", "--requests", "5", "--sim-seeds", "2", "--json", "--quiet"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
 	}
 	var rep compare.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
@@ -80,8 +80,8 @@ func TestEmuCompareFlags(t *testing.T) {
 		{"--nope"},
 	} {
 		var out, errOut bytes.Buffer
-		if err := runEmuCompare(args, &out, &errOut); err == nil {
-			t.Errorf("%q: no error", args)
+		if code := run(append([]string{"emu", "compare"}, args...), &out, &errOut); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (stderr %q)", args, code, errOut.String())
 		}
 	}
 }

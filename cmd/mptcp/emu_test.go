@@ -30,11 +30,11 @@ func TestEmuErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"emu"}, 2, "missing subcommand"},
-		{[]string{"emu", "fly"}, 2, `unknown subcommand "fly"`},
+		{[]string{"emu"}, 2, "missing command"},
+		{[]string{"emu", "fly"}, 2, `unknown command "fly"`},
 		{[]string{"emu", "run"}, 2, "want one scenario"},
 		{[]string{"emu", "run", "aggregate", "handover"}, 2, "want one scenario"},
-		{[]string{"emu", "run", "aggregate", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"emu", "run", "aggregate", "--bogus"}, 2, "flag provided but not defined: --bogus"},
 		{[]string{"emu", "run", "nosuchscenario"}, 2, `no built-in scenario "nosuchscenario"`},
 		{[]string{"emu", "run", bad}, 1, `paths[0].rate: "20Mbt" is not a rate`},
 		{[]string{"emu", "run", filepath.Join(dir, "missing.yaml")}, 1, "no such file"},

@@ -1,133 +1,123 @@
 // Command mptcp is the mptcp-go tool box: one binary whose subcommands run the
-// simulator, probe hosts and paths, and manage the kernel's MPTCP.
+// simulator, measure and emulate paths, probe hosts, and manage the kernel's
+// MPTCP. "mptcp --help" lists the commands, "mptcp help CMD [SUB]" (or
+// "mptcp CMD --help") prints one command's help, "mptcp --version" the
+// module's version.
 //
-// Each subcommand lives in its own file and registers itself from init, so a
-// new one is added without touching this file.
+// # The command tree
+//
+// Commands form one tree of [Command] values rooted at root, in the style
+// of cmd/go's base.Command: a node runs (Run), holds subcommands, or both.
+// The tree alone dispatches, parses flags (anywhere on the line, written
+// --name; one-letter synonyms -x), prints help, reports each error once in
+// one line prefixed with the command's path, and maps errors to exit
+// statuses (1 failure, 2 usage error, made with usagef). Commands that run
+// until interrupted take the root context from [Invocation.Context], which
+// SIGINT and SIGTERM cancel.
+//
+// # Adding a command
+//
+// A new command is one file with one registration call:
+//
+//	var cmdHello = &Command{
+//		Name:  "hello",
+//		Usage: "[flags] NAME",
+//		Short: "greet NAME (one line for the parent's list)",
+//		Long:  "Hello greets NAME, --count times.",
+//		Run: func(fs *flag.FlagSet) Action {
+//			count := fs.Int("count", 1, "greet `N` times")
+//			return func(inv *Invocation) error {
+//				if len(inv.Args) != 1 {
+//					return usagef("want one NAME, got %d arguments", len(inv.Args))
+//				}
+//				for range *count {
+//					fmt.Fprintln(inv.Stdout, "hello,", inv.Args[0])
+//				}
+//				return nil
+//			}
+//		},
+//	}
+//
+//	func init() { root.Add(cmdHello) }
+//
+// Run only defines flags (it is called for --help too); the returned
+// Action does the work. A subcommand of an existing group registers with
+// that group instead (cmdPM.Add(cmdPMFoo) makes "mptcp pm foo"). A command
+// that needs Linux sets LinuxOnly and assigns Run from a file built only on
+// Linux: elsewhere it says "runs only on Linux" in one line.
 package main
 
 import (
-	"errors"
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"runtime"
+	"runtime/debug"
 )
 
-// command is one subcommand of the tool.
-type command struct {
-	name    string
-	summary string // one line, shown by "mptcp --help"
-	// run executes the subcommand with the arguments that follow its name.
-	// It returns errUsage (possibly wrapped) when the arguments are wrong,
-	// so that main can exit with status 2.
-	run func(args []string, stdout, stderr io.Writer) error
+// root is the top of the command tree: "mptcp".
+var root = &Command{
+	Name:  "mptcp",
+	Usage: "<command> [flags] [arguments]",
+	Long:  "mptcp: Multipath TCP (RFC 8684) in Go: simulator, tools and kernel helpers.",
 }
 
-// errUsage marks an error caused by how the command was invoked.
-var errUsage = errors.New("usage")
-
-var commands = map[string]*command{}
-
-// register adds a subcommand; it is called from init functions.
-func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("mptcp: subcommand registered twice: " + c.name)
-	}
-	commands[c.name] = c
+var cmdVersion = &Command{
+	Name:  "version",
+	Usage: "",
+	Short: "print the module's version and the Go release it was built with",
+	Run: func(*flag.FlagSet) Action {
+		return func(inv *Invocation) error {
+			if len(inv.Args) > 0 {
+				return usagef("takes no arguments")
+			}
+			fmt.Fprintln(inv.Stdout, versionLine())
+			return nil
+		}
+	},
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "mptcp: Multipath TCP (RFC 8684) in Go: simulator, tools and kernel helpers.\n\n")
-	fmt.Fprintf(w, "Usage:\n  mptcp <command> [flags] [arguments]\n\nCommands:\n")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+func init() { root.Add(cmdVersion) }
+
+// versionLine is what "mptcp --version" prints: the module's version (a
+// tag, a pseudo-version, or "(devel)" under "go run") and, for a build
+// from a checkout, the commit.
+func versionLine() string {
+	v, commit, dirty := "(unknown)", "", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = ", modified"
+				}
+			}
+		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	if v == "" {
+		v = "(devel)"
 	}
-	fmt.Fprintf(w, "\nRun \"mptcp <command> --help\" for a command's flags.\n")
+	line := fmt.Sprintf("mptcp %s (github.com/mptcp-go/mptcp", v)
+	if commit != "" {
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		line += " commit " + commit + dirty
+	}
+	return line + fmt.Sprintf("; %s %s/%s)", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(execute(context.Background(), root, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run dispatches to a subcommand and maps its result to an exit status:
-// 0 on success, 2 on a usage error, 1 on any other failure.
+// run runs the command line args (without the program name) and returns
+// the exit status; tests call it.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		usage(stdout)
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "mptcp: unknown command %q (run \"mptcp --help\" for the list)\n", args[0])
-		return 2
-	}
-	err := c.run(args[1:], stdout, stderr)
-	var status exitStatus
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &status):
-		return int(status)
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "mptcp %s: %v\n", c.name, err)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "mptcp %s: %v\n", c.name, err)
-		return 1
-	}
-}
-
-// newFlagSet returns a flag set for a subcommand whose parse errors are
-// reported once, by run, as usage errors.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("mptcp "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses args into fs, turning a parse failure into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	return nil
-}
-
-// parseInterspersed is parseFlags for commands whose flags may follow
-// their arguments ("mptcp sim aggregate --json"), as users type them. It
-// returns the arguments; everything after "--" is an argument.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// flag stops at "--" (consumed) or at the first argument.
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
+	return execute(context.Background(), root, args, stdout, stderr)
 }

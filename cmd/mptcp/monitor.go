@@ -3,27 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/mptcp-go/mptcp/observe"
 )
 
-func init() {
-	register(&command{
-		name:    "monitor",
-		summary: "print MPTCP events as ip mptcp monitor does, of our stack or the kernel",
-		run:     runMonitor,
-	})
-}
-
-const monitorUsage = `Usage: mptcp monitor [--endpoint ADDR | --stack kernel] [--json] [--all] [--count N] [--timeout D]
-
-Print MPTCP events one per line as "ip mptcp monitor" does (CREATED,
+var cmdMonitor = &Command{
+	Name:  "monitor",
+	Usage: "[--endpoint ADDR | --stack kernel] [--json] [--all] [--count N] [--timeout D]",
+	Short: "print MPTCP events as ip mptcp monitor does, of our stack or the kernel",
+	Long: `Print MPTCP events one per line as "ip mptcp monitor" does (CREATED,
 ESTABLISHED, ANNOUNCED, REMOVED, SF_ESTABLISHED, SF_CLOSED, SF_PRIO,
 LISTENER_CREATED, LISTENER_CLOSED, CLOSED, with the kernel's attribute
 names), or one JSON object per line.
@@ -32,64 +24,55 @@ Our stack's come from a program's debug endpoint (--endpoint unix:PATH or
 HOST:PORT; the recent ones first), with --all the scheduler's decisions and
 fallbacks too. The kernel's (--stack kernel, the default without
 --endpoint) come from its MPTCP netlink event group, as "mptcp pm monitor"
-prints them; that needs Linux and CAP_NET_ADMIN.
+prints them; that needs Linux and CAP_NET_ADMIN.`,
+	Run: monitorFlags,
+}
 
-Flags:
-`
+func init() { root.Add(cmdMonitor) }
 
-func runMonitor(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("monitor", stderr)
+func monitorFlags(fs *flag.FlagSet) Action {
 	endpoint := fs.String("endpoint", "", "our stack's debug endpoint: unix:PATH or HOST:PORT")
 	stack := fs.String("stack", "", "whose events: ours (needs --endpoint) or kernel (default without --endpoint)")
 	jsonOut := fs.Bool("json", false, "print one JSON object per event")
 	all := fs.Bool("all", false, "ours: the scheduler's decisions and fallbacks too")
 	count := fs.Int("count", 0, "stop after `N` events (0: no limit)")
 	timeout := fs.Duration("timeout", 0, "stop after `D` (0: run until interrupted)")
-	fs.Usage = func() {
-		fmt.Fprint(stdout, monitorUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: monitor takes no arguments, got %q", errUsage, fs.Arg(0))
-	}
-	if *count < 0 || *timeout < 0 {
-		return fmt.Errorf("%w: --count and --timeout must not be negative", errUsage)
-	}
-	switch {
-	case *stack == "" && *endpoint != "":
-		*stack = "ours"
-	case *stack == "":
-		*stack = "kernel"
-	}
-	switch *stack {
-	case "kernel":
-		if *endpoint != "" || *all {
-			return fmt.Errorf("%w: --endpoint and --all are for our stack", errUsage)
+	return func(inv *Invocation) error {
+		stdout := inv.Stdout
+		if len(inv.Args) != 0 {
+			return usagef("monitor takes no arguments, got %q", inv.Args[0])
 		}
-		kargs := []string{fmt.Sprintf("--count=%d", *count), fmt.Sprintf("--timeout=%v", *timeout)}
-		if *jsonOut {
-			kargs = append(kargs, "--json")
+		if *count < 0 || *timeout < 0 {
+			return usagef("--count and --timeout must not be negative")
 		}
-		return runPMMonitor(kargs, stdout, stderr)
-	case "ours":
-		if *endpoint == "" {
-			return fmt.Errorf("%w: --stack ours needs --endpoint (a program's debug endpoint)", errUsage)
+		switch {
+		case *stack == "" && *endpoint != "":
+			*stack = "ours"
+		case *stack == "":
+			*stack = "kernel"
 		}
-	default:
-		return fmt.Errorf("%w: --stack %q: want ours or kernel", errUsage, *stack)
+		switch *stack {
+		case "kernel":
+			if *endpoint != "" || *all {
+				return usagef("--endpoint and --all are for our stack")
+			}
+			return kernelEvents(inv, *jsonOut, *count, *timeout)
+		case "ours":
+			if *endpoint == "" {
+				return usagef("--stack ours needs --endpoint (a program's debug endpoint)")
+			}
+		default:
+			return usagef("--stack %q: want ours or kernel", *stack)
+		}
+		ctx := inv.Context()
+		if *timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *timeout)
+			defer cancel()
+		}
+		return streamEvents(ctx, *endpoint, *jsonOut, *all, *count, stdout)
+
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
-	}
-	return streamEvents(ctx, *endpoint, *jsonOut, *all, *count, stdout)
 }
 
 // streamEvents copies a debug endpoint's event stream to stdout.

@@ -9,30 +9,17 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/perf"
 )
 
-func init() {
-	register(&command{
-		name:    "perf",
-		summary: "measure throughput like iperf3, over the user-space stack or the kernel's MPTCP",
-		run:     runPerf,
-	})
-}
-
-const perfUsage = `Usage:
-  mptcp perf server [flags]             answer tests
-  mptcp perf client [flags] HOST:PORT   run a test against a server
-  mptcp perf bench [flags]              compare our MPTCP with the kernel's (root)
-
-A test is a bulk transfer over one or more connections (-P), for a time (-t)
+var cmdPerf = &Command{
+	Name:  "perf",
+	Short: "measure throughput like iperf3, over the user-space stack or the kernel's MPTCP",
+	Long: `A test is a bulk transfer over one or more connections (-P), for a time (-t)
 or a byte count (-n), from the client (default) or from the server (-R).
 Each side prints one line per interval and per subflow, then a summary
 with both sides' figures; --json prints one JSON object instead.
@@ -43,29 +30,45 @@ the stack its addresses, and a host route sends each address into its
 device (see docs/tun.md and docs/perf.md for the routes and forwarding a
 network needs). --stack kernel uses the kernel's MPTCP through Go's net
 package, for comparison; --no-mptcp makes either stack speak plain TCP.
-Servers of either stack accept MPTCP and plain TCP clients.
+Servers of either stack accept MPTCP and plain TCP clients.`,
+}
 
-Run "mptcp perf server --help", "mptcp perf client --help" or "mptcp perf
-bench --help" for each one's flags.
-`
+var cmdPerfServer = &Command{
+	Name:  "server",
+	Usage: "[flags]",
+	Short: "answer tests",
+	Long: `Answers mptcp perf clients, one test at a time, until interrupted (or after
+one test with -1). The server accepts MPTCP and plain TCP clients.`,
+	Run: perfServerFlags,
+}
 
-func runPerf(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, perfUsage)
-		return fmt.Errorf("%w: want server, client or bench", errUsage)
-	}
-	switch args[0] {
-	case "server":
-		return runPerfServer(args[1:], stdout, stderr)
-	case "client":
-		return runPerfClient(args[1:], stdout, stderr)
-	case "bench":
-		return runPerfBench(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, perfUsage)
-		return nil
-	}
-	return fmt.Errorf("%w: unknown perf mode %q: want server, client or bench", errUsage, args[0])
+var cmdPerfClient = &Command{
+	Name:  "client",
+	Usage: "[flags] HOST:PORT",
+	Short: "run a test against a server",
+	Long: `Runs a test against an mptcp perf server: HOST is an IP address (IPv6 in
+brackets); PORT defaults to 5201.`,
+	Run: perfClientFlags,
+}
+
+var cmdPerfBench = &Command{
+	Name:      "bench",
+	Usage:     "[flags]",
+	Short:     "compare our MPTCP with the kernel's (root)",
+	LinuxOnly: true,
+	Long: `Compares the user-space MPTCP stack with the kernel's: bulk transfers over
+veth between network namespaces, kernel -> kernel, ours -> kernel,
+kernel -> ours and ours -> ours, with one subflow (one path) and with two
+(two paths), each against kernel -> kernel. Prints a table (or JSON), and
+with --profile a CPU profile of our end per row and its top entries.
+Needs root; builds and removes its own namespaces. Both ends run in this
+process: the figures are those of this machine's CPUs, shared with
+whatever else runs (the load average is printed before and after).`,
+}
+
+func init() {
+	root.Add(cmdPerf)
+	cmdPerf.Add(cmdPerfServer, cmdPerfClient, cmdPerfBench)
 }
 
 // perfFlags are the flags of both server and client.
@@ -115,75 +118,6 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.timeout, "timeout", "bound on connecting and on each setup step (`seconds` or a duration)")
 }
 
-// perfAliases pair the short flags with their long names, as iperf3's.
-var perfAliases = map[string]string{
-	"B": "bind", "i": "interval", "J": "json", "p": "port", "1": "one-off",
-	"t": "time", "n": "bytes", "P": "parallel", "R": "reverse", "l": "length",
-}
-
-// printPerfFlags prints the flags once each, a short name with its long
-// one ("-t, --time").
-func printPerfFlags(w io.Writer, fs *flag.FlagSet) {
-	long := map[string]bool{}
-	for _, l := range perfAliases {
-		long[l] = true
-	}
-	fs.VisitAll(func(fl *flag.Flag) {
-		if long[fl.Name] && fs.Lookup(fl.Name) != nil {
-			for s, l := range perfAliases {
-				if l == fl.Name && fs.Lookup(s) != nil {
-					return // printed with its short name
-				}
-			}
-		}
-		name := "-" + fl.Name
-		if l, ok := perfAliases[fl.Name]; ok {
-			name += ", --" + l
-		} else {
-			name = "--" + fl.Name
-		}
-		arg, usage := flag.UnquoteUsage(fl)
-		if arg != "" {
-			name += " " + arg
-		}
-		def := ""
-		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "[]" {
-			def = fmt.Sprintf(" (default %s)", fl.DefValue)
-		}
-		fmt.Fprintf(w, "  %s\n    \t%s%s\n", name, usage, def)
-	})
-}
-
-// setPerfUsage makes fs print usage only when help is asked for: a bad
-// flag is then reported once, in one line, by run.
-func setPerfUsage(fs *flag.FlagSet, args []string, stderr io.Writer, text string) {
-	help := false
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		switch a {
-		case "-h", "-help", "--help", "--h":
-			help = true
-		}
-	}
-	if !help {
-		fs.SetOutput(io.Discard)
-	}
-	fs.Usage = func() {
-		if help {
-			fmt.Fprint(stderr, text)
-			printPerfFlags(stderr, fs)
-		}
-	}
-}
-
-// perfContext is cancelled by SIGINT and SIGTERM, so that a stopped
-// command closes its devices and connections.
-func perfContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 // perfStack is a network stack the command runs tests over.
 type perfStack interface {
 	listen(addr string) (net.Listener, error)
@@ -199,20 +133,20 @@ func (f *perfFlags) openStack(stderr io.Writer) (perfStack, error) {
 	if f.bind != "" {
 		a, err := netip.ParseAddr(strings.Trim(f.bind, "[]"))
 		if err != nil {
-			return nil, fmt.Errorf("%w: -B %q: want an IP address", errUsage, f.bind)
+			return nil, usagef("-B %q: want an IP address", f.bind)
 		}
 		local = a
 	}
 	switch f.stack {
 	case "kernel":
 		if len(f.tuns) > 0 || len(f.addrs) > 0 || f.pcapFile != "" || f.split || f.debug != "" {
-			return nil, fmt.Errorf("%w: --tun, --addr, --pcap, --split-packets and --debug are for --stack user (the kernel's: mptcp stat, mptcp monitor)", errUsage)
+			return nil, usagef("--tun, --addr, --pcap, --split-packets and --debug are for --stack user (the kernel's: mptcp stat, mptcp monitor)")
 		}
 		return &kernelStack{mptcp: !f.noMPTCP, local: local}, nil
 	case "user":
 		return openUserStack(f, local, stderr)
 	}
-	return nil, fmt.Errorf("%w: --stack %q: want user or kernel", errUsage, f.stack)
+	return nil, usagef("--stack %q: want user or kernel", f.stack)
 }
 
 // kernelStack is the kernel's TCP/IP through Go's net package.
@@ -245,16 +179,7 @@ func (k *kernelStack) describe() string {
 
 func (k *kernelStack) close() error { return nil }
 
-const perfServerUsage = `Usage: mptcp perf server [flags]
-
-Answers mptcp perf clients, one test at a time, until interrupted (or after
-one test with -1). The server accepts MPTCP and plain TCP clients.
-
-Flags:
-`
-
-func runPerfServer(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("perf server", stderr)
+func perfServerFlags(fs *flag.FlagSet) Action {
 	var f perfFlags
 	f.register(fs)
 	var port int
@@ -265,79 +190,69 @@ func runPerfServer(args []string, stdout, stderr io.Writer) error {
 	for _, n := range []string{"1", "one-off"} {
 		fs.BoolVar(&oneOff, n, false, "exit after one test")
 	}
-	setPerfUsage(fs, args, stderr, perfServerUsage)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: the server takes no arguments, got %q", errUsage, pos)
-	}
-	if port < 1 || port > 65535 {
-		return fmt.Errorf("%w: -p %d: want a port 1..65535", errUsage, port)
-	}
-	st, err := f.openStack(stderr)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	addr := ":" + strconv.Itoa(port)
-	if f.bind != "" {
-		a, _ := netip.ParseAddr(strings.Trim(f.bind, "[]"))
-		addr = netip.AddrPortFrom(a, uint16(port)).String()
-	}
-	ln, err := st.listen(addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	ctx, cancel := perfContext()
-	defer cancel()
-	var out io.Writer = stdout
-	if f.json {
-		out = nil
-	}
-	var failed error
-	srv := &perf.Server{Interval: time.Duration(f.interval), Timeout: time.Duration(f.timeout), Out: out,
-		OnReport: func(rep *perf.Report, err error) {
-			if f.json {
-				writePerfJSON(stdout, rep)
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		pos := inv.Args
+		if len(pos) > 0 {
+			return usagef("the server takes no arguments, got %q", pos)
+		}
+		if port < 1 || port > 65535 {
+			return usagef("-p %d: want a port 1..65535", port)
+		}
+		st, err := f.openStack(stderr)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		addr := ":" + strconv.Itoa(port)
+		if f.bind != "" {
+			a, _ := netip.ParseAddr(strings.Trim(f.bind, "[]"))
+			addr = netip.AddrPortFrom(a, uint16(port)).String()
+		}
+		ln, err := st.listen(addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", addr, err)
+		}
+		ctx := inv.Context()
+		var out io.Writer = stdout
+		if f.json {
+			out = nil
+		}
+		var failed error
+		srv := &perf.Server{Interval: time.Duration(f.interval), Timeout: time.Duration(f.timeout), Out: out,
+			OnReport: func(rep *perf.Report, err error) {
+				if f.json {
+					writePerfJSON(stdout, rep)
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "mptcp perf server: test failed: %v\n", trimPerfErr(err))
+					failed = err
+				}
+			}}
+		if out != nil {
+			fmt.Fprintf(out, "-----------------------------------------------------------\n")
+			fmt.Fprintf(out, "Server listening on %s, %s\n", ln.Addr(), st.describe())
+			fmt.Fprintf(out, "-----------------------------------------------------------\n")
+		}
+		if oneOff {
+			_, err := srv.ServeOne(ctx, ln)
+			if ctx.Err() != nil {
+				return nil
 			}
-			if err != nil {
-				fmt.Fprintf(stderr, "mptcp perf server: test failed: %v\n", trimPerfErr(err))
-				failed = err
+			if err != nil && failed == nil {
+				return trimPerfErr(err)
 			}
-		}}
-	if out != nil {
-		fmt.Fprintf(out, "-----------------------------------------------------------\n")
-		fmt.Fprintf(out, "Server listening on %s, %s\n", ln.Addr(), st.describe())
-		fmt.Fprintf(out, "-----------------------------------------------------------\n")
-	}
-	if oneOff {
-		_, err := srv.ServeOne(ctx, ln)
-		if ctx.Err() != nil {
+			if failed != nil {
+				return errors.New("the test failed")
+			}
 			return nil
 		}
-		if err != nil && failed == nil {
-			return trimPerfErr(err)
-		}
-		if failed != nil {
-			return errors.New("the test failed")
-		}
-		return nil
+		return trimPerfErr(srv.Serve(ctx, ln))
+
 	}
-	return trimPerfErr(srv.Serve(ctx, ln))
 }
 
-const perfClientUsage = `Usage: mptcp perf client [flags] HOST:PORT
-
-Runs a test against an mptcp perf server: HOST is an IP address (IPv6 in
-brackets); PORT defaults to 5201.
-
-Flags:
-`
-
-func runPerfClient(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("perf client", stderr)
+func perfClientFlags(fs *flag.FlagSet) Action {
 	var f perfFlags
 	f.register(fs)
 	var (
@@ -364,59 +279,58 @@ func runPerfClient(args []string, stdout, stderr io.Writer) error {
 	for _, n := range []string{"l", "length"} {
 		fs.Var(&length, n, "size of each write and read (`bytes`; default 128K)")
 	}
-	setPerfUsage(fs, args, stderr, perfClientUsage)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		pos := inv.Args
+		if len(pos) != 1 {
+			return usagef("want one server address HOST:PORT, got %d arguments", len(pos))
+		}
+		server, err := parseServer(pos[0])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		p := perf.Params{Reverse: reverse, Duration: time.Duration(dur), Bytes: int64(bytes), Streams: streams,
+			Verify: verify, BlockSize: int(length)}
+		if bytes > 0 {
+			p.Duration = 0
+		}
+		if p.Duration <= 0 && p.Bytes <= 0 {
+			return usagef("-t must be positive (or give -n)")
+		}
+		// Validate before creating devices.
+		if err := validParams(p); err != nil {
+			return usagef("%v", err)
+		}
+		st, err := f.openStack(stderr)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		ctx := inv.Context()
+		var out io.Writer = stdout
+		if f.json {
+			out = nil
+		}
+		if out != nil {
+			fmt.Fprintf(out, "Client over %s\n", st.describe())
+		}
+		cl := &perf.Client{
+			Dial:     func(ctx context.Context) (net.Conn, error) { return st.dial(ctx, server.String()) },
+			Params:   p,
+			Interval: time.Duration(f.interval),
+			Timeout:  time.Duration(f.timeout),
+			Out:      out,
+		}
+		rep, err := cl.Run(ctx)
+		if f.json && rep != nil {
+			writePerfJSON(stdout, rep)
+		}
+		if ctx.Err() != nil {
+			return errors.New("interrupted")
+		}
+		return trimPerfErr(err)
+
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one server address HOST:PORT, got %d arguments", errUsage, len(pos))
-	}
-	server, err := parseServer(pos[0])
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	p := perf.Params{Reverse: reverse, Duration: time.Duration(dur), Bytes: int64(bytes), Streams: streams,
-		Verify: verify, BlockSize: int(length)}
-	if bytes > 0 {
-		p.Duration = 0
-	}
-	if p.Duration <= 0 && p.Bytes <= 0 {
-		return fmt.Errorf("%w: -t must be positive (or give -n)", errUsage)
-	}
-	// Validate before creating devices.
-	if err := validParams(p); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	st, err := f.openStack(stderr)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	ctx, cancel := perfContext()
-	defer cancel()
-	var out io.Writer = stdout
-	if f.json {
-		out = nil
-	}
-	if out != nil {
-		fmt.Fprintf(out, "Client over %s\n", st.describe())
-	}
-	cl := &perf.Client{
-		Dial:     func(ctx context.Context) (net.Conn, error) { return st.dial(ctx, server.String()) },
-		Params:   p,
-		Interval: time.Duration(f.interval),
-		Timeout:  time.Duration(f.timeout),
-		Out:      out,
-	}
-	rep, err := cl.Run(ctx)
-	if f.json && rep != nil {
-		writePerfJSON(stdout, rep)
-	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	return trimPerfErr(err)
 }
 
 // trimPerfErr drops package perf's prefix from an error: run prefixes

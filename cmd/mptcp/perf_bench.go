@@ -3,6 +3,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -13,22 +14,9 @@ import (
 	"github.com/mptcp-go/mptcp/internal/perfbench"
 )
 
-const perfBenchUsage = `Usage: mptcp perf bench [flags]
+func init() { cmdPerfBench.Run = perfBenchFlags }
 
-Compares the user-space MPTCP stack with the kernel's: bulk transfers over
-veth between network namespaces, kernel -> kernel, ours -> kernel,
-kernel -> ours and ours -> ours, with one subflow (one path) and with two
-(two paths), each against kernel -> kernel. Prints a table (or JSON), and
-with --profile a CPU profile of our end per row and its top entries.
-Needs root; builds and removes its own namespaces. Both ends run in this
-process: the figures are those of this machine's CPUs, shared with
-whatever else runs (the load average is printed before and after).
-
-Flags:
-`
-
-func runPerfBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("perf bench", stderr)
+func perfBenchFlags(fs *flag.FlagSet) Action {
 	dur := secondsFlag(10 * time.Second)
 	for _, n := range []string{"t", "time"} {
 		fs.Var(&dur, n, "length of each transfer (`seconds` or a duration)")
@@ -44,56 +32,55 @@ func runPerfBench(args []string, stdout, stderr io.Writer) error {
 	noIperf := fs.Bool("no-iperf3", false, "skip the reference rows of iperf3 under mptcpize (kernel to kernel MPTCP without Go)")
 	noTCP := fs.Bool("no-tcp", false, "skip the reference row of kernel to kernel over plain TCP")
 	split := fs.Bool("split-packets", false, "run our stack's TUN driver in split mode (the device splits the kernel's super-packets) instead of taking them whole")
-	setPerfUsage(fs, args, stderr, perfBenchUsage)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: bench takes no arguments, got %q", errUsage, pos)
-	}
-	if dur <= 0 {
-		return fmt.Errorf("%w: -t must be positive", errUsage)
-	}
-	if *repeat < 1 || *repeat > 100 {
-		return fmt.Errorf("%w: --repeat %d: want 1..100", errUsage, *repeat)
-	}
-	var counts []int
-	for _, s := range strings.Split(*subflows, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 8 {
-			return fmt.Errorf("%w: --subflows %q: want counts 1..8 separated by commas", errUsage, *subflows)
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		pos := inv.Args
+		if len(pos) > 0 {
+			return usagef("bench takes no arguments, got %q", pos)
 		}
-		counts = append(counts, n)
-	}
-	var cases []perfbench.Case
-	if !*noTCP {
-		cases = append(cases, perfbench.Case{Sender: perfbench.Kernel, Receiver: perfbench.Kernel, Subflows: 1, TCP: true})
-	}
-	for _, n := range counts {
-		for _, c := range perfbench.DefaultCases() {
-			if c.Subflows == 1 && !c.TCP {
-				c.Subflows = n
-				cases = append(cases, c)
+		if dur <= 0 {
+			return usagef("-t must be positive")
+		}
+		if *repeat < 1 || *repeat > 100 {
+			return usagef("--repeat %d: want 1..100", *repeat)
+		}
+		var counts []int
+		for _, s := range strings.Split(*subflows, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 || n > 8 {
+				return usagef("--subflows %q: want counts 1..8 separated by commas", *subflows)
+			}
+			counts = append(counts, n)
+		}
+		var cases []perfbench.Case
+		if !*noTCP {
+			cases = append(cases, perfbench.Case{Sender: perfbench.Kernel, Receiver: perfbench.Kernel, Subflows: 1, TCP: true})
+		}
+		for _, n := range counts {
+			for _, c := range perfbench.DefaultCases() {
+				if c.Subflows == 1 && !c.TCP {
+					c.Subflows = n
+					cases = append(cases, c)
+				}
 			}
 		}
-	}
-	ctx, cancel := perfContext()
-	defer cancel()
-	res, err := perfbench.Run(ctx, perfbench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat,
-		ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Log: stderr})
-	if err != nil && res == nil {
-		return err
-	}
-	if asJSON {
-		writePerfJSON(stdout, res)
-	} else {
-		res.WriteTable(stdout)
-		if *profile != "" && *top > 0 {
-			printProfiles(stdout, res, *top)
+		ctx := inv.Context()
+		res, err := perfbench.Run(ctx, perfbench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat,
+			ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Log: stderr})
+		if err != nil && res == nil {
+			return err
 		}
+		if asJSON {
+			writePerfJSON(stdout, res)
+		} else {
+			res.WriteTable(stdout)
+			if *profile != "" && *top > 0 {
+				printProfiles(stdout, res, *top)
+			}
+		}
+		return err
+
 	}
-	return err
 }
 
 // printProfiles prints the top entries of each row's profile, our end's

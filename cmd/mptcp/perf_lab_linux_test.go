@@ -185,7 +185,7 @@ func TestPerfWithoutRoot(t *testing.T) {
 	if !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1; stderr %q", err, stderr.String())
 	}
-	want := "mptcp perf: creating TUN device mptcp%d needs root (CAP_NET_ADMIN): run as root, or use --stack kernel\n"
+	want := "mptcp perf client: creating TUN device mptcp%d needs root (CAP_NET_ADMIN): run as root, or use --stack kernel\n"
 	if stderr.String() != want || stdout.Len() != 0 {
 		t.Errorf("stderr %q, stdout %q; want stderr %q", stderr.String(), stdout.String(), want)
 	}

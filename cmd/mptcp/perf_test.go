@@ -17,8 +17,8 @@ func TestPerfUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"perf"}, "want server, client or bench"},
-		{[]string{"perf", "serve"}, `unknown perf mode "serve"`},
+		{[]string{"perf"}, "missing command (bench, client or server)"},
+		{[]string{"perf", "serve"}, `unknown command "serve"`},
 		{[]string{"perf", "client"}, "want one server address"},
 		{[]string{"perf", "client", "a", "b"}, "want one server address"},
 		{[]string{"perf", "client", "example.com:5201"}, `server "example.com:5201": want IP:PORT`},
@@ -72,8 +72,8 @@ func TestPerfHelp(t *testing.T) {
 	var out, errb bytes.Buffer
 	run([]string{"perf", "client", "--help"}, &out, &errb)
 	for _, want := range []string{"-t, --time seconds", "-R, --reverse", "-n, --bytes bytes", "-P, --parallel streams", "--stack stack", "--tun NAME[=ADDR,...]"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("client help lacks %q:\n%s", want, errb.String())
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("client help lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -110,10 +110,10 @@ type userStack struct {
 func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack, error) {
 	specs, err := parseTunSpecs(f.tuns, f.addrs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usagef("%v", err)
 	}
 	if f.mtu < 1280 || f.mtu > tun.MaxPacket {
-		return nil, fmt.Errorf("%w: --mtu %d: want 1280..%d", errUsage, f.mtu, tun.MaxPacket)
+		return nil, usagef("--mtu %d: want 1280..%d", f.mtu, tun.MaxPacket)
 	}
 	var all []netip.Addr
 	var paths []host.Path
@@ -124,7 +124,7 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 		paths = append(paths, host.Path{Device: sp.name, Addrs: sp.addrs})
 	}
 	if local.IsValid() && !containsAddr(all, local) {
-		return nil, fmt.Errorf("%w: -B %s is not one of the stack's addresses (%s)", errUsage, local, joinAddrs(all))
+		return nil, usagef("-B %s is not one of the stack's addresses (%s)", local, joinAddrs(all))
 	}
 	var capture *pcap.Writer
 	var pcapOut *os.File

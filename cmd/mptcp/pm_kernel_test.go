@@ -70,7 +70,7 @@ func TestPMKernelEndpointsMatchIP(t *testing.T) {
 	mustPM(t, a, "endpoint", "add", "10.7.0.1", "dev", "e0", "id", "3", "subflow", "backup")
 	mustPM(t, a, "endpoint", "add", "10.7.0.10", "port", "10100", "signal")
 	mustPM(t, a, "endpoint", "add", "2001:db8::5", "subflow", "fullmesh")
-	mustPM(t, a, "endpoint", "add", "10.7.0.20", "signal", "backup", "--json")
+	mustPM(t, a, "endpoint", "add", "10.7.0.20", "signal", "backup")
 	sameAsIP(t, a)
 	sameAsIP(t, a, "id", "3")
 	if got := lines(a.MustRun("ip", "mptcp", "endpoint", "show", "id", "3")); len(got) != 1 || got[0] != "10.7.0.1 id 3 subflow backup dev e0" {

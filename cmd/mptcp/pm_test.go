@@ -37,7 +37,7 @@ func TestPMUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"bogus"}, `unknown command "bogus"`},
-		{[]string{"endpoint", "frob"}, `unknown endpoint command "frob"`},
+		{[]string{"endpoint", "frob"}, `unknown command "frob" (want add, del, flush, list or set)`},
 		{[]string{"endpoint", "add"}, "an ADDRESS is required"},
 		{[]string{"endpoint", "add", "10.0.0.1", "id"}, `"id" needs a value`},
 		{[]string{"endpoint", "add", "10.0.0.1", "id", "300"}, `bad id "300"`},
@@ -72,7 +72,7 @@ func TestPMDaemonConfigErrorIsOneLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := pmRun(t, "daemon", "--config", name)
-	want := "mptcp pm: " + name + ": config line 3: alow: unknown field\n"
+	want := "mptcp pm daemon: " + name + ": config line 3: alow: unknown field\n"
 	if code != 1 || errOut != want {
 		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, errOut, want)
 	}

@@ -1,60 +1,46 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/proxy"
 )
 
-func init() {
-	register(&command{
-		name:    "proxy",
-		summary: "hybrid-access proxy: plain TCP in, MPTCP (RFC 8803 Convert) between client and server",
-		run:     runProxy,
-	})
+var cmdProxy = &Command{
+	Name:  "proxy",
+	Short: "hybrid-access proxy: plain TCP in, MPTCP (RFC 8803 Convert) between client and server",
 }
 
-const proxyUsage = `Usage:
-  mptcp proxy server [--flags]   the Transport Converter (on a VPS): MPTCP in, TCP out
-  mptcp proxy client [--flags]   the front end (on the router): SOCKS5, HTTP CONNECT,
-                                 transparent interception; MPTCP to the server
-  mptcp proxy status ADDR        a running proxy's counters (its --status address)
-  mptcp proxy bench [--flags]    measure it on an emulated DSL + LTE network (Linux, root)
-
-Run "mptcp proxy server --help" or "mptcp proxy client --help" for their flags.
-`
-
-func runProxy(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, proxyUsage)
-		return fmt.Errorf("%w: server, client or status", errUsage)
+var (
+	cmdProxyServer = &Command{
+		Name: "server", Usage: "[flags]", Run: proxyServerFlags,
+		Short: "the Transport Converter (on a VPS): MPTCP in, TCP out",
 	}
-	switch args[0] {
-	case "server":
-		return runProxyServer(args[1:], stderr)
-	case "client":
-		return runProxyClient(args[1:], stderr)
-	case "status":
-		return runProxyStatus(args[1:], stdout, stderr)
-	case "bench":
-		return runProxyBench(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, proxyUsage)
-		return nil
+	cmdProxyClient = &Command{
+		Name: "client", Usage: "[flags]", Run: proxyClientFlags,
+		Short: "the front end (on the router): SOCKS5, HTTP CONNECT, transparent interception; MPTCP to the server",
 	}
-	return fmt.Errorf("%w: unknown proxy command %q (server, client or status)", errUsage, args[0])
+	cmdProxyBench = &Command{
+		Name: "bench", Usage: "[flags]", LinuxOnly: true,
+		Short: "measure it on an emulated DSL + LTE network (Linux, root)",
+	}
+	cmdProxyStatus = &Command{
+		Name: "status", Usage: "[--json] ADDR", Run: proxyStatusFlags,
+		Short: "a running proxy's counters (its --status address)",
+	}
+)
+
+func init() {
+	root.Add(cmdProxy)
+	cmdProxy.Add(cmdProxyServer, cmdProxyClient, cmdProxyStatus, cmdProxyBench)
 }
 
 // proxyTransport picks the MPTCP leg's stack; stop undoes what it set up.
@@ -62,13 +48,13 @@ func proxyTransport(name string, uplinks []string, nat bool, log *slog.Logger) (
 	switch name {
 	case "", "kernel":
 		if len(uplinks) > 0 {
-			return tr, nil, fmt.Errorf("%w: --uplink is for --stack user (the kernel's MPTCP uses its own endpoints: mptcp pm)", errUsage)
+			return tr, nil, usagef("--uplink is for --stack user (the kernel's MPTCP uses its own endpoints: mptcp pm)")
 		}
 		return proxy.Kernel, func() {}, nil
 	case "user":
 		return userTransport(uplinks, nat, log)
 	}
-	return tr, nil, fmt.Errorf("%w: --stack %q: kernel or user", errUsage, name)
+	return tr, nil, usagef("--stack %q: kernel or user", name)
 }
 
 // proxyLogger logs as text or JSON lines on stderr.
@@ -79,11 +65,10 @@ func proxyLogger(format string, w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
-	return nil, fmt.Errorf("%w: --log %q: text or json", errUsage, format)
+	return nil, usagef("--log %q: text or json", format)
 }
 
-func runProxyServer(args []string, stderr io.Writer) error {
-	fs := newFlagSet("proxy server", stderr)
+func proxyServerFlags(fs *flag.FlagSet) Action {
 	config := fs.String("config", "", "YAML `file` (its server: section); flags given override it")
 	listen := fs.String("listen", ":"+strconv.Itoa(proxy.DefaultPort), "`host:port` to accept MPTCP connections on")
 	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
@@ -101,65 +86,64 @@ func runProxyServer(args []string, stderr io.Writer) error {
 	maxPer := fs.Int("max-per-client", 1024, "concurrent connections per client address (0: unbounded)")
 	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
 	logFmt := fs.String("log", "text", "log `format`: text or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg := &proxy.ServerConfig{}
-	if *config != "" {
-		fc, err := proxy.LoadConfig(*config)
+	return func(inv *Invocation) error {
+		stderr := inv.Stderr
+		cfg := &proxy.ServerConfig{}
+		if *config != "" {
+			fc, err := proxy.LoadConfig(*config)
+			if err != nil {
+				return err
+			}
+			if fc.Server == nil {
+				return fmt.Errorf("%s: no server: section", *config)
+			}
+			cfg = fc.Server
+		}
+		set := visited(fs)
+		override(set, "listen", &cfg.Listen, *listen, cfg.Listen == "")
+		override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
+		override(set, "key", &cfg.Key, *key, false)
+		override(set, "key-file", &cfg.KeyFile, *keyFile, false)
+		override(set, "status", &cfg.Status, *status, false)
+		if set["no-tfo"] {
+			tfo := !*noTFO
+			cfg.TFO = &tfo
+		}
+		if set["allow"] {
+			cfg.Allow = splitFlag(allow)
+		}
+		if set["deny"] {
+			cfg.Deny = splitFlag(deny)
+		}
+		if set["ports"] {
+			p, err := parsePorts(splitFlag(ports))
+			if err != nil {
+				return err
+			}
+			cfg.Ports = p
+		}
+		if set["allow-local"] {
+			cfg.AllowLocal = *allowLocal
+		}
+		if set["max-per-client"] || cfg.MaxPerClient == 0 {
+			cfg.MaxPerClient = *maxPer
+		}
+		log, err := proxyLogger(*logFmt, stderr)
 		if err != nil {
 			return err
 		}
-		if fc.Server == nil {
-			return fmt.Errorf("%s: no server: section", *config)
-		}
-		cfg = fc.Server
-	}
-	set := visited(fs)
-	override(set, "listen", &cfg.Listen, *listen, cfg.Listen == "")
-	override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
-	override(set, "key", &cfg.Key, *key, false)
-	override(set, "key-file", &cfg.KeyFile, *keyFile, false)
-	override(set, "status", &cfg.Status, *status, false)
-	if set["no-tfo"] {
-		tfo := !*noTFO
-		cfg.TFO = &tfo
-	}
-	if set["allow"] {
-		cfg.Allow = splitFlag(allow)
-	}
-	if set["deny"] {
-		cfg.Deny = splitFlag(deny)
-	}
-	if set["ports"] {
-		p, err := parsePorts(splitFlag(ports))
+		tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
 		if err != nil {
 			return err
 		}
-		cfg.Ports = p
+		defer undo()
+		ctx := inv.Context()
+		return proxy.RunServer(ctx, cfg, tr, log)
+
 	}
-	if set["allow-local"] {
-		cfg.AllowLocal = *allowLocal
-	}
-	if set["max-per-client"] || cfg.MaxPerClient == 0 {
-		cfg.MaxPerClient = *maxPer
-	}
-	log, err := proxyLogger(*logFmt, stderr)
-	if err != nil {
-		return err
-	}
-	tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
-	if err != nil {
-		return err
-	}
-	defer undo()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return proxy.RunServer(ctx, cfg, tr, log)
 }
 
-func runProxyClient(args []string, stderr io.Writer) error {
-	fs := newFlagSet("proxy client", stderr)
+func proxyClientFlags(fs *flag.FlagSet) Action {
 	config := fs.String("config", "", "YAML `file` (its client: section); flags given override it")
 	server := fs.String("server", "", "the converter's `host:port` (required)")
 	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off)")
@@ -177,55 +161,55 @@ func runProxyClient(args []string, stderr io.Writer) error {
 	strict := fs.Bool("strict", false, "answer SOCKS5 / HTTP CONNECT only once the server has connected (exact error codes, one more round trip)")
 	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
 	logFmt := fs.String("log", "text", "log `format`: text or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg := &proxy.ClientConfig{}
-	if *config != "" {
-		fc, err := proxy.LoadConfig(*config)
+	return func(inv *Invocation) error {
+		stderr := inv.Stderr
+		cfg := &proxy.ClientConfig{}
+		if *config != "" {
+			fc, err := proxy.LoadConfig(*config)
+			if err != nil {
+				return err
+			}
+			if fc.Client == nil {
+				return fmt.Errorf("%s: no client: section", *config)
+			}
+			cfg = fc.Client
+		}
+		set := visited(fs)
+		override(set, "server", &cfg.Server, *server, false)
+		override(set, "socks", &cfg.Socks, *socks, cfg.Socks == "" && cfg.Transparent == "")
+		override(set, "transparent", &cfg.Transparent, *transparent, false)
+		override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
+		override(set, "key", &cfg.Key, *key, false)
+		override(set, "key-file", &cfg.KeyFile, *keyFile, false)
+		override(set, "user", &cfg.User, *user, false)
+		override(set, "password", &cfg.Password, *password, false)
+		override(set, "status", &cfg.Status, *status, false)
+		if set["tproxy"] {
+			cfg.TProxy = *tproxy
+		}
+		if set["strict"] {
+			cfg.Strict = *strict
+		}
+		if set["no-tfo"] {
+			tfo := !*noTFO
+			cfg.TFO = &tfo
+		}
+		if cfg.Server == "" {
+			return usagef("--server HOST:PORT is required")
+		}
+		log, err := proxyLogger(*logFmt, stderr)
 		if err != nil {
 			return err
 		}
-		if fc.Client == nil {
-			return fmt.Errorf("%s: no client: section", *config)
+		tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
+		if err != nil {
+			return err
 		}
-		cfg = fc.Client
+		defer undo()
+		ctx := inv.Context()
+		return proxy.RunClient(ctx, cfg, tr, log)
+
 	}
-	set := visited(fs)
-	override(set, "server", &cfg.Server, *server, false)
-	override(set, "socks", &cfg.Socks, *socks, cfg.Socks == "" && cfg.Transparent == "")
-	override(set, "transparent", &cfg.Transparent, *transparent, false)
-	override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
-	override(set, "key", &cfg.Key, *key, false)
-	override(set, "key-file", &cfg.KeyFile, *keyFile, false)
-	override(set, "user", &cfg.User, *user, false)
-	override(set, "password", &cfg.Password, *password, false)
-	override(set, "status", &cfg.Status, *status, false)
-	if set["tproxy"] {
-		cfg.TProxy = *tproxy
-	}
-	if set["strict"] {
-		cfg.Strict = *strict
-	}
-	if set["no-tfo"] {
-		tfo := !*noTFO
-		cfg.TFO = &tfo
-	}
-	if cfg.Server == "" {
-		return fmt.Errorf("%w: --server HOST:PORT is required", errUsage)
-	}
-	log, err := proxyLogger(*logFmt, stderr)
-	if err != nil {
-		return err
-	}
-	tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
-	if err != nil {
-		return err
-	}
-	defer undo()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return proxy.RunClient(ctx, cfg, tr, log)
 }
 
 // visited returns the flags given on the command line.
@@ -261,42 +245,42 @@ func parsePorts(ss []string) ([]uint16, error) {
 	for _, s := range ss {
 		p, err := strconv.ParseUint(s, 10, 16)
 		if err != nil || p == 0 {
-			return nil, fmt.Errorf("%w: --ports: %q is not a port", errUsage, s)
+			return nil, usagef("--ports: %q is not a port", s)
 		}
 		out = append(out, uint16(p))
 	}
 	return out, nil
 }
 
-func runProxyStatus(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("proxy status", stderr)
+func proxyStatusFlags(fs *flag.FlagSet) Action {
 	asJSON := fs.Bool("json", false, "print the JSON as served")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func(inv *Invocation) error {
+		stdout := inv.Stdout
+		if len(inv.Args) != 1 {
+			return usagef("want the proxy's status address (HOST:PORT)")
+		}
+		cl := &http.Client{Timeout: 5 * time.Second}
+		resp, err := cl.Get("http://" + inv.Args[0] + "/status")
+		if err != nil {
+			return fmt.Errorf("reading status: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("reading status: %s", resp.Status)
+		}
+		var s proxy.Snapshot
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
+			return fmt.Errorf("status from %s: %w", inv.Args[0], err)
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(s)
+		}
+		fmt.Fprintf(stdout, "connections  accepted %d  active %d  relayed %d\n", s.Accepted, s.Active, s.Relayed)
+		fmt.Fprintf(stdout, "bytes        up %d  down %d\n", s.BytesUp, s.BytesDown)
+		fmt.Fprintf(stdout, "refused      malformed %d  not-authorized %d  forbidden %d  over-limit %d\n", s.Malformed, s.NotAuthorized, s.Forbidden, s.OverLimit)
+		fmt.Fprintf(stdout, "failed       destination %d  converter-error %d\n", s.DestFailed, s.ConverterError)
+		fmt.Fprintf(stdout, "udp          datagrams %d\n", s.UDPDatagrams)
+		return nil
+
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want the proxy's status address (HOST:PORT)", errUsage)
-	}
-	cl := &http.Client{Timeout: 5 * time.Second}
-	resp, err := cl.Get("http://" + fs.Arg(0) + "/status")
-	if err != nil {
-		return fmt.Errorf("reading status: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("reading status: %s", resp.Status)
-	}
-	var s proxy.Snapshot
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
-		return fmt.Errorf("status from %s: %w", fs.Arg(0), err)
-	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(s)
-	}
-	fmt.Fprintf(stdout, "connections  accepted %d  active %d  relayed %d\n", s.Accepted, s.Active, s.Relayed)
-	fmt.Fprintf(stdout, "bytes        up %d  down %d\n", s.BytesUp, s.BytesDown)
-	fmt.Fprintf(stdout, "refused      malformed %d  not-authorized %d  forbidden %d  over-limit %d\n", s.Malformed, s.NotAuthorized, s.Forbidden, s.OverLimit)
-	fmt.Fprintf(stdout, "failed       destination %d  converter-error %d\n", s.DestFailed, s.ConverterError)
-	fmt.Fprintf(stdout, "udp          datagrams %d\n", s.UDPDatagrams)
-	return nil
 }

@@ -18,13 +18,13 @@ import (
 // it as the proxy's MPTCP leg. Each uplink is IFACE or IFACE:backup.
 func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transport, func(), error) {
 	if len(uplinks) == 0 {
-		return proxy.Transport{}, nil, fmt.Errorf("%w: --stack user needs --uplink IFACE (one per path)", errUsage)
+		return proxy.Transport{}, nil, usagef("--stack user needs --uplink IFACE (one per path)")
 	}
 	var paths []host.Path
 	for _, u := range uplinks {
 		name, flag, _ := strings.Cut(u, ":")
 		if flag != "" && flag != "backup" {
-			return proxy.Transport{}, nil, fmt.Errorf("%w: --uplink %q: IFACE or IFACE:backup", errUsage, u)
+			return proxy.Transport{}, nil, usagef("--uplink %q: IFACE or IFACE:backup", u)
 		}
 		paths = append(paths, host.Path{Uplink: name, Backup: flag == "backup"})
 	}

@@ -2,22 +2,19 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/mptcp-go/mptcp/internal/mptcpify"
 )
 
-func init() {
-	register(&command{
-		name:    "run",
-		summary: "run a program (static binaries too) with its TCP sockets on the kernel's MPTCP (Linux)",
-		run:     runRun,
-	})
-}
-
-const runUsage = `Usage:
+var cmdRun = &Command{
+	Name:       "run",
+	Usage:      "[flags] -- COMMAND [ARG...]",
+	Short:      "run a program (static binaries too) with its TCP sockets on the kernel's MPTCP (Linux)",
+	StopAtArgs: true,
+	Long: `Forms:
   mptcp run [--family F] [--via V] [--cgroup PATH] -- COMMAND [ARG...]
   mptcp run [--family F] --cgroup PATH | --pid PID      (attach and pin; no command)
   mptcp run --detach --cgroup PATH | --pid PID
@@ -40,10 +37,11 @@ Without a COMMAND, --cgroup or --pid attaches for good: the link is pinned
 in the BPF file system until "mptcp run --detach". Only the address family
 can be chosen at socket() time; see docs/run.md for what other filters can
 and cannot do. Connections get more subflows only if the kernel's path
-manager has endpoints and limits for them ("mptcp pm", "--check" shows them).
+manager has endpoints and limits for them ("mptcp pm", "--check" shows them).`,
+	Run: runFlagSet,
+}
 
-Flags:
-`
+func init() { root.Add(cmdRun) }
 
 // runOptions are the parsed flags of "mptcp run".
 type runOptions struct {
@@ -65,9 +63,8 @@ type exitStatus int
 
 func (e exitStatus) Error() string { return "command exited with status " + strconv.Itoa(int(e)) }
 
-func runRun(args []string, stdout, stderr io.Writer) error {
+func runFlagSet(fs *flag.FlagSet) Action {
 	var o runOptions
-	fs := newFlagSet("run", stderr)
 	family := fs.String("family", "all", "address families to convert: inet, inet6 or all")
 	fs.StringVar(&o.via, "via", "auto", "how: bpf, seccomp or auto")
 	fs.StringVar(&o.cgroup, "cgroup", "", "cgroup v2 `PATH` (absolute, or relative to the hierarchy's root) to convert")
@@ -77,23 +74,20 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.check, "check", false, "say which of the conditions mptcp run needs hold here")
 	fs.StringVar(&o.pinDir, "pin-dir", mptcpify.DefaultPinDir, "`DIR` on a BPF file system for pinned attachments")
 	fs.BoolVar(&o.verbose, "v", false, "say what is attached and how, on stderr")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, runUsage)
-		fs.PrintDefaults()
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		o.argv = inv.Args
+		fams, err := mptcpify.ParseFamilies(*family)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		o.families = fams
+		if err := o.validate(); err != nil {
+			return usagef("%v", err)
+		}
+		return runPlatform(&o, stdout, stderr)
+
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	o.argv = fs.Args()
-	fams, err := mptcpify.ParseFamilies(*family)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	o.families = fams
-	if err := o.validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	return runPlatform(&o, stdout, stderr)
 }
 
 // validate rejects combinations of flags that mean nothing.

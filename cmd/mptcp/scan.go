@@ -1,30 +1,21 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/mptcp-go/mptcp/scan"
 )
 
-func init() {
-	register(&command{
-		name:    "scan",
-		summary: "probe hosts (and, with --path, the path to them) for Multipath TCP support",
-		run:     runScan,
-	})
-}
-
-const scanUsage = `Usage: mptcp scan [flags] TARGET...
-
-Send a SYN carrying MP_CAPABLE from a raw socket to each target and report
+var cmdScan = &Command{
+	Name:  "scan",
+	Usage: "[flags] TARGET...",
+	Short: "probe hosts (and, with --path, the path to them) for Multipath TCP support",
+	Long: `Send a SYN carrying MP_CAPABLE from a raw socket to each target and report
 what answers: mptcp-v1, mptcp-v0, tcp-only (SYN/ACK without MP_CAPABLE),
 closed (RST) or filtered (no answer, or an ICMP unreachable), with the
 SYN/ACK's MP_CAPABLE flags (A checksum required, C no join to this address,
@@ -38,10 +29,11 @@ space, the MSS or the sequence number was removed or rewritten.
 A TARGET is an address or host name, with an optional port (10.0.0.1:443,
 [2001:db8::1]:443, example.net:443), or a CIDR range (192.0.2.0/24,
 192.0.2.0/24:443, [2001:db8::/120]:443). Targets without a port are probed
-on --ports. Nothing outside the named targets is ever probed.
+on --ports. Nothing outside the named targets is ever probed.`,
+	Run: scanFlagSet,
+}
 
-Flags:
-`
+func init() { root.Add(cmdScan) }
 
 // scanFlags are the parsed command line of "mptcp scan".
 type scanFlags struct {
@@ -59,11 +51,8 @@ type scanFlags struct {
 	only6       bool
 }
 
-func runScan(args []string, stdout, stderr io.Writer) error {
+func scanFlagSet(fs *flag.FlagSet) Action {
 	var f scanFlags
-	// The flag package prints nothing: a bad flag is reported in one
-	// line by the dispatcher, and --help prints the usage to stdout.
-	fs := newFlagSet("scan", io.Discard)
 	fs.StringVar(&f.ports, "ports", "80,443", "ports to probe on targets that name none (list and ranges: 80,443,8000-8010)")
 	fs.BoolVar(&f.path, "path", false, "probe the path to each target with increasing TTL (tracebox style)")
 	fs.BoolVar(&f.v0, "v0", false, "send a version 0 (RFC 6824) MP_CAPABLE, with a key, instead of version 1")
@@ -76,29 +65,22 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.maxTargets, "max-targets", scan.DefaultMaxAddrs, "most addresses the targets may expand to")
 	fs.BoolVar(&f.only4, "4", false, "probe IPv4 addresses only")
 	fs.BoolVar(&f.only6, "6", false, "probe IPv6 addresses only")
-	fs.Usage = func() {}
-	specs, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, scanUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return err
-	}
-	if err != nil {
-		return err
-	}
+	return func(inv *Invocation) error { return runScan(inv, &f) }
+}
+
+func runScan(inv *Invocation, f *scanFlags) error {
+	stdout, stderr, specs := inv.Stdout, inv.Stderr, inv.Args
 	if err := f.check(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 	if len(specs) == 0 {
-		return fmt.Errorf("%w: no target given (run \"mptcp scan --help\")", errUsage)
+		return usagef("no target given (run \"mptcp scan --help\")")
 	}
 	ports, err := scan.ParsePorts(f.ports)
 	if err != nil {
-		return fmt.Errorf("%w: --ports: %v", errUsage, err)
+		return usagef("--ports: %v", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx := inv.Context()
 	family := scan.AnyFamily
 	if f.only4 {
 		family = scan.IPv4Only
@@ -108,9 +90,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	targets, err := scan.Expand(ctx, specs, scan.ExpandConfig{Ports: ports, MaxAddrs: f.maxTargets, Family: family})
 	switch {
 	case errors.Is(err, scan.ErrTooManyTargets):
-		return fmt.Errorf("%w: %v (raise --max-targets to allow more)", errUsage, err)
+		return usagef("%v (raise --max-targets to allow more)", err)
 	case err != nil:
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 
 	cfg := scan.Config{Timeout: f.timeout, Retries: f.retries, Concurrency: f.concurrency, Rate: f.rate, V0: f.v0, MaxTTL: f.maxTTL}

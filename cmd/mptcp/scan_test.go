@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"net/netip"
 	"os"
@@ -34,7 +35,7 @@ func TestScanBadArguments(t *testing.T) {
 		{[]string{"--ports", "80,0", "192.0.2.1"}, `--ports: bad port "0"`},
 		{[]string{"--timeout", "0s", "192.0.2.1"}, "--timeout must be positive"},
 		{[]string{"--max-ttl", "300", "192.0.2.1"}, "--max-ttl must be 1 to 255"},
-		{[]string{"192.0.2.1", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"192.0.2.1", "--bogus"}, "flag provided but not defined: --bogus"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(append([]string{"scan"}, c.args...), &stdout, &stderr)
@@ -52,7 +53,8 @@ func TestScanBadArguments(t *testing.T) {
 // TestScanInterspersedFlags checks that flags after targets are flags and
 // that "--" ends them.
 func TestScanInterspersedFlags(t *testing.T) {
-	fs := newFlagSet("scan", io.Discard)
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	j := fs.Bool("json", false, "")
 	pos, err := parseInterspersed(fs, []string{"a", "--json", "b", "--", "--c"})
 	if err != nil || !*j || strings.Join(pos, " ") != "a b --c" {

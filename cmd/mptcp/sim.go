@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,37 +14,23 @@ import (
 	"github.com/mptcp-go/mptcp/scenario"
 )
 
-func init() {
-	register(&command{
-		name:    "sim",
-		summary: "run a multipath transfer in the deterministic simulator (no root needed)",
-		run:     runSim,
-	})
-}
-
-const simUsage = `Usage: mptcp sim [flags] [SCENARIO]
-
-Runs the real MPTCP stack on a simulated network, in virtual time, and
+var cmdSim = &Command{
+	Name:  "sim",
+	Usage: "[flags] [SCENARIO]",
+	Short: "run a multipath transfer in the deterministic simulator (no root needed)",
+	Long: fmt.Sprintf(`Runs the real MPTCP stack on a simulated network, in virtual time, and
 reports each interval's throughput per subflow, then a summary. SCENARIO is
 the name of a built-in scenario (default %q; see --list) or a YAML or JSON
 scenario file (version 1: one client with paths to a server; version 2:
 any graph of hosts and routers, FatTree and leaf-spine generators, traffic
 matrices and workloads; see docs/research.md). The same scenario and seed
-always give the same result and the same capture bytes.
+always give the same result and the same capture bytes.`, scenario.DefaultBuiltin),
+	Run: simFlags,
+}
 
-  mptcp sim sweep [flags] SCENARIO   a grid of parameters x seeds, merged
-  mptcp sim collect DIR              merge a sweep's results
+func init() { root.Add(cmdSim) }
 
-Flags:
-`
-
-func runSim(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		if sub, ok := simSubcommands[args[0]]; ok {
-			return sub(args[1:], stdout, stderr)
-		}
-	}
-	fs := newFlagSet("sim", stderr)
+func simFlags(fs *flag.FlagSet) Action {
 	list := fs.Bool("list", false, "list the built-in scenarios and exit")
 	show := fs.Bool("show", false, "print the scenario file (built-in or given) and exit")
 	seed := fs.Uint64("seed", 0, "random seed (default: the scenario's)")
@@ -59,81 +46,76 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.Var(vars, "var", "fill the scenario's placeholder ${`name`} with a value: --var name=value (repeatable)")
 	csvPrefix := fs.String("csv", "", "version 2 scenarios: write `PREFIX`-flows.csv, PREFIX-links.csv and PREFIX-series.csv")
 	series := fs.Bool("series", false, fmt.Sprintf("version 2 scenarios: record per-subflow series for every flow (default: runs of at most %d flows)", simrun.SeriesFlows))
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, simUsage, scenario.DefaultBuiltin)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if *list {
-		return listScenarios(stdout)
-	}
-	if len(pos) > 1 {
-		return fmt.Errorf("%w: one scenario at a time, got %d", errUsage, len(pos))
-	}
-	name := scenario.DefaultBuiltin
-	if len(pos) == 1 {
-		name = pos[0]
-	}
-	sc, src, err := loadScenario(name, vars)
-	if err != nil {
-		return err
-	}
-	if *show {
-		_, err := stdout.Write(src)
-		return err
-	}
-	if *interval < 0 || *duration < 0 {
-		return fmt.Errorf("%w: negative --interval or --duration", errUsage)
-	}
-	if sc == nil {
-		return runNetSim(name, src, netSimFlags{
-			opts:     simrun.NetOptions{Seed: *seed, Duration: *duration, Scheduler: *schedName, CC: *ccName, PM: *pmName, Series: *series},
-			interval: *interval, pcap: *pcapFile, json: *asJSON, plot: *plotFile, csv: *csvPrefix,
-		}, stdout)
-	}
-	var plotFormat string
-	if *plotFile != "" {
-		if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
-			return fmt.Errorf("%w: --plot: %v", errUsage, err)
+	return func(inv *Invocation) error {
+		stdout, pos := inv.Stdout, inv.Args
+		if *list {
+			return listScenarios(stdout)
 		}
-	}
-	opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
-	if *pcapFile != "" {
-		f, err := os.Create(*pcapFile)
+		if len(pos) > 1 {
+			return usagef("one scenario at a time, got %d", len(pos))
+		}
+		name := scenario.DefaultBuiltin
+		if len(pos) == 1 {
+			name = pos[0]
+		}
+		sc, src, err := loadScenario(name, vars)
 		if err != nil {
-			return fmt.Errorf("--pcap: %w", err)
-		}
-		defer f.Close()
-		opts.Pcap = f
-	}
-	res, err := simrun.Run(sc, opts)
-	if err != nil {
-		return err
-	}
-	if *plotFile != "" {
-		if err := writePlot(*plotFile, res, plotFormat); err != nil {
 			return err
 		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if *show {
+			_, err := stdout.Write(src)
 			return err
 		}
-	} else {
-		printSim(stdout, sc, res)
+		if *interval < 0 || *duration < 0 {
+			return usagef("negative --interval or --duration")
+		}
+		if sc == nil {
+			return runNetSim(name, src, netSimFlags{
+				opts:     simrun.NetOptions{Seed: *seed, Duration: *duration, Scheduler: *schedName, CC: *ccName, PM: *pmName, Series: *series},
+				interval: *interval, pcap: *pcapFile, json: *asJSON, plot: *plotFile, csv: *csvPrefix,
+			}, stdout)
+		}
+		var plotFormat string
+		if *plotFile != "" {
+			if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
+				return usagef("--plot: %v", err)
+			}
+		}
+		opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
+		if *pcapFile != "" {
+			f, err := os.Create(*pcapFile)
+			if err != nil {
+				return fmt.Errorf("--pcap: %w", err)
+			}
+			defer f.Close()
+			opts.Pcap = f
+		}
+		res, err := simrun.Run(sc, opts)
+		if err != nil {
+			return err
+		}
+		if *plotFile != "" {
+			if err := writePlot(*plotFile, res, plotFormat); err != nil {
+				return err
+			}
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				return err
+			}
+		} else {
+			printSim(stdout, sc, res)
+		}
+		if !res.IntegrityOK {
+			return fmt.Errorf("data integrity check failed")
+		}
+		if res.Error != "" {
+			return fmt.Errorf("%s", res.Error)
+		}
+		return nil
 	}
-	if !res.IntegrityOK {
-		return fmt.Errorf("data integrity check failed")
-	}
-	if res.Error != "" {
-		return fmt.Errorf("%s", res.Error)
-	}
-	return nil
 }
 
 func writePlot(name string, res *simrun.Result, format string) error {
@@ -147,7 +129,7 @@ func loadScenario(name string, vars map[string]string) (*scenario.Scenario, []by
 	src, ok := scenario.BuiltinFile(name)
 	if !ok {
 		if !strings.ContainsAny(name, "./") && !fileExists(name) {
-			return nil, nil, fmt.Errorf("%w: no built-in scenario %q and no such file (built-ins: %s)", errUsage, name, strings.Join(scenario.BuiltinNames(), ", "))
+			return nil, nil, usagef("no built-in scenario %q and no such file (built-ins: %s)", name, strings.Join(scenario.BuiltinNames(), ", "))
 		}
 		var err error
 		if src, err = os.ReadFile(name); err != nil {

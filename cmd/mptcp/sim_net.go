@@ -35,7 +35,7 @@ func runNetSim(name string, src []byte, fl netSimFlags, stdout io.Writer) error 
 	var plotFormat string
 	if fl.plot != "" {
 		if plotFormat, err = simrun.PlotFormat(fl.plot); err != nil {
-			return fmt.Errorf("%w: --plot: %v", errUsage, err)
+			return usagef("--plot: %v", err)
 		}
 	}
 	if fl.pcap != "" {

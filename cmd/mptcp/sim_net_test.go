@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,4 +47,14 @@ flows:
 	if err == nil || !strings.Contains(err.Error(), `flows[0].to: "h9_9" is not a host of the topology`) {
 		t.Fatalf("bad host: %v", err)
 	}
+}
+
+// runSim runs "mptcp sim ARGS" through the command tree; a failure comes
+// back as the error line the command printed.
+func runSim(args []string, stdout, stderr io.Writer) error {
+	var e bytes.Buffer
+	if code := run(append([]string{"sim"}, args...), stdout, io.MultiWriter(stderr, &e)); code != 0 {
+		return fmt.Errorf("exit %d: %s", code, strings.TrimSpace(e.String()))
+	}
+	return nil
 }

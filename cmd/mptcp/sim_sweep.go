@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,9 +19,11 @@ import (
 	"github.com/mptcp-go/mptcp/internal/sweep"
 )
 
-const sweepUsage = `Usage: mptcp sim sweep [flags] SCENARIO
-
-Runs SCENARIO over a grid of parameters and seeds, each run an
+var cmdSimSweep = &Command{
+	Name:  "sweep",
+	Usage: "[flags] SCENARIO",
+	Short: "run a grid of parameters x seeds, merged per point",
+	Long: `Runs SCENARIO over a grid of parameters and seeds, each run an
 "mptcp sim --json" process writing OUT/run-NNNNN.json, then merges the
 runs of each grid point: the median over seeds with a distribution-free
 confidence interval. A parameter named scheduler, cc, pm or duration sets
@@ -29,15 +32,21 @@ that flag; any other fills the scenario's ${name} placeholder.
 With --emit the runs are not started: one command per line is printed for
 GNU parallel (--emit parallel), or a Slurm job-array script (--emit slurm),
 or a Kubernetes indexed Job (--emit k8s); OUT/sweep.json is written, and
-"mptcp sim collect OUT" merges the results once the runs are done.
+"mptcp sim collect OUT" merges the results once the runs are done.`,
+	Run: sweepFlags,
+}
 
-Flags:
-`
+var cmdSimCollect = &Command{
+	Name:  "collect",
+	Usage: "[flags] DIR",
+	Short: "merge a sweep's results",
+	Long: `Merges the results of a sweep in DIR (written by "mptcp sim sweep" or by
+the commands it emitted): per grid point, the median of each metric over
+the seeds and its confidence interval.`,
+	Run: collectFlags,
+}
 
-func init() { simSubcommands["sweep"] = runSweep; simSubcommands["collect"] = runCollect }
-
-// simSubcommands are the commands under "mptcp sim".
-var simSubcommands = map[string]func(args []string, stdout, stderr io.Writer) error{}
+func init() { cmdSim.Add(cmdSimSweep, cmdSimCollect) }
 
 // paramFlag collects --param name=v1,v2 values.
 type paramFlag []sweep.Param
@@ -58,8 +67,7 @@ func (p *paramFlag) Set(s string) error {
 	return nil
 }
 
-func runSweep(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sim sweep", stderr)
+func sweepFlags(fs *flag.FlagSet) Action {
 	var params paramFlag
 	fs.Var(&params, "param", "a swept parameter: `name=v1,v2,...` (repeatable)")
 	seedSpec := fs.String("seeds", "1-5", "seeds: a `list or range` (3, 1-10, 1,4,9)")
@@ -69,45 +77,45 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	bin := fs.String("bin", "", "the mptcp `program` the runs start (default: this one; \"mptcp\" in emitted commands)")
 	image := fs.String("image", "mptcp:latest", "container `image` for --emit k8s")
 	metrics := fs.String("metrics", "", "comma-separated `metrics` for the table (default: goodput and completion figures)")
-	fs.Usage = func() { fmt.Fprint(stderr, sweepUsage); fs.PrintDefaults() }
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: sim sweep takes one scenario", errUsage)
-	}
-	seeds, err := parseSeeds(*seedSpec)
-	if err != nil {
-		return fmt.Errorf("%w: --seeds: %v", errUsage, err)
-	}
-	if *jobs < 1 {
-		return fmt.Errorf("%w: --jobs must be at least 1", errUsage)
-	}
-	m := sweep.Plan(pos[0], params, seeds)
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := m.Write(*out); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if *emit != "" {
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		pos := inv.Args
+		if len(pos) != 1 {
+			return usagef("sim sweep takes one scenario")
+		}
+		seeds, err := parseSeeds(*seedSpec)
+		if err != nil {
+			return usagef("--seeds: %v", err)
+		}
+		if *jobs < 1 {
+			return usagef("--jobs must be at least 1")
+		}
+		m := sweep.Plan(pos[0], params, seeds)
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if err := m.Write(*out); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if *emit != "" {
+			prog := *bin
+			if prog == "" {
+				prog = "mptcp"
+			}
+			return emitRuns(stdout, m, *emit, prog, *out, *image, *jobs)
+		}
 		prog := *bin
 		if prog == "" {
-			prog = "mptcp"
+			if prog, err = os.Executable(); err != nil {
+				return err
+			}
 		}
-		return emitRuns(stdout, m, *emit, prog, *out, *image, *jobs)
-	}
-	prog := *bin
-	if prog == "" {
-		if prog, err = os.Executable(); err != nil {
-			return err
+		if failed := runLocal(m, prog, *out, *jobs); failed > 0 {
+			fmt.Fprintf(stderr, "sweep: %d of %d runs failed (see %s/run-*.err)\n", failed, len(m.Runs), *out)
 		}
+		return printCollect(stdout, *out, *metrics, "")
+
 	}
-	if failed := runLocal(m, prog, *out, *jobs); failed > 0 {
-		fmt.Fprintf(stderr, "sweep: %d of %d runs failed (see %s/run-*.err)\n", failed, len(m.Runs), *out)
-	}
-	return printCollect(stdout, *out, *metrics, "")
 }
 
 // parseSeeds reads "3", "1-10" or "1,4,9".
@@ -230,33 +238,23 @@ func emitRuns(w io.Writer, m *sweep.Manifest, engine, prog, dir, image string, j
 		}
 		fmt.Fprintln(w, "              esac\n          volumeMounts:\n            - {name: results, mountPath: /sweep}\n      volumes:\n        - name: results\n          persistentVolumeClaim: {claimName: mptcp-sweep}")
 	default:
-		return fmt.Errorf("%w: --emit %q: want parallel, slurm or k8s", errUsage, engine)
+		return usagef("--emit %q: want parallel, slurm or k8s", engine)
 	}
 	return nil
 }
 
-const collectUsage = `Usage: mptcp sim collect [flags] DIR
-
-Merges the results of a sweep in DIR (written by "mptcp sim sweep" or by
-the commands it emitted): per grid point, the median of each metric over
-the seeds and its confidence interval.
-
-Flags:
-`
-
-func runCollect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sim collect", stderr)
+func collectFlags(fs *flag.FlagSet) Action {
 	metrics := fs.String("metrics", "", "comma-separated `metrics` for the table (default: goodput and completion figures)")
 	format := fs.String("format", "table", "output `format`: table, json or csv")
-	fs.Usage = func() { fmt.Fprint(stderr, collectUsage); fs.PrintDefaults() }
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+	return func(inv *Invocation) error {
+		stdout := inv.Stdout
+		pos := inv.Args
+		if len(pos) != 1 {
+			return usagef("sim collect takes one directory")
+		}
+		return printCollect(stdout, pos[0], *metrics, *format)
+
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: sim collect takes one directory", errUsage)
-	}
-	return printCollect(stdout, pos[0], *metrics, *format)
 }
 
 // defaultMetrics are the table's columns when --metrics is not given,
@@ -325,7 +323,7 @@ func printCollect(w io.Writer, dir, metricList, format string) error {
 		return nil
 	}
 	if format != "table" && format != "" {
-		return fmt.Errorf("%w: --format %q: want table, json or csv", errUsage, format)
+		return usagef("--format %q: want table, json or csv", format)
 	}
 	fmt.Fprintf(w, "sweep of %s: %d runs; median [confidence interval] over seeds\n", m.Scenario, len(m.Runs))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -3,29 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/sockdiag"
 	"github.com/mptcp-go/mptcp/observe"
 )
 
-func init() {
-	register(&command{
-		name:    "stat",
-		summary: "list MPTCP connections and subflows as ss -Mtni does, of our stack or the kernel",
-		run:     runStat,
-	})
-}
-
-const statUsage = `Usage: mptcp stat [--endpoint ADDR | --stack kernel] [-t] [-i] [-l] [--json] [--watch D]
-
-List MPTCP connections as "ss -M" does, with the same words and fields: with
+var cmdStat = &Command{
+	Name:  "stat",
+	Usage: "[--endpoint ADDR | --stack kernel] [-t] [-i] [-l] [--json] [--watch D]",
+	Short: "list MPTCP connections and subflows as ss -Mtni does, of our stack or the kernel",
+	Long: `List MPTCP connections as "ss -M" does, with the same words and fields: with
 -t their TCP subflows too, with -i the details of each (mptcp_info, tcp_info,
 the tcp-ulp-mptcp part); "mptcp stat -t -i" is "ss -Mtni".
 
@@ -33,10 +24,11 @@ The kernel's sockets of the current network namespace come from sock_diag
 (--stack kernel, the default without --endpoint; Linux only). Our stack's
 come from a program's debug endpoint (--endpoint unix:/run/app.sock or
 --endpoint 127.0.0.1:6060; see package observe), with our additions: the
-policies, the fallback reason and the scheduler's latest choices.
+policies, the fallback reason and the scheduler's latest choices.`,
+	Run: statFlagSet,
+}
 
-Flags:
-`
+func init() { root.Add(cmdStat) }
 
 type statFlags struct {
 	endpoint, stack string
@@ -46,9 +38,8 @@ type statFlags struct {
 	count           int
 }
 
-func runStat(args []string, stdout, stderr io.Writer) error {
+func statFlagSet(fs *flag.FlagSet) Action {
 	var f statFlags
-	fs := newFlagSet("stat", stderr)
 	fs.StringVar(&f.endpoint, "endpoint", "", "our stack's debug endpoint: unix:PATH or HOST:PORT")
 	fs.StringVar(&f.stack, "stack", "", "whose connections: ours (needs --endpoint) or kernel (default without --endpoint)")
 	fs.BoolVar(&f.tcp, "t", false, "list the TCP subflows too (ss -t)")
@@ -57,59 +48,54 @@ func runStat(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.json, "json", false, "print each listing as one JSON array")
 	fs.DurationVar(&f.watch, "watch", 0, "list again every `D` until interrupted")
 	fs.IntVar(&f.count, "count", 0, "with --watch, stop after `N` listings (0: no limit)")
-	fs.Usage = func() {
-		fmt.Fprint(stdout, statUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: stat takes no arguments, got %q", errUsage, fs.Arg(0))
-	}
-	switch {
-	case f.stack == "" && f.endpoint != "":
-		f.stack = "ours"
-	case f.stack == "":
-		f.stack = "kernel"
-	case f.stack != "ours" && f.stack != "kernel":
-		return fmt.Errorf("%w: --stack %q: want ours or kernel", errUsage, f.stack)
-	}
-	if f.stack == "ours" && f.endpoint == "" {
-		return fmt.Errorf("%w: --stack ours needs --endpoint (a program's debug endpoint)", errUsage)
-	}
-	if f.watch < 0 || f.count < 0 {
-		return fmt.Errorf("%w: --watch and --count must not be negative", errUsage)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	for n := 1; ; n++ {
-		socks, err := statList(ctx, &f)
-		if err != nil {
-			return err
+	return func(inv *Invocation) error {
+		stdout := inv.Stdout
+		if len(inv.Args) != 0 {
+			return usagef("stat takes no arguments, got %q", inv.Args[0])
 		}
-		if f.watch > 0 && !f.json {
-			fmt.Fprintf(stdout, "--- %s\n", time.Now().Format(time.RFC3339))
+		switch {
+		case f.stack == "" && f.endpoint != "":
+			f.stack = "ours"
+		case f.stack == "":
+			f.stack = "kernel"
+		case f.stack != "ours" && f.stack != "kernel":
+			return usagef("--stack %q: want ours or kernel", f.stack)
 		}
-		if f.json {
-			if socks == nil {
-				socks = []observe.Socket{}
-			}
-			if err := writeJSON(stdout, socks); err != nil {
+		if f.stack == "ours" && f.endpoint == "" {
+			return usagef("--stack ours needs --endpoint (a program's debug endpoint)")
+		}
+		if f.watch < 0 || f.count < 0 {
+			return usagef("--watch and --count must not be negative")
+		}
+		ctx := inv.Context()
+		for n := 1; ; n++ {
+			socks, err := statList(ctx, &f)
+			if err != nil {
 				return err
 			}
-		} else if err := observe.Format(stdout, socks, observe.FormatOptions{Info: f.info}); err != nil {
-			return err
+			if f.watch > 0 && !f.json {
+				fmt.Fprintf(stdout, "--- %s\n", time.Now().Format(time.RFC3339))
+			}
+			if f.json {
+				if socks == nil {
+					socks = []observe.Socket{}
+				}
+				if err := writeJSON(stdout, socks); err != nil {
+					return err
+				}
+			} else if err := observe.Format(stdout, socks, observe.FormatOptions{Info: f.info}); err != nil {
+				return err
+			}
+			if f.watch == 0 || (f.count > 0 && n >= f.count) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(f.watch):
+			}
 		}
-		if f.watch == 0 || (f.count > 0 && n >= f.count) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(f.watch):
-		}
+
 	}
 }
 
@@ -119,7 +105,7 @@ func statList(ctx context.Context, f *statFlags) ([]observe.Socket, error) {
 		return sockdiag.List(sockdiag.Options{TCP: f.tcp, Listening: f.list})
 	}
 	if f.list {
-		return nil, fmt.Errorf("%w: -l lists the kernel's listeners only", errUsage)
+		return nil, usagef("-l lists the kernel's listeners only")
 	}
 	var snap observe.Snapshot
 	if err := getEndpoint(ctx, f.endpoint, observe.PathConns, &snap); err != nil {

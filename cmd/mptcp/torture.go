@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,28 +16,22 @@ import (
 	"github.com/mptcp-go/mptcp/internal/torture"
 )
 
-func init() {
-	register(&command{
-		name:    "torture",
-		summary: "run the robustness campaign: faults, middleboxes and forgeries over many seeds",
-		run:     runTorture,
-	})
-}
-
-const tortureUsage = `Usage: mptcp torture [flags]
-
-Runs the stack in the simulator under a matrix of faults, middleboxes and
+var cmdTorture = &Command{
+	Name:  "torture",
+	Usage: "[flags]",
+	Short: "run the robustness campaign: faults, middleboxes and forgeries over many seeds",
+	Long: `Runs the stack in the simulator under a matrix of faults, middleboxes and
 forged packets, each case over many seeds in parallel worker processes,
 checks every byte, and prints per case how many runs completed, were
 corrupted, ended early (allowed only where RFC 8684 lets the connection
 end) or got stuck, with the workers' peak memory. It exits with status 1
-if any case failed.
+if any case failed.`,
+	Run: tortureFlags,
+}
 
-Flags:
-`
+func init() { root.Add(cmdTorture) }
 
-func runTorture(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("torture", stderr)
+func tortureFlags(fs *flag.FlagSet) Action {
 	seeds := fs.Int("seeds", 30, "seeds per case")
 	first := fs.Uint64("first-seed", 1, "first seed")
 	par := fs.Int("parallel", runtime.NumCPU(), "worker processes at once")
@@ -45,78 +40,75 @@ func runTorture(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON instead of the table")
 	worker := fs.String("worker", "", "internal: run one `case` in this process")
 	seedList := fs.String("seed-list", "", "internal: the worker's seeds, comma-separated")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, tortureUsage)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
-	}
-	if *worker != "" {
-		var ss []uint64
-		for _, f := range strings.Split(*seedList, ",") {
-			s, err := strconv.ParseUint(f, 10, 64)
-			if err != nil {
-				return fmt.Errorf("%w: --seed-list: %v", errUsage, err)
-			}
-			ss = append(ss, s)
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		pos := inv.Args
+		if len(pos) > 0 {
+			return usagef("unexpected argument %q", pos[0])
 		}
-		return torture.Worker(stdout, *worker, ss)
-	}
-	cases, err := torture.Select(*pattern)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if *list {
-		for _, c := range cases {
-			note := ""
-			if c.MayEnd {
-				note = "  (RFC 8684 lets the connection end)"
+		if *worker != "" {
+			var ss []uint64
+			for _, f := range strings.Split(*seedList, ",") {
+				s, err := strconv.ParseUint(f, 10, 64)
+				if err != nil {
+					return usagef("--seed-list: %v", err)
+				}
+				ss = append(ss, s)
 			}
-			fmt.Fprintf(stdout, "%s%s\n", c.Name, note)
+			return torture.Worker(stdout, *worker, ss)
 		}
-		return nil
-	}
-	if *seeds < 1 || *par < 1 {
-		return fmt.Errorf("%w: --seeds and --parallel must be at least 1", errUsage)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("torture: finding this program to run workers: %w", err)
-	}
-	k := &torture.Campaign{Cases: cases, Seeds: *seeds, FirstSeed: *first, Parallel: *par,
-		Command: func(name string, ss []uint64) *exec.Cmd {
-			list := make([]string, len(ss))
-			for i, s := range ss {
-				list[i] = strconv.FormatUint(s, 10)
+		cases, err := torture.Select(*pattern)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if *list {
+			for _, c := range cases {
+				note := ""
+				if c.MayEnd {
+					note = "  (RFC 8684 lets the connection end)"
+				}
+				fmt.Fprintf(stdout, "%s%s\n", c.Name, note)
 			}
-			cmd := exec.Command(exe, "torture", "--worker", name, "--seed-list", strings.Join(list, ","))
-			cmd.Stderr = stderr
-			return cmd
-		}}
-	res, err := k.Run()
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+			return nil
+		}
+		if *seeds < 1 || *par < 1 {
+			return usagef("--seeds and --parallel must be at least 1")
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("torture: finding this program to run workers: %w", err)
+		}
+		k := &torture.Campaign{Cases: cases, Seeds: *seeds, FirstSeed: *first, Parallel: *par,
+			Command: func(name string, ss []uint64) *exec.Cmd {
+				list := make([]string, len(ss))
+				for i, s := range ss {
+					list[i] = strconv.FormatUint(s, 10)
+				}
+				cmd := exec.Command(exe, "torture", "--worker", name, "--seed-list", strings.Join(list, ","))
+				cmd.Stderr = stderr
+				return cmd
+			}}
+		res, err := k.Run()
+		if err != nil {
 			return err
 		}
-	} else {
-		printTorture(stdout, res)
-	}
-	for _, r := range res {
-		if !r.OK() {
-			return errors.New("torture: some cases failed (see the table)")
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				return err
+			}
+		} else {
+			printTorture(stdout, res)
 		}
+		for _, r := range res {
+			if !r.OK() {
+				return errors.New("torture: some cases failed (see the table)")
+			}
+		}
+		return nil
+
 	}
-	return nil
 }
 
 // printTorture prints the campaign's table, then the failed runs.

@@ -2,7 +2,6 @@ package perf
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -118,5 +117,3 @@ func (c *deafConn) Close() error {
 	c.once.Do(func() { close(c.closed) })
 	return c.Conn.Close()
 }
-
-var errTest = errors.New("test error")

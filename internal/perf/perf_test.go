@@ -11,19 +11,20 @@ import (
 	"time"
 )
 
-func runPair(t *testing.T, n *pipeNet, srv *Server, cl *Client) (*Report, error, serverResult) {
+func runPair(t *testing.T, n *pipeNet, srv *Server, cl *Client) (*Report, serverResult, error) {
 	t.Helper()
 	res := serveOne(t, srv, n)
 	cl.Dial = n.Dial
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := cl.Run(ctx)
-	return rep, err, <-res
+	sr := <-res
+	return rep, sr, err
 }
 
 func TestForwardDurationVerified(t *testing.T) {
 	var out bytes.Buffer
-	rep, err, sr := runPair(t, newPipeNet(), &Server{},
+	rep, sr, err := runPair(t, newPipeNet(), &Server{},
 		&Client{Params: Params{Duration: 300 * time.Millisecond, Verify: true}, Interval: 100 * time.Millisecond, Out: &out})
 	if err != nil {
 		t.Fatalf("client: %v\n%s", err, out.String())
@@ -69,7 +70,7 @@ func TestForwardDurationVerified(t *testing.T) {
 
 func TestReverseBytesStreams(t *testing.T) {
 	const total = 3<<20 + 7 // not a multiple of the streams or the block
-	rep, err, sr := runPair(t, newPipeNet(), &Server{},
+	rep, sr, err := runPair(t, newPipeNet(), &Server{},
 		&Client{Params: Params{Reverse: true, Bytes: total, Streams: 3, Verify: true, BlockSize: 50000}})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func TestReverseBytesStreams(t *testing.T) {
 func TestCorruptionDetected(t *testing.T) {
 	n := newPipeNet()
 	n.server = func(c net.Conn) net.Conn { return &corruptConn{Conn: c, at: int64(helloLen) + 123457} }
-	rep, err, sr := runPair(t, n, &Server{}, &Client{Params: Params{Bytes: 1 << 20, Verify: true}})
+	rep, sr, err := runPair(t, n, &Server{}, &Client{Params: Params{Bytes: 1 << 20, Verify: true}})
 	if !errors.Is(sr.err, ErrCorrupt) || !strings.Contains(sr.err.Error(), "byte 123457") {
 		t.Errorf("server error %v, want corruption at byte 123457", sr.err)
 	}
@@ -117,7 +118,7 @@ func TestCorruptionDetected(t *testing.T) {
 func TestCorruptionUnnoticedWithoutVerify(t *testing.T) {
 	n := newPipeNet()
 	n.server = func(c net.Conn) net.Conn { return &corruptConn{Conn: c, at: int64(helloLen) + 1000} }
-	rep, err, _ := runPair(t, n, &Server{}, &Client{Params: Params{Bytes: 1 << 20}})
+	rep, _, err := runPair(t, n, &Server{}, &Client{Params: Params{Bytes: 1 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestStallAbandoned(t *testing.T) {
 	n := newPipeNet()
 	n.server = newDeafConn
 	srv := &Server{StallTimeout: 300 * time.Millisecond, Timeout: time.Second}
-	_, err, sr := runPair(t, n, srv, &Client{Params: Params{Duration: time.Minute}, StallTimeout: 300 * time.Millisecond, Timeout: time.Second})
+	_, sr, err := runPair(t, n, srv, &Client{Params: Params{Duration: time.Minute}, StallTimeout: 300 * time.Millisecond, Timeout: time.Second})
 	// Whichever side notices first closes its streams; the other reports
 	// that, and the stall.
 	if err == nil || !strings.Contains(err.Error(), "transfer stalled: no data for 300ms") {

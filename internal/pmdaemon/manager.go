@@ -192,7 +192,7 @@ func (m *Manager) Event(now time.Time, e kpm.Event) Output {
 	c := m.conns[e.Token]
 	switch e.Type {
 	case kpm.EventCreated:
-		c = m.track(e)
+		m.track(e)
 	case kpm.EventEstablished:
 		if c == nil { // started after the connection was created
 			c = m.track(e)

@@ -9,10 +9,10 @@ import (
 	"github.com/mptcp-go/mptcp/pm"
 )
 
-// backupPM is the client's kernel path manager for the backup tests: the
-// second path's address is a subflow endpoint with the backup flag, as
-// `ip mptcp endpoint add 10.0.2.2 subflow backup` makes it.
-var backupPM = func() *pm.Kernel {
+// The client's kernel path manager for the backup tests,
+// "policytest-backup": the second path's address is a subflow endpoint with
+// the backup flag, as `ip mptcp endpoint add 10.0.2.2 subflow backup` makes it.
+func init() {
 	k, err := pm.NewKernel(pm.KernelConfig{Endpoints: []pm.LocalAddr{
 		{Addr: netip.MustParseAddr("10.0.2.2"), Subflow: true, Backup: true},
 	}})
@@ -20,8 +20,7 @@ var backupPM = func() *pm.Kernel {
 		panic(err)
 	}
 	pm.Register("policytest-backup", k.New)
-	return k
-}()
+}
 
 // TestBackup checks, for every scheduler, that a backup subflow carries
 // no data while the primary path works, even when the backup path is the

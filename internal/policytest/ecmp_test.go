@@ -178,12 +178,3 @@ func newFabric(t testing.TB, seed uint64, k int, rate int64, delay time.Duration
 	n.server.SetStack(n.ss)
 	return f
 }
-
-// spineBytes returns the bytes each spine carried towards the client.
-func (f *fabric) spineBytes() []uint64 {
-	out := make([]uint64, len(f.spines))
-	for j, l := range f.spines {
-		out[j] = l.BA().Stats().DeliveredBytes
-	}
-	return out
-}

@@ -23,7 +23,6 @@ type attacker struct {
 	launched   bool
 	forgedPort uint16
 	buf        []byte
-	seg        middlebox.Segment
 	opts       wire.TCPOptions
 }
 

@@ -160,9 +160,8 @@ func (b *bulk) receivedBetween(t1, t2 time.Time) int64 {
 
 // acceptor hands every connection of a listener a new bulk app.
 type acceptor struct {
-	mk    func() *bulk
-	apps  []*bulk
-	conns []*tcp.Conn
+	mk   func() *bulk
+	apps []*bulk
 }
 
 func (a *acceptor) SYN(now time.Time, r *tcp.Request) (tcp.Hooks, error) {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -13,64 +15,45 @@ import (
 	"github.com/mptcp-go/mptcp/kpm"
 )
 
-const pmEndpointUsage = `Usage:
-  mptcp pm endpoint add ADDRESS [dev NAME] [id ID] [port NR] [FLAG...]
-  mptcp pm endpoint del id ID [ADDRESS] | del ADDRESS
-  mptcp pm endpoint set [id ID] [ADDRESS] [port NR] CHANGE...
-  mptcp pm endpoint list [id ID]
-  mptcp pm endpoint flush
-
-FLAG   := signal | subflow | backup | fullmesh | laminar
-CHANGE := backup | nobackup | fullmesh | nofullmesh | laminar | nolaminar
-
-The in-kernel path manager's endpoints, as "ip mptcp endpoint" shows them.
-"set" changes only the flags named, keeping the others ("ip mptcp endpoint
-change" resets every flag not named). "del ADDRESS" finds the id itself.
-
-Flags (anywhere on the line):
-  --json, -j   print JSON, the same objects as "ip -j mptcp endpoint show"
-  --help       print this help
-`
-
-func runPMEndpoint(args []string, stdout, stderr io.Writer) error {
-	jsonOut, words, err := leafArgs("endpoint", pmEndpointUsage, args, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	if len(words) == 0 {
-		words = []string{"list"}
-	}
-	verb, words := words[0], words[1:]
-	if verb == "help" {
-		fmt.Fprint(stdout, pmEndpointUsage)
-		return flag.ErrHelp
-	}
-	switch verb {
-	case "add", "del", "delete", "remove", "set", "change", "list", "show", "ls", "flush":
-	default:
-		return fmt.Errorf("%w: unknown endpoint command %q (want add, del, set, list or flush)", errUsage, verb)
-	}
-	c, err := dialPM()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	switch verb {
-	case "add":
-		return endpointAdd(c, words)
-	case "del", "delete", "remove":
-		return endpointDel(c, words)
-	case "set", "change":
-		return endpointSet(c, words)
-	case "list", "show", "ls":
-		return endpointList(c, words, jsonOut, stdout)
-	case "flush":
-		if len(words) != 0 {
-			return fmt.Errorf("%w: endpoint flush takes no arguments", errUsage)
+// endpointCommand makes the Run of an endpoint command that takes only
+// ip-style words.
+func endpointCommand(do func(c *kpm.Conn, words []string) error) func(*flag.FlagSet) Action {
+	return func(*flag.FlagSet) Action {
+		return func(inv *Invocation) error {
+			c, err := dialPM()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return do(c, inv.Args)
 		}
-		return c.FlushEndpoints()
 	}
-	return fmt.Errorf("%w: unknown endpoint command %q (want add, del, set, list or flush)", errUsage, verb)
+}
+
+func endpointListFlags(fs *flag.FlagSet) Action {
+	jsonOut := jsonFlag(fs, "print JSON, the same objects as \"ip -j mptcp endpoint show\"")
+	return func(inv *Invocation) error {
+		c, err := dialPM()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return endpointList(c, inv.Args, *jsonOut, inv.Stdout)
+	}
+}
+
+func endpointFlush(c *kpm.Conn, words []string) error {
+	if len(words) != 0 {
+		return usagef("endpoint flush takes no arguments")
+	}
+	return c.FlushEndpoints()
+}
+
+// jsonFlag defines --json and its synonym -j.
+func jsonFlag(fs *flag.FlagSet, usage string) *bool {
+	v := fs.Bool("json", false, usage)
+	fs.BoolVar(v, "j", false, usage)
+	return v
 }
 
 // endpointSpec is what an endpoint command line names.
@@ -91,7 +74,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 	}
 	next := func(i int, what string) (string, error) {
 		if i+1 >= len(words) {
-			return "", fmt.Errorf("%w: endpoint %s: %q needs a value (%s)", errUsage, verb, words[i], what)
+			return "", usagef("endpoint %s: %q needs a value (%s)", verb, words[i], what)
 		}
 		return words[i+1], nil
 	}
@@ -105,7 +88,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 			}
 			n, err := strconv.ParseUint(v, 10, 8)
 			if err != nil {
-				return s, fmt.Errorf("%w: endpoint %s: bad id %q: want a number from 0 to 255", errUsage, verb, v)
+				return s, usagef("endpoint %s: bad id %q: want a number from 0 to 255", verb, v)
 			}
 			s.ep.ID, s.idSet = uint8(n), true
 			i++
@@ -116,7 +99,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 			}
 			n, err := strconv.ParseUint(v, 10, 16)
 			if err != nil || n == 0 {
-				return s, fmt.Errorf("%w: endpoint %s: bad port %q: want a number from 1 to 65535", errUsage, verb, v)
+				return s, usagef("endpoint %s: bad port %q: want a number from 1 to 65535", verb, v)
 			}
 			s.ep.Port = uint16(n)
 			i++
@@ -141,13 +124,13 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 		default:
 			a, err := netip.ParseAddr(w)
 			if err != nil || !s.allowed["addr"] {
-				return s, fmt.Errorf("%w: endpoint %s: unexpected %q", errUsage, verb, w)
+				return s, usagef("endpoint %s: unexpected %q", verb, w)
 			}
 			if s.ep.Addr.IsValid() {
-				return s, fmt.Errorf("%w: endpoint %s: two addresses given (%s and %s)", errUsage, verb, s.ep.Addr, a)
+				return s, usagef("endpoint %s: two addresses given (%s and %s)", verb, s.ep.Addr, a)
 			}
 			if a.Zone() != "" {
-				return s, fmt.Errorf("%w: endpoint %s: address %q has a zone; use dev instead", errUsage, verb, w)
+				return s, usagef("endpoint %s: address %q has a zone; use dev instead", verb, w)
 			}
 			s.ep.Addr = a
 		}
@@ -179,13 +162,13 @@ func endpointAdd(c *kpm.Conn, words []string) error {
 		return err
 	}
 	if s.clear != 0 {
-		return fmt.Errorf("%w: endpoint add: no* words only apply to endpoint set", errUsage)
+		return usagef("endpoint add: no* words only apply to endpoint set")
 	}
 	if !s.ep.Addr.IsValid() {
-		return fmt.Errorf("%w: endpoint add: an ADDRESS is required", errUsage)
+		return usagef("endpoint add: an ADDRESS is required")
 	}
 	if s.idSet && s.ep.ID == 0 {
-		return fmt.Errorf("%w: endpoint add: id 0 is reserved for the initial subflow's address", errUsage)
+		return usagef("endpoint add: id 0 is reserved for the initial subflow's address")
 	}
 	s.ep.Flags = s.set
 	return c.AddEndpoint(s.ep)
@@ -198,7 +181,7 @@ func endpointDel(c *kpm.Conn, words []string) error {
 	}
 	switch {
 	case !s.idSet && !s.ep.Addr.IsValid():
-		return fmt.Errorf("%w: endpoint del: give id ID or an ADDRESS", errUsage)
+		return usagef("endpoint del: give id ID or an ADDRESS")
 	case !s.idSet:
 		e, err := findEndpoint(c, s.ep.Addr, 0)
 		if err != nil {
@@ -206,7 +189,7 @@ func endpointDel(c *kpm.Conn, words []string) error {
 		}
 		return c.DeleteEndpoint(e.ID, netip.Addr{})
 	case s.ep.ID == 0 && !s.ep.Addr.IsValid():
-		return fmt.Errorf("%w: endpoint del: id 0 needs the ADDRESS it stands for", errUsage)
+		return usagef("endpoint del: id 0 needs the ADDRESS it stands for")
 	case s.ep.ID != 0 && s.ep.Addr.IsValid():
 		// The kernel ignores the address for a non-zero id; say so
 		// rather than delete something the user did not mean.
@@ -242,13 +225,13 @@ func endpointSet(c *kpm.Conn, words []string) error {
 		return err
 	}
 	if changeable := kpm.FlagBackup | kpm.FlagFullmesh | kpm.FlagLaminar; s.set&^changeable != 0 {
-		return fmt.Errorf("%w: endpoint set: only backup, fullmesh and laminar can change (and their no* forms)", errUsage)
+		return usagef("endpoint set: only backup, fullmesh and laminar can change (and their no* forms)")
 	}
 	if s.set == 0 && s.clear == 0 {
-		return fmt.Errorf("%w: endpoint set: nothing to change (give backup, nobackup, fullmesh, nofullmesh, laminar or nolaminar)", errUsage)
+		return usagef("endpoint set: nothing to change (give backup, nobackup, fullmesh, nofullmesh, laminar or nolaminar)")
 	}
 	if s.set&s.clear != 0 {
-		return fmt.Errorf("%w: endpoint set: %s both set and cleared", errUsage, (s.set & s.clear).String())
+		return usagef("endpoint set: %s both set and cleared", (s.set & s.clear).String())
 	}
 	var cur kpm.Endpoint
 	switch {
@@ -257,7 +240,7 @@ func endpointSet(c *kpm.Conn, words []string) error {
 	case s.ep.Addr.IsValid():
 		cur, err = findEndpoint(c, s.ep.Addr, s.ep.Port)
 	default:
-		return fmt.Errorf("%w: endpoint set: give id ID or an ADDRESS", errUsage)
+		return usagef("endpoint set: give id ID or an ADDRESS")
 	}
 	if err != nil {
 		return err

@@ -1,0 +1,76 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/mptcp-go/mptcp/internal/compare"
+)
+
+// emuSelf runs this binary as "mptcp emu ..."; tests replace it.
+var emuSelf = func(args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return exec.Command(exe, args...)
+}
+
+func emuCompareFlags(fs *flag.FlagSet) Action {
+	duration := fs.Duration("duration", 15*time.Second, "length of each bulk transfer; the scenarios' outages are scaled to it")
+	requests := fs.Int("requests", 50, "short-flow requests per implementation")
+	size := fs.Int64("request-size", 100_000, "bytes per short-flow request")
+	seeds := fs.Int("sim-seeds", 10, "seeds of the simulator's short-flow prediction")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	return func(inv *Invocation) error {
+		stdout, stderr := inv.Stdout, inv.Stderr
+		pos := inv.Args
+		if len(pos) != 0 {
+			return usagef("unexpected argument %q", pos[0])
+		}
+		switch {
+		case *duration < time.Second || *duration > time.Hour:
+			return usagef("--duration %v: want 1s..1h", *duration)
+		case *requests < 1 || *requests > 10000:
+			return usagef("--requests %d: want 1..10000", *requests)
+		case *size < 1 || *size > 1<<30:
+			return usagef("--request-size %d: want 1..1073741824", *size)
+		case *seeds < 1 || *seeds > 1000:
+			return usagef("--sim-seeds %d: want 1..1000", *seeds)
+		}
+		if err := needRoot("mptcp emu compare"); err != nil {
+			return err
+		}
+		ctx := inv.Context()
+		cfg := compare.Config{Duration: *duration, Requests: *requests, RequestSize: *size, SimSeeds: *seeds, Emu: emuSelf}
+		if !*quiet {
+			cfg.Log = stderr
+		}
+		rep, err := compare.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else if err := rep.WriteTable(stdout); err != nil {
+			return err
+		}
+		if errs := rep.Errors(); len(errs) > 0 {
+			return fmt.Errorf("%d measurements failed: %s", len(errs), strings.Join(errs, "; "))
+		}
+		return nil
+
+	}
+}
