@@ -119,8 +119,9 @@ type TCPInfo struct {
 
 // FormatOptions choose what Format prints, as ss's flags do.
 type FormatOptions struct {
-	Info    bool // -i: the ss -i line after each socket
-	Numeric bool // -n (always numeric: we never resolve names)
+	// Info prints the ss -i line after each socket. Addresses are
+	// always numeric (ss -n): names are never resolved.
+	Info bool
 }
 
 // Format writes socks as ss -M (-t, -i) prints them: a header, one line per

@@ -56,10 +56,17 @@ func chromium(t *testing.T, ns *nstest.NS, mptcp bool, url string) (string, imag
 	if err := c.Run(); err != nil {
 		t.Fatalf("chromium --dump-dom: %v\n%s", err, errOut.String())
 	}
-	c = cmd("--screenshot=" + shot)
-	c.Stderr = &errOut
-	if err := c.Run(); err != nil {
-		t.Fatalf("chromium --screenshot: %v\n%s", err, errOut.String())
+	// Headless Chromium now and then exits without writing the file:
+	// a few tries.
+	for try := 0; try < 3; try++ {
+		c = cmd("--screenshot=" + shot)
+		c.Stderr = &errOut
+		if err := c.Run(); err != nil {
+			t.Fatalf("chromium --screenshot: %v\n%s", err, errOut.String())
+		}
+		if _, err := os.Stat(shot); err == nil {
+			break
+		}
 	}
 	f, err := os.Open(shot)
 	if err != nil {

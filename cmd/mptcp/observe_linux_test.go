@@ -65,7 +65,7 @@ func TestObserveLiveUserStack(t *testing.T) {
 		t.Errorf("mptcp stat --json: exit %d\n%s%s", code, o.String(), e.String())
 	}
 	o.Reset()
-	if code := run([]string{"monitor", "--endpoint", sock, "--count", "6"}, &o, &e); code != 0 {
+	if code := run([]string{"monitor", "--endpoint", sock, "--count", "8", "--timeout", "10s"}, &o, &e); code != 0 {
 		t.Fatalf("mptcp monitor: exit %d: %s", code, e.String())
 	}
 	t.Logf("mptcp monitor:\n%s", o.String())
