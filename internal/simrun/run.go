@@ -52,6 +52,9 @@ const chunk = 64 << 10
 // the run could not be set up (a bad policy name, for example), not that
 // the transfer went badly: that is in the Result.
 func Run(sc *scenario.Scenario, o Options) (*Result, error) {
+	if err := sc.Simulable(); err != nil {
+		return nil, err
+	}
 	sc2 := *sc
 	if o.Seed != 0 {
 		sc2.Seed = o.Seed
