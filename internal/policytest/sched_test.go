@@ -175,8 +175,11 @@ func TestSchedulerRanking(t *testing.T) {
 		if r.delayMean >= def.delayMean*9/10 || r.delayP99 >= def.delayP99 {
 			t.Errorf("%s delay mean %v p99 %v, want the mean 10%% below default's %v and the p99 below %v", name, r.delayMean, r.delayP99, def.delayMean, def.delayP99)
 		}
-		if r.objects[1<<20] < def.objects[1<<20]*1.03 {
-			t.Errorf("%s 1 MiB object at %.2f Mbit/s, want 3%% above default's %.2f", name, r.objects[1<<20], def.objects[1<<20])
+		// Since BLEST counts the slow subflow's in-flight bytes as its
+		// paper does (issue 17), it sends 1 MiB objects as fast as default
+		// (15.20 against 15.15 Mbit/s); it must not be slower.
+		if r.objects[1<<20] < def.objects[1<<20] {
+			t.Errorf("%s 1 MiB object at %.2f Mbit/s, want at least default's %.2f", name, r.objects[1<<20], def.objects[1<<20])
 		}
 		if r.msgRate < def.msgRate*0.98 {
 			t.Errorf("%s delivered the stream at %.2f Mbit/s, default at %.2f", name, r.msgRate/1e6, def.msgRate/1e6)
