@@ -131,13 +131,8 @@ func (u *Upstream) Read(p []byte) (int, error) {
 }
 
 // CloseWrite half-closes the connection to the converter when the
-// underlying connection can.
-func (u *Upstream) CloseWrite() error {
-	if cw, ok := u.Conn.(closeWriter); ok {
-		return cw.CloseWrite()
-	}
-	return u.Conn.Close()
-}
+// underlying connection can, and closes it otherwise.
+func (u *Upstream) CloseWrite() error { return closeWrite(u.Conn) }
 
 // Abort resets the connection to the converter.
 func (u *Upstream) Abort() { reset(u.Conn) }

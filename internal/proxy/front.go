@@ -95,10 +95,9 @@ func (f *Front) handleProxy(c net.Conn) {
 	f.handleHTTP(c, r)
 }
 
-// handleSOCKS serves one SOCKS5 client. The SOCKS reply waits for the
-// converter's: the application learns a refusal as SOCKS would tell it,
-// and no round trip is added compared with connecting directly (the
-// converter connects onward as soon as the SYN with the request arrives).
+// handleSOCKS serves one SOCKS5 client: at once (optimistic), or in Strict
+// mode after the converter's reply, so that a refusal reaches the
+// application as the SOCKS reply code that says why.
 func (f *Front) handleSOCKS(c net.Conn, r *bufio.Reader) {
 	req, err := socksHandshake(r, c, f.Creds)
 	if err != nil {
@@ -119,23 +118,14 @@ func (f *Front) handleSOCKS(c net.Conn, r *bufio.Reader) {
 		f.optimistic(c, r, req.target)
 		return
 	}
-	up, err := f.Client.Connect(context.Background(), req.target, nil)
-	if err == nil {
-		_ = up.SetReadDeadline(time.Now().Add(f.timeout()))
-		_, err = up.Reply()
-	}
+	up, err := f.connectStrict(req.target)
 	if err != nil {
-		f.converterFailed(req.target, err)
 		writeSocksReply(c, socksReplyFor(err), netip.AddrPort{})
-		if up != nil {
-			up.Close()
-		}
 		c.Close()
 		return
 	}
-	_ = up.SetReadDeadline(time.Time{})
 	writeSocksReply(c, socksSucceeded, addrOf(up.LocalAddr()))
-	f.relay(withReader(c, r), up)
+	f.relay(withReader(c, r), up, req.target)
 }
 
 // handleHTTP serves one HTTP CONNECT request; other methods get 405.
@@ -171,6 +161,20 @@ func (f *Front) handleHTTP(c net.Conn, r *bufio.Reader) {
 		f.optimistic(c, r, t)
 		return
 	}
+	up, err := f.connectStrict(t)
+	if err != nil {
+		fmt.Fprintf(c, "HTTP/1.1 %s\r\nConnection: close\r\n\r\n", httpStatusFor(err))
+		c.Close()
+		return
+	}
+	fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+	f.relay(withReader(c, r), up, t)
+}
+
+// connectStrict connects to t through the converter and waits (bounded by
+// the handshake timeout) for its reply; on a failure, counted and logged,
+// nothing is left open.
+func (f *Front) connectStrict(t Target) (*Upstream, error) {
 	up, err := f.Client.Connect(context.Background(), t, nil)
 	if err == nil {
 		_ = up.SetReadDeadline(time.Now().Add(f.timeout()))
@@ -178,16 +182,13 @@ func (f *Front) handleHTTP(c net.Conn, r *bufio.Reader) {
 	}
 	if err != nil {
 		f.converterFailed(t, err)
-		fmt.Fprintf(c, "HTTP/1.1 %s\r\nConnection: close\r\n\r\n", httpStatusFor(err))
 		if up != nil {
 			up.Close()
 		}
-		c.Close()
-		return
+		return nil, err
 	}
 	_ = up.SetReadDeadline(time.Time{})
-	fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-	f.relay(withReader(c, r), up)
+	return up, nil
 }
 
 // handleTransparent relays an intercepted connection. It does not wait for
@@ -224,17 +225,19 @@ func (f *Front) optimistic(c net.Conn, r *bufio.Reader, t Target) {
 		return
 	}
 	_, _ = r.Discard(len(early))
-	f.relay(withReader(c, r), up)
+	f.relay(withReader(c, r), up, t)
 }
 
-func (f *Front) relay(app net.Conn, up *Upstream) {
+// relay relays app and up to the end; a refusal the converter sent after
+// an optimistic answer is counted and logged then.
+func (f *Front) relay(app net.Conn, up *Upstream, t Target) {
 	_ = app.SetDeadline(time.Time{})
 	f.Stats.Active.Add(1)
 	Relay(app, up, &f.Stats.BytesUp, &f.Stats.BytesDown)
 	f.Stats.Active.Add(-1)
 	f.Stats.Relayed.Add(1)
 	if _, err := up.Reply(); err != nil {
-		f.converterFailed(Target{}, err)
+		f.converterFailed(t, err)
 	}
 }
 
@@ -272,11 +275,13 @@ func socksReplyFor(err error) byte {
 // httpStatusFor maps a converter error to an HTTP status line.
 func httpStatusFor(err error) string {
 	var ce *convert.Error
-	if errors.As(err, &ce) && ce.Code == convert.ErrNotAuthorized {
-		return "403 Forbidden"
-	}
-	if errors.As(err, &ce) && ce.Code == convert.ErrNetworkFailure {
-		return "504 Gateway Timeout"
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case convert.ErrNotAuthorized:
+			return "403 Forbidden"
+		case convert.ErrNetworkFailure:
+			return "504 Gateway Timeout"
+		}
 	}
 	return "502 Bad Gateway"
 }
@@ -316,12 +321,7 @@ type bufferedConn struct {
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 // CloseWrite half-closes the underlying connection.
-func (b *bufferedConn) CloseWrite() error {
-	if cw, ok := b.Conn.(closeWriter); ok {
-		return cw.CloseWrite()
-	}
-	return b.Conn.Close()
-}
+func (b *bufferedConn) CloseWrite() error { return closeWrite(b.Conn) }
 
 // SetLinger passes through so that resets propagate.
 func (b *bufferedConn) SetLinger(sec int) error {

@@ -28,10 +28,20 @@ func reset(c net.Conn) {
 	_ = c.Close()
 }
 
+// closeWrite half-closes c when it has a write half of its own, and
+// closes it otherwise.
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(closeWriter); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
+}
+
 // Relay copies a's bytes to b and b's to a until both directions end.
 // An orderly end (EOF) in one direction is forwarded as a half-close and
 // the other direction goes on; a reset on either side resets the other.
-// It returns the bytes copied each way and closes both connections.
+// It adds the bytes copied each way to aToB and bToA (when not nil) and
+// closes both connections.
 func Relay(a, b net.Conn, aToB, bToA *atomic.Int64) {
 	var once sync.Once
 	abort := func() { once.Do(func() { reset(a); reset(b) }) }
@@ -66,12 +76,9 @@ func pipe(dst, src net.Conn, n *atomic.Int64, abort func()) {
 			abort() // a reset, or the other direction already aborted
 			return
 		}
-		if cw, ok := dst.(closeWriter); ok {
-			if cw.CloseWrite() == nil {
-				return
-			}
+		if closeWrite(dst) != nil {
+			_ = dst.Close()
 		}
-		_ = dst.Close()
 		return
 	}
 }

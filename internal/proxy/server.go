@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -97,10 +96,8 @@ func (s *Server) handle(c net.Conn) {
 		s.answerInfo(c, m)
 		return
 	}
-	dest, err := s.admit(m)
-	if err != nil {
-		var r *refusal
-		errors.As(err, &r)
+	dest, r := s.admit(m)
+	if r != nil {
 		s.refuse(c, r)
 		return
 	}
@@ -126,8 +123,8 @@ func (s *Server) answerInfo(c net.Conn, m convert.Message) {
 }
 
 // admit checks the key, the policy and resolves a host name, returning
-// the destination or a *refusal.
-func (s *Server) admit(m convert.Message) (netip.AddrPort, error) {
+// the destination or the refusal to answer.
+func (s *Server) admit(m convert.Message) (netip.AddrPort, *refusal) {
 	t := Target{Addr: m.Connect.Dest}
 	if h, ok := m.Private(tlvHost); ok {
 		t.Host = strings.TrimRight(string(h), "\x00")
@@ -204,7 +201,7 @@ func (s *Server) connect(c net.Conn, dest netip.AddrPort) {
 // dialErrorCode maps an onward dial error to the Error TLV code and value
 // RFC 8803 section 4.2.8 gives: a RST is Connection Reset, an ICMP
 // unreachable is Destination Unreachable with the ICMP code (net 0, host 1),
-// anything else (a timeout) a Network Failure.
+// anything else (a timeout included) a Network Failure.
 func dialErrorCode(err error) (convert.ErrorCode, byte) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
@@ -213,8 +210,6 @@ func dialErrorCode(err error) (convert.ErrorCode, byte) {
 		return convert.ErrDestinationUnreachable, 0
 	case errors.Is(err, syscall.EHOSTUNREACH):
 		return convert.ErrDestinationUnreachable, 1
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		return convert.ErrNetworkFailure, 0
 	}
 	return convert.ErrNetworkFailure, 0
 }
