@@ -527,3 +527,21 @@ func TestOptimistic(t *testing.T) {
 		t.Errorf("NotAuthorized = %d", n)
 	}
 }
+
+// TestDatagramAddr: a framed datagram's address is split off exactly, for
+// every size up to the largest UDP payload.
+func TestDatagramAddr(t *testing.T) {
+	for _, n := range []int{0, 1, 4000, 5000, maxDatagram} {
+		for _, tgt := range []Target{
+			{Addr: netip.MustParseAddrPort("192.0.2.1:53")},
+			{Addr: netip.MustParseAddrPort("[2001:db8::1]:53")},
+			{Addr: netip.AddrPortFrom(netip.IPv6Unspecified(), 53), Host: "example.net"},
+		} {
+			payload := bytes.Repeat([]byte{7}, n)
+			got, p, err := parseDatagramAddr(append(appendTarget(nil, tgt), payload...))
+			if err != nil || got != tgt || !bytes.Equal(p, payload) {
+				t.Fatalf("%v with %d bytes: got %v, %d bytes, %v", tgt, n, got, len(p), err)
+			}
+		}
+	}
+}

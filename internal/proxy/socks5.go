@@ -136,7 +136,14 @@ func socksUserPassAuth(r *bufio.Reader, w io.Writer, creds Credentials) error {
 // errNotAuthorized is a client that failed authentication.
 var errNotAuthorized = errors.New("not authorized")
 
-func readLenString(r *bufio.Reader) (string, error) {
+// byteReader is what the address parsers read from: the client's
+// bufio.Reader, or a bytes.Reader over a datagram.
+type byteReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+func readLenString(r byteReader) (string, error) {
 	n, err := r.ReadByte()
 	if err != nil {
 		return "", fmt.Errorf("socks5: reading length: %w", err)
@@ -173,7 +180,7 @@ func readSocksRequest(r *bufio.Reader, w io.Writer) (socksRequest, error) {
 }
 
 // readSocksAddr reads an address of type atyp and its port.
-func readSocksAddr(r *bufio.Reader, atyp byte) (Target, error) {
+func readSocksAddr(r byteReader, atyp byte) (Target, error) {
 	var t Target
 	var a netip.Addr
 	switch atyp {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -70,26 +71,12 @@ func parseDatagramAddr(b []byte) (Target, []byte, error) {
 	if len(b) < 1 {
 		return Target{}, nil, errors.New("empty datagram")
 	}
-	br := bufio.NewReader(bytesReader(b[1:]))
-	t, err := readSocksAddr(br, b[0])
+	r := bytes.NewReader(b[1:])
+	t, err := readSocksAddr(r, b[0])
 	if err != nil {
 		return Target{}, nil, fmt.Errorf("datagram address: %w", err)
 	}
-	consumed := len(b) - 1 - br.Buffered()
-	return t, b[1+consumed:], nil
-}
-
-type bytesReaderT struct{ b []byte }
-
-func bytesReader(b []byte) *bytesReaderT { return &bytesReaderT{b} }
-
-func (r *bytesReaderT) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
+	return t, b[len(b)-r.Len():], nil
 }
 
 // serveUDPAssociate runs one SOCKS5 UDP association: a UDP socket for the
