@@ -83,16 +83,6 @@ func pmDaemonFlags(fs *flag.FlagSet) Action {
 	}
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // parseAnnounceList reads "192.0.2.1,192.0.2.1:8443,:8443,dev=eth1,[2001:db8::1]:80".
 func parseAnnounceList(s string) ([]pmdaemon.Announce, error) {
 	var out []pmdaemon.Announce

@@ -231,10 +231,17 @@ func override(set map[string]bool, name string, dst *string, v string, dflt bool
 func splitFlag(l listFlag) []string {
 	var out []string
 	for _, v := range l {
-		for _, w := range strings.Split(v, ",") {
-			if w = strings.TrimSpace(w); w != "" {
-				out = append(out, w)
-			}
+		out = append(out, splitList(v)...)
+	}
+	return out
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
 		}
 	}
 	return out
