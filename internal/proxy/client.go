@@ -45,9 +45,9 @@ type Upstream struct {
 
 // Connect dials the converter for target t and sends the Convert message
 // carrying t (and the auth proof), followed by early, the application's
-// first bytes if it has sent some: with TCP Fast Open all of it rides in
-// the SYN. It does not wait for the converter's reply: call Reply to wait,
-// or just Read.
+// first bytes if it has sent some: with TCP Fast Open the Convert message
+// rides in the SYN and early right behind it. It does not wait for the
+// converter's reply: call Reply to wait, or just Read.
 func (c *Client) Connect(ctx context.Context, t Target, early []byte) (*Upstream, error) {
 	msg, err := c.message(t, false)
 	if err != nil {
@@ -61,7 +61,10 @@ func (c *Client) Connect(ctx context.Context, t Target, early []byte) (*Upstream
 		// docs/proxy.md). Sent right behind the SYN they still reach the
 		// converter with the handshake's third ACK, so no round trip is
 		// lost: the converter cannot answer before that ACK anyway.
-		_, err = up.Conn.Write(early)
+		if _, err = up.Conn.Write(early); err != nil {
+			up.Close()
+			return nil, fmt.Errorf("sending the first bytes to %s: %w", c.Converter, err)
+		}
 	}
 	return up, err
 }

@@ -70,7 +70,7 @@ func LoadConfig(path string) (*FileConfig, error) {
 	return &fc, nil
 }
 
-// key returns the configured pre-shared key.
+// loadKey returns the pre-shared key given inline or in a file (not both).
 func loadKey(key, file string) ([]byte, error) {
 	if key != "" && file != "" {
 		return nil, errors.New("both key and key_file given")
