@@ -153,8 +153,8 @@ type Conn struct {
 // the stack's factory, else the stack's name.
 func (s *Stack) policies(opts ConnOptions) (sched.Scheduler, pm.PathManager, string, error) {
 	ccName := cmp.Or(opts.CongestionControl, s.cfg.CongestionControl)
-	if !slices.Contains(cc.Names(), ccName) {
-		return nil, nil, "", fmt.Errorf("%w: %w %q (valid: %v)", ErrInvalid, cc.ErrUnknown, ccName, cc.Names())
+	if err := cc.Check(ccName); err != nil {
+		return nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var sc sched.Scheduler
 	var err error
