@@ -48,8 +48,14 @@ type Conn struct {
 	state  ConnState
 	err    error
 
-	sched   sched.Scheduler
-	pm      pm.PathManager
+	sched sched.Scheduler
+	pm    pm.PathManager
+
+	// schedSnap and schedPos are the scheduler's snapshot and its
+	// choices, reused from one decision to the next (schedview.go).
+	schedSnap []sched.Subflow
+	schedPos  []int
+
 	ccName  string
 	ccGroup *cc.Group
 
