@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -39,6 +40,7 @@ func simFlags(fs *flag.FlagSet) Action {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	plotFile := fs.String("plot", "", "draw per-subflow throughput and congestion window over time to this `file` (.svg or .png)")
 	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
+	traceFile := fs.String("trace", "", "write the MPTCP connection's JSON-lines trace, as its data sender sees it, to this `file` (see mptcp trace plot)")
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's, else \"fullmesh\")")
@@ -89,6 +91,16 @@ func simFlags(fs *flag.FlagSet) Action {
 			}
 			defer f.Close()
 			opts.Pcap = f
+		}
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+			defer f.Close()
+			bw := bufio.NewWriter(f)
+			defer bw.Flush()
+			opts.Trace = bw
 		}
 		res, err := simrun.Run(sc, opts)
 		if err != nil {
