@@ -56,6 +56,11 @@ func simFlags(fs *flag.FlagSet) Action {
 		if len(pos) > 1 {
 			return usagef("one scenario at a time, got %d", len(pos))
 		}
+		for _, p := range [...]struct{ kind, name string }{{"scheduler", *schedName}, {"cc", *ccName}, {"pm", *pmName}} {
+			if err := simrun.CheckPolicy(p.kind, p.name); err != nil {
+				return usagef("--%s: %v", p.kind, err)
+			}
+		}
 		name := scenario.DefaultBuiltin
 		if len(pos) == 1 {
 			name = pos[0]
@@ -72,16 +77,24 @@ func simFlags(fs *flag.FlagSet) Action {
 			return usagef("negative --interval or --duration")
 		}
 		if sc == nil {
+			if *traceFile != "" {
+				return usagef("--trace: version 1 scenarios only (one MPTCP connection); version 2 runs have --series and --csv")
+			}
 			return runNetSim(name, src, netSimFlags{
 				opts:     simrun.NetOptions{Seed: *seed, Duration: *duration, Scheduler: *schedName, CC: *ccName, PM: *pmName, Series: *series},
 				interval: *interval, pcap: *pcapFile, json: *asJSON, plot: *plotFile, csv: *csvPrefix,
 			}, stdout)
 		}
 		var plotFormat string
+		var plot *output
 		if *plotFile != "" {
 			if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
 				return usagef("--plot: %v", err)
 			}
+			if plot, err = openOutput(*plotFile, "--plot"); err != nil {
+				return err
+			}
+			defer plot.abandon()
 		}
 		opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
 		if *pcapFile != "" {
@@ -92,22 +105,27 @@ func simFlags(fs *flag.FlagSet) Action {
 			defer f.Close()
 			opts.Pcap = f
 		}
+		var trace *bufio.Writer
 		if *traceFile != "" {
 			f, err := os.Create(*traceFile)
 			if err != nil {
 				return fmt.Errorf("--trace: %w", err)
 			}
 			defer f.Close()
-			bw := bufio.NewWriter(f)
-			defer bw.Flush()
-			opts.Trace = bw
+			trace = bufio.NewWriter(f)
+			opts.Trace = trace
 		}
 		res, err := simrun.Run(sc, opts)
 		if err != nil {
 			return err
 		}
-		if *plotFile != "" {
-			if err := writePlot(*plotFile, res, plotFormat); err != nil {
+		if trace != nil {
+			if err := trace.Flush(); err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+		}
+		if plot != nil {
+			if err := plot.write(func(w io.Writer) error { return simrun.Plot(w, res, plotFormat) }); err != nil {
 				return err
 			}
 		}
@@ -128,10 +146,6 @@ func simFlags(fs *flag.FlagSet) Action {
 		}
 		return nil
 	}
-}
-
-func writePlot(name string, res *simrun.Result, format string) error {
-	return writeFile(name, "--plot", func(w io.Writer) error { return simrun.Plot(w, res, format) })
 }
 
 // loadScenario takes a built-in name or a file path, and fills its

@@ -59,7 +59,12 @@ func tracePlotFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := writeFile(*out, "-o", func(w io.Writer) error { return simrun.PlotTrace(w, recs, format) }); err != nil {
+		img, err := openOutput(*out, "-o")
+		if err != nil {
+			return err
+		}
+		defer img.abandon()
+		if err := img.write(func(w io.Writer) error { return simrun.PlotTrace(w, recs, format) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(inv.Stdout, "%s: %d records -> %s\n", name, len(recs), *out)
