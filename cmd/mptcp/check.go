@@ -57,6 +57,7 @@ type checkFlags struct {
 
 func checkServeFlags(fs *flag.FlagSet) Action {
 	var f checkFlags
+	f.perfFlags.fs = fs
 	fs.StringVar(&f.stack, "stack", "kernel", "`stack`: kernel (Go's net, kernel MPTCP) or user (the user-space stack on TUN devices)")
 	fs.Var(&f.tuns, "tun", "user stack: create TUN device `NAME[=ADDR,...]` (repeatable)")
 	fs.Var(&f.addrs, "addr", "user stack: the stack's `addresses` on the one --tun device")
