@@ -35,6 +35,8 @@ func (d *Driver) wait() bool {
 	case <-d.wake:
 	case <-d.timer.C:
 		d.timerAt = time.Time{}
+	case <-d.fine.ring:
+		d.fineAt = time.Time{}
 	case <-d.done:
 		return false
 	}
@@ -225,10 +227,7 @@ func (d *Driver) schedule(next time.Time) {
 	switch {
 	case next.IsZero():
 		d.eager = 0
-		if !d.timerAt.IsZero() {
-			d.timer.Stop()
-			d.timerAt = time.Time{}
-		}
+		d.stopTimer()
 	case !next.After(d.now):
 		d.eager++
 		if d.eager <= maxEagerPolls {
@@ -238,11 +237,27 @@ func (d *Driver) schedule(next time.Time) {
 		// The stack keeps asking for now: back off rather than spin.
 		d.eager = 0
 		d.arm(d.now.Add(time.Millisecond))
+	case next.Sub(d.now) <= fineHorizon:
+		// Sooner than a Go timer can wake the loop precisely.
+		d.eager = 0
+		d.stopTimer()
+		if !next.Equal(d.fineAt) {
+			d.fineAt = next
+			d.fine.arm(next)
+		}
 	default:
 		d.eager = 0
 		if !next.Equal(d.timerAt) {
 			d.arm(next)
 		}
+	}
+}
+
+// stopTimer stops the Go timer if it is armed.
+func (d *Driver) stopTimer() {
+	if !d.timerAt.IsZero() {
+		d.timer.Stop()
+		d.timerAt = time.Time{}
 	}
 }
 
