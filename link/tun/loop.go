@@ -174,11 +174,20 @@ func (d *Driver) flush(f *iface) {
 	if f.raw != nil {
 		f.gso.finish(bufs[n-1])
 		f.failed, err = f.raw.write(bufs, f.failed)
-	} else if _, err = f.dev.Write(bufs, Headroom); err != nil {
-		// A failed batch may be partly written; all of it counts as
-		// dropped.
-		for i := range n {
-			f.failed = append(f.failed, i)
+	} else {
+		// The device takes at most its batch size per write (wireguard-
+		// go's coalescing tables are sized for it); the batch may have
+		// grown past it.
+		for lo := 0; lo < n; lo += f.batch {
+			hi := min(lo+f.batch, n)
+			if _, werr := f.dev.Write(bufs[lo:hi], Headroom); werr != nil {
+				// A failed write may be partly done; all of it counts
+				// as dropped.
+				err = werr
+				for i := lo; i < hi; i++ {
+					f.failed = append(f.failed, i)
+				}
+			}
 		}
 	}
 	var pkts, bytes, dropped int
