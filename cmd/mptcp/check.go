@@ -64,6 +64,7 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 	fs.IntVar(&f.mtu, "mtu", 1500, "user stack: MTU of the TUN devices")
 	fs.BoolVar(&f.noRoute, "no-route", false, "user stack: do not add host routes for the addresses into the devices")
 	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, /metrics) on `ADDR`")
+	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR`")
 	fs.StringVar(&f.ports, "ports", "80,443,8080", "HTTP `ports`, comma-separated; the page probes each")
 	fs.StringVar(&f.bind, "bind", "", "listen on this `address` only (default: every address)")
 	fs.IntVar(&f.echo, "echo", 7, "echo service (RFC 862) `port`, 0 for none")

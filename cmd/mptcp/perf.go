@@ -90,6 +90,7 @@ type perfFlags struct {
 	json      bool
 	timeout   secondsFlag
 	debug     string
+	traceDir  string
 
 	fs *flag.FlagSet // for the flags given on the command line
 }
@@ -109,6 +110,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.split, "split-packets", false, "user stack: the TUN device splits the kernel's super-packets into segments (default: the stack takes them whole)")
 	fs.StringVar(&f.pcapFile, "pcap", "", "user stack: write every packet the stack receives and sends to this pcap `file`")
 	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, Prometheus /metrics) on `ADDR`: unix:PATH or HOST:PORT")
+	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR` (see mptcp trace plot)")
 	fs.BoolVar(&f.noMPTCP, "no-mptcp", false, "speak plain TCP (either stack)")
 	fs.StringVar(&f.scheduler, "scheduler", "", "user stack: packet scheduler `name` (default \"default\")")
 	fs.StringVar(&f.cc, "cc", "", "user stack: congestion control `name` (default \"cubic\")")
