@@ -3,7 +3,6 @@ package core
 import (
 	"time"
 
-	"github.com/mptcp-go/mptcp/sched"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -36,36 +35,33 @@ func (c *Conn) push(now time.Time) {
 			}
 		}
 	}
-	view := schedView{c: c}
-	var buf [8]sched.Subflow
-	c.pushReinject(now, &view, buf[:0])
+	c.pushReinject(now)
 	for guard := 0; guard < 4096 && c.snd.unsent() > 0; guard++ {
 		room := c.sendRoom()
 		if room <= 0 {
-			c.windowLimited(now, &view)
+			c.windowLimited(now)
 			break
 		}
-		sfs := c.sched.Send(now, &view, buf[:0])
-		if len(sfs) == 0 {
+		pos := c.chosen(c.sched.Send(now, c.schedConn(), c.schedPos[:0]))
+		if len(pos) == 0 {
 			break
 		}
 		n := min(c.snd.unsent(), room, maxMapping)
-		for _, s := range sfs {
-			n = min(n, s.Room())
+		for _, i := range pos {
+			n = min(n, c.schedSnap[i].Room)
 		}
 		if n <= 0 {
 			break
 		}
 		// Whole segments, unless this is the end of what was written:
 		// the peer's window or maxMapping must not cut a runt either.
-		if seg := sfs[0].(*schedSubflow).sf.tc.PayloadMSS(); n > seg && n < c.snd.unsent() {
+		if seg := c.subflows[pos[0]].tc.PayloadMSS(); n > seg && n < c.snd.unsent() {
 			n -= n % seg
 		}
 		dsn := c.snd.nxt
 		sent := 0
-		for _, s := range sfs {
-			sf := s.(*schedSubflow).sf
-			if k := sf.sendData(dsn, n); k > sent {
+		for _, i := range pos {
+			if k := c.subflows[i].sendData(dsn, n); k > sent {
 				sent = k
 			}
 		}

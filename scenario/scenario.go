@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -149,6 +150,10 @@ func Parse(data []byte) (*Scenario, error) {
 
 // decodeError turns a YAML decoding error into one line naming the field.
 func decodeError(err error) error {
+	if errors.Is(err, io.EOF) {
+		// yaml.v3's answer for a document with no content.
+		return fmt.Errorf("%w: the file holds no scenario (it is empty or only comments; \"mptcp sim --show\" prints an example)", ErrInvalid)
+	}
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("line %s: unknown field %q", m[1], m[2])

@@ -101,6 +101,17 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		"type error":      {"paths: 3\n", "cannot unmarshal"},
 		"zero duration":   {"duration: 0s\npaths:\n  - rate: 1Mbit\n", "duration: must be positive"},
 		"competitor name": {"paths:\n  - rate: 1Mbit\ncompetitors:\n  - name: server\n", `competitors[0].name: "server"`},
+		// issue 19: yaml.v3's "EOF" for a file with nothing in it.
+		"empty file":    {"", "the file holds no scenario (it is empty or only comments"},
+		"only comments": {"# nothing\n\n", "the file holds no scenario"},
+		// issue 19: a rate too high is out of range, not "not a rate".
+		"huge rate":     {"paths:\n  - rate: 1e30bit\n", `paths[0].rate: "1e30bit" is out of range: a rate is 0 (unlimited) to 1000Gbit`},
+		"negative rate": {"paths:\n  - rate: -1Mbit\n", `"-1Mbit" is out of range`},
+		"huge size":     {"paths:\n  - rate: 1Mbit\ntransfer:\n  size: 1e20GB\n", `transfer.size: "1e20GB" is out of range: a size is 0 to 1 PiB`},
+		// The line numbers yaml.v3 reports are those of the offending key
+		// or value, counting comments and blank lines.
+		"line after comments":  {"# c\n\nname: x\npaths:\n  - name: a\n    rate: 1Mbit\n    colour: red\n", `line 7: unknown field "colour"`},
+		"line of a type error": {"name: x\npaths:\n  - name: a\n    rate: 1Mbit\n  - name: b\n    delay: {a: 1}\n", "line 6: cannot unmarshal"},
 	} {
 		_, err := Parse([]byte(c.file))
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {

@@ -74,6 +74,11 @@ func simFlags(fs *flag.FlagSet) Action {
 		if len(pos) > 1 {
 			return usagef("one scenario at a time, got %d", len(pos))
 		}
+		for _, p := range [...]struct{ kind, name string }{{"scheduler", *schedName}, {"cc", *ccName}, {"pm", *pmName}} {
+			if err := simrun.CheckPolicy(p.kind, p.name); err != nil {
+				return usagef("--%s: %v", p.kind, err)
+			}
+		}
 		name := scenario.DefaultBuiltin
 		if len(pos) == 1 {
 			name = pos[0]
@@ -105,10 +110,15 @@ func simFlags(fs *flag.FlagSet) Action {
 			}, stdout)
 		}
 		var plotFormat string
+		var plot *output
 		if *plotFile != "" {
 			if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
 				return usagef("--plot: %v", err)
 			}
+			if plot, err = openOutput(*plotFile, "--plot"); err != nil {
+				return err
+			}
+			defer plot.abandon()
 		}
 		opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
 		if *pcapFile != "" {
@@ -123,8 +133,8 @@ func simFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return err
 		}
-		if *plotFile != "" {
-			if err := writePlot(*plotFile, res, plotFormat); err != nil {
+		if plot != nil {
+			if err := plot.write(func(w io.Writer) error { return simrun.Plot(w, res, plotFormat) }); err != nil {
 				return err
 			}
 		}
@@ -139,10 +149,6 @@ func simFlags(fs *flag.FlagSet) Action {
 		}
 		return res.Problem()
 	}
-}
-
-func writePlot(name string, res *simrun.Result, format string) error {
-	return writeFile(name, "--plot", func(w io.Writer) error { return simrun.Plot(w, res, format) })
 }
 
 // loadScenario takes a built-in name or a file path, and fills its

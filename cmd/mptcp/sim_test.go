@@ -66,8 +66,8 @@ func TestSimErrors(t *testing.T) {
 	}{
 		{[]string{"sim", "nosuchscenario"}, 2, `no built-in scenario "nosuchscenario"`},
 		{[]string{"sim", bad}, 1, `paths[0].rate: "10Mbt" is not a rate`},
-		{[]string{"sim", "--scheduler", "bogus", "--duration", "1s"}, 1, "bogus"},
-		{[]string{"sim", "--cc", "bogus", "--duration", "1s"}, 1, "cubic"},
+		{[]string{"sim", "--scheduler", "bogus", "--duration", "1s"}, 2, "bogus"},
+		{[]string{"sim", "--cc", "bogus", "--duration", "1s"}, 2, "cubic"},
 		{[]string{"sim", "--frobnicate"}, 2, "flag provided but not defined"},
 		{[]string{"sim", "a", "b"}, 2, "one scenario at a time"},
 	} {

@@ -272,9 +272,9 @@ func setThreadSched(c Sched, prio uint32) error {
 	var attr unix.SchedAttr
 	switch c {
 	case SchedNice:
-		attr = unix.SchedAttr{Policy: unix.SCHED_NORMAL, Nice: -20, Runtime: 100_000}
+		attr = unix.SchedAttr{Policy: unix.SCHED_NORMAL, Flags: resetOnFork, Nice: -20, Runtime: 100_000}
 	case SchedFIFO:
-		attr = unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: prio}
+		attr = unix.SchedAttr{Policy: unix.SCHED_FIFO, Flags: resetOnFork, Priority: prio}
 	default:
 		attr = unix.SchedAttr{Policy: unix.SCHED_NORMAL}
 	}

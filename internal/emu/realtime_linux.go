@@ -11,6 +11,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// resetOnFork is set on every thread this package moves out of the
+// default scheduling class: a child process (a compiler, a test's helper
+// process, iperf3) started from such a thread starts in the normal class
+// instead of inheriting SCHED_FIFO. A Go program running entirely in
+// SCHED_FIFO on few CPUs can livelock: a thread spinning in the runtime
+// (the background sweeper yielding to itself) keeps the CPU from the
+// thread it waits for, which the kernel never preempts at equal real-time
+// priority. Seen as two `mptcp sim` children of a test spinning at 100 %
+// for half an hour, and as `go build` processes that never finished.
+const resetOnFork = unix.SCHED_FLAG_RESET_ON_FORK
+
 // RealtimeProcess puts every thread of the process that is in the normal
 // scheduling class into SCHED_FIFO at priority prio (1 to 49, below the
 // loops' 50), now and every 50 ms for threads created later, until the
@@ -27,6 +38,9 @@ import (
 // besides emulating, such as mptcp emu; in a process with CPU-hungry
 // goroutines (a user-space stack under test) those would run in the
 // real-time class too, ahead of every normal task on the machine.
+//
+// Every raised thread carries resetOnFork, so that nothing the process
+// starts inherits the real-time class.
 func RealtimeProcess(prio int) (restore func()) {
 	prio = min(max(prio, 1), 49)
 	var mu sync.Mutex
@@ -47,7 +61,7 @@ func RealtimeProcess(prio int) (restore func()) {
 			if err != nil || a.Policy != unix.SCHED_NORMAL {
 				continue // a loop, already real-time, or gone
 			}
-			if unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: uint32(prio)}, 0) == nil {
+			if unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_FIFO, Flags: resetOnFork, Priority: uint32(prio)}, 0) == nil {
 				raised[tid] = true
 			}
 		}

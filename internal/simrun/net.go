@@ -73,6 +73,9 @@ func RunNet(sc *scenario.Net, o NetOptions) (*NetResult, error) {
 				*p.dst = p.v
 			}
 		}
+		if err := checkPolicies("flow "+f.Name+": ", f.Scheduler, f.CC, f.PM); err != nil {
+			return nil, err
+		}
 	}
 	r := &netRun{sc: &s, pat: newPattern(s.Seed), scratch: make([]byte, chunk)}
 	r.series = o.Series || len(s.Flows) <= SeriesFlows

@@ -70,6 +70,14 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 			*p.dst = p.v
 		}
 	}
+	if err := checkPolicies("", sc2.Scheduler, sc2.CC, sc2.PM); err != nil {
+		return nil, err
+	}
+	for i, c := range sc2.Competitors {
+		if err := checkPolicies(fmt.Sprintf("competitors[%d].", i), "", c.CC, ""); err != nil {
+			return nil, err
+		}
+	}
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
