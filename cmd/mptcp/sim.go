@@ -59,7 +59,7 @@ func simFlags(fs *flag.FlagSet) Action {
 	pcapFile := fs.String("pcap", "", "write every packet of the client and competitors to this pcap `file`")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	plotFile := fs.String("plot", "", "draw per-subflow throughput and congestion window over time to this `file` (.svg or .png)")
-	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
+	interval := fs.Duration("interval", 0, "reporting interval (default: the scenario's, else 1s; "+intervalZero+"; --json and --plot keep the default's samples)")
 	traceFile := fs.String("trace", "", "write the MPTCP connection's JSON-lines trace, as its data sender sees it, to this `file` (see mptcp trace plot)")
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
@@ -105,6 +105,8 @@ func simFlags(fs *flag.FlagSet) Action {
 				return usagef("--interval: %v", err)
 			}
 		}
+		summaryOnly := false
+		fs.Visit(func(fl *flag.Flag) { summaryOnly = summaryOnly || fl.Name == "interval" && *interval == 0 })
 		if sc == nil {
 			if *traceFile != "" {
 				return usagef("--trace: version 1 scenarios only (one MPTCP connection); version 2 runs have --series and --csv")
@@ -164,6 +166,10 @@ func simFlags(fs *flag.FlagSet) Action {
 			if err := enc.Encode(res); err != nil {
 				return err
 			}
+		} else if summaryOnly {
+			shown := *res
+			shown.Intervals = nil
+			printSim(stdout, sc, &shown)
 		} else {
 			printSim(stdout, sc, res)
 		}
@@ -284,8 +290,10 @@ func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	printIntervals(w, sc, res)
-	fmt.Fprintln(w)
+	if len(res.Intervals) > 0 { // --interval 0: the summary only
+		printIntervals(w, sc, res)
+		fmt.Fprintln(w)
+	}
 	printSummary(w, sc, res)
 }
 
