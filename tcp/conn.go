@@ -68,6 +68,7 @@ type Conn struct {
 	wsOK, tsOK, sackOK bool
 	tsOffset           uint32
 	tsRecent           uint32
+	tsPrev             uint32 // TS.Recent before its last change (tsrecent.go)
 	tsRecentAge        time.Duration
 	lastTSecr          uint32 // TSecr of the segment being processed
 	lastAckOff         uint64 // the acknowledgment we last sent (Last.ACK.sent)

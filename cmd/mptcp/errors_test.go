@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -51,5 +55,43 @@ func TestErrorsInWords(t *testing.T) {
 		if code != c.code || errOut != c.want+"\n" {
 			t.Errorf("%q:\n exit %d, stderr %q\n want exit %d, %q", c.args, code, errOut, c.code, c.want+"\n")
 		}
+	}
+}
+
+// TestPerfKernelRefusesUserFlags: flags only the user-space stack takes
+// are refused with --stack kernel, not ignored (issue 19, point 12).
+func TestPerfKernelRefusesUserFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"perf", "client", "--stack", "kernel", "--scheduler", "blest", "--cc", "lia", "127.0.0.1:1"},
+			`mptcp perf client: --cc and --scheduler are for --stack user only: the kernel's MPTCP takes its scheduler, congestion control and path manager from sysctls and "mptcp pm" ("mptcp stat" and "mptcp monitor" show its state)`},
+		{[]string{"perf", "server", "--stack", "kernel", "--mtu", "9000"},
+			`mptcp perf server: --mtu is for --stack user only: the kernel's MPTCP takes its scheduler, congestion control and path manager from sysctls and "mptcp pm" ("mptcp stat" and "mptcp monitor" show its state)`},
+	} {
+		code, _, errOut := runCmd(c.args...)
+		if code != 2 || errOut != c.want+"\n" {
+			t.Errorf("%q:\n exit %d, stderr %q\n want exit 2, %q", c.args, code, errOut, c.want+"\n")
+		}
+	}
+}
+
+// TestPerfResolvesNames: perf client takes a host name as scan does
+// (issue 19, point 12): "localhost" is dialled (and refused), not
+// rejected as "not an address".
+func TestPerfResolvesNames(t *testing.T) {
+	if _, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", "localhost"); err != nil {
+		t.Skipf("localhost does not resolve here: %v", err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // a port nobody listens on: the dial is refused at once
+	code, _, errOut := runCmd("perf", "client", "--stack", "kernel", "--no-mptcp", "-B", "127.0.0.1", "--timeout", "5", "localhost:"+strconv.Itoa(port))
+	if code != 1 || !strings.Contains(errOut, "127.0.0.1:"+strconv.Itoa(port)) || !strings.Contains(errOut, "refused") {
+		t.Errorf("exit %d, stderr %q; want a refused dial to 127.0.0.1:%d", code, errOut, port)
 	}
 }

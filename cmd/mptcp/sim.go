@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -39,6 +40,7 @@ func simFlags(fs *flag.FlagSet) Action {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	plotFile := fs.String("plot", "", "draw per-subflow throughput and congestion window over time to this `file` (.svg or .png)")
 	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
+	traceFile := fs.String("trace", "", "write the MPTCP connection's JSON-lines trace, as its data sender sees it, to this `file` (see mptcp trace plot)")
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's, else \"fullmesh\")")
@@ -75,6 +77,9 @@ func simFlags(fs *flag.FlagSet) Action {
 			return usagef("negative --interval or --duration")
 		}
 		if sc == nil {
+			if *traceFile != "" {
+				return usagef("--trace: version 1 scenarios only (one MPTCP connection); version 2 runs have --series and --csv")
+			}
 			return runNetSim(name, src, netSimFlags{
 				opts:     simrun.NetOptions{Seed: *seed, Duration: *duration, Scheduler: *schedName, CC: *ccName, PM: *pmName, Series: *series},
 				interval: *interval, pcap: *pcapFile, json: *asJSON, plot: *plotFile, csv: *csvPrefix,
@@ -100,9 +105,24 @@ func simFlags(fs *flag.FlagSet) Action {
 			defer f.Close()
 			opts.Pcap = f
 		}
+		var trace *bufio.Writer
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+			defer f.Close()
+			trace = bufio.NewWriter(f)
+			opts.Trace = trace
+		}
 		res, err := simrun.Run(sc, opts)
 		if err != nil {
 			return err
+		}
+		if trace != nil {
+			if err := trace.Flush(); err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
 		}
 		if plot != nil {
 			if err := plot.write(func(w io.Writer) error { return simrun.Plot(w, res, plotFormat) }); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/netsim"
+	"github.com/mptcp-go/mptcp/observe"
 	"github.com/mptcp-go/mptcp/pcap"
 	"github.com/mptcp-go/mptcp/scenario"
 )
@@ -43,6 +44,12 @@ type Options struct {
 	// Stack, if set, adjusts the MPTCP stacks' configuration (the
 	// torture campaign shrinks buffers with it).
 	Stack func(*core.Config)
+	// Trace, if set, receives the JSON-lines trace (observe.Tracer) of
+	// the MPTCP connection as its data sender sees it (the client for an
+	// upload, the server otherwise), sampled every TraceInterval
+	// (default 100 ms) of virtual time.
+	Trace         io.Writer
+	TraceInterval time.Duration
 }
 
 // chunk is the most the applications write or read at once.
@@ -90,6 +97,9 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 	if err := r.sim.Err(); err != nil {
 		return nil, fmt.Errorf("simulation stopped: %w", err)
 	}
+	if err := r.endTrace(); err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
 	if err := r.sim.CaptureErr(); err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
@@ -105,6 +115,7 @@ type run struct {
 	top  *scenario.Topology
 
 	client, server *core.Stack
+	tracer         *observe.Tracer
 	flows          []*flow // the MPTCP connection's directions
 	competitors    []*flow
 	scratch        []byte
@@ -189,12 +200,13 @@ func (r *run) setup() error {
 	if r.opts.Stack != nil {
 		r.opts.Stack(&cfg)
 	}
-	if r.client, err = newStack(top.Client, cfg, top.ClientAddrs...); err != nil {
+	clientCfg, serverCfg := r.traceConfigs(cfg)
+	if r.client, err = newStack(top.Client, clientCfg, top.ClientAddrs...); err != nil {
 		return err
 	}
 	c := r.client.Config()
 	r.cfgNames = [3]string{c.Scheduler, c.CongestionControl, c.PathManager}
-	if r.server, err = stackOn(top.Server, cfg, top.ServerAddr); err != nil {
+	if r.server, err = stackOn(top.Server, serverCfg, top.ServerAddr); err != nil {
 		return err
 	}
 	srvStacks := newDemux(r.server)
@@ -269,6 +281,7 @@ func (r *run) setup() error {
 		tick.ResetAfter(r.opts.Interval)
 	})
 	tick.Reset(start.Add(r.opts.Interval))
+	r.startTrace(start)
 	return nil
 }
 

@@ -21,6 +21,7 @@ type fakeDev struct {
 
 	mu       sync.Mutex
 	tx       [][]byte // packets written, copied
+	onWrite  func()   // called at each Write, if set before the driver starts
 	txCalls  int
 	txNotify chan struct{}
 	writeErr error
@@ -77,6 +78,9 @@ func (f *fakeDev) Write(bufs [][]byte, offset int) (int, error) {
 	case <-f.closed:
 		return 0, os.ErrClosed
 	default:
+	}
+	if f.onWrite != nil {
+		f.onWrite()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

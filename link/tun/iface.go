@@ -83,6 +83,23 @@ func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, 
 	return f, nil
 }
 
+// maxOut bounds an interface's write batch. The loop keeps what the stack
+// sends during a round and writes it after the round, outside the stack's
+// lock, growing the batch beyond the device's batch size as needed (once:
+// the buffers are kept); a round that sends more is written as it goes.
+const maxOut = 512
+
+// grow adds a buffer to the write batch and reports whether it could.
+func (f *iface) grow() bool {
+	if len(f.out) >= maxOut {
+		return false
+	}
+	f.out = append(f.out, make([]byte, Headroom+MaxPacket))
+	f.outPkts = append(f.outPkts, 0)
+	f.outBytes = append(f.outBytes, 0)
+	return true
+}
+
 // carve returns n buffers of size bytes cut from one allocation, each
 // capped so that appending to one never runs into the next.
 func carve(n, size int) [][]byte {

@@ -144,7 +144,7 @@ func (d *Driver) send(pkt []byte) {
 			return
 		}
 	}
-	if f.outN == len(f.out) {
+	if f.outN == len(f.out) && !f.grow() {
 		d.flush(f)
 	}
 	if f.raw != nil && f.outN > 0 {
@@ -157,8 +157,6 @@ func (d *Driver) send(pkt []byte) {
 	f.outN++
 	if f.raw != nil {
 		f.gso.start(pkt)
-	} else if f.outN == len(f.out) {
-		d.flush(f)
 	}
 }
 
