@@ -137,7 +137,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	}
 	f.interval = secondsFlag(time.Second)
 	for _, n := range []string{"i", "interval"} {
-		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; 0 for the summary only)")
+		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; "+intervalZero+")")
 	}
 	for _, n := range []string{"J", "json"} {
 		fs.BoolVar(&f.json, n, false, "print the report as JSON")
