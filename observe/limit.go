@@ -49,10 +49,10 @@ func Paths(socks []Socket, keep func(*Socket) bool) []PathUse {
 
 // The limits Diagnose names, in the order it tests them.
 const (
-	LimitReceiveBuffer = "receive buffer"  // the connection's receive buffer is full
-	LimitApplication   = "application"     // the sender has nothing to send
-	LimitLoss          = "loss"            // over 2% of the bytes sent were retransmitted
-	LimitWindow        = "receive window"  // in flight fills the peer's window
+	LimitReceiveBuffer = "receive buffer" // the connection's receive buffer is full
+	LimitApplication   = "application"    // the sender has nothing to send
+	LimitLoss          = "loss"           // over 2% of the bytes sent were retransmitted
+	LimitWindow        = "receive window" // in flight fills the peer's window
 	LimitCwnd          = "congestion window"
 	LimitRTT           = "rtt" // over twice the fastest subflow's RTT: the scheduler prefers the others
 	LimitNone          = ""

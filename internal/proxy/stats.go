@@ -104,7 +104,7 @@ type Snapshot struct {
 
 // ClientSnapshot is one client's counts.
 type ClientSnapshot struct {
-	Client                                       netip.Addr
+	Client                                        netip.Addr
 	Accepted, Active, BytesUp, BytesDown, Refused int64
 }
 
