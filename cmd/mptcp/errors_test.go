@@ -95,3 +95,34 @@ func TestPerfResolvesNames(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a refused dial to 127.0.0.1:%d", code, errOut, port)
 	}
 }
+
+// TestIntervalZero: --interval 0 means "no per-interval lines, only the
+// summary" in sim as in perf and emu (issue 19, point 12: sim took 0 for
+// "the default, 1s"), and every command's help says so in the same words.
+func TestIntervalZero(t *testing.T) {
+	code, out, errOut := runCmd("sim", "aggregate", "--duration", "2s", "--interval", "0")
+	if code != 0 || strings.Contains(out, "interval (s)") || !strings.Contains(out, "bytes delivered") {
+		t.Errorf("sim --interval 0: exit %d, stderr %q, stdout:\n%s\nwant the summary without per-interval lines", code, errOut, out)
+	}
+	for _, path := range [][]string{{"sim"}, {"perf", "client"}, {"perf", "server"}, {"emu", "run"}} {
+		c, _ := root.Find(path)
+		if c.Run == nil {
+			continue // Linux-only command elsewhere
+		}
+		var help strings.Builder
+		c.printHelp(&help)
+		if !strings.Contains(help.String(), intervalZero) {
+			t.Errorf("%q help does not say %q:\n%s", path, intervalZero, help.String())
+		}
+	}
+}
+
+// TestEmuHintStartsNoDaemon: the command emu run suggests leaves nothing
+// running after the test (issue 19: "iperf3 -s -D" outlived the removed
+// namespaces).
+func TestEmuHintStartsNoDaemon(t *testing.T) {
+	h := iperfHint("s", "c", "10.1.1.2")
+	if strings.Contains(h, " -D") || !strings.Contains(h, "iperf3 -s -1 ") {
+		t.Errorf("hint %q starts a server that outlives the test", h)
+	}
+}

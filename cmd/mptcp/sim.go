@@ -39,7 +39,7 @@ func simFlags(fs *flag.FlagSet) Action {
 	pcapFile := fs.String("pcap", "", "write every packet of the client and competitors to this pcap `file`")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	plotFile := fs.String("plot", "", "draw per-subflow throughput and congestion window over time to this `file` (.svg or .png)")
-	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
+	interval := fs.Duration("interval", 0, "reporting interval (default: the scenario's, else 1s; "+intervalZero+"; --json and --plot keep the default's samples)")
 	traceFile := fs.String("trace", "", "write the MPTCP connection's JSON-lines trace, as its data sender sees it, to this `file` (see mptcp trace plot)")
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
@@ -76,6 +76,8 @@ func simFlags(fs *flag.FlagSet) Action {
 		if *interval < 0 || *duration < 0 {
 			return usagef("negative --interval or --duration")
 		}
+		summaryOnly := false
+		fs.Visit(func(fl *flag.Flag) { summaryOnly = summaryOnly || fl.Name == "interval" && *interval == 0 })
 		if sc == nil {
 			if *traceFile != "" {
 				return usagef("--trace: version 1 scenarios only (one MPTCP connection); version 2 runs have --series and --csv")
@@ -135,6 +137,10 @@ func simFlags(fs *flag.FlagSet) Action {
 			if err := enc.Encode(res); err != nil {
 				return err
 			}
+		} else if summaryOnly {
+			shown := *res
+			shown.Intervals = nil
+			printSim(stdout, sc, &shown)
 		} else {
 			printSim(stdout, sc, res)
 		}
@@ -232,28 +238,31 @@ func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
 	tw.Flush()
 	fmt.Fprintln(w)
 
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "interval (s)\t")
-	for _, sf := range res.Subflows {
-		fmt.Fprintf(tw, "[%d] %s\t", sf.ID, sf.Path)
-	}
-	for _, c := range res.Competitors {
-		fmt.Fprintf(tw, "%s (TCP)\t", c.Name)
-	}
-	fmt.Fprintln(tw, "total\t")
-	prev := 0.0
-	for _, iv := range res.Intervals {
-		fmt.Fprintf(tw, "%.1f-%.1f\t", prev, iv.T)
-		prev = iv.T
+	// --interval 0: the summary only.
+	if len(res.Intervals) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "interval (s)\t")
 		for _, sf := range res.Subflows {
-			fmt.Fprintf(tw, "%s\t", mbps(iv.SubflowBps[strconv.Itoa(sf.ID)]))
+			fmt.Fprintf(tw, "[%d] %s\t", sf.ID, sf.Path)
 		}
 		for _, c := range res.Competitors {
-			fmt.Fprintf(tw, "%s\t", mbps(iv.CompetitorBps[c.Name]))
+			fmt.Fprintf(tw, "%s (TCP)\t", c.Name)
 		}
-		fmt.Fprintf(tw, "%s Mbit/s\t\n", mbps(iv.TotalBps))
+		fmt.Fprintln(tw, "total\t")
+		prev := 0.0
+		for _, iv := range res.Intervals {
+			fmt.Fprintf(tw, "%.1f-%.1f\t", prev, iv.T)
+			prev = iv.T
+			for _, sf := range res.Subflows {
+				fmt.Fprintf(tw, "%s\t", mbps(iv.SubflowBps[strconv.Itoa(sf.ID)]))
+			}
+			for _, c := range res.Competitors {
+				fmt.Fprintf(tw, "%s\t", mbps(iv.CompetitorBps[c.Name]))
+			}
+			fmt.Fprintf(tw, "%s Mbit/s\t\n", mbps(iv.TotalBps))
+		}
+		tw.Flush()
 	}
-	tw.Flush()
 
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "bytes delivered  %d (%.1f MB)\n", res.BytesDelivered, float64(res.BytesDelivered)/1e6)
