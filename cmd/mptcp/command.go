@@ -259,6 +259,11 @@ func (c *Command) subNames() string {
 	return joinWords(names, "or")
 }
 
+// intervalZero is what --interval 0 means in every command that reports
+// per interval (sim, perf, emu): one meaning, said the same way in each
+// command's help.
+const intervalZero = "0: no per-interval lines, only the summary"
+
 // joinWords lists words as a sentence does: "a", "a and b", "a, b and c"
 // (conj "and" or "or").
 func joinWords(words []string, conj string) string {

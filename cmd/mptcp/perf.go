@@ -67,9 +67,26 @@ process: the figures are those of this machine's CPUs, shared with
 whatever else runs (the load average is printed before and after).`,
 }
 
+var cmdPerfWeb = &Command{
+	Name:      "web",
+	Usage:     "[flags]",
+	Short:     "web-shaped requests: the kernel's MPTCP, ours and the simulator on emulated paths (root)",
+	LinuxOnly: true,
+	Long: `Measures web-shaped traffic on the aggregate scenario's emulated paths
+(wifi 20 Mbit/s 10 ms and cellular 10 Mbit/s 50 ms one-way, "mptcp emu run"
+as its own process): requests of each size at each concurrency, on new
+connections (timed from the dial) and on reused ones (timed from the
+request), with the kernel's MPTCP on both ends, our stack on both ends (on
+TUN devices) and the simulator (sequential requests on new connections).
+Prints completion p50/p99, time to first byte and requests per second (on
+new connections: connections accepted and served per second) as a table,
+or JSON. Every byte is checked. Bounded by --budget and --max-bytes. Needs
+root. See docs/perf.md.`,
+}
+
 func init() {
 	root.Add(cmdPerf)
-	cmdPerf.Add(cmdPerfServer, cmdPerfClient, cmdPerfBench)
+	cmdPerf.Add(cmdPerfServer, cmdPerfClient, cmdPerfBench, cmdPerfWeb)
 }
 
 // perfFlags are the flags of both server and client.
@@ -120,7 +137,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	}
 	f.interval = secondsFlag(time.Second)
 	for _, n := range []string{"i", "interval"} {
-		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; 0 for the summary only)")
+		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; "+intervalZero+")")
 	}
 	for _, n := range []string{"J", "json"} {
 		fs.BoolVar(&f.json, n, false, "print the report as JSON")

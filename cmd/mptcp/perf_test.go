@@ -17,7 +17,7 @@ func TestPerfUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"perf"}, "missing command (bench, client or server)"},
+		{[]string{"perf"}, "missing command (bench, client, server or web)"},
 		{[]string{"perf", "serve"}, `unknown command "serve"`},
 		{[]string{"perf", "client"}, "want one server address"},
 		{[]string{"perf", "client", "a", "b"}, "want one server address"},
