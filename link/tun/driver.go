@@ -93,6 +93,8 @@ type Driver struct {
 	sendFn   func([]byte)
 	timer    *time.Timer
 	timerAt  time.Time // zero when the timer is stopped
+	fine     *fineTimer
+	fineAt   time.Time // the fine timer's deadline, zero when none
 	pending  bool      // poll again without waiting
 	eager    int       // immediate polls in a row
 	batches  []*batch  // taken from in, delivered this round
@@ -160,6 +162,7 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	d.in = make(chan *batch, readAhead*len(d.ifs))
 	d.timer = time.NewTimer(time.Hour)
 	d.timer.Stop()
+	d.fine = newFineTimer()
 	if a, ok := stack.(link.Attacher); ok {
 		a.Attach(d)
 	}
@@ -171,7 +174,11 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 		go d.read(f)
 		go drainEvents(f.dev, d.done)
 	}
-	d.wg.Add(1)
+	d.wg.Add(2)
+	go func() {
+		defer d.wg.Done()
+		d.fine.run(d.done)
+	}()
 	go d.loop()
 	return d, nil
 }

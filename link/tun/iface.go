@@ -19,6 +19,8 @@ type iface struct {
 	free chan *batch // read batches the reader may fill
 	out  [][]byte    // write batch: full-capacity buffers, outN in use
 	outN int
+	// batch is the most packets the device takes in one write.
+	batch int
 	// Per buffer of the write batch: the stack's packets and bytes in it
 	// (several when coalesced into a super-packet).
 	outPkts, outBytes []int
@@ -59,7 +61,7 @@ func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, 
 		return nil, fmt.Errorf("tun: %s: MTU %d outside 576..%d", name, mtu, MaxPacket)
 	}
 	bs := max(ic.Device.BatchSize(), 1)
-	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, free: make(chan *batch, readAhead)}
+	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, batch: bs, free: make(chan *batch, readAhead)}
 	rbs, rsize := bs, Headroom+mtu
 	if super {
 		if f.raw, err = newRawIO(ic.Device, trust); err != nil {
