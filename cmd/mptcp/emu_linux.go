@@ -128,6 +128,11 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		if *duration != 0 {
 			runFor = *duration
 		}
+		if !*noEndpoints {
+			if err := emu.CheckKernelEndpoints(len(sc.Paths)); err != nil {
+				return usagef("%v", err)
+			}
+		}
 		if err := needRoot("mptcp emu run"); err != nil {
 			return err
 		}

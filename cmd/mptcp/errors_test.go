@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,5 +125,40 @@ func TestEmuHintStartsNoDaemon(t *testing.T) {
 	h := iperfHint("s", "c", "10.1.1.2")
 	if strings.Contains(h, " -D") || !strings.Contains(h, "iperf3 -s -1 ") {
 		t.Errorf("hint %q starts a server that outlives the test", h)
+	}
+}
+
+// TestEmuTooManyKernelEndpoints: a scenario with more paths than the
+// kernel's path manager has endpoints for is refused in words before any
+// namespace is made, not with the kernel's "-34" (issue 19).
+func TestEmuTooManyKernelEndpoints(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("emu runs only on Linux")
+	}
+	body := "duration: 1s\npaths:\n"
+	for i := range 10 {
+		body += "  - name: p" + strconv.Itoa(i) + "\n    rate: 10Mbit\n"
+	}
+	p := filepath.Join(t.TempDir(), "ten.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd("emu", "run", p)
+	want := `mptcp emu run: 10 paths need 9 MPTCP endpoints in the client, and the kernel's path manager holds at most 8 (it refuses more with ERANGE, "-34"): give at most 9 paths, or --no-endpoints to leave the kernel's endpoints alone` + "\n"
+	if code != 2 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
+	}
+}
+
+// TestKernelPMSaysWhyOneSubflow: the kernel path manager with raised
+// limits still keeps one subflow in the simulator (its hosts' addresses
+// carry no endpoint flags); the output says why (issue 19, point 12).
+func TestKernelPMSaysWhyOneSubflow(t *testing.T) {
+	code, out, errOut := runCmd("sim", "aggregate", "--duration", "1s", "--pm", "kernel:subflows=4,add_addr_accepted=4")
+	if code != 0 || !strings.Contains(out, "note: path manager kernel:subflows=4,add_addr_accepted=4 opened 1 subflow(s) for 2 paths: like the kernel's, it opens subflows only from endpoints flagged subflow or fullmesh") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s\nwant a note saying why one subflow", code, errOut, out)
+	}
+	if code, out, _ := runCmd("sim", "aggregate", "--duration", "1s"); code != 0 || strings.Contains(out, "note: path manager") {
+		t.Errorf("fullmesh run: exit %d, a note where none is due:\n%s", code, out)
 	}
 }
