@@ -144,6 +144,11 @@ type Conn struct {
 	notify            func()
 	notifyQueued      bool
 
+	// probeBusy is the latest data movement liveness probing saw, and
+	// busySince when data began to move after the connection's last idle
+	// period (probe.go).
+	probeBusy, busySince time.Time
+
 	bytesSent, bytesRecv uint64
 	eventCreated         bool // EventCreated was emitted: EventClosed follows
 }

@@ -68,6 +68,12 @@ func (c *Conn) push(now time.Time) {
 		if sent == 0 {
 			break
 		}
+		if c.snd.nxt == c.snd.una {
+			// Data is outstanding from now: the connection-level
+			// timeout counts from here, not from the DATA_ACK that
+			// ended the last busy period.
+			c.lastUnaMove = now
+		}
 		c.snd.nxt += uint64(sent)
 	}
 	if c.dataFinDue() {

@@ -184,3 +184,25 @@ func TestServerLinkDirections(t *testing.T) {
 		t.Fatalf("client sends at %d", cl.Out().Rate())
 	}
 }
+
+// TestCapacityUnlimitedPath (issue 19, point 6): while a path without a
+// rate is up, the capacity is the server link's, or unknown (0).
+func TestCapacityUnlimitedPath(t *testing.T) {
+	s, err := Parse([]byte("duration: 10s\npaths:\n  - {name: a, rate: 10Mbit, delay: 10ms}\n  - {name: b, delay: 10ms, outages: [{at: 5s, for: 5s}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Capacity(Download); c != 0 {
+		t.Errorf("capacity %d with an unlimited path up, want 0 (unknown)", c)
+	}
+	if c := s.CapacityOver(Download, 5*time.Second, 10*time.Second); c != 10e6 {
+		t.Errorf("capacity %d while the unlimited path is down, want 10e6", c)
+	}
+	s.ServerLink.Down.Rate = 40e6
+	if c := s.Capacity(Download); c != 25e6 {
+		t.Errorf("capacity %d behind a 40 Mbit/s server link, want 25e6 (40 then 10)", c)
+	}
+	if got, want := s.Paths[1].Outages(10*time.Second), []Span{{5 * time.Second, 10 * time.Second}}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("outages %v, want %v", got, want)
+	}
+}

@@ -31,6 +31,13 @@ func runNetSim(name string, src []byte, fl netSimFlags, stdout io.Writer) error 
 	}
 	if fl.interval > 0 {
 		n.Interval = fl.interval
+		d := n.Duration
+		if fl.opts.Duration > 0 {
+			d = fl.opts.Duration
+		}
+		if err := simrun.CheckInterval(d, n.Interval); err != nil {
+			return usagef("--interval: %v", err)
+		}
 	}
 	var plotFormat string
 	var plot *output

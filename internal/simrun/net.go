@@ -56,6 +56,9 @@ func RunNet(sc *scenario.Net, o NetOptions) (*NetResult, error) {
 	if len(s.Flows) > MaxFlows {
 		return nil, fmt.Errorf("%d flows, at most %d", len(s.Flows), MaxFlows)
 	}
+	if err := CheckInterval(s.Duration, s.Interval); err != nil {
+		return nil, err
+	}
 	s.Flows = append([]scenario.Flow(nil), s.Flows...)
 	for i := range s.Flows {
 		f := &s.Flows[i]
