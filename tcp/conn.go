@@ -55,6 +55,7 @@ type Conn struct {
 	rcvShift    uint8  // our window scale
 	rcvAdvRight uint64 // highest right edge advertised
 	rcvBuf      int    // current receive buffer target
+	sharedWnd   int    // SetSharedWindow: accepted beyond RCV.NXT past rcvAdvRight
 	advMSS      int    // MSS we announced
 	rcvMSS      int    // estimate of the peer's segment size
 	rb          recvBuffer
@@ -155,6 +156,18 @@ func (c *Conn) SetOptionReserve(n int) {
 	c.optReserve = min(max(n, 0), 40)
 }
 
+// SetSharedWindow makes the connection accept data up to n bytes beyond
+// RCV.NXT even past the right edge it advertised (0, the default, keeps to
+// the edge, RFC 9293 section 3.10.7.4). An MPTCP subflow needs it: its
+// peer sends within the connection-level window, relative to the DATA_ACK
+// (RFC 8684 section 3.3.4), which the subflow's own edge lags when data
+// arrived on other subflows; Linux's sender raises each subflow's send
+// window to the connection's. The layer above bounds what it keeps at
+// connection level; n bounds what this subflow buffers.
+func (c *Conn) SetSharedWindow(n int) {
+	c.sharedWnd = max(n, 0)
+}
+
 // MSS returns the largest segment (payload plus options) the connection
 // sends.
 func (c *Conn) MSS() int { return c.sndMSS }
@@ -164,7 +177,7 @@ func (c *Conn) MSS() int { return c.sndMSS }
 // follows when it drains). Data written before the handshake completes is
 // sent once it does.
 func (c *Conn) Write(p []byte) (int, error) {
-	return c.write(p, false)
+	return c.write(p, nil, false)
 }
 
 // WriteRecord is Write for data that must not share a segment with the
@@ -173,10 +186,18 @@ func (c *Conn) Write(p []byte) (int, error) {
 // one record only. The MPTCP layer writes each data-sequence mapping as a
 // record.
 func (c *Conn) WriteRecord(p []byte) (int, error) {
-	return c.write(p, true)
+	return c.write(p, nil, true)
 }
 
-func (c *Conn) write(p []byte, record bool) (int, error) {
+// WriteRecordSplit is WriteRecord for a record that lies in two pieces,
+// head then tail (the two ends of a ring buffer that wraps): the bytes
+// accepted of both form one record, as if they were contiguous.
+func (c *Conn) WriteRecordSplit(head, tail []byte) (int, error) {
+	return c.write(head, tail, true)
+}
+
+// write queues p, then tail once all of p fit.
+func (c *Conn) write(p, tail []byte, record bool) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -191,10 +212,13 @@ func (c *Conn) write(p []byte, record bool) (int, error) {
 		c.sb.markRecord()
 	}
 	n := c.sb.write(p)
+	if n == len(p) {
+		n += c.sb.write(tail)
+	}
 	if record && n > 0 {
 		c.sb.markRecord()
 	}
-	if n < len(p) {
+	if n < len(p)+len(tail) {
 		c.notifyWrite = true
 	}
 	if n > 0 {
