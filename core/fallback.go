@@ -102,9 +102,13 @@ func (c *Conn) afterFallback(sf *subflow) {
 		}
 	}
 	c.announced, c.echoQ, c.rmQ, c.reinjectQ = nil, nil, nil, nil
-	if sf != nil && sf.tc != nil && !sf.sendInfinite {
-		// No more DSS on data: the whole MSS is payload again.
-		sf.tc.SetOptionReserve(0)
+	if sf != nil && sf.tc != nil {
+		// Plain TCP: the subflow's own window is the connection's.
+		sf.tc.SetSharedWindow(0)
+		if !sf.sendInfinite {
+			// No more DSS on data: the whole MSS is payload again.
+			sf.tc.SetOptionReserve(0)
+		}
 	}
 	c.pmEvent(pm.Event{Kind: pm.FellBack})
 	c.markDirty()

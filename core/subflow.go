@@ -123,6 +123,11 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	default:
 		tc.SetOptionReserve(dataDSSLen)
 	}
+	if !sf.conn.fallen {
+		// The peer sends within the connection-level window, which this
+		// subflow's own right edge may lag (finding 1 of issue 14).
+		tc.SetSharedWindow(sf.conn.rcv.limit)
+	}
 	sf.applySockOpts()
 	sf.refresh()
 }
