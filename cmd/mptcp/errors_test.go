@@ -149,3 +149,16 @@ func TestEmuTooManyKernelEndpoints(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
 	}
 }
+
+// TestKernelPMSaysWhyOneSubflow: the kernel path manager with raised
+// limits still keeps one subflow in the simulator (its hosts' addresses
+// carry no endpoint flags); the output says why (issue 19, point 12).
+func TestKernelPMSaysWhyOneSubflow(t *testing.T) {
+	code, out, errOut := runCmd("sim", "aggregate", "--duration", "1s", "--pm", "kernel:subflows=4,add_addr_accepted=4")
+	if code != 0 || !strings.Contains(out, "note: path manager kernel:subflows=4,add_addr_accepted=4 opened 1 subflow(s) for 2 paths: like the kernel's, it opens subflows only from endpoints flagged subflow or fullmesh") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s\nwant a note saying why one subflow", code, errOut, out)
+	}
+	if code, out, _ := runCmd("sim", "aggregate", "--duration", "1s"); code != 0 || strings.Contains(out, "note: path manager") {
+		t.Errorf("fullmesh run: exit %d, a note where none is due:\n%s", code, out)
+	}
+}

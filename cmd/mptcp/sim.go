@@ -173,8 +173,24 @@ func simFlags(fs *flag.FlagSet) Action {
 		} else {
 			printSim(stdout, sc, res)
 		}
+		if note := kernelPMNote(res.PM, len(res.Subflows), len(sc.Paths)); note != "" && !*asJSON {
+			fmt.Fprintln(stdout, note)
+		}
 		return res.Problem()
 	}
+}
+
+// kernelPMNote says why the kernel path manager kept fewer subflows than
+// there are paths, which its limits alone do not explain: like the Linux
+// kernel's, it opens subflows only from endpoints flagged subflow or
+// fullmesh and joins only addresses the peer announces from signal
+// endpoints, and the simulated hosts' addresses carry no flag. Empty when
+// there is nothing to explain.
+func kernelPMNote(pmName string, subflows, paths int) string {
+	if base, _, _ := strings.Cut(pmName, ":"); base != "kernel" || subflows >= paths {
+		return ""
+	}
+	return fmt.Sprintf("note: path manager %s opened %d subflow(s) for %d paths: like the kernel's, it opens subflows only from endpoints flagged subflow or fullmesh, and joins addresses the server announces from signal endpoints (up to add_addr_accepted); the simulated hosts' addresses are endpoints without flags, so the limits (subflows=, add_addr_accepted=) have nothing to allow. --pm fullmesh opens a subflow per path.", pmName, subflows, paths)
 }
 
 // loadScenario takes a built-in name or a file path, and fills its
