@@ -188,6 +188,8 @@ const (
 	DSSConflictReplaced
 	// DSSOutOfOrderDrop counts out-of-order segments dropped because their mapping missed them or contradicted a settled one, instead of resetting the subflow. Not a kernel counter.
 	DSSOutOfOrderDrop
+	// NoDSSDataDrop counts data segments without MPTCP options dropped on a subflow where a DSS checksum was verified, instead of falling back (forged copies whose data offset shrank; after a run of them, the peer's fallback is followed). Not a kernel counter: the kernel resets the subflow.
+	NoDSSDataDrop
 
 	numCounters
 )
@@ -282,6 +284,7 @@ var counterNames = [numCounters]string{
 	UnmappedDrop:            "UnmappedDrop",
 	DSSConflictReplaced:     "DSSConflictReplaced",
 	DSSOutOfOrderDrop:       "DSSOutOfOrderDrop",
+	NoDSSDataDrop:           "NoDSSDataDrop",
 	RcvPruned:               "RcvPruned",
 }
 
