@@ -41,17 +41,7 @@ func TestMonitorMatchesKernel(t *testing.T) {
 	sock := "unix:" + filepath.Join(t.TempDir(), "debug.sock")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan string, 1)
-	go func() {
-		var o, e bytes.Buffer
-		code := -1
-		_ = tp.Server.Do(func() error {
-			code = execute(ctx, root, []string{"check", "serve", "--stack", "user", "--tun", "mc0", "--addr", srvAddr.String(),
-				"--ports", "8080", "--echo", "0", "--discard", "0", "--rate", "0", "--debug", sock}, &o, &e)
-			return nil
-		})
-		done <- fmt.Sprintf("exit %d\n%s%s", code, o.String(), e.String())
-	}()
+	done := startCheckUser(ctx, tp.Server, srvAddr, "mc0", "--debug", sock)
 	defer func() { cancel(); <-done }()
 
 	var ec *kpm.EventConn
