@@ -190,6 +190,8 @@ const (
 	DSSOutOfOrderDrop
 	// NoDSSDataDrop counts data segments without MPTCP options dropped on a subflow where a DSS checksum was verified, instead of falling back (forged copies whose data offset shrank; after a run of them, the peer's fallback is followed). Not a kernel counter: the kernel resets the subflow.
 	NoDSSDataDrop
+	// MPCapableSYNCookie counts MPTCP connections completed from a SYN cookie (the keys came back on the third ACK). Not a kernel counter.
+	MPCapableSYNCookie
 
 	numCounters
 )
@@ -285,6 +287,7 @@ var counterNames = [numCounters]string{
 	DSSConflictReplaced:     "DSSConflictReplaced",
 	DSSOutOfOrderDrop:       "DSSOutOfOrderDrop",
 	NoDSSDataDrop:           "NoDSSDataDrop",
+	MPCapableSYNCookie:      "MPCapableSYNCookie",
 	RcvPruned:               "RcvPruned",
 }
 

@@ -191,3 +191,15 @@ func TestPerfUserAddrOwnedByKernel(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
 	}
 }
+
+// TestPMEndpointErrorOnce: the command's path is said once, not again
+// as "endpoint add:" inside the message (issue 19).
+func TestPMEndpointErrorOnce(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("pm endpoint runs only on Linux")
+	}
+	code, _, errOut := runCmd("pm", "endpoint", "add", "bogus")
+	if want := "mptcp pm endpoint add: unexpected \"bogus\"\n"; code != 2 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
+	}
+}
