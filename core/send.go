@@ -205,6 +205,13 @@ func (c *Conn) dataFinSent() {
 func (c *Conn) dataFinTimer(now time.Time) {
 	if !c.fallen && c.snd.finSent && !c.snd.finAcked && !now.Before(c.finSentAt.Add(c.finRTO)) {
 		c.sendDataFin(now)
+		if !now.Before(c.finSentAt.Add(c.finRTO)) {
+			// No subflow could carry it (all closed or not usable): back
+			// the timer off all the same, else it stays due and the
+			// stack polls the connection forever at this instant, so
+			// that no later timer (NoSubflowTimeout) ever comes.
+			c.dataFinSent()
+		}
 	}
 }
 
