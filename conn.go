@@ -162,11 +162,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		n, err := c.c.Read(p)
 		if n > 0 || !errors.Is(err, core.ErrWouldBlock) {
+			// Reading may have opened the receive window enough for a
+			// window update: the driver is woken only then.
+			due := n > 0 && s.core.Pending()
+			d := s.drv
 			s.mu.Unlock()
+			if due && d != nil {
+				d.Wake()
+			}
 			if n > 0 {
-				// Reading opened the receive window: let the stack tell
-				// the peer.
-				s.wake()
 				return n, nil
 			}
 			return 0, c.opError("read", err)

@@ -224,26 +224,31 @@ func (c *cubic) shiftEpoch(now, from time.Time) {
 
 // OnCongestionEvent implements Controller.OnCongestionEvent (RFC 9438
 // sections 4.6 and 4.7): ssthresh and the window drop to beta times the
-// flight size, and W_max becomes the window before the reduction, or less
-// with fast convergence: a flow whose window did not get back to the last
-// W_max releases bandwidth to newer flows.
+// window, and W_max becomes the window before the reduction, or less with
+// fast convergence: a flow whose window did not get back to the last W_max
+// releases bandwidth to newer flows.
 //
-// The RFC bases ssthresh on flight_size and permits the window instead; we
-// take the smaller of the two, so neither an application-limited flight nor
-// the few segments limited transmit adds makes the reduction smaller.
+// The RFC bases ssthresh on flight_size and permits the window instead for
+// an implementation that keeps the window from growing while the flight is
+// smaller (OnAck grows it only when cwndLimited). The window it is, as on
+// Linux and Windows: a loss found at the tail of an application-limited
+// burst, when little is left in flight, would otherwise cut a window the
+// burst had just validated to a fraction of it (a fast path carrying 64 KiB
+// messages dropped from 74 KB to 20 KB on its first loss and took seconds to
+// grow back, sending the messages' tails over the slow path meanwhile).
 func (c *cubic) OnCongestionEvent(now time.Time, l Loss) {
 	if c.inRecovery {
 		return
 	}
 	c.saveUndo()
 	c.hs.stop()
-	c.reduce(l)
+	c.reduce()
 	c.cwnd = c.ssthresh
 	c.inRecovery = true
 }
 
 // reduce sets W_max, cwnd_prior and ssthresh for a loss.
-func (c *cubic) reduce(l Loss) {
+func (c *cubic) reduce() {
 	cwnd := float64(c.cwnd)
 	if cwnd < c.wMax {
 		c.wMax = cwnd * (1 + cubicBeta) / 2
@@ -251,11 +256,7 @@ func (c *cubic) reduce(l Loss) {
 		c.wMax = cwnd
 	}
 	c.cwndPrior = cwnd
-	flight := c.cwnd
-	if l.FlightSize > 0 {
-		flight = min(flight, l.FlightSize)
-	}
-	c.ssthresh = min(max(int(float64(flight)*cubicBeta), c.minWindow()), c.maxWindow)
+	c.ssthresh = min(max(int(cwnd*cubicBeta), c.minWindow()), c.maxWindow)
 	c.epoch = time.Time{}
 	c.growthFrac = 0
 }
@@ -277,7 +278,7 @@ func (c *cubic) OnRecoveryExit(now time.Time) {
 func (c *cubic) OnRTO(now time.Time, l Loss) {
 	if !c.rtoPending && !c.inRecovery {
 		c.saveUndo()
-		c.reduce(l)
+		c.reduce()
 	}
 	c.hs.stop()
 	c.wMax = 0

@@ -47,3 +47,12 @@ func New(name string, p Params) (Controller, error) {
 
 // Names returns the registered names, sorted.
 func Names() []string { return registry.Names() }
+
+// Check reports a name nothing registered with the error New gives for
+// it, without making a controller.
+func Check(name string) error {
+	if _, ok := registry.Lookup(name); !ok {
+		return registry.Unknown(ErrUnknown, name, Names())
+	}
+	return nil
+}

@@ -202,14 +202,8 @@ func checkPolicies(s, p, ccName string) error {
 	if _, err := pm.New(p); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	known := false
-	for _, n := range cc.Names() {
-		if n == ccName {
-			known = true
-		}
-	}
-	if !known {
-		return fmt.Errorf("%w: %w %q (valid: %v)", ErrInvalid, cc.ErrUnknown, ccName, cc.Names())
+	if err := cc.Check(ccName); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

@@ -48,8 +48,14 @@ type Conn struct {
 	state  ConnState
 	err    error
 
-	sched   sched.Scheduler
-	pm      pm.PathManager
+	sched sched.Scheduler
+	pm    pm.PathManager
+
+	// schedSnap and schedPos are the scheduler's snapshot and its
+	// choices, reused from one decision to the next (schedview.go).
+	schedSnap []sched.Subflow
+	schedPos  []int
+
 	ccName  string
 	ccGroup *cc.Group
 
@@ -138,6 +144,11 @@ type Conn struct {
 	notify            func()
 	notifyQueued      bool
 
+	// probeBusy is the latest data movement liveness probing saw, and
+	// busySince when data began to move after the connection's last idle
+	// period (probe.go).
+	probeBusy, busySince time.Time
+
 	bytesSent, bytesRecv uint64
 	eventCreated         bool // EventCreated was emitted: EventClosed follows
 }
@@ -147,8 +158,8 @@ type Conn struct {
 // the stack's factory, else the stack's name.
 func (s *Stack) policies(opts ConnOptions) (sched.Scheduler, pm.PathManager, string, error) {
 	ccName := cmp.Or(opts.CongestionControl, s.cfg.CongestionControl)
-	if !slices.Contains(cc.Names(), ccName) {
-		return nil, nil, "", fmt.Errorf("%w: %w %q (valid: %v)", ErrInvalid, cc.ErrUnknown, ccName, cc.Names())
+	if err := cc.Check(ccName); err != nil {
+		return nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var sc sched.Scheduler
 	var err error

@@ -305,7 +305,7 @@ func (c *Conn) pushFallback() {
 		return
 	}
 	for c.snd.unsent() > 0 {
-		p := c.snd.bytes(c.snd.nxt, c.snd.unsent())
+		p, _ := c.snd.bytes(c.snd.nxt, c.snd.unsent()) // the rest next turn
 		k, err := sf.tc.Write(p)
 		if err != nil || k == 0 {
 			break

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"slices"
 	"sort"
 )
 
@@ -22,6 +23,9 @@ type mapping struct {
 	// infinite: every byte from off on maps to dsn + (offset - off); the
 	// connection has fallen back (RFC 8684 section 3.7).
 	infinite bool
+	// discard: the bytes are thrown away, never mapped; they are sent
+	// again at data level (replaceTentative).
+	discard bool
 }
 
 func (m *mapping) end() uint64 {
@@ -42,6 +46,18 @@ func (m *mapping) dsnAt(o uint64) uint64 { return m.dsn + (o - m.off) }
 func (m *mapping) sameAs(o *mapping) bool {
 	return m.dsn == o.dsn && m.off == o.off && m.n == o.n && m.dataFin == o.dataFin &&
 		m.hasCsum == o.hasCsum && (!m.hasCsum || m.csum == o.csum)
+}
+
+// holds reports whether o, held for bytes m also maps, agrees with m: o
+// is m, or a piece of it that replaceTentative cut, or a range it
+// discarded there.
+func (m *mapping) holds(o *mapping) bool {
+	if o.sameAs(m) {
+		return true
+	}
+	within := !m.infinite && !o.infinite && o.off >= m.off && o.end() <= m.end()
+	return within && (o.discard || !m.hasCsum && !o.hasCsum && o.dsn == m.dsnAt(o.off) &&
+		o.dataFin == (m.dataFin && o.end() == m.end()))
 }
 
 // Errors of the receive-side mapping table. The caller counts them
@@ -80,10 +96,12 @@ func (t *rxMappings) add(m mapping, segOff uint64, segLen int) error {
 	}
 	i := sort.Search(len(t.m), func(i int) bool { return t.m[i].end() > m.off })
 	if i < len(t.m) && t.m[i].off < m.end() {
-		if t.m[i].sameAs(&m) {
-			return nil
+		for j := i; j < len(t.m) && t.m[j].off < m.end(); j++ {
+			if !m.holds(&t.m[j]) {
+				return errMapConflict
+			}
 		}
-		return errMapConflict
+		return nil
 	}
 	if len(t.m) >= maxRxMappings {
 		return errMapFull
@@ -92,6 +110,51 @@ func (t *rxMappings) add(m mapping, segOff uint64, segLen int) error {
 	copy(t.m[i+1:], t.m[i:])
 	t.m[i] = m
 	return nil
+}
+
+// replaceTentative puts m, carried by a segment whose payload is
+// [segOff, segEnd), in place of the mappings it contradicts, provided each
+// of them is tentative: it starts at or above from (the subflow's
+// RCV.NXT), so none of its bytes is in order yet. The segment's bytes
+// replace theirs in the TCP receive buffer (the later copy wins there), so
+// a contradicted mapping within the segment simply goes. One that reaches
+// beyond it leaves bytes of its own sender in the buffer, which m must
+// not claim: unless keep (the mapping's DSS checksum will judge them), its
+// range becomes a discarded one and m is cut around it. It reports
+// whether it replaced anything.
+func (t *rxMappings) replaceTentative(m mapping, from, segOff, segEnd uint64, keep bool) bool {
+	i := sort.Search(len(t.m), func(i int) bool { return t.m[i].end() > m.off })
+	j := i
+	for ; j < len(t.m) && t.m[j].off < m.end(); j++ {
+		if o := &t.m[j]; !m.holds(o) && (o.off < from || o.infinite) {
+			return false
+		}
+	}
+	var out []mapping
+	at := m.off // m's bytes below at are placed
+	for _, o := range t.m[i:j] {
+		if !o.discard && (m.holds(&o) || keep || o.off >= segOff && o.end() <= segEnd) {
+			continue
+		}
+		if o.off > at {
+			out = append(out, m.piece(at, o.off))
+		}
+		out = append(out, mapping{off: o.off, n: o.n, discard: true})
+		at = max(at, o.end())
+	}
+	if at < m.end() {
+		out = append(out, m.piece(at, m.end()))
+	}
+	t.m = slices.Replace(t.m, i, j, out...)
+	return true
+}
+
+// piece returns the part [from, to) of m.
+func (m *mapping) piece(from, to uint64) mapping {
+	p := *m
+	p.dsn, p.off, p.n = m.dsnAt(from), from, to-from
+	p.dataFin = m.dataFin && to == m.end()
+	return p
 }
 
 // lookup returns the mapping covering stream offset o.

@@ -184,6 +184,10 @@ const (
 	NoDSSAckIgnored
 	// UnmappedDrop counts runs of subflow bytes no mapping could cover (a middlebox merged segments and lost a mapping), dropped to be sent again at data level. Not a kernel counter.
 	UnmappedDrop
+	// DSSConflictReplaced counts mappings of bytes still out of order replaced by a later segment's conflicting mapping (one of them forged, or a middlebox rewrote one), instead of resetting the subflow. Not a kernel counter.
+	DSSConflictReplaced
+	// DSSOutOfOrderDrop counts out-of-order segments dropped because their mapping missed them or contradicted a settled one, instead of resetting the subflow. Not a kernel counter.
+	DSSOutOfOrderDrop
 
 	numCounters
 )
@@ -276,6 +280,8 @@ var counterNames = [numCounters]string{
 	Penalise:                "Penalise",
 	NoDSSAckIgnored:         "NoDSSAckIgnored",
 	UnmappedDrop:            "UnmappedDrop",
+	DSSConflictReplaced:     "DSSConflictReplaced",
+	DSSOutOfOrderDrop:       "DSSOutOfOrderDrop",
 	RcvPruned:               "RcvPruned",
 }
 

@@ -149,7 +149,9 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 		c.peerDSN64 = true
 	}
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
-		return sf.badMapping(now, err)
+		if v := sf.mappingRefused(now, seg, m, err); v != tcp.Accept {
+			return v
+		}
 	}
 	if m.dataFin && !(c.csum && m.hasCsum) {
 		// With checksums the DATA_FIN waits for the mapping's checksum
@@ -165,6 +167,34 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 // offset, near the segment's own offset.
 func ssnToOffset(segOff uint64, ssn uint32) uint64 {
 	return expandSeq(segOff+1, ssn) - 1
+}
+
+// mappingRefused decides about a mapping the receive table refused. Linux
+// checks a mapping only once its segment's bytes are next in order
+// (get_mapping_status, on the head of the subflow's receive queue); here
+// mappings are learnt when their segments arrive, so a conflict among
+// bytes still out of order is only a disagreement between two segments,
+// either of which may be forged (RFC 5961 leaves an attacker who knows
+// the window free to inject one), and the later one wins, as its bytes
+// do in the TCP receive buffer (DSSConflictReplaced; replaceTentative
+// keeps bytes and mappings agreeing). A segment out of order whose
+// mapping misses it is dropped (DSSOutOfOrderDrop): if it was the peer's,
+// it comes again. Only a conflict with a settled mapping (some of whose
+// bytes are in order), or a mapping missing its in-order segment, is the
+// protocol error of RFC 8684 section 3.7 (fallback or reset); out of
+// order such a segment is dropped too.
+func (sf *subflow) mappingRefused(now time.Time, seg *tcp.Segment, m mapping, err error) tcp.Verdict {
+	mib := &sf.conn.stack.mib
+	rcvNxt := sf.tc.ReadOffset() + uint64(sf.tc.Readable())
+	switch {
+	case err == errMapConflict && sf.rx.replaceTentative(m, rcvNxt, seg.Offset, seg.Offset+uint64(seg.Len), m.hasCsum):
+		mib.Inc(DSSConflictReplaced)
+		return tcp.Accept
+	case (err == errMapConflict || err == errMapTCP) && seg.Offset > rcvNxt:
+		mib.Inc(DSSOutOfOrderDrop)
+		return tcp.Drop
+	}
+	return sf.badMapping(now, err)
 }
 
 // badMapping handles a mapping the peer should not have sent: counted,

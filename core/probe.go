@@ -31,14 +31,21 @@ func (c *Conn) probeIdle(now time.Time) {
 			busy = sf.lastData
 		}
 	}
-	if now.Sub(busy) > probeInterval {
+	if busy.Sub(c.probeBusy) >= probeInterval {
+		// Data moves again after the connection was idle: a subflow's
+		// silence counts from here (the first packet after an idle
+		// period makes no other path look dead).
+		c.busySince = busy
+	}
+	c.probeBusy = busy
+	if now.Sub(busy) >= probeInterval {
 		return // the whole connection is idle: nothing to compare with
 	}
 	for _, sf := range c.subflows {
 		if !sf.canSignal() || sf.closed {
 			continue
 		}
-		quiet := maxTime(sf.lastRecv, sf.lastProbe)
+		quiet := maxTime(maxTime(sf.lastRecv, sf.lastProbe), c.busySince)
 		due := quiet.Add(max(probeInterval, 2*sf.info.SRTT))
 		if !now.Before(due) {
 			sf.lastProbe = now

@@ -1,29 +1,32 @@
 package core
 
+import "slices"
+
 // reassembly is the connection-level receive side: data arriving on any
 // subflow, already mapped to data sequence numbers, is put back in order
 // here. In-order bytes wait in ready for the application; bytes beyond a
-// gap wait in the out-of-order queue. The receive window (RFC 8684 section
-// 3.3.4) is one for the whole connection: its right edge is nxt plus the
-// room left in the buffer, and data beyond it is dropped.
+// gap wait in the same ring, at their place after the in-order ones, and
+// ofo lists the ranges held there, so data is copied once on the way in
+// and once on the way out, whatever the order it came in. The receive
+// window (RFC 8684 section 3.3.4) is one for the whole connection: its
+// right edge is nxt plus the room left in the buffer, and data beyond it
+// is dropped.
 type reassembly struct {
 	nxt   uint64 // next DSN expected in order: the DATA_ACK we send
 	ready byteQueue
-	ofo   []ofoSeg // sorted, non-overlapping, all after nxt
-	ofoN  int      // bytes in ofo
-	limit int      // receive buffer size in bytes
+	ofo   []ofoRange // held beyond nxt: sorted, apart, all after nxt
+	ofoN  int        // bytes in ofo
+	limit int        // receive buffer size in bytes
 
 	finRcvd bool   // a DATA_FIN has been seen ...
 	finSeq  uint64 // ... at this DSN
 	finDone bool   // ... and every byte before it has arrived: nxt = finSeq+1
 }
 
-type ofoSeg struct {
-	dsn uint64
-	b   []byte
-}
+// ofoRange is a range of DSNs [dsn, end) held out of order.
+type ofoRange struct{ dsn, end uint64 }
 
-func (s ofoSeg) end() uint64 { return s.dsn + uint64(len(s.b)) }
+func (s ofoRange) len() int { return int(s.end - s.dsn) }
 
 // init starts the sequence space at the peer's first DSN, its IDSN+1.
 func (r *reassembly) init(first uint64, limit int) {
@@ -97,50 +100,51 @@ func (r *reassembly) insertEdge(dsn uint64, p []byte, edge bool, mib *MIB) int {
 	return 0
 }
 
-// deliver appends in-order bytes to ready and pulls whatever out-of-order
-// data they made contiguous.
+// deliver appends in-order bytes to ready and takes in whatever
+// out-of-order data they made contiguous. Where p overlaps data held out
+// of order, p's bytes count.
 func (r *reassembly) deliver(p []byte) int {
 	n := len(p)
 	r.ready.append(p)
 	r.nxt += uint64(len(p))
-	for len(r.ofo) > 0 && !after64(r.ofo[0].dsn, r.nxt) {
-		s := r.ofo[0]
-		r.ofo[0] = ofoSeg{}
-		r.ofo = r.ofo[1:]
-		r.ofoN -= len(s.b)
-		if after64(s.end(), r.nxt) {
-			b := s.b[r.nxt-s.dsn:]
-			r.ready.append(b)
-			r.nxt += uint64(len(b))
-			n += len(b)
+	k := 0
+	for ; k < len(r.ofo) && !after64(r.ofo[k].dsn, r.nxt); k++ {
+		s := r.ofo[k]
+		r.ofoN -= s.len()
+		if after64(s.end, r.nxt) {
+			m := int(s.end - r.nxt)
+			r.ready.extend(m)
+			r.nxt = s.end
+			n += m
 		}
 	}
-	if len(r.ofo) == 0 {
-		r.ofo = nil // let the backing array go
-	}
+	r.ofo = slices.Delete(r.ofo, 0, k)
 	r.checkFin()
 	return n
 }
 
-// queue stores out-of-order bytes, keeping only the parts no queued
-// segment already holds.
+// hold writes p, out of order, at its place dsn in the ring.
+func (r *reassembly) hold(dsn uint64, p []byte) {
+	r.ready.writeAt(r.ready.len()+int(dsn-r.nxt), p)
+}
+
+// queue stores out-of-order bytes, keeping only the parts no held range
+// already has.
 func (r *reassembly) queue(dsn uint64, p []byte, mib *MIB) {
 	end := dsn + uint64(len(p))
-	if len(r.ofo) == 0 || !before64(dsn, r.ofo[len(r.ofo)-1].end()) {
-		if len(r.ofo) > 0 && r.ofo[len(r.ofo)-1].end() == dsn {
-			last := &r.ofo[len(r.ofo)-1]
-			last.b = append(last.b, p...)
-			r.ofoN += len(p)
+	if n := len(r.ofo); n == 0 || !before64(dsn, r.ofo[n-1].end) {
+		r.hold(dsn, p)
+		r.ofoN += len(p)
+		if n > 0 && r.ofo[n-1].end == dsn {
+			r.ofo[n-1].end = end
 			mib.Inc(OFOMerge)
 			return
 		}
-		r.ofo = append(r.ofo, ofoSeg{dsn, append([]byte(nil), p...)})
-		r.ofoN += len(p)
+		r.ofo = append(r.ofo, ofoRange{dsn, end})
 		mib.Inc(OFOQueueTail)
 		return
 	}
-	// Walk the queue, filling the gaps the new data covers.
-	var out []ofoSeg
+	// Walk the ranges, filling the gaps the new data covers.
 	cur := dsn
 	added, overlapped := 0, false
 	for _, s := range r.ofo {
@@ -149,18 +153,17 @@ func (r *reassembly) queue(dsn uint64, p []byte, mib *MIB) {
 			if after64(gapEnd, end) {
 				gapEnd = end
 			}
-			out = append(out, ofoSeg{cur, append([]byte(nil), p[cur-dsn:gapEnd-dsn]...)})
+			r.hold(cur, p[cur-dsn:gapEnd-dsn])
 			added += int(gapEnd - cur)
 			cur = gapEnd
 		}
-		if before64(cur, end) && before64(cur, s.end()) && !before64(cur, s.dsn) {
+		if before64(cur, end) && before64(cur, s.end) && !before64(cur, s.dsn) {
 			overlapped = true
-			cur = s.end()
+			cur = s.end
 		}
-		out = append(out, s)
 	}
 	if before64(cur, end) {
-		out = append(out, ofoSeg{cur, append([]byte(nil), p[cur-dsn:]...)})
+		r.hold(cur, p[cur-dsn:])
 		added += int(end - cur)
 	}
 	switch {
@@ -173,20 +176,32 @@ func (r *reassembly) queue(dsn uint64, p []byte, mib *MIB) {
 		mib.Inc(OFOQueue)
 	}
 	r.ofoN += added
-	r.ofo = coalesce(out)
+	r.merge(dsn, end)
 }
 
-// coalesce merges adjacent segments, keeping the queue short.
-func coalesce(segs []ofoSeg) []ofoSeg {
-	out := segs[:0]
-	for _, s := range segs {
-		if n := len(out); n > 0 && out[n-1].end() == s.dsn {
-			out[n-1].b = append(out[n-1].b, s.b...)
-			continue
-		}
-		out = append(out, s)
+// merge adds [dsn, end) to the ranges held, joining those it overlaps or
+// touches.
+func (r *reassembly) merge(dsn, end uint64) {
+	i := 0 // the first range that ends at or after dsn
+	for i < len(r.ofo) && before64(r.ofo[i].end, dsn) {
+		i++
 	}
-	return out
+	j := i // the first range that starts after end
+	for j < len(r.ofo) && !after64(r.ofo[j].dsn, end) {
+		j++
+	}
+	if i == j {
+		r.ofo = slices.Insert(r.ofo, i, ofoRange{dsn, end})
+		return
+	}
+	if before64(r.ofo[i].dsn, dsn) {
+		dsn = r.ofo[i].dsn
+	}
+	if after64(r.ofo[j-1].end, end) {
+		end = r.ofo[j-1].end
+	}
+	r.ofo[i] = ofoRange{dsn, end}
+	r.ofo = slices.Delete(r.ofo, i+1, j)
 }
 
 // dataFin records a DATA_FIN at dsn. A second DATA_FIN at another DSN is a

@@ -62,7 +62,7 @@ func TestReassemblyCounters(t *testing.T) {
 			t.Errorf("%v = %d, want %d", c, got, w)
 		}
 	}
-	if len(ra.ofo) != 1 || ra.ofo[0].dsn != 110 || len(ra.ofo[0].b) != 15 {
+	if len(ra.ofo) != 1 || ra.ofo[0].dsn != 110 || ra.ofo[0].len() != 15 {
 		t.Fatalf("queue not coalesced: %+v", ra.ofo)
 	}
 	if n := ra.insert(100, []byte("aaaaaaaaaa"), &mib); n != 25 || ra.nxt != 125 {

@@ -33,6 +33,13 @@ func (sf *subflow) drain(now time.Time) {
 			}
 			return
 		}
+		if m.discard {
+			// Bytes of a forged or overruled segment (replaceTentative).
+			sf.tc.Discard(min(avail, int(m.end()-off)))
+			sf.rx.prune(off + uint64(min(avail, int(m.end()-off))))
+			c.stack.mib.Inc(UnmappedDrop)
+			continue
+		}
 		if c.csum && m.hasCsum && !m.infinite {
 			switch sf.verifyMapping(now, m, off, avail) {
 			case mappingSkip:

@@ -1,10 +1,6 @@
 package core
 
-import (
-	"time"
-
-	"github.com/mptcp-go/mptcp/sched"
-)
+import "time"
 
 // Reinjection: data a subflow carried and did not get acknowledged goes
 // again on other subflows when that subflow fails or stalls, so the
@@ -44,7 +40,7 @@ func (c *Conn) queueReinject(r dsnRange) {
 }
 
 // pushReinject sends the queued ranges on subflows the scheduler picks.
-func (c *Conn) pushReinject(now time.Time, view *schedView, buf []sched.Subflow) {
+func (c *Conn) pushReinject(now time.Time) {
 	for len(c.reinjectQ) > 0 {
 		r := &c.reinjectQ[0]
 		// Drop what the peer acknowledged meanwhile.
@@ -56,20 +52,20 @@ func (c *Conn) pushReinject(now time.Time, view *schedView, buf []sched.Subflow)
 			r.n -= int(c.snd.una - r.dsn)
 			r.dsn = c.snd.una
 		}
-		sfs := c.sched.Reinject(now, view, r.from, buf[:0])
-		if len(sfs) == 0 {
+		pos := c.chosen(c.sched.Reinject(now, c.schedConn(), r.from, c.schedPos[:0]))
+		if len(pos) == 0 {
 			return
 		}
 		n := min(r.n, maxMapping)
-		for _, s := range sfs {
-			n = min(n, s.Room())
+		for _, i := range pos {
+			n = min(n, c.schedSnap[i].Room)
 		}
 		if n <= 0 {
 			return
 		}
 		sent := 0
-		for _, s := range sfs {
-			if k := s.(*schedSubflow).sf.sendData(r.dsn, n); k > sent {
+		for _, i := range pos {
+			if k := c.subflows[i].sendData(r.dsn, n); k > sent {
 				sent = k
 			}
 		}
@@ -131,7 +127,7 @@ func (c *Conn) checkStale(now time.Time) {
 // (opportunistic retransmission; once per blocking DSN and RTT of the
 // fast subflow) and the slow subflow's window is halved (penalisation;
 // the engine does it at most once per RTT).
-func (c *Conn) windowLimited(now time.Time, view *schedView) {
+func (c *Conn) windowLimited(now time.Time) {
 	if c.stack.cfg.DisableOpportunistic || len(c.subflows) < 2 {
 		return
 	}
@@ -150,12 +146,11 @@ func (c *Conn) windowLimited(now time.Time, view *schedView) {
 	if holder == nil {
 		return
 	}
-	var buf [8]sched.Subflow
-	sfs := c.sched.Reinject(now, view, holder.id, buf[:0])
-	if len(sfs) == 0 {
+	pos := c.chosen(c.sched.Reinject(now, c.schedConn(), holder.id, c.schedPos[:0]))
+	if len(pos) == 0 {
 		return
 	}
-	fast := sfs[0].(*schedSubflow).sf
+	fast := c.subflows[pos[0]]
 	if fast == holder || (fast.srtt() >= holder.srtt() && !holder.stale) {
 		return
 	}

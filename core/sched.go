@@ -169,3 +169,9 @@ func (s *Stack) anyDirty() bool {
 	}
 	return false
 }
+
+// Pending reports whether the next Poll has work before any timer is due:
+// a connection queued (a window update after a read, data written, an
+// event) or a TCP connection waiting to send. An application's Read asks
+// it so that the driver is woken only when the read made something due.
+func (s *Stack) Pending() bool { return len(s.runq) > 0 || s.tcp.Pending() }

@@ -1,85 +1,61 @@
 package core
 
 import (
-	"time"
-
 	"github.com/mptcp-go/mptcp/sched"
 )
 
-// schedView is the narrow view of a connection a scheduler gets. Its
-// subflow views are built once per push and reused.
-type schedView struct {
-	c    *Conn
-	sfs  []sched.Subflow
-	pool []schedSubflow
+// schedConn fills the connection's snapshot for its scheduler, the
+// values of this moment in a buffer the connection reuses, so that a
+// decision allocates nothing. The scheduler's choices are positions in
+// it, which are positions in c.subflows (see chosen).
+func (c *Conn) schedConn() sched.Conn {
+	c.schedSnap = c.schedSnap[:0]
+	for _, sf := range c.subflows {
+		c.schedSnap = append(c.schedSnap, sf.schedSubflow())
+	}
+	return sched.Conn{
+		Subflows:     c.schedSnap,
+		Unsent:       c.snd.unsent(),
+		SendWindow:   c.sendRoom(),
+		DataInFlight: int(c.snd.nxt - c.snd.una),
+	}
 }
 
-// Subflows implements sched.Conn.
-func (v *schedView) Subflows() []sched.Subflow {
-	if v.sfs == nil || len(v.pool) != len(v.c.subflows) {
-		v.pool = make([]schedSubflow, len(v.c.subflows))
-		v.sfs = make([]sched.Subflow, len(v.c.subflows))
-		for i, sf := range v.c.subflows {
-			v.pool[i].sf = sf
-			v.sfs[i] = &v.pool[i]
+// schedSubflow is the subflow as a scheduler sees it.
+func (sf *subflow) schedSubflow() sched.Subflow {
+	s := sched.Subflow{
+		ID:       sf.id,
+		Backup:   sf.backup || sf.peerBackup,
+		Usable:   sf.usable(),
+		Stale:    sf.stale,
+		SRTT:     sf.info.SRTT,
+		RTTVar:   sf.info.RTTVar,
+		Window:   sf.info.Cwnd,
+		InFlight: sf.info.InFlight,
+		MSS:      sf.info.MSS,
+		Rate:     sf.info.DeliveryRate,
+	}
+	if sf.tc != nil {
+		s.Queued = sf.tc.Unsent()
+		s.Room = sf.Room()
+	}
+	return s
+}
+
+// chosen keeps, of the positions a scheduler returned, those that name a
+// subflow (a scheduler written elsewhere may err; its mistake must not
+// crash the stack), and returns them. Their storage becomes the buffer of
+// the next decision.
+func (c *Conn) chosen(pos []int) []int {
+	out := pos[:0]
+	for _, i := range pos {
+		if i >= 0 && i < len(c.subflows) {
+			out = append(out, i)
 		}
 	}
-	return v.sfs
+	c.schedPos = out
+	return out
 }
-
-// Unsent implements sched.Conn.
-func (v *schedView) Unsent() int { return v.c.snd.unsent() }
-
-// DataInFlight implements sched.DataInFlighter: bytes sent at data level
-// and not yet DATA_ACKed.
-func (v *schedView) DataInFlight() int { return int(v.c.snd.nxt - v.c.snd.una) }
-
-// SendWindow implements sched.Conn.
-func (v *schedView) SendWindow() int { return v.c.sendRoom() }
-
-// schedSubflow is a subflow as a scheduler sees it.
-type schedSubflow struct{ sf *subflow }
-
-// ID implements sched.Subflow.
-func (s *schedSubflow) ID() int { return s.sf.id }
-
-// Backup implements sched.Subflow.
-func (s *schedSubflow) Backup() bool { return s.sf.backup || s.sf.peerBackup }
-
-// SRTT implements sched.Subflow.
-func (s *schedSubflow) SRTT() time.Duration { return s.sf.info.SRTT }
-
-// RTTVar implements sched.Subflow.
-func (s *schedSubflow) RTTVar() time.Duration { return s.sf.info.RTTVar }
-
-// Window implements sched.Subflow.
-func (s *schedSubflow) Window() int { return s.sf.info.Cwnd }
-
-// InFlight implements sched.Subflow.
-func (s *schedSubflow) InFlight() int { return s.sf.info.InFlight }
-
-// Queued implements sched.Subflow.
-func (s *schedSubflow) Queued() int {
-	if s.sf.tc == nil {
-		return 0
-	}
-	return s.sf.tc.Unsent()
-}
-
-// MSS implements sched.Subflow.
-func (s *schedSubflow) MSS() int { return s.sf.info.MSS }
-
-// Room implements sched.Subflow.
-func (s *schedSubflow) Room() int { return s.sf.Room() }
-
-// Usable implements sched.Subflow.
-func (s *schedSubflow) Usable() bool { return s.sf.usable() }
-
-// Stale implements sched.Subflow.
-func (s *schedSubflow) Stale() bool { return s.sf.stale }
-
-// Rate implements sched.Subflow.
-func (s *schedSubflow) Rate() float64 { return s.sf.info.DeliveryRate }
 
 // Room is how many more bytes the subflow takes now: its congestion
 // window less what is in flight and what waits in its queue, bounded by

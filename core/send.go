@@ -1,9 +1,9 @@
 package core
 
 import (
+	"math/bits"
 	"time"
 
-	"github.com/mptcp-go/mptcp/sched"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -36,41 +36,44 @@ func (c *Conn) push(now time.Time) {
 			}
 		}
 	}
-	view := schedView{c: c}
-	var buf [8]sched.Subflow
-	c.pushReinject(now, &view, buf[:0])
+	c.pushReinject(now)
 	for guard := 0; guard < 4096 && c.snd.unsent() > 0; guard++ {
 		room := c.sendRoom()
 		if room <= 0 {
-			c.windowLimited(now, &view)
+			c.windowLimited(now)
 			break
 		}
-		sfs := c.sched.Send(now, &view, buf[:0])
-		if len(sfs) == 0 {
+		pos := c.chosen(c.sched.Send(now, c.schedConn(), c.schedPos[:0]))
+		if len(pos) == 0 {
 			break
 		}
 		n := min(c.snd.unsent(), room, maxMapping)
-		for _, s := range sfs {
-			n = min(n, s.Room())
+		for _, i := range pos {
+			n = min(n, c.schedSnap[i].Room)
 		}
 		if n <= 0 {
 			break
 		}
 		// Whole segments, unless this is the end of what was written:
 		// the peer's window or maxMapping must not cut a runt either.
-		if seg := sfs[0].(*schedSubflow).sf.tc.PayloadMSS(); n > seg && n < c.snd.unsent() {
+		if seg := c.subflows[pos[0]].tc.PayloadMSS(); n > seg && n < c.snd.unsent() {
 			n -= n % seg
 		}
 		dsn := c.snd.nxt
 		sent := 0
-		for _, s := range sfs {
-			sf := s.(*schedSubflow).sf
-			if k := sf.sendData(dsn, n); k > sent {
+		for _, i := range pos {
+			if k := c.subflows[i].sendData(dsn, n); k > sent {
 				sent = k
 			}
 		}
 		if sent == 0 {
 			break
+		}
+		if c.snd.nxt == c.snd.una {
+			// Data is outstanding from now: the connection-level
+			// timeout counts from here, not from the DATA_ACK that
+			// ended the last busy period.
+			c.lastUnaMove = now
 		}
 		c.snd.nxt += uint64(sent)
 	}
@@ -106,24 +109,23 @@ func (c *Conn) sendRoom() int {
 // with its mapping (and its checksum), and returns how many went.
 func (sf *subflow) sendData(dsn uint64, n int) int {
 	c := sf.conn
-	p := c.snd.bytes(dsn, n)
-	if len(p) == 0 {
-		return 0
-	}
 	n = min(n, sf.tc.Writable())
 	if n <= 0 {
 		return 0
 	}
-	p = p[:min(len(p), n)]
+	p, q := c.snd.bytes(dsn, n)
+	if len(p) == 0 {
+		return 0
+	}
 	off := sf.tc.SendOffset()
-	k, err := sf.tc.WriteRecord(p)
+	k, err := sf.tc.WriteRecordSplit(p, q)
 	if err != nil || k == 0 {
 		return 0
 	}
 	m := mapping{dsn: dsn, off: off, n: uint64(k)}
 	if c.csum {
 		m.hasCsum = true
-		m.csum = wire.DSSChecksum(dsn, uint32(off+1), uint16(k), p[:k])
+		m.csum = dssChecksum(dsn, uint32(off+1), uint16(k), p, q)
 	}
 	sf.tx.push(m)
 	sf.sentStarts[sf.sentN%len(sf.sentStarts)] = dsn
@@ -133,6 +135,24 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 	sf.refresh()
 	sf.emitScheduled(dsn, k)
 	return k
+}
+
+// dssChecksum is the DSS checksum (RFC 8684 section 3.3.1) of the k
+// bytes that start with p and go on in q, where the send buffer's ring
+// wraps. A piece after an odd-length one starts in the middle of a 16-bit
+// word: its sum counts byte-swapped (RFC 1071 section 2(B)).
+func dssChecksum(dsn uint64, seq uint32, k uint16, p, q []byte) uint16 {
+	p = p[:min(len(p), int(k))]
+	q = q[:int(k)-len(p)]
+	if len(q) == 0 {
+		return wire.DSSChecksum(dsn, seq, k, p)
+	}
+	sum := wire.Checksum(p, wire.DSSPseudoHeaderSum(dsn, seq, k))
+	t := wire.Checksum(q, 0)
+	if len(p)%2 == 1 {
+		t = bits.ReverseBytes16(t)
+	}
+	return ^wire.ChecksumCombine(sum, t)
 }
 
 // dataFinDue reports whether a DATA_FIN should go out: the application

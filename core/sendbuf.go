@@ -48,10 +48,11 @@ func (s *sendBuffer) write(p []byte) int {
 func (s *sendBuffer) unsent() int { return int(s.end() - s.nxt) }
 
 // bytes returns up to n bytes starting at dsn, which must lie in
-// [una, end). The slice aliases the buffer.
-func (s *sendBuffer) bytes(dsn uint64, n int) []byte {
+// [una, end): a, then b where they wrap around the end of the buffer's
+// ring (see byteQueue.peek). The slices alias the buffer.
+func (s *sendBuffer) bytes(dsn uint64, n int) (a, b []byte) {
 	if before64(dsn, s.una) || !before64(dsn, s.end()) {
-		return nil
+		return nil, nil
 	}
 	return s.q.peek(int(dsn-s.una), n)
 }

@@ -8,7 +8,10 @@
 // again at the time it asked for, or sooner when woken.
 package link
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Stack is a sans-I/O network stack: tcp.Stack, the MPTCP stack, or the
 // public API's stack all have this shape (as does netsim.Stack).
@@ -59,4 +62,19 @@ type Driver interface {
 type Attacher interface {
 	Stack
 	Attach(d Driver)
+}
+
+// Locker is a Stack that serialises its callers, the driver and the
+// application's goroutines, with a lock of its own that its Deliver and
+// Poll take on every call (the mptcp package's Stack). A driver that
+// hands the stack a batch of packets takes the lock once for the whole
+// round instead: Lock, then Deliver and Poll on the Stack that Unlocked
+// returns, then Unlock, and it writes to its devices after Unlock so
+// that the application never waits on a device.
+type Locker interface {
+	Stack
+	sync.Locker
+	// Unlocked returns the stack's Deliver and Poll without the lock: a
+	// driver calls them only while it holds the lock.
+	Unlocked() Stack
 }

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -85,6 +86,27 @@ type Event struct {
 	Loss  *float64
 }
 
+// Span is a stretch of a run's time.
+type Span struct{ From, To time.Duration }
+
+// Outages returns when the path is down, in order: from each event that
+// takes it down to the next that brings it back, or to end.
+func (p *Path) Outages(end time.Duration) []Span {
+	var spans []Span
+	down := false
+	for _, e := range p.Events {
+		switch {
+		case e.Down && !down:
+			spans = append(spans, Span{From: e.At, To: end})
+			down = true
+		case e.Up && down:
+			spans[len(spans)-1].To = e.At
+			down = false
+		}
+	}
+	return spans
+}
+
 // Competitor is a single-path TCP host behind its own access link.
 type Competitor struct {
 	Name string
@@ -128,6 +150,10 @@ func Parse(data []byte) (*Scenario, error) {
 
 // decodeError turns a YAML decoding error into one line naming the field.
 func decodeError(err error) error {
+	if errors.Is(err, io.EOF) {
+		// yaml.v3's answer for a document with no content.
+		return fmt.Errorf("%w: the file holds no scenario (it is empty or only comments; \"mptcp sim --show\" prints an example)", ErrInvalid)
+	}
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("line %s: unknown field %q", m[1], m[2])
@@ -414,9 +440,10 @@ func (s *Scenario) resolveQueues(f *File) {
 
 // Capacity returns the average capacity, in bit/s, available to the MPTCP
 // connection in direction d over the scenario's duration: the sum of the
-// paths' rates while each is up, limited by the server link's rate. A path
-// with no rate limit counts as the server link's rate, or as zero if that
-// too is unlimited (the capacity is then unknown).
+// paths' rates while each is up, limited by the server link's rate. While
+// a path with no rate limit is up, the capacity is the server link's
+// rate; if that too is unlimited, the capacity is unknown and Capacity
+// returns 0.
 func (s *Scenario) Capacity(d Direction) int64 {
 	return s.CapacityOver(d, 0, s.Duration)
 }
@@ -425,15 +452,21 @@ func (s *Scenario) Capacity(d Direction) int64 {
 // transfer that started late or finished early.
 func (s *Scenario) CapacityOver(d Direction, from, to time.Duration) int64 {
 	const step = 10 * time.Millisecond
+	srv := pick(s.ServerLink, d).Rate
 	var sum float64
 	n := 0
 	for t := from; t < to; t += step {
 		var c int64
+		unlimited := false
 		for _, p := range s.Paths {
-			c += p.rateAt(t, d)
+			rate, up := p.rateAt(t, d)
+			c += rate
+			unlimited = unlimited || up && rate == 0
 		}
-		if srv := pick(s.ServerLink, d).Rate; srv > 0 && (c == 0 || c > srv) {
+		if srv > 0 && (unlimited || c > srv) {
 			c = srv
+		} else if unlimited {
+			return 0
 		}
 		sum += float64(c)
 		n++
@@ -451,9 +484,10 @@ func pick(l Link, d Direction) netsim.PipeConfig {
 	return l.Down
 }
 
-// rateAt returns the path's rate in direction d at time t, 0 while down.
-func (p *Path) rateAt(t time.Duration, d Direction) int64 {
-	rate, up := pick(p.Link, d).Rate, true
+// rateAt returns the path's rate in direction d at time t (0: no limit)
+// and whether the path is up then.
+func (p *Path) rateAt(t time.Duration, d Direction) (rate int64, up bool) {
+	rate, up = pick(p.Link, d).Rate, true
 	for _, e := range p.Events {
 		if e.At > t {
 			continue
@@ -469,7 +503,7 @@ func (p *Path) rateAt(t time.Duration, d Direction) int64 {
 		}
 	}
 	if !up {
-		return 0
+		return 0, false
 	}
-	return rate
+	return rate, true
 }

@@ -101,6 +101,17 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		"type error":      {"paths: 3\n", "cannot unmarshal"},
 		"zero duration":   {"duration: 0s\npaths:\n  - rate: 1Mbit\n", "duration: must be positive"},
 		"competitor name": {"paths:\n  - rate: 1Mbit\ncompetitors:\n  - name: server\n", `competitors[0].name: "server"`},
+		// issue 19: yaml.v3's "EOF" for a file with nothing in it.
+		"empty file":    {"", "the file holds no scenario (it is empty or only comments"},
+		"only comments": {"# nothing\n\n", "the file holds no scenario"},
+		// issue 19: a rate too high is out of range, not "not a rate".
+		"huge rate":     {"paths:\n  - rate: 1e30bit\n", `paths[0].rate: "1e30bit" is out of range: a rate is 0 (unlimited) to 1000Gbit`},
+		"negative rate": {"paths:\n  - rate: -1Mbit\n", `"-1Mbit" is out of range`},
+		"huge size":     {"paths:\n  - rate: 1Mbit\ntransfer:\n  size: 1e20GB\n", `transfer.size: "1e20GB" is out of range: a size is 0 to 1 PiB`},
+		// The line numbers yaml.v3 reports are those of the offending key
+		// or value, counting comments and blank lines.
+		"line after comments":  {"# c\n\nname: x\npaths:\n  - name: a\n    rate: 1Mbit\n    colour: red\n", `line 7: unknown field "colour"`},
+		"line of a type error": {"name: x\npaths:\n  - name: a\n    rate: 1Mbit\n  - name: b\n    delay: {a: 1}\n", "line 6: cannot unmarshal"},
 	} {
 		_, err := Parse([]byte(c.file))
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
@@ -171,5 +182,27 @@ func TestServerLinkDirections(t *testing.T) {
 	cl := top.Client.Interfaces()[0]
 	if cl.Out().Rate() != 1e9 {
 		t.Fatalf("client sends at %d", cl.Out().Rate())
+	}
+}
+
+// TestCapacityUnlimitedPath (issue 19, point 6): while a path without a
+// rate is up, the capacity is the server link's, or unknown (0).
+func TestCapacityUnlimitedPath(t *testing.T) {
+	s, err := Parse([]byte("duration: 10s\npaths:\n  - {name: a, rate: 10Mbit, delay: 10ms}\n  - {name: b, delay: 10ms, outages: [{at: 5s, for: 5s}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Capacity(Download); c != 0 {
+		t.Errorf("capacity %d with an unlimited path up, want 0 (unknown)", c)
+	}
+	if c := s.CapacityOver(Download, 5*time.Second, 10*time.Second); c != 10e6 {
+		t.Errorf("capacity %d while the unlimited path is down, want 10e6", c)
+	}
+	s.ServerLink.Down.Rate = 40e6
+	if c := s.Capacity(Download); c != 25e6 {
+		t.Errorf("capacity %d behind a 40 Mbit/s server link, want 25e6 (40 then 10)", c)
+	}
+	if got, want := s.Paths[1].Outages(10*time.Second), []Span{{5 * time.Second, 10 * time.Second}}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("outages %v, want %v", got, want)
 	}
 }

@@ -21,6 +21,11 @@ var rateUnits = []struct {
 	{"kbit", 1e3}, {"kbps", 1e3}, {"bit", 1}, {"bps", 1},
 }
 
+// MaxRate is the highest rate a link takes, 1 Tbit/s: far above any
+// link the simulator or the emulator can model, far below where the
+// arithmetic in bits per second would overflow.
+const MaxRate = 1e12
+
 // ParseRate parses a rate such as "20Mbit".
 func ParseRate(s string) (Rate, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
@@ -32,8 +37,11 @@ func ParseRate(s string) (Rate, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 || math.IsInf(v, 0) || v*mult > math.MaxInt64/2 {
+	if err != nil || math.IsNaN(v) {
 		return 0, fmt.Errorf("%q is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)", s)
+	}
+	if v < 0 || v*mult > MaxRate {
+		return 0, fmt.Errorf("%q is out of range: a rate is 0 (unlimited) to %s", s, Rate(MaxRate))
 	}
 	return Rate(math.Round(v * mult)), nil
 }
@@ -87,6 +95,9 @@ var sizeUnits = []struct {
 	{"gb", 1e9}, {"mb", 1e6}, {"kb", 1e3}, {"b", 1},
 }
 
+// maxSize is the largest size ParseSize takes, 1 PiB.
+const maxSize = 1 << 50
+
 // ParseSize parses a size such as "64KB".
 func ParseSize(s string) (Size, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
@@ -98,8 +109,11 @@ func ParseSize(s string) (Size, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 || v*mult > 1<<50 {
+	if err != nil || math.IsNaN(v) {
 		return 0, fmt.Errorf("%q is not a size (examples: 64KB, 10MB, 1GiB)", s)
+	}
+	if v < 0 || v*mult > maxSize {
+		return 0, fmt.Errorf("%q is out of range: a size is 0 to %s", s, "1 PiB")
 	}
 	return Size(math.Round(v * mult)), nil
 }

@@ -40,7 +40,7 @@ type blest struct {
 	lambda     float64
 	lastUpdate time.Time
 	blocked    bool // the window blocked sending since the last update
-	buf        []Subflow
+	buf        []int
 	used       []blestUse // when each subflow last got data, by ID
 }
 
@@ -56,33 +56,34 @@ func newBLEST() *blest { return &blest{lambda: blestLambdaInit} }
 func (*blest) Name() string { return "blest" }
 
 // Send implements Scheduler.
-func (b *blest) Send(now time.Time, c Conn, dst []Subflow) []Subflow {
-	sfs := c.Subflows()
-	best := Pick(sfs, -1)
-	if best == nil {
+func (b *blest) Send(now time.Time, c Conn, dst []int) []int {
+	sfs := c.Subflows
+	bi := Pick(sfs, -1)
+	if bi < 0 {
 		return dst
 	}
 	b.buf = Eligible(sfs, -1, b.buf[:0])
-	fast := fastest(b.buf)
-	if fast == nil || fast == best || fast.SRTT() <= 0 || best.SRTT() <= 0 {
-		return b.use(now, dst, best)
+	fi := fastest(sfs, b.buf)
+	best, fast := &sfs[bi], &sfs[fi] // fi >= 0: bi is eligible
+	if fi == bi || fast.SRTT <= 0 || best.SRTT <= 0 {
+		return b.use(now, dst, sfs, bi)
 	}
-	b.update(now, fast.SRTT())
+	b.update(now, fast.SRTT)
 	if b.stale(now, best) {
-		return b.use(now, dst, best) // measure its RTT again
+		return b.use(now, dst, sfs, bi) // measure its RTT again
 	}
-	r := float64(best.SRTT()) / float64(fast.SRTT())
-	fastBytes := b.lambda * (float64(fast.Window()) + float64(fast.MSS())*(r-1)/2) * r
+	r := float64(best.SRTT) / float64(fast.SRTT)
+	fastBytes := b.lambda * (float64(fast.Window) + float64(fast.MSS)*(r-1)/2) * r
 	// What the slow subflow would hold of the window, as the paper counts
 	// it: what it has in flight (and queued) plus one segment. Counting
 	// the chunk the MPTCP layer would hand it, its whole free window,
 	// made every slow window look like a block and starved the slow path.
-	slowBytes := best.InFlight() + best.Queued() + best.MSS()
-	avail := window(c, sfs) - slowBytes
+	slowBytes := best.InFlight + best.Queued + best.MSS
+	avail := c.SendWindow + c.DataInFlight - slowBytes
 	if fastBytes > float64(avail) {
 		return dst // wait for the fast subflow
 	}
-	return b.use(now, dst, best)
+	return b.use(now, dst, sfs, bi)
 }
 
 // stale reports whether sf has been idle, with nothing in flight or
@@ -91,27 +92,29 @@ func (b *blest) Send(now time.Time, c Conn, dst []Subflow) []Subflow {
 // (a bufferbloated cellular path shows seconds) and would keep it idle
 // for ever; past the same point TCP restarts its window after idle, so
 // sending there costs at most a restart window and brings fresh samples.
-func (b *blest) stale(now time.Time, sf Subflow) bool {
-	if sf.InFlight() > 0 || sf.Queued() > 0 {
+func (b *blest) stale(now time.Time, sf *Subflow) bool {
+	if sf.InFlight > 0 || sf.Queued > 0 {
 		return false
 	}
-	last, ok := b.lastUse(sf.ID())
+	last, ok := b.lastUse(sf.ID)
 	if !ok {
 		return false
 	}
-	return now.Sub(last) > sf.SRTT()+4*sf.RTTVar()
+	return now.Sub(last) > sf.SRTT+4*sf.RTTVar
 }
 
-// use notes that sf carries data now and appends it to dst.
-func (b *blest) use(now time.Time, dst []Subflow, sf Subflow) []Subflow {
-	for i := range b.used {
-		if b.used[i].id == sf.ID() {
-			b.used[i].at = now
-			return append(dst, sf)
+// use notes that the subflow at position i carries data now and appends
+// it to dst.
+func (b *blest) use(now time.Time, dst []int, sfs []Subflow, i int) []int {
+	id := sfs[i].ID
+	for k := range b.used {
+		if b.used[k].id == id {
+			b.used[k].at = now
+			return append(dst, i)
 		}
 	}
-	b.used = append(b.used, blestUse{id: sf.ID(), at: now})
-	return append(dst, sf)
+	b.used = append(b.used, blestUse{id: id, at: now})
+	return append(dst, i)
 }
 
 // lastUse returns when BLEST last gave data to subflow id.
@@ -128,12 +131,12 @@ func (b *blest) lastUse(id int) (time.Time, bool) {
 // again elsewhere, which includes the moment the receive window blocks
 // new data (opportunistic retransmission): that is the blocking BLEST's
 // lambda learns from.
-func (b *blest) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
-	if c.SendWindow() <= 0 {
+func (b *blest) Reinject(_ time.Time, c Conn, from int, dst []int) []int {
+	if c.SendWindow <= 0 {
 		b.blocked = true
 	}
-	if sf := Pick(c.Subflows(), from); sf != nil {
-		dst = append(dst, sf)
+	if i := Pick(c.Subflows, from); i >= 0 {
+		dst = append(dst, i)
 	}
 	return dst
 }
@@ -155,17 +158,4 @@ func (b *blest) update(now time.Time, rtt time.Duration) {
 	b.lambda = min(max(b.lambda, blestLambdaMin), blestLambdaMax)
 	b.blocked = false
 	b.lastUpdate = now
-}
-
-// window returns the connection-level send window the peer offers: what
-// it still allows plus what is in flight at data level.
-func window(c Conn, sfs []Subflow) int {
-	if d, ok := c.(DataInFlighter); ok {
-		return c.SendWindow() + d.DataInFlight()
-	}
-	w := c.SendWindow()
-	for _, sf := range sfs {
-		w += sf.InFlight() + sf.Queued()
-	}
-	return w
 }

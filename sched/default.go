@@ -15,8 +15,8 @@ type minRTT struct{}
 func (minRTT) Name() string { return Default }
 
 // Send implements Scheduler.
-func (minRTT) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
-	if best := Pick(c.Subflows(), -1); best != nil {
+func (minRTT) Send(_ time.Time, c Conn, dst []int) []int {
+	if best := Pick(c.Subflows, -1); best >= 0 {
 		dst = append(dst, best)
 	}
 	return dst
@@ -24,25 +24,26 @@ func (minRTT) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
 
 // Reinject implements Scheduler: the best subflow other than the one the
 // data is leaving.
-func (minRTT) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
-	if best := Pick(c.Subflows(), from); best != nil {
+func (minRTT) Reinject(_ time.Time, c Conn, from int, dst []int) []int {
+	if best := Pick(c.Subflows, from); best >= 0 {
 		return append(dst, best)
 	}
 	return dst
 }
 
-// Pick returns the lowest-SRTT eligible subflow with room (see
-// Eligible), skipping the one with ID skip (-1 skips none), or nil.
+// Pick returns the position of the lowest-SRTT eligible subflow with room
+// (see Eligible), skipping the one with ID skip (-1 skips none), or -1.
 // Stale subflows (retransmission timeouts without progress) are passed
 // over while any other subflow is usable, as the kernel does; backup
 // subflows are considered only when no non-backup subflow is usable. Other
 // schedulers use it as their fallback choice.
-func Pick(sfs []Subflow, skip int) Subflow {
+func Pick(sfs []Subflow, skip int) int {
 	r := rulesFor(sfs, skip)
-	var best Subflow
-	for _, sf := range sfs {
-		if r.eligible(sf) && sf.Room() > 0 && (best == nil || lower(sf, best)) {
-			best = sf
+	best := -1
+	for i := range sfs {
+		sf := &sfs[i]
+		if r.eligible(sf) && sf.Room > 0 && (best < 0 || lower(sf, &sfs[best])) {
+			best = i
 		}
 	}
 	return best
@@ -51,9 +52,9 @@ func Pick(sfs []Subflow, skip int) Subflow {
 // lower orders subflows by SRTT; one without a sample yet counts as fast,
 // so a new subflow gets probed, and ties go to the lower ID for
 // determinism.
-func lower(a, b Subflow) bool {
-	if a.SRTT() != b.SRTT() {
-		return a.SRTT() < b.SRTT()
+func lower(a, b *Subflow) bool {
+	if a.SRTT != b.SRTT {
+		return a.SRTT < b.SRTT
 	}
-	return a.ID() < b.ID()
+	return a.ID < b.ID
 }

@@ -22,29 +22,30 @@ const ecfBeta = 0.25
 // carry them, ECF waits; otherwise it sends on the slow subflow.
 type ecf struct {
 	waiting bool
-	buf     []Subflow
+	buf     []int
 }
 
 // Name implements Scheduler.
 func (*ecf) Name() string { return "ecf" }
 
 // Send implements Scheduler.
-func (e *ecf) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
-	sfs := c.Subflows()
-	best := Pick(sfs, -1)
-	if best == nil {
+func (e *ecf) Send(_ time.Time, c Conn, dst []int) []int {
+	sfs := c.Subflows
+	bi := Pick(sfs, -1)
+	if bi < 0 {
 		return dst
 	}
 	e.buf = Eligible(sfs, -1, e.buf[:0])
-	fast := fastest(e.buf)
-	if fast == nil || fast == best || fast.SRTT() <= 0 || best.SRTT() <= 0 {
-		return append(dst, best)
+	fi := fastest(sfs, e.buf)
+	best, fast := &sfs[bi], &sfs[fi] // fi >= 0: bi is eligible
+	if fi == bi || fast.SRTT <= 0 || best.SRTT <= 0 {
+		return append(dst, bi)
 	}
-	k := float64(c.Unsent())
-	cwndF := float64(max(fast.Window(), fast.MSS()))
-	cwndS := float64(max(best.Window(), best.MSS()))
-	rttF, rttS := fast.SRTT().Seconds(), best.SRTT().Seconds()
-	delta := max(fast.RTTVar(), best.RTTVar()).Seconds()
+	k := float64(c.Unsent)
+	cwndF := float64(max(fast.Window, fast.MSS))
+	cwndS := float64(max(best.Window, best.MSS))
+	rttF, rttS := fast.SRTT.Seconds(), best.SRTT.Seconds()
+	delta := max(fast.RTTVar, best.RTTVar).Seconds()
 	// At least one round on the fast subflow is needed, as the paper's
 	// implementation counts.
 	xF := max(k, cwndF)
@@ -61,14 +62,14 @@ func (e *ecf) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
 	} else {
 		e.waiting = false
 	}
-	return append(dst, best)
+	return append(dst, bi)
 }
 
 // Reinject implements Scheduler: the best subflow other than the one
 // the data leaves, as with the default scheduler.
-func (*ecf) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
-	if sf := Pick(c.Subflows(), from); sf != nil {
-		dst = append(dst, sf)
+func (*ecf) Reinject(_ time.Time, c Conn, from int, dst []int) []int {
+	if i := Pick(c.Subflows, from); i >= 0 {
+		dst = append(dst, i)
 	}
 	return dst
 }

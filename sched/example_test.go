@@ -11,27 +11,27 @@ import (
 // window: a whole scheduler in one file. It reuses the rules every
 // scheduler shares (usable, not stale, backups only as a last resort)
 // through sched.Eligible, and the default choice for reinjection.
-type mostRoom struct{ buf []sched.Subflow }
+type mostRoom struct{ buf []int }
 
 func (*mostRoom) Name() string { return "mostroom" }
 
-func (m *mostRoom) Send(_ time.Time, c sched.Conn, dst []sched.Subflow) []sched.Subflow {
-	m.buf = sched.Eligible(c.Subflows(), -1, m.buf[:0])
-	var best sched.Subflow
-	for _, sf := range m.buf {
-		if sf.Room() > 0 && (best == nil || sf.Room() > best.Room()) {
-			best = sf
+func (m *mostRoom) Send(_ time.Time, c sched.Conn, dst []int) []int {
+	m.buf = sched.Eligible(c.Subflows, -1, m.buf[:0])
+	best := -1
+	for _, i := range m.buf {
+		if room := c.Subflows[i].Room; room > 0 && (best < 0 || room > c.Subflows[best].Room) {
+			best = i
 		}
 	}
-	if best == nil {
+	if best < 0 {
 		return dst // nothing has room: wait
 	}
 	return append(dst, best)
 }
 
-func (*mostRoom) Reinject(_ time.Time, c sched.Conn, from int, dst []sched.Subflow) []sched.Subflow {
-	if sf := sched.Pick(c.Subflows(), from); sf != nil {
-		dst = append(dst, sf)
+func (*mostRoom) Reinject(_ time.Time, c sched.Conn, from int, dst []int) []int {
+	if i := sched.Pick(c.Subflows, from); i >= 0 {
+		dst = append(dst, i)
 	}
 	return dst
 }

@@ -21,18 +21,14 @@ type sub struct {
 	rate                float64
 }
 
-func (s *sub) ID() int               { return s.id }
-func (s *sub) Backup() bool          { return s.backup }
-func (s *sub) SRTT() time.Duration   { return s.srtt }
-func (s *sub) RTTVar() time.Duration { return s.rttvar }
-func (s *sub) Window() int           { return s.cwnd }
-func (s *sub) InFlight() int         { return s.inflight }
-func (s *sub) Queued() int           { return s.queued }
-func (s *sub) MSS() int              { return s.mss }
-func (s *sub) Room() int             { return max(0, s.cwnd-s.inflight-s.queued) }
-func (s *sub) Usable() bool          { return !s.down }
-func (s *sub) Stale() bool           { return s.stale }
-func (s *sub) Rate() float64         { return s.rate }
+// snap is the subflow as the MPTCP layer would hand it over.
+func (s *sub) snap() sched.Subflow {
+	return sched.Subflow{
+		ID: s.id, Backup: s.backup, Usable: !s.down, Stale: s.stale,
+		SRTT: s.srtt, RTTVar: s.rttvar, Window: s.cwnd, InFlight: s.inflight,
+		Queued: s.queued, MSS: s.mss, Room: max(0, s.cwnd-s.inflight-s.queued), Rate: s.rate,
+	}
+}
 
 // newSub is a usable subflow with a 10-segment window, full if full.
 func newSub(id int, srtt time.Duration, full bool) *sub {
@@ -43,37 +39,43 @@ func newSub(id int, srtt time.Duration, full bool) *sub {
 	return s
 }
 
+// conn is a connection as a test sets it up: its subflows stay editable
+// between decisions, and each decision sees a fresh snapshot.
 type conn struct {
-	sfs            []sched.Subflow
-	unsent, window int
+	subs                     []*sub
+	unsent, window, inflight int
+	last                     sched.Conn // the snapshot of the last decision
 }
-
-func (c *conn) Subflows() []sched.Subflow { return c.sfs }
-func (c *conn) Unsent() int               { return c.unsent }
-func (c *conn) SendWindow() int           { return c.window }
-
-// dataConn also reports the data-level bytes in flight.
-type dataConn struct {
-	conn
-	inflight int
-}
-
-func (c *dataConn) DataInFlight() int { return c.inflight }
 
 func mkConn(subs ...*sub) *conn {
-	c := &conn{unsent: 1 << 20, window: 1 << 20}
-	for _, s := range subs {
-		c.sfs = append(c.sfs, s)
-	}
-	return c
+	return &conn{subs: subs, unsent: 1 << 20, window: 1 << 20}
 }
 
-func ids(sfs []sched.Subflow) []int {
+// snap takes the snapshot the scheduler sees.
+func (c *conn) snap() sched.Conn {
+	sfs := make([]sched.Subflow, len(c.subs))
+	for i, s := range c.subs {
+		sfs[i] = s.snap()
+	}
+	c.last = sched.Conn{Subflows: sfs, Unsent: c.unsent, SendWindow: c.window, DataInFlight: c.inflight}
+	return c.last
+}
+
+// ids maps positions chosen in the last snapshot to subflow IDs.
+func (c *conn) ids(pos []int) []int {
 	out := []int{}
-	for _, s := range sfs {
-		out = append(out, s.ID())
+	for _, i := range pos {
+		out = append(out, c.last.Subflows[i].ID)
 	}
 	return out
+}
+
+func (c *conn) send(s sched.Scheduler, now time.Time) []int {
+	return c.ids(s.Send(now, c.snap(), nil))
+}
+
+func (c *conn) reinject(s sched.Scheduler, now time.Time, from int) []int {
+	return c.ids(s.Reinject(now, c.snap(), from, nil))
 }
 
 func mustNew(t *testing.T, name string) sched.Scheduler {
@@ -88,7 +90,7 @@ func mustNew(t *testing.T, name string) sched.Scheduler {
 	return s
 }
 
-func send(s sched.Scheduler, c sched.Conn) []int { return ids(s.Send(time.Time{}, c, nil)) }
+func send(s sched.Scheduler, c *conn) []int { return c.send(s, time.Time{}) }
 
 func TestRegistered(t *testing.T) {
 	for _, n := range []string{"default", "roundrobin", "redundant", "blest", "ecf"} {
@@ -108,31 +110,32 @@ func TestEligible(t *testing.T) {
 	b := newSub(2, 20*ms, true)
 	bk := newSub(3, 1*ms, false)
 	bk.backup = true
-	all := []sched.Subflow{a, b, bk}
-	if got := ids(sched.Eligible(all, -1, nil)); !slices.Equal(got, []int{1, 2}) {
+	all := mkConn(a, b, bk)
+	eligible := func(skip int) []int { return all.ids(sched.Eligible(all.snap().Subflows, skip, nil)) }
+	if got := eligible(-1); !slices.Equal(got, []int{1, 2}) {
 		t.Errorf("primaries usable: %v, want [1 2] (full window still counts, backup out)", got)
 	}
 	a.down, b.down = true, true
-	if got := ids(sched.Eligible(all, -1, nil)); !slices.Equal(got, []int{3}) {
+	if got := eligible(-1); !slices.Equal(got, []int{3}) {
 		t.Errorf("primaries down: %v, want the backup", got)
 	}
 	a.down, b.down = false, false
 	a.stale = true
-	if got := ids(sched.Eligible(all, 2, nil)); len(got) != 0 {
+	if got := eligible(2); len(got) != 0 {
 		t.Errorf("skip a working 2, 1 stale: %v, want none (2 still works: no backup)", got)
 	}
 	b.stale = true
-	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{3}) {
+	if got := eligible(2); !slices.Equal(got, []int{3}) {
 		t.Errorf("skip a stale 2, 1 stale: %v, want the fresh backup [3]", got)
 	}
 	b.stale = false
 	b.down = true
-	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{3}) {
+	if got := eligible(2); !slices.Equal(got, []int{3}) {
 		t.Errorf("skip a closed 2, 1 stale: %v, want the fresh backup [3]", got)
 	}
 	b.down = false
 	bk.down = true
-	if got := ids(sched.Eligible(all, 2, nil)); !slices.Equal(got, []int{1}) {
+	if got := eligible(2); !slices.Equal(got, []int{1}) {
 		t.Errorf("only a stale primary left: %v, want it [1]", got)
 	}
 }
@@ -181,7 +184,7 @@ func TestRedundant(t *testing.T) {
 	if got := send(s, cn); !slices.Equal(got, []int{2, 1}) {
 		t.Fatalf("Send = %v, want [2 1]: every primary with room, fastest first", got)
 	}
-	if got := ids(s.Reinject(time.Time{}, cn, 2, nil)); !slices.Equal(got, []int{1}) {
+	if got := cn.reinject(s, time.Time{}, 2); !slices.Equal(got, []int{1}) {
 		t.Fatalf("Reinject from 2 = %v, want [1]", got)
 	}
 	// The fastest is full and the one with room has more than twice its
@@ -215,7 +218,7 @@ func TestRedundant(t *testing.T) {
 func TestBLEST(t *testing.T) {
 	s := mustNew(t, "blest")
 	fast, slow := newSub(1, 10*ms, false), newSub(2, 40*ms, false)
-	cn := &dataConn{conn: *mkConn(fast, slow)}
+	cn := mkConn(fast, slow)
 	if got := send(s, cn); !slices.Equal(got, []int{1}) {
 		t.Fatalf("fast has room: %v, want [1]", got)
 	}
@@ -239,34 +242,26 @@ func TestBLEST(t *testing.T) {
 	// lambda until BLEST stops using the slow subflow.
 	cn.window = 80000 + 1400 - fast.cwnd
 	now := time.Time{}.Add(time.Second)
-	if got := ids(s.Send(now, cn, nil)); !slices.Equal(got, []int{2}) {
+	if got := cn.send(s, now); !slices.Equal(got, []int{2}) {
 		t.Fatalf("lambda 1.2: %v, want [2]", got)
 	}
 	for range 3 {
 		blocked := *cn
 		blocked.window = 0
-		s.Reinject(now, &blocked, 2, nil) // the layer reports window blocking
+		blocked.reinject(s, now, 2) // the layer reports window blocking
 		now = now.Add(11 * ms)
-		s.Send(now, cn, nil)
+		cn.send(s, now)
 	}
-	if got := ids(s.Send(now, cn, nil)); len(got) != 0 {
+	if got := cn.send(s, now); len(got) != 0 {
 		t.Fatalf("after blocked rounds: %v, want none (lambda raised)", got)
 	}
 	// Rounds without blocking bring lambda back down.
 	for range 20 {
 		now = now.Add(11 * ms)
-		s.Send(now, cn, nil)
+		cn.send(s, now)
 	}
-	if got := ids(s.Send(now, cn, nil)); !slices.Equal(got, []int{2}) {
+	if got := cn.send(s, now); !slices.Equal(got, []int{2}) {
 		t.Fatalf("after unblocked rounds: %v, want [2] (lambda lowered)", got)
-	}
-
-	// Without DataInFlight, the window is estimated from the subflows.
-	plain := mkConn(fast, slow)
-	plain.window = 60000 - fast.cwnd // SendWindow + inflight of both subflows = 60000
-	s2 := mustNew(t, "blest")
-	if got := send(s2, plain); len(got) != 0 {
-		t.Fatalf("estimated window: %v, want none", got)
 	}
 }
 
@@ -276,29 +271,29 @@ func TestBLEST(t *testing.T) {
 func TestBLESTStaleRTT(t *testing.T) {
 	s := mustNew(t, "blest")
 	fast, slow := newSub(1, 10*ms, false), newSub(2, 40*ms, false)
-	cn := &dataConn{conn: *mkConn(fast, slow)}
+	cn := mkConn(fast, slow)
 	fast.inflight, cn.inflight = fast.cwnd, fast.cwnd
 	t0 := time.Time{}.Add(time.Second)
-	if got := ids(s.Send(t0, cn, nil)); !slices.Equal(got, []int{2}) {
+	if got := cn.send(s, t0); !slices.Equal(got, []int{2}) {
 		t.Fatalf("ample window: %v, want [2]", got)
 	}
 	// Its queue filled: the slow subflow's SRTT is now 6 s.
 	slow.srtt, slow.rttvar = 6*time.Second, 0
 	cn.window = 100000
 	at := t0.Add(time.Second)
-	if got := ids(s.Send(at, cn, nil)); len(got) != 0 {
+	if got := cn.send(s, at); len(got) != 0 {
 		t.Fatalf("6 s RTT, small window: %v, want none", got)
 	}
 	at = t0.Add(slow.srtt + 4*slow.rttvar + ms)
 	slow.inflight = 1400
-	if got := ids(s.Send(at, cn, nil)); len(got) != 0 {
+	if got := cn.send(s, at); len(got) != 0 {
 		t.Fatalf("idle past RTO but with data in flight: %v, want none", got)
 	}
 	slow.inflight = 0
-	if got := ids(s.Send(at, cn, nil)); !slices.Equal(got, []int{2}) {
+	if got := cn.send(s, at); !slices.Equal(got, []int{2}) {
 		t.Fatalf("idle past its RTO: %v, want [2] (refresh its RTT)", got)
 	}
-	if got := ids(s.Send(at.Add(ms), cn, nil)); len(got) != 0 {
+	if got := cn.send(s, at.Add(ms)); len(got) != 0 {
 		t.Fatalf("just used: %v, want none", got)
 	}
 }
@@ -385,11 +380,11 @@ func TestBackupRule(t *testing.T) {
 		// retransmission) does not go to the backup; from a failed one
 		// it does.
 		p.stale = false
-		if got := ids(s.Reinject(time.Time{}, cn, 1, nil)); len(got) != 0 {
+		if got := cn.reinject(s, time.Time{}, 1); len(got) != 0 {
 			t.Errorf("%s: reinject from a working primary: %v, want none", name, got)
 		}
 		p.stale = true
-		if got := ids(s.Reinject(time.Time{}, cn, 1, nil)); !slices.Equal(got, []int{2}) {
+		if got := cn.reinject(s, time.Time{}, 1); !slices.Equal(got, []int{2}) {
 			t.Errorf("%s: reinject from a stale primary: %v, want the backup [2]", name, got)
 		}
 	}
@@ -400,9 +395,10 @@ func TestNoAllocs(t *testing.T) {
 		s := mustNew(t, name)
 		fast, slow := newSub(1, 10*ms, true), newSub(2, 40*ms, false)
 		cn := mkConn(fast, slow)
-		buf := make([]sched.Subflow, 0, 8)
-		s.Send(time.Time{}, cn, buf)
-		if n := testing.AllocsPerRun(100, func() { s.Send(time.Time{}, cn, buf[:0]) }); n != 0 {
+		snap := cn.snap()
+		buf := make([]int, 0, 8)
+		s.Send(time.Time{}, snap, buf)
+		if n := testing.AllocsPerRun(100, func() { s.Send(time.Time{}, snap, buf[:0]) }); n != 0 {
 			t.Errorf("%s: Send allocates %.1f times", name, n)
 		}
 	}

@@ -18,7 +18,7 @@ func init() { Register("redundant", func() Scheduler { return &redundant{} }) }
 // more than twice its RTT, the chunk waits for the fastest, since a copy
 // that only the slow path carries is the one the receiver waits for.
 // Backup subflows join only when no non-backup subflow is usable.
-type redundant struct{ buf []Subflow }
+type redundant struct{ buf []int }
 
 // redundantSlowFactor is how much slower than the fastest subflow the
 // subflows carrying a chunk without it may be.
@@ -28,30 +28,31 @@ const redundantSlowFactor = 2
 func (*redundant) Name() string { return "redundant" }
 
 // Send implements Scheduler: the subflows come lowest RTT first.
-func (r *redundant) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
-	r.buf = Eligible(c.Subflows(), -1, r.buf[:0])
-	fast := fastest(r.buf)
+func (r *redundant) Send(_ time.Time, c Conn, dst []int) []int {
+	sfs := c.Subflows
+	r.buf = Eligible(sfs, -1, r.buf[:0])
+	fi := fastest(sfs, r.buf)
 	n := len(dst)
-	dst = byRTT(withRoom(r.buf, dst), n)
+	dst = byRTT(sfs, withRoom(sfs, r.buf, dst), n)
 	if len(dst) == n {
 		return dst
 	}
-	lead := dst[n]
-	if fast != nil && fast.Room() <= 0 && fast.SRTT() > 0 && lead.SRTT() > redundantSlowFactor*fast.SRTT() {
+	lead := &sfs[dst[n]]
+	if fast := &sfs[fi]; fast.Room <= 0 && fast.SRTT > 0 && lead.SRTT > redundantSlowFactor*fast.SRTT {
 		return dst[:n] // wait for the fastest subflow
 	}
-	return copies(dst, n, min(lead.Room(), c.Unsent(), c.SendWindow()))
+	return copies(sfs, dst, n, min(lead.Room, c.Unsent, c.SendWindow))
 }
 
 // copies keeps, after the lead subflow at dst[n], only the subflows with
 // room for the whole chunk: the MPTCP layer cuts the chunk to the
 // smallest room of the subflows it is given, and a copy squeezed into a
 // nearly full window would cut the lead's data into slivers.
-func copies(dst []Subflow, n, chunk int) []Subflow {
+func copies(sfs []Subflow, dst []int, n, chunk int) []int {
 	out := dst[:n+1]
-	for _, sf := range dst[n+1:] {
-		if sf.Room() >= chunk {
-			out = append(out, sf)
+	for _, i := range dst[n+1:] {
+		if sfs[i].Room >= chunk {
+			out = append(out, i)
 		}
 	}
 	return out
@@ -60,21 +61,22 @@ func copies(dst []Subflow, n, chunk int) []Subflow {
 // Reinject implements Scheduler: every other eligible subflow with room,
 // lowest RTT first (the MPTCP layer takes the first for opportunistic
 // retransmission).
-func (r *redundant) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
-	r.buf = Eligible(c.Subflows(), from, r.buf[:0])
+func (r *redundant) Reinject(_ time.Time, c Conn, from int, dst []int) []int {
+	sfs := c.Subflows
+	r.buf = Eligible(sfs, from, r.buf[:0])
 	n := len(dst)
-	dst = byRTT(withRoom(r.buf, dst), n)
+	dst = byRTT(sfs, withRoom(sfs, r.buf, dst), n)
 	if len(dst) == n {
 		return dst
 	}
-	return copies(dst, n, dst[n].Room())
+	return copies(sfs, dst, n, sfs[dst[n]].Room)
 }
 
-// byRTT sorts s[from:] by RTT in place (insertion sort: a handful of
-// subflows, no allocation) and returns s.
-func byRTT(s []Subflow, from int) []Subflow {
+// byRTT sorts the positions s[from:] by their subflows' RTT in place
+// (insertion sort: a handful of subflows, no allocation) and returns s.
+func byRTT(sfs []Subflow, s []int, from int) []int {
 	for i := from + 1; i < len(s); i++ {
-		for j := i; j > from && lower(s[j], s[j-1]); j-- {
+		for j := i; j > from && lower(&sfs[s[j]], &sfs[s[j-1]]); j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}

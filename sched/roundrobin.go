@@ -12,44 +12,46 @@ func init() { Register("roundrobin", func() Scheduler { return &roundRobin{last:
 // receiver waits for the slow path's bytes.
 type roundRobin struct {
 	last int // ID of the subflow used last
-	buf  []Subflow
+	buf  []int
 }
 
 // Name implements Scheduler.
 func (*roundRobin) Name() string { return "roundrobin" }
 
 // Send implements Scheduler.
-func (r *roundRobin) Send(_ time.Time, c Conn, dst []Subflow) []Subflow {
-	r.buf = Eligible(c.Subflows(), -1, r.buf[:0])
+func (r *roundRobin) Send(_ time.Time, c Conn, dst []int) []int {
+	sfs := c.Subflows
+	r.buf = Eligible(sfs, -1, r.buf[:0])
 	// The next ID after last, cyclically, among those with room. IDs
 	// rather than positions keep the turn when subflows come and go.
-	var next, first Subflow
-	for _, sf := range r.buf {
-		if sf.Room() <= 0 {
+	next, first := -1, -1
+	for _, i := range r.buf {
+		sf := &sfs[i]
+		if sf.Room <= 0 {
 			continue
 		}
-		if first == nil || sf.ID() < first.ID() {
-			first = sf
+		if first < 0 || sf.ID < sfs[first].ID {
+			first = i
 		}
-		if sf.ID() > r.last && (next == nil || sf.ID() < next.ID()) {
-			next = sf
+		if sf.ID > r.last && (next < 0 || sf.ID < sfs[next].ID) {
+			next = i
 		}
 	}
-	if next == nil {
+	if next < 0 {
 		next = first
 	}
-	if next == nil {
+	if next < 0 {
 		return dst
 	}
-	r.last = next.ID()
+	r.last = sfs[next].ID
 	return append(dst, next)
 }
 
 // Reinject implements Scheduler: data leaving a failed subflow goes to
 // the best other one, as with the default scheduler.
-func (*roundRobin) Reinject(_ time.Time, c Conn, from int, dst []Subflow) []Subflow {
-	if sf := Pick(c.Subflows(), from); sf != nil {
-		dst = append(dst, sf)
+func (*roundRobin) Reinject(_ time.Time, c Conn, from int, dst []int) []int {
+	if i := Pick(c.Subflows, from); i >= 0 {
+		dst = append(dst, i)
 	}
 	return dst
 }

@@ -68,6 +68,7 @@ type Conn struct {
 	wsOK, tsOK, sackOK bool
 	tsOffset           uint32
 	tsRecent           uint32
+	tsPrev             uint32 // TS.Recent before its last change (tsrecent.go)
 	tsRecentAge        time.Duration
 	lastTSecr          uint32 // TSecr of the segment being processed
 	lastAckOff         uint64 // the acknowledgment we last sent (Last.ACK.sent)
@@ -163,7 +164,7 @@ func (c *Conn) MSS() int { return c.sndMSS }
 // follows when it drains). Data written before the handshake completes is
 // sent once it does.
 func (c *Conn) Write(p []byte) (int, error) {
-	return c.write(p, false)
+	return c.write(p, nil, false)
 }
 
 // WriteRecord is Write for data that must not share a segment with the
@@ -172,10 +173,18 @@ func (c *Conn) Write(p []byte) (int, error) {
 // one record only. The MPTCP layer writes each data-sequence mapping as a
 // record.
 func (c *Conn) WriteRecord(p []byte) (int, error) {
-	return c.write(p, true)
+	return c.write(p, nil, true)
 }
 
-func (c *Conn) write(p []byte, record bool) (int, error) {
+// WriteRecordSplit is WriteRecord for a record that lies in two pieces,
+// head then tail (the two ends of a ring buffer that wraps): the bytes
+// accepted of both form one record, as if they were contiguous.
+func (c *Conn) WriteRecordSplit(head, tail []byte) (int, error) {
+	return c.write(head, tail, true)
+}
+
+// write queues p, then tail once all of p fit.
+func (c *Conn) write(p, tail []byte, record bool) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -190,10 +199,13 @@ func (c *Conn) write(p []byte, record bool) (int, error) {
 		c.sb.markRecord()
 	}
 	n := c.sb.write(p)
+	if n == len(p) {
+		n += c.sb.write(tail)
+	}
 	if record && n > 0 {
 		c.sb.markRecord()
 	}
-	if n < len(p) {
+	if n < len(p)+len(tail) {
 		c.notifyWrite = true
 	}
 	if n > 0 {

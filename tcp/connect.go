@@ -167,7 +167,7 @@ func (c *Conn) applySYNOptions(o *wire.TCPOptions) {
 	c.sackOK = o.SACKPermitted && !s.cfg.DisableSACK
 	c.tsOK = o.HasTimestamps && !s.cfg.DisableTimestamps
 	if c.tsOK {
-		c.tsRecent, c.tsRecentAge = o.TSVal, s.now
+		c.initTSRecent(o.TSVal, s.now)
 	}
 	if c.rcvAdvRight == 0 {
 		// The window our SYN announced, unscaled.

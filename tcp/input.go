@@ -96,7 +96,7 @@ func (c *Conn) inputSynSent(g *inSeg) {
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = 0, 1
 		if c.tsOK {
-			c.tsRecent, c.tsRecentAge = g.opts.TSVal, s.now
+			c.initTSRecent(g.opts.TSVal, s.now)
 		}
 		c.lastRecv = s.now
 		c.establish()
@@ -109,7 +109,7 @@ func (c *Conn) inputSynSent(g *inSeg) {
 		return
 	}
 	if c.tsOK {
-		c.tsRecent, c.tsRecentAge = g.opts.TSVal, s.now
+		c.initTSRecent(g.opts.TSVal, s.now)
 	}
 	c.state = StateSynReceived
 	c.synPending = true
@@ -187,13 +187,19 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 		return
 	}
 
-	// PAWS (RFC 7323 section 5.3) comes before the sequence check.
+	// PAWS (RFC 7323 section 5.3) comes before the sequence check. A
+	// segment newer than TS.Recent's previous value goes on (tsrecent.go):
+	// if it is acceptable, the jump it contradicts is undone.
+	rollback := false
 	if c.tsOK && opts.HasTimestamps && !g.has(wire.FlagRST) &&
 		seqLT(opts.TSVal, c.tsRecent) && now-c.tsRecentAge < pawsIdle && !c.disorderedACK(g) {
-		c.stats.PAWSDrops++
-		s.stats.PAWSEstab++
-		c.dupAck(g)
-		return
+		if !c.pawsRecoverable(opts.TSVal) {
+			c.stats.PAWSDrops++
+			s.stats.PAWSEstab++
+			c.dupAck(g)
+			return
+		}
+		rollback = true
 	}
 
 	// Sequence acceptability (section 3.10.7.4, first).
@@ -281,6 +287,14 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 		}
 	}
 
+	if c.tsOK && opts.HasTimestamps && c.tsImplausible(opts.TSVal, now) {
+		// A timestamp no clock of the peer can have reached: forged.
+		c.stats.TSJumpDrops++
+		s.stats.TSJumpDrops++
+		c.challengeACK()
+		return
+	}
+
 	dataOff := uint64(max(seq, 1)) - 1
 	switch c.readHook(g, dataOff) {
 	case Drop:
@@ -296,8 +310,13 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 	c.kaProbes = 0
 	if c.tsOK && opts.HasTimestamps {
 		c.lastTSecr = opts.TSEcr
-		if seq <= int64(c.lastAckSent()) && seqGE(opts.TSVal, c.tsRecent) {
-			c.tsRecent, c.tsRecentAge = opts.TSVal, now
+		switch {
+		case rollback:
+			c.initTSRecent(opts.TSVal, now)
+			c.stats.PAWSRollbacks++
+			s.stats.PAWSRollbacks++
+		case seq <= int64(c.lastAckSent()) && seqGE(opts.TSVal, c.tsRecent):
+			c.updateTSRecent(opts.TSVal, now)
 		}
 	} else {
 		c.lastTSecr = 0

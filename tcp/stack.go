@@ -404,3 +404,8 @@ func (q *ctlQueue) flush(send func([]byte)) {
 	}
 	q.n = 0
 }
+
+// Pending reports whether a connection waits to send at the next Poll
+// (an ACK, a window update, data): a driver that is woken only when there
+// is something to send asks it after an application call.
+func (s *Stack) Pending() bool { return len(s.dirty) > 0 }

@@ -33,6 +33,8 @@ type Stats struct {
 	DelayedACKs     uint64 // ACKs sent by the delayed-ACK timer
 	ChallengeACKs   uint64
 	PAWSDrops       uint64 // segments dropped by PAWS
+	PAWSRollbacks   uint64 // TS.Recent jumps undone by a newer segment of the peer (tsrecent.go)
+	TSJumpDrops     uint64 // segments dropped for a timestamp no peer clock can reach (tsrecent.go)
 	BadSegments     uint64 // unacceptable segments (sequence or ACK out of window)
 	ResetsOnClose   uint64
 	Penalties       uint64 // window reductions asked for by Penalize
@@ -86,6 +88,8 @@ type StackStats struct {
 	TimeWaitOverflow uint64 // closes that skipped TIME-WAIT (table full)
 	TimeWaitRecycled uint64 // TIME-WAIT entries replaced by a new SYN
 	PAWSEstab        uint64
+	PAWSRollbacks    uint64 // see Stats
+	TSJumpDrops      uint64 // see Stats
 	ChallengeACKs    uint64
 	ChallengeLimited uint64 // challenge ACKs suppressed by the rate limit
 	DelayedACKs      uint64

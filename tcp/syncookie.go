@@ -175,7 +175,7 @@ func (l *Listener) cookieACK(g *inSeg) bool {
 			c.rcvShift = rcvShiftFor(l.opts.ReceiveBufferMax)
 		}
 		c.sackOK = enc&cookieSACKBit != 0
-		c.tsRecent, c.tsRecentAge = o.TSVal, s.now
+		c.initTSRecent(o.TSVal, s.now)
 	}
 	c.rcvAdvRight = 1 + uint64(min(l.opts.ReceiveBuffer, 65535))
 	c.state = StateSynReceived

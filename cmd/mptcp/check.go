@@ -57,12 +57,14 @@ type checkFlags struct {
 
 func checkServeFlags(fs *flag.FlagSet) Action {
 	var f checkFlags
+	f.perfFlags.fs = fs
 	fs.StringVar(&f.stack, "stack", "kernel", "`stack`: kernel (Go's net, kernel MPTCP) or user (the user-space stack on TUN devices)")
 	fs.Var(&f.tuns, "tun", "user stack: create TUN device `NAME[=ADDR,...]` (repeatable)")
 	fs.Var(&f.addrs, "addr", "user stack: the stack's `addresses` on the one --tun device")
 	fs.IntVar(&f.mtu, "mtu", 1500, "user stack: MTU of the TUN devices")
 	fs.BoolVar(&f.noRoute, "no-route", false, "user stack: do not add host routes for the addresses into the devices")
 	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, /metrics) on `ADDR`")
+	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR`")
 	fs.StringVar(&f.ports, "ports", "80,443,8080", "HTTP `ports`, comma-separated; the page probes each")
 	fs.StringVar(&f.bind, "bind", "", "listen on this `address` only (default: every address)")
 	fs.IntVar(&f.echo, "echo", 7, "echo service (RFC 862) `port`, 0 for none")

@@ -260,10 +260,21 @@ func (c *Command) subNames() string {
 	for i, s := range c.subs {
 		names[i] = s.Name
 	}
-	if len(names) > 1 {
-		return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return joinWords(names, "or")
+}
+
+// intervalZero is what --interval 0 means in every command that reports
+// per interval (sim, perf, emu): one meaning, said the same way in each
+// command's help.
+const intervalZero = "0: no per-interval lines, only the summary"
+
+// joinWords lists words as a sentence does: "a", "a and b", "a, b and c"
+// (conj "and" or "or").
+func joinWords(words []string, conj string) string {
+	if len(words) > 1 {
+		return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
 	}
-	return strings.Join(names, "")
+	return strings.Join(words, "")
 }
 
 // flagName matches the flag package's "-name" in its error messages.

@@ -1,5 +1,7 @@
 package main
 
+import "fmt"
+
 // The emulator's commands; their Run functions are in emu_linux.go and
 // emu_compare_linux.go.
 
@@ -58,4 +60,12 @@ checked. Needs root. See docs/emu.md.`,
 func init() {
 	root.Add(cmdEmu)
 	cmdEmu.Add(cmdEmuRun, cmdEmuAccuracy, cmdEmuCompare)
+}
+
+// iperfHint is the line emu run prints to show how to use its network.
+// The server is one-off (-1), never a daemon: a process left in a
+// namespace keeps it alive after emu has removed its name, and nothing
+// would stop it.
+func iperfHint(server, client, addr string) string {
+	return fmt.Sprintf("try: ip netns exec %s mptcpize run iperf3 -s -1 & sleep 1; ip netns exec %s mptcpize run iperf3 -c %s -R (the server exits after one test)", server, client, addr)
 }

@@ -91,7 +91,7 @@ func needRoot(what string) error {
 
 func emuRunFlags(fs *flag.FlagSet) Action {
 	duration := fs.Duration("duration", 0, "how long to run (default: the scenario's; negative: until Ctrl-C)")
-	interval := fs.Duration("interval", time.Second, "reporting interval (0: only the final counters)")
+	interval := fs.Duration("interval", time.Second, "reporting interval ("+intervalZero+")")
 	asJSON := fs.Bool("json", false, "print the final counters as one JSON object instead of tables")
 	seed := fs.Uint64("seed", 0, "random seed of the impairments (default: the scenario's)")
 	mtu := fs.Int("mtu", 1500, "MTU of every link")
@@ -127,6 +127,11 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		runFor := sc.Duration
 		if *duration != 0 {
 			runFor = *duration
+		}
+		if !*noEndpoints {
+			if err := emu.CheckKernelEndpoints(len(sc.Paths)); err != nil {
+				return usagef("%v", err)
+			}
 		}
 		if err := needRoot("mptcp emu run"); err != nil {
 			return err
@@ -298,7 +303,7 @@ func printEmuNetwork(w io.Writer, n *emu.Network, runFor time.Duration, hold boo
 	if hold {
 		fmt.Fprintf(w, "schedule held: send SIGUSR1 (kill -USR1 %d) to start it\n", os.Getpid())
 	}
-	fmt.Fprintf(w, "try: ip netns exec %s mptcpize run iperf3 -s -D; ip netns exec %s mptcpize run iperf3 -c %s -R\n\n", tp.Server, tp.Client, n.Server())
+	fmt.Fprintf(w, "%s\n\n", iperfHint(tp.Server.Name(), tp.Client.Name(), n.Server()))
 }
 
 // describeLink summarises a link: rates down and up, delay, loss.

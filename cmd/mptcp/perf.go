@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/perf"
+	"github.com/mptcp-go/mptcp/scan"
 )
 
 var cmdPerf = &Command{
@@ -66,9 +67,26 @@ process: the figures are those of this machine's CPUs, shared with
 whatever else runs (the load average is printed before and after).`,
 }
 
+var cmdPerfWeb = &Command{
+	Name:      "web",
+	Usage:     "[flags]",
+	Short:     "web-shaped requests: the kernel's MPTCP, ours and the simulator on emulated paths (root)",
+	LinuxOnly: true,
+	Long: `Measures web-shaped traffic on the aggregate scenario's emulated paths
+(wifi 20 Mbit/s 10 ms and cellular 10 Mbit/s 50 ms one-way, "mptcp emu run"
+as its own process): requests of each size at each concurrency, on new
+connections (timed from the dial) and on reused ones (timed from the
+request), with the kernel's MPTCP on both ends, our stack on both ends (on
+TUN devices) and the simulator (sequential requests on new connections).
+Prints completion p50/p99, time to first byte and requests per second (on
+new connections: connections accepted and served per second) as a table,
+or JSON. Every byte is checked. Bounded by --budget and --max-bytes. Needs
+root. See docs/perf.md.`,
+}
+
 func init() {
 	root.Add(cmdPerf)
-	cmdPerf.Add(cmdPerfServer, cmdPerfClient, cmdPerfBench)
+	cmdPerf.Add(cmdPerfServer, cmdPerfClient, cmdPerfBench, cmdPerfWeb)
 }
 
 // perfFlags are the flags of both server and client.
@@ -89,9 +107,18 @@ type perfFlags struct {
 	json      bool
 	timeout   secondsFlag
 	debug     string
+	traceDir  string
+
+	fs *flag.FlagSet // for the flags given on the command line
 }
 
+// userOnly starts the help of every flag that only the user-space stack
+// takes: openStack refuses those flags with --stack kernel, rather than
+// ignore them.
+const userOnly = "user stack: "
+
 func (f *perfFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
 	fs.StringVar(&f.stack, "stack", "user", "`stack`: user (the user-space MPTCP stack on TUN devices) or kernel (Go's net, kernel MPTCP)")
 	fs.Var(&f.tuns, "tun", "user stack: create TUN device `NAME[=ADDR,...]` (repeatable; the kernel numbers a name with %d; default mptcp%d)")
 	fs.Var(&f.addrs, "addr", "user stack: the stack's `addresses`, comma-separated or repeated, on the one --tun device")
@@ -100,6 +127,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.split, "split-packets", false, "user stack: the TUN device splits the kernel's super-packets into segments (default: the stack takes them whole)")
 	fs.StringVar(&f.pcapFile, "pcap", "", "user stack: write every packet the stack receives and sends to this pcap `file`")
 	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, Prometheus /metrics) on `ADDR`: unix:PATH or HOST:PORT")
+	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR` (see mptcp trace plot)")
 	fs.BoolVar(&f.noMPTCP, "no-mptcp", false, "speak plain TCP (either stack)")
 	fs.StringVar(&f.scheduler, "scheduler", "", "user stack: packet scheduler `name` (default \"default\")")
 	fs.StringVar(&f.cc, "cc", "", "user stack: congestion control `name` (default \"cubic\")")
@@ -109,7 +137,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	}
 	f.interval = secondsFlag(time.Second)
 	for _, n := range []string{"i", "interval"} {
-		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; 0 for the summary only)")
+		fs.Var(&f.interval, n, "reporting interval (`seconds` or a duration; "+intervalZero+")")
 	}
 	for _, n := range []string{"J", "json"} {
 		fs.BoolVar(&f.json, n, false, "print the report as JSON")
@@ -139,8 +167,19 @@ func (f *perfFlags) openStack(stderr io.Writer) (perfStack, error) {
 	}
 	switch f.stack {
 	case "kernel":
-		if len(f.tuns) > 0 || len(f.addrs) > 0 || f.pcapFile != "" || f.split || f.debug != "" {
-			return nil, usagef("--tun, --addr, --pcap, --split-packets and --debug are for --stack user (the kernel's: mptcp stat, mptcp monitor)")
+		var given []string
+		f.fs.Visit(func(fl *flag.Flag) {
+			if strings.HasPrefix(fl.Usage, userOnly) {
+				given = append(given, "--"+fl.Name)
+			}
+		})
+		if len(given) > 0 {
+			verb := "are"
+			if len(given) == 1 {
+				verb = "is"
+			}
+			return nil, usagef("%s %s for --stack user only: the kernel's MPTCP takes its scheduler, congestion control and path manager from sysctls and \"mptcp pm\" (\"mptcp stat\" and \"mptcp monitor\" show its state)",
+				joinWords(given, "and"), verb)
 		}
 		return &kernelStack{mptcp: !f.noMPTCP, local: local}, nil
 	case "user":
@@ -285,10 +324,6 @@ func perfClientFlags(fs *flag.FlagSet) Action {
 		if len(pos) != 1 {
 			return usagef("want one server address HOST:PORT, got %d arguments", len(pos))
 		}
-		server, err := parseServer(pos[0])
-		if err != nil {
-			return usagef("%v", err)
-		}
 		p := perf.Params{Reverse: reverse, Duration: time.Duration(dur), Bytes: int64(bytes), Streams: streams,
 			Verify: verify, BlockSize: int(length)}
 		if bytes > 0 {
@@ -301,12 +336,22 @@ func perfClientFlags(fs *flag.FlagSet) Action {
 		if err := validParams(p); err != nil {
 			return usagef("%v", err)
 		}
+		ctx := inv.Context()
+		var local netip.Addr
+		if f.bind != "" {
+			local, _ = netip.ParseAddr(strings.Trim(f.bind, "[]")) // openStack reports a bad one
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Duration(f.timeout))
+		server, err := resolveServer(rctx, pos[0], local)
+		cancel()
+		if err != nil {
+			return err
+		}
 		st, err := f.openStack(stderr)
 		if err != nil {
 			return err
 		}
 		defer st.close()
-		ctx := inv.Context()
 		var out io.Writer = stdout
 		if f.json {
 			out = nil
@@ -355,16 +400,32 @@ func validParams(p perf.Params) error {
 	return nil
 }
 
-// parseServer reads HOST:PORT, or HOST alone for port 5201.
-func parseServer(s string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap, nil
+// resolveServer reads HOST:PORT, or HOST alone for port 5201. HOST is an
+// address or a name, looked up as "mptcp scan" looks up its targets;
+// with a local address (-B) the server's address is of its family.
+func resolveServer(ctx context.Context, s string, local netip.Addr) (netip.AddrPort, error) {
+	if strings.Contains(s, "/") {
+		return netip.AddrPort{}, usagef("server %q: want HOST:PORT or HOST, not a range", s)
 	}
-	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return netip.AddrPortFrom(a, 5201), nil
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1] // "[::1]": an IPv6 address without a port
 	}
-	return netip.AddrPort{}, fmt.Errorf("server %q: want IP:PORT or IP (IPv6 as [ADDR]:PORT; names are not resolved)", s)
+	cfg := scan.ExpandConfig{Ports: []uint16{perfPort}}
+	switch {
+	case local.Is4():
+		cfg.Family = scan.IPv4Only
+	case local.Is6():
+		cfg.Family = scan.IPv6Only
+	}
+	ts, err := scan.Expand(ctx, []string{s}, cfg)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("server %s", strings.TrimPrefix(err.Error(), scan.ErrBadTarget.Error()+" "))
+	}
+	return netip.AddrPortFrom(ts[0].Addr, ts[0].Port), nil
 }
+
+// perfPort is the port of a server address that names none (iperf3's).
+const perfPort = 5201
 
 func writePerfJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)

@@ -17,17 +17,17 @@ func TestPerfUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"perf"}, "missing command (bench, client or server)"},
+		{[]string{"perf"}, "missing command (bench, client, server or web)"},
 		{[]string{"perf", "serve"}, `unknown command "serve"`},
 		{[]string{"perf", "client"}, "want one server address"},
 		{[]string{"perf", "client", "a", "b"}, "want one server address"},
-		{[]string{"perf", "client", "example.com:5201"}, `server "example.com:5201": want IP:PORT`},
+		{[]string{"perf", "client", "10.0.0.0/24"}, `server "10.0.0.0/24": want HOST:PORT or HOST, not a range`},
 		{[]string{"perf", "client", "-n", "lots", "10.0.0.1"}, "want a byte count"},
 		{[]string{"perf", "client", "-t", "-3", "10.0.0.1"}, "invalid value"},
 		{[]string{"perf", "client", "-P", "0", "10.0.0.1"}, "-P 0: want 1..128 streams"},
 		{[]string{"perf", "client", "-l", "1T", "10.0.0.1"}, "-l 1099511627776"},
 		{[]string{"perf", "client", "--stack", "bsd", "10.0.0.1"}, `--stack "bsd": want user or kernel`},
-		{[]string{"perf", "client", "--stack", "kernel", "--tun", "tun0", "10.0.0.1"}, "are for --stack user"},
+		{[]string{"perf", "client", "--stack", "kernel", "--tun", "tun0", "10.0.0.1"}, "--tun is for --stack user only"},
 		{[]string{"perf", "client", "--stack", "kernel", "-B", "nowhere", "10.0.0.1"}, `-B "nowhere": want an IP address`},
 		{[]string{"perf", "client", "--addr", "10.0.0.300", "10.0.0.1"}, `--addr: address "10.0.0.300"`},
 		{[]string{"perf", "client", "10.0.0.1"}, "needs its addresses on device mptcp%d: --addr ADDR"},

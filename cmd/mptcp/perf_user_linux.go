@@ -105,6 +105,8 @@ type userStack struct {
 	noMPTCP bool
 	desc    string
 	debug   *http.Server // the debug endpoint, with --debug
+	// stopTrace ends the trace writer (--trace) and waits for it.
+	stopTrace func() error
 }
 
 func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack, error) {
@@ -138,7 +140,7 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	}
 	var rec *observe.Recorder
 	var events core.EventSink
-	if f.debug != "" {
+	if f.debug != "" || f.traceDir != "" {
 		rec = observe.NewRecorder(0)
 		events = rec.Sink
 	}
@@ -183,6 +185,24 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 		go u.debug.Serve(ln)
 		u.desc += ", debug endpoint " + f.debug
 	}
+	if f.traceDir != "" {
+		td, err := observe.NewTraceDir(f.traceDir, h.Stack, rec, observe.TraceDirOptions{})
+		if err != nil {
+			u.close()
+			return nil, fmt.Errorf("--trace: %w", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- td.Run(ctx) }()
+		u.stopTrace = func() error {
+			cancel()
+			if err := <-done; err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+			return nil
+		}
+		u.desc += ", traces in " + f.traceDir
+	}
 	return u, nil
 }
 
@@ -221,7 +241,14 @@ func (u *userStack) close() error {
 	if u.debug != nil {
 		u.debug.Close()
 	}
+	var terr error
+	if u.stopTrace != nil {
+		terr = u.stopTrace()
+	}
 	err := u.h.Close()
+	if err == nil {
+		err = terr
+	}
 	if u.pcap != nil {
 		if cerr := u.pcap.Close(); err == nil {
 			err = cerr

@@ -84,7 +84,7 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 	fs.Var(&ports, "ports", "destination `ports` allowed (default all)")
 	allowLocal := fs.Bool("allow-local", false, "allow destinations on the converter's loopback and link-local networks")
 	maxPer := fs.Int("max-per-client", 1024, "concurrent connections per client address (0: unbounded)")
-	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
+	status := fs.String("status", "", "`host:port` of the status endpoint: counters, clients, paths and limits as JSON at /status, Prometheus /metrics, and with --stack user the stack's debug endpoint")
 	logFmt := fs.String("log", "text", "log `format`: text or json")
 	return func(inv *Invocation) error {
 		stderr := inv.Stderr
@@ -159,7 +159,7 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
 	password := fs.String("password", "", "their password")
 	strict := fs.Bool("strict", false, "answer SOCKS5 / HTTP CONNECT only once the server has connected (exact error codes, one more round trip)")
-	status := fs.String("status", "", "`host:port` serving the counters as JSON at /status")
+	status := fs.String("status", "", "`host:port` of the status endpoint: counters, clients, paths and limits as JSON at /status, Prometheus /metrics, and with --stack user the stack's debug endpoint")
 	logFmt := fs.String("log", "text", "log `format`: text or json")
 	return func(inv *Invocation) error {
 		stderr := inv.Stderr
@@ -287,7 +287,33 @@ func proxyStatusFlags(fs *flag.FlagSet) Action {
 		fmt.Fprintf(stdout, "refused      malformed %d  not-authorized %d  forbidden %d  over-limit %d\n", s.Malformed, s.NotAuthorized, s.Forbidden, s.OverLimit)
 		fmt.Fprintf(stdout, "failed       destination %d  converter-error %d\n", s.DestFailed, s.ConverterError)
 		fmt.Fprintf(stdout, "udp          datagrams %d\n", s.UDPDatagrams)
+		printProxyDetail(stdout, &s)
 		return nil
 
+	}
+}
+
+// printProxyDetail prints the status's clients, the MPTCP leg's paths and
+// what limits each of its connections.
+func printProxyDetail(w io.Writer, s *proxy.Snapshot) {
+	for _, c := range s.Clients {
+		fmt.Fprintf(w, "client       %s  accepted %d  active %d  up %d  down %d  refused %d\n", c.Client, c.Accepted, c.Active, c.BytesUp, c.BytesDown, c.Refused)
+	}
+	for _, p := range s.Paths {
+		fmt.Fprintf(w, "path         %s  subflows %d  sent %d  received %d  retransmitted %d\n", p.Local, p.Subflows, p.BytesAcked, p.BytesReceived, p.BytesRetrans)
+	}
+	for _, l := range s.Limits {
+		limit := l.Limit
+		if limit == "" {
+			limit = "-"
+		}
+		fmt.Fprintf(w, "connection   %s %s -> %s  limited by: %s\n", l.Token, l.Local, l.Peer, limit)
+		for _, sf := range l.Subflows {
+			lim := sf.Limit
+			if lim == "" {
+				lim = "nothing seen"
+			}
+			fmt.Fprintf(w, "  subflow    %s -> %s  rtt %v  cwnd %d  %s\n", sf.Local, sf.Peer, sf.RTT, sf.Cwnd, lim)
+		}
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"net"
 	"strings"
 
+	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/host"
 	"github.com/mptcp-go/mptcp/internal/proxy"
+	"github.com/mptcp-go/mptcp/observe"
 )
 
 // userTransport starts this project's user-space stack on the uplinks
@@ -28,7 +30,8 @@ func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transpor
 		}
 		paths = append(paths, host.Path{Uplink: name, Backup: flag == "backup"})
 	}
-	h, err := host.Start(host.Config{Paths: paths, NAT: nat, Name: "mptcp-px",
+	rec := observe.NewRecorder(0)
+	h, err := host.Start(host.Config{Paths: paths, NAT: nat, Name: "mptcp-px", Stack: mptcp.Config{Events: rec.Sink},
 		OnError: func(err error) { log.Warn("user-space stack", "err", err) }})
 	if err != nil {
 		return proxy.Transport{}, nil, err
@@ -41,6 +44,11 @@ func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transpor
 		// converter's onward connection).
 		Listen: func(_ context.Context, addr string, _ bool) (net.Listener, error) { return h.Listen("tcp", addr) },
 		Dialer: func(bool) proxy.Dialer { return h.Stack },
+		Sockets: func() ([]observe.Socket, error) {
+			return observe.SocketsOf(h.Stack.Conns(), observe.Limits{}, rec.Schedule), nil
+		},
+		Source:   h.Stack,
+		Recorder: rec,
 	}
 	return tr, func() { _ = h.Close() }, nil
 }

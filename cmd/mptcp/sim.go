@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -21,10 +23,29 @@ var cmdSim = &Command{
 	Long: fmt.Sprintf(`Runs the real MPTCP stack on a simulated network, in virtual time, and
 reports each interval's throughput per subflow, then a summary. SCENARIO is
 the name of a built-in scenario (default %q; see --list) or a YAML or JSON
-scenario file (version 1: one client with paths to a server; version 2:
-any graph of hosts and routers, FatTree and leaf-spine generators, traffic
-matrices and workloads; see docs/research.md). The same scenario and seed
-always give the same result and the same capture bytes.`, scenario.DefaultBuiltin),
+scenario file of at most %d MiB (version 1: one client with paths to a
+server; version 2: any graph of hosts and routers, FatTree and leaf-spine
+generators, traffic matrices and workloads; see docs/research.md). The same
+scenario and seed always give the same result and the same capture bytes.
+
+The connection's policies, each chosen by name:
+  scheduler  picks the subflow that sends each packet (default: lowest RTT
+             first; blest and ecf avoid head-of-line blocking on slow paths)
+  cc         congestion control: how fast each subflow may send (cubic,
+             reno; lia, olia, balia and wvegas couple the subflows so the
+             connection takes no more than one TCP flow at a shared link)
+  pm         path manager: which subflows open (fullmesh: one per pair of
+             client and server addresses; ndiffports: several over one)
+
+The table gives, per interval, each subflow's receive rate (data the
+subflow received; data sent again on another subflow counts on both) and
+the total: the application's goodput, bytes read in order. It ends when
+the transfer does. A path without a rate is unlimited.
+
+Exit status: 0 when the transfer delivered its data intact (all of it for
+a transfer with a size); 1 when data was corrupted, a transfer with a
+size did not complete within the duration, nothing was delivered, or the
+run failed; 2 for a usage error.`, scenario.DefaultBuiltin, maxScenarioBytes>>20),
 	Run: simFlags,
 }
 
@@ -38,7 +59,8 @@ func simFlags(fs *flag.FlagSet) Action {
 	pcapFile := fs.String("pcap", "", "write every packet of the client and competitors to this pcap `file`")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	plotFile := fs.String("plot", "", "draw per-subflow throughput and congestion window over time to this `file` (.svg or .png)")
-	interval := fs.Duration("interval", 0, "reporting interval (default 1s)")
+	interval := fs.Duration("interval", 0, "reporting interval (default: the scenario's, else 1s; "+intervalZero+"; --json and --plot keep the default's samples)")
+	traceFile := fs.String("trace", "", "write the MPTCP connection's JSON-lines trace, as its data sender sees it, to this `file` (see mptcp trace plot)")
 	schedName := fs.String("scheduler", "", "packet scheduler `name` (default: the scenario's, else \"default\")")
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's, else \"cubic\")")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's, else \"fullmesh\")")
@@ -53,6 +75,11 @@ func simFlags(fs *flag.FlagSet) Action {
 		}
 		if len(pos) > 1 {
 			return usagef("one scenario at a time, got %d", len(pos))
+		}
+		for _, p := range [...]struct{ kind, name string }{{"scheduler", *schedName}, {"cc", *ccName}, {"pm", *pmName}} {
+			if err := simrun.CheckPolicy(p.kind, p.name); err != nil {
+				return usagef("--%s: %v", p.kind, err)
+			}
 		}
 		name := scenario.DefaultBuiltin
 		if len(pos) == 1 {
@@ -69,17 +96,36 @@ func simFlags(fs *flag.FlagSet) Action {
 		if *interval < 0 || *duration < 0 {
 			return usagef("negative --interval or --duration")
 		}
+		if sc != nil && *interval > 0 {
+			d := sc.Duration
+			if *duration > 0 {
+				d = *duration
+			}
+			if err := simrun.CheckInterval(d-sc.Transfer.Start, *interval); err != nil {
+				return usagef("--interval: %v", err)
+			}
+		}
+		summaryOnly := false
+		fs.Visit(func(fl *flag.Flag) { summaryOnly = summaryOnly || fl.Name == "interval" && *interval == 0 })
 		if sc == nil {
+			if *traceFile != "" {
+				return usagef("--trace: version 1 scenarios only (one MPTCP connection); version 2 runs have --series and --csv")
+			}
 			return runNetSim(name, src, netSimFlags{
 				opts:     simrun.NetOptions{Seed: *seed, Duration: *duration, Scheduler: *schedName, CC: *ccName, PM: *pmName, Series: *series},
 				interval: *interval, pcap: *pcapFile, json: *asJSON, plot: *plotFile, csv: *csvPrefix,
 			}, stdout)
 		}
 		var plotFormat string
+		var plot *output
 		if *plotFile != "" {
 			if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
 				return usagef("--plot: %v", err)
 			}
+			if plot, err = openOutput(*plotFile, "--plot"); err != nil {
+				return err
+			}
+			defer plot.abandon()
 		}
 		opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
 		if *pcapFile != "" {
@@ -90,12 +136,27 @@ func simFlags(fs *flag.FlagSet) Action {
 			defer f.Close()
 			opts.Pcap = f
 		}
+		var trace *bufio.Writer
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+			defer f.Close()
+			trace = bufio.NewWriter(f)
+			opts.Trace = trace
+		}
 		res, err := simrun.Run(sc, opts)
 		if err != nil {
 			return err
 		}
-		if *plotFile != "" {
-			if err := writePlot(*plotFile, res, plotFormat); err != nil {
+		if trace != nil {
+			if err := trace.Flush(); err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+		}
+		if plot != nil {
+			if err := plot.write(func(w io.Writer) error { return simrun.Plot(w, res, plotFormat) }); err != nil {
 				return err
 			}
 		}
@@ -105,21 +166,31 @@ func simFlags(fs *flag.FlagSet) Action {
 			if err := enc.Encode(res); err != nil {
 				return err
 			}
+		} else if summaryOnly {
+			shown := *res
+			shown.Intervals = nil
+			printSim(stdout, sc, &shown)
 		} else {
 			printSim(stdout, sc, res)
 		}
-		if !res.IntegrityOK {
-			return fmt.Errorf("data integrity check failed")
+		if note := kernelPMNote(res.PM, len(res.Subflows), len(sc.Paths)); note != "" && !*asJSON {
+			fmt.Fprintln(stdout, note)
 		}
-		if res.Error != "" {
-			return fmt.Errorf("%s", res.Error)
-		}
-		return nil
+		return res.Problem()
 	}
 }
 
-func writePlot(name string, res *simrun.Result, format string) error {
-	return writeFile(name, "--plot", func(w io.Writer) error { return simrun.Plot(w, res, format) })
+// kernelPMNote says why the kernel path manager kept fewer subflows than
+// there are paths, which its limits alone do not explain: like the Linux
+// kernel's, it opens subflows only from endpoints flagged subflow or
+// fullmesh and joins only addresses the peer announces from signal
+// endpoints, and the simulated hosts' addresses carry no flag. Empty when
+// there is nothing to explain.
+func kernelPMNote(pmName string, subflows, paths int) string {
+	if base, _, _ := strings.Cut(pmName, ":"); base != "kernel" || subflows >= paths {
+		return ""
+	}
+	return fmt.Sprintf("note: path manager %s opened %d subflow(s) for %d paths: like the kernel's, it opens subflows only from endpoints flagged subflow or fullmesh, and joins addresses the server announces from signal endpoints (up to add_addr_accepted); the simulated hosts' addresses are endpoints without flags, so the limits (subflows=, add_addr_accepted=) have nothing to allow. --pm fullmesh opens a subflow per path.", pmName, subflows, paths)
 }
 
 // loadScenario takes a built-in name or a file path, and fills its
@@ -132,7 +203,7 @@ func loadScenario(name string, vars map[string]string) (*scenario.Scenario, []by
 			return nil, nil, usagef("no built-in scenario %q and no such file (built-ins: %s)", name, strings.Join(scenario.BuiltinNames(), ", "))
 		}
 		var err error
-		if src, err = os.ReadFile(name); err != nil {
+		if src, err = readScenarioFile(name); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -148,6 +219,27 @@ func loadScenario(name string, vars map[string]string) (*scenario.Scenario, []by
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return sc, src, nil
+}
+
+// maxScenarioBytes bounds a scenario file: the largest generated ones are
+// a few hundred kilobytes, and a device such as /dev/zero never ends.
+const maxScenarioBytes = 4 << 20
+
+// readScenarioFile reads a scenario file of at most maxScenarioBytes.
+func readScenarioFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, maxScenarioBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(src) > maxScenarioBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB, the most a scenario file may be", name, maxScenarioBytes>>20)
+	}
+	return src, nil
 }
 
 // varFlag collects --var name=value pairs.
@@ -190,13 +282,22 @@ func listScenarios(w io.Writer) error {
 
 func mbps(bps float64) string { return strconv.FormatFloat(bps/1e6, 'f', 2, 64) }
 
+// describeRate prints a link rate; 0 means no limit.
+func describeRate(bps int64) string {
+	if bps == 0 {
+		return "unlimited rate"
+	}
+	return mbps(float64(bps)) + " Mbit/s"
+}
+
 // printSim prints the iperf3-like report: the subflows, one line per
-// interval with each subflow's rate and the total, and a summary.
+// interval with each subflow's receive rate and the application's
+// goodput, and a summary.
 func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
-	fmt.Fprintf(w, "scenario %s, seed %d, %gs simulated; scheduler %s, cc %s, pm %s; %s\n",
-		res.Scenario, res.Seed, res.DurationS, res.Scheduler, res.CC, res.PM, res.Direction)
+	fmt.Fprintf(w, "scenario %s, seed %d, %gs simulated, %s; scheduler %s, congestion control %s, path manager %s\n",
+		res.Scenario, res.Seed, res.DurationS, res.Direction, res.Scheduler, res.CC, res.PM)
 	for _, p := range sc.Paths {
-		fmt.Fprintf(w, "  path %-10s %s, %v one-way%s\n", p.Name, mbps(float64(p.Link.Down.Rate))+" Mbit/s", p.Link.Down.Delay, describeEvents(p.Events))
+		fmt.Fprintf(w, "  path %-10s %s, %v one-way%s\n", p.Name, describeRate(p.Link.Down.Rate), p.Link.Down.Delay, describeEvents(p.Events))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "[ID]\tpath\tlocal\tremote\tbackup\t")
@@ -205,8 +306,17 @@ func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if len(res.Intervals) > 0 { // --interval 0: the summary only
+		printIntervals(w, sc, res)
+		fmt.Fprintln(w)
+	}
+	printSummary(w, sc, res)
+}
 
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+// printIntervals prints the table of rates, one row per interval.
+func printIntervals(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
+	fmt.Fprintln(w, "Mbit/s per interval: each subflow's receive rate; total: the goodput the application read in order")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "interval (s)\t")
 	for _, sf := range res.Subflows {
 		fmt.Fprintf(tw, "[%d] %s\t", sf.ID, sf.Path)
@@ -215,9 +325,19 @@ func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
 		fmt.Fprintf(tw, "%s (TCP)\t", c.Name)
 	}
 	fmt.Fprintln(tw, "total\t")
-	prev := 0.0
+	// As many decimals as the interval needs, one at least.
+	prec := 1
+	for step := res.Intervals; len(step) > 1 && prec < 6 && (step[1].T-step[0].T)*math.Pow10(prec) < 0.999; {
+		prec++
+	}
+	prev := sc.Transfer.Start.Seconds()
 	for _, iv := range res.Intervals {
-		fmt.Fprintf(tw, "%.1f-%.1f\t", prev, iv.T)
+		// The last interval may end early: when the transfer completed.
+		end := prec
+		for end < prec+2 && math.Abs(iv.T*math.Pow10(end)-math.Round(iv.T*math.Pow10(end))) > 1e-6 {
+			end++
+		}
+		fmt.Fprintf(tw, "%.*f-%.*f\t", prec, prev, end, iv.T)
 		prev = iv.T
 		for _, sf := range res.Subflows {
 			fmt.Fprintf(tw, "%s\t", mbps(iv.SubflowBps[strconv.Itoa(sf.ID)]))
@@ -225,19 +345,31 @@ func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
 		for _, c := range res.Competitors {
 			fmt.Fprintf(tw, "%s\t", mbps(iv.CompetitorBps[c.Name]))
 		}
-		fmt.Fprintf(tw, "%s Mbit/s\t\n", mbps(iv.TotalBps))
+		fmt.Fprintf(tw, "%s\t\n", mbps(iv.TotalBps))
 	}
 	tw.Flush()
+}
 
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "bytes delivered  %d (%.1f MB)\n", res.BytesDelivered, float64(res.BytesDelivered)/1e6)
-	if res.CapacityBps > 0 {
-		fmt.Fprintf(w, "goodput          %s Mbit/s of %s Mbit/s path capacity (%.1f %%)\n", mbps(res.GoodputBps), mbps(float64(res.CapacityBps)), 100*res.Utilisation)
+// printSummary prints what the run delivered, and whether all of it.
+func printSummary(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
+	if res.TransferBytes > 0 {
+		fmt.Fprintf(w, "bytes delivered  %d of %d (%.1f of %.1f MB)\n", res.BytesDelivered, res.TransferBytes, float64(res.BytesDelivered)/1e6, float64(res.TransferBytes)/1e6)
 	} else {
+		fmt.Fprintf(w, "bytes delivered  %d (%.1f MB)\n", res.BytesDelivered, float64(res.BytesDelivered)/1e6)
+	}
+	switch {
+	case res.CapacityBps > 0:
+		fmt.Fprintf(w, "goodput          %s Mbit/s of %s Mbit/s path capacity (%.1f %%)\n", mbps(res.GoodputBps), mbps(float64(res.CapacityBps)), 100*res.Utilisation)
+	case unlimitedPath(sc):
+		fmt.Fprintf(w, "goodput          %s Mbit/s (a path has no rate limit: no capacity to compare with)\n", mbps(res.GoodputBps))
+	default:
 		fmt.Fprintf(w, "goodput          %s Mbit/s\n", mbps(res.GoodputBps))
 	}
-	if res.Completed {
+	switch {
+	case res.Completed:
 		fmt.Fprintf(w, "completed in     %.3f s\n", res.CompletionS)
+	case res.TransferBytes > 0:
+		fmt.Fprintf(w, "completed        NO: the transfer did not complete within the %gs run\n", res.DurationS)
 	}
 	fmt.Fprintf(w, "longest stall    %.0f ms\n", res.MaxStallMs)
 	if res.FellBack {
@@ -250,11 +382,32 @@ func printSim(w io.Writer, sc *scenario.Scenario, res *simrun.Result) {
 		}
 		fmt.Fprintln(w)
 	}
-	integrity := "verified: every byte delivered once, in order, unaltered"
-	if !res.IntegrityOK {
-		integrity = "FAILED"
+	fmt.Fprintf(w, "data integrity   %s\n", integrityText(res))
+}
+
+// integrityText says what the pattern check found. "Verified" is said
+// only of a transfer that delivered all it had to.
+func integrityText(res *simrun.Result) string {
+	switch {
+	case !res.IntegrityOK:
+		return "FAILED: bytes delivered differ from the bytes sent"
+	case res.BytesDelivered == 0:
+		return "nothing delivered to check"
+	case res.TransferBytes > 0 && !res.Completed:
+		return "the bytes delivered are intact and in order, but not all were delivered"
 	}
-	fmt.Fprintf(w, "data integrity   %s\n", integrity)
+	return "verified: every byte delivered once, in order, unaltered"
+}
+
+// unlimitedPath reports whether a path of the transfer has no rate limit
+// in the direction of the data.
+func unlimitedPath(sc *scenario.Scenario) bool {
+	for _, p := range sc.Paths {
+		if sc.Transfer.Direction != scenario.Upload && p.Link.Down.Rate == 0 || sc.Transfer.Direction != scenario.Download && p.Link.Up.Rate == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func describeEvents(evs []scenario.Event) string {

@@ -31,11 +31,34 @@ func runNetSim(name string, src []byte, fl netSimFlags, stdout io.Writer) error 
 	}
 	if fl.interval > 0 {
 		n.Interval = fl.interval
+		d := n.Duration
+		if fl.opts.Duration > 0 {
+			d = fl.opts.Duration
+		}
+		if err := simrun.CheckInterval(d, n.Interval); err != nil {
+			return usagef("--interval: %v", err)
+		}
 	}
 	var plotFormat string
+	var plot *output
 	if fl.plot != "" {
 		if plotFormat, err = simrun.PlotFormat(fl.plot); err != nil {
 			return usagef("--plot: %v", err)
+		}
+		if plot, err = openOutput(fl.plot, "--plot"); err != nil {
+			return err
+		}
+		defer plot.abandon()
+	}
+	var csvs []*output
+	if fl.csv != "" {
+		for _, t := range []string{simrun.CSVFlows, simrun.CSVLinks, simrun.CSVSeries} {
+			o, err := openOutput(fl.csv+"-"+t+".csv", "--csv")
+			if err != nil {
+				return err
+			}
+			defer o.abandon()
+			csvs = append(csvs, o)
 		}
 	}
 	if fl.pcap != "" {
@@ -50,16 +73,14 @@ func runNetSim(name string, src []byte, fl netSimFlags, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if fl.plot != "" {
-		if err := writeFile(fl.plot, "--plot", func(w io.Writer) error { return simrun.PlotNet(w, res, plotFormat) }); err != nil {
+	if plot != nil {
+		if err := plot.write(func(w io.Writer) error { return simrun.PlotNet(w, res, plotFormat) }); err != nil {
 			return err
 		}
 	}
-	if fl.csv != "" {
-		for _, t := range []string{simrun.CSVFlows, simrun.CSVLinks, simrun.CSVSeries} {
-			if err := writeFile(fl.csv+"-"+t+".csv", "--csv", func(w io.Writer) error { return simrun.WriteCSV(w, res, t) }); err != nil {
-				return err
-			}
+	for i, t := range []string{simrun.CSVFlows, simrun.CSVLinks, simrun.CSVSeries}[:len(csvs)] {
+		if err := csvs[i].write(func(w io.Writer) error { return simrun.WriteCSV(w, res, t) }); err != nil {
+			return err
 		}
 	}
 	if fl.json {
@@ -80,18 +101,51 @@ func runNetSim(name string, src []byte, fl netSimFlags, stdout io.Writer) error 
 	return nil
 }
 
-// writeFile creates name and writes it with fill; flag names the option
-// in errors.
-func writeFile(name, flag string, fill func(io.Writer) error) error {
-	f, err := os.Create(name)
+// output is a file a run writes when it ends (--plot, --csv). It is
+// opened before the run, so that a path that cannot be written fails at
+// once instead of after minutes of simulation; an existing file is only
+// truncated when the run has something to put in it.
+type output struct {
+	f       *os.File
+	flag    string
+	created bool // the file did not exist before: abandon removes it
+}
+
+// openOutput opens name for writing when the run ends; flag names the
+// option in errors.
+func openOutput(name, flag string) (*output, error) {
+	_, statErr := os.Stat(name)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o666)
 	if err != nil {
-		return fmt.Errorf("%s: %w", flag, err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	if err := fill(f); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", flag, err)
+	return &output{f: f, flag: flag, created: statErr != nil}, nil
+}
+
+// write replaces the file's contents with what fill writes and closes it.
+func (o *output) write(fill func(io.Writer) error) error {
+	err := o.f.Truncate(0)
+	if err == nil {
+		err = fill(o.f)
 	}
-	return f.Close()
+	if cerr := o.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.flag, err)
+	}
+	return nil
+}
+
+// abandon closes a file the run did not write, removing it if the run
+// created it. It does nothing after write, and on nil.
+func (o *output) abandon() {
+	if o == nil || o.f.Close() != nil { // closed already: written
+		return
+	}
+	if o.created {
+		os.Remove(o.f.Name())
+	}
 }
 
 // printNetSim prints a version 2 run: one line per flow, the totals, and

@@ -15,8 +15,13 @@ import (
 // The transfer protocol: the client sends an 8-byte big-endian size, the
 // server answers with that many bytes of the pattern and closes (size 0:
 // the pattern until the client goes away). Each byte is checked by the
-// client against the pattern at its offset.
+// client against the pattern at its offset. With keepOpen set in the
+// header the server answers and waits for the next request on the same
+// connection instead of closing (a reused connection, as HTTP keep-alive).
 const headerLen = 8
+
+// keepOpen is the header bit that asks the server to keep the connection.
+const keepOpen = 1 << 63
 
 // server answers transfer requests on a listener until it is closed.
 type server struct {
@@ -64,13 +69,24 @@ func (s *server) handle(c net.Conn) {
 			return
 		}
 	}
-	var hdr [headerLen]byte
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.ReadFull(c, hdr[:]); err != nil {
-		return
+	for {
+		var hdr [headerLen]byte
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Time{})
+		h := binary.BigEndian.Uint64(hdr[:])
+		size := int64(h &^ keepOpen)
+		if !answer(c, size) || h&keepOpen == 0 || size == 0 {
+			return
+		}
 	}
-	c.SetReadDeadline(time.Time{})
-	size := int64(binary.BigEndian.Uint64(hdr[:]))
+}
+
+// answer writes size bytes of the pattern (size 0: until the client goes
+// away) and reports whether they were all written.
+func answer(c net.Conn, size int64) bool {
 	var off int64
 	const chunk = 32 << 10
 	for size == 0 || off < size {
@@ -81,9 +97,10 @@ func (s *server) handle(c net.Conn) {
 		w, err := c.Write(patternAt(off, n))
 		off += int64(w)
 		if err != nil {
-			return // the client went away (an unlimited transfer ends so)
+			return false // the client went away (an unlimited transfer ends so)
 		}
 	}
+	return true
 }
 
 // close stops accepting, closes the connections still being served and

@@ -19,6 +19,22 @@ var (
 	ErrUnknownPath = errors.New("emu: unknown path")
 )
 
+// MaxKernelEndpoints is the most endpoints the kernel's in-kernel path
+// manager holds in one namespace (MPTCP_PM_ADDR_MAX); it refuses one more
+// with ERANGE, which "ip mptcp endpoint add" prints as "-34".
+const MaxKernelEndpoints = 8
+
+// CheckKernelEndpoints reports whether a scenario of paths paths fits the
+// kernel's path manager, which needs an endpoint in the client for every
+// path beyond the first (NetworkOptions.KernelEndpoints).
+func CheckKernelEndpoints(paths int) error {
+	if paths-1 <= MaxKernelEndpoints {
+		return nil
+	}
+	return fmt.Errorf("%d paths need %d MPTCP endpoints in the client, and the kernel's path manager holds at most %d (it refuses more with ERANGE, \"-34\"): give at most %d paths, or --no-endpoints to leave the kernel's endpoints alone",
+		paths, paths-1, MaxKernelEndpoints, MaxKernelEndpoints+1)
+}
+
 // Path is one emulated path: two interfaces of the emulator's namespace,
 // one towards the client and one towards the server, with a link between
 // them. Frames read from one are written to the other, as by a bump in

@@ -62,6 +62,11 @@ func Build(sc *scenario.Scenario, o NetworkOptions) (n *Network, err error) {
 	if _, err := exec.LookPath("ethtool"); err != nil {
 		return nil, fmt.Errorf("emu: needs ethtool to turn offloads off (apt-get install -y ethtool): %w", err)
 	}
+	if o.KernelEndpoints {
+		if err := CheckKernelEndpoints(len(sc.Paths)); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+	}
 	total := len(sc.Paths) + len(sc.Competitors)
 	if total > lab.MaxPaths {
 		return nil, fmt.Errorf("%w: %d paths and competitors, at most %d", ErrInvalidConfig, total, lab.MaxPaths)
@@ -148,7 +153,7 @@ func Build(sc *scenario.Scenario, o NetworkOptions) (n *Network, err error) {
 func (n *Network) kernelEndpoints() error {
 	tp := n.Topology
 	// The kernel accepts at most 8 extra subflows and 8 addresses.
-	lim := min(len(n.Paths), 8)
+	lim := min(len(n.Paths), MaxKernelEndpoints)
 	for _, ns := range []lab.Netns{tp.Client, tp.Server} {
 		if err := ns.MPTCPLimits(lim, lim); err != nil {
 			return err

@@ -82,7 +82,7 @@ func (cl *Client) Run(ctx context.Context) (*Report, error) {
 		return nil, ctxErr(fmt.Errorf("perf: connecting: %w", err))
 	}
 	conns = append(conns, ctlConn)
-	ctl := newControlConn(ctlConn)
+	ctl := newControlConn(ctlConn, "server")
 	ctlConn.SetDeadline(time.Now().Add(timeout))
 	if _, err := ctlConn.Write(hello{kind: kindControl, cookie: ck}.marshal()); err != nil {
 		return nil, ctxErr(fmt.Errorf("perf: sending the hello: %w", err))
@@ -90,6 +90,10 @@ func (cl *Client) Run(ctx context.Context) (*Report, error) {
 	err = ctl.send(message{Type: msgParams, Params: &p})
 	if err == nil {
 		_, err = ctl.expect(msgAccept)
+	}
+	var np *notPerfError
+	if errors.As(err, &np) {
+		return nil, ctxErr(fmt.Errorf("perf: %w", err))
 	}
 	if err != nil {
 		return nil, ctxErr(fmt.Errorf("perf: server did not accept the test: %w", err))

@@ -7,20 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Every connection of a test starts with a hello: the magic, the protocol
 // version, the kind of connection, the test's cookie and, for a data
 // connection, its stream number.
 const (
-	magic        = "mptcperf"
-	version      = 1
-	helloLen     = len(magic) + 1 + 1 + cookieLen + 2
-	cookieLen    = 16
-	kindControl  = 1
-	kindData     = 2
-	maxMessage   = 1 << 20
-	messageLimit = "1 MiB"
+	magic       = "mptcperf"
+	version     = 1
+	helloLen    = len(magic) + 1 + 1 + cookieLen + 2
+	cookieLen   = 16
+	kindControl = 1
+	kindData    = 2
+	maxMessage  = 1 << 20
 )
 
 // ErrProtocol is wrapped by the errors of a peer that does not speak this
@@ -49,7 +49,7 @@ func readHello(r io.Reader) (hello, error) {
 		return hello{}, fmt.Errorf("reading the hello: %w", err)
 	}
 	if string(b[:len(magic)]) != magic {
-		return hello{}, fmt.Errorf("%w: the peer is not an mptcp perf client or server (bad magic %q)", ErrProtocol, b[:len(magic)])
+		return hello{}, &notPerfError{peer: "client or server", first: b[:len(magic)]}
 	}
 	b2 := b[len(magic):]
 	if b2[0] != version {
@@ -84,12 +84,46 @@ const (
 
 // controlConn frames messages on a control connection.
 type controlConn struct {
-	w io.Writer
-	r *bufio.Reader
+	w    io.Writer
+	r    *bufio.Reader
+	peer string // "server" or "client", for errors
 }
 
-func newControlConn(rw io.ReadWriter) *controlConn {
-	return &controlConn{w: rw, r: bufio.NewReader(rw)}
+func newControlConn(rw io.ReadWriter, peer string) *controlConn {
+	return &controlConn{w: rw, r: bufio.NewReader(rw), peer: peer}
+}
+
+// notPerfError is a peer whose first bytes show that it speaks another
+// protocol: an HTTP server on the port, an SSH daemon. It wraps
+// ErrProtocol.
+type notPerfError struct {
+	peer  string // what it should have been: "server", "client"
+	first []byte // the bytes it sent
+}
+
+func (e *notPerfError) Error() string {
+	return fmt.Sprintf("the peer is not an mptcp perf %s (%s)", e.peer, guessProtocol(e.first))
+}
+
+func (e *notPerfError) Unwrap() error { return ErrProtocol }
+
+// guessProtocol says what a peer's first bytes look like, in words.
+func guessProtocol(b []byte) string {
+	s := string(b)
+	for _, p := range []struct{ prefix, name string }{
+		{"HTTP", "HTTP"}, {"GET ", "HTTP"}, {"POST", "HTTP"}, {"HEAD", "HTTP"}, {"PUT ", "HTTP"},
+		{"SSH-", "SSH"}, {"\x16\x03", "TLS"}, {"220 ", "SMTP or FTP"},
+	} {
+		if strings.HasPrefix(s, p.prefix) {
+			return "it speaks " + p.name + "?"
+		}
+	}
+	for _, c := range b {
+		if c < ' ' || c > '~' {
+			return fmt.Sprintf("it sent the bytes % x", b)
+		}
+	}
+	return fmt.Sprintf("it sent %q", b)
 }
 
 func (c *controlConn) send(m message) error {
@@ -112,7 +146,10 @@ func (c *controlConn) recv() (message, error) {
 	}
 	n := binary.BigEndian.Uint32(lb[:])
 	if n > maxMessage {
-		return message{}, fmt.Errorf("%w: control message of %d bytes (limit %s)", ErrProtocol, n, messageLimit)
+		// This side's peer would never send a message this long: the
+		// length is the first bytes of another protocol ("HTTP" reads
+		// as 1213486160).
+		return message{}, &notPerfError{peer: c.peer, first: lb[:]}
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(c.r, body); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -191,7 +192,7 @@ func TestServerRefusesBadParams(t *testing.T) {
 	}
 	defer c.Close()
 	c.Write(hello{kind: kindControl}.marshal())
-	ctl := newControlConn(c)
+	ctl := newControlConn(c, "server")
 	ctl.send(message{Type: msgParams, Params: &Params{Streams: 1000}})
 	_, err = ctl.recv()
 	var pe *PeerError
@@ -224,6 +225,46 @@ func TestNotAPerfServer(t *testing.T) {
 	_, err = cl.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "server did not accept the test") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestNotAPerfServerSaysWhat: a client that reaches an HTTP server (or
+// any other) says so, rather than reading "HTTP" as the length of a
+// message of 1213486160 bytes (issue 19).
+func TestNotAPerfServerSaysWhat(t *testing.T) {
+	for answer, want := range map[string]string{
+		"HTTP/1.1 400 Bad Request\r\n\r\n": "perf: the peer is not an mptcp perf server (it speaks HTTP?)",
+		"SSH-2.0-OpenSSH_9.6\r\n":          "perf: the peer is not an mptcp perf server (it speaks SSH?)",
+		"\x16\x03\x01\x00\x05hello":        "perf: the peer is not an mptcp perf server (it speaks TLS?)",
+		"\xff\xff\xff\xff":                 "perf: the peer is not an mptcp perf server (it sent the bytes ff ff ff ff)",
+		"ZZZZ":                             `perf: the peer is not an mptcp perf server (it sent "ZZZZ")`,
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// As such servers do: read the request, answer, and close
+			// when the client does.
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Read(make([]byte, 64))
+			c.Write([]byte(answer))
+			io.Copy(io.Discard, c)
+			c.Close()
+		}()
+		cl := &Client{Dial: func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", ln.Addr().String())
+		}, Params: Params{Duration: time.Second}, Timeout: 5 * time.Second}
+		_, err = cl.Run(context.Background())
+		ln.Close()
+		if err == nil || err.Error() != want || !errors.Is(err, ErrProtocol) {
+			t.Errorf("answer %q: got %v, want %q", answer, err, want)
+		}
 	}
 }
 

@@ -135,7 +135,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn, done func(*Report, erro
 		}
 		return
 	}
-	ctl := newControlConn(c)
+	ctl := newControlConn(c, "client")
 	s.mu.Lock()
 	if s.busy {
 		s.mu.Unlock()

@@ -177,9 +177,10 @@ func TestSchedulerRanking(t *testing.T) {
 		}
 		// Since BLEST counts the slow subflow's in-flight bytes as its
 		// paper does (issue 17), it sends 1 MiB objects as fast as default
-		// (15.20 against 15.15 Mbit/s); it must not be slower.
-		if r.objects[1<<20] < def.objects[1<<20] {
-			t.Errorf("%s 1 MiB object at %.2f Mbit/s, want at least default's %.2f", name, r.objects[1<<20], def.objects[1<<20])
+		// (over seeds 1-6 both average 15.4 Mbit/s; one seed's object
+		// varies by 3% either way); it must not be measurably slower.
+		if r.objects[1<<20] < def.objects[1<<20]*0.97 {
+			t.Errorf("%s 1 MiB object at %.2f Mbit/s, want at least 97%% of default's %.2f", name, r.objects[1<<20], def.objects[1<<20])
 		}
 		if r.msgRate < def.msgRate*0.98 {
 			t.Errorf("%s delivered the stream at %.2f Mbit/s, default at %.2f", name, r.msgRate/1e6, def.msgRate/1e6)

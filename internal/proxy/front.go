@@ -75,7 +75,7 @@ func (f *Front) serve(l net.Listener, h func(net.Conn)) error {
 		if err != nil {
 			return err
 		}
-		f.Stats.Accepted.Add(1)
+		f.Stats.accept(c.RemoteAddr())
 		go h(c)
 	}
 }
@@ -232,10 +232,7 @@ func (f *Front) optimistic(c net.Conn, r *bufio.Reader, t Target) {
 // an optimistic answer is counted and logged then.
 func (f *Front) relay(app net.Conn, up *Upstream, t Target) {
 	_ = app.SetDeadline(time.Time{})
-	f.Stats.Active.Add(1)
-	Relay(app, up, &f.Stats.BytesUp, &f.Stats.BytesDown)
-	f.Stats.Active.Add(-1)
-	f.Stats.Relayed.Add(1)
+	f.Stats.relay(app, up)
 	if _, err := up.Reply(); err != nil {
 		f.converterFailed(t, err)
 	}

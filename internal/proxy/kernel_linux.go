@@ -8,6 +8,9 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-go/mptcp/internal/sockdiag"
+	"github.com/mptcp-go/mptcp/observe"
 )
 
 // tfoQueue is the listener's queue of pending TCP Fast Open requests.
@@ -53,3 +56,7 @@ func setsockopt(c syscall.RawConn, level, opt, v int) error {
 	}
 	return serr
 }
+
+// kernelSockets lists the kernel's MPTCP connections and their subflows
+// in this network namespace (sock_diag, as mptcp stat -t -i).
+func kernelSockets() ([]observe.Socket, error) { return sockdiag.List(sockdiag.Options{TCP: true}) }

@@ -5,6 +5,8 @@ package proxy
 import (
 	"context"
 	"net"
+
+	"github.com/mptcp-go/mptcp/observe"
 )
 
 // KernelDialer returns a dialer for the kernel's MPTCP where Go supports it;
@@ -22,3 +24,6 @@ func ListenKernel(ctx context.Context, addr string, _ bool) (net.Listener, error
 	lc.SetMultipathTCP(true)
 	return lc.Listen(ctx, "tcp", addr)
 }
+
+// kernelSockets is nil: sock_diag is Linux's.
+var kernelSockets func() ([]observe.Socket, error)

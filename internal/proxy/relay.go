@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 )
 
 // closeWriter is a connection with a write half that closes on its own
@@ -37,12 +36,15 @@ func closeWrite(c net.Conn) error {
 	return c.Close()
 }
 
+// Adder counts bytes; *atomic.Int64 is one.
+type Adder interface{ Add(int64) int64 }
+
 // Relay copies a's bytes to b and b's to a until both directions end.
 // An orderly end (EOF) in one direction is forwarded as a half-close and
 // the other direction goes on; a reset on either side resets the other.
 // It adds the bytes copied each way to aToB and bToA (when not nil) and
 // closes both connections.
-func Relay(a, b net.Conn, aToB, bToA *atomic.Int64) {
+func Relay(a, b net.Conn, aToB, bToA Adder) {
 	var once sync.Once
 	abort := func() { once.Do(func() { reset(a); reset(b) }) }
 	var wg sync.WaitGroup
@@ -56,7 +58,7 @@ func Relay(a, b net.Conn, aToB, bToA *atomic.Int64) {
 
 // pipe copies src to dst. At src's EOF it half-closes dst (or closes it
 // when dst has no write half of its own); on a reset it calls abort.
-func pipe(dst, src net.Conn, n *atomic.Int64, abort func()) {
+func pipe(dst, src net.Conn, n Adder, abort func()) {
 	buf := make([]byte, 64<<10)
 	for {
 		k, err := src.Read(buf)

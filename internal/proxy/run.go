@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mptcp-go/mptcp/observe"
 )
 
 // Transport is the MPTCP leg's stack: how the converter listens and the
@@ -19,11 +20,19 @@ type Transport struct {
 	Name   string
 	Listen func(ctx context.Context, addr string, tfo bool) (net.Listener, error)
 	Dialer func(tfo bool) Dialer
+	// Sockets, if set, lists the stack's MPTCP connections and their
+	// subflows (as mptcp stat -t -i) for the status endpoint's paths and
+	// limits.
+	Sockets func() ([]observe.Socket, error)
+	// Source and Recorder, if set, are the stack's debug view (the
+	// user-space stack's), served beside the status.
+	Source   observe.Source
+	Recorder *observe.Recorder
 }
 
 // Kernel is the kernel's MPTCP (Linux 5.6+; TCP Fast Open with MPTCP from
 // 6.2).
-var Kernel = Transport{Name: "kernel", Listen: ListenKernel, Dialer: KernelDialer}
+var Kernel = Transport{Name: "kernel", Listen: ListenKernel, Dialer: KernelDialer, Sockets: kernelSockets}
 
 // NewServer builds a converter from its configuration.
 func NewServer(cfg *ServerConfig, log *slog.Logger) (*Server, error) {
@@ -61,7 +70,8 @@ func RunServer(ctx context.Context, cfg *ServerConfig, tr Transport, log *slog.L
 	if len(s.Key) == 0 {
 		log.Warn("no key: any client can relay through this converter (set key or key_file)")
 	}
-	return serveUntil(ctx, l, s.Serve, cfg.Status, &s.Stats, log)
+	status := StatusHandler(&s.Stats, &tr, localPort(addrOf(l.Addr()).Port()))
+	return serveUntil(ctx, l, s.Serve, cfg.Status, status, log)
 }
 
 // NewFront builds a front end from its configuration.
@@ -120,7 +130,7 @@ func RunClient(ctx context.Context, cfg *ClientConfig, tr Transport, log *slog.L
 		log.Info("transparent", "addr", l.Addr().String(), "tproxy", cfg.TProxy)
 		go func() { errc <- f.ServeTransparent(l) }()
 	}
-	stop := serveStatus(cfg.Status, &f.Stats, log)
+	stop := serveStatus(cfg.Status, StatusHandler(&f.Stats, &tr, peerPort(portOf(cfg.Server))), log)
 	defer stop()
 	select {
 	case <-ctx.Done():
@@ -150,8 +160,8 @@ func closeAll(ls []net.Listener) {
 }
 
 // serveUntil runs serve on l until ctx ends, with the status endpoint.
-func serveUntil(ctx context.Context, l net.Listener, serve func(net.Listener) error, status string, st *Stats, log *slog.Logger) error {
-	stop := serveStatus(status, st, log)
+func serveUntil(ctx context.Context, l net.Listener, serve func(net.Listener) error, status string, h http.Handler, log *slog.Logger) error {
+	stop := serveStatus(status, h, log)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- serve(l) }()
@@ -164,23 +174,13 @@ func serveUntil(ctx context.Context, l net.Listener, serve func(net.Listener) er
 	}
 }
 
-// StatusHandler serves the counters as JSON at /status.
-func StatusHandler(st *Stats) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(st.Snapshot())
-	})
-	return mux
-}
-
 // serveStatus starts the status endpoint on addr ("" for none) and
 // returns its stop function.
-func serveStatus(addr string, st *Stats, log *slog.Logger) func() {
+func serveStatus(addr string, h http.Handler, log *slog.Logger) func() {
 	if addr == "" {
 		return func() {}
 	}
-	srv := &http.Server{Addr: addr, Handler: StatusHandler(st), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("status endpoint", "addr", addr, "err", err)

@@ -56,7 +56,7 @@ func (s *Server) Serve(l net.Listener) error {
 		if err != nil {
 			return err
 		}
-		s.Stats.Accepted.Add(1)
+		s.Stats.accept(c.RemoteAddr())
 		go s.handle(c)
 	}
 }
@@ -192,10 +192,7 @@ func (s *Server) connect(c net.Conn, dest netip.AddrPort) {
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
-	s.Stats.Active.Add(1)
-	Relay(c, out, &s.Stats.BytesUp, &s.Stats.BytesDown)
-	s.Stats.Active.Add(-1)
-	s.Stats.Relayed.Add(1)
+	s.Stats.relay(c, out)
 }
 
 // dialErrorCode maps an onward dial error to the Error TLV code and value
@@ -218,6 +215,7 @@ func dialErrorCode(err error) (convert.ErrorCode, byte) {
 // the Error TLV of a fatal error travels with a RST).
 func (s *Server) refuse(c net.Conn, r *refusal) {
 	s.Log.Info("refused", "client", c.RemoteAddr().String(), "code", uint8(r.code), "reason", r.Error())
+	s.Stats.client(c.RemoteAddr()).Refused.Add(1)
 	m := convert.Message{Error: &convert.Error{Code: r.code, Value: r.value}}
 	b, err := m.Append(nil)
 	if err != nil { // an echo too long to fit: drop the echo

@@ -59,7 +59,18 @@ func (r *Map[F]) Names(extra ...string) []string {
 }
 
 // Unknown returns the error for a name nothing registered: sentinel,
-// wrapped, with the valid names listed.
+// wrapped, with the valid names listed in words, as a user reads them
+// after a flag or a field name: `unknown scheduler "foo"; valid names are
+// blest, default and ecf`. It names no package: the caller says where
+// the name came from.
 func (r *Map[F]) Unknown(sentinel error, name string, valid []string) error {
-	return fmt.Errorf("%s: %w %q (valid: %s)", r.pkg, sentinel, name, strings.Join(valid, ", "))
+	return fmt.Errorf("%w %q; valid names are %s", sentinel, name, List(valid))
+}
+
+// List joins names in words: "a", "a and b", "a, b and c".
+func List(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

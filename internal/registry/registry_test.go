@@ -3,7 +3,6 @@ package registry
 import (
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -22,7 +21,7 @@ func TestMap(t *testing.T) {
 	}
 	sentinel := errors.New("unknown thing")
 	err := r.Unknown(sentinel, "c", r.Names())
-	if !errors.Is(err, sentinel) || !strings.Contains(err.Error(), `"c" (valid: a, b)`) {
+	if !errors.Is(err, sentinel) || err.Error() != `unknown thing "c"; valid names are a and b` {
 		t.Fatalf("error %v", err)
 	}
 	for name, f := range map[string]func(){
@@ -38,5 +37,16 @@ func TestMap(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+func TestList(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{{nil, ""}, {[]string{"a"}, "a"}, {[]string{"a", "b"}, "a and b"}, {[]string{"a", "b", "c"}, "a, b and c"}} {
+		if got := List(c.in); got != c.want {
+			t.Errorf("List(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

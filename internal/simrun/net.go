@@ -56,6 +56,9 @@ func RunNet(sc *scenario.Net, o NetOptions) (*NetResult, error) {
 	if len(s.Flows) > MaxFlows {
 		return nil, fmt.Errorf("%d flows, at most %d", len(s.Flows), MaxFlows)
 	}
+	if err := CheckInterval(s.Duration, s.Interval); err != nil {
+		return nil, err
+	}
 	s.Flows = append([]scenario.Flow(nil), s.Flows...)
 	for i := range s.Flows {
 		f := &s.Flows[i]
@@ -69,6 +72,9 @@ func RunNet(sc *scenario.Net, o NetOptions) (*NetResult, error) {
 			if p.v != "" {
 				*p.dst = p.v
 			}
+		}
+		if err := checkPolicies("flow "+f.Name+": ", f.Scheduler, f.CC, f.PM); err != nil {
+			return nil, err
 		}
 	}
 	r := &netRun{sc: &s, pat: newPattern(s.Seed), scratch: make([]byte, chunk)}

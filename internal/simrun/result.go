@@ -1,5 +1,10 @@
 package simrun
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Result is what a run measured. Its JSON form is what `mptcp sim --json`
 // prints; field names are part of the command's interface.
 type Result struct {
@@ -14,6 +19,10 @@ type Result struct {
 	// BytesDelivered counts bytes the receiving application read, in
 	// every direction of the transfer.
 	BytesDelivered int64 `json:"bytes_delivered"`
+	// TransferBytes is what a size-limited transfer delivers when it
+	// completes, every direction counted; 0 for a transfer that runs for
+	// the whole duration.
+	TransferBytes int64 `json:"transfer_bytes,omitempty"`
 	// GoodputBps is BytesDelivered over the time from the transfer's
 	// start to its completion (or to the end of the run).
 	GoodputBps float64 `json:"goodput_bps"`
@@ -43,6 +52,8 @@ type Result struct {
 
 	Subflows  []SubflowResult `json:"subflows"`
 	Intervals []Interval      `json:"intervals"`
+	// Outages are the times the scenario takes a path down.
+	Outages []Outage `json:"outages,omitempty"`
 
 	// Competitors are the single-path TCP flows sharing the server link;
 	// TCPGoodputBps is their mean goodput and MPTCPToTCPRatio the MPTCP
@@ -62,14 +73,28 @@ type SubflowResult struct {
 	Path   string `json:"path"`
 	Local  string `json:"local"`
 	Remote string `json:"remote"`
-	// Bytes is the data-level payload the subflow delivered.
+	// Bytes is the data-level payload the subflow received, in order at
+	// the subflow level; data the sender sent again on another subflow
+	// counts on both, so the subflows' bytes may sum to more than the
+	// transfer's.
 	Bytes  uint64 `json:"bytes"`
 	Backup bool   `json:"backup"`
+	// Cwnd is the sender's congestion window over time, sampled
+	// cwndPerInterval times per reporting interval (the sawtooth shows).
+	Cwnd []CwndPoint `json:"cwnd"`
+}
+
+// CwndPoint is one congestion window sample.
+type CwndPoint struct {
+	T     float64 `json:"t"` // seconds
+	Bytes int     `json:"bytes"`
 }
 
 // Interval is one reporting interval: the data rate each subflow
-// delivered, the application-level total, and each sender-side subflow's
-// congestion window at the interval's end.
+// received, the application's in-order goodput, and each sender-side
+// subflow's congestion window at the interval's end. An interval ends
+// every Options.Interval from the transfer's start; the last one ends
+// early, when the transfer completes or the run ends.
 type Interval struct {
 	T          float64            `json:"t"` // end of the interval, seconds
 	TotalBps   float64            `json:"total_bps"`
@@ -79,6 +104,13 @@ type Interval struct {
 	CompetitorBps map[string]float64 `json:"competitor_bps,omitempty"`
 }
 
+// Outage is a stretch of time during which a path is down.
+type Outage struct {
+	Path  string  `json:"path"`
+	FromS float64 `json:"from_s"`
+	ToS   float64 `json:"to_s"`
+}
+
 // CompetitorResult is one competing TCP flow.
 type CompetitorResult struct {
 	Name           string  `json:"name"`
@@ -86,4 +118,22 @@ type CompetitorResult struct {
 	BytesDelivered int64   `json:"bytes_delivered"`
 	GoodputBps     float64 `json:"goodput_bps"`
 	IntegrityOK    bool    `json:"integrity_ok"`
+}
+
+// Problem returns why the run's transfer failed, or nil: data that
+// arrived corrupted, an application error, a size-limited transfer that
+// did not complete, or nothing delivered at all. `mptcp sim` exits with
+// status 1 when there is one.
+func (r *Result) Problem() error {
+	switch {
+	case !r.IntegrityOK:
+		return errors.New("data integrity check failed")
+	case r.Error != "":
+		return errors.New(r.Error)
+	case r.TransferBytes > 0 && !r.Completed:
+		return fmt.Errorf("transfer incomplete: %d of %d bytes delivered in %gs", r.BytesDelivered, r.TransferBytes, r.DurationS)
+	case r.BytesDelivered == 0:
+		return fmt.Errorf("no data delivered in %gs", r.DurationS)
+	}
+	return nil
 }

@@ -13,11 +13,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/netsim"
+	"github.com/mptcp-go/mptcp/observe"
 	"github.com/mptcp-go/mptcp/pcap"
 	"github.com/mptcp-go/mptcp/scenario"
 )
@@ -43,6 +44,12 @@ type Options struct {
 	// Stack, if set, adjusts the MPTCP stacks' configuration (the
 	// torture campaign shrinks buffers with it).
 	Stack func(*core.Config)
+	// Trace, if set, receives the JSON-lines trace (observe.Tracer) of
+	// the MPTCP connection as its data sender sees it (the client for an
+	// upload, the server otherwise), sampled every TraceInterval
+	// (default 100 ms) of virtual time.
+	Trace         io.Writer
+	TraceInterval time.Duration
 }
 
 // chunk is the most the applications write or read at once.
@@ -70,17 +77,31 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 			*p.dst = p.v
 		}
 	}
+	if err := checkPolicies("", sc2.Scheduler, sc2.CC, sc2.PM); err != nil {
+		return nil, err
+	}
+	for i, c := range sc2.Competitors {
+		if err := checkPolicies(fmt.Sprintf("competitors[%d].", i), "", c.CC, ""); err != nil {
+			return nil, err
+		}
+	}
 	if o.Interval <= 0 {
 		o.Interval = time.Second
+	}
+	if err := CheckInterval(sc2.Duration-sc2.Transfer.Start, o.Interval); err != nil {
+		return nil, err
 	}
 	r := &run{sc: &sc2, opts: o, pat: newPattern(sc2.Seed)}
 	if err := r.setup(); err != nil {
 		return nil, err
 	}
-	end := netsim.Epoch.Add(sc2.Duration)
-	r.sim.RunUntil(end)
+	r.sim.RunUntil(epoch(sc2.Duration))
 	if err := r.sim.Err(); err != nil {
 		return nil, fmt.Errorf("simulation stopped: %w", err)
+	}
+	r.stopSampling()
+	if err := r.endTrace(); err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
 	}
 	if err := r.sim.CaptureErr(); err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
@@ -97,15 +118,20 @@ type run struct {
 	top  *scenario.Topology
 
 	client, server *core.Stack
+	tracer         *observe.Tracer
 	flows          []*flow // the MPTCP connection's directions
 	competitors    []*flow
 	scratch        []byte
 	intervals      []Interval
+	lastSample     time.Duration  // when the last interval ended
+	intervalTick   *netsim.Timer  // closes each interval
+	cwndTick       *netsim.Timer  // samples congestion windows
 	lastSub        map[int]uint64 // receiver-side bytes per subflow at the last interval
 	lastComp       []int64
 	lastTotal      int64
-	subflows       map[int]*SubflowResult
+	subflows       map[int]*SubflowResult // Bytes: the latest count read
 	subOrder       []int
+	cwnd           map[int][]CwndPoint // by subflow key
 	compNames      []string
 	compCC         []string  // the competitors' congestion controls, as run
 	cfgNames       [3]string // scheduler, cc, pm actually used
@@ -143,6 +169,7 @@ func (r *run) setup() error {
 	r.scratch = make([]byte, chunk)
 	r.lastSub = map[int]uint64{}
 	r.subflows = map[int]*SubflowResult{}
+	r.cwnd = map[int][]CwndPoint{}
 	if r.opts.Pcap != nil {
 		w, err := pcap.NewWriter(r.opts.Pcap)
 		if err != nil {
@@ -181,12 +208,13 @@ func (r *run) setup() error {
 	if r.opts.Stack != nil {
 		r.opts.Stack(&cfg)
 	}
-	if r.client, err = newStack(top.Client, cfg, top.ClientAddrs...); err != nil {
+	clientCfg, serverCfg := r.traceConfigs(cfg)
+	if r.client, err = newStack(top.Client, clientCfg, top.ClientAddrs...); err != nil {
 		return err
 	}
 	c := r.client.Config()
 	r.cfgNames = [3]string{c.Scheduler, c.CongestionControl, c.PathManager}
-	if r.server, err = stackOn(top.Server, cfg, top.ServerAddr); err != nil {
+	if r.server, err = stackOn(top.Server, serverCfg, top.ServerAddr); err != nil {
 		return err
 	}
 	srvStacks := newDemux(r.server)
@@ -203,7 +231,7 @@ func (r *run) setup() error {
 	if dir == scenario.Upload || dir == scenario.Both {
 		r.flows = append(r.flows, &flow{r: r, name: "upload", size: r.sc.Transfer.Size, sendHost: top.Client, recvHost: top.Server, ok: true})
 	}
-	start := netsim.Epoch.Add(r.sc.Transfer.Start)
+	start := epoch(r.sc.Transfer.Start)
 	r.sim.Schedule(start, func() { r.dialMPTCP() })
 
 	for i, comp := range r.sc.Competitors {
@@ -255,12 +283,8 @@ func (r *run) setup() error {
 	}
 	top.Server.SetStack(srvStacks)
 	r.lastComp = make([]int64, len(r.competitors))
-	var tick *netsim.Timer
-	tick = r.sim.NewTimer(func() {
-		r.sample()
-		tick.ResetAfter(r.opts.Interval)
-	})
-	tick.Reset(start.Add(r.opts.Interval))
+	r.startSampling()
+	r.startTrace(start)
 	return nil
 }
 
@@ -387,6 +411,7 @@ func (f *flow) pump() {
 				if f.size > 0 && f.got != f.size {
 					f.ok = false
 				}
+				r.flowEnded(f)
 				if !f.r.stillSending(f.rcv) {
 					// With both directions on one connection, the
 					// other may still be writing: its CloseWrite ends
@@ -408,67 +433,6 @@ func (r *run) stillSending(c *core.Conn) bool {
 		}
 	}
 	return false
-}
-
-// sample closes a reporting interval.
-func (r *run) sample() {
-	now := r.sim.Elapsed()
-	secs := r.opts.Interval.Seconds()
-	iv := Interval{T: now.Seconds(), SubflowBps: map[string]float64{}, Cwnd: map[string]int{}}
-	var total int64
-	for _, f := range r.flows {
-		total += f.got
-		if f.rcv != nil {
-			r.noteSubflows(f, iv.SubflowBps, secs)
-		}
-		if f.snd != nil {
-			for _, sf := range f.snd.Info().Subflows {
-				iv.Cwnd[strconv.Itoa(r.subflowKey(f, sf.ID))] = sf.Cwnd
-			}
-		}
-	}
-	iv.TotalBps = float64(total-r.lastTotal) * 8 / secs
-	r.lastTotal = total
-	if len(r.competitors) > 0 {
-		iv.CompetitorBps = map[string]float64{}
-		for i, c := range r.competitors {
-			iv.CompetitorBps[c.name] = float64(c.got-r.lastComp[i]) * 8 / secs
-			r.lastComp[i] = c.got
-		}
-	}
-	r.intervals = append(r.intervals, iv)
-	if r.opts.OnInterval != nil {
-		r.opts.OnInterval(iv)
-	}
-}
-
-// subflowKey numbers subflows across the flows of a run: the client's
-// subflow IDs for downloads, offset for the server's in an upload.
-func (r *run) subflowKey(f *flow, id int) int {
-	if f.recvIsClnt {
-		return id
-	}
-	return 1000 + id
-}
-
-// noteSubflows records the receiver's subflows and their rates.
-func (r *run) noteSubflows(f *flow, bps map[string]float64, secs float64) {
-	for _, sf := range f.rcv.Info().Subflows {
-		key := r.subflowKey(f, sf.ID)
-		sr, ok := r.subflows[key]
-		if !ok {
-			path := sf.Local.Addr()
-			if !f.recvIsClnt {
-				path = sf.Remote.Addr()
-			}
-			sr = &SubflowResult{ID: key, Path: r.pathName(path), Local: sf.Local.String(), Remote: sf.Remote.String()}
-			r.subflows[key] = sr
-			r.subOrder = append(r.subOrder, key)
-		}
-		sr.Bytes, sr.Backup = sf.BytesReceived, sf.Backup
-		bps[strconv.Itoa(key)] = float64(sf.BytesReceived-r.lastSub[key]) * 8 / secs
-		r.lastSub[key] = sf.BytesReceived
-	}
 }
 
 func (r *run) pathName(a netip.Addr) string {
@@ -499,6 +463,7 @@ func (r *run) result() *Result {
 	completed := len(r.flows) > 0 && r.sc.Transfer.Size > 0
 	for _, f := range r.flows {
 		res.BytesDelivered += f.got
+		res.TransferBytes += f.size
 		res.IntegrityOK = res.IntegrityOK && f.ok
 		stop := end
 		if f.eof {
@@ -541,11 +506,19 @@ func (r *run) result() *Result {
 			}
 		}
 	}
+	slices.Sort(r.subOrder) // the order subflows were opened in
 	for _, k := range r.subOrder {
-		res.Subflows = append(res.Subflows, *r.subflows[k])
+		sr := *r.subflows[k]
+		sr.Cwnd = r.cwnd[k]
+		res.Subflows = append(res.Subflows, sr)
 	}
 	if res.Subflows == nil {
 		res.Subflows = []SubflowResult{}
+	}
+	for _, p := range r.sc.Paths {
+		for _, o := range p.Outages(end) {
+			res.Outages = append(res.Outages, Outage{Path: p.Name, FromS: o.From.Seconds(), ToS: o.To.Seconds()})
+		}
 	}
 	if len(r.competitors) > 0 {
 		var sum float64
@@ -574,3 +547,6 @@ func nonZero(m core.MIBSnapshot) map[string]uint64 {
 	}
 	return out
 }
+
+// epoch is the virtual time d into the run.
+func epoch(d time.Duration) time.Time { return netsim.Epoch.Add(d) }

@@ -52,7 +52,10 @@ func TestAggregateTarget(t *testing.T) {
 	if !res.IntegrityOK || res.Error != "" {
 		t.Fatalf("integrity %v, error %q", res.IntegrityOK, res.Error)
 	}
-	t.Logf("aggregate: %.1f Mbit/s of %.1f (%.1f %%), subflows %+v", res.GoodputBps/1e6, float64(res.CapacityBps)/1e6, 100*res.Utilisation, res.Subflows)
+	t.Logf("aggregate: %.1f Mbit/s of %.1f (%.1f %%)", res.GoodputBps/1e6, float64(res.CapacityBps)/1e6, 100*res.Utilisation)
+	for _, sf := range res.Subflows {
+		t.Logf("subflow %d on %s: %d bytes", sf.ID, sf.Path, sf.Bytes)
+	}
 	if len(res.Subflows) < 2 {
 		t.Fatalf("%d subflows carried data, want 2", len(res.Subflows))
 	}

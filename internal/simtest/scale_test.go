@@ -24,14 +24,17 @@ type scaleNet struct {
 	heapPerConn      float64 // heap bytes after GC per connection (both ends)
 }
 
-// newScaleNet opens n connections, in batches so the listener keeps up,
-// and lets them settle.
-func newScaleNet(tb testing.TB, n int) *scaleNet {
+// onePath is the scale benchmarks' network: one path.
+var onePath = []Path{{Rate: 1e9, Delay: 2 * time.Millisecond, Queue: 4 << 20}}
+
+// newScaleNet opens n connections over paths, in batches so the listener
+// keeps up, and lets them settle.
+func newScaleNet(tb testing.TB, n int, paths []Path) *scaleNet {
 	tb.Helper()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	net, err := NewNet(7, []Path{{Rate: 1e9, Delay: 2 * time.Millisecond, Queue: 4 << 20}}, Options{})
+	net, err := NewNet(7, paths, Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -130,7 +133,7 @@ var discard = func([]byte) {}
 func BenchmarkScalePollIdle(b *testing.B) {
 	for _, n := range scaleSizes(b) {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
-			s := newScaleNet(b, n)
+			s := newScaleNet(b, n, onePath)
 			now := s.Sim.Now()
 			s.CS.Poll(now, discard)
 			b.ReportAllocs()
@@ -150,7 +153,7 @@ func BenchmarkScalePollIdle(b *testing.B) {
 func BenchmarkScalePacket(b *testing.B) {
 	for _, n := range scaleSizes(b) {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
-			s := newScaleNet(b, n)
+			s := newScaleNet(b, n, onePath)
 			for i := range max(1, n/100) {
 				s.bulk(i)
 			}
@@ -179,7 +182,7 @@ func BenchmarkScalePacket(b *testing.B) {
 // connections have nothing to do allocates nothing, however many there
 // are, and does not visit them (their deadlines wait in the heap).
 func TestPollIdleDoesNotAllocate(t *testing.T) {
-	s := newScaleNet(t, 20)
+	s := newScaleNet(t, 20, onePath)
 	now := s.Sim.Now()
 	s.CS.Poll(now, discard)
 	if n := testing.AllocsPerRun(100, func() { s.CS.Poll(now, discard) }); n != 0 {

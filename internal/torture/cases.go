@@ -138,6 +138,8 @@ func Cases() []Case {
 			n.PathLinks[0].BA().AddProcessor(&middlebox.PayloadRewriter{Limit: 4, Match: func(*middlebox.Segment) bool { k++; return k >= 200 }})
 		}},
 		spoofedPlainACKs(),
+		forgedTSVal(),
+		forgedOOODSS(),
 		{Name: "path-down/2", Paths: 2, DuringAt: 300 * time.Millisecond, During: func(n *simtest.Net) {
 			n.PathLinks[0].SetUp(false)
 		}},

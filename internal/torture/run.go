@@ -29,16 +29,23 @@ const (
 // Run runs case c with one seed and reports the outcome and, when it is
 // not a completion, what went wrong.
 func Run(c *Case, seed uint64) (Outcome, string) {
+	_, o, d := run(c, seed)
+	return o, d
+}
+
+// run is Run that also returns the network, for tests to read its
+// counters.
+func run(c *Case, seed uint64) (*simtest.Net, Outcome, string) {
 	n, err := simtest.NewNet(seed, c.paths(), c.Options)
 	if err != nil {
-		return Stuck, fmt.Sprintf("set-up: %v", err)
+		return nil, Stuck, fmt.Sprintf("set-up: %v", err)
 	}
 	if c.Install != nil {
 		c.Install(n)
 	}
 	p, err := n.StartTransfer(UpBytes, DownBytes, core.ConnOptions{})
 	if err != nil {
-		return Stuck, fmt.Sprintf("dial: %v", err)
+		return n, Stuck, fmt.Sprintf("dial: %v", err)
 	}
 	if c.During != nil {
 		n.Sim.RunFor(c.DuringAt)
@@ -48,13 +55,13 @@ func Run(c *Case, seed uint64) (Outcome, string) {
 	check := p.Check(UpBytes, DownBytes)
 	switch {
 	case p.C.Bad > 0 || p.S != nil && p.S.Bad > 0:
-		return Corrupted, check.Error()
+		return n, Corrupted, check.Error()
 	case check == nil:
-		return Completed, ""
+		return n, Completed, ""
 	case closed(p.C) && (p.S == nil || closed(p.S)):
-		return Ended, check.Error()
+		return n, Ended, check.Error()
 	}
-	return Stuck, check.Error()
+	return n, Stuck, check.Error()
 }
 
 func closed(e *simtest.Endpoint) bool { return e.Conn.State() == core.StateClosed }

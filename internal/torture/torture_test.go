@@ -1,6 +1,12 @@
 package torture
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/simtest"
+)
 
 // TestSlice runs a short slice of the campaign in the default suite: a
 // few cases, one seed each, in this process.
@@ -30,5 +36,38 @@ func TestSelect(t *testing.T) {
 	}
 	if _, err := Select("("); err == nil {
 		t.Error("no error for a bad pattern")
+	}
+}
+
+// The forged segments of finding 8 of issue 21 end no subflow: each is
+// answered as the RFCs allow (dropped, challenged, or overruled by the
+// real segment) and counted, and the transfer completes.
+func TestForgedInWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		counted func(n *simtest.Net) uint64
+	}{
+		{"forged-tsval/2", func(n *simtest.Net) uint64 { return n.CS.TCP().Stats().TSJumpDrops }},
+		{"forged-ooo-dss/2", func(n *simtest.Net) uint64 {
+			m := n.CS.MIB()
+			return m.Get(core.DSSConflictReplaced) + m.Get(core.DSSOutOfOrderDrop)
+		}},
+	} {
+		cs, err := Select("^" + regexp.QuoteMeta(tc.name) + "$")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, o, d := run(&cs[0], 1)
+		if o != Completed {
+			t.Errorf("%s: %s: %s", tc.name, o, d)
+			continue
+		}
+		m := n.CS.MIB()
+		if rst := m.Get(core.MPRstTx) + m.Get(core.DSSNotMatching) + m.Get(core.DSSNoMatchTCP) + m.Get(core.FallbackFailed); rst != 0 {
+			t.Errorf("%s: the client reset subflows (MIB %v)", tc.name, m.Map(false))
+		}
+		if tc.counted(n) == 0 {
+			t.Errorf("%s: the forged segments were not counted (MIB %v)", tc.name, m.Map(false))
+		}
 	}
 }

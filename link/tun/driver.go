@@ -17,10 +17,12 @@ type Config struct {
 
 	// Locker, if set, is held while the driver calls the stack: once
 	// around the delivery of the packets at hand and the poll that
-	// follows, not once per packet. An application that calls into a
-	// stack without a lock of its own (package tcp's Stack) from its own
-	// goroutines holds the same lock while it does, then calls Wake. The
-	// mptcp package's Stack locks itself: leave Locker nil for it.
+	// follows, not once per packet, and never while the driver writes to
+	// a device. An application that calls into a stack without a lock of
+	// its own (package tcp's Stack) from its own goroutines holds the
+	// same lock while it does, then calls Wake. A stack with a lock of its
+	// own (a link.Locker, as the mptcp package's Stack.Link) is locked the
+	// same way through its own lock: leave Locker nil for it.
 	Locker sync.Locker
 
 	// Capture, if set, records every packet delivered to the stack and
@@ -91,6 +93,8 @@ type Driver struct {
 	sendFn   func([]byte)
 	timer    *time.Timer
 	timerAt  time.Time // zero when the timer is stopped
+	fine     *fineTimer
+	fineAt   time.Time // the fine timer's deadline, zero when none
 	pending  bool      // poll again without waiting
 	eager    int       // immediate polls in a row
 	batches  []*batch  // taken from in, delivered this round
@@ -158,15 +162,23 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	d.in = make(chan *batch, readAhead*len(d.ifs))
 	d.timer = time.NewTimer(time.Hour)
 	d.timer.Stop()
+	d.fine = newFineTimer()
 	if a, ok := stack.(link.Attacher); ok {
 		a.Attach(d)
+	}
+	if l, ok := stack.(link.Locker); ok && d.locker == nil {
+		d.locker, d.stack = l, l.Unlocked()
 	}
 	for _, f := range d.ifs {
 		d.wg.Add(1)
 		go d.read(f)
 		go drainEvents(f.dev, d.done)
 	}
-	d.wg.Add(1)
+	d.wg.Add(2)
+	go func() {
+		defer d.wg.Done()
+		d.fine.run(d.done)
+	}()
 	go d.loop()
 	return d, nil
 }

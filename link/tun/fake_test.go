@@ -21,6 +21,7 @@ type fakeDev struct {
 
 	mu       sync.Mutex
 	tx       [][]byte // packets written, copied
+	onWrite  func()   // called at each Write, if set before the driver starts
 	txCalls  int
 	txNotify chan struct{}
 	writeErr error
@@ -77,6 +78,14 @@ func (f *fakeDev) Write(bufs [][]byte, offset int) (int, error) {
 	case <-f.closed:
 		return 0, os.ErrClosed
 	default:
+	}
+	if f.onWrite != nil {
+		f.onWrite()
+	}
+	if len(bufs) > f.batchSize {
+		// wireguard-go's device panics so (its coalescing tables hold a
+		// batch).
+		panic("fake: write larger than the batch size")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -18,6 +18,8 @@ type iface struct {
 	free chan *batch // read batches the reader may fill
 	out  [][]byte    // write batch: full-capacity buffers, outN in use
 	outN int
+	// batch is the most packets the device takes in one write.
+	batch int
 	// Per buffer of the write batch: the stack's packets and bytes in it
 	// (several when coalesced into a super-packet).
 	outPkts, outBytes []int
@@ -58,7 +60,7 @@ func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, 
 		return nil, fmt.Errorf("tun: %s: MTU %d outside 576..%d", name, mtu, MaxPacket)
 	}
 	bs := max(ic.Device.BatchSize(), 1)
-	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, free: make(chan *batch, readAhead)}
+	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, batch: bs, free: make(chan *batch, readAhead)}
 	rbs, rsize := bs, Headroom+mtu
 	if super {
 		if f.raw, err = newRawIO(ic.Device, trust); err != nil {
@@ -80,6 +82,23 @@ func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, 
 	f.outPkts, f.outBytes = make([]int, bs), make([]int, bs)
 	f.failed = make([]int, 0, bs)
 	return f, nil
+}
+
+// maxOut bounds an interface's write batch. The loop keeps what the stack
+// sends during a round and writes it after the round, outside the stack's
+// lock, growing the batch beyond the device's batch size as needed (once:
+// the buffers are kept); a round that sends more is written as it goes.
+const maxOut = 512
+
+// grow adds a buffer to the write batch and reports whether it could.
+func (f *iface) grow() bool {
+	if len(f.out) >= maxOut {
+		return false
+	}
+	f.out = append(f.out, make([]byte, Headroom+MaxPacket))
+	f.outPkts = append(f.outPkts, 0)
+	f.outBytes = append(f.outBytes, 0)
+	return true
 }
 
 // carve returns n buffers of size bytes cut from one allocation, each

@@ -35,6 +35,8 @@ func (d *Driver) wait() bool {
 	case <-d.wake:
 	case <-d.timer.C:
 		d.timerAt = time.Time{}
+	case <-d.fine.ring:
+		d.fineAt = time.Time{}
 	case <-d.done:
 		return false
 	}
@@ -144,7 +146,7 @@ func (d *Driver) send(pkt []byte) {
 			return
 		}
 	}
-	if f.outN == len(f.out) {
+	if f.outN == len(f.out) && !f.grow() {
 		d.flush(f)
 	}
 	if f.raw != nil && f.outN > 0 {
@@ -157,8 +159,6 @@ func (d *Driver) send(pkt []byte) {
 	f.outN++
 	if f.raw != nil {
 		f.gso.start(pkt)
-	} else if f.outN == len(f.out) {
-		d.flush(f)
 	}
 }
 
@@ -174,11 +174,20 @@ func (d *Driver) flush(f *iface) {
 	if f.raw != nil {
 		f.gso.finish(bufs[n-1])
 		f.failed, err = f.raw.write(bufs, f.failed)
-	} else if _, err = f.dev.Write(bufs, Headroom); err != nil {
-		// A failed batch may be partly written; all of it counts as
-		// dropped.
-		for i := range n {
-			f.failed = append(f.failed, i)
+	} else {
+		// The device takes at most its batch size per write (wireguard-
+		// go's coalescing tables are sized for it); the batch may have
+		// grown past it.
+		for lo := 0; lo < n; lo += f.batch {
+			hi := min(lo+f.batch, n)
+			if _, werr := f.dev.Write(bufs[lo:hi], Headroom); werr != nil {
+				// A failed write may be partly done; all of it counts
+				// as dropped.
+				err = werr
+				for i := lo; i < hi; i++ {
+					f.failed = append(f.failed, i)
+				}
+			}
 		}
 	}
 	var pkts, bytes, dropped int
@@ -227,10 +236,7 @@ func (d *Driver) schedule(next time.Time) {
 	switch {
 	case next.IsZero():
 		d.eager = 0
-		if !d.timerAt.IsZero() {
-			d.timer.Stop()
-			d.timerAt = time.Time{}
-		}
+		d.stopTimer()
 	case !next.After(d.now):
 		d.eager++
 		if d.eager <= maxEagerPolls {
@@ -240,11 +246,27 @@ func (d *Driver) schedule(next time.Time) {
 		// The stack keeps asking for now: back off rather than spin.
 		d.eager = 0
 		d.arm(d.now.Add(time.Millisecond))
+	case next.Sub(d.now) <= fineHorizon:
+		// Sooner than a Go timer can wake the loop precisely.
+		d.eager = 0
+		d.stopTimer()
+		if !next.Equal(d.fineAt) {
+			d.fineAt = next
+			d.fine.arm(next)
+		}
 	default:
 		d.eager = 0
 		if !next.Equal(d.timerAt) {
 			d.arm(next)
 		}
+	}
+}
+
+// stopTimer stops the Go timer if it is armed.
+func (d *Driver) stopTimer() {
+	if !d.timerAt.IsZero() {
+		d.timer.Stop()
+		d.timerAt = time.Time{}
 	}
 }
 

@@ -1,0 +1,107 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/observe"
+)
+
+// TestCheckServeUser runs "mptcp check serve --stack user --trace DIR"
+// in a namespace and asks it from a kernel client over MPTCP and over
+// plain TCP: the first hears yes, the second no, and the server wrote a
+// trace of the MPTCP connection.
+func TestCheckServeUser(t *testing.T) {
+	tp := perfTwoPaths(t)
+	srvAddr := tp.Paths[0].ServerStack.V4
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan string, 1)
+	go func() {
+		var o, e bytes.Buffer
+		code := -1
+		_ = tp.Server.Do(func() error {
+			code = execute(ctx, root, []string{"check", "serve", "--stack", "user", "--tun", "ck0", "--addr", srvAddr.String(),
+				"--ports", "8080", "--echo", "0", "--discard", "0", "--rate", "0", "--trace", dir}, &o, &e)
+			return nil
+		})
+		done <- fmt.Sprintf("exit %d\n%s%s", code, o.String(), e.String())
+	}()
+	url := netip.AddrPortFrom(srvAddr, 8080).String()
+	ask := func(mptcp bool) string {
+		t.Helper()
+		for ctx.Err() == nil {
+			var out string
+			err := tp.Client.Do(func() error {
+				d := net.Dialer{Timeout: 2 * time.Second}
+				d.SetMultipathTCP(mptcp)
+				c, err := d.DialContext(ctx, "tcp", url)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: curl/8.0\r\n\r\n", url)
+				b, err := io.ReadAll(c)
+				out = string(b)
+				return err
+			})
+			if err == nil {
+				return out
+			}
+			time.Sleep(100 * time.Millisecond) // the server is still starting
+		}
+		select {
+		case s := <-done:
+			t.Fatalf("no answer from check serve: %s", s)
+		default:
+		}
+		t.Fatal("no answer from check serve within 30 s")
+		return ""
+	}
+	yes := ask(true)
+	no := ask(false)
+	cancel()
+	if s := <-done; !strings.HasPrefix(s, "exit 0") {
+		t.Errorf("check serve: %s", s)
+	}
+	if !strings.Contains(yes, "Yes: your connection uses Multipath TCP (version 1).") || !strings.Contains(yes, ", user stack") {
+		t.Errorf("MPTCP client was told:\n%s", yes)
+	}
+	if !strings.Contains(no, "No: your connection does not use Multipath TCP.") {
+		t.Errorf("TCP client was told:\n%s", no)
+	}
+	t.Logf("MPTCP client:\n%s", yes)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("%d trace files, want the MPTCP connection's: %v", len(files), files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := observe.ReadTrace(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created bool
+	for _, r := range recs {
+		created = created || r.Kind == observe.TraceKindEvent && bytes.Contains(r.Event, []byte(`"type":"created"`))
+	}
+	if recs[0].Side != "server" || !created {
+		t.Errorf("trace %s: header %+v, CREATED event %v", files[0], recs[0], created)
+	}
+}

@@ -1,0 +1,110 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mptcp-go/mptcp/internal/compare"
+)
+
+func init() { cmdPerfWeb.Run = perfWebFlags }
+
+func perfWebFlags(fs *flag.FlagSet) Action {
+	sizes := fs.String("sizes", "1KB,10KB,100KB,1MB", "comma-separated response `sizes` (bytes, or KB/MB: powers of 1000)")
+	concs := fs.String("concurrency", "1,10,100,1000", "comma-separated numbers of requests in flight")
+	requests := fs.Int("requests", 20, "requests per cell (at least one per request in flight)")
+	maxBytes := fs.Int64("max-bytes", 32_000_000, "skip the cells that would move more bytes than this")
+	budget := fs.Duration("budget", 10*time.Minute, "bound on the whole run; cells left are reported as not measured")
+	impls := fs.String("impl", "kernel,ours,simulator", "comma-separated implementations: kernel, ours, simulator")
+	seeds := fs.Int("sim-seeds", 5, "seeds of each simulator cell")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	return func(inv *Invocation) error {
+		if len(inv.Args) != 0 {
+			return usagef("unexpected argument %q", inv.Args[0])
+		}
+		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf}
+		var err error
+		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
+			return err
+		}
+		for _, s := range splitList(*concs) {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 10000 {
+				return usagef("--concurrency: %q is not a number in 1..10000", s)
+			}
+			cfg.Concurrency = append(cfg.Concurrency, n)
+		}
+		for _, s := range splitList(*impls) {
+			if s != compare.Kernel && s != compare.Ours && s != compare.Sim {
+				return usagef("--impl: %q is not kernel, ours or simulator", s)
+			}
+			cfg.Impls = append(cfg.Impls, s)
+		}
+		switch {
+		case len(cfg.Concurrency) == 0 || len(cfg.Impls) == 0:
+			return usagef("--concurrency and --impl need at least one value")
+		case *requests < 1 || *requests > 100000:
+			return usagef("--requests %d: want 1..100000", *requests)
+		case *maxBytes < 1:
+			return usagef("--max-bytes %d: want a positive count", *maxBytes)
+		case *budget < time.Second || *budget > 24*time.Hour:
+			return usagef("--budget %v: want 1s..24h", *budget)
+		case *seeds < 1 || *seeds > 1000:
+			return usagef("--sim-seeds %d: want 1..1000", *seeds)
+		}
+		if err := needRoot("mptcp perf web"); err != nil {
+			return err
+		}
+		if !*quiet {
+			cfg.Log = inv.Stderr
+		}
+		rep, err := compare.RunWeb(inv.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(inv.Stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else if err := rep.WriteTable(inv.Stdout); err != nil {
+			return err
+		}
+		if errs := rep.Errors(); len(errs) > 0 {
+			return fmt.Errorf("%d cells failed: %s", len(errs), strings.Join(errs, "; "))
+		}
+		return nil
+	}
+}
+
+// parseWebSizes parses "1KB,10KB,1MB" (powers of 1000, as the sizes of
+// web objects are usually quoted) or plain byte counts.
+func parseWebSizes(s string) ([]int64, error) {
+	var out []int64
+	for _, v := range splitList(s) {
+		t, mult := strings.ToUpper(v), int64(1)
+		switch {
+		case strings.HasSuffix(t, "KB"):
+			t, mult = t[:len(t)-2], 1000
+		case strings.HasSuffix(t, "MB"):
+			t, mult = t[:len(t)-2], 1000_000
+		}
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || n < 1 || n*mult > 1<<30 {
+			return nil, usagef("--sizes: %q is not a size of 1 byte to 1 GiB", v)
+		}
+		out = append(out, n*mult)
+	}
+	if len(out) == 0 {
+		return nil, usagef("--sizes needs at least one size")
+	}
+	return out, nil
+}

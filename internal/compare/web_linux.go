@@ -1,0 +1,190 @@
+//go:build linux
+
+package compare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// WebConfig configures the web-shaped benchmark.
+type WebConfig struct {
+	// Sizes are the response sizes in bytes (default 1 KB, 10 KB, 100 KB,
+	// 1 MB); Concurrency the numbers of requests in flight (default 1,
+	// 10, 100, 1000); Requests the requests per cell (default 20; a cell
+	// makes at least one per concurrent worker).
+	Sizes       []int64
+	Concurrency []int
+	Requests    int
+	// MaxBytes skips the cells that would move more (default 32 MB): 1000
+	// concurrent 1 MB requests take minutes on these paths.
+	MaxBytes int64
+	// Budget bounds the whole run (default 10 min): the cells left when
+	// it is spent are reported as not measured.
+	Budget time.Duration
+	// Impls are the implementations measured (default kernel, ours,
+	// simulator).
+	Impls []string
+	// SimSeeds is the number of seeds of each simulator cell (default 5).
+	SimSeeds int
+	// Emu runs `mptcp emu`.
+	Emu EmuCommand
+	// Log, if set, receives progress lines.
+	Log io.Writer
+}
+
+func (c *WebConfig) defaults() {
+	if len(c.Sizes) == 0 {
+		c.Sizes = []int64{1_000, 10_000, 100_000, 1_000_000}
+	}
+	if len(c.Concurrency) == 0 {
+		c.Concurrency = []int{1, 10, 100, 1000}
+	}
+	if c.Requests <= 0 {
+		c.Requests = 20
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 32_000_000
+	}
+	if c.Budget <= 0 {
+		c.Budget = 10 * time.Minute
+	}
+	if len(c.Impls) == 0 {
+		c.Impls = []string{Kernel, Ours, Sim}
+	}
+	if c.SimSeeds <= 0 {
+		c.SimSeeds = 5
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+}
+
+// RunWeb runs the web-shaped benchmark on the aggregate scenario's
+// emulated paths: for each implementation, size, concurrency and kind of
+// connection (new, reused), a bounded number of requests, every byte
+// verified. The simulator predicts the sequential requests on new
+// connections. Its error means nothing could be measured (no emulator).
+func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
+	cfg.defaults()
+	if cfg.Emu == nil {
+		return nil, errors.New("compare: no emulator command")
+	}
+	dir, err := os.MkdirTemp("", "mptcp-web-")
+	if err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Budget)
+	defer cancel()
+	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, Duration: 20 * time.Second}}
+	file, sc, err := c.scenario("aggregate")
+	if err != nil {
+		return nil, err
+	}
+	rep := &WebReport{KernelRelease: kernelRelease(), Paths: describePaths(sc)}
+	emulated := func(impl string) bool { return impl == Kernel || impl == Ours }
+	need := false
+	for _, im := range cfg.Impls {
+		need = need || emulated(im)
+	}
+	if need {
+		err = c.withEmulator(file, func(e *emulator) error {
+			for _, impl := range cfg.Impls {
+				if !emulated(impl) {
+					continue
+				}
+				err := c.onSide(e, impl, sc, func(s *side) error {
+					rep.Cells = append(rep.Cells, webCells(ctx, cfg, impl, s.dial, c.logf)...)
+					return nil
+				})
+				if err != nil {
+					rep.Cells = append(rep.Cells, WebCell{Impl: impl, Error: err.Error()})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if contains(cfg.Impls, Sim) {
+		for _, size := range cfg.Sizes {
+			for _, reused := range []bool{false, true} {
+				for _, conc := range cfg.Concurrency {
+					cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
+					if conc != 1 || reused {
+						cell.NA = "the simulator column predicts sequential requests on new connections"
+					} else {
+						c.logf("web: simulator, %s", sizeName(size))
+						p50, p99 := simRequests(sc, size, cfg.SimSeeds)
+						cell.P50Ms, cell.P99Ms, cell.Error = p50.Number, p99.Number, p50.Error
+					}
+					rep.Cells = append(rep.Cells, cell)
+				}
+			}
+		}
+	}
+	rep.Notes = append(rep.Notes,
+		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s); the client has an address on each path, the server one on the first", describePaths(sc)),
+		"ours: our stack as client and server, each on a TUN device in its namespace; kernel: Go's net with SetMultipathTCP on both ends",
+		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
+		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
+		fmt.Sprintf("simulator: the same stack in virtual time, completion from the server's accept plus the handshake's 1.5 round trips, %d seeds", cfg.SimSeeds),
+		fmt.Sprintf("cells moving more than %d bytes are skipped; the run is bounded to %v", cfg.MaxBytes, cfg.Budget))
+	rep.ElapsedS = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// webCells measures every cell of one implementation.
+func webCells(ctx context.Context, cfg WebConfig, impl string, dial dialFunc, logf func(string, ...any)) []WebCell {
+	var out []WebCell
+	for _, reused := range []bool{false, true} {
+		for _, size := range cfg.Sizes {
+			for _, conc := range cfg.Concurrency {
+				total := max(cfg.Requests, conc)
+				var cell WebCell
+				switch {
+				case int64(total)*size > cfg.MaxBytes:
+					cell = WebCell{Size: size, Concurrency: conc, Reused: reused,
+						NA: fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)}
+				case ctx.Err() != nil:
+					cell = WebCell{Size: size, Concurrency: conc, Reused: reused, NA: "the run's time budget was spent"}
+				default:
+					cell = webRequests(ctx, dial, size, conc, total, reused)
+					if ctx.Err() != nil && cell.Error != "" {
+						cell = WebCell{Size: size, Concurrency: conc, Reused: reused, NA: "the run's time budget was spent"}
+					}
+				}
+				cell.Impl = impl
+				logf("web: %s %s: %s", impl, cell.label(), webSummary(&cell))
+				out = append(out, cell)
+				settle(ctx)
+			}
+		}
+	}
+	return out
+}
+
+func webSummary(c *WebCell) string {
+	switch {
+	case c.Error != "":
+		return "failed: " + c.Error
+	case c.NA != "":
+		return "n/a: " + c.NA
+	}
+	return fmt.Sprintf("p50 %s ms, p99 %s ms, %d requests", ms(c.P50Ms), ms(c.P99Ms), c.Requests)
+}
+
+// settle lets the connections of a cell close before the next starts.
+func settle(ctx context.Context) {
+	select {
+	case <-time.After(500 * time.Millisecond):
+	case <-ctx.Done():
+	}
+}

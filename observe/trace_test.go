@@ -1,0 +1,138 @@
+package observe_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/simtest"
+	"github.com/mptcp-go/mptcp/observe"
+)
+
+// TestTracerMergesSchedule: contiguous mappings on one subflow are one
+// "sched" line; a change of subflow or a gap starts another.
+func TestTracerMergesSchedule(t *testing.T) {
+	var b bytes.Buffer
+	start := time.Unix(100, 0)
+	tr := observe.NewTracer(&b, 7, start)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	for _, ev := range []core.Event{
+		{Type: core.EventCreated, Token: 7, Time: at(1), Subflow: -1},
+		{Type: core.EventScheduled, Token: 7, Time: at(2), Subflow: 0, DSN: 1000, Len: 100},
+		{Type: core.EventScheduled, Token: 7, Time: at(3), Subflow: 0, DSN: 1100, Len: 100},
+		{Type: core.EventScheduled, Token: 9, Time: at(3), Subflow: 0, DSN: 1, Len: 1}, // another connection
+		{Type: core.EventScheduled, Token: 7, Time: at(4), Subflow: 1, DSN: 1200, Len: 50},
+		{Type: core.EventScheduled, Token: 7, Time: at(5), Subflow: 1, DSN: 1300, Len: 50},
+	} {
+		tr.Event(ev)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := observe.ReadTrace(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		s := r.Kind
+		if r.Kind == observe.TraceKindSched {
+			s += " " + strings.Join([]string{itoa(*r.Subflow), r.DSN, itoa(int(r.Len)), itoa(r.N)}, "/")
+		}
+		got = append(got, s)
+	}
+	want := "trace,event,sched 0/3e8/200/2,sched 1/4b0/50/1,sched 1/514/50/1"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("records %v, want %s", got, want)
+	}
+	if recs[1].T != 0.001 || recs[0].Token != "00000007" {
+		t.Errorf("event at t=%g, header token %q", recs[1].T, recs[0].Token)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestReadTraceErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                    "empty trace",
+		"{\"t\":1}\n":         "record 1: no \"kind\"",
+		"{\"kind\":\"x\"}\n{": "record 2",
+	} {
+		if _, err := observe.ReadTrace(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ReadTrace(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestTraceDir: a running stack's connection gets a trace file named by
+// its token, with its events, scheduling decisions and samples.
+func TestTraceDir(t *testing.T) {
+	rec := observe.NewRecorder(0)
+	n, err := simtest.NewNet(3, []simtest.Path{{Rate: 20e6, Delay: 10 * time.Millisecond}, {Rate: 10e6, Delay: 20 * time.Millisecond}},
+		simtest.Options{ServerAddrs: 1, Server: func(c *core.Config) { c.Events = rec.Sink }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	dir := t.TempDir()
+	td, err := observe.NewTraceDir(dir, observe.CoreSource(n.SS, &mu), rec, observe.TraceDirOptions{Interval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- td.Run(ctx) }()
+	mu.Lock()
+	_, err = n.StartTransfer(0, 8<<20, core.ConnOptions{})
+	n.Sim.RunFor(500 * time.Millisecond)
+	mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The transfer is paused mid-way: wait for a sample of it.
+	var name string
+	for ctx.Err() == nil {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+		if len(files) == 1 {
+			if b, _ := os.ReadFile(files[0]); bytes.Contains(b, []byte(`"kind":"conn"`)) {
+				name = files[0]
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if name == "" {
+		t.Fatal("no trace with a sample within 20 s")
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := observe.ReadTrace(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, r := range recs {
+		kinds[r.Kind]++
+	}
+	if recs[0].Kind != observe.TraceKindTrace || recs[0].Side != "server" || filepath.Base(name) != recs[0].Token+".jsonl" {
+		t.Errorf("file %s starts with %+v", name, recs[0])
+	}
+	if kinds["event"] < 2 || kinds["sched"] == 0 || kinds["sample"] < 2 {
+		t.Errorf("records by kind %v: want the events, decisions and both subflows' samples", kinds)
+	}
+}
