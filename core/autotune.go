@@ -41,6 +41,11 @@ func (c *Conn) autotune(now time.Time) {
 	if target > c.rcv.limit {
 		grew := target - c.rcv.limit
 		c.rcv.limit = target
+		for _, sf := range c.subflows {
+			if sf.tc != nil {
+				sf.tc.SetSharedWindow(target)
+			}
+		}
 		if grew >= c.rcv.limit/4 {
 			if sf := c.bestSubflow(); sf != nil {
 				sf.sendACK()

@@ -432,11 +432,13 @@ func (c *Conn) close(err error) {
 	for _, sf := range slices.Clone(c.subflows) {
 		if err != nil {
 			sf.abort()
-		} else {
+		} else if sf.tc != nil { // a subflow may have no TCP connection yet (abort and dropUnsent allow for it)
 			// Everything was DATA_ACKed: what a subflow still holds
 			// unsent is needed nowhere.
 			sf.dropUnsent()
-			sf.tc.Close()
+			if sf.tc != nil { // a subflow whose TCP connection is not attached yet
+				sf.tc.Close()
+			}
 		}
 	}
 	c.pmEvent(pm.Event{Kind: pm.Closed})

@@ -102,9 +102,13 @@ func (c *Conn) afterFallback(sf *subflow) {
 		}
 	}
 	c.announced, c.echoQ, c.rmQ, c.reinjectQ = nil, nil, nil, nil
-	if sf != nil && sf.tc != nil && !sf.sendInfinite {
-		// No more DSS on data: the whole MSS is payload again.
-		sf.tc.SetOptionReserve(0)
+	if sf != nil && sf.tc != nil {
+		// Plain TCP: the subflow's own window is the connection's.
+		sf.tc.SetSharedWindow(0)
+		if !sf.sendInfinite {
+			// No more DSS on data: the whole MSS is payload again.
+			sf.tc.SetOptionReserve(0)
+		}
 	}
 	c.pmEvent(pm.Event{Kind: pm.FellBack})
 	c.markDirty()
@@ -229,6 +233,39 @@ func (sf *subflow) optionsLost(now time.Time, seg *tcp.Segment) tcp.Verdict {
 	if seg.Len == 0 {
 		sf.plainAck = true
 		return tcp.Accept
+	}
+	if c.csum && sf.csumOK {
+		return sf.unprotectedData()
+	}
+	if sf.initial && c.fallback(DssFallback, sf) {
+		return tcp.Accept
+	}
+	c.stack.mib.Inc(FallbackFailed)
+	sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMiddleboxInterferes
+	return tcp.Reset
+}
+
+// noDSSDataLimit is how many data segments without options in a row
+// unprotectedData takes to conclude that they are not forged.
+const noDSSDataLimit = 8
+
+// unprotectedData handles data without MPTCP options on a subflow where a
+// DSS checksum was verified before. Falling back at once would end the
+// checksum's protection on the strength of one segment that may be forged
+// (a copy of a real one whose data offset shrank, so that its options
+// read as payload) and deliver its bytes unchecked. So the segment is
+// dropped and counted (NoDSSDataDrop): the real one comes with its
+// mapping. Only a run of them, which a forger's copies do not make while
+// the real segments pass, shows that the peer fell back or a middlebox
+// now strips the options; then the subflow falls back if the connection
+// still may, else it is reset (RFC 8684 section 3.7), the bytes of the
+// dropped segments coming again either way.
+func (sf *subflow) unprotectedData() tcp.Verdict {
+	c := sf.conn
+	sf.noDSSData++
+	if sf.noDSSData < noDSSDataLimit {
+		c.stack.mib.Inc(NoDSSDataDrop)
+		return tcp.Drop
 	}
 	if sf.initial && c.fallback(DssFallback, sf) {
 		return tcp.Accept

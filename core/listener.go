@@ -156,15 +156,96 @@ func (l *Listener) plainRequest(now time.Time, req *tcp.Request) (tcp.Hooks, err
 	return sf, nil
 }
 
-// cookie handles a handshake completed by a SYN cookie: the SYN/ACK went
-// out without MPTCP options, so whatever the client asked for, the
-// connection is plain TCP (the client falls back when it sees the
-// SYN/ACK). A join cannot be completed this way.
-func (l *Listener) cookie(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
-	if req.Options.MPTCP.Has(wire.SubtypeMPJoin) || l.joinOnly {
+// CookieSYN implements tcp.CookieHooks: a SYN the listener answers with
+// a SYN cookie, its half-open queue full. MPTCP survives the cookie as
+// on Linux (subflow_check_req with req->syncookie): an MP_CAPABLE SYN gets
+// MP_CAPABLE on the SYN/ACK with a fresh key, kept nowhere, since the
+// third ACK carries both keys back (RFC 8684 section 3.1) and cookie
+// completes the connection from them. A join is checked as far as a SYN
+// allows: one naming no connection is refused with a RST and counted,
+// as without cookies; one naming a connection is dropped, to be repeated
+// by its sender when the queue has room (Linux instead keeps joins in a
+// small table of its own until their cookies return).
+func (l *Listener) CookieSYN(now time.Time, req *tcp.Request, b *wire.OptionBuilder) (tcp.Hooks, error) {
+	s := l.stack
+	s.now = now
+	mp := &req.Options.MPTCP
+	switch {
+	case mp.Has(wire.SubtypeMPJoin) && mp.Join.Form == wire.MPJoinSYN:
+		if s.connByToken(mp.Join.Token) != nil {
+			s.mib.Inc(MPJoinSynRx)
+			return nil, tcp.ErrDrop
+		}
+		return s.joinRequest(now, req, l) // refused, counted
+	case mp.Has(wire.SubtypeMPCapable) && mp.Capable.Form == wire.MPCapableSYN:
+		s.mib.Inc(MPCapableSYNRX)
+		if l.joinOnly {
+			s.mib.Inc(MPCapableEndpAttempt)
+			return nil, tcp.ErrDrop
+		}
+		if s.cfg.DisableMPTCP || !capableUnderstood(&mp.Capable) {
+			return nil, nil
+		}
+		for range maxKeyTries {
+			if k := s.rand.Uint64(); k != 0 {
+				if ks := newKeys(k); s.connByToken(ks.token) == nil {
+					flags := wire.MPCapableHMACSHA256
+					if s.cfg.Checksum || mp.Capable.Flags&wire.MPCapableChecksum != 0 {
+						flags |= wire.MPCapableChecksum
+					}
+					if s.cfg.DenyJoinInitial {
+						flags |= wire.MPCapableDenyJoinID0
+					}
+					_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYNACK, Version: wire.MPTCPVersion,
+						Flags: flags, SenderKey: k})
+					return nil, nil
+				}
+			}
+		}
+		s.mib.Inc(MPFallbackTokenInit)
+	}
+	if l.joinOnly {
 		return nil, tcp.ErrDrop
 	}
-	return l.plainRequest(now, req)
+	return nil, nil
+}
+
+// cookie handles a handshake completed by a SYN cookie. An ACK carrying
+// the MP_CAPABLE third ACK brings back the key our cookie SYN/ACK offered
+// (as receiver's key) and the client's: the connection is MPTCP, as if
+// the SYN had been kept (the kernel's mptcp_subflow_init_cookie_req). A
+// join cannot be completed this way (CookieSYN dropped its SYN); anything
+// else is plain TCP.
+func (l *Listener) cookie(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
+	mp := &req.Options.MPTCP
+	if mp.Has(wire.SubtypeMPJoin) || l.joinOnly {
+		return nil, tcp.ErrDrop
+	}
+	s := l.stack
+	cap := &mp.Capable
+	if s.cfg.DisableMPTCP || !mp.Has(wire.SubtypeMPCapable) || cap.Form == wire.MPCapableSYN ||
+		cap.SenderKey == 0 || cap.ReceiverKey == 0 || !capableUnderstood(cap) {
+		return l.plainRequest(now, req)
+	}
+	c, err := newConn(s, true, ConnOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ks := newKeys(cap.ReceiverKey)
+	if s.connByToken(ks.token) != nil || !s.tokens.reserve(ks.token, c) {
+		// The token was taken since the SYN/ACK: no MPTCP (the kernel
+		// fails the request).
+		s.mib.Inc(MPFallbackTokenInit)
+		return l.plainRequest(now, req)
+	}
+	c.setLocalKeys(ks)
+	c.csum = s.cfg.Checksum || cap.Flags&wire.MPCapableChecksum != 0
+	s.mib.Inc(MPCapableSYNCookie)
+	sf := c.newSubflow(true, false)
+	sf.requestMPC = true
+	sf.learnShift(req.Options)
+	l.adopt(c, req)
+	return sf, nil
 }
 
 func (l *Listener) adopt(c *Conn, req *tcp.Request) {

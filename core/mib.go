@@ -188,6 +188,10 @@ const (
 	DSSConflictReplaced
 	// DSSOutOfOrderDrop counts out-of-order segments dropped because their mapping missed them or contradicted a settled one, instead of resetting the subflow. Not a kernel counter.
 	DSSOutOfOrderDrop
+	// NoDSSDataDrop counts data segments without MPTCP options dropped on a subflow where a DSS checksum was verified, instead of falling back (forged copies whose data offset shrank; after a run of them, the peer's fallback is followed). Not a kernel counter: the kernel resets the subflow.
+	NoDSSDataDrop
+	// MPCapableSYNCookie counts MPTCP connections completed from a SYN cookie (the keys came back on the third ACK). Not a kernel counter.
+	MPCapableSYNCookie
 
 	numCounters
 )
@@ -282,6 +286,8 @@ var counterNames = [numCounters]string{
 	UnmappedDrop:            "UnmappedDrop",
 	DSSConflictReplaced:     "DSSConflictReplaced",
 	DSSOutOfOrderDrop:       "DSSOutOfOrderDrop",
+	NoDSSDataDrop:           "NoDSSDataDrop",
+	MPCapableSYNCookie:      "MPCapableSYNCookie",
 	RcvPruned:               "RcvPruned",
 }
 

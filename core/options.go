@@ -62,6 +62,9 @@ func (sf *subflow) dssReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp
 		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift, sf)
 	}
 	if d.HasMap {
+		if seg.Len > 0 {
+			sf.noDSSData = 0
+		}
 		return sf.mappingReceived(now, seg, d)
 	}
 	return tcp.Accept

@@ -193,6 +193,7 @@ func (sf *subflow) verifyMapping(now time.Time, m *mapping, off uint64, avail in
 		sf.checksumFailed(now, m)
 		return mappingWait
 	}
+	sf.csumOK = true
 	return mappingOK
 }
 

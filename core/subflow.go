@@ -99,6 +99,12 @@ type subflow struct {
 	// ACKs without MPTCP options (fallback.go optionsLost, plainAcked).
 	plainAck  bool // the segment being processed is one
 	plainAcks int  // those that acknowledged data since the last DATA_ACK
+	// csumOK: a DSS checksum was verified on this subflow, so the path
+	// carries MPTCP options on data unchanged: no fallback any more
+	// (unprotectedData). noDSSData counts data segments without options
+	// dropped since the last mapped one.
+	csumOK    bool
+	noDSSData int
 
 	bytesSent, bytesRecv uint64 // data-level payload
 	lastDataAck          uint64 // latest DATA_ACK received here
@@ -122,6 +128,11 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 		tc.SetOptionReserve(dataDSSLen + 4)
 	default:
 		tc.SetOptionReserve(dataDSSLen)
+	}
+	if !sf.conn.fallen {
+		// The peer sends within the connection-level window, which this
+		// subflow's own right edge may lag (finding 1 of issue 14).
+		tc.SetSharedWindow(sf.conn.rcv.limit)
 	}
 	sf.applySockOpts()
 	sf.refresh()

@@ -43,6 +43,19 @@ func (t *tokenTable[T]) newKey(r Rand, v T) (keys, error) {
 	return keys{}, errTokenSpace
 }
 
+// reserve takes token for v, a key chosen elsewhere (returned by a SYN
+// cookie's third ACK); it reports false if the token is in use.
+func (t *tokenTable[T]) reserve(token uint32, v T) bool {
+	if t.m == nil {
+		t.m = make(map[uint32]T)
+	}
+	if _, used := t.m[token]; used {
+		return false
+	}
+	t.m[token] = v
+	return true
+}
+
 // lookup returns the connection owning token.
 func (t *tokenTable[T]) lookup(token uint32) (T, bool) {
 	v, ok := t.m[token]

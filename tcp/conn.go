@@ -55,6 +55,7 @@ type Conn struct {
 	rcvShift    uint8  // our window scale
 	rcvAdvRight uint64 // highest right edge advertised
 	rcvBuf      int    // current receive buffer target
+	sharedWnd   int    // SetSharedWindow: accepted beyond RCV.NXT past rcvAdvRight
 	advMSS      int    // MSS we announced
 	rcvMSS      int    // estimate of the peer's segment size
 	rb          recvBuffer
@@ -153,6 +154,18 @@ func (c *Conn) SetHooks(h Hooks) {
 // segments, by carrying n fewer payload bytes in each.
 func (c *Conn) SetOptionReserve(n int) {
 	c.optReserve = min(max(n, 0), 40)
+}
+
+// SetSharedWindow makes the connection accept data up to n bytes beyond
+// RCV.NXT even past the right edge it advertised (0, the default, keeps to
+// the edge, RFC 9293 section 3.10.7.4). An MPTCP subflow needs it: its
+// peer sends within the connection-level window, relative to the DATA_ACK
+// (RFC 8684 section 3.3.4), which the subflow's own edge lags when data
+// arrived on other subflows; Linux's sender raises each subflow's send
+// window to the connection's. The layer above bounds what it keeps at
+// connection level; n bounds what this subflow buffers.
+func (c *Conn) SetSharedWindow(n int) {
+	c.sharedWnd = max(n, 0)
 }
 
 // MSS returns the largest segment (payload plus options) the connection

@@ -232,5 +232,17 @@ type ListenHooks interface {
 	SYN(now time.Time, req *Request) (Hooks, error)
 }
 
+// CookieHooks is implemented by ListenHooks whose SYN/ACK options matter
+// even when the listener, its half-open queue full, answers with a SYN
+// cookie and keeps nothing (the MPTCP layer's MP_CAPABLE, whose key the
+// third ACK brings back). CookieSYN sees such a SYN (req.Cookie is false:
+// the handshake is not completed yet) and adds its options to the cookie
+// SYN/ACK in b, after the engine's; an error refuses the SYN as
+// ListenHooks.SYN's does. Hooks that do not implement it see the
+// handshake only when the cookie returns.
+type CookieHooks interface {
+	CookieSYN(now time.Time, req *Request, b *wire.OptionBuilder) (Hooks, error)
+}
+
 // ErrDrop, returned by ListenHooks.SYN, drops the SYN without an answer.
 var ErrDrop = errors.New("tcp: SYN dropped by listener hooks")

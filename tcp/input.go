@@ -150,6 +150,13 @@ func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
 	return c.hooks.ReadOptions(c, c.stack.nowWall, seg, g.opts)
 }
 
+// acceptRight is the right edge incoming data is accepted up to (as a
+// sequence offset, exclusive): the highest one advertised, or with a shared
+// window (SetSharedWindow) as far beyond RCV.NXT as it reaches.
+func (c *Conn) acceptRight() uint64 {
+	return max(c.rcvAdvRight, c.rcvNxt()+uint64(c.sharedWnd))
+}
+
 // rcvWnd returns the receive window as advertised: from RCV.NXT to the
 // highest right edge announced.
 func (c *Conn) rcvWnd() uint64 {
@@ -158,6 +165,12 @@ func (c *Conn) rcvWnd() uint64 {
 		return 0
 	}
 	return c.rcvAdvRight - n
+}
+
+// acceptWnd returns the window incoming segments are checked against:
+// from RCV.NXT to acceptRight.
+func (c *Conn) acceptWnd() uint64 {
+	return c.acceptRight() - c.rcvNxt()
 }
 
 // inputSynchronized handles a segment in SYN-RECEIVED and every later
@@ -204,7 +217,7 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 
 	// Sequence acceptability (section 3.10.7.4, first).
 	rcvNxt := c.rcvNxt()
-	wnd := c.rcvWnd()
+	wnd := c.acceptWnd()
 	seq := unwrap(rcvNxt, c.irs, g.seq)
 	segLen := int64(g.seqLen())
 	lo, hi := int64(rcvNxt), int64(rcvNxt+wnd)
@@ -358,7 +371,7 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 	// FIN (eighth).
 	if g.has(wire.FlagFIN) && !c.state.finReceived() && !(wnd == 0 && len(g.payload) > 0) {
 		fo := uint64(seq) + uint64(len(g.payload))
-		if fo < c.rcvAdvRight+1 && (!c.finRcvd || fo == c.finOff) {
+		if fo < c.acceptRight()+1 && (!c.finRcvd || fo == c.finOff) {
 			c.finRcvd, c.finOff = true, fo
 		}
 	}
@@ -431,9 +444,9 @@ func (c *Conn) receiveData(g *inSeg, seq uint64, zeroWnd bool) {
 		s.markDirty(c)
 		return
 	}
-	// Trim to what we advertised: [rb.nxt, rcvAdvRight-1), and to the
-	// FIN if we know where it is: nothing follows a FIN.
-	limit := c.rcvAdvRight - 1
+	// Trim to what we advertised (or share): [rb.nxt, acceptRight-1), and
+	// to the FIN if we know where it is: nothing follows a FIN.
+	limit := c.acceptRight() - 1
 	if c.finRcvd {
 		limit = min(limit, c.finOff-1)
 	}

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
@@ -80,8 +81,6 @@ func (l *Listener) sendCookie(g *inSeg) {
 		}
 	}
 	iss := s.makeCookie(g.local, g.remote, g.seq, idx)
-	s.cookieRecent = s.now
-	s.stats.SyncookiesSent++
 
 	// Our side of the options, as a connection would offer them.
 	hdr := wire.IPv4MinHeaderLen + wire.TCPMinHeaderLen
@@ -113,6 +112,16 @@ func (l *Listener) sendCookie(g *inSeg) {
 		}
 		b.AddTimestamps(v, o.TSVal)
 	}
+	if ch, ok := l.cfg.Hooks.(CookieHooks); ok {
+		req := Request{Local: g.local, Remote: g.remote, Options: o}
+		if h, err := ch.CookieSYN(s.nowWall, &req, b); err != nil {
+			if !errors.Is(err, ErrDrop) {
+				s.replyRST(g, h)
+			}
+			s.stats.ListenDrops++
+			return
+		}
+	}
 	f := wire.TCPFields{
 		SrcPort: g.local.Port(),
 		DstPort: g.remote.Port(),
@@ -121,6 +130,8 @@ func (l *Listener) sendCookie(g *inSeg) {
 		Flags:   wire.FlagSYN | wire.FlagACK,
 		Window:  uint16(min(l.opts.ReceiveBuffer, 65535)),
 	}
+	s.cookieRecent = s.now
+	s.stats.SyncookiesSent++
 	s.emit(s.buildPacket(g.local.Addr(), g.remote.Addr(), &f, b.Bytes(), nil, nil))
 }
 

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -11,32 +12,36 @@ import (
 // different buffers are summed without copying. An odd-length b is padded
 // with a zero byte, so only the last piece of a message may have odd length.
 func Checksum(b []byte, initial uint16) uint16 {
-	sum := uint64(initial)
-	// Eight bytes at a time: one's complement addition is associative and
-	// byte-order independent up to the final fold (RFC 1071 section 2).
+	// The sum is byte-order independent (RFC 1071 section 2(B)): words
+	// are loaded in the machine's little-endian order and the folded
+	// result swapped once, and the carries of 64-bit additions chain
+	// (add with carry) instead of being tested one by one.
+	sum := uint64(bits.ReverseBytes16(initial))
+	var c uint64
 	for len(b) >= 32 {
-		sum = add64(sum, binary.BigEndian.Uint64(b))
-		sum = add64(sum, binary.BigEndian.Uint64(b[8:]))
-		sum = add64(sum, binary.BigEndian.Uint64(b[16:]))
-		sum = add64(sum, binary.BigEndian.Uint64(b[24:]))
+		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(b), c)
+		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(b[8:]), c)
+		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(b[16:]), c)
+		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(b[24:]), c)
 		b = b[32:]
 	}
 	for len(b) >= 8 {
-		sum = add64(sum, binary.BigEndian.Uint64(b))
+		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(b), c)
 		b = b[8:]
 	}
 	if len(b) >= 4 {
-		sum = add64(sum, uint64(binary.BigEndian.Uint32(b)))
+		sum, c = bits.Add64(sum, uint64(binary.LittleEndian.Uint32(b)), c)
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		sum = add64(sum, uint64(binary.BigEndian.Uint16(b)))
+		sum, c = bits.Add64(sum, uint64(binary.LittleEndian.Uint16(b)), c)
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum = add64(sum, uint64(b[0])<<8)
+		sum, c = bits.Add64(sum, uint64(b[0]), c)
 	}
-	return fold64(sum)
+	sum = add64(sum, c)
+	return bits.ReverseBytes16(fold64(sum))
 }
 
 // add64 adds with end-around carry.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/observe"
 )
 
@@ -28,17 +29,7 @@ func TestCheckServeUser(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan string, 1)
-	go func() {
-		var o, e bytes.Buffer
-		code := -1
-		_ = tp.Server.Do(func() error {
-			code = execute(ctx, root, []string{"check", "serve", "--stack", "user", "--tun", "ck0", "--addr", srvAddr.String(),
-				"--ports", "8080", "--echo", "0", "--discard", "0", "--rate", "0", "--trace", dir}, &o, &e)
-			return nil
-		})
-		done <- fmt.Sprintf("exit %d\n%s%s", code, o.String(), e.String())
-	}()
+	done := startCheckUser(ctx, tp.Server, srvAddr, "ck0", "--trace", dir)
 	url := netip.AddrPortFrom(srvAddr, 8080).String()
 	ask := func(mptcp bool) string {
 		t.Helper()
@@ -104,4 +95,23 @@ func TestCheckServeUser(t *testing.T) {
 	if recs[0].Side != "server" || !created {
 		t.Errorf("trace %s: header %+v, CREATED event %v", files[0], recs[0], created)
 	}
+}
+
+// startCheckUser runs "mptcp check serve --stack user" on a TUN device
+// named dev with address addr in namespace ns, HTTP on port 8080 only,
+// until ctx ends; the channel gets its exit status and output.
+func startCheckUser(ctx context.Context, ns lab.Netns, addr netip.Addr, dev string, extra ...string) <-chan string {
+	done := make(chan string, 1)
+	go func() {
+		var o, e bytes.Buffer
+		code := -1
+		args := append([]string{"check", "serve", "--stack", "user", "--tun", dev, "--addr", addr.String(),
+			"--ports", "8080", "--echo", "0", "--discard", "0", "--rate", "0"}, extra...)
+		_ = ns.Do(func() error {
+			code = execute(ctx, root, args, &o, &e)
+			return nil
+		})
+		done <- fmt.Sprintf("exit %d\n%s%s", code, o.String(), e.String())
+	}()
+	return done
 }

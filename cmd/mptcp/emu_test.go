@@ -171,8 +171,11 @@ func TestEmuRunSignals(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Building the namespaces takes well under a second on a quiet
+		// machine; the bound is for a loaded one. On failure the process
+		// gets SIGTERM first, so that it removes what it built.
 		up := false
-		for range 1000 {
+		for range 6000 {
 			if _, err := os.Stat(info); err == nil {
 				up = true
 				break
@@ -180,9 +183,16 @@ func TestEmuRunSignals(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		if !up {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("no network after 10 s: %s", errOut.String())
+			cmd.Process.Signal(syscall.SIGTERM)
+			stopped := make(chan error, 1)
+			go func() { stopped <- cmd.Wait() }()
+			select {
+			case <-stopped:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-stopped
+			}
+			t.Fatalf("no network after 60 s: %s", errOut.String())
 		}
 		cmd.Process.Signal(sig)
 		done := make(chan error, 1)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -160,5 +161,45 @@ func TestKernelPMSaysWhyOneSubflow(t *testing.T) {
 	}
 	if code, out, _ := runCmd("sim", "aggregate", "--duration", "1s"); code != 0 || strings.Contains(out, "note: path manager") {
 		t.Errorf("fullmesh run: exit %d, a note where none is due:\n%s", code, out)
+	}
+}
+
+// TestPerfUserAddrOwnedByKernel: an --addr the kernel already has is
+// refused at once, instead of a "context deadline exceeded" after the
+// timeout (issue 19): the kernel answers for it, the stack never sees it.
+func TestPerfUserAddrOwnedByKernel(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the user-space stack's TUN devices are Linux-only")
+	}
+	var addr netip.Addr
+	var ifname string
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		ias, _ := ifc.Addrs()
+		for _, ia := range ias {
+			if p, err := netip.ParsePrefix(ia.String()); err == nil && p.Addr().Is4() && p.Addr().IsGlobalUnicast() && !addr.IsValid() {
+				addr, ifname = p.Addr(), ifc.Name
+			}
+		}
+	}
+	if !addr.IsValid() {
+		t.Skip("no IPv4 unicast address on this host's interfaces")
+	}
+	code, _, errOut := runCmd("perf", "client", "--addr", addr.String(), "10.0.0.1")
+	want := "mptcp perf client: address " + addr.String() + " is already the kernel's (on " + ifname + "): the kernel answers for it, so the user-space stack would never see its packets and every connection would time out; give the stack an address of its own\n"
+	if code != 2 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
+	}
+}
+
+// TestPMEndpointErrorOnce: the command's path is said once, not again
+// as "endpoint add:" inside the message (issue 19).
+func TestPMEndpointErrorOnce(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("pm endpoint runs only on Linux")
+	}
+	code, _, errOut := runCmd("pm", "endpoint", "add", "bogus")
+	if want := "mptcp pm endpoint add: unexpected \"bogus\"\n"; code != 2 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
 	}
 }

@@ -101,10 +101,10 @@ func TestPerfCommandUserServer(t *testing.T) {
 	srvAddr := tp.Paths[0].ServerStack.V4
 	srv := make(chan [3]string, 1)
 	go func() {
-		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(), "-1", "-i", "0", "--json")
+		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(), "-1", "-i", "0", "--json")
 		srv <- [3]string{fmt.Sprint(code), out, errOut}
 	}()
-	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "--json", "-n", "32M", "--verify", "-i", "0.5",
+	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--timeout", "60s", "--stack", "kernel", "--json", "-n", "32M", "--verify", "-i", "0.5",
 		netip.AddrPortFrom(srvAddr, 5201).String())
 	rep := decodePerfReport(t, out)
 	s := <-srv
@@ -134,11 +134,11 @@ func TestPerfCommandUserClient(t *testing.T) {
 	srvAddr := tp.Paths[0].Server.V4
 	srv := make(chan [3]string, 1)
 	go func() {
-		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--stack", "kernel", "-1", "-B", srvAddr.String())
+		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "kernel", "-1", "-B", srvAddr.String())
 		srv <- [3]string{fmt.Sprint(code), out, errOut}
 	}()
 	stack := tp.Paths[0].ClientStack.V4.String() + "," + tp.Paths[1].ClientStack.V4.String()
-	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--stack", "user", "--tun", "pt0", "--addr", stack,
+	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", stack,
 		"-R", "-n", "32M", "--verify", netip.AddrPortFrom(srvAddr, 5201).String())
 	t.Logf("mptcp perf client output:\n%s", out)
 	s := <-srv

@@ -128,6 +128,9 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	if local.IsValid() && !containsAddr(all, local) {
 		return nil, usagef("-B %s is not one of the stack's addresses (%s)", local, joinAddrs(all))
 	}
+	if a, ifname, ok := hostOwns(all); ok {
+		return nil, usagef("address %s is already the kernel's (on %s): the kernel answers for it, so the user-space stack would never see its packets and every connection would time out; give the stack an address of its own", a, ifname)
+	}
 	var capture *pcap.Writer
 	var pcapOut *os.File
 	if f.pcapFile != "" {
@@ -255,4 +258,26 @@ func (u *userStack) close() error {
 		}
 	}
 	return err
+}
+
+// hostOwns finds an address of addrs that an interface of this network
+// namespace already has, and names the interface.
+func hostOwns(addrs []netip.Addr) (netip.Addr, string, bool) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return netip.Addr{}, "", false // nothing to compare with: the run will tell
+	}
+	for _, ifc := range ifs {
+		ias, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, ia := range ias {
+			p, err := netip.ParsePrefix(ia.String())
+			if err == nil && containsAddr(addrs, p.Addr().Unmap()) {
+				return p.Addr().Unmap(), ifc.Name, true
+			}
+		}
+	}
+	return netip.Addr{}, "", false
 }

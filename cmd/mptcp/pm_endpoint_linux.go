@@ -74,7 +74,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 	}
 	next := func(i int, what string) (string, error) {
 		if i+1 >= len(words) {
-			return "", usagef("endpoint %s: %q needs a value (%s)", verb, words[i], what)
+			return "", usagef("%q needs a value (%s)", words[i], what)
 		}
 		return words[i+1], nil
 	}
@@ -88,7 +88,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 			}
 			n, err := strconv.ParseUint(v, 10, 8)
 			if err != nil {
-				return s, usagef("endpoint %s: bad id %q: want a number from 0 to 255", verb, v)
+				return s, usagef("bad id %q: want a number from 0 to 255", v)
 			}
 			s.ep.ID, s.idSet = uint8(n), true
 			i++
@@ -99,7 +99,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 			}
 			n, err := strconv.ParseUint(v, 10, 16)
 			if err != nil || n == 0 {
-				return s, usagef("endpoint %s: bad port %q: want a number from 1 to 65535", verb, v)
+				return s, usagef("bad port %q: want a number from 1 to 65535", v)
 			}
 			s.ep.Port = uint16(n)
 			i++
@@ -110,7 +110,7 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 			}
 			ifi, err := net.InterfaceByName(v)
 			if err != nil {
-				return s, fmt.Errorf("endpoint %s: device %q does not exist", verb, v)
+				return s, fmt.Errorf("device %q does not exist", v)
 			}
 			s.ep.IfIndex = int32(ifi.Index)
 			i++
@@ -124,13 +124,13 @@ func parseEndpointWords(verb string, words []string, allowed ...string) (endpoin
 		default:
 			a, err := netip.ParseAddr(w)
 			if err != nil || !s.allowed["addr"] {
-				return s, usagef("endpoint %s: unexpected %q", verb, w)
+				return s, usagef("unexpected %q", w)
 			}
 			if s.ep.Addr.IsValid() {
-				return s, usagef("endpoint %s: two addresses given (%s and %s)", verb, s.ep.Addr, a)
+				return s, usagef("two addresses given (%s and %s)", s.ep.Addr, a)
 			}
 			if a.Zone() != "" {
-				return s, usagef("endpoint %s: address %q has a zone; use dev instead", verb, w)
+				return s, usagef("address %q has a zone; use dev instead", w)
 			}
 			s.ep.Addr = a
 		}
@@ -162,13 +162,13 @@ func endpointAdd(c *kpm.Conn, words []string) error {
 		return err
 	}
 	if s.clear != 0 {
-		return usagef("endpoint add: no* words only apply to endpoint set")
+		return usagef("no* words only apply to endpoint set")
 	}
 	if !s.ep.Addr.IsValid() {
-		return usagef("endpoint add: an ADDRESS is required")
+		return usagef("an ADDRESS is required")
 	}
 	if s.idSet && s.ep.ID == 0 {
-		return usagef("endpoint add: id 0 is reserved for the initial subflow's address")
+		return usagef("id 0 is reserved for the initial subflow's address")
 	}
 	s.ep.Flags = s.set
 	return c.AddEndpoint(s.ep)

@@ -90,6 +90,14 @@ var (
 	DefaultRemote = netip.MustParseAddr("192.0.2.1")
 )
 
+// The addresses of a script run with --ip_version=ipv6, unless Config
+// names IPv6 ones: this runner's choice, in the documentation prefix
+// (RFC 3849).
+var (
+	DefaultLocal6  = netip.MustParseAddr("2001:db8::1")
+	DefaultRemote6 = netip.MustParseAddr("2001:db8:1::1")
+)
+
 const (
 	defaultTolerance = 4 * time.Millisecond
 	serverPort       = 8080  // the port packetdrill binds and connects to
@@ -230,6 +238,18 @@ func newRunner(s *Script, cfg Config) *runner {
 	return r
 }
 
+// useIPv6 runs the script over IPv6: the stack's and the script's
+// addresses become IPv6 ones.
+func (r *runner) useIPv6() {
+	if !r.cfg.Local.Is6() {
+		r.cfg.Local = DefaultLocal6
+	}
+	if !r.cfg.Remote.Is6() {
+		r.cfg.Remote = DefaultRemote6
+	}
+	r.mp.init(r.cfg.Local, r.cfg.Remote)
+}
+
 func (r *runner) note(s string) {
 	for _, n := range r.notes {
 		if n == s {
@@ -254,7 +274,11 @@ func (r *runner) setOptions() error {
 			// (default "kernel", the in-kernel one the scripts assume).
 			r.pmName = v
 		case "ip_version":
-			if v != "ipv4" {
+			switch v {
+			case "ipv4":
+			case "ipv6":
+				r.useIPv6()
+			default:
 				return unsupported("--ip_version=%s", v)
 			}
 		default:

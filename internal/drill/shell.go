@@ -165,17 +165,21 @@ func (r *runner) setSysctl(k, v string) error {
 	switch k {
 	case "net.ipv4.tcp_rmem":
 		// "min default max": the maximum sets the window scale, as the
-		// kernel derives it from tcp_rmem[2].
+		// kernel derives it from tcp_rmem[2]; the default is the buffer
+		// a connection starts with.
 		f := strings.Fields(v)
 		if len(f) != 3 {
 			return unsupported("sysctl %s=%q", k, v)
 		}
-		mx, err := strconv.Atoi(f[2])
-		if err != nil {
+		def, err1 := strconv.Atoi(f[1])
+		mx, err2 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || def > mx {
 			return unsupported("sysctl %s=%q", k, v)
 		}
 		c.TCP.ReceiveBufferMax = mx
 		c.ReceiveBufferMax = mx
+		c.TCP.ReceiveBuffer = def
+		c.ReceiveBuffer = def
 	case "net.mptcp.enabled":
 		c.DisableMPTCP = n == 0
 	case "net.mptcp.checksum_enabled":

@@ -211,7 +211,11 @@ func (r *runner) sysListen(s *socket) (int64, string, error) {
 	if !s.mptcp {
 		return 0, "", unsupported("a listening plain TCP socket (the stack's listeners take MPTCP)")
 	}
-	l, err := st.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), serverPort))
+	unspec := netip.IPv4Unspecified()
+	if r.cfg.Local.Is6() {
+		unspec = netip.IPv6Unspecified()
+	}
+	l, err := st.Listen(netip.AddrPortFrom(unspec, serverPort))
 	if err != nil {
 		return -1, errnoName(err), nil
 	}

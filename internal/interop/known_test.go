@@ -60,6 +60,3 @@ func (e *env) checkFlowControl() {
 		e.t.Errorf("we sent %d data segments late: after our DATA_FIN with data the kernel had acknowledged, or on a subflow the kernel had closed (first: %s)", ours.late, ours.firstLate)
 	}
 }
-
-// f8 names finding F8.
-const f8 = "a REMOVE_ADDR on a kernel pure ACK whose sequence number lies beyond our subflow's receive window is dropped with the segment"

@@ -140,6 +140,8 @@ func Cases() []Case {
 		spoofedPlainACKs(),
 		forgedTSVal(),
 		forgedOOODSS(),
+		forgedShrunkOffset(1),
+		forgedShrunkOffset(2),
 		{Name: "path-down/2", Paths: 2, DuringAt: 300 * time.Millisecond, During: func(n *simtest.Net) {
 			n.PathLinks[0].SetUp(false)
 		}},

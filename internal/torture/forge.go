@@ -1,6 +1,7 @@
 package torture
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -23,27 +24,42 @@ type subflowTap struct {
 	armed bool
 	forge func(src, dst netip.Addr, t wire.TCP, o *wire.TCPOptions, emit func([]byte))
 	opts  wire.TCPOptions
+	// before: the forged packets go ahead of the segment they copy.
+	before bool
 }
 
 func (s *subflowTap) install(n *simtest.Net) {
 	n.PathLinks[0].BA().AddProcessor(netsim.ProcessorFunc(func(_ time.Time, pkt []byte, emit func([]byte)) {
+		src, dst, t, ok := s.match(pkt)
+		if ok && s.before {
+			s.forge(src, dst, t, &s.opts, emit)
+		}
 		emit(pkt)
-		src, dst, _, payload, err := wire.ParseIP(pkt)
-		if err != nil {
-			return
-		}
-		t, err := wire.ParseTCP(payload)
-		if err != nil || wire.ParseTCPOptions(t.Options(), t.Flags(), &s.opts) != nil {
-			return
-		}
-		switch {
-		case t.Flags()&wire.FlagSYN != 0 && s.port == 0 && s.opts.MPTCP.Has(wire.SubtypeMPCapable):
-			s.port, s.isn = t.DstPort(), t.Seq()
-		case s.armed && t.DstPort() == s.port && len(t.Payload()) > 0 && s.opts.HasTimestamps:
-			s.armed = false
+		if ok && !s.before {
 			s.forge(src, dst, t, &s.opts, emit)
 		}
 	}))
+}
+
+// match follows the subflow and reports whether pkt is the data segment
+// to forge from, disarming the tap if so.
+func (s *subflowTap) match(pkt []byte) (src, dst netip.Addr, t wire.TCP, ok bool) {
+	src, dst, _, payload, err := wire.ParseIP(pkt)
+	if err != nil {
+		return src, dst, nil, false
+	}
+	t, err = wire.ParseTCP(payload)
+	if err != nil || wire.ParseTCPOptions(t.Options(), t.Flags(), &s.opts) != nil {
+		return src, dst, nil, false
+	}
+	switch {
+	case t.Flags()&wire.FlagSYN != 0 && s.port == 0 && s.opts.MPTCP.Has(wire.SubtypeMPCapable):
+		s.port, s.isn = t.DstPort(), t.Seq()
+	case s.armed && t.DstPort() == s.port && len(t.Payload()) > 0 && s.opts.HasTimestamps:
+		s.armed = false
+		return src, dst, t, true
+	}
+	return src, dst, t, false
 }
 
 // forgedOOODSS sends, right behind a data segment, ten segments further
@@ -95,4 +111,26 @@ func forgedTSVal() Case {
 	}
 	return Case{Name: "forged-tsval/2", Paths: 2, Install: tap.install, DuringAt: 100 * time.Millisecond,
 		During: func(*simtest.Net) { tap.armed = true }}
+}
+
+// forgedShrunkOffset copies three data segments, each just before the
+// real one, with the data offset shrunk to the fixed header: the options
+// (timestamps, DSS) read as payload. With DSS checksums on, before, the
+// copy's missing DSS made the connection fall back, and its bytes, the
+// options among them, were delivered unchecked (issue 21, finding 6).
+func forgedShrunkOffset(paths int) Case {
+	tap := &subflowTap{}
+	left := 3
+	tap.forge = func(src, dst netip.Addr, t wire.TCP, _ *wire.TCPOptions, emit func([]byte)) {
+		payload := append(append([]byte(nil), t.Options()...), t.Payload()...)
+		f := wire.TCPFields{SrcPort: t.SrcPort(), DstPort: t.DstPort(), Seq: t.Seq(), Ack: t.Ack(),
+			Flags: t.Flags(), Window: t.Window()}
+		emit(wire.AppendTCPPacket(nil, src, dst, &f, nil, payload))
+		if left--; left > 0 {
+			tap.armed = true
+		}
+	}
+	tap.before = true
+	return Case{Name: fmt.Sprintf("forged-doff-csum/%d", paths), Paths: paths, Options: simtest.Options{Client: csumClient},
+		Install: tap.install, DuringAt: 100 * time.Millisecond, During: func(*simtest.Net) { tap.armed = true }}
 }

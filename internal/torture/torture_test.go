@@ -52,6 +52,8 @@ func TestForgedInWindow(t *testing.T) {
 			m := n.CS.MIB()
 			return m.Get(core.DSSConflictReplaced) + m.Get(core.DSSOutOfOrderDrop)
 		}},
+		{"forged-doff-csum/1", func(n *simtest.Net) uint64 { return n.CS.MIB().Get(core.NoDSSDataDrop) }},
+		{"forged-doff-csum/2", func(n *simtest.Net) uint64 { return n.CS.MIB().Get(core.NoDSSDataDrop) }},
 	} {
 		cs, err := Select("^" + regexp.QuoteMeta(tc.name) + "$")
 		if err != nil {

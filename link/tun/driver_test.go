@@ -237,15 +237,22 @@ func TestPollEvery(t *testing.T) {
 }
 
 // TestTimer checks that the driver polls the stack again at the time Poll
-// asked for, and not before.
+// asked for, and not before: a Go timer's deadline, and one closer than a
+// Go timer's resolution (the fine timer's).
 func TestTimer(t *testing.T) {
+	for _, after := range []time.Duration{30 * time.Millisecond, 300 * time.Microsecond} {
+		t.Run(after.String(), func(t *testing.T) { testTimer(t, after) })
+	}
+}
+
+func testTimer(t *testing.T, after time.Duration) {
 	dev := newFakeDev("t0", 1)
 	var deadline atomic.Int64
 	pollc := make(chan time.Time, 16)
 	st := &echoStack{pollc: pollc}
 	st.onPoll = func(now time.Time, _ func([]byte)) time.Time {
 		if deadline.Load() == 0 {
-			at := now.Add(30 * time.Millisecond)
+			at := now.Add(after)
 			deadline.Store(at.UnixNano())
 			return at
 		}

@@ -1,0 +1,68 @@
+package simtest
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/wire"
+)
+
+// With the listener's half-open queue full, an MP_CAPABLE SYN still gets
+// MPTCP (issue 21, finding 3): the cookie SYN/ACK offers a key, the third
+// ACK brings both keys back, and the transfer runs over MPTCP; a join SYN
+// naming no connection is refused with a RST and counted, not answered
+// with a cookie.
+func TestMPTCPThroughSYNCookies(t *testing.T) {
+	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
+		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A SYN from an address nobody answers for fills the queue.
+	syn := func(sport uint16, opt func(*wire.OptionBuilder)) []byte {
+		var b wire.OptionBuilder
+		_ = b.AddMSS(1400)
+		opt(&b)
+		f := wire.TCPFields{SrcPort: sport, DstPort: 80, Seq: 1000, Flags: wire.FlagSYN, Window: 65535}
+		return wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, b.Bytes(), nil)
+	}
+	p, err := n.StartTransfer(64<<10, 64<<10, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The transfer's own SYN is on its way; the forged one overtakes it
+	// (the injector is a millisecond from the router).
+	if err := n.Inject(syn(4000, func(b *wire.OptionBuilder) {
+		_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYN, Version: wire.MPTCPVersion, Flags: wire.MPCapableHMACSHA256})
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if !n.RunUntilDone(p, time.Minute) {
+		t.Fatalf("transfer: %v", p.Check(64<<10, 64<<10))
+	}
+	if err := p.Check(64<<10, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	sm, cm := n.SS.MIB(), n.CS.MIB()
+	if n.SS.TCP().Stats().SyncookiesSent == 0 {
+		t.Fatalf("no cookie sent: the test did not fill the queue (%+v)", n.SS.TCP().Stats())
+	}
+	if sm.Get(core.MPCapableSYNCookie) != 1 || cm.Get(core.MPCapableSYNACKRX) != 1 || cm.Get(core.MPCapableFallbackSYNACK) != 0 ||
+		p.C.Conn.Info().FellBack {
+		t.Fatalf("the cookie connection is not MPTCP: server %v client %v", sm.Map(false), cm.Map(false))
+	}
+	// A join with a made-up token while the queue is still full.
+	if err := n.Inject(syn(4001, func(b *wire.OptionBuilder) {
+		_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYN, AddrID: 3, Token: 0xdeadbeef, Nonce: 7})
+	})); err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(100 * time.Millisecond)
+	sm = n.SS.MIB()
+	if sm.Get(core.MPJoinNoTokenFound) != 1 || sm.Get(core.MPRstTx) == 0 {
+		t.Fatalf("random-token join under cookies: %v", sm.Map(false))
+	}
+}
