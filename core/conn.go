@@ -436,9 +436,7 @@ func (c *Conn) close(err error) {
 			// Everything was DATA_ACKed: what a subflow still holds
 			// unsent is needed nowhere.
 			sf.dropUnsent()
-			if sf.tc != nil { // a subflow whose TCP connection is not attached yet
-				sf.tc.Close()
-			}
+			sf.tc.Close()
 		}
 	}
 	c.pmEvent(pm.Event{Kind: pm.Closed})

@@ -86,8 +86,7 @@ func TestStatusMetrics(t *testing.T) {
 			t.Errorf("limits %+v: want one subflow, idle (limited by the application)", snap.Limits)
 		}
 	}
-	c.Close()
-
+	// While the relay is open, its MPTCP connection is listed.
 	m := getBody(t, status.URL+"/metrics")
 	for _, want := range []string{
 		`mptcp_proxy_refusals_total{reason="not_authorized"} 1`,
