@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"image"
 	"image/png"
@@ -22,16 +23,32 @@ import (
 	"github.com/mptcp-go/mptcp/observe"
 )
 
+// withChromium opts in to the headless-Chromium page tests: each starts
+// Chromium twice and takes tens of seconds, minutes on a loaded machine,
+// so the default suite leaves them out.
+var withChromium = flag.Bool("chromium", false, "run the headless-Chromium page tests (apt-get install chromium; slow)")
+
+// needChromium skips the test unless -chromium is given and Chromium is
+// installed, and returns the binary.
+func needChromium(t *testing.T) string {
+	t.Helper()
+	if !*withChromium {
+		t.Skip("headless-Chromium test: run with go test ./cmd/mptcp -run Chromium -chromium (needs Debian's chromium)")
+	}
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("needs chromium (apt-get install chromium)")
+	}
+	return bin
+}
+
 // chromium loads url in headless Chromium (in namespace ns, under
 // mptcpize when mptcp is set), lets its scripts run for a few seconds of
 // virtual time, and returns the rendered DOM and a screenshot. The test
-// is skipped when Chromium is not installed (.ci/run installs Debian's).
+// is skipped without -chromium or when Chromium is not installed.
 func chromium(t *testing.T, ns *nstest.NS, mptcp bool, url string) (string, image.Image) {
 	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("needs chromium (Debian's chromium package; .ci/run installs it)")
-	}
+	bin := needChromium(t)
 	dir := t.TempDir()
 	shot := filepath.Join(dir, "shot.png")
 	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -102,9 +119,7 @@ func countColor(img image.Image, r, g, b int) int {
 // shown as stripped.
 func TestCheckPageChromium(t *testing.T) {
 	needTools(t, "mptcpize", "iptables")
-	if _, err := exec.LookPath("chromium"); err != nil {
-		t.Skip("needs chromium (Debian's chromium package; .ci/run installs it)")
-	}
+	needChromium(t)
 	srv, cli := checkNet(t)
 	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
 	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--echo", "0", "--discard", "0")
@@ -128,9 +143,7 @@ func TestCheckPageChromium(t *testing.T) {
 // Chromium, lists a simulated stack's two subflows and draws a throughput
 // and an RTT line for each.
 func TestLivePageChromium(t *testing.T) {
-	if _, err := exec.LookPath("chromium"); err != nil {
-		t.Skip("needs chromium (Debian's chromium package; .ci/run installs it)")
-	}
+	needChromium(t)
 	rec := observe.NewRecorder(0)
 	n, err := simtest.NewNet(11, []simtest.Path{{Rate: 20e6, Delay: 10 * time.Millisecond}, {Rate: 10e6, Delay: 25 * time.Millisecond}},
 		simtest.Options{Server: func(c *core.Config) { c.Events = rec.Sink }})

@@ -173,6 +173,11 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 			fmt.Fprintf(stdout, "%8s  %-10s %12s %12s %8s %8s\n", "time (s)", "path", "down Mbit/s", "up Mbit/s", "drops", "queued")
 		}
 		reason := "duration reached"
+		// A held emulator is driven by the process that started it
+		// (emu compare, perf web); if that process dies, even by SIGKILL,
+		// the emulator is re-parented and stops, removing its namespaces,
+		// instead of running on with nobody to stop it.
+		parent := os.Getppid()
 		failCheck := time.NewTicker(200 * time.Millisecond)
 		defer failCheck.Stop()
 	loop:
@@ -193,6 +198,10 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 				printEmuInterval(stdout, since, prev, cur)
 				prev = cur
 			case <-failCheck.C:
+				if *hold && os.Getppid() != parent {
+					reason = "the controlling process exited"
+					break loop
+				}
 			}
 			if err := n.Emulator.Err(); err != nil {
 				return err // the deferred Close removes the namespaces
