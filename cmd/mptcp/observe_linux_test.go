@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +29,14 @@ func TestObserveLiveUserStack(t *testing.T) {
 			"-1", "-i", "0", "--debug", sock)
 		srv <- [3]string{fmt.Sprint(code), out, errOut}
 	}()
+	// The client's 8 s start once the server's endpoint is up, so that a
+	// slow start of the server on a loaded machine does not eat them.
+	sockPath := strings.TrimPrefix(sock, "unix:")
+	for up := time.Now().Add(60 * time.Second); time.Now().Before(up); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(sockPath); err == nil {
+			break
+		}
+	}
 	cli := make(chan string, 1)
 	go func() {
 		out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "8", "-i", "0",
@@ -35,7 +44,7 @@ func TestObserveLiveUserStack(t *testing.T) {
 		cli <- out
 	}()
 	var stat, last string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var o, e bytes.Buffer
 		code := run([]string{"stat", "--endpoint", sock, "-t", "-i"}, &o, &e)

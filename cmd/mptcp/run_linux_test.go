@@ -40,16 +40,18 @@ func buildRunTools(t *testing.T) runTools {
 			return
 		}
 		runToolsVal = runTools{mptcp: filepath.Join(dir, "mptcp"), plainnet: filepath.Join(dir, "plainnet")}
-		build := func(out, pkg string) error {
+		// mptcp is built as the test binary was (its packages come from
+		// the build cache); only the program it runs is made static.
+		build := func(out, pkg string, env ...string) error {
 			cmd := exec.Command("go", "build", "-o", out, pkg)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			cmd.Env = append(os.Environ(), env...)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 			}
 			return nil
 		}
 		if runToolsErr = build(runToolsVal.mptcp, "."); runToolsErr == nil {
-			runToolsErr = build(runToolsVal.plainnet, "./testdata/plainnet")
+			runToolsErr = build(runToolsVal.plainnet, "./testdata/plainnet", "CGO_ENABLED=0")
 		}
 	})
 	if runToolsErr != nil {
