@@ -179,10 +179,19 @@ func (c *Conn) sendDataFin(now time.Time) {
 		// first): try again after a while.
 		c.finTryAt = now.Add(max(c.maxRTT(), 100*time.Millisecond))
 	}
+	asked := false
 	for _, sf := range c.subflows {
 		if sf.canSignal() && sf.usable() {
 			sf.sendACK()
+			asked = true
 		}
+	}
+	if !asked && c.snd.finSent {
+		// No subflow can carry it (the last one was reset): back off as
+		// if it went, or its due timer would have the stack poll again
+		// at once, forever (issue 21). The pure ACKs of a new subflow
+		// carry it meanwhile (dataFinPending).
+		c.dataFinSent()
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 var (
@@ -22,13 +22,13 @@ var (
 // KernelError is a request the kernel refused. Message is the kernel's own
 // explanation from the netlink extended acknowledgement, when it gave one.
 type KernelError struct {
-	Op      string     // what was asked, such as "add endpoint"
-	Errno   unix.Errno // the kernel's error code
-	Message string     // extended-ack text, possibly empty
+	Op      string        // what was asked, such as "add endpoint"
+	Errno   syscall.Errno // the kernel's error code
+	Message string        // extended-ack text, possibly empty
 }
 
 func (e *KernelError) Error() string {
-	if e.Errno == unix.EPERM || e.Errno == unix.EACCES {
+	if e.Errno == syscall.EPERM || e.Errno == syscall.EACCES {
 		return e.Op + ": " + ErrPermission.Error()
 	}
 	if e.Message != "" {
@@ -37,12 +37,12 @@ func (e *KernelError) Error() string {
 	return fmt.Sprintf("%s: kernel: %v", e.Op, e.Errno)
 }
 
-// Unwrap returns the errno, so that errors.Is(err, unix.EEXIST) works.
+// Unwrap returns the errno, so that errors.Is(err, syscall.EEXIST) works.
 func (e *KernelError) Unwrap() error { return e.Errno }
 
 // Is makes errors.Is(err, ErrPermission) hold for EPERM and EACCES.
 func (e *KernelError) Is(target error) bool {
-	return target == ErrPermission && (e.Errno == unix.EPERM || e.Errno == unix.EACCES)
+	return target == ErrPermission && (e.Errno == syscall.EPERM || e.Errno == syscall.EACCES)
 }
 
 // opError turns an error from the netlink library into a KernelError when
@@ -53,12 +53,12 @@ func opError(op string, err error) error {
 	}
 	var oe *netlink.OpError
 	if errors.As(err, &oe) {
-		var errno unix.Errno
+		var errno syscall.Errno
 		if errors.As(oe.Err, &errno) {
 			return &KernelError{Op: op, Errno: errno, Message: oe.Message}
 		}
 	}
-	var errno unix.Errno
+	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return &KernelError{Op: op, Errno: errno}
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/genetlink"
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 var (
@@ -77,7 +77,7 @@ func newEventConn(c *genetlink.Conn) (*EventConn, error) {
 func (ec *EventConn) Receive() ([]Event, error) {
 	msgs, nmsgs, err := ec.c.Receive()
 	if err != nil {
-		if errors.Is(err, unix.ENOBUFS) {
+		if errors.Is(err, syscall.ENOBUFS) {
 			return nil, ErrEventsLost
 		}
 		return nil, opError("receive MPTCP events", err)

@@ -8,7 +8,7 @@ import (
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 var testFamily = genetlink.Family{
@@ -18,7 +18,7 @@ var testFamily = genetlink.Family{
 
 func TestDialWithoutMPTCP(t *testing.T) {
 	c := genltest.Dial(func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) {
-		return nil, genltest.Error(int(unix.ENOENT))
+		return nil, genltest.Error(int(syscall.ENOENT))
 	})
 	if _, err := newConn(c); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("err = %v, want ErrNotSupported", err)
@@ -67,14 +67,14 @@ func TestLimitsReply(t *testing.T) {
 }
 
 func TestKernelErrorText(t *testing.T) {
-	err := opError("set limits", &netlink.OpError{Op: "receive", Err: unix.EINVAL, Message: "limit greater than maximum (8)"})
+	err := opError("set limits", &netlink.OpError{Op: "receive", Err: syscall.EINVAL, Message: "limit greater than maximum (8)"})
 	if got, want := err.Error(), "set limits: kernel: limit greater than maximum (8) (invalid argument)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if !errors.Is(err, unix.EINVAL) {
+	if !errors.Is(err, syscall.EINVAL) {
 		t.Error("errno not unwrapped")
 	}
-	err = opError("add endpoint", &netlink.OpError{Op: "receive", Err: unix.EPERM})
+	err = opError("add endpoint", &netlink.OpError{Op: "receive", Err: syscall.EPERM})
 	if !errors.Is(err, ErrPermission) {
 		t.Errorf("EPERM is not ErrPermission: %v", err)
 	}

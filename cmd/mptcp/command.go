@@ -152,6 +152,10 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
 
+// hostOS is the system the tool runs on, a variable so that a test on Linux
+// can check what Linux-only commands say elsewhere.
+var hostOS = runtime.GOOS
+
 // errOnlyLinux is what a Linux-only command says elsewhere.
 var errOnlyLinux = errors.New("runs only on Linux (it needs the kernel's MPTCP, netlink, network namespaces or TUN devices)")
 
@@ -173,7 +177,7 @@ func execute(ctx context.Context, root *Command, words []string, stdout, stderr 
 	if c.Run == nil && c.Default != "" && (len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelpFlag(args[0])) {
 		c = c.lookup(c.Default)
 	}
-	if c.LinuxOnly && runtime.GOOS != "linux" && !(len(args) == 1 && isHelpFlag(args[0])) {
+	if c.LinuxOnly && hostOS != "linux" && !(len(args) == 1 && isHelpFlag(args[0])) {
 		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), errOnlyLinux)
 		return 1
 	}
@@ -312,7 +316,7 @@ func (c *Command) printHelp(w io.Writer) {
 		c.Run(fs)
 		printFlags(w, fs)
 	}
-	if c.LinuxOnly && runtime.GOOS != "linux" {
+	if c.LinuxOnly && hostOS != "linux" {
 		fmt.Fprintf(w, "\nThis command %v.\n", errOnlyLinux)
 	}
 }

@@ -42,7 +42,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 
 func TestBadFlagIsOneLine(t *testing.T) {
 	walk(root, nil, func(c *Command, path []string) {
-		if c.Run == nil || c.LinuxOnly && runtime.GOOS != "linux" {
+		if c.Run == nil || c.LinuxOnly && hostOS != "linux" {
 			return
 		}
 		args := append(path, "--no-such-flag")
@@ -102,4 +102,32 @@ func TestGroupDefault(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// TestLinuxOnlyElsewhere checks that on another system every Linux-only
+// command, and every command below one, says so in one line and exits 1,
+// while its help still works.
+func TestLinuxOnlyElsewhere(t *testing.T) {
+	old := hostOS
+	hostOS = "darwin"
+	defer func() { hostOS = old }()
+	n := 0
+	walk(root, nil, func(c *Command, path []string) {
+		if !c.LinuxOnly {
+			return
+		}
+		n++
+		code, out, errOut := runCmd(path...)
+		// A group names the default it would run: "mptcp pm limits show: ...".
+		want := "mptcp " + strings.Join(path, " ")
+		if code != 1 || out != "" || !strings.HasPrefix(errOut, want) || !strings.Contains(errOut, ": runs only on Linux") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%q elsewhere: exit %d, stdout %q, stderr %q; want exit 1 and one line %q...: runs only on Linux", path, code, out, errOut, want)
+		}
+		if code, out, _ := runCmd(append(path, "--help")...); code != 0 || !strings.Contains(out, "runs only on Linux") {
+			t.Errorf("%q --help elsewhere: exit %d, does not say it runs only on Linux:\n%s", path, code, out)
+		}
+	})
+	if n == 0 {
+		t.Fatal("no command is marked LinuxOnly")
+	}
 }

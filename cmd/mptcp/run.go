@@ -14,6 +14,7 @@ var cmdRun = &Command{
 	Usage:      "[flags] -- COMMAND [ARG...]",
 	Short:      "run a program (static binaries too) with its TCP sockets on the kernel's MPTCP (Linux)",
 	StopAtArgs: true,
+	LinuxOnly:  true,
 	Long: `Forms:
   mptcp run [--family F] [--via V] [--cgroup PATH] -- COMMAND [ARG...]
   mptcp run [--family F] --cgroup PATH | --pid PID      (attach and pin; no command)

@@ -12,9 +12,10 @@ import (
 )
 
 var cmdScan = &Command{
-	Name:  "scan",
-	Usage: "[flags] TARGET...",
-	Short: "probe hosts (and, with --path, the path to them) for Multipath TCP support",
+	Name:      "scan",
+	LinuxOnly: true,
+	Usage:     "[flags] TARGET...",
+	Short:     "probe hosts (and, with --path, the path to them) for Multipath TCP support",
 	Long: `Send a SYN carrying MP_CAPABLE from a raw socket to each target and report
 what answers: mptcp-v1, mptcp-v0, tcp-only (SYN/ACK without MP_CAPABLE),
 closed (RST) or filtered (no answer, or an ICMP unreachable), with the

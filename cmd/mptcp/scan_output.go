@@ -11,7 +11,7 @@ import (
 
 	"github.com/mptcp-go/mptcp/scan"
 	"github.com/mptcp-go/mptcp/wire"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // scanOutput prints the results of a scan or of path probes, as text or as
@@ -48,8 +48,7 @@ func isTerminal(w io.Writer) bool {
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // progress implements scan.Config.Progress.

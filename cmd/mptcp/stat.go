@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -139,4 +140,15 @@ func getEndpoint(ctx context.Context, endpoint, path string, v any) error {
 		return fmt.Errorf("debug endpoint %s%s: %w", endpoint, path, err)
 	}
 	return nil
+}
+
+// writeJSON writes v as one line of JSON.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode JSON: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
 }

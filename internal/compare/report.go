@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// The implementations compared.
+const (
+	Kernel = "kernel"
+	Ours   = "ours"
+	Sim    = "simulator"
+)
+
 // Value is one cell of the table: a number, a yes/no, or why there is
 // none.
 type Value struct {

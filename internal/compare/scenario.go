@@ -64,3 +64,20 @@ func scaled(name string, d time.Duration) ([]byte, *scenario.Scenario, error) {
 	}
 	return out, sc, nil
 }
+
+// firstOutage returns when the first path goes down and comes back.
+func firstOutage(sc *scenario.Scenario) (down, up time.Duration, err error) {
+	down = -1
+	for _, ev := range sc.Paths[0].Events {
+		switch {
+		case ev.Down && down < 0:
+			down = ev.At
+		case ev.Up && down >= 0:
+			return down, ev.At, nil
+		}
+	}
+	if down >= 0 {
+		return down, sc.Duration, nil
+	}
+	return 0, 0, fmt.Errorf("scenario %s: the first path never goes down", sc.Name)
+}

@@ -16,13 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The implementations compared.
-const (
-	Kernel = "kernel"
-	Ours   = "ours"
-	Sim    = "simulator"
-)
-
 // port is the MPTCP server's port; competitorPort the TCP competitor's.
 const (
 	port           = 5201

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package nstest creates network namespaces and veth links for tests that
 // need the kernel: uniquely named, always removed, set up only through the
 // "ip" tool as an administrator would. It serves the tests of kpm and of

@@ -35,13 +35,6 @@ import (
 	"github.com/mptcp-go/mptcp/scenario"
 )
 
-// Uplink is one emulated access link.
-type Uplink struct {
-	Name  string
-	Rate  int64         // bit/s, each direction
-	Delay time.Duration // one-way
-}
-
 // Config configures a run.
 type Config struct {
 	Uplinks    []Uplink      // default DSL 50 Mbit/s 10 ms, LTE 20 Mbit/s 30 ms one-way

@@ -5,7 +5,15 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 )
+
+// Uplink is one emulated access link.
+type Uplink struct {
+	Name  string
+	Rate  int64         // bit/s, each direction
+	Delay time.Duration // one-way
+}
 
 // Report is what a run measured.
 type Report struct {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -142,7 +141,7 @@ func (d *Driver) read(f *iface) {
 			}
 			f.c.readErrors.Add(1)
 			failures++
-			closed := errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EBADFD)
+			closed := errors.Is(err, os.ErrClosed) || deviceGone(err)
 			if closed || failures >= maxReadErrors {
 				if closed {
 					err = fmt.Errorf("%w: read %s: %w", ErrClosed, f.name, err)
