@@ -179,18 +179,17 @@ func (c *Conn) sendDataFin(now time.Time) {
 		// first): try again after a while.
 		c.finTryAt = now.Add(max(c.maxRTT(), 100*time.Millisecond))
 	}
-	asked := false
 	for _, sf := range c.subflows {
 		if sf.canSignal() && sf.usable() {
 			sf.sendACK()
-			asked = true
 		}
 	}
-	if !asked && c.snd.finSent {
-		// No subflow can carry it (the last one was reset): back off as
-		// if it went, or its due timer would have the stack poll again
-		// at once, forever (issue 21). The pure ACKs of a new subflow
-		// carry it meanwhile (dataFinPending).
+	if c.snd.finSent && !now.Before(c.finSentAt.Add(c.finRTO)) {
+		// Nothing can carry it yet (no usable subflow, or its ACK has no
+		// room): back off as if it went, or its due timer would have the
+		// stack poll again at once, forever, and no later timer
+		// (NoSubflowTimeout) would ever come (issue 21). The pure ACKs of
+		// a new subflow carry it meanwhile (dataFinPending).
 		c.dataFinSent()
 	}
 }
@@ -214,13 +213,6 @@ func (c *Conn) dataFinSent() {
 func (c *Conn) dataFinTimer(now time.Time) {
 	if !c.fallen && c.snd.finSent && !c.snd.finAcked && !now.Before(c.finSentAt.Add(c.finRTO)) {
 		c.sendDataFin(now)
-		if !now.Before(c.finSentAt.Add(c.finRTO)) {
-			// No subflow could carry it (all closed or not usable): back
-			// the timer off all the same, else it stays due and the
-			// stack polls the connection forever at this instant, so
-			// that no later timer (NoSubflowTimeout) ever comes.
-			c.dataFinSent()
-		}
 	}
 }
 
