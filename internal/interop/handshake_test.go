@@ -10,7 +10,7 @@ import (
 )
 
 // size is what every case moves each way, unless it says otherwise.
-const size = 4 << 20
+const size = 1 << 20
 
 // sides are both directions of a case: our client to the kernel's
 // server, and the kernel's client to our server.
