@@ -82,7 +82,6 @@ type env struct {
 	kernBefore counters
 	ourBefore  counters
 	stopped    bool
-	skips      []string // known bugs stepped around
 }
 
 // newEnv builds a case's world. Everything it makes is removed when the

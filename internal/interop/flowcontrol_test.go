@@ -2,39 +2,12 @@
 
 package interop
 
-import (
-	"fmt"
-	"os"
-	"slices"
-	"strings"
-)
-
-// known reports whether a case must step around a known interop bug,
-// and if so logs it; the case ends with e.finish, which skips it naming
-// the finding. INTEROP_RUN_KNOWN=1 runs such cases in full, to see
-// whether the bug is still there.
-func (e *env) known(id, what string) bool {
-	if os.Getenv("INTEROP_RUN_KNOWN") != "" {
-		e.t.Logf("running into known interop bug %s: %s", id, what)
-		return false
-	}
-	msg := fmt.Sprintf("known interop bug %s: %s; see /work/notes/interop-findings.md", id, what)
-	if !slices.Contains(e.skips, msg) {
-		e.skips = append(e.skips, msg)
-	}
-	return true
-}
-
 // finish ends a case: it checks connection-level flow control on the
-// wire (once the driver stopped and the capture is complete), then skips,
-// naming the findings, if the case stepped around any.
+// wire, once the driver stopped and the capture is complete.
 func (e *env) finish() {
 	e.t.Helper()
 	if e.stopped {
 		e.checkFlowControl()
-	}
-	if len(e.skips) > 0 {
-		e.t.Skip(strings.Join(e.skips, "; "))
 	}
 }
 
