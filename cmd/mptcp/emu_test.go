@@ -73,7 +73,10 @@ func TestEmuRun(t *testing.T) {
 	if _, err := exec.LookPath("ethtool"); err != nil {
 		t.Skip("needs ethtool")
 	}
-	before, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
+	// Only this process's namespaces: other packages' tests make theirs
+	// at the same time under the same prefix.
+	mine := fmt.Sprintf("/run/netns/%s%d-*", lab.Prefix, os.Getpid())
+	before, _ := filepath.Glob(mine)
 	info := filepath.Join(t.TempDir(), "info.json")
 	ran := make(chan struct{})
 	infoErr := make(chan string, 1)
@@ -130,7 +133,7 @@ func TestEmuRun(t *testing.T) {
 	if _, err := os.Stat(info); err == nil {
 		t.Error("info file left after exit")
 	}
-	after, _ := filepath.Glob("/run/netns/" + lab.Prefix + "*")
+	after, _ := filepath.Glob(mine)
 	if len(after) > len(before) {
 		t.Errorf("namespaces left: before %v, after %v", before, after)
 	}
