@@ -35,11 +35,8 @@
 // skip, saying why, without them. tshark, if installed, checks the
 // captures (the wire checks are skipped without it).
 //
-// Known interoperability bugs are listed, with the evidence and a proposed
-// fix, in /work/notes/interop-findings.md (F1, F2, ...). A case that meets
-// one steps around it, runs every check it still can, and ends skipped
-// with a message naming the finding. Environment:
+// The interoperability bugs these tests found (F1, F2, ... in commit
+// messages) are all fixed; no case steps around one. Environment:
 //
-//	INTEROP_RUN_KNOWN=1     run into the known bugs instead (those cases then fail until fixed)
 //	INTEROP_PCAP_DIR=dir    keep the captures of failed cases (of all cases with -v) in dir
 package interop
