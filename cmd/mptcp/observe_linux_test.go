@@ -25,9 +25,11 @@ func TestObserveLiveUserStack(t *testing.T) {
 	sock := "unix:" + filepath.Join(t.TempDir(), "debug.sock")
 	srv := make(chan [3]string, 1)
 	go func() {
+		res := [3]string{"runPerfIn failed the test"}
+		defer func() { srv <- res }() // also when runPerfIn ends the goroutine with t.Fatal
 		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(),
 			"-1", "-i", "0", "--debug", sock)
-		srv <- [3]string{fmt.Sprint(code), out, errOut}
+		res = [3]string{fmt.Sprint(code), out, errOut}
 	}()
 	// The client's 8 s start once the server's endpoint is up, so that a
 	// slow start of the server on a loaded machine does not eat them.
@@ -39,9 +41,12 @@ func TestObserveLiveUserStack(t *testing.T) {
 	}
 	cli := make(chan string, 1)
 	go func() {
-		out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "8", "-i", "0",
+		// perfRetryClient fails the test with Goexit: the deferred send
+		// still ends the wait below (it hung the package for 10 minutes).
+		var out string
+		defer func() { cli <- out }()
+		out, _ = perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "8", "-i", "0",
 			netip.AddrPortFrom(srvAddr, 5201).String())
-		cli <- out
 	}()
 	var stat, last string
 	deadline := time.Now().Add(30 * time.Second)

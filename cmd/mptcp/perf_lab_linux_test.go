@@ -101,8 +101,10 @@ func TestPerfCommandUserServer(t *testing.T) {
 	srvAddr := tp.Paths[0].ServerStack.V4
 	srv := make(chan [3]string, 1)
 	go func() {
+		res := [3]string{"runPerfIn failed the test"}
+		defer func() { srv <- res }() // also when runPerfIn ends the goroutine with t.Fatal
 		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(), "-1", "-i", "0", "--json")
-		srv <- [3]string{fmt.Sprint(code), out, errOut}
+		res = [3]string{fmt.Sprint(code), out, errOut}
 	}()
 	args := []string{"perf", "client", "--timeout", "60s", "--stack", "kernel", "--json", "-n", "32M", "--verify", "-i", "0.5",
 		netip.AddrPortFrom(srvAddr, 5201).String()}
@@ -154,8 +156,10 @@ func TestPerfCommandUserClient(t *testing.T) {
 	srvAddr := tp.Paths[0].Server.V4
 	srv := make(chan [3]string, 1)
 	go func() {
+		res := [3]string{"runPerfIn failed the test"}
+		defer func() { srv <- res }() // also when runPerfIn ends the goroutine with t.Fatal
 		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "kernel", "-1", "-B", srvAddr.String())
-		srv <- [3]string{fmt.Sprint(code), out, errOut}
+		res = [3]string{fmt.Sprint(code), out, errOut}
 	}()
 	stack := tp.Paths[0].ClientStack.V4.String() + "," + tp.Paths[1].ClientStack.V4.String()
 	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", stack,
