@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -23,14 +22,8 @@ func TestObserveLiveUserStack(t *testing.T) {
 	tp := perfTwoPaths(t)
 	srvAddr := tp.Paths[0].ServerStack.V4
 	sock := "unix:" + filepath.Join(t.TempDir(), "debug.sock")
-	srv := make(chan [3]string, 1)
-	go func() {
-		res := [3]string{"runPerfIn failed the test"}
-		defer func() { srv <- res }() // also when runPerfIn ends the goroutine with t.Fatal
-		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(),
-			"-1", "-i", "0", "--debug", sock)
-		res = [3]string{fmt.Sprint(code), out, errOut}
-	}()
+	srv := goPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(),
+		"-1", "-i", "0", "--debug", sock)
 	// The client's 8 s start once the server's endpoint is up, so that a
 	// slow start of the server on a loaded machine does not eat them.
 	sockPath := strings.TrimPrefix(sock, "unix:")

@@ -53,6 +53,21 @@ func perfTwoPaths(t *testing.T) *lab.Topology {
 	return tp
 }
 
+// goPerfIn runs the command in n on its own goroutine and sends exit
+// status, stdout and stderr on the returned channel; the send is deferred
+// so that it also comes when runPerfIn ends the goroutine with t.Fatal,
+// and a test waiting on it fails instead of hanging.
+func goPerfIn(t *testing.T, n lab.Netns, args ...string) <-chan [3]string {
+	res := make(chan [3]string, 1)
+	go func() {
+		r := [3]string{"runPerfIn failed the test"}
+		defer func() { res <- r }()
+		code, out, errOut := runPerfIn(t, n, args...)
+		r = [3]string{fmt.Sprint(code), out, errOut}
+	}()
+	return res
+}
+
 // perfRetryClient runs the client until the server listens.
 func perfRetryClient(t *testing.T, n lab.Netns, args ...string) (string, string) {
 	t.Helper()
@@ -99,13 +114,7 @@ func perfCarrying(rep *perf.Report) int {
 func TestPerfCommandUserServer(t *testing.T) {
 	tp := perfTwoPaths(t)
 	srvAddr := tp.Paths[0].ServerStack.V4
-	srv := make(chan [3]string, 1)
-	go func() {
-		res := [3]string{"runPerfIn failed the test"}
-		defer func() { srv <- res }() // also when runPerfIn ends the goroutine with t.Fatal
-		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(), "-1", "-i", "0", "--json")
-		res = [3]string{fmt.Sprint(code), out, errOut}
-	}()
+	srv := goPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(), "-1", "-i", "0", "--json")
 	args := []string{"perf", "client", "--timeout", "60s", "--stack", "kernel", "--json", "-n", "32M", "--verify", "-i", "0.5",
 		netip.AddrPortFrom(srvAddr, 5201).String()}
 	var out string
@@ -154,13 +163,7 @@ func TestPerfCommandUserServer(t *testing.T) {
 func TestPerfCommandUserClient(t *testing.T) {
 	tp := perfTwoPaths(t)
 	srvAddr := tp.Paths[0].Server.V4
-	srv := make(chan [3]string, 1)
-	go func() {
-		res := [3]string{"runPerfIn failed the test"}
-		defer func() { srv <- res }() // also when runPerfIn ends the goroutine with t.Fatal
-		code, out, errOut := runPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "kernel", "-1", "-B", srvAddr.String())
-		res = [3]string{fmt.Sprint(code), out, errOut}
-	}()
+	srv := goPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "kernel", "-1", "-B", srvAddr.String())
 	stack := tp.Paths[0].ClientStack.V4.String() + "," + tp.Paths[1].ClientStack.V4.String()
 	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", stack,
 		"-R", "-n", "32M", "--verify", netip.AddrPortFrom(srvAddr, 5201).String())
