@@ -212,9 +212,7 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(struct {
+			return writeIndentedJSON(stdout, struct {
 				Scenario string `json:"scenario"`
 				Reason   string `json:"reason"`
 				emu.Stats
