@@ -19,11 +19,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/scenario"
+	"golang.org/x/sys/unix"
 )
 
 // requireEmu skips the test unless namespaces and ethtool are available.
@@ -800,5 +802,83 @@ paths:
 	// The stopped loop runs no more commands; Apply must say so, not hang.
 	if err := n.Emulator.Apply("a", scenario.Event{Down: true}); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Errorf("Apply after the panic: %v", err)
+	}
+}
+
+// TestCloseEndsProcesses checks that closing a network ends the processes
+// still running in its namespaces, daemonized ones and ones that ignore
+// SIGTERM alike, and no other.
+func TestCloseEndsProcesses(t *testing.T) {
+	n := buildNet(t, `
+paths:
+  - name: a
+`, NetworkOptions{})
+	// start runs script in the background in ns, detached from this
+	// process as a daemon is, waits until the process's name is comm and
+	// the script has created the file named by $1, and returns its pid
+	// and a pidfd.
+	dir := t.TempDir()
+	start := func(ns lab.Netns, name, comm, script string) (int, int) {
+		t.Helper()
+		ready := filepath.Join(dir, name)
+		out, err := ns.Exec("sh", "-c", "setsid sh -c '"+script+"' sh "+ready+" </dev/null >/dev/null 2>&1 & echo $!")
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("pid %q: %v", out, err)
+		}
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			unix.Close(fd)
+		})
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil && command(pid) == comm {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%s did not start", name)
+			}
+		}
+		return pid, fd
+	}
+	daemon, daemonFD := start(n.Topology.Server, "daemon", "sleep", `touch "$1"; exec sleep 60`)
+	stubborn, stubbornFD := start(n.Topology.Client, "stubborn", "sh", `trap "" TERM; touch "$1"; while :; do sleep 0.05; done`)
+	// Outside the namespaces: not the network's to end.
+	outsider := exec.Command("sleep", "60")
+	if err := outsider.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { outsider.Process.Kill(); outsider.Wait() }()
+
+	ended, err := n.EndProcesses(300 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]Process{}
+	for _, p := range ended {
+		got[p.PID] = p
+	}
+	if p := got[daemon]; p.Command != "sleep" || p.Netns != n.Topology.Server.Name() || p.Killed {
+		t.Errorf("daemonized sleep %d: ended as %+v; ended %v", daemon, p, ended)
+	}
+	if p := got[stubborn]; p.Netns != n.Topology.Client.Name() || !p.Killed {
+		t.Errorf("shell %d that ignores SIGTERM: ended as %+v; ended %v", stubborn, p, ended)
+	}
+	if _, ok := got[outsider.Process.Pid]; ok {
+		t.Errorf("ended %d, a process outside the network's namespaces", outsider.Process.Pid)
+	}
+	for _, fd := range []int{daemonFD, stubbornFD} {
+		if left := waitExit([]int{fd}, 0); left[0] {
+			t.Errorf("a process of the namespaces still runs after EndProcesses")
+		}
+	}
+	if err := outsider.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the process outside the namespaces was ended: %v", err)
 	}
 }
