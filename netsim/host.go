@@ -24,7 +24,10 @@ type Stack interface {
 // A Host is an end system: interfaces with addresses and a Stack.
 //
 // The host polls its stack after every packet it delivers to it, at the
-// time the stack last asked for, and soon after Wake. Packets the stack
+// time the stack last asked for, and soon after Wake; a stack that keeps
+// asking for the current instant is polled every link.EagerBackoff of
+// virtual time instead, so the clock moves on (HostStats.PollBackoffs
+// counts it). Packets the stack
 // sends leave by the interface that owns their source address, so a
 // multihomed stack picks its path by picking the source, as MPTCP subflows
 // do; packets whose source the host does not own are dropped and counted.
@@ -33,6 +36,7 @@ type Host struct {
 	stack  Stack
 	poller *Timer
 	sendFn func([]byte) // h.send, bound once so Poll does not allocate
+	guard  link.PollGuard
 	stats  HostStats
 }
 
@@ -106,14 +110,18 @@ func (h *Host) Wake() {
 func (h *Host) Rand() *rand.Rand { return h.s.Rand("host/" + h.name) }
 
 // Stats returns the host's counters.
-func (h *Host) Stats() HostStats { return h.stats }
+func (h *Host) Stats() HostStats {
+	st := h.stats
+	st.PollBackoffs = h.guard.Backoffs()
+	return st
+}
 
 func (h *Host) poll() {
 	if h.stack == nil {
 		return
 	}
 	h.poller.Stop()
-	next := h.stack.Poll(h.s.nowT, h.sendFn)
+	next := h.guard.Next(h.s.nowT, h.stack.Poll(h.s.nowT, h.sendFn))
 	if !next.IsZero() && !h.poller.Pending() {
 		// A Wake from inside Poll already asked for now, which is sooner.
 		h.poller.Reset(next)

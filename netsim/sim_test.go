@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mptcp-go/mptcp/link"
 )
 
 func TestEventsRunInTimeThenSchedulingOrder(t *testing.T) {
@@ -154,8 +156,7 @@ func TestRandStreamsDependOnSeedAndName(t *testing.T) {
 	}
 }
 
-// A stack that always asks to be polled again now stops the run with
-// ErrStalled instead of hanging it.
+// spinner is a stack that always asks to be polled again now.
 type spinner struct{ polls int }
 
 func (sp *spinner) Deliver(time.Time, []byte) {}
@@ -164,17 +165,43 @@ func (sp *spinner) Poll(now time.Time, _ func([]byte)) time.Time {
 	return now
 }
 
-func TestStallDetected(t *testing.T) {
+// TestSpinningStackPaced: a host polls a stack that keeps asking for the
+// present at most link.MaxEagerPolls+1 times per link.EagerBackoff of
+// virtual time, so the clock moves on (without the guard the run stops
+// with ErrStalled, here after 100000 events at one instant), and counts it.
+func TestSpinningStackPaced(t *testing.T) {
 	s := New(1)
-	s.SetStallLimit(1000)
+	s.SetStallLimit(100000)
 	h := must(s.NewHost("h"))
 	sp := &spinner{}
 	s.After(time.Second, func() { h.SetStack(sp) })
+	s.RunFor(time.Second + 10*link.EagerBackoff)
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The instants 1 s, 1 s + EagerBackoff, ..., 1 s + 10 EagerBackoff.
+	if max := 11 * (link.MaxEagerPolls + 1); sp.polls > max {
+		t.Errorf("%d polls in 10 backoffs of virtual time, want at most %d", sp.polls, max)
+	}
+	if b := h.Stats().PollBackoffs; b < 10 {
+		t.Errorf("PollBackoffs = %d, want at least 10", b)
+	}
+}
+
+// TestStallDetected: events that keep scheduling themselves at one
+// instant stop the run with ErrStalled instead of hanging it.
+func TestStallDetected(t *testing.T) {
+	s := New(1)
+	s.SetStallLimit(1000)
+	n := 0
+	var again func()
+	again = func() { n++; s.After(0, again) }
+	s.After(time.Second, again)
 	s.RunFor(time.Hour)
 	if !errors.Is(s.Err(), ErrStalled) {
 		t.Fatalf("Err = %v, want ErrStalled", s.Err())
 	}
-	if s.Elapsed() != time.Second || sp.polls != 1000 {
-		t.Errorf("stopped at %v after %d polls; want 1s, 1000", s.Elapsed(), sp.polls)
+	if s.Elapsed() != time.Second || n != 1001 {
+		t.Errorf("stopped at %v after %d events; want 1s, 1001", s.Elapsed(), n)
 	}
 }

@@ -29,6 +29,10 @@ type HostStats struct {
 	NoLink                    uint64 // sent through an interface with no link
 	NoStack                   uint64 // arrived before a stack was installed
 	Malformed                 uint64 // not a parseable IPv4 or IPv6 packet, either way
+	// PollBackoffs counts the polls deferred by link.EagerBackoff
+	// because the stack kept asking to be polled at the current
+	// instant: nonzero only for a stack with a bug.
+	PollBackoffs uint64
 }
 
 // RouterStats counts a router's packets.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
@@ -222,6 +223,21 @@ func (t *Tracer) Close() error {
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+// ReadTraceFile reads the trace in the file called name (one that
+// TraceDir wrote, say); its errors name the file.
+func ReadTraceFile(name string) ([]TraceRecord, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := ReadTrace(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return recs, nil
+}
 
 // ReadTrace parses a trace; a line that is not a record is an error
 // naming the line.

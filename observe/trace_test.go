@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +73,20 @@ func TestReadTraceErrors(t *testing.T) {
 	}
 }
 
+// TestReadTraceFile: the errors of a trace file name the file.
+func TestReadTraceFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "1.jsonl")
+	if _, err := observe.ReadTraceFile(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want ErrNotExist", err)
+	}
+	if err := os.WriteFile(name, []byte("{\"t\":1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := observe.ReadTraceFile(name); err == nil || !strings.HasPrefix(err.Error(), name+": trace record 1") {
+		t.Errorf("bad file: %v, want an error naming %s", err, name)
+	}
+}
+
 // TestTraceDir: a running stack's connection gets a trace file named by
 // its token, with its events, scheduling decisions and samples.
 func TestTraceDir(t *testing.T) {
@@ -116,12 +132,7 @@ func TestTraceDir(t *testing.T) {
 	if name == "" {
 		t.Fatal("no trace with a sample within 20 s")
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := observe.ReadTrace(f)
+	recs, err := observe.ReadTraceFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,26 +32,18 @@ func TestCheckServeUser(t *testing.T) {
 	url := netip.AddrPortFrom(srvAddr, 8080).String()
 	ask := func(mptcp bool) string {
 		t.Helper()
-		for ctx.Err() == nil {
-			var out string
-			err := tp.Client.Do(func() error {
-				d := net.Dialer{Timeout: 2 * time.Second}
-				d.SetMultipathTCP(mptcp)
-				c, err := d.DialContext(ctx, "tcp", url)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: curl/8.0\r\n\r\n", url)
-				b, err := io.ReadAll(c)
-				out = string(b)
-				return err
-			})
-			if err == nil {
-				return out
+		for {
+			c := dialCheckUser(ctx, tp.Client, srvAddr, mptcp)
+			if c == nil {
+				break
 			}
-			time.Sleep(100 * time.Millisecond) // the server is still starting
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: curl/8.0\r\n\r\n", url)
+			b, err := io.ReadAll(c)
+			c.Close()
+			if err == nil {
+				return string(b)
+			}
 		}
 		select {
 		case s := <-done:
@@ -79,12 +70,7 @@ func TestCheckServeUser(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d trace files, want the MPTCP connection's: %v", len(files), files)
 	}
-	f, err := os.Open(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := observe.ReadTrace(f)
+	recs, err := observe.ReadTraceFile(files[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,4 +100,28 @@ func startCheckUser(ctx context.Context, ns lab.Netns, addr netip.Addr, dev stri
 		done <- fmt.Sprintf("exit %d\n%s%s", code, o.String(), e.String())
 	}()
 	return done
+}
+
+// dialCheckUser connects from namespace ns to the check server that
+// startCheckUser runs at addr, over MPTCP if mptcp, trying again while
+// the server is still starting; it returns nil if ctx ended first.
+func dialCheckUser(ctx context.Context, ns lab.Netns, addr netip.Addr, mptcp bool) net.Conn {
+	url := netip.AddrPortFrom(addr, 8080).String()
+	for ctx.Err() == nil {
+		var c net.Conn
+		err := ns.Do(func() (err error) {
+			d := net.Dialer{Timeout: 2 * time.Second}
+			d.SetMultipathTCP(mptcp)
+			c, err = d.DialContext(ctx, "tcp", url)
+			return err
+		})
+		if err == nil {
+			return c
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }

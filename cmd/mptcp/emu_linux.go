@@ -208,19 +208,27 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 			}
 		}
 		final := n.Emulator.Stats()
-		if err := n.Close(); err != nil {
+		// Programs the user started in the namespaces (a daemonized
+		// iperf3) would outlive their removal: end them, and say so.
+		ended, endErr := n.EndProcesses(emu.EndGrace)
+		if err := errors.Join(endErr, n.Close()); err != nil {
 			return err
 		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(struct {
-				Scenario string `json:"scenario"`
-				Reason   string `json:"reason"`
+				Scenario string        `json:"scenario"`
+				Reason   string        `json:"reason"`
+				Ended    []emu.Process `json:"ended_processes,omitempty"`
 				emu.Stats
-			}{sc.Name, reason, final})
+			}{sc.Name, reason, ended, final})
 		}
-		fmt.Fprintf(stdout, "\n%s after %.1f s; namespaces removed\n", reason, (final.Elapsed - since).Seconds())
+		fmt.Fprintf(stdout, "\n%s after %.1f s", reason, (final.Elapsed - since).Seconds())
+		if len(ended) > 0 {
+			fmt.Fprintf(stdout, "; ended %d process(es) still running in the namespaces: %s", len(ended), joinProcesses(ended))
+		}
+		fmt.Fprintf(stdout, "; namespaces removed\n")
 		printEmuCounters(stdout, final)
 		return nil
 
@@ -426,4 +434,13 @@ func emuAccuracyFlags(fs *flag.FlagSet) Action {
 		return rep.WriteTable(stdout)
 
 	}
+}
+
+// joinProcesses lists processes for a line of text.
+func joinProcesses(ps []emu.Process) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }

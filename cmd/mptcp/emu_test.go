@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/lab"
+	"golang.org/x/sys/unix"
 )
 
 // TestEmuErrors checks that bad invocations get one line naming what is
@@ -197,6 +199,9 @@ func TestEmuRunSignals(t *testing.T) {
 			}
 			t.Fatalf("no network after 60 s: %s", errOut.String())
 		}
+		// A daemon the user started in the server namespace, as the
+		// suggested iperf3 command does, must not outlive the run.
+		daemon, daemonFD := startSleeper(t, info)
 		cmd.Process.Signal(sig)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -204,6 +209,13 @@ func TestEmuRunSignals(t *testing.T) {
 		case err := <-done:
 			if err != nil || !strings.Contains(out.String(), "interrupted") {
 				t.Errorf("%v: %v; stdout %s; stderr %s", sig, err, out.String(), errOut.String())
+			}
+			if want := fmt.Sprintf("ended 1 process(es) still running in the namespaces: sleep (pid %d, in ", daemon); !strings.Contains(out.String(), want) {
+				t.Errorf("%v: stdout does not say %q: %s", sig, want, out.String())
+			}
+			p := []unix.PollFd{{Fd: int32(daemonFD), Events: unix.POLLIN}}
+			if n, _ := unix.Poll(p, 0); n != 1 {
+				t.Errorf("%v: the daemon in the server namespace still runs", sig)
 			}
 		case <-time.After(20 * time.Second):
 			cmd.Process.Kill()
@@ -215,4 +227,45 @@ func TestEmuRunSignals(t *testing.T) {
 			t.Errorf("%v: namespaces left: %v", sig, left)
 		}
 	}
+}
+
+// startSleeper starts a detached "sleep 60" in the server namespace named
+// by an "emu run --info" file, as a user's daemonized server would run,
+// and returns its pid and a pidfd (closed, and the process killed if
+// still there, when the test ends).
+func startSleeper(t *testing.T, info string) (int, int) {
+	t.Helper()
+	b, err := os.ReadFile(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Server string `json:"server_netns"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	out, err := lab.Netns(v.Server).Exec("sh", "-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("pid %q: %v", out, err)
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		unix.Close(fd)
+	})
+	// Until it is sleep, it is the shell's fork or setsid.
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(c)) == "sleep" {
+			break
+		}
+	}
+	return pid, fd
 }

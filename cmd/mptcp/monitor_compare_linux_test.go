@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,21 +65,7 @@ func TestMonitorMatchesKernel(t *testing.T) {
 	defer ec.Close()
 
 	// One connection, kept open until the kernel reports its join.
-	var conn net.Conn
-	for conn == nil && ctx.Err() == nil {
-		_ = tp.Client.Do(func() error {
-			var d net.Dialer
-			d.SetMultipathTCP(true)
-			c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(srvAddr, 8080).String())
-			if err == nil {
-				conn = c
-			}
-			return err
-		})
-		if conn == nil {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	conn := dialCheckUser(ctx, tp.Client, srvAddr, true)
 	if conn == nil {
 		t.Fatal("check serve never listened")
 	}

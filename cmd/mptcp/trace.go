@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/mptcp-go/mptcp/internal/simrun"
@@ -50,14 +49,9 @@ func tracePlotFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return usagef("-o: %v", err)
 		}
-		f, err := os.Open(name)
+		recs, err := observe.ReadTraceFile(name)
 		if err != nil {
 			return err
-		}
-		recs, err := observe.ReadTrace(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
 		}
 		img, err := openOutput(*out, "-o")
 		if err != nil {

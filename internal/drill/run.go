@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/link"
 	"github.com/mptcp-go/mptcp/pm"
 )
 
@@ -199,6 +200,7 @@ type runner struct {
 	now     time.Time
 	scriptT time.Duration // the script time of the previous event
 	wake    time.Time     // when the stack next wants to be polled
+	guard   link.PollGuard
 
 	stCfg     core.Config
 	st        *core.Stack
@@ -385,10 +387,6 @@ func (r *runner) advance(t time.Time) {
 		}
 		r.now = w
 		r.poll()
-		if !r.wake.After(w) {
-			// Nothing moved: step on instead of spinning.
-			r.wake = w.Add(time.Millisecond)
-		}
 	}
 	if t.After(r.now) {
 		r.now = t
@@ -401,10 +399,12 @@ func (r *runner) poll() {
 	if r.st == nil {
 		return
 	}
-	r.wake = r.st.Poll(r.now, func(p []byte) {
+	next := r.st.Poll(r.now, func(p []byte) {
 		r.out = append(r.out, sent{at: r.now, pkt: append([]byte(nil), p...)})
 		r.trace(p)
 	})
+	// A stack that keeps asking for the present steps time on.
+	r.wake = r.guard.Next(r.now, next)
 }
 
 // trace writes a sent packet to Config.Trace.

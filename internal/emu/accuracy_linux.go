@@ -201,9 +201,9 @@ func (p probeResult) OneWay() time.Duration { return time.Duration(p.Recv - p.Se
 
 // runProbes sends count probes of size bytes of UDP payload, interval
 // apart, from the client to the server on the topology's first path, and
-// waits linger after the last for stragglers. A sender that falls behind
-// (descheduled) catches up, but never sends two probes less than minGap
-// apart.
+// waits up to linger after the last for stragglers. A sender that falls
+// behind (descheduled) catches up, but never sends two probes less than
+// minGap apart.
 func runProbes(ctx context.Context, tp *lab.Topology, count int, interval, minGap time.Duration, size int, linger time.Duration) ([]probeResult, error) {
 	lp := tp.Paths[0]
 	var rc *net.UDPConn
@@ -221,6 +221,11 @@ func runProbes(ctx context.Context, tp *lab.Topology, count int, interval, minGa
 	var serr error
 	if err := raw.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		// Room for every probe (about 1 KiB of buffer each), so that a
+		// reader starved of CPU loses none; root may exceed rmem_max.
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, count*2048) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, count*2048)
+		}
 	}); err != nil || serr != nil {
 		return nil, fmt.Errorf("SO_TIMESTAMPNS: %w", errors.Join(err, serr))
 	}
@@ -234,6 +239,21 @@ func runProbes(ctx context.Context, tp *lab.Topology, count int, interval, minGa
 	defer sc.Close()
 
 	res := make([]probeResult, count)
+	var got atomic.Int64
+	// take records the probe a datagram carries, with the receive time
+	// in its control messages oob.
+	take := func(buf []byte, oob []byte) {
+		if len(buf) < probeHeader || binary.BigEndian.Uint32(buf) != probeMagic {
+			return
+		}
+		seq := binary.BigEndian.Uint64(buf[4:])
+		rx, ok := rxTimestamp(oob)
+		if !ok || seq >= uint64(count) || res[seq].Recv != 0 {
+			return
+		}
+		res[seq].Recv = rx
+		got.Add(1)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -244,22 +264,14 @@ func runProbes(ctx context.Context, tp *lab.Topology, count int, interval, minGa
 			if err != nil {
 				return
 			}
-			if n < probeHeader || binary.BigEndian.Uint32(buf) != probeMagic {
-				continue
-			}
-			seq := binary.BigEndian.Uint64(buf[4:])
-			rx, ok := rxTimestamp(oob[:oobn])
-			if !ok || seq >= uint64(count) || res[seq].Recv != 0 {
-				continue
-			}
-			res[seq].Recv = rx
+			take(buf[:n], oob[:oobn])
 		}
 	}()
 	msg := make([]byte, max(size, probeHeader))
 	binary.BigEndian.PutUint32(msg, probeMagic)
 	start := time.Now()
 	var last time.Time
-	n := 0
+	n, sent := 0, int64(0)
 	for ; n < count && ctx.Err() == nil; n++ {
 		next := start.Add(time.Duration(n) * interval)
 		if n > 0 && next.Sub(last) < minGap {
@@ -277,11 +289,28 @@ func runProbes(ctx context.Context, tp *lab.Topology, count int, interval, minGa
 		binary.BigEndian.PutUint64(msg[12:], uint64(now))
 		if _, err := sc.Write(msg); err == nil {
 			res[n].Sent = now
+			sent++
 		}
 	}
-	time.Sleep(linger)
-	rc.Close()
+	// Wait for stragglers until every probe is in or linger has passed,
+	// then stop the reader and take what the socket still holds: a
+	// reader starved of CPU on a busy machine loses nothing that arrived.
+	for end := time.Now().Add(linger); got.Load() < sent && time.Now().Before(end) && ctx.Err() == nil; {
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = rc.SetReadDeadline(time.Now())
 	wg.Wait()
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = raw.Read(func(fd uintptr) bool {
+		buf, oob := make([]byte, 2048), make([]byte, 256)
+		for {
+			n, oobn, _, _, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+			if err != nil {
+				return true
+			}
+			take(buf[:n], oob[:oobn])
+		}
+	})
 	// A probe whose send failed has Sent 0, and one received for a
 	// failed send cannot be told apart: drop both.
 	for i := range res[:n] {

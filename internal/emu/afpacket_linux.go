@@ -355,6 +355,11 @@ func (t *txPort) flush(p *pool, now int64) {
 				c.forwardedBytes.Add(uint64(pk.l3()))
 				c.lateness[latenessBucket(now-pk.arrival)].Add(1)
 			}
+			if h := observeHook.Load(); h != nil {
+				for _, pk := range t.pks[off : off+int(m)] {
+					(*h)(observation{flow: pk.flow.name, size: pk.size, admitted: pk.admitted, due: pk.arrival, written: now})
+				}
+			}
 			off += int(m)
 		}
 	}

@@ -146,6 +146,7 @@ func (c *core) admit(f *flow, at int64, pk *packet) {
 	}
 	pk.size = pk.l3() + c.overhead
 	pk.stage = 0
+	pk.admitted = at
 	if len(f.pipes) == 0 {
 		pk.arrival = at
 		c.emit(pk)

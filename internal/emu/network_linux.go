@@ -205,15 +205,19 @@ func routeReplies(tp *lab.Topology) error {
 // the scenario's family: the address clients connect to.
 func (n *Network) Server() string { return n.Paths[0].Server.Get(n.Scenario.IPv6).String() }
 
-// Close stops the emulator and removes the namespaces. It is safe to call
-// more than once.
+// Close stops the emulator, ends the processes still running in the
+// namespaces (EndProcesses) and removes the namespaces. It is safe to
+// call more than once.
 func (n *Network) Close() error {
 	var errs error
 	if n.Emulator != nil {
 		errs = n.Emulator.Stop()
 	}
 	if n.Topology != nil {
-		errs = errors.Join(errs, n.Topology.Close())
+		// A process left in a namespace would keep it, and its
+		// interfaces, alive after its name is gone.
+		_, err := n.EndProcesses(EndGrace)
+		errs = errors.Join(errs, err, n.Topology.Close())
 	}
 	return errs
 }

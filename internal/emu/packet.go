@@ -10,13 +10,14 @@ const ethHeaderLen = 14
 // from the ingress interface until it is written to the egress one or
 // dropped.
 type packet struct {
-	b       []byte // the Ethernet frame; its capacity is the buffer's class size
-	size    int    // bytes the link model counts: IP length plus Options.Overhead
-	arrival int64  // when it reaches the far end of the pipe it is in (ns on the loop clock)
-	flow    *flow  // the direction of the path it travels: pipes, counters and egress
-	stage   int8   // the index of the pipe of its flow it is in
-	next    *packet
-	large   bool
+	b        []byte // the Ethernet frame; its capacity is the buffer's class size
+	size     int    // bytes the link model counts: IP length plus Options.Overhead
+	arrival  int64  // when it reaches the far end of the pipe it is in (ns on the loop clock)
+	admitted int64  // when it entered its flow's first pipe (ns on the loop clock)
+	flow     *flow  // the direction of the path it travels: pipes, counters and egress
+	stage    int8   // the index of the pipe of its flow it is in
+	next     *packet
+	large    bool
 }
 
 // l3 returns the length of the packet behind the Ethernet header.
@@ -98,6 +99,6 @@ func (p *pool) clone(pk *packet) *packet {
 		return nil
 	}
 	copy(c.b, pk.b)
-	c.size, c.flow = pk.size, pk.flow
+	c.size, c.flow, c.admitted = pk.size, pk.flow, pk.admitted
 	return c
 }

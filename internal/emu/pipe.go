@@ -70,6 +70,9 @@ func (p *pipe) drop(pk *packet, k dropKind) {
 	if p.ctr != nil {
 		p.ctr.drop(k)
 	}
+	if h := observeHook.Load(); h != nil {
+		(*h)(observation{flow: pk.flow.name, size: pk.size, admitted: pk.admitted, dropped: true, why: k, at: p.core.now})
+	}
 	p.core.pool.put(pk)
 }
 

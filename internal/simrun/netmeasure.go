@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/fairness"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -63,19 +64,17 @@ func (r *netRun) result() *NetResult {
 	if r.err != nil {
 		res.Error = r.err.Error()
 	}
-	var sum, sq float64
+	goodputs := make([]float64, 0, len(r.flows))
+	var sum float64
 	for _, f := range r.flows {
 		fr := f.result()
 		res.Flows = append(res.Flows, fr)
 		res.IntegrityOK = res.IntegrityOK && fr.IntegrityOK
 		sum += fr.GoodputBps
-		sq += fr.GoodputBps * fr.GoodputBps
+		goodputs = append(goodputs, fr.GoodputBps)
 	}
-	n := float64(len(r.flows))
-	res.TotalGoodputBps, res.MeanGoodputBps = sum, sum/n
-	if sq > 0 {
-		res.JainIndex = sum * sum / (n * sq)
-	}
+	res.TotalGoodputBps, res.MeanGoodputBps = sum, sum/float64(len(r.flows))
+	res.JainIndex = fairness.Jain(goodputs)
 	res.Links = r.linkResults()
 	return res
 }

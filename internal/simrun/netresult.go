@@ -10,8 +10,8 @@ type NetResult struct {
 	Flows []FlowResult `json:"flows"`
 	// Links are the links with a rate, each direction on its own.
 	Links []LinkResult `json:"links"`
-	// JainIndex is Jain's fairness index of the flows' goodputs:
-	// (sum x)^2 / (n sum x^2), 1 when all are equal.
+	// JainIndex is Jain's fairness index of the flows' goodputs
+	// (fairness.Jain): 1 when all are equal, 1/n when one has everything.
 	JainIndex float64 `json:"jain_index"`
 	// TotalGoodputBps sums the flows' goodputs, MeanGoodputBps averages
 	// them.

@@ -2,11 +2,11 @@ package simtest
 
 import (
 	"flag"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/fairness"
 )
 
 var (
@@ -22,20 +22,6 @@ type fairFlow struct {
 	sent, got int
 	bad       int
 	done      time.Time // when the server read the last byte
-}
-
-// jain is Jain's fairness index of xs: (sum x)^2 / (n * sum x^2), 1 when
-// all are equal, 1/n when one has everything.
-func jain(xs []float64) float64 {
-	var sum, sq float64
-	for _, x := range xs {
-		sum += x
-		sq += x * x
-	}
-	if sq == 0 {
-		return 0
-	}
-	return sum * sum / (float64(len(xs)) * sq)
 }
 
 // BenchmarkScaleFairness runs -fairness.conns concurrent bulk
@@ -132,21 +118,10 @@ func BenchmarkScaleFairness(b *testing.B) {
 			sfs += len(f.c.Info().Subflows) + len(f.c.Info().ClosedSubflows)
 		}
 		b.ReportMetric(float64(sfs)/float64(n), "subflows/conn")
-		b.ReportMetric(jain(atFirst), "jain")
-		b.ReportMetric(jain(goodput), "jain_done")
+		b.ReportMetric(fairness.Jain(atFirst), "jain")
+		b.ReportMetric(fairness.Jain(goodput), "jain_done")
 		b.ReportMetric(float64(n)*float64(size)*8/last.Sub(start).Seconds()/1e9, "Gbit/s")
 		b.ReportMetric(last.Sub(start).Seconds(), "sim-s")
 		b.Logf("%d connections x %d bytes, two paths: first done after %v, last after %v", n, size, first.Sub(start), last.Sub(start))
-	}
-}
-
-func TestJain(t *testing.T) {
-	for _, c := range []struct {
-		xs   []float64
-		want float64
-	}{{[]float64{1, 1, 1, 1}, 1}, {[]float64{1, 0, 0, 0}, 0.25}, {[]float64{2, 1}, 0.9}} {
-		if got := jain(c.xs); fmt.Sprintf("%.3f", got) != fmt.Sprintf("%.3f", c.want) {
-			t.Errorf("jain(%v) = %v, want %v", c.xs, got, c.want)
-		}
 	}
 }

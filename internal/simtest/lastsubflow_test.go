@@ -72,8 +72,9 @@ func (r *rstInjector) toClient(_ time.Time, pkt []byte, emit func([]byte)) {
 
 // TestLastSubflowReset resets the only subflow of a connection that still
 // has data outstanding (issue 21): the connection must not busy-loop
-// (the simulator stops with ErrStalled when too many events run at one
-// virtual instant) and must end with an error once it has waited
+// (a host counts the polls it defers because its stack kept asking for
+// the current instant, and the simulator stops with ErrStalled when too
+// many events run at one virtual instant) and must end with an error once it has waited
 // NoSubflowTimeout for a new subflow (RFC 8684 section 3.3.6 lets a
 // connection outlive its subflows).
 func TestLastSubflowReset(t *testing.T) {
@@ -107,6 +108,11 @@ func TestLastSubflowReset(t *testing.T) {
 				n.Sim.RunFor(100 * time.Millisecond)
 				if err := n.Sim.Err(); err != nil {
 					t.Fatalf("spin at %v (reset sent %v): %v", n.Sim.Elapsed(), r.fired, err)
+				}
+				for _, h := range n.Sim.Hosts() {
+					if b := h.Stats().PollBackoffs; b > 0 {
+						t.Fatalf("spin at %v (reset sent %v): %s's stack kept asking for the present (%d backoffs)", n.Sim.Elapsed(), r.fired, h.Name(), b)
+					}
 				}
 			}
 			if !r.fired {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/fairness"
 	"github.com/mptcp-go/mptcp/netsim"
 	"github.com/mptcp-go/mptcp/tcp"
 )
@@ -80,14 +81,14 @@ func TestFairnessTwoFlows(t *testing.T) {
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/seed%d", c.cc, c.seed), func(t *testing.T) {
 			t.Parallel()
-			fairness(t, c.seed, c.cc)
+			checkFairness(t, c.seed, c.cc)
 		})
 	}
 }
 
-// fairness runs two flows through one 50 Mbit/s bottleneck for 60 s and
+// checkFairness runs two flows through one 50 Mbit/s bottleneck for 60 s and
 // checks Jain's index over the second half.
-func fairness(t *testing.T, seed uint64, cc string) {
+func checkFairness(t *testing.T, seed uint64, cc string) {
 	// c1 and c2 reach the server through a router; the router's link to
 	// the server is the shared bottleneck.
 	s := netsim.New(seed)
@@ -140,7 +141,7 @@ func fairness(t *testing.T, seed uint64, cc string) {
 	mid, end := netsim.Epoch.Add(30*time.Second), netsim.Epoch.Add(59*time.Second)
 	x1 := float64(apps[0].receivedBetween(mid, end)) * 8 / 29
 	x2 := float64(apps[1].receivedBetween(mid, end)) * 8 / 29
-	j := jain(x1, x2)
+	j := fairness.Jain([]float64{x1, x2})
 	t.Logf("%s seed %d, second half: %.2f and %.2f Mbit/s, total %.2f of 50, Jain %.4f", cc, seed, x1/1e6, x2/1e6, (x1+x2)/1e6, j)
 	if j < 0.95 {
 		t.Errorf("Jain's index %.4f below 0.95", j)

@@ -258,17 +258,4 @@ func (p *path) runUntilDone(limit time.Duration, apps ...*bulk) bool {
 	return false
 }
 
-// jain returns Jain's fairness index of xs.
-func jain(xs ...float64) float64 {
-	var s, s2 float64
-	for _, x := range xs {
-		s += x
-		s2 += x * x
-	}
-	if s2 == 0 {
-		return 0
-	}
-	return s * s / (float64(len(xs)) * s2)
-}
-
 func crc32Update(c uint32, p []byte) uint32 { return crc32.Update(c, castagnoli, p) }

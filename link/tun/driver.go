@@ -94,11 +94,11 @@ type Driver struct {
 	timer    *time.Timer
 	timerAt  time.Time // zero when the timer is stopped
 	fine     *fineTimer
-	fineAt   time.Time // the fine timer's deadline, zero when none
-	pending  bool      // poll again without waiting
-	eager    int       // immediate polls in a row
-	batches  []*batch  // taken from in, delivered this round
-	unpolled int       // bytes delivered since the last poll
+	fineAt   time.Time      // the fine timer's deadline, zero when none
+	pending  bool           // poll again without waiting
+	guard    link.PollGuard // bounds immediate polls in a row
+	batches  []*batch       // taken from in, delivered this round
+	unpolled int            // bytes delivered since the last poll
 
 	c counters // driver-level: polls, no route
 
@@ -114,10 +114,6 @@ const maxBatchesPerRound = 8
 // GRO super-packet, and the bound keeps ACKs as frequent as Linux's (one
 // per 64 KiB at most) so the sender's window keeps moving.
 const pollEvery = 64 << 10
-
-// maxEagerPolls bounds how often in a row the loop polls at once because
-// the stack asked for the current time, before it waits a millisecond.
-const maxEagerPolls = 64
 
 // New starts a driver for stack on the configured devices and polls the
 // stack at once. The driver owns the devices: Close closes them. A stack

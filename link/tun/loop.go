@@ -231,31 +231,23 @@ func (d *Driver) flush(f *iface) {
 	}
 }
 
-// schedule arms the timer for the stack's next wake.
+// schedule arms the timer for the stack's next wake. A stack that keeps
+// asking for now is polled every link.EagerBackoff instead of in a spin.
 func (d *Driver) schedule(next time.Time) {
+	next = d.guard.Next(d.now, next)
 	switch {
 	case next.IsZero():
-		d.eager = 0
 		d.stopTimer()
 	case !next.After(d.now):
-		d.eager++
-		if d.eager <= maxEagerPolls {
-			d.pending = true
-			return
-		}
-		// The stack keeps asking for now: back off rather than spin.
-		d.eager = 0
-		d.arm(d.now.Add(time.Millisecond))
+		d.pending = true
 	case next.Sub(d.now) <= fineHorizon:
 		// Sooner than a Go timer can wake the loop precisely.
-		d.eager = 0
 		d.stopTimer()
 		if !next.Equal(d.fineAt) {
 			d.fineAt = next
 			d.fine.arm(next)
 		}
 	default:
-		d.eager = 0
 		if !next.Equal(d.timerAt) {
 			d.arm(next)
 		}
