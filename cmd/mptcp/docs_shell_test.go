@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
@@ -25,6 +24,10 @@ import (
 type docCommand struct {
 	block docBlock
 	args  []string
+	// output is what the transcript shows the command print, nil if it
+	// shows nothing; user is set for a command after a "$ " prompt.
+	output []string
+	user   bool
 }
 
 // shellBlock checks a sh block (every line a command) or a console block
@@ -34,11 +37,11 @@ func (d *docCheck) shellBlock(t *testing.T, b docBlock, console bool) {
 		d.shellLine(t, b, b.body)
 		return
 	}
-	lines := strings.Split(b.body, "\n")
+	lines := strings.Split(strings.TrimSuffix(b.body, "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
 		if !strings.HasPrefix(line, "$ ") && !strings.HasPrefix(line, "# ") {
-			continue // output
+			continue // output of no command shown: a transcript may start mid-way
 		}
 		sub := b
 		sub.line += i
@@ -47,7 +50,19 @@ func (d *docCheck) shellBlock(t *testing.T, b docBlock, console bool) {
 			i++
 			cmd += "\n" + lines[i]
 		}
+		var output []string
+		for i+1 < len(lines) && !strings.HasPrefix(lines[i+1], "$ ") && !strings.HasPrefix(lines[i+1], "# ") {
+			i++
+			output = append(output, lines[i])
+		}
+		queued := len(d.runs)
 		d.shellLine(t, sub, cmd)
+		if n := len(d.runs); n > queued {
+			d.runs[n-1].output = output // what the line's last mptcp command prints
+			for j := queued; j < n; j++ {
+				d.runs[j].user = line[0] == '$'
+			}
+		}
 	}
 }
 
@@ -134,7 +149,9 @@ func (d *docCheck) mptcp(t *testing.T, b docBlock, args []string, background boo
 		d.tool(t, b, pos) // "mptcp run -- curl ...": curl must exist too
 	}
 	switch {
-	case b.has("root") || b.has("long"):
+	case b.has("netns") && os.Geteuid() == 0:
+		d.runs = append(d.runs, docCommand{block: b, args: args})
+	case b.has("root") || b.has("long") || b.has("netns"):
 		return
 	case background:
 		t.Errorf("%s: mptcp %s &: a block that runs cannot start a background command; mark it root or long", b, strings.Join(args, " "))
@@ -376,33 +393,4 @@ func docSandbox(t *testing.T, repo string) string {
 		}
 	}
 	return dir
-}
-
-// runCommands runs the queued mptcp command lines in the sandbox, in the
-// order the docs give them (a later line may read a file an earlier one
-// wrote), and checks their exit status.
-func (d *docCheck) runCommands(t *testing.T) {
-	t.Chdir(d.sandbox)
-	t.Setenv("MPTCP_TEST_AS_MAIN", "1") // the child processes of a sweep are this binary run as mptcp
-	for _, c := range d.runs {
-		var stdout, stderr bytes.Buffer
-		t.Logf("%s: mptcp %s", c.block, strings.Join(c.args, " ")) // streamed with -v: names a command that hangs
-		start := time.Now()
-		code := run(c.args, &stdout, &stderr)
-		t.Logf("  exit %d in %v", code, time.Since(start).Round(time.Millisecond))
-		switch fail := c.block.has("fail"); {
-		case fail && code == 0:
-			t.Errorf("%s: mptcp %s: exit 0, but the doc shows it failing", c.block, strings.Join(c.args, " "))
-		case !fail && code != 0:
-			t.Errorf("%s: mptcp %s: exit %d: %s", c.block, strings.Join(c.args, " "), code, lastLines(stderr.String(), 3))
-		}
-	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " / ")
 }

@@ -69,7 +69,8 @@ type docCheck struct {
 // docBlock is one fenced block: where it is and what its info string says.
 type docBlock struct {
 	file  string // relative to the repository
-	line  int    // of the block's first content line
+	start int    // line of the block's first content line
+	line  int    // of the line being checked
 	lang  string
 	attrs []string
 	body  string
@@ -84,6 +85,9 @@ var docAttrs = map[string]bool{
 	"root": true, // needs root or changes the host: commands are parse-checked only
 	"long": true, // runs for long: commands are parse-checked only
 	"fail": true, // the transcript shows a failure: the command must exit non-zero
+	// as root, commands run in a network namespace of their own (with a
+	// veth device for every "dev NAME"); parse-checked only otherwise
+	"netns": true,
 	// loaders for YAML blocks
 	"scenario": true, "pm-daemon": true, "proxy": true,
 }
@@ -119,7 +123,8 @@ func (d *docCheck) file(t *testing.T, rel string, src []byte) {
 			for i := 0; i < n.Lines().Len(); i++ {
 				seg := n.Lines().At(i)
 				if i == 0 {
-					b.line = lineOf(seg.Start)
+					b.start = lineOf(seg.Start)
+					b.line = b.start
 				}
 				body.Write(seg.Value(src))
 			}
