@@ -124,6 +124,36 @@ func (s *Stack) Conns() []ConnInfo {
 	return out
 }
 
+// Drain waits until the peer of every connection the application closed
+// has acknowledged all that was written and the end of the stream (the
+// DATA_FIN), or until ctx is done. The kernel goes on sending after a program closes
+// a socket and even after it exits; a user-space stack sends only while
+// its driver runs, so a program calls Drain before it stops the driver
+// (Host.Shutdown does both) or the last bytes it wrote, a response or a
+// result, never leave. Connections still open are not waited for.
+func (s *Stack) Drain(ctx context.Context) error {
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := s.core.Closing()
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("mptcp: drain: %d connections still closing: %w", n, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// drainPoll is how often Drain looks at the closing connections: often
+// enough not to delay a program's exit noticeably, rarely enough to cost
+// nothing (net/http's Shutdown polls the same way).
+const drainPoll = 5 * time.Millisecond
+
 // Dial connects to address over network "tcp", "tcp4" or "tcp6", as
 // net.Dial does; host names are resolved. The connection is MPTCP if the
 // peer agrees and plain TCP otherwise. Dialer has the options.

@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/mptcp-go/mptcp/tcp"
+)
 
 // Closing a subflow while the connection goes on (RFC 8684 section
 // 3.4.2): after REMOVE_ADDR, or when the path manager drops a path. The
@@ -93,4 +97,27 @@ func (sf *subflow) dropUnsent() {
 	if tc.DropUnsent(cut) > 0 {
 		sf.tx.truncate(cut)
 	}
+}
+
+// finDelivered reports whether the peer acknowledged every byte written
+// and the end of the stream: the DATA_FIN, or the FIN of a connection
+// that fell back to TCP.
+func (c *Conn) finDelivered() bool {
+	switch {
+	case c.state == StateClosed:
+		return true
+	case !c.fallen:
+		return c.snd.finAcked
+	}
+	for _, sf := range c.subflows {
+		if sf.tc == nil || sf.closed {
+			continue
+		}
+		switch sf.tc.State() {
+		case tcp.StateFinWait2, tcp.StateTimeWait, tcp.StateClosed:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -88,6 +88,19 @@ func (s *Stack) MIB() MIBSnapshot { return s.mib.Snapshot() }
 // accepted), in creation order.
 func (s *Stack) Conns() []*Conn { return slices.Clone(s.conns) }
 
+// Closing returns how many connections the application closed whose peer
+// has not yet acknowledged all that was written to them and the end of
+// the stream: a host that stops its driver before then loses that data.
+func (s *Stack) Closing() int {
+	n := 0
+	for _, c := range s.conns {
+		if c.appClosed && !c.finDelivered() {
+			n++
+		}
+	}
+	return n
+}
+
 // AddAddress gives the host a local address: the TCP engine accepts
 // segments for it, and path managers of existing connections learn of it
 // (a new interface coming up, say).

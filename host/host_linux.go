@@ -4,6 +4,7 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -606,9 +607,21 @@ func (h *Host) unforward(port uint16) error {
 	return err
 }
 
+// Shutdown waits until the connections the application closed have
+// delivered what was written to them (Stack.Drain), or until ctx is done,
+// then closes the host as Close does. A program that exits after closing
+// its connections calls Shutdown rather than Close: the peers get the
+// last bytes and an orderly end. It returns Close's error, joined with
+// ctx's if the wait was cut short.
+func (h *Host) Shutdown(ctx context.Context) error {
+	derr := h.Stack.Drain(ctx)
+	return errors.Join(h.Close(), derr)
+}
+
 // Close stops the stack and removes everything Start added: devices,
-// routes, rules, NAT, forwarding. Connections still open are left as they
-// are: their peers see a silent host.
+// routes, rules, NAT, forwarding. It does not wait: what connections
+// still had to send is lost, and their peers see a silent host (Shutdown
+// lets closed connections finish first).
 func (h *Host) Close() error {
 	h.mu.Lock()
 	if h.closed {

@@ -4,12 +4,14 @@ package host_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,19 +54,53 @@ func serve() {
 	mux.HandleFunc("/addrs", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, h.Stack.Addresses()) })
 	go http.Serve(ln, mux)
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGUSR1)
 	fmt.Println("ready")
-	<-sig
+	for s := <-sig; s == syscall.SIGUSR1; s = <-sig {
+		dump(h)
+	}
 	if err := h.Close(); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}
 }
 
+// dump prints what a failed test needs to see of the server: its
+// connections, its counters and its goroutines.
+func dump(h *host.Host) {
+	for _, c := range h.Stack.Conns() {
+		b, _ := json.Marshal(c)
+		fmt.Printf("conn %s\n", b)
+	}
+	b, _ := json.Marshal(h.Stack.MIB().Map(false))
+	fmt.Printf("mib %s\n", b)
+	buf := make([]byte, 1<<20)
+	fmt.Printf("%s\ndump end\n", buf[:runtime.Stack(buf, true)])
+}
+
 // server is the server program running in a namespace.
 type server struct {
 	cmd *exec.Cmd
 	out *bufio.Reader
+	log chan string // the lines it printed after "ready"
+}
+
+// diagnose asks the server for its state and returns what it printed.
+func (s *server) diagnose() string {
+	s.cmd.Process.Signal(syscall.SIGUSR1)
+	var b strings.Builder
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-s.log:
+			if !ok || l == "dump end\n" {
+				return b.String()
+			}
+			b.WriteString(l)
+		case <-timeout:
+			return b.String() + "(no end of dump)"
+		}
+	}
 }
 
 func startServer(t *testing.T, ns *nstest.NS) *server {
@@ -82,7 +118,20 @@ func startServer(t *testing.T, ns *nstest.NS) *server {
 	if err != nil || strings.TrimSpace(line) != "ready" {
 		t.Fatalf("server did not start: %q %v", line, err)
 	}
-	go io.Copy(io.Discard, s.out)
+	s.log = make(chan string, 1<<16)
+	go func() {
+		defer close(s.log)
+		for {
+			l, err := s.out.ReadString('\n')
+			if err != nil {
+				return
+			}
+			select {
+			case s.log <- l:
+			default:
+			}
+		}
+	}()
 	return s
 }
 
@@ -178,9 +227,27 @@ func TestKernelClients(t *testing.T) {
 	s := startServer(t, srv)
 	for _, url := range []string{"http://10.1.1.2:8080/", "http://[fd01:1::2]:8080/"} {
 		joins := counter(t, cli, "MPJoinSynAckRx")
-		out, err := cli.Run("mptcpize", "run", "curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download}", url)
-		if err != nil {
-			t.Fatalf("curl %s: %v: %s", url, err, out)
+		var out string
+		for try := 1; ; try++ {
+			var err error
+			out, err = cli.Run("mptcpize", "run", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", url)
+			if err == nil {
+				break
+			}
+			// Known, open (issue 21): on a heavily loaded machine, now and
+			// then (1 run in ~30 with four copies of this test and two CPU
+			// hogs), the kernel client stops taking data: everything our
+			// server sent is acknowledged by the subflows but not at the
+			// connection level, and megabytes sit in the client's subflow
+			// receive queues. One retry, with the evidence logged; a
+			// second failure fails the test.
+			ss, _ := cli.Run("ss", "-tMmnie")
+			nstat, _ := cli.Run("nstat", "-asz", "MPTcp*")
+			msg := fmt.Sprintf("curl %s: %v: %s\nclient sockets:\n%s\nclient counters:\n%s\nserver:\n%s", url, err, out, ss, nstat, s.diagnose())
+			if try == 2 {
+				t.Fatal(msg)
+			}
+			t.Logf("KNOWN OPEN BUG, retrying once: %s", msg)
 		}
 		if strings.TrimSpace(out) != strconv.Itoa(bodySize) {
 			t.Fatalf("curl %s downloaded %s bytes, want %d", url, out, bodySize)

@@ -3,6 +3,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -27,6 +28,9 @@ func (h *Host) Listen(network, address string) (net.Listener, error) { return ni
 
 // Addrs returns the stack's addresses on each path.
 func (h *Host) Addrs() [][]netip.Addr { return nil }
+
+// Shutdown lets closed connections finish, then closes the host.
+func (h *Host) Shutdown(context.Context) error { return nil }
 
 // Close removes what Start added.
 func (h *Host) Close() error { return nil }

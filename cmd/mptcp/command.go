@@ -163,26 +163,56 @@ var errOnlyLinux = errors.New("runs only on Linux (it needs the kernel's MPTCP, 
 // on success or help, 2 on a usage error, 1 on any other failure. Every
 // error is printed once, in one line, prefixed with the command's path.
 func execute(ctx context.Context, root *Command, words []string, stdout, stderr io.Writer) int {
+	c, action, pos, status := resolve(root, words, stdout, stderr)
+	if action == nil {
+		return status
+	}
+	inv := &Invocation{Args: pos, Stdout: stdout, Stderr: stderr, cmd: c, root: ctx}
+	err := action(inv)
+	if inv.stop != nil {
+		inv.stop()
+	}
+	var st exitStatus
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &st):
+		return int(st) // the command reported already (a program's own status)
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), err)
+		return 1
+	}
+}
+
+// resolve finds the command the words name and parses its flags: all of
+// execute but running the action. It returns the action and its arguments,
+// or a nil action and the exit status when it has already answered (help,
+// a usage error, a Linux-only command elsewhere). The documentation test
+// calls it to check the command lines the docs show without running them.
+func resolve(root *Command, words []string, stdout, stderr io.Writer) (*Command, Action, []string, int) {
 	c, args := root.Find(words)
 	if len(args) > 0 && args[0] == "help" && c.Run == nil && len(c.subs) > 0 {
 		// "mptcp help pm endpoint", "mptcp pm help endpoint"
 		h, rest := c.Find(args[1:])
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "%s: no command %q; run \"%s --help\" for the list\n", h.Path(), rest[0], h.Path())
-			return 2
+			return c, nil, nil, 2
 		}
 		h.printHelp(stdout)
-		return 0
+		return c, nil, nil, 0
 	}
 	if c.Run == nil && c.Default != "" && (len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelpFlag(args[0])) {
 		c = c.lookup(c.Default)
 	}
 	if c.LinuxOnly && hostOS != "linux" && !(len(args) == 1 && isHelpFlag(args[0])) {
 		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), errOnlyLinux)
-		return 1
+		return c, nil, nil, 1
 	}
 	if c.Run == nil {
-		return c.runGroup(args, stdout, stderr)
+		return c, nil, nil, c.runGroup(args, stdout, stderr)
 	}
 	fs := flag.NewFlagSet(c.Path(), flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -198,30 +228,13 @@ func execute(ctx context.Context, root *Command, words []string, stdout, stderr 
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		c.printHelp(stdout)
-		return 0
+		return c, nil, nil, 0
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s; run \"%s --help\" for usage\n", c.Path(), flagError(err), c.Path())
-		return 2
+		return c, nil, nil, 2
 	}
-	inv := &Invocation{Args: pos, Stdout: stdout, Stderr: stderr, cmd: c, root: ctx}
-	err = action(inv)
-	if inv.stop != nil {
-		inv.stop()
-	}
-	var status exitStatus
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &status):
-		return int(status) // the command reported already (a program's own status)
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), err)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "%s: %v\n", c.Path(), err)
-		return 1
-	}
+	return c, action, pos, 0
 }
 
 // runGroup handles a group invoked without a subcommand it knows.

@@ -96,6 +96,11 @@ func parseTunSpecs(tuns, addrs []string) ([]tunSpec, error) {
 	return specs, nil
 }
 
+// drainTimeout bounds how long a command that stops its user-space stack
+// waits for the connections it closed to deliver their last bytes
+// (host.Host.Shutdown).
+const drainTimeout = 5 * time.Second
+
 // userStack is the user-space MPTCP stack on TUN devices this command
 // created.
 type userStack struct {
@@ -248,7 +253,11 @@ func (u *userStack) close() error {
 	if u.stopTrace != nil {
 		terr = u.stopTrace()
 	}
-	err := u.h.Close()
+	// The results the server wrote last on its control connection leave
+	// only while the stack runs.
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	err := u.h.Shutdown(ctx)
+	cancel()
 	if err == nil {
 		err = terr
 	}

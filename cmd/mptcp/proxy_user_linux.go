@@ -50,5 +50,10 @@ func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transpor
 		Source:   h.Stack,
 		Recorder: rec,
 	}
-	return tr, func() { _ = h.Close() }, nil
+	return tr, func() {
+		// Relays closed while stopping deliver their last bytes first.
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+	}, nil
 }

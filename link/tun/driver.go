@@ -84,6 +84,7 @@ type Driver struct {
 	errc   chan error    // reader errors for OnError
 	wake   chan struct{} // Wake's doorbell, one slot
 	done   chan struct{} // closed by Close
+	ended  chan struct{} // closed when the loop returns
 	wg     sync.WaitGroup
 	closer sync.Once
 
@@ -142,6 +143,7 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 		errc:    make(chan error, 16),
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+		ended:   make(chan struct{}),
 		pending: true,
 	}
 	d.sendFn = d.send
@@ -200,6 +202,10 @@ func (d *Driver) Close() error {
 	var err error
 	d.closer.Do(func() {
 		close(d.done)
+		// The loop finishes the round at hand, writes included, before
+		// the devices close: what the stack sent in it (the last ACK of
+		// a closing connection, say) leaves.
+		<-d.ended
 		for _, f := range d.ifs {
 			if e := f.dev.Close(); e != nil {
 				err = errors.Join(err, fmt.Errorf("tun: close %s: %w", f.name, e))

@@ -11,6 +11,7 @@ import (
 // timer, delivers what arrived, polls, and writes what the stack sent.
 func (d *Driver) loop() {
 	defer d.wg.Done()
+	defer close(d.ended)
 	for {
 		if d.pending {
 			d.pending = false
