@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/lab"
@@ -83,7 +82,7 @@ func (n *Network) EndProcesses(grace time.Duration) ([]Process, error) {
 				continue
 			}
 			fds = append(fds, fd)
-			ended = append(ended, Process{PID: pid, Command: command(pid), Netns: ns.Name()})
+			ended = append(ended, Process{PID: pid, Command: lab.ProcessName(pid), Netns: ns.Name()})
 		}
 	}
 	left := waitExit(fds, grace)
@@ -158,13 +157,4 @@ func inNetns(pid int, ns lab.Netns) (bool, error) {
 		return false, err
 	}
 	return st.Dev == want.Dev && st.Ino == want.Ino, nil
-}
-
-// command returns the name of process pid, or "?" if it cannot be read.
-func command(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(b))
 }
