@@ -25,10 +25,14 @@ type ConnInfo struct {
 	BytesSent, BytesReceived uint64 // payload handed to subflows / taken from them
 	BytesAcked               uint64 // data-level acknowledged
 	SendBuffered             int    // written, not yet DATA_ACKed
-	ReceiveBuffer            int    // current receive buffer (auto-tuned)
-	ReceiveBuffered          int    // in order and out of order
-	ReceiveOutOfOrder        int    // of which out of order (waiting for a gap to fill)
-	Subflows                 []SubflowInfo
+	// PeerWindow is how far past the DATA_ACK the peer's connection-level
+	// window lets data go (RFC 8684 section 3.3.4): what it may hold out
+	// of order at once.
+	PeerWindow        uint64
+	ReceiveBuffer     int // current receive buffer (auto-tuned)
+	ReceiveBuffered   int // in order and out of order
+	ReceiveOutOfOrder int // of which out of order (waiting for a gap to fill)
+	Subflows          []SubflowInfo
 	// ClosedSubflows are the last states of subflows that closed (at
 	// most maxClosedInfo, the latest), so their bytes are not lost to
 	// reports.
@@ -71,6 +75,9 @@ func (c *Conn) Info() ConnInfo {
 		BytesAcked:   c.snd.una - c.snd.first,
 		SendBuffered: c.snd.q.len(), ReceiveBuffer: c.rcv.limit, ReceiveBuffered: c.rcv.buffered(),
 		ReceiveOutOfOrder: c.rcv.ofoN,
+	}
+	if after64(c.wndEnd, c.snd.una) {
+		ci.PeerWindow = c.wndEnd - c.snd.una
 	}
 	if c.fallen && c.fallbackCause != 0 {
 		ci.FallbackReason = c.fallbackCause.String()

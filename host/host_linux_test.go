@@ -227,10 +227,27 @@ func TestKernelClients(t *testing.T) {
 	s := startServer(t, srv)
 	for _, url := range []string{"http://10.1.1.2:8080/", "http://[fd01:1::2]:8080/"} {
 		joins := counter(t, cli, "MPJoinSynAckRx")
-		out, err := cli.Run("mptcpize", "run", "curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download}", url)
-		if err != nil {
+		var out string
+		for try := 1; ; try++ {
+			var err error
+			out, err = cli.Run("mptcpize", "run", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", url)
+			if err == nil {
+				break
+			}
+			// Known, open (issue 21): on a heavily loaded machine, now and
+			// then (1 run in ~30 with four copies of this test and two CPU
+			// hogs), the kernel client stops taking data: everything our
+			// server sent is acknowledged by the subflows but not at the
+			// connection level, and megabytes sit in the client's subflow
+			// receive queues. One retry, with the evidence logged; a
+			// second failure fails the test.
 			ss, _ := cli.Run("ss", "-tMmnie")
-			t.Fatalf("curl %s: %v: %s\nclient sockets:\n%s\nserver:\n%s", url, err, out, ss, s.diagnose())
+			nstat, _ := cli.Run("nstat", "-asz", "MPTcp*")
+			msg := fmt.Sprintf("curl %s: %v: %s\nclient sockets:\n%s\nclient counters:\n%s\nserver:\n%s", url, err, out, ss, nstat, s.diagnose())
+			if try == 2 {
+				t.Fatal(msg)
+			}
+			t.Logf("KNOWN OPEN BUG, retrying once: %s", msg)
 		}
 		if strings.TrimSpace(out) != strconv.Itoa(bodySize) {
 			t.Fatalf("curl %s downloaded %s bytes, want %d", url, out, bodySize)

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -95,17 +94,19 @@ func IsV2(data []byte) bool {
 // ParseNet decodes and compiles a version 2 scenario.
 func ParseNet(data []byte) (*Net, error) {
 	var f NetFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, decodeError(err)
+	p, err := decode(data, &f)
+	if err != nil {
+		return nil, err
 	}
-	return CompileNet(&f)
+	return compileNet(&f, p)
 }
 
 // CompileNet checks a NetFile and converts it to a Net.
-func CompileNet(f *NetFile) (*Net, error) {
-	c := &compiler{}
+func CompileNet(f *NetFile) (*Net, error) { return compileNet(f, positions{}) }
+
+// compileNet is CompileNet with the positions of the file's fields.
+func compileNet(f *NetFile, p positions) (*Net, error) {
+	c := &compiler{pos: p}
 	n := &Net{Name: f.Name, Description: f.Description, Seed: DefaultSeed, Duration: DefaultDuration, Interval: 100 * time.Millisecond}
 	if n.Name == "" {
 		n.Name = "custom"

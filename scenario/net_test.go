@@ -61,7 +61,7 @@ func TestNetErrors(t *testing.T) {
 		{"flows: [{from: a, to: b, workload: {kind: rate}}]", `flows[0].workload.rate: a rate workload needs a rate`},
 		{"flows: [{from: a, to: b, subflows: 99}]", `flows[0].subflows: 99`},
 		{"traffic: [{matrix: ring}]", `traffic[0].matrix: "ring"`},
-		{"flows: [{from: a, to: b, bogus: 1}]", `unknown field "bogus"`},
+		{"flows: [{from: a, to: b, bogus: 1}]", `flows[0].bogus: unknown field`},
 	} {
 		_, err := ParseNet([]byte(head + tc.body + "\n"))
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

@@ -6,15 +6,15 @@
 //
 // A scenario is written in YAML (or JSON) as a File and compiled into a
 // Scenario, whose values are checked and in the units the simulator takes.
-// Every error names the field it is about, for example
-// `paths[1].rate: "20Mbt" is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)`.
+// Every error names the field it is about and, for a parsed file, where
+// the file writes it, for example `line 9, column 11: paths[1].rate:
+// "20Mbt" is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)`.
 package scenario
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -134,35 +134,37 @@ func Load(path string) (*Scenario, error) {
 	return s, nil
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
-
 // Parse decodes and compiles a scenario written in YAML or JSON. Unknown
-// fields are errors, so a misspelt key is not silently ignored.
+// fields are errors, so a misspelt key is not silently ignored. Every
+// error names the field and where the file writes it ("line 9, column 11:
+// paths[1].rate: ...").
 func Parse(data []byte) (*Scenario, error) {
 	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, decodeError(err)
+	p, err := decode(data, &f)
+	if err != nil {
+		return nil, err
 	}
-	return Compile(&f)
+	return compile(&f, p)
 }
 
-// decodeError turns a YAML decoding error into one line naming the field.
-func decodeError(err error) error {
-	if errors.Is(err, io.EOF) {
+// decode decodes data into v, rejecting unknown fields, and returns where
+// each field is written.
+func decode(data []byte, v any) (positions, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return positions{}, syntaxError(data, err)
+	}
+	if len(root.Content) == 0 {
 		// yaml.v3's answer for a document with no content.
-		return fmt.Errorf("%w: the file holds no scenario (it is empty or only comments; \"mptcp sim --show\" prints an example)", ErrInvalid)
+		return positions{}, fmt.Errorf("%w: the file holds no scenario (it is empty or only comments; \"mptcp sim --show\" prints an example)", ErrInvalid)
 	}
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		msg = fmt.Sprintf("line %s: unknown field %q", m[1], m[2])
-	} else {
-		// yaml.v3 reports type errors on several lines; keep one.
-		msg = strings.TrimPrefix(msg, "yaml: ")
-		msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "unmarshal errors:", "")), " ")
+	p := locate(&root)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return positions{}, decodeError(err, p)
 	}
-	return fmt.Errorf("%w: %s", ErrInvalid, msg)
+	return p, nil
 }
 
 // Defaults for what a file leaves out.
@@ -172,8 +174,12 @@ const (
 )
 
 // Compile checks a File and converts it to a Scenario.
-func Compile(f *File) (*Scenario, error) {
-	c := compiler{}
+func Compile(f *File) (*Scenario, error) { return compile(f, positions{}) }
+
+// compile is Compile with the positions of the file's fields, if it was
+// parsed from one.
+func compile(f *File, p positions) (*Scenario, error) {
+	c := compiler{pos: p}
 	s := &Scenario{
 		Name:        f.Name,
 		Description: f.Description,
@@ -270,11 +276,14 @@ func validName(s string) bool { return nameRE.MatchString(s) }
 
 // compiler converts fields and keeps the first error, so Compile reads as a
 // list of fields rather than a ladder of error checks.
-type compiler struct{ err error }
+type compiler struct {
+	err error
+	pos positions // where the file writes each field; none for a File built in Go
+}
 
 func (c *compiler) fail(field, msg string) {
 	if c.err == nil {
-		c.err = fmt.Errorf("%w: %s: %s", ErrInvalid, field, msg)
+		c.err = fmt.Errorf("%w: %s%s: %s", ErrInvalid, c.pos.at(field), field, msg)
 	}
 }
 

@@ -90,7 +90,7 @@ func TestHandoverScenario(t *testing.T) {
 func TestParseErrorsNameTheField(t *testing.T) {
 	for name, c := range map[string]struct{ file, want string }{
 		"bad rate":        {"paths:\n  - rate: 20Mbt\n", `paths[0].rate: "20Mbt" is not a rate`},
-		"unknown field":   {"paths:\n  - rate: 1Mbit\n    colour: red\n", `line 3: unknown field "colour"`},
+		"unknown field":   {"paths:\n  - rate: 1Mbit\n    colour: red\n", `line 3, column 5: paths[0].colour: unknown field`},
 		"no paths":        {"duration: 1s\n", "paths: at least one path"},
 		"bad outage":      {"paths:\n  - rate: 1Mbit\n    outages:\n      - at: 1s\n", "paths[0].outages[0].for: missing"},
 		"bad direction":   {"paths:\n  - rate: 1Mbit\ntransfer:\n  direction: sideways\n", "transfer.direction"},
@@ -98,7 +98,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		"bdp needs rate":  {"paths:\n  - queue: 1bdp\n", "paths[0].queue: a queue in BDPs needs a rate"},
 		"empty change":    {"paths:\n  - rate: 1Mbit\n    changes:\n      - at: 1s\n", "paths[0].changes[0]: a change needs"},
 		"up override":     {"paths:\n  - rate: 1Mbit\n    up:\n      loss: 2\n", `paths[0].up.loss: "2" is not a probability`},
-		"type error":      {"paths: 3\n", "cannot unmarshal"},
+		"type error":      {"paths: 3\n", "line 1, column 8: paths: want a list, not `3`"},
 		"zero duration":   {"duration: 0s\npaths:\n  - rate: 1Mbit\n", "duration: must be positive"},
 		"competitor name": {"paths:\n  - rate: 1Mbit\ncompetitors:\n  - name: server\n", `competitors[0].name: "server"`},
 		// issue 19: yaml.v3's "EOF" for a file with nothing in it.
@@ -110,8 +110,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		"huge size":     {"paths:\n  - rate: 1Mbit\ntransfer:\n  size: 1e20GB\n", `transfer.size: "1e20GB" is out of range: a size is 0 to 1 PiB`},
 		// The line numbers yaml.v3 reports are those of the offending key
 		// or value, counting comments and blank lines.
-		"line after comments":  {"# c\n\nname: x\npaths:\n  - name: a\n    rate: 1Mbit\n    colour: red\n", `line 7: unknown field "colour"`},
-		"line of a type error": {"name: x\npaths:\n  - name: a\n    rate: 1Mbit\n  - name: b\n    delay: {a: 1}\n", "line 6: cannot unmarshal"},
+		"line after comments":  {"# c\n\nname: x\npaths:\n  - name: a\n    rate: 1Mbit\n    colour: red\n", `line 7, column 5: paths[0].colour: unknown field`},
+		"line of a type error": {"name: x\npaths:\n  - name: a\n    rate: 1Mbit\n  - name: b\n    delay: {a: 1}\n", "line 6, column 12: paths[1].delay: want a single value, not a mapping"},
 	} {
 		_, err := Parse([]byte(c.file))
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
@@ -205,4 +205,100 @@ func TestCapacityUnlimitedPath(t *testing.T) {
 	if got, want := s.Paths[1].Outages(10*time.Second), []Span{{5 * time.Second, 10 * time.Second}}; len(got) != 1 || got[0] != want[0] {
 		t.Errorf("outages %v, want %v", got, want)
 	}
+}
+
+// TestErrorPositions checks that every kind of error names the line and
+// column of the user's file where the offending key or value is written,
+// counting comments and blank lines (issue 19: wrong line numbers).
+func TestErrorPositions(t *testing.T) {
+	const base = `# a scenario with comments
+
+name: positions
+duration: 10s
+paths:
+  - name: wifi
+    rate: 20Mbit
+    delay: 10ms
+
+  - name: cell
+    rate: 10Mbit
+    delay: 40ms
+    changes:
+      - at: 5s
+        rate: 5Mbit
+`
+	for name, c := range map[string]struct{ replace, with, want string }{
+		"unknown field": {"    delay: 40ms\n", "    delay: 40ms\n    colour: red\n",
+			`line 13, column 5: paths[1].colour: unknown field`},
+		"bad rate": {"rate: 10Mbit", "rate: 10Mbt",
+			`line 11, column 11: paths[1].rate: "10Mbt" is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)`},
+		"bad duration": {"delay: 10ms", "delay: 10",
+			`line 8, column 12: paths[0].delay: "10" is not a duration (examples: 20ms, 1.5s, 2m)`},
+		"bad top-level duration": {"duration: 10s", "duration: soon",
+			`line 4, column 11: duration: "soon" is not a duration (examples: 20ms, 1.5s, 2m)`},
+		"wrong type": {"    rate: 20Mbit\n", "    rate: 20Mbit\n    mtu: big\n",
+			"line 8, column 10: paths[0].mtu: want a whole number, not `big`"},
+		"wrong kind": {"    delay: 10ms\n", "    delay: 10ms\n    outages: {at: 1s}\n",
+			"line 9, column 14: paths[0].outages: want a list, not a mapping"},
+		"nested path field": {"        rate: 5Mbit", "        rate: fast",
+			`line 15, column 15: paths[1].changes[0].rate: "fast" is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)`},
+		"nested unknown field": {"        rate: 5Mbit", "        rate: 5Mbit\n        jitter: 1ms",
+			`line 16, column 9: paths[1].changes[0].jitter: unknown field`},
+		"missing field, at its parent": {"      - at: 5s\n        rate: 5Mbit\n", "      - rate: 5Mbit\n",
+			`line 14, column 9: paths[1].changes[0].at: missing`},
+		"duplicate name": {"name: cell", "name: wifi",
+			`line 10, column 11: paths[1].name: "wifi" is used twice`},
+		// yaml.v3 itself names the line where the list or map being
+		// read began (12, 5 and 14 for these three).
+		"tab": {"    delay: 40ms\n", "    delay: 40ms\n\t- oops\n",
+			`line 13: found a tab character that violates indentation`},
+		"key indented wrongly": {"    delay: 40ms\n", "    delay: 40ms\n   bad: 1\n",
+			`line 13: did not find expected '-' indicator`},
+		"unclosed list": {"        rate: 5Mbit", "        rate: [5Mbit",
+			`line 15: did not find expected ',' or ']'`},
+	} {
+		src := strings.Replace(base, c.replace, c.with, 1)
+		if src == base {
+			t.Fatalf("%s: %q not in the file", name, c.replace)
+		}
+		_, err := Parse([]byte(src))
+		if err == nil || err.Error() != "invalid scenario: "+c.want {
+			t.Errorf("%s: got\n\t%v\nwant\n\tinvalid scenario: %s", name, err, c.want)
+		}
+	}
+	// A field merged from an anchor is where the anchor's map writes it;
+	// JSON has lines and columns too.
+	for name, c := range map[string]struct{ src, want string }{
+		"merge key": {"links:\n  slow: &slow\n    rate: 1Mbitt\npaths:\n  - <<: *slow\n    name: a\n",
+			`line 1, column 1: links: unknown field`},
+		"alias": {"paths:\n  - &a\n    name: a\n    rate: 1Mbitt\n  - *a\n",
+			`line 4, column 11: paths[0].rate: "1Mbitt" is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)`},
+		"flow style": {"paths: [{name: a, mtu: big}]\n",
+			"line 1, column 24: paths[0].mtu: want a whole number, not `big`"},
+		"json": {"{\"name\": \"j\",\n \"paths\": [\n  {\"name\": \"a\",\n   \"rate\": \"5Mbt\"}]}\n",
+			`line 4, column 12: paths[0].rate: "5Mbt" is not a rate (examples: 20Mbit, 1.5Gbit, 500kbit)`},
+	} {
+		_, err := Parse([]byte(c.src))
+		if err == nil || err.Error() != "invalid scenario: "+c.want {
+			t.Errorf("%s: got\n\t%v\nwant\n\tinvalid scenario: %s", name, err, c.want)
+		}
+	}
+}
+
+// FuzzParse checks that no input makes Parse panic, and that every error
+// is one line that wraps ErrInvalid.
+func FuzzParse(f *testing.F) {
+	for _, name := range BuiltinNames() {
+		src, _ := BuiltinFile(name)
+		f.Add(src)
+	}
+	f.Add([]byte("paths: [{name: a, mtu: big}]\n"))
+	f.Add([]byte("links:\n  slow: &slow\n    rate: 1Mbit\npaths:\n  - <<: *slow\n    name: a\n  - *slow\n"))
+	f.Add([]byte("paths:\n  - name: a\n\t- oops\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, err := Parse(src)
+		if err != nil && (!errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("error %q", err)
+		}
+	})
 }

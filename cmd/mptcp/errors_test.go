@@ -47,7 +47,7 @@ func TestErrorsInWords(t *testing.T) {
 		{[]string{"sim", empty}, 1,
 			"mptcp sim: " + empty + `: invalid scenario: the file holds no scenario (it is empty or only comments; "mptcp sim --show" prints an example)`},
 		{[]string{"sim", huge}, 1,
-			"mptcp sim: " + huge + `: invalid scenario: paths[0].rate: "1e30bit" is out of range: a rate is 0 (unlimited) to 1000Gbit`},
+			"mptcp sim: " + huge + `: invalid scenario: line 2, column 11: paths[0].rate: "1e30bit" is out of range: a rate is 0 (unlimited) to 1000Gbit`},
 		// The plot's path is checked before the run: the scenario's bad
 		// scheduler, found when the run starts, is not reached.
 		{[]string{"sim", badSched, "--plot", filepath.Join(dir, "no", "such", "dir.svg")}, 1,
