@@ -24,13 +24,25 @@ func (e joinRefused) Error() string { return "mptcp: join refused: " + e.reason.
 // connection by token, admits the new path or refuses it, and prepares
 // the SYN/ACK's truncated HMAC.
 func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.Hooks, error) {
+	c, refusal, err := s.admitJoin(now, req)
+	if c == nil {
+		return refusal, err
+	}
+	j := &req.Options.MPTCP.Join
+	return c.joinSubflow(req, joinState{remoteID: j.AddrID, remoteNonce: j.Nonce, peerBackup: j.Backup,
+		localNonce: nonce32(s.rand)}), nil
+}
+
+// admitJoin finds the connection an MP_JOIN SYN names and admits the new
+// path, or returns the hooks and error that refuse it with a RST.
+func (s *Stack) admitJoin(now time.Time, req *tcp.Request) (*Conn, tcp.Hooks, error) {
 	j := &req.Options.MPTCP.Join
 	s.mib.Inc(MPJoinSynRx)
 	if j.Backup {
 		s.mib.Inc(MPJoinSynBackupRx)
 	}
-	refuse := func(r wire.MPTCPRstReason) (tcp.Hooks, error) {
-		return &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
+	refuse := func(r wire.MPTCPRstReason) (*Conn, tcp.Hooks, error) {
+		return nil, &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
 	}
 	c := s.connByToken(j.Token)
 	if c == nil {
@@ -60,17 +72,32 @@ func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.H
 			return refuse(wire.MPTCPRstReasonAdminProhibited)
 		}
 	}
+	return c, nil, nil
+}
+
+// joinState is what the listener side of a join learns from the SYN and
+// chooses for the SYN/ACK: kept in the subflow, or, for a join answered
+// with a SYN cookie, in the stack's join-cookie table until the third
+// ACK returns.
+type joinState struct {
+	remoteID                uint8
+	remoteNonce, localNonce uint32
+	peerBackup              bool
+}
+
+// joinSubflow makes the listener side of a join admitted on req.
+func (c *Conn) joinSubflow(req *tcp.Request, js joinState) *subflow {
 	sf := c.newSubflow(false, false)
 	sf.learnShift(req.Options)
-	sf.remoteID = j.AddrID
-	sf.remoteNonce = j.Nonce
-	sf.peerBackup = j.Backup
-	sf.localNonce = nonce32(s.rand)
+	sf.remoteID = js.remoteID
+	sf.remoteNonce = js.remoteNonce
+	sf.peerBackup = js.peerBackup
+	sf.localNonce = js.localNonce
 	sf.localID = c.localIDFor(req.Local.Addr())
 	sf.backup = c.localBackup(req.Local.Addr())
 	sf.joinTHMAC = wire.JoinSynAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
 	sf.local, sf.remote = req.Local, req.Remote
-	return sf, nil
+	return sf
 }
 
 // joinSynAckReceived handles the SYN/ACK answering our MP_JOIN SYN

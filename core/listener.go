@@ -161,22 +161,16 @@ func (l *Listener) plainRequest(now time.Time, req *tcp.Request) (tcp.Hooks, err
 // on Linux (subflow_check_req with req->syncookie): an MP_CAPABLE SYN gets
 // MP_CAPABLE on the SYN/ACK with a fresh key, kept nowhere, since the
 // third ACK carries both keys back (RFC 8684 section 3.1) and cookie
-// completes the connection from them. A join is checked as far as a SYN
-// allows: one naming no connection is refused with a RST and counted,
-// as without cookies; one naming a connection is dropped, to be repeated
-// by its sender when the queue has room (Linux instead keeps joins in a
-// small table of its own until their cookies return).
+// completes the connection from them. A join is admitted or refused as
+// without cookies, and an admitted one keeps its nonces in the stack's
+// join-cookie table until its third ACK returns (joinCookieSYN).
 func (l *Listener) CookieSYN(now time.Time, req *tcp.Request, b *wire.OptionBuilder) (tcp.Hooks, error) {
 	s := l.stack
 	s.now = now
 	mp := &req.Options.MPTCP
 	switch {
 	case mp.Has(wire.SubtypeMPJoin) && mp.Join.Form == wire.MPJoinSYN:
-		if s.connByToken(mp.Join.Token) != nil {
-			s.mib.Inc(MPJoinSynRx)
-			return nil, tcp.ErrDrop
-		}
-		return s.joinRequest(now, req, l) // refused, counted
+		return s.joinCookieSYN(now, req, b)
 	case mp.Has(wire.SubtypeMPCapable) && mp.Capable.Form == wire.MPCapableSYN:
 		s.mib.Inc(MPCapableSYNRX)
 		if l.joinOnly {
@@ -213,15 +207,18 @@ func (l *Listener) CookieSYN(now time.Time, req *tcp.Request, b *wire.OptionBuil
 // cookie handles a handshake completed by a SYN cookie. An ACK carrying
 // the MP_CAPABLE third ACK brings back the key our cookie SYN/ACK offered
 // (as receiver's key) and the client's: the connection is MPTCP, as if
-// the SYN had been kept (the kernel's mptcp_subflow_init_cookie_req). A
-// join cannot be completed this way (CookieSYN dropped its SYN); anything
-// else is plain TCP.
+// the SYN had been kept (the kernel's mptcp_subflow_init_cookie_req). An
+// ACK carrying MP_JOIN completes a join from the join-cookie table;
+// anything else is plain TCP.
 func (l *Listener) cookie(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
 	mp := &req.Options.MPTCP
-	if mp.Has(wire.SubtypeMPJoin) || l.joinOnly {
+	s := l.stack
+	if mp.Has(wire.SubtypeMPJoin) {
+		return s.joinCookieACK(now, req)
+	}
+	if l.joinOnly {
 		return nil, tcp.ErrDrop
 	}
-	s := l.stack
 	cap := &mp.Capable
 	if s.cfg.DisableMPTCP || !mp.Has(wire.SubtypeMPCapable) || cap.Form == wire.MPCapableSYN ||
 		cap.SenderKey == 0 || cap.ReceiverKey == 0 || !capableUnderstood(cap) {

@@ -192,6 +192,12 @@ const (
 	NoDSSDataDrop
 	// MPCapableSYNCookie counts MPTCP connections completed from a SYN cookie (the keys came back on the third ACK). Not a kernel counter.
 	MPCapableSYNCookie
+	// MPJoinSYNCookie counts joins completed from a SYN cookie (their state kept in the join-cookie table until the third ACK). Not a kernel counter.
+	MPJoinSYNCookie
+	// MPJoinCookieDrop counts join SYNs dropped, the listener's half-open queue and the join-cookie table both full. Not a kernel counter.
+	MPJoinCookieDrop
+	// MPJoinCookieInvalid counts cookie ACKs of joins the join-cookie table did not hold (expired, or never answered), refused with a RST. Not a kernel counter.
+	MPJoinCookieInvalid
 
 	numCounters
 )
@@ -288,6 +294,9 @@ var counterNames = [numCounters]string{
 	DSSOutOfOrderDrop:       "DSSOutOfOrderDrop",
 	NoDSSDataDrop:           "NoDSSDataDrop",
 	MPCapableSYNCookie:      "MPCapableSYNCookie",
+	MPJoinSYNCookie:         "MPJoinSYNCookie",
+	MPJoinCookieDrop:        "MPJoinCookieDrop",
+	MPJoinCookieInvalid:     "MPJoinCookieInvalid",
 	RcvPruned:               "RcvPruned",
 }
 

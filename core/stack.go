@@ -25,10 +25,12 @@ type Stack struct {
 	rand Rand
 	mib  MIB
 
-	tokens    tokenTable[*Conn]
-	conns     []*Conn
-	listeners map[netip.AddrPort]*Listener
-	joinLns   map[netip.AddrPort]*tcp.Listener // announced ports: joins only
+	tokens tokenTable[*Conn]
+	// joinCookies holds joins answered with SYN cookies (joincookie.go).
+	joinCookies map[joinCookieKey]joinCookie
+	conns       []*Conn
+	listeners   map[netip.AddrPort]*Listener
+	joinLns     map[netip.AddrPort]*tcp.Listener // announced ports: joins only
 
 	locals      []pm.LocalAddr // the host's addresses with their IDs
 	nextLocalID uint8

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -245,27 +244,6 @@ func startSleeper(t *testing.T, info string) (int, int) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
-	out, err := lab.Netns(v.Server).Exec("sh", "-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!")
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		t.Fatalf("pid %q: %v", out, err)
-	}
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-		unix.Close(fd)
-	})
 	// Until it is sleep, it is the shell's fork or setsid.
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(c)) == "sleep" {
-			break
-		}
-	}
-	return pid, fd
+	return lab.Netns(v.Server).StartDetached(t, func(pid int) bool { return lab.ProcessName(pid) == "sleep" }, "exec sleep 60")
 }

@@ -25,7 +25,6 @@ import (
 
 	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/scenario"
-	"golang.org/x/sys/unix"
 )
 
 // requireEmu skips the test unless namespaces and ethtool are available.
@@ -813,42 +812,18 @@ func TestCloseEndsProcesses(t *testing.T) {
 paths:
   - name: a
 `, NetworkOptions{})
-	// start runs script in the background in ns, detached from this
-	// process as a daemon is, waits until the process's name is comm and
-	// the script has created the file named by $1, and returns its pid
-	// and a pidfd.
+	// Each is ready once its name is as given and the script has created
+	// the file named by its $1.
 	dir := t.TempDir()
-	start := func(ns lab.Netns, name, comm, script string) (int, int) {
-		t.Helper()
-		ready := filepath.Join(dir, name)
-		out, err := ns.Exec("sh", "-c", "setsid sh -c '"+script+"' sh "+ready+" </dev/null >/dev/null 2>&1 & echo $!")
-		if err != nil {
-			t.Fatalf("%v: %s", err, out)
+	ready := func(comm, file string) func(int) bool {
+		return func(pid int) bool {
+			_, err := os.Stat(file)
+			return err == nil && lab.ProcessName(pid) == comm
 		}
-		pid, err := strconv.Atoi(strings.TrimSpace(out))
-		if err != nil {
-			t.Fatalf("pid %q: %v", out, err)
-		}
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-			unix.Close(fd)
-		})
-		for end := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			if _, err := os.Stat(ready); err == nil && command(pid) == comm {
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("%s did not start", name)
-			}
-		}
-		return pid, fd
 	}
-	daemon, daemonFD := start(n.Topology.Server, "daemon", "sleep", `touch "$1"; exec sleep 60`)
-	stubborn, stubbornFD := start(n.Topology.Client, "stubborn", "sh", `trap "" TERM; touch "$1"; while :; do sleep 0.05; done`)
+	daemonFile, stubbornFile := filepath.Join(dir, "daemon"), filepath.Join(dir, "stubborn")
+	daemon, daemonFD := n.Topology.Server.StartDetached(t, ready("sleep", daemonFile), `touch "$1"; exec sleep 60`, daemonFile)
+	stubborn, stubbornFD := n.Topology.Client.StartDetached(t, ready("sh", stubbornFile), `trap "" TERM; touch "$1"; while :; do sleep 0.05; done`, stubbornFile)
 	// Outside the namespaces: not the network's to end.
 	outsider := exec.Command("sleep", "60")
 	if err := outsider.Start(); err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/lab"
@@ -28,11 +27,10 @@ type Process struct {
 }
 
 func (p Process) String() string {
-	s := fmt.Sprintf("%s (pid %d, in %s)", p.Command, p.PID, p.Netns)
 	if p.Killed {
-		s += " killed"
+		return fmt.Sprintf("%s (pid %d, in %s; it outlived SIGTERM: killed)", p.Command, p.PID, p.Netns)
 	}
-	return s
+	return fmt.Sprintf("%s (pid %d, in %s)", p.Command, p.PID, p.Netns)
 }
 
 // EndGrace is how long Close lets a process of the network's namespaces
@@ -58,7 +56,15 @@ func (n *Network) EndProcesses(grace time.Duration) ([]Process, error) {
 		}
 	}()
 	for _, ns := range n.Topology.Namespaces() {
-		pids, err := netnsProcesses(ns)
+		id, err := netnsID(ns)
+		if errors.Is(err, unix.ENOENT) {
+			continue // removed already
+		}
+		if err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		pids, err := processesIn(id)
 		if err != nil {
 			errs = errors.Join(errs, err)
 			continue
@@ -74,7 +80,7 @@ func (n *Network) EndProcesses(grace time.Duration) ([]Process, error) {
 			if err != nil {
 				continue // gone already
 			}
-			if in, _ := inNetns(pid, ns); !in {
+			if !inNetns(strconv.Itoa(pid), id) {
 				unix.Close(fd)
 				continue
 			}
@@ -83,7 +89,7 @@ func (n *Network) EndProcesses(grace time.Duration) ([]Process, error) {
 				continue
 			}
 			fds = append(fds, fd)
-			ended = append(ended, Process{PID: pid, Command: command(pid), Netns: ns.Name()})
+			ended = append(ended, Process{PID: pid, Command: lab.ProcessName(pid), Netns: ns.Name()})
 		}
 	}
 	left := waitExit(fds, grace)
@@ -120,51 +126,33 @@ func waitExit(fds []int, d time.Duration) []bool {
 	return left
 }
 
-// netnsProcesses lists the processes whose network namespace is ns, as
-// "ip netns pids" does: by the namespace file's device and inode.
-func netnsProcesses(ns lab.Netns) ([]int, error) {
-	var want unix.Stat_t
-	if err := unix.Stat("/run/netns/"+ns.Name(), &want); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil // removed already
-		}
-		return nil, fmt.Errorf("emu: namespace %s: %w", ns, err)
+// netnsID returns the device and inode that identify namespace ns.
+func netnsID(ns lab.Netns) (unix.Stat_t, error) {
+	var id unix.Stat_t
+	if err := unix.Stat("/run/netns/"+ns.Name(), &id); err != nil {
+		return id, fmt.Errorf("emu: namespace %s: %w", ns, err)
 	}
+	return id, nil
+}
+
+// processesIn lists the processes in the network namespace id, as "ip
+// netns pids" does: by the namespace file's device and inode.
+func processesIn(id unix.Stat_t) ([]int, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("emu: list processes: %w", err)
 	}
 	var pids []int
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		var st unix.Stat_t
-		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) == nil && st.Dev == want.Dev && st.Ino == want.Ino {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && inNetns(e.Name(), id) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids, nil
 }
 
-// inNetns reports whether process pid is in namespace ns.
-func inNetns(pid int, ns lab.Netns) (bool, error) {
-	var want, st unix.Stat_t
-	if err := unix.Stat("/run/netns/"+ns.Name(), &want); err != nil {
-		return false, err
-	}
-	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st); err != nil {
-		return false, err
-	}
-	return st.Dev == want.Dev && st.Ino == want.Ino, nil
-}
-
-// command returns the name of process pid, or "?" if it cannot be read.
-func command(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(b))
+// inNetns reports whether process pid is in the network namespace id.
+func inNetns(pid string, id unix.Stat_t) bool {
+	var st unix.Stat_t
+	return unix.Stat("/proc/"+pid+"/ns/net", &st) == nil && st.Dev == id.Dev && st.Ino == id.Ino
 }
