@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -59,9 +58,7 @@ func emuCompareFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
+			if err := writeIndentedJSON(stdout, rep); err != nil {
 				return err
 			}
 		} else if err := rep.WriteTable(stdout); err != nil {

@@ -215,9 +215,7 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(struct {
+			return writeIndentedJSON(stdout, struct {
 				Scenario string        `json:"scenario"`
 				Reason   string        `json:"reason"`
 				Ended    []emu.Process `json:"ended_processes,omitempty"`

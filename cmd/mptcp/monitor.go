@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/mptcp-go/mptcp/observe"
 )
@@ -84,22 +83,14 @@ func streamEvents(ctx context.Context, endpoint string, asJSON, all bool, count 
 	if all {
 		path += "all"
 	}
-	c, base := observe.Client(endpoint)
-	req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
+	resp, err := openEndpoint(ctx, endpoint, path)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return nil // interrupted or timed out before the stream began
 		}
-		return fmt.Errorf("debug endpoint %s: %w", endpoint, err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("debug endpoint %s%s: %s", endpoint, observe.PathEvents, resp.Status)
-	}
 	sc := bufio.NewScanner(resp.Body)
 	for n := 0; sc.Scan(); {
 		fmt.Fprintln(stdout, sc.Text())

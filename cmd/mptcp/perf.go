@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -261,7 +260,7 @@ func perfServerFlags(fs *flag.FlagSet) Action {
 		srv := &perf.Server{Interval: time.Duration(f.interval), Timeout: time.Duration(f.timeout), Out: out,
 			OnReport: func(rep *perf.Report, err error) {
 				if f.json {
-					writePerfJSON(stdout, rep)
+					_ = writeIndentedJSON(stdout, rep)
 				}
 				if err != nil {
 					fmt.Fprintf(stderr, "mptcp perf server: test failed: %v\n", trimPerfErr(err))
@@ -368,7 +367,7 @@ func perfClientFlags(fs *flag.FlagSet) Action {
 		}
 		rep, err := cl.Run(ctx)
 		if f.json && rep != nil {
-			writePerfJSON(stdout, rep)
+			_ = writeIndentedJSON(stdout, rep)
 		}
 		if ctx.Err() != nil {
 			return errors.New("interrupted")
@@ -426,12 +425,6 @@ func resolveServer(ctx context.Context, s string, local netip.Addr) (netip.AddrP
 
 // perfPort is the port of a server address that names none (iperf3's).
 const perfPort = 5201
-
-func writePerfJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
 
 // listFlag collects a repeatable flag; commas separate values too.
 type listFlag []string

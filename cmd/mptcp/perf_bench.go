@@ -71,7 +71,7 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		if asJSON {
-			writePerfJSON(stdout, res)
+			_ = writeIndentedJSON(stdout, res)
 		} else {
 			res.WriteTable(stdout)
 			if *profile != "" && *top > 0 {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strconv"
@@ -70,9 +69,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(inv.Stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
+			if err := writeIndentedJSON(inv.Stdout, rep); err != nil {
 				return err
 			}
 		} else if err := rep.WriteTable(inv.Stdout); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -161,9 +160,7 @@ func simFlags(fs *flag.FlagSet) Action {
 			}
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(res); err != nil {
+			if err := writeIndentedJSON(stdout, res); err != nil {
 				return err
 			}
 		} else if summaryOnly {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -84,9 +83,7 @@ func runNetSim(name string, src []byte, fl netSimFlags, stdout io.Writer) error 
 		}
 	}
 	if fl.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeIndentedJSON(stdout, res); err != nil {
 			return err
 		}
 	} else {

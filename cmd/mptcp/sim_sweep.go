@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -267,9 +266,7 @@ func printCollect(w io.Writer, dir, metricList, format string) error {
 		return err
 	}
 	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return writeIndentedJSON(w, struct {
 			Scenario string          `json:"scenario"`
 			Points   []sweep.Summary `json:"points"`
 		}{m.Scenario, sums})

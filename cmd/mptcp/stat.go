@@ -121,25 +121,44 @@ func statList(ctx context.Context, f *statFlags) ([]observe.Socket, error) {
 	return out, nil
 }
 
-// getEndpoint fetches path from a debug endpoint and decodes its JSON.
-func getEndpoint(ctx context.Context, endpoint, path string, v any) error {
+// openEndpoint sends GET path to a debug endpoint and returns the
+// response of an answer 200 OK; the caller closes its body.
+func openEndpoint(ctx context.Context, endpoint, path string) (*http.Response, error) {
 	c, base := observe.Client(endpoint)
 	req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("debug endpoint %s: %w", endpoint, err)
+		return nil, fmt.Errorf("debug endpoint %s: %w", endpoint, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("debug endpoint %s%s: %s", endpoint, path, resp.Status)
+	}
+	return resp, nil
+}
+
+// getEndpoint fetches path from a debug endpoint and decodes its JSON.
+func getEndpoint(ctx context.Context, endpoint, path string, v any) error {
+	resp, err := openEndpoint(ctx, endpoint, path)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("debug endpoint %s%s: %s", endpoint, path, resp.Status)
-	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("debug endpoint %s%s: %w", endpoint, path, err)
 	}
 	return nil
+}
+
+// writeIndentedJSON writes v as indented JSON, as the commands' --json
+// output is.
+func writeIndentedJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // writeJSON writes v as one line of JSON.

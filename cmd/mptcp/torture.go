@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,9 +92,7 @@ func tortureFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(res); err != nil {
+			if err := writeIndentedJSON(stdout, res); err != nil {
 				return err
 			}
 		} else {

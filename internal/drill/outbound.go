@@ -90,31 +90,9 @@ func minTime(a, b time.Time) time.Time {
 
 func (r *runner) rel(t time.Time) string { return fmt.Sprintf("%.6f", t.Sub(r.start).Seconds()) }
 
-// peekOut parses a sent packet without changing any state, for traces.
-func (r *runner) peekOut(pkt []byte) (*outPkt, error) {
-	src, dst, _, seg, err := wire.ParseIP(pkt)
-	if err != nil {
-		return nil, err
-	}
-	t, err := wire.ParseTCP(seg)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := parseOpts(t.Options())
-	if err != nil {
-		return nil, err
-	}
-	p := &outPkt{src: src, dst: dst, t: t, opts: opts}
-	p.f = r.mp.findFlow(netip.AddrPortFrom(src, t.SrcPort()), netip.AddrPortFrom(dst, t.DstPort()))
-	if p.f == nil {
-		p.f = &flow{localISN: t.Seq()}
-	}
-	return p, nil
-}
-
-// parseOut parses a packet the stack sent and finds its flow, making one
-// for a SYN.
-func (r *runner) parseOut(pkt []byte) (*outPkt, error) {
+// decodeOut parses a packet the stack sent: addresses, TCP header and
+// options; its flow is left for the caller to find.
+func decodeOut(pkt []byte) (*outPkt, error) {
 	src, dst, proto, seg, err := wire.ParseIP(pkt)
 	if err != nil {
 		return nil, err
@@ -130,7 +108,30 @@ func (r *runner) parseOut(pkt []byte) (*outPkt, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &outPkt{src: src, dst: dst, t: t, opts: opts}
+	return &outPkt{src: src, dst: dst, t: t, opts: opts}, nil
+}
+
+// peekOut parses a sent packet without changing any state, for traces.
+func (r *runner) peekOut(pkt []byte) (*outPkt, error) {
+	p, err := decodeOut(pkt)
+	if err != nil {
+		return nil, err
+	}
+	p.f = r.mp.findFlow(netip.AddrPortFrom(p.src, p.t.SrcPort()), netip.AddrPortFrom(p.dst, p.t.DstPort()))
+	if p.f == nil {
+		p.f = &flow{localISN: p.t.Seq()}
+	}
+	return p, nil
+}
+
+// parseOut parses a packet the stack sent and finds its flow, making one
+// for a SYN.
+func (r *runner) parseOut(pkt []byte) (*outPkt, error) {
+	p, err := decodeOut(pkt)
+	if err != nil {
+		return nil, err
+	}
+	src, dst, t, opts := p.src, p.dst, p.t, p.opts
 	m := &r.mp
 	local, remote := netip.AddrPortFrom(src, t.SrcPort()), netip.AddrPortFrom(dst, t.DstPort())
 	p.f = m.findFlow(local, remote)

@@ -122,19 +122,24 @@ func rate(bytes int64, seconds float64) float64 {
 	return float64(bytes) * 8 / seconds
 }
 
-// summarize fills the report's summary from both sides' results.
-func (r *Report) summarize() {
-	var snd, rcv *SideResult
+// sides returns the sending and the receiving side's results, nil for a
+// side the report lacks.
+func (r *Report) sides() (snd, rcv *SideResult) {
 	for _, s := range []*SideResult{r.Local, r.Remote} {
-		if s == nil {
-			continue
-		}
-		if s.Sender {
+		switch {
+		case s == nil:
+		case s.Sender:
 			snd = s
-		} else {
+		default:
 			rcv = s
 		}
 	}
+	return snd, rcv
+}
+
+// summarize fills the report's summary from both sides' results.
+func (r *Report) summarize() {
+	snd, rcv := r.sides()
 	r.Summary = Summary{Sent: totals(snd), Received: totals(rcv)}
 	if snd == nil || rcv == nil || snd.Error != "" || rcv.Error != "" || len(snd.Streams) != len(rcv.Streams) {
 		return

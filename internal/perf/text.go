@@ -117,17 +117,7 @@ func (p *printer) summary() {
 	r := p.rep
 	p.printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n")
 	p.printf("[ ID] Interval           Transfer     Bitrate\n")
-	var snd, rcv *SideResult
-	for _, s := range []*SideResult{r.Local, r.Remote} {
-		if s == nil {
-			continue
-		}
-		if s.Sender {
-			snd = s
-		} else {
-			rcv = s
-		}
-	}
+	snd, rcv := r.sides()
 	line := func(res *SideResult, role string) {
 		if res == nil {
 			p.printf("[SUM] (no %s result)\n", role)

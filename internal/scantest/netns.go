@@ -11,13 +11,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // prefix starts the name of every namespace this package creates; the
@@ -108,43 +109,9 @@ func (n Netns) Sysctl(t testing.TB, key, value string) {
 	n.Run(t, "sysctl", "-qw", key+"="+value)
 }
 
-// Do runs fn on an OS thread that has entered the namespace, so that the
-// sockets fn opens belong to it; they stay there when used later from any
-// thread. The thread is restored to its namespace afterwards, or, if that
-// fails, is left locked so that the runtime discards it.
-func (n Netns) Do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open("/run/netns/" + string(n))
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", n, err)
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("restoring the namespace after %s: %w", n, err)
-			return // the thread stays locked and dies with this goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
+// Do runs fn on an OS thread that has entered the namespace, as
+// lab.Netns.Do does (the one implementation of it).
+func (n Netns) Do(fn func() error) error { return lab.Netns(n).Do(fn) }
 
 // Link joins two namespaces with a veth pair named ifA in a and ifB in b
 // and gives each end its addresses (CIDR notation; IPv6 without duplicate

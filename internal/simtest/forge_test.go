@@ -103,15 +103,7 @@ func TestForgedSignalling(t *testing.T) {
 	n.PathLinks[0].AB().AddProcessor(processorFunc(a.out))
 	n.PathLinks[0].BA().AddProcessor(processorFunc(a.in))
 	const up, down = 1 << 20, 1 << 20
-	p, err := n.StartTransfer(up, down, core.ConnOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.RunUntilDone(p, 60*time.Second)
-	if err := p.Check(up, down); err != nil {
-		logState(t, n, p)
-		t.Fatal(err)
-	}
+	p := transferOK(t, n, up, down, core.ConnOptions{}, 60*time.Second)
 	sm := n.SS.MIB()
 	for c, want := range map[core.Counter]uint64{
 		core.MPJoinNoTokenFound:   1,
@@ -169,15 +161,7 @@ func TestJoinSynAckBadHMAC(t *testing.T) {
 		emit(pkt)
 	}))
 	const down = 2 << 20
-	p, err := n.StartTransfer(0, down, core.ConnOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.RunUntilDone(p, 60*time.Second)
-	if err := p.Check(0, down); err != nil {
-		logState(t, n, p)
-		t.Fatal(err)
-	}
+	transferOK(t, n, 0, down, core.ConnOptions{}, 60*time.Second)
 	cm := n.CS.MIB()
 	if cm.Get(core.MPJoinSynAckHMacFailure) == 0 || cm.Get(core.MPRstTx) == 0 {
 		t.Errorf("MPJoinSynAckHMacFailure %d, MPRstTx %d", cm.Get(core.MPJoinSynAckHMacFailure), cm.Get(core.MPRstTx))

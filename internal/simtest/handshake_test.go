@@ -12,15 +12,7 @@ import (
 
 func transfer(t *testing.T, n *Net, up, down int, opts core.ConnOptions) *Pair {
 	t.Helper()
-	p, err := n.StartTransfer(up, down, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.RunUntilDone(p, 60*time.Second)
-	if err := p.Check(up, down); err != nil {
-		logState(t, n, p)
-		t.Fatal(err)
-	}
+	p := transferOK(t, n, up, down, opts, 60*time.Second)
 	return p
 }
 

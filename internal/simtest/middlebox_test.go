@@ -168,15 +168,7 @@ func TestMiddleboxes(t *testing.T) {
 				}
 				tc.install(n)
 				up, down := 500<<10, 2<<20
-				p, err := n.StartTransfer(up, down, core.ConnOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				n.RunUntilDone(p, 120*time.Second)
-				if err := p.Check(up, down); err != nil {
-					logState(t, n, p)
-					t.Fatal(err)
-				}
+				p := transferOK(t, n, up, down, core.ConnOptions{}, 120*time.Second)
 				if tc.check != nil {
 					tc.check(t, n, p)
 					if t.Failed() {

@@ -29,6 +29,23 @@ func logState(t *testing.T, n *Net, p *Pair) {
 	}
 }
 
+// transferOK runs a transfer of up bytes to the server and down bytes
+// back, with opts, for at most limit of virtual time, and fails the test,
+// logging the state of both ends, unless every byte arrived intact.
+func transferOK(t *testing.T, n *Net, up, down int, opts core.ConnOptions, limit time.Duration) *Pair {
+	t.Helper()
+	p, err := n.StartTransfer(up, down, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.RunUntilDone(p, limit)
+	if err := p.Check(up, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestSubflowCounts transfers in both directions with 1 to 8 paths, over
 // several seeds, with some loss, and checks every byte.
 func TestSubflowCounts(t *testing.T) {
@@ -52,15 +69,7 @@ func TestSubflowCounts(t *testing.T) {
 					t.Fatal(err)
 				}
 				up, down := 300<<10, 2<<20
-				p, err := n.StartTransfer(up, down, core.ConnOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				n.RunUntilDone(p, 120*time.Second)
-				if err := p.Check(up, down); err != nil {
-					logState(t, n, p)
-					t.Fatal(err)
-				}
+				p := transferOK(t, n, up, down, core.ConnOptions{}, 120*time.Second)
 				if p.C.Conn.FellBack() {
 					t.Fatal("fell back to TCP")
 				}

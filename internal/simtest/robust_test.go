@@ -226,15 +226,7 @@ func TestCoalescedEverywhere(t *testing.T) {
 					l.BA().AddProcessor(&middlebox.Coalescer{Sim: n.Sim, Hold: time.Millisecond})
 				}
 				const up, down = 1 << 20, 4 << 20
-				p, err := n.StartTransfer(up, down, core.ConnOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				n.RunUntilDone(p, 60*time.Second)
-				if err := p.Check(up, down); err != nil {
-					logState(t, n, p)
-					t.Fatal(err)
-				}
+				transferOK(t, n, up, down, core.ConnOptions{}, 60*time.Second)
 			})
 		}
 	}
@@ -295,15 +287,7 @@ func TestWindowBeyondSubflowCap(t *testing.T) {
 		emit(pkt)
 	}))
 	const down = 48 << 20
-	p, err := n.StartTransfer(0, down, core.ConnOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.RunUntilDone(p, 2*time.Minute)
-	if err := p.Check(0, down); err != nil {
-		logState(t, n, p)
-		t.Fatal(err)
-	}
+	transferOK(t, n, 0, down, core.ConnOptions{}, 2*time.Minute)
 	if maxWnd <= 6<<20 {
 		t.Errorf("largest window advertised %d bytes (shift %d): capped at the subflow maximum", maxWnd, shift)
 	}

@@ -24,15 +24,7 @@ func TestFullSizedSegments(t *testing.T) {
 				t.Fatal(err)
 			}
 			const down = 16 << 20
-			p, err := n.StartTransfer(0, down, core.ConnOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n.RunUntilDone(p, 60*time.Second)
-			if err := p.Check(0, down); err != nil {
-				logState(t, n, p)
-				t.Fatal(err)
-			}
+			transferOK(t, n, 0, down, core.ConnOptions{}, 60*time.Second)
 			st := n.Server.Stats()
 			// The server sends the data and little else: a full segment
 			// is some 1500 bytes of IP packet, a runt much less.

@@ -32,15 +32,7 @@ func TestAddAddr(t *testing.T) {
 				t.Fatal(err)
 			}
 			const down = 4 << 20
-			p, err := n.StartTransfer(0, down, core.ConnOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n.RunUntilDone(p, 60*time.Second)
-			if err := p.Check(0, down); err != nil {
-				logState(t, n, p)
-				t.Fatal(err)
-			}
+			p := transferOK(t, n, 0, down, core.ConnOptions{}, 60*time.Second)
 			cm, sm := n.CS.MIB(), n.SS.MIB()
 			if sm.Get(core.AddAddrTx) == 0 || cm.Get(core.AddAddr) == 0 || cm.Get(core.EchoAddTx) == 0 || sm.Get(core.EchoAdd) == 0 {
 				logState(t, n, p)
@@ -68,15 +60,7 @@ func TestDenyJoinInitial(t *testing.T) {
 		t.Fatal(err)
 	}
 	const down = 4 << 20
-	p, err := n.StartTransfer(0, down, core.ConnOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.RunUntilDone(p, 60*time.Second)
-	if err := p.Check(0, down); err != nil {
-		logState(t, n, p)
-		t.Fatal(err)
-	}
+	p := transferOK(t, n, 0, down, core.ConnOptions{}, 60*time.Second)
 	if k, _ := subflowsTo(p, "10.9.0.2"); k != 1 {
 		logState(t, n, p)
 		t.Errorf("%d subflows to the initial address, want only the initial one", k)
