@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// goBlock is a Go block to compile: a whole file of its own package.
-type goBlock struct {
+// goFile is a Go block to compile: a whole file of its own package.
+type goFile struct {
 	block docBlock
 	dir   string
 }
@@ -41,7 +41,7 @@ func (d *docCheck) goBlock(t *testing.T, b docBlock) {
 		t.Errorf("%s: a Go block is a whole file (from its package clause) or an excerpt marked from=PATH", b)
 		return
 	}
-	d.goFiles = append(d.goFiles, goBlock{block: b, dir: fmt.Sprintf("b%02d", len(d.goFiles))})
+	d.goFiles = append(d.goFiles, goFile{block: b, dir: fmt.Sprintf("b%02d", len(d.goFiles))})
 }
 
 // skipComments drops the comment lines and blank lines a file may start with.

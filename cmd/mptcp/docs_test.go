@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,7 +63,7 @@ type docCheck struct {
 	repo       string
 	sandbox    string
 	ciPackages map[string]bool
-	goFiles    []goBlock
+	goFiles    []goFile
 	runs       []docCommand
 }
 
@@ -88,6 +89,8 @@ var docAttrs = map[string]bool{
 	// as root, commands run in a network namespace of their own (with a
 	// veth device for every "dev NAME"); parse-checked only otherwise
 	"netns": true,
+	// a text block of command synopses: their commands and flags must exist
+	"usage": true,
 	// loaders for YAML blocks
 	"scenario": true, "pm-daemon": true, "proxy": true,
 }
@@ -138,9 +141,13 @@ func (d *docCheck) file(t *testing.T, rel string, src []byte) {
 	}
 }
 
+// urlScheme matches a link with a scheme (https:, mailto:): outside the
+// repository.
+var urlScheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+
 // link checks one link: inside the repository, to a file that exists.
 func (d *docCheck) link(t *testing.T, rel, dest string) {
-	if regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`).MatchString(dest) {
+	if urlScheme.MatchString(dest) {
 		t.Errorf("%s: link outside the repository: %s", rel, dest)
 		return
 	}
@@ -169,7 +176,10 @@ func (d *docCheck) block(t *testing.T, b docBlock) {
 	case "":
 		t.Errorf("%s: fenced block without a language: name one (sh, console, go, yaml, json, ini, text)", b)
 	case "text":
-		// output, diagrams, synopses: read, not run
+		// output, diagrams: read, not run
+		if b.has("usage") {
+			usageBlock(t, b)
+		}
 	case "go":
 		d.goBlock(t, b)
 	case "sh":
@@ -236,5 +246,45 @@ func (d *docCheck) unitBlock(t *testing.T, b docBlock) {
 		sub.line += i
 		sub.attrs = []string{"root"}
 		d.shellLine(t, sub, v)
+	}
+}
+
+// usageFlag matches a flag in a synopsis: "--name" or "-x" after a space,
+// "[" or "|"; usageWord a command's name.
+var (
+	usageFlag = regexp.MustCompile(`(?:^|[\s\[|])--?([a-zA-Z][-a-zA-Z0-9]*)`)
+	usageWord = regexp.MustCompile(`^[a-z][-a-z]*$`)
+)
+
+// usageBlock checks a block of synopses: on each line that starts with
+// "mptcp", the words up to the first argument must name a command, and
+// every flag written must be one of that command's.
+func usageBlock(t *testing.T, b docBlock) {
+	for i, line := range strings.Split(b.body, "\n") {
+		words := strings.Fields(line)
+		if len(words) == 0 || words[0] != "mptcp" {
+			continue
+		}
+		at := b
+		at.line += i
+		n := 1
+		for n < len(words) && usageWord.MatchString(words[n]) {
+			n++
+		}
+		c, rest := root.Find(words[1:n])
+		if len(rest) > 0 && c.Run == nil {
+			t.Errorf("%s: %s: no command %q", at, c.Path(), rest[0])
+			continue
+		}
+		if c.Run == nil {
+			continue
+		}
+		fs := flag.NewFlagSet(c.Path(), flag.ContinueOnError)
+		c.Run(fs)
+		for _, m := range usageFlag.FindAllStringSubmatch(line, -1) {
+			if fs.Lookup(m[1]) == nil {
+				t.Errorf("%s: %s has no flag --%s", at, c.Path(), m[1])
+			}
+		}
 	}
 }
