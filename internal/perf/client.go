@@ -146,6 +146,13 @@ func (cl *Client) Run(ctx context.Context) (*Report, error) {
 			refreshFinal(rep.Local, data)
 		}
 	}
+	return finish(ctx, rep, pr, err)
+}
+
+// finish completes a test once the results were exchanged (or that
+// failed with err): it sums both sides up, prints the summary and
+// returns the report with the error that best explains a failure.
+func finish(ctx context.Context, rep *Report, pr *printer, err error) (*Report, error) {
 	if err != nil {
 		err = fmt.Errorf("perf: exchanging results: %w", err)
 	}

@@ -273,15 +273,7 @@ func (s *Server) run(ctx context.Context, c net.Conn, ctl *controlConn, ck cooki
 		refreshFinal(rep.Local, data)
 		err = ctl.send(message{Type: msgResult, Result: rep.Local})
 	}
-	if err != nil {
-		err = fmt.Errorf("perf: exchanging results: %w", err)
-	}
-	rep.summarize()
-	pr.summary()
-	if ctx.Err() != nil {
-		return rep, ctx.Err()
-	}
-	return rep, firstErr(rep, err)
+	return finish(ctx, rep, pr, err)
 }
 
 // controlWatch reads the one message a client sends on its control
