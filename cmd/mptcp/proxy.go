@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -68,47 +69,82 @@ func proxyLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, usagef("--log %q: text or json", format)
 }
 
+// proxyCommon holds the flags both ends of the converter take.
+type proxyCommon struct {
+	config, stack, key, keyFile, status, logFmt *string
+	uplinks                                     listFlag
+	nat, noTFO                                  *bool
+}
+
+// addProxyCommon defines the shared flags on fs; section names the YAML
+// section --config reads, and the help of --no-tfo and --key is each
+// end's own.
+func addProxyCommon(fs *flag.FlagSet, section, noTFOHelp, keyHelp string) *proxyCommon {
+	pc := &proxyCommon{}
+	pc.config = fs.String("config", "", "YAML `file` (its "+section+": section); flags given override it")
+	pc.stack = fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
+	fs.Var(&pc.uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
+	pc.nat = fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
+	pc.noTFO = fs.Bool("no-tfo", false, noTFOHelp)
+	pc.key = fs.String("key", "", keyHelp)
+	pc.keyFile = fs.String("key-file", "", "`file` holding the pre-shared key")
+	pc.status = fs.String("status", "", "`host:port` of the status endpoint: counters, clients, paths and limits as JSON at /status, Prometheus /metrics, and with --stack user the stack's debug endpoint")
+	pc.logFmt = fs.String("log", "text", "log `format`: text or json")
+	return pc
+}
+
+// apply overrides a section's shared fields with the flags given (the
+// stack's default also where the file names none).
+func (pc *proxyCommon) apply(set map[string]bool, stack, key, keyFile, status *string, tfo **bool) {
+	override(set, "stack", stack, *pc.stack, *stack == "")
+	override(set, "key", key, *pc.key, false)
+	override(set, "key-file", keyFile, *pc.keyFile, false)
+	override(set, "status", status, *pc.status, false)
+	if set["no-tfo"] {
+		on := !*pc.noTFO
+		*tfo = &on
+	}
+}
+
+// run sets up the logger and the MPTCP leg's stack and runs one end of
+// the converter with them until the invocation's context ends.
+func (pc *proxyCommon) run(inv *Invocation, stack string, end func(context.Context, proxy.Transport, *slog.Logger) error) error {
+	log, err := proxyLogger(*pc.logFmt, inv.Stderr)
+	if err != nil {
+		return err
+	}
+	tr, undo, err := proxyTransport(stack, splitFlag(pc.uplinks), *pc.nat, log)
+	if err != nil {
+		return err
+	}
+	defer undo()
+	return end(inv.Context(), tr, log)
+}
+
 func proxyServerFlags(fs *flag.FlagSet) Action {
-	config := fs.String("config", "", "YAML `file` (its server: section); flags given override it")
+	pc := addProxyCommon(fs, "server", "do not accept data in SYNs (TCP Fast Open)", "pre-shared `key` clients must prove (prefer --key-file)")
 	listen := fs.String("listen", ":"+strconv.Itoa(proxy.DefaultPort), "`host:port` to accept MPTCP connections on")
-	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
-	var uplinks listFlag
-	fs.Var(&uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
-	nat := fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
-	noTFO := fs.Bool("no-tfo", false, "do not accept data in SYNs (TCP Fast Open)")
-	key := fs.String("key", "", "pre-shared `key` clients must prove (prefer --key-file)")
-	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
 	var allow, deny, ports listFlag
 	fs.Var(&allow, "allow", "destination `prefixes` allowed (comma-separated; default all)")
 	fs.Var(&deny, "deny", "destination `prefixes` refused")
 	fs.Var(&ports, "ports", "destination `ports` allowed (default all)")
 	allowLocal := fs.Bool("allow-local", false, "allow destinations on the converter's loopback and link-local networks")
 	maxPer := fs.Int("max-per-client", 1024, "concurrent connections per client address (0: unbounded)")
-	status := fs.String("status", "", "`host:port` of the status endpoint: counters, clients, paths and limits as JSON at /status, Prometheus /metrics, and with --stack user the stack's debug endpoint")
-	logFmt := fs.String("log", "text", "log `format`: text or json")
 	return func(inv *Invocation) error {
-		stderr := inv.Stderr
 		cfg := &proxy.ServerConfig{}
-		if *config != "" {
-			fc, err := proxy.LoadConfig(*config)
+		if *pc.config != "" {
+			fc, err := proxy.LoadConfig(*pc.config)
 			if err != nil {
 				return err
 			}
 			if fc.Server == nil {
-				return fmt.Errorf("%s: no server: section", *config)
+				return fmt.Errorf("%s: no server: section", *pc.config)
 			}
 			cfg = fc.Server
 		}
 		set := visited(fs)
 		override(set, "listen", &cfg.Listen, *listen, cfg.Listen == "")
-		override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
-		override(set, "key", &cfg.Key, *key, false)
-		override(set, "key-file", &cfg.KeyFile, *keyFile, false)
-		override(set, "status", &cfg.Status, *status, false)
-		if set["no-tfo"] {
-			tfo := !*noTFO
-			cfg.TFO = &tfo
-		}
+		pc.apply(set, &cfg.Stack, &cfg.Key, &cfg.KeyFile, &cfg.Status, &cfg.TFO)
 		if set["allow"] {
 			cfg.Allow = splitFlag(allow)
 		}
@@ -128,49 +164,30 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 		if set["max-per-client"] || cfg.MaxPerClient == 0 {
 			cfg.MaxPerClient = *maxPer
 		}
-		log, err := proxyLogger(*logFmt, stderr)
-		if err != nil {
-			return err
-		}
-		tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
-		if err != nil {
-			return err
-		}
-		defer undo()
-		ctx := inv.Context()
-		return proxy.RunServer(ctx, cfg, tr, log)
-
+		return pc.run(inv, cfg.Stack, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
+			return proxy.RunServer(ctx, cfg, tr, log)
+		})
 	}
 }
 
 func proxyClientFlags(fs *flag.FlagSet) Action {
-	config := fs.String("config", "", "YAML `file` (its client: section); flags given override it")
+	pc := addProxyCommon(fs, "client", "do not send the Convert message in the SYN (TCP Fast Open)", "pre-shared `key` (prefer --key-file)")
 	server := fs.String("server", "", "the converter's `host:port` (required)")
 	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off)")
 	transparent := fs.String("transparent", "", "`host:port` for connections redirected by iptables (Linux)")
 	tproxy := fs.Bool("tproxy", false, "the transparent listener receives TPROXY'd connections (IP_TRANSPARENT)")
-	stack := fs.String("stack", "kernel", "MPTCP stack: kernel, or user (this project's, on --uplink devices; Linux)")
-	var uplinks listFlag
-	fs.Var(&uplinks, "uplink", "with --stack user: an uplink `IFACE[:backup]` (repeat per path)")
-	nat := fs.Bool("nat", true, "with --stack user: share the uplinks' addresses (NAT) rather than routed stack addresses")
-	noTFO := fs.Bool("no-tfo", false, "do not send the Convert message in the SYN (TCP Fast Open)")
-	key := fs.String("key", "", "pre-shared `key` (prefer --key-file)")
-	keyFile := fs.String("key-file", "", "`file` holding the pre-shared key")
 	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
 	password := fs.String("password", "", "their password")
 	strict := fs.Bool("strict", false, "answer SOCKS5 / HTTP CONNECT only once the server has connected (exact error codes, one more round trip)")
-	status := fs.String("status", "", "`host:port` of the status endpoint: counters, clients, paths and limits as JSON at /status, Prometheus /metrics, and with --stack user the stack's debug endpoint")
-	logFmt := fs.String("log", "text", "log `format`: text or json")
 	return func(inv *Invocation) error {
-		stderr := inv.Stderr
 		cfg := &proxy.ClientConfig{}
-		if *config != "" {
-			fc, err := proxy.LoadConfig(*config)
+		if *pc.config != "" {
+			fc, err := proxy.LoadConfig(*pc.config)
 			if err != nil {
 				return err
 			}
 			if fc.Client == nil {
-				return fmt.Errorf("%s: no client: section", *config)
+				return fmt.Errorf("%s: no client: section", *pc.config)
 			}
 			cfg = fc.Client
 		}
@@ -178,37 +195,21 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		override(set, "server", &cfg.Server, *server, false)
 		override(set, "socks", &cfg.Socks, *socks, cfg.Socks == "" && cfg.Transparent == "")
 		override(set, "transparent", &cfg.Transparent, *transparent, false)
-		override(set, "stack", &cfg.Stack, *stack, cfg.Stack == "")
-		override(set, "key", &cfg.Key, *key, false)
-		override(set, "key-file", &cfg.KeyFile, *keyFile, false)
 		override(set, "user", &cfg.User, *user, false)
 		override(set, "password", &cfg.Password, *password, false)
-		override(set, "status", &cfg.Status, *status, false)
+		pc.apply(set, &cfg.Stack, &cfg.Key, &cfg.KeyFile, &cfg.Status, &cfg.TFO)
 		if set["tproxy"] {
 			cfg.TProxy = *tproxy
 		}
 		if set["strict"] {
 			cfg.Strict = *strict
 		}
-		if set["no-tfo"] {
-			tfo := !*noTFO
-			cfg.TFO = &tfo
-		}
 		if cfg.Server == "" {
 			return usagef("--server HOST:PORT is required")
 		}
-		log, err := proxyLogger(*logFmt, stderr)
-		if err != nil {
-			return err
-		}
-		tr, undo, err := proxyTransport(cfg.Stack, splitFlag(uplinks), *nat, log)
-		if err != nil {
-			return err
-		}
-		defer undo()
-		ctx := inv.Context()
-		return proxy.RunClient(ctx, cfg, tr, log)
-
+		return pc.run(inv, cfg.Stack, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
+			return proxy.RunClient(ctx, cfg, tr, log)
+		})
 	}
 }
 
