@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/link"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -18,6 +19,7 @@ type testNet struct {
 	now    time.Time
 	stacks []*Stack
 	next   []time.Time
+	guards []link.PollGuard // one per stack: a stack stuck asking for now fails the test instead of spinning
 	queue  []flight
 	seq    uint64
 	delay  time.Duration
@@ -65,6 +67,7 @@ func (n *testNet) addStack(seed uint64, tweak func(*Config), addrs ...netip.Addr
 	}
 	n.stacks = append(n.stacks, s)
 	n.next = append(n.next, time.Time{})
+	n.guards = append(n.guards, link.PollGuard{})
 	return s
 }
 
@@ -114,7 +117,10 @@ func (n *testNet) stackFor(dst netip.Addr) int {
 // pollAll polls every stack now.
 func (n *testNet) pollAll() {
 	for i, s := range n.stacks {
-		n.next[i] = s.Poll(n.now, n.sendFrom)
+		n.next[i] = n.guards[i].Next(n.now, s.Poll(n.now, n.sendFrom))
+		if n.guards[i].Backoffs() > 0 {
+			n.t.Fatalf("harness: stack %d asked to be polled at once more than %d times in a row at %v", i, link.MaxEagerPolls, n.now)
+		}
 	}
 }
 

@@ -31,7 +31,8 @@ func logState(t *testing.T, n *Net, p *Pair) {
 
 // transferOK runs a transfer of up bytes to the server and down bytes
 // back, with opts, for at most limit of virtual time, and fails the test,
-// logging the state of both ends, unless every byte arrived intact.
+// logging the state of both ends, unless every byte arrived intact and
+// neither stack kept asking to be polled at the current instant.
 func transferOK(t *testing.T, n *Net, up, down int, opts core.ConnOptions, limit time.Duration) *Pair {
 	t.Helper()
 	p, err := n.StartTransfer(up, down, opts)
@@ -42,6 +43,12 @@ func transferOK(t *testing.T, n *Net, up, down int, opts core.ConnOptions, limit
 	if err := p.Check(up, down); err != nil {
 		logState(t, n, p)
 		t.Fatal(err)
+	}
+	for _, h := range n.Sim.Hosts() {
+		if b := h.Stats().PollBackoffs; b > 0 {
+			logState(t, n, p)
+			t.Fatalf("%s's stack kept asking to be polled at once (%d backoffs)", h.Name(), b)
+		}
 	}
 	return p
 }
