@@ -53,6 +53,7 @@ func TestDocs(t *testing.T) {
 		rel, _ := filepath.Rel(repo, f)
 		t.Run(rel, func(t *testing.T) { d.file(t, rel, src) })
 	}
+	t.Run("layout", func(t *testing.T) { layoutTable(t, repo) })
 	t.Run("compile", d.compileGo)
 	t.Run("run", d.runCommands)
 }
@@ -286,5 +287,45 @@ func usageBlock(t *testing.T, b docBlock) {
 				t.Errorf("%s: %s has no flag --%s", at, c.Path(), m[1])
 			}
 		}
+	}
+}
+
+// layoutTable checks that README's layout table names every public
+// package of the module (those outside internal/; the root package is
+// the table's "root package" row).
+func layoutTable(t *testing.T, repo string) {
+	readme, err := os.ReadFile(filepath.Join(repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows strings.Builder
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `") {
+			rows.WriteString(line + "\n")
+		}
+	}
+	err = filepath.WalkDir(repo, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(repo, path)
+		if e.IsDir() {
+			if name := e.Name(); rel == "internal" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(rel))
+		if dir == "." || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		if !strings.Contains(rows.String(), "`"+dir+"`") {
+			t.Errorf("README.md: the layout table does not name package %s", dir)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
