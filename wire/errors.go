@@ -19,4 +19,6 @@ var (
 	ErrBadVersion = errors.New("wire: bad IP version")
 	// ErrFragment reports an IP fragment, which the stack does not reassemble.
 	ErrFragment = errors.New("wire: IP fragment")
+	// ErrNotTCP reports an IP packet that carries another protocol.
+	ErrNotTCP = errors.New("wire: not TCP")
 )

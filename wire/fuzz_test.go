@@ -70,13 +70,9 @@ func FuzzTCPRoundTrip(f *testing.F) {
 		}
 		fl := TCPFields{SrcPort: sp, DstPort: dp, Seq: seq, Ack: ack, Flags: TCPFlags(flags), Window: win}
 		pkt := AppendTCPPacket(nil, src, dst, &fl, ob.Bytes(), payload)
-		gs, gd, _, seg, err := ParseIP(pkt)
-		if err != nil || gs != src || gd != dst {
-			t.Fatalf("ParseIP: %v", err)
-		}
-		tcp, err := ParseTCP(seg)
-		if err != nil || !tcp.ValidChecksum(src, dst) {
-			t.Fatalf("ParseTCP: %v", err)
+		gs, gd, tcp, err := ParseTCPPacket(pkt)
+		if err != nil || gs != src || gd != dst || !tcp.ValidChecksum(src, dst) {
+			t.Fatalf("ParseTCPPacket: %v", err)
 		}
 		if tcp.SrcPort() != sp || tcp.DstPort() != dp || tcp.Seq() != seq || tcp.Ack() != ack ||
 			tcp.Flags() != TCPFlags(flags) || tcp.Window() != win || string(tcp.Payload()) != string(payload) {

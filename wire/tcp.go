@@ -196,6 +196,24 @@ func grow(b []byte, n int) []byte {
 	return nb
 }
 
+// ParseTCPPacket validates an IPv4 or IPv6 packet that carries a TCP
+// segment, the inverse of AppendTCPPacket, and returns its addresses and
+// the segment; a packet of another protocol is ErrNotTCP.
+func ParseTCPPacket(b []byte) (src, dst netip.Addr, t TCP, err error) {
+	src, dst, proto, payload, err := ParseIP(b)
+	if err != nil {
+		return src, dst, nil, err
+	}
+	if proto != ProtoTCP {
+		return src, dst, nil, fmt.Errorf("%w: protocol %d", ErrNotTCP, proto)
+	}
+	t, err = ParseTCP(payload)
+	if err != nil {
+		return src, dst, nil, err
+	}
+	return src, dst, t, nil
+}
+
 // ParseIP validates an IPv4 or IPv6 packet, choosing by the version nibble,
 // and returns its addresses, transport protocol and transport bytes. It is
 // what a driver calls on each packet it receives.

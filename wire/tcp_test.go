@@ -76,6 +76,21 @@ func TestAppendTCPPacketReusesBuffer(t *testing.T) {
 	}
 }
 
+// TestParseTCPPacketNotTCP: a packet of another protocol is ErrNotTCP;
+// one whose TCP header is cut short is ErrTruncated.
+func TestParseTCPPacketNotTCP(t *testing.T) {
+	f := TCPFields{SrcPort: 1, DstPort: 2, Flags: FlagSYN}
+	pkt := AppendTCPPacket(nil, testSrc4, testDst4, &f, nil, nil)
+	pkt[9] = ProtoUDP
+	if _, _, _, err := ParseTCPPacket(pkt); !errors.Is(err, ErrNotTCP) {
+		t.Errorf("UDP: %v, want ErrNotTCP", err)
+	}
+	pkt = AppendTCPPacket(nil, testSrc6, testDst6, &f, nil, nil)
+	if _, _, _, err := ParseTCPPacket(pkt[:50]); !errors.Is(err, ErrTruncated) {
+		t.Errorf("short: %v, want ErrTruncated", err)
+	}
+}
+
 func TestParseTCPErrors(t *testing.T) {
 	h := make([]byte, 24)
 	EncodeTCP(h, &TCPFields{}, []byte{1, 1, 1, 1})

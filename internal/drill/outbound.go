@@ -93,14 +93,7 @@ func (r *runner) rel(t time.Time) string { return fmt.Sprintf("%.6f", t.Sub(r.st
 // decodeOut parses a packet the stack sent: addresses, TCP header and
 // options; its flow is left for the caller to find.
 func decodeOut(pkt []byte) (*outPkt, error) {
-	src, dst, proto, seg, err := wire.ParseIP(pkt)
-	if err != nil {
-		return nil, err
-	}
-	if proto != wire.ProtoTCP {
-		return nil, fmt.Errorf("protocol %d, not TCP", proto)
-	}
-	t, err := wire.ParseTCP(seg)
+	src, dst, t, err := wire.ParseTCPPacket(pkt)
 	if err != nil {
 		return nil, err
 	}

@@ -67,12 +67,7 @@ func (a *attacker) syn(src, dst netip.Addr, port uint16, token uint32) {
 }
 
 func (a *attacker) in(now time.Time, pkt []byte, emit func([]byte)) {
-	src, dst, _, payload, err := wire.ParseIP(pkt)
-	if err != nil {
-		emit(pkt)
-		return
-	}
-	t, err := wire.ParseTCP(payload)
+	src, dst, t, err := wire.ParseTCPPacket(pkt)
 	if err != nil {
 		emit(pkt)
 		return

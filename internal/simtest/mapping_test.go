@@ -20,12 +20,7 @@ type dsnShifter struct {
 }
 
 func (d *dsnShifter) Process(_ time.Time, pkt []byte, emit func([]byte)) {
-	src, dst, _, payload, err := wire.ParseIP(pkt)
-	if err != nil {
-		emit(pkt)
-		return
-	}
-	t, err := wire.ParseTCP(payload)
+	src, dst, t, err := wire.ParseTCPPacket(pkt)
 	if err != nil {
 		emit(pkt)
 		return

@@ -31,11 +31,7 @@ type Match func(s *Segment) bool
 
 // parse returns the TCP view of pkt, or false for anything else.
 func parse(pkt []byte, s *Segment, opts *wire.TCPOptions) (hdrLen int, t wire.TCP, ok bool) {
-	src, dst, proto, payload, err := wire.ParseIP(pkt)
-	if err != nil || proto != wire.ProtoTCP {
-		return 0, nil, false
-	}
-	t, err = wire.ParseTCP(payload)
+	src, dst, t, err := wire.ParseTCPPacket(pkt)
 	if err != nil {
 		return 0, nil, false
 	}
@@ -44,7 +40,7 @@ func parse(pkt []byte, s *Segment, opts *wire.TCPOptions) (hdrLen int, t wire.TC
 		Flags: t.Flags(), Seq: t.Seq(), Ack: t.Ack(), Payload: t.Payload(), Options: opts,
 	}
 	_ = wire.ParseTCPOptions(t.Options(), s.Flags, opts)
-	return len(pkt) - len(payload), t, true
+	return len(pkt) - len(t), t, true
 }
 
 // fixChecksum recomputes the TCP checksum of t inside an IP packet.
