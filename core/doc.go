@@ -48,7 +48,8 @@
 //   - subflows and their TCP hooks: subflow.go (the kernel's subflow.c),
 //     with the handshakes' completion in files of their own: capable.go
 //     (MP_CAPABLE keys, the connection fully established) and join.go
-//     (MP_JOIN and all of its HMACs);
+//     (MP_JOIN and all of its HMACs), joincookie.go (joins answered
+//     with SYN cookies, their state kept until the third ACK);
 //   - received options: options.go (dispatch, DSS mappings), mapping.go
 //     (the subflow's mapping tables), recv.go (moving mapped bytes into
 //     the connection, DSS checksums, MP_FAIL), reassembly.go,
