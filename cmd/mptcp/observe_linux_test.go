@@ -24,7 +24,7 @@ func TestObserveLiveUserStack(t *testing.T) {
 	sock := "unix:" + filepath.Join(t.TempDir(), "debug.sock")
 	srv := goPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(),
 		"-1", "-i", "0", "--debug", sock)
-	// The client's 8 s start once the server's endpoint is up, so that a
+	// The client's 12 s start once the server's endpoint is up, so that a
 	// slow start of the server on a loaded machine does not eat them.
 	sockPath := strings.TrimPrefix(sock, "unix:")
 	for up := time.Now().Add(60 * time.Second); time.Now().Before(up); time.Sleep(50 * time.Millisecond) {
@@ -38,17 +38,20 @@ func TestObserveLiveUserStack(t *testing.T) {
 		// still ends the wait below (it hung the package for 10 minutes).
 		var out string
 		defer func() { cli <- out }()
-		out, _ = perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "8", "-i", "0",
+		out, _ = perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "12", "-i", "0",
 			netip.AddrPortFrom(srvAddr, 5201).String())
 	}()
-	var stat, last string
+	var stat, lastOK, lastErr string
+	polls, fails := 0, 0
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var o, e bytes.Buffer
-		code := run([]string{"stat", "--endpoint", sock, "-t", "-i"}, &o, &e)
-		last = o.String() + e.String()
-		if code == 0 && strings.Contains(o.String(), "flags:Jec") && strings.Contains(o.String(), "recent_sched:") {
-			stat = o.String()
+		polls++
+		if code := run([]string{"stat", "--endpoint", sock, "-t", "-i"}, &o, &e); code != 0 {
+			fails++
+			lastErr = e.String()
+		} else if lastOK = o.String(); strings.Contains(lastOK, "flags:Jec") && strings.Contains(lastOK, "recent_sched:") {
+			stat = lastOK
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -59,7 +62,7 @@ func TestObserveLiveUserStack(t *testing.T) {
 			t.Logf("server: exit %s\n%s%s", r[0], r[1], r[2])
 		default:
 		}
-		t.Fatalf("mptcp stat never showed a joined subflow; last:\n%s", last)
+		t.Fatalf("mptcp stat never showed a joined subflow in %d polls (%d failed); last output:\n%s\nlast error: %s", polls, fails, lastOK, lastErr)
 	}
 	t.Logf("mptcp stat -t -i:\n%s", stat)
 	for _, want := range []string{"mptcp ESTAB", "tcp   ESTAB", "\t subflows:1 ", "remote_key token:", "flags:Mec ", "flags:Jec ", " rtt:", "recent_sched:"} {
