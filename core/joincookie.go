@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mptcp-go/mptcp/pm"
 	"github.com/mptcp-go/mptcp/tcp"
 	"github.com/mptcp-go/mptcp/wire"
 )
@@ -81,11 +82,28 @@ func (s *Stack) joinCookieACK(now time.Time, req *tcp.Request) (tcp.Hooks, error
 	if ok && now.Before(jc.expires) {
 		c = s.connByToken(jc.token)
 	}
+	refuse := func(r wire.MPTCPRstReason) (tcp.Hooks, error) {
+		return &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
+	}
 	if c == nil || c.state == StateClosed {
 		s.mib.Inc(MPJoinCookieInvalid)
-		r := wire.MPTCPRstReasonMPTCPError
-		return &rstHooks{reason: r, mib: &s.mib}, joinRefused{r}
+		return refuse(wire.MPTCPRstReasonMPTCPError)
+	}
+	// The limits held at the SYN; other joins may have completed since.
+	if !c.joinLimitsHold(now, req, jc.state.peerBackup) {
+		s.mib.Inc(MPJoinRejected)
+		return refuse(wire.MPTCPRstReasonAdminProhibited)
 	}
 	s.mib.Inc(MPJoinSYNCookie)
 	return c.joinSubflow(req, jc.state), nil
+}
+
+// joinLimitsHold reports whether the connection's subflow limits and its
+// path manager still admit a join on req's path.
+func (c *Conn) joinLimitsHold(now time.Time, req *tcp.Request, backup bool) bool {
+	if c.canAcceptJoin(req.Local) != nil {
+		return false
+	}
+	a, ok := c.pm.(pm.JoinAdmitter)
+	return !ok || a.AdmitJoin(now, pmView{c}, req.Local, req.Remote, backup) == nil
 }
