@@ -107,3 +107,48 @@ func TestJoinThroughSYNCookies(t *testing.T) {
 		}
 	}
 }
+
+// The join-cookie table is bounded: with the half-open queue full, a
+// flood of join SYNs naming a live connection fills it (1,024 joins), the
+// next is dropped and counted, and the connection's own transfer goes on.
+func TestJoinCookieTableBounded(t *testing.T) {
+	n, err := NewNet(7, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
+		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := n.StartTransfer(1<<20, 0, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(100 * time.Millisecond)
+	token := p.S.Conn.Info().LocalToken
+	syn := func(sport uint16, opt func(*wire.OptionBuilder)) {
+		t.Helper()
+		var b wire.OptionBuilder
+		_ = b.AddMSS(1400)
+		opt(&b)
+		f := wire.TCPFields{SrcPort: sport, DstPort: 80, Seq: 1000, Flags: wire.FlagSYN, Window: 65535}
+		if err := n.Inject(wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, b.Bytes(), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	syn(4000, func(*wire.OptionBuilder) {}) // fills the queue
+	const flood = 1100
+	for i := range flood {
+		syn(uint16(5000+i), func(b *wire.OptionBuilder) {
+			_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYN, AddrID: 9, Token: token, Nonce: uint32(i)})
+		})
+	}
+	if !n.RunUntilDone(p, time.Minute) {
+		t.Fatalf("transfer: %v", p.Check(1<<20, 0))
+	}
+	if err := p.Check(1<<20, 0); err != nil {
+		t.Fatal(err)
+	}
+	sm := n.SS.MIB()
+	if got := sm.Get(core.MPJoinCookieDrop); got != flood-1024 {
+		t.Errorf("MPJoinCookieDrop %d, want %d (table of 1,024): %v", got, flood-1024, sm.Map(false))
+	}
+}
