@@ -73,7 +73,8 @@ func (s *Stack) roomForJoinCookie(now time.Time) bool {
 // joinCookieACK completes a join whose cookie came back: its state is
 // taken from the table, and the third ACK's HMAC is then checked as for
 // any join (joinAckReceived). A cookie ACK for a join the table does not
-// hold (expired, or never answered by us) is refused with a RST.
+// hold (expired, or never answered by us), or whose connection closed
+// meanwhile, is refused with a RST.
 func (s *Stack) joinCookieACK(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
 	key := joinCookieKey{req.Local, req.Remote}
 	jc, ok := s.joinCookies[key]

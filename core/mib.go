@@ -196,7 +196,7 @@ const (
 	MPJoinSYNCookie
 	// MPJoinCookieDrop counts join SYNs dropped, the listener's half-open queue and the join-cookie table both full. Not a kernel counter.
 	MPJoinCookieDrop
-	// MPJoinCookieInvalid counts cookie ACKs of joins the join-cookie table did not hold (expired, or never answered), refused with a RST. Not a kernel counter.
+	// MPJoinCookieInvalid counts cookie ACKs of joins the join-cookie table did not hold (expired, or never answered) or whose connection closed meanwhile, refused with a RST. Not a kernel counter.
 	MPJoinCookieInvalid
 
 	numCounters

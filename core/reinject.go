@@ -89,22 +89,30 @@ func (c *Conn) pushReinject(now time.Time) {
 // checkStale marks subflows whose retransmission timer fired as stale and
 // reinjects their outstanding data: a path that stopped delivering must
 // not hold the connection's data hostage. The subflow recovers (and is
-// used again) when it gets an acknowledgment.
+// used again) when it gets an acknowledgment. Its data is sent elsewhere
+// when it turns stale, and at a later timeout only if it was given data
+// since (when every subflow is stale): otherwise that timeout finds the
+// same data outstanding, already sent again and looked after by the
+// connection-level timeout below, and sending it once more per timeout
+// multiplied the traffic of congested paths.
 func (c *Conn) checkStale(now time.Time) {
 	if c.fallen {
 		return
 	}
 	for _, sf := range c.subflows {
-		if sf.rtoFired {
-			sf.rtoFired = false
-			if len(c.subflows) > 1 && !sf.closed {
-				if !sf.stale {
-					sf.stale = true
-					c.stack.mib.Inc(SubflowStale)
-				}
-				c.reinjectFrom(sf)
-			}
+		if !sf.rtoFired {
+			continue
 		}
+		sf.rtoFired = false
+		if len(c.subflows) < 2 || sf.closed || sf.stale && !sf.sentStale {
+			continue
+		}
+		if !sf.stale {
+			sf.stale = true
+			c.stack.mib.Inc(SubflowStale)
+		}
+		sf.sentStale = false
+		c.reinjectFrom(sf)
 	}
 	// Connection-level timeout: the DATA_ACK has not moved for a while
 	// although data is outstanding; the receiver may have dropped data

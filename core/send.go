@@ -128,6 +128,7 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 		m.csum = dssChecksum(dsn, uint32(off+1), uint16(k), p, q)
 	}
 	sf.tx.push(m)
+	sf.sentStale = sf.sentStale || sf.stale
 	sf.sentStarts[sf.sentN%len(sf.sentStarts)] = dsn
 	sf.sentN++
 	sf.bytesSent += uint64(k)

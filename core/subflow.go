@@ -83,6 +83,10 @@ type subflow struct {
 	// Stale detection.
 	rtoFired bool // the engine reported a retransmission timeout
 	stale    bool
+	// sentStale: data was given to the subflow while it was stale (the
+	// scheduler uses stale subflows when no other is usable): a later
+	// timeout sends that data elsewhere too.
+	sentStale bool
 
 	// Cached engine state, refreshed by refresh().
 	info tcp.Stats

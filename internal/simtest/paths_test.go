@@ -55,6 +55,54 @@ func TestPathOutage(t *testing.T) {
 	}
 }
 
+// TestOutageReinjectsOnce: when a path stops delivering, what its subflow
+// held is sent again on the other path once, not once more at each of its
+// retransmission timeouts while the slower path is still delivering the
+// first copy (that multiplied the traffic of congested paths: 25.9 MB
+// reinjected for 10 MB of responses with 1,000 connections on two paths).
+func TestOutageReinjectsOnce(t *testing.T) {
+	n, err := NewNet(41, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}, {Rate: 2e6, Delay: 50 * time.Millisecond}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const down = 4 << 20
+	p, err := n.StartTransfer(0, down, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(1500 * time.Millisecond)
+	held := pathInFlight(p, 0)
+	n.PathLinks[0].SetUp(false)
+	n.Sim.RunFor(4 * time.Second)
+	n.PathLinks[0].SetUp(true)
+	n.RunUntilDone(p, 60*time.Second)
+	if err := p.Check(0, down); err != nil {
+		logState(t, n, p)
+		t.Fatal(err)
+	}
+	re := n.SS.MIB().Get(core.ReinjectBytes)
+	t.Logf("held on the failed path %d bytes, reinjected %d", held, re)
+	// Before, each timeout of the failed subflow queued what the slow
+	// path had not yet delivered once more: 132,804 bytes reinjected for
+	// 109,956 held (this seed is deterministic); now 88,536.
+	if held == 0 || re > held {
+		t.Errorf("held %d bytes on the failed path, reinjected %d: more than once", held, re)
+	}
+}
+
+// pathInFlight is what the server's subflows of client path i have sent
+// and not had acknowledged.
+func pathInFlight(p *Pair, i int) uint64 {
+	want := fmt.Sprintf("10.0.%d.2", i+1)
+	var b uint64
+	for _, s := range p.S.Conn.Info().Subflows {
+		if s.Remote.Addr().String() == want {
+			b += uint64(s.InFlight)
+		}
+	}
+	return b
+}
+
 // pathBytes is what the server sent on the subflows of client path i.
 func pathBytes(p *Pair, i int) uint64 {
 	if p.S == nil {
