@@ -9,6 +9,23 @@ import (
 	"github.com/mptcp-go/mptcp/wire"
 )
 
+// injectSYN injects a SYN to the server's port 80 from 10.8.0.77, an
+// address nobody answers for (so its half-open entry stays), with the
+// options opt adds after MSS.
+func injectSYN(t *testing.T, n *Net, sport uint16, opt func(*wire.OptionBuilder)) {
+	t.Helper()
+	var b wire.OptionBuilder
+	_ = b.AddMSS(1400)
+	opt(&b)
+	f := wire.TCPFields{SrcPort: sport, DstPort: 80, Seq: 1000, Flags: wire.FlagSYN, Window: 65535}
+	if err := n.Inject(wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, b.Bytes(), nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noOptions adds nothing to a SYN.
+func noOptions(*wire.OptionBuilder) {}
+
 // With the listener's half-open queue full, an MP_CAPABLE SYN still gets
 // MPTCP (issue 21, finding 3): the cookie SYN/ACK offers a key, the third
 // ACK brings both keys back, and the transfer runs over MPTCP; a join SYN
@@ -21,25 +38,15 @@ func TestMPTCPThroughSYNCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A SYN from an address nobody answers for fills the queue.
-	syn := func(sport uint16, opt func(*wire.OptionBuilder)) []byte {
-		var b wire.OptionBuilder
-		_ = b.AddMSS(1400)
-		opt(&b)
-		f := wire.TCPFields{SrcPort: sport, DstPort: 80, Seq: 1000, Flags: wire.FlagSYN, Window: 65535}
-		return wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, b.Bytes(), nil)
-	}
 	p, err := n.StartTransfer(64<<10, 64<<10, core.ConnOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The transfer's own SYN is on its way; the forged one overtakes it
-	// (the injector is a millisecond from the router).
-	if err := n.Inject(syn(4000, func(b *wire.OptionBuilder) {
+	// (the injector is a millisecond from the router) and fills the queue.
+	injectSYN(t, n, 4000, func(b *wire.OptionBuilder) {
 		_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYN, Version: wire.MPTCPVersion, Flags: wire.MPCapableHMACSHA256})
-	})); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if !n.RunUntilDone(p, time.Minute) {
 		t.Fatalf("transfer: %v", p.Check(64<<10, 64<<10))
 	}
@@ -55,11 +62,9 @@ func TestMPTCPThroughSYNCookies(t *testing.T) {
 		t.Fatalf("the cookie connection is not MPTCP: server %v client %v", sm.Map(false), cm.Map(false))
 	}
 	// A join with a made-up token while the queue is still full.
-	if err := n.Inject(syn(4001, func(b *wire.OptionBuilder) {
+	injectSYN(t, n, 4001, func(b *wire.OptionBuilder) {
 		_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYN, AddrID: 3, Token: 0xdeadbeef, Nonce: 7})
-	})); err != nil {
-		t.Fatal(err)
-	}
+	})
 	n.Sim.RunFor(100 * time.Millisecond)
 	sm = n.SS.MIB()
 	if sm.Get(core.MPJoinNoTokenFound) != 1 || sm.Get(core.MPRstTx) == 0 {
@@ -82,14 +87,9 @@ func TestJoinThroughSYNCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A SYN from an address nobody answers for fills the queue (for
-	// longer than the test) before the client's SYNs arrive.
-	var b wire.OptionBuilder
-	_ = b.AddMSS(1400)
-	f := wire.TCPFields{SrcPort: 4000, DstPort: 80, Seq: 1000, Flags: wire.FlagSYN, Window: 65535}
-	if err := n.Inject(wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, b.Bytes(), nil)); err != nil {
-		t.Fatal(err)
-	}
+	// A forged SYN fills the queue (for longer than the test) before the
+	// client's SYNs arrive.
+	injectSYN(t, n, 4000, noOptions)
 	if !n.RunUntilDone(p, time.Minute) {
 		t.Fatalf("transfer: %v", p.Check(4<<20, 0))
 	}
@@ -124,20 +124,10 @@ func TestJoinCookieTableBounded(t *testing.T) {
 	}
 	n.Sim.RunFor(100 * time.Millisecond)
 	token := p.S.Conn.Info().LocalToken
-	syn := func(sport uint16, opt func(*wire.OptionBuilder)) {
-		t.Helper()
-		var b wire.OptionBuilder
-		_ = b.AddMSS(1400)
-		opt(&b)
-		f := wire.TCPFields{SrcPort: sport, DstPort: 80, Seq: 1000, Flags: wire.FlagSYN, Window: 65535}
-		if err := n.Inject(wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, b.Bytes(), nil)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	syn(4000, func(*wire.OptionBuilder) {}) // fills the queue
+	injectSYN(t, n, 4000, noOptions) // fills the queue
 	const flood = 1100
 	for i := range flood {
-		syn(uint16(5000+i), func(b *wire.OptionBuilder) {
+		injectSYN(t, n, uint16(5000+i), func(b *wire.OptionBuilder) {
 			_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYN, AddrID: 9, Token: token, Nonce: uint32(i)})
 		})
 	}
