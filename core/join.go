@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/mptcp-go/mptcp/pm"
@@ -28,9 +29,7 @@ func (s *Stack) joinRequest(now time.Time, req *tcp.Request, l *Listener) (tcp.H
 	if c == nil {
 		return refusal, err
 	}
-	j := &req.Options.MPTCP.Join
-	return c.joinSubflow(req, joinState{remoteID: j.AddrID, remoteNonce: j.Nonce, peerBackup: j.Backup,
-		localNonce: nonce32(s.rand)}), nil
+	return c.joinSubflow(req, s.newJoinState(&req.Options.MPTCP.Join)), nil
 }
 
 // admitJoin finds the connection an MP_JOIN SYN names and admits the new
@@ -85,17 +84,29 @@ type joinState struct {
 	peerBackup              bool
 }
 
+// newJoinState takes what a join SYN says and draws the listener's nonce.
+func (s *Stack) newJoinState(j *wire.MPJoin) joinState {
+	return joinState{remoteID: j.AddrID, remoteNonce: j.Nonce, peerBackup: j.Backup, localNonce: nonce32(s.rand)}
+}
+
+// joinSynAck is the MP_JOIN of the SYN/ACK answering a join to local:
+// our address ID and backup flag, our nonce and the truncated HMAC over
+// both nonces.
+func (c *Conn) joinSynAck(local netip.Addr, js joinState) wire.MPJoin {
+	return wire.MPJoin{Form: wire.MPJoinSYNACK, Backup: c.localBackup(local), AddrID: c.localIDFor(local),
+		Nonce: js.localNonce, TruncatedHMAC: wire.JoinSynAckHMAC(c.local.key, c.remoteKey, js.localNonce, js.remoteNonce)}
+}
+
 // joinSubflow makes the listener side of a join admitted on req.
 func (c *Conn) joinSubflow(req *tcp.Request, js joinState) *subflow {
+	sa := c.joinSynAck(req.Local.Addr(), js)
 	sf := c.newSubflow(false, false)
 	sf.learnShift(req.Options)
 	sf.remoteID = js.remoteID
 	sf.remoteNonce = js.remoteNonce
 	sf.peerBackup = js.peerBackup
 	sf.localNonce = js.localNonce
-	sf.localID = c.localIDFor(req.Local.Addr())
-	sf.backup = c.localBackup(req.Local.Addr())
-	sf.joinTHMAC = wire.JoinSynAckHMAC(c.local.key, c.remoteKey, sf.localNonce, sf.remoteNonce)
+	sf.localID, sf.backup, sf.joinTHMAC = sa.AddrID, sa.Backup, sa.TruncatedHMAC
 	sf.local, sf.remote = req.Local, req.Remote
 	return sf
 }

@@ -45,14 +45,13 @@ func (s *Stack) joinCookieSYN(now time.Time, req *tcp.Request, b *wire.OptionBui
 		return nil, tcp.ErrDrop // repeated by its sender
 	}
 	j := &req.Options.MPTCP.Join
-	js := joinState{remoteID: j.AddrID, remoteNonce: j.Nonce, peerBackup: j.Backup, localNonce: nonce32(s.rand)}
+	js := s.newJoinState(j)
 	if s.joinCookies == nil {
 		s.joinCookies = make(map[joinCookieKey]joinCookie)
 	}
 	s.joinCookies[key] = joinCookie{token: j.Token, state: js, expires: now.Add(handshakeTimeout)}
-	_ = b.AddMPJoin(&wire.MPJoin{Form: wire.MPJoinSYNACK, Backup: c.localBackup(req.Local.Addr()),
-		AddrID: c.localIDFor(req.Local.Addr()), Nonce: js.localNonce,
-		TruncatedHMAC: wire.JoinSynAckHMAC(c.local.key, c.remoteKey, js.localNonce, js.remoteNonce)})
+	sa := c.joinSynAck(req.Local.Addr(), js)
+	_ = b.AddMPJoin(&sa)
 	return nil, nil
 }
 

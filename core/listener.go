@@ -101,11 +101,7 @@ func (l *Listener) SYN(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
 	case mp.Has(wire.SubtypeMPJoin) && mp.Join.Form == wire.MPJoinSYN:
 		return s.joinRequest(now, req, l)
 	case mp.Has(wire.SubtypeMPCapable) && mp.Capable.Form == wire.MPCapableSYN:
-		s.mib.Inc(MPCapableSYNRX)
-		if l.joinOnly {
-			// A port announced for joins takes no new connection, as the
-			// kernel refuses MP_CAPABLE on a port-based endpoint.
-			s.mib.Inc(MPCapableEndpAttempt)
+		if !l.takesCapable() {
 			return nil, tcp.ErrDrop
 		}
 		return l.capableRequest(now, req)
@@ -156,6 +152,19 @@ func (l *Listener) plainRequest(now time.Time, req *tcp.Request) (tcp.Hooks, err
 	return sf, nil
 }
 
+// takesCapable counts an MP_CAPABLE SYN and reports whether the listener
+// takes it: a port announced for joins takes no new connection, as the
+// kernel refuses MP_CAPABLE on a port-based endpoint.
+func (l *Listener) takesCapable() bool {
+	mib := &l.stack.mib
+	mib.Inc(MPCapableSYNRX)
+	if l.joinOnly {
+		mib.Inc(MPCapableEndpAttempt)
+		return false
+	}
+	return true
+}
+
 // CookieSYN implements tcp.CookieHooks: a SYN the listener answers with
 // a SYN cookie, its half-open queue full. MPTCP survives the cookie as
 // on Linux (subflow_check_req with req->syncookie): an MP_CAPABLE SYN gets
@@ -172,9 +181,7 @@ func (l *Listener) CookieSYN(now time.Time, req *tcp.Request, b *wire.OptionBuil
 	case mp.Has(wire.SubtypeMPJoin) && mp.Join.Form == wire.MPJoinSYN:
 		return s.joinCookieSYN(now, req, b)
 	case mp.Has(wire.SubtypeMPCapable) && mp.Capable.Form == wire.MPCapableSYN:
-		s.mib.Inc(MPCapableSYNRX)
-		if l.joinOnly {
-			s.mib.Inc(MPCapableEndpAttempt)
+		if !l.takesCapable() {
 			return nil, tcp.ErrDrop
 		}
 		if s.cfg.DisableMPTCP || !capableUnderstood(&mp.Capable) {
