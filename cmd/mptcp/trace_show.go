@@ -175,7 +175,7 @@ func printTraceSummary(w io.Writer, recs []observe.TraceRecord) {
 	}
 	sort.Ints(ids)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "[ID]\tlocal\tremote\tsampled (s)\tdata bytes\tMbit/s\tretrans\tcwnd max (kB)\tsrtt (ms)\tscheduled\t")
+	fmt.Fprintln(tw, "[ID]\tlocal\tremote\tsampled (s)\tdata bytes\tMbit/s\tretrans\tcwnd max (kB)\tsrtt min-max (ms)\tscheduled\t")
 	for _, id := range ids {
 		s := subs[id]
 		rate, retrans, share := "-", "-", "-"

@@ -1,12 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestTracePlot: mptcp sim --trace writes a trace that mptcp trace plot
@@ -62,9 +64,12 @@ var updateFigures = flag.Bool("update-figures", false, "rewrite docs/images from
 // their transcripts make it.
 const traceFigure = "../../docs/images/trace-aggregate.svg"
 
-// TestTraceFigureInDocs: the figure of a trace the docs show is what
+// TestTraceFigureInDocs: the figure of a trace the docs show is one that
 // "mptcp sim aggregate --duration 3s --trace agg.jsonl" and "mptcp trace
-// plot agg.jsonl" make today (the simulator is deterministic).
+// plot agg.jsonl" draw: the same title (connection, side, policies),
+// axes and legend (each subflow's addresses). Its curves and tick values
+// follow the stack's every change, so they are not compared; with
+// -update-figures the test draws the figure again into the docs.
 func TestTraceFigureInDocs(t *testing.T) {
 	dir := t.TempDir()
 	tr, fig := filepath.Join(dir, "agg.jsonl"), filepath.Join(dir, "agg.svg")
@@ -74,22 +79,30 @@ func TestTraceFigureInDocs(t *testing.T) {
 	if code, _, errOut := runCmd("trace", "plot", tr); code != 0 {
 		t.Fatalf("trace plot: exit %d: %s", code, errOut)
 	}
-	got, err := os.ReadFile(fig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readFile(t, fig)
 	if *updateFigures {
-		if err := os.WriteFile(traceFigure, got, 0o644); err != nil {
+		if err := os.WriteFile(traceFigure, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(traceFigure)
-	if err != nil {
-		t.Fatal(err)
+	want := readFile(t, traceFigure)
+	if g, w := svgWords(got), svgWords(want); !slices.Equal(g, w) {
+		t.Errorf("%s is not a figure of the trace the docs' commands write now:\n  its words %q\n  drawn now %q\ncheck the docs' trace transcripts, then go test ./cmd/mptcp -run TestTraceFigureInDocs -update-figures", traceFigure, w, g)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is not the figure the docs' commands draw now (the simulation or the plot changed): check the new one and the docs' trace transcripts, then go test ./cmd/mptcp -run TestTraceFigureInDocs -update-figures", traceFigure)
+}
+
+// svgTextRE matches an SVG text element; svgWords keeps the texts with a
+// letter in them (title, axis labels, legend), not the tick values.
+var svgTextRE = regexp.MustCompile(`(?s)<text[^>]*>([^<]*)</text>`)
+
+func svgWords(svg string) []string {
+	var out []string
+	for _, m := range svgTextRE.FindAllStringSubmatch(svg, -1) {
+		if strings.ContainsFunc(m[1], unicode.IsLetter) {
+			out = append(out, m[1])
+		}
 	}
+	return out
 }
 
 func readFile(t *testing.T, name string) string {
