@@ -71,8 +71,9 @@ type Conn struct {
 	// fully: the MP_CAPABLE handshake is complete on both sides (the
 	// kernel's fully_established): joins and address signals may flow.
 	fully bool
-	// peerDSN64: the peer maps its data with 8-octet DSNs; our DATA_ACKs
-	// are 8 octets too (Linux's use_64bit_ack).
+	// peerDSN64: the peer's latest mapping with data used an 8-octet
+	// DSN; our DATA_ACKs are 8 octets too (Linux's use_64bit_ack, which
+	// follows each mapping the same way).
 	peerDSN64 bool
 
 	// Fallback (RFC 8684 section 3.7).

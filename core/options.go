@@ -148,8 +148,8 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 		m.n--
 	}
 	m.dsn = expandIf(c.rcv.nxt, d.DSN, d.DSN64)
-	if d.DSN64 && seg.Len > 0 {
-		c.peerDSN64 = true
+	if seg.Len > 0 {
+		c.peerDSN64 = d.DSN64
 	}
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		if v := sf.mappingRefused(now, seg, m, err); v != tcp.Accept {
