@@ -52,7 +52,7 @@ const (
 	LimitReceiveBuffer = "receive buffer" // the connection's receive buffer is full
 	LimitApplication   = "application"    // the sender has nothing to send
 	LimitLoss          = "loss"           // over 2% of the bytes sent were retransmitted
-	LimitWindow        = "receive window" // in flight fills the peer's window
+	LimitWindow        = "receive window" // the connection's bytes in flight fill the peer's window
 	LimitCwnd          = "congestion window"
 	LimitRTT           = "rtt" // over twice the fastest subflow's RTT: the scheduler prefers the others
 	LimitNone          = ""
@@ -103,36 +103,46 @@ func Diagnose(socks []Socket, keep func(*Socket) bool) []ConnLimit {
 			cl.Limit = LimitReceiveBuffer
 		}
 		sfs := subs[s.MPTCP.Token]
-		var fastest time.Duration
+		c := connView{sendQ: s.SendQ}
 		for _, sf := range sfs {
-			if sf.TCP.RTT > 0 && (fastest == 0 || sf.TCP.RTT < fastest) {
-				fastest = sf.TCP.RTT
+			if sf.TCP.RTT > 0 && (c.fastest == 0 || sf.TCP.RTT < c.fastest) {
+				c.fastest = sf.TCP.RTT
 			}
+			c.inFlight += uint64(sf.TCP.Unacked) * uint64(max(sf.TCP.MSS, 1))
 		}
 		for _, sf := range sfs {
 			cl.Subflows = append(cl.Subflows, SubflowLimit{Local: sf.Local, Peer: sf.Peer, RTT: sf.TCP.RTT, Cwnd: sf.TCP.Cwnd,
-				DeliveryRate: sf.TCP.DeliveryRate, Limit: subflowLimit(sf, s.SendQ, fastest)})
+				DeliveryRate: sf.TCP.DeliveryRate, Limit: subflowLimit(sf, c)})
 		}
 		out = append(out, cl)
 	}
 	return out
 }
 
-// subflowLimit is the first limit that applies to a subflow; sendQ is
-// its connection's unsent and unacknowledged bytes.
-func subflowLimit(sf *Socket, sendQ uint32, fastest time.Duration) string {
+// connView is what subflowLimit needs of a subflow's connection.
+type connView struct {
+	sendQ    uint32        // unsent and unacknowledged bytes
+	inFlight uint64        // bytes in flight on all its subflows
+	fastest  time.Duration // the smallest RTT of its subflows
+}
+
+// subflowLimit is the first limit that applies to a subflow. The peer's
+// receive window is the connection's, shared by its subflows (RFC 8684,
+// section 3.3.4): it holds a subflow back when the connection's bytes in
+// flight on all of them fill it, not only the subflow's own.
+func subflowLimit(sf *Socket, c connView) string {
 	t := sf.TCP
-	mss := max(t.MSS, 1)
+	mss := uint64(max(t.MSS, 1))
 	switch {
-	case t.Unacked == 0 && sendQ == 0:
+	case t.Unacked == 0 && c.sendQ == 0:
 		return LimitApplication
 	case t.BytesSent > 0 && t.BytesRetrans*50 > t.BytesSent:
 		return LimitLoss
-	case t.SndWnd > 0 && (t.Unacked+1)*mss >= t.SndWnd:
+	case t.SndWnd > 0 && max(c.inFlight, uint64(t.Unacked)*mss)+mss >= uint64(t.SndWnd):
 		return LimitWindow
 	case t.Cwnd > 0 && t.Unacked+1 >= t.Cwnd:
 		return LimitCwnd
-	case fastest > 0 && t.RTT > 2*fastest:
+	case c.fastest > 0 && t.RTT > 2*c.fastest:
 		return LimitRTT
 	}
 	return LimitNone

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,5 +146,59 @@ func TestTraceDir(t *testing.T) {
 	}
 	if kinds["event"] < 2 || kinds["sched"] == 0 || kinds["sample"] < 2 {
 		t.Errorf("records by kind %v: want the events, decisions and both subflows' samples", kinds)
+	}
+}
+
+// listed is a Source that lists fixed connections.
+type listed []core.ConnInfo
+
+func (l listed) Conns() []core.ConnInfo { return l }
+func (l listed) MIB() core.MIBSnapshot  { return core.MIBSnapshot{} }
+
+// TestTraceDirSampleAtClose: a connection that closes before the first
+// sample is due still gets one, its state at CLOSED.
+func TestTraceDirSampleAtClose(t *testing.T) {
+	rec := observe.NewRecorder(0)
+	const token = 0x1234abcd
+	src := listed{{LocalToken: token, State: core.StateClosed, Subflows: []core.SubflowInfo{{ID: 0, Initial: true,
+		Local: netip.MustParseAddrPort("10.0.0.1:80"), Remote: netip.MustParseAddrPort("10.0.0.2:4000")}}}}
+	dir := t.TempDir()
+	td, err := observe.NewTraceDir(dir, src, rec, observe.TraceDirOptions{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- td.Run(ctx) }()
+	start := time.Unix(1e9, 0)
+	rec.Sink(core.Event{Type: core.EventCreated, Time: start, Token: token, Server: true, Subflow: -1})
+	rec.Sink(core.Event{Type: core.EventClosed, Time: start.Add(30 * time.Millisecond), Token: token, Server: true, Subflow: -1})
+	name := filepath.Join(dir, "1234abcd.jsonl")
+	for ctx.Err() == nil {
+		if b, _ := os.ReadFile(name); bytes.Contains(b, []byte(`"type":"closed"`)) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	recs, err := observe.ReadTraceFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var samples int
+	for _, r := range recs {
+		if r.Kind == observe.TraceKindSample {
+			samples++
+			if r.T != 0.03 || r.Local != "10.0.0.1:80" {
+				t.Errorf("sample %+v, want the subflow at t=0.03", r)
+			}
+		}
+	}
+	if samples != 1 {
+		t.Errorf("%d samples, want the one at CLOSED", samples)
 	}
 }

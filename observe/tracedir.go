@@ -76,6 +76,7 @@ func (d *TraceDir) Run(ctx context.Context) error {
 			if tf := d.file(ev.Token, ev.Time); tf != nil {
 				tf.t.Event(ev)
 				if ev.Type == core.EventClosed {
+					d.lastSample(tf, ev)
 					tf.done = true
 					d.close(tf)
 				}
@@ -108,6 +109,19 @@ func (d *TraceDir) file(token uint32, now time.Time) *traceFile {
 	tf := &traceFile{f: f, w: w, t: NewTracer(w, token, now)}
 	d.files[token] = tf
 	return tf
+}
+
+// lastSample writes the closing connection's final state, when the stack
+// still lists it, so that a connection shorter than the interval has one
+// sample too.
+func (d *TraceDir) lastSample(tf *traceFile, ev core.Event) {
+	conns := d.src.Conns()
+	for i := range conns {
+		if conns[i].LocalToken == ev.Token {
+			tf.t.Sample(ev.Time, &conns[i])
+			return
+		}
+	}
 }
 
 // sample writes every listed connection and forgets the traces of

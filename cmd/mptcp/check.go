@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/checkserve"
@@ -28,8 +27,15 @@ var cmdCheckServe = &Command{
 connection is Multipath TCP, its version, the subflows seen and their
 addresses, whether a subflow joined, whether checksums are on, and the
 fallback reason. curl and other tools get plain text, browsers an HTML page
-that also asks every --ports port from the browser (a port where a
-middlebox strips MPTCP shows as "stripped"), and /json answers in JSON.
+that also asks every --ports and --tls-ports port from the browser (a port
+where a middlebox strips MPTCP shows as "stripped"), and /json answers in
+JSON.
+
+HTTPS runs on --tls-ports with the certificate in --tls-cert and --tls-key
+(PEM files, read again when they change), or with a certificate generated
+at start by --tls-self-signed (for tests and demos: clients accept it with
+curl --insecure, or check the public key pin it prints with curl
+--pinnedpubkey).
 Echo (RFC 862) and discard (RFC 863) services run beside it for tests.
 Requests and connections are rate-limited per client address.
 
@@ -47,6 +53,7 @@ func init() {
 type checkFlags struct {
 	perfFlags
 	ports   string
+	tls     checkTLSFlags
 	bind    string
 	echo    int
 	discard int
@@ -65,7 +72,8 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 	fs.BoolVar(&f.noRoute, "no-route", false, "user stack: do not add host routes for the addresses into the devices")
 	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, /metrics) on `ADDR`")
 	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR`")
-	fs.StringVar(&f.ports, "ports", "80,443,8080", "HTTP `ports`, comma-separated; the page probes each")
+	fs.StringVar(&f.ports, "ports", "80,8080", "HTTP `ports`, comma-separated; the page probes each")
+	f.tls.define(fs)
 	fs.StringVar(&f.bind, "bind", "", "listen on this `address` only (default: every address)")
 	fs.IntVar(&f.echo, "echo", 7, "echo service (RFC 862) `port`, 0 for none")
 	fs.IntVar(&f.discard, "discard", 9, "discard service (RFC 863) `port`, 0 for none")
@@ -77,13 +85,13 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 		if len(inv.Args) != 0 {
 			return usagef("check serve takes no arguments, got %q", inv.Args[0])
 		}
-		var ports []int
-		for _, p := range strings.Split(f.ports, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(p))
-			if err != nil || n < 1 || n > 65535 {
-				return usagef("--ports: %q is not a port", p)
-			}
-			ports = append(ports, n)
+		ports, err := checkPorts("--ports", f.ports)
+		if err != nil {
+			return err
+		}
+		tlsConf, tlsPorts, tlsDesc, err := f.tls.config(fs, ports, append(splitFlag(f.addrs), f.bind))
+		if err != nil {
+			return err
 		}
 		if f.echo < 0 || f.echo > 65535 || f.discard < 0 || f.discard > 65535 || f.rate < 0 || f.burst < 0 {
 			return usagef("--echo, --discard, --rate and --burst take ports and non-negative numbers")
@@ -101,7 +109,7 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 			inspect = checkserve.User
 		}
 		limit := &checkserve.Limiter{Rate: f.rate, Burst: f.burst}
-		site := &checkserve.Site{Inspect: inspect, Ports: ports, Limit: limit}
+		site := &checkserve.Site{Inspect: inspect, Ports: ports, TLSPorts: tlsPorts, Limit: limit}
 		ctx := inv.Context()
 		if f.timeout > 0 {
 			var cancel context.CancelFunc
@@ -109,21 +117,26 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 			defer cancel()
 		}
 		addr := func(port int) string { return net.JoinHostPort(f.bind, strconv.Itoa(port)) }
-		errc := make(chan error, len(ports)+2)
+		errc := make(chan error, len(ports)+len(tlsPorts)+2)
 		var closers []io.Closer
 		defer func() {
 			for _, c := range closers {
 				c.Close()
 			}
 		}()
-		for _, p := range ports {
+		for i, p := range append(ports, tlsPorts...) {
 			ln, err := st.listen(addr(p))
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", addr(p), err)
 			}
 			srv := &http.Server{Handler: site, ConnContext: checkserve.ConnContext, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 			closers = append(closers, srv)
-			go func() { errc <- srv.Serve(ln) }()
+			if i < len(ports) {
+				go func() { errc <- srv.Serve(ln) }()
+				continue
+			}
+			srv.TLSConfig = tlsConf
+			go func() { errc <- srv.ServeTLS(ln, "", "") }() // HTTP/2 too, by ALPN
 		}
 		for _, svc := range []struct {
 			port  int
@@ -139,8 +152,8 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 			closers = append(closers, ln)
 			go func() { errc <- svc.serve(ln, limit, time.Minute) }()
 		}
-		fmt.Fprintf(stdout, "mptcp check serve: %s, HTTP on ports %s (JSON at %s), echo %d, discard %d\n",
-			st.describe(), f.ports, checkserve.PathJSON, f.echo, f.discard)
+		fmt.Fprintf(stdout, "mptcp check serve: %s, HTTP on ports %s (JSON at %s), echo %d, discard %d%s\n",
+			st.describe(), joinInts(ports), checkserve.PathJSON, f.echo, f.discard, tlsDesc)
 		select {
 		case <-ctx.Done():
 			return nil

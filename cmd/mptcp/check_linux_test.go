@@ -88,14 +88,15 @@ func needTools(t *testing.T, tools ...string) {
 }
 
 // TestCheckServeKernel is the check site on the kernel's MPTCP with real
-// clients: mptcpize curl says yes, plain curl no, a kernel client with a
-// second subflow endpoint shows two subflows, a port behind TCPOPTSTRIP
-// is seen stripped, echo echoes.
+// clients: mptcpize curl says yes, plain curl no, over HTTP and over HTTPS
+// (a self-signed certificate), a kernel client with a second subflow
+// endpoint shows two subflows, a port behind TCPOPTSTRIP is seen
+// stripped, echo echoes.
 func TestCheckServeKernel(t *testing.T) {
 	needTools(t, "curl", "mptcpize", "iptables")
 	srv, cli := checkNet(t)
 	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
-	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--echo", "7007", "--discard", "9009")
+	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--tls-ports", "8443", "--tls-self-signed", "--echo", "7007", "--discard", "9009")
 
 	yes := curl(t, cli, true, "http://10.16.1.1:8080/")
 	if !strings.HasPrefix(yes, "Yes: your connection uses Multipath TCP (version 1).") || !strings.Contains(yes, "kernel stack") {
@@ -107,6 +108,13 @@ func TestCheckServeKernel(t *testing.T) {
 		t.Errorf("plain curl:\n%s", no)
 	}
 	t.Logf("curl:\n%s", no)
+	if yes := curl(t, cli, true, "https://10.16.1.1:8443/", "--insecure"); !strings.HasPrefix(yes, "Yes: your connection uses Multipath TCP (version 1).") ||
+		!strings.Contains(yes, "(port 8443, HTTPS), kernel stack") {
+		t.Errorf("mptcpize curl over HTTPS:\n%s", yes)
+	}
+	if no := curl(t, cli, false, "https://10.16.1.1:8443/", "--insecure"); !strings.HasPrefix(no, "No: your connection does not use Multipath TCP.") {
+		t.Errorf("plain curl over HTTPS:\n%s", no)
+	}
 	var stripped checkserve.Result
 	if err := json.Unmarshal([]byte(curl(t, cli, true, "http://10.16.1.1:8081"+checkserve.PathJSON)), &stripped); err != nil {
 		t.Fatal(err)

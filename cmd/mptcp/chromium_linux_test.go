@@ -52,7 +52,7 @@ func chromium(t *testing.T, ns *nstest.NS, mptcp bool, url string) (string, imag
 	dir := t.TempDir()
 	shot := filepath.Join(dir, "shot.png")
 	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--virtual-time-budget=4000", "--window-size=900,700"}
+		"--virtual-time-budget=4000", "--window-size=900,700", "--ignore-certificate-errors"}
 	runs := 0
 	cmd := func(extra ...string) *exec.Cmd {
 		runs++ // a profile each: the first run's may still be locked
@@ -116,17 +116,18 @@ func countColor(img image.Image, r, g, b int) int {
 
 // TestCheckPageChromium: headless Chromium under mptcpize renders the
 // check page's "Yes" and its per-port table, the port behind TCPOPTSTRIP
-// shown as stripped.
+// shown as stripped, the HTTPS port (a self-signed certificate, which
+// this Chromium is told to accept) as yes.
 func TestCheckPageChromium(t *testing.T) {
 	needTools(t, "mptcpize", "iptables")
 	needChromium(t)
 	srv, cli := checkNet(t)
 	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
-	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--echo", "0", "--discard", "0")
+	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--tls-ports", "8443", "--tls-self-signed", "--echo", "0", "--discard", "0")
 	curl(t, cli, true, "http://10.16.1.1:8080/json") // up
 	dom, img := chromium(t, cli, true, "http://10.16.1.1:8080/")
 	for _, want := range []string{`<p id="answer" class="yes">Yes</p>`, `<tr id="port-8080"><td>8080</td><td class="state">yes</td>`,
-		`<tr id="port-8081"><td>8081</td><td class="state">stripped</td>`} {
+		`<tr id="port-8081"><td>8081</td><td class="state">stripped</td>`, `<tr id="port-8443"><td>8443 (HTTPS)</td><td class="state">yes</td>`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered page lacks %s", want)
 		}

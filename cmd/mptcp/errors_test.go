@@ -203,3 +203,23 @@ func TestPMEndpointErrorOnce(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 2, %q", code, errOut, want)
 	}
 }
+
+// TestCheckServeTLSFlags: HTTPS flags that cannot work together are
+// refused in one line before anything listens.
+func TestCheckServeTLSFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-ports", "8443"}, "--tls-ports needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"},
+		{[]string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--tls-self-signed", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, "--tls-self-signed and --tls-cert/--tls-key: give one"},
+		{[]string{"--tls-self-signed", "--ports", "8080,8443", "--tls-ports", "8443"}, "port 8443 is in --ports and --tls-ports: one protocol per port"},
+		{[]string{"--tls-self-signed", "--tls-ports", "8443,x"}, `--tls-ports: "x" is not a port`},
+	} {
+		code, _, errOut := runCmd(append([]string{"check", "serve"}, c.args...)...)
+		if want := "mptcp check serve: " + c.want + "\n"; code != 2 || errOut != want {
+			t.Errorf("%q:\n exit %d, stderr %q\n want exit 2, %q", c.args, code, errOut, want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func TestMonitorMatchesKernel(t *testing.T) {
 	defer ec.Close()
 
 	// One connection, kept open until the kernel reports its join.
-	conn := dialCheckUser(ctx, tp.Client, srvAddr, true)
+	conn := dialCheckUser(ctx, tp.Client, srvAddr, 8080, true)
 	if conn == nil {
 		t.Fatal("check serve never listened")
 	}

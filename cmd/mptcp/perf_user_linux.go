@@ -194,20 +194,9 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 		u.desc += ", debug endpoint " + f.debug
 	}
 	if f.traceDir != "" {
-		td, err := observe.NewTraceDir(f.traceDir, h.Stack, rec, observe.TraceDirOptions{})
-		if err != nil {
+		if u.stopTrace, err = startTraceDir(f.traceDir, h.Stack, rec); err != nil {
 			u.close()
-			return nil, fmt.Errorf("--trace: %w", err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- td.Run(ctx) }()
-		u.stopTrace = func() error {
-			cancel()
-			if err := <-done; err != nil {
-				return fmt.Errorf("--trace: %w", err)
-			}
-			return nil
+			return nil, err
 		}
 		u.desc += ", traces in " + f.traceDir
 	}

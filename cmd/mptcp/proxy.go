@@ -44,16 +44,20 @@ func init() {
 	cmdProxy.Add(cmdProxyServer, cmdProxyClient, cmdProxyStatus, cmdProxyBench)
 }
 
-// proxyTransport picks the MPTCP leg's stack; stop undoes what it set up.
-func proxyTransport(name string, uplinks []string, nat bool, log *slog.Logger) (tr proxy.Transport, stop func(), err error) {
+// proxyTransport picks the MPTCP leg's stack, writing a trace of each
+// connection into traceDir if set; stop undoes what it set up.
+func proxyTransport(name string, uplinks []string, nat bool, traceDir string, log *slog.Logger) (tr proxy.Transport, stop func(), err error) {
 	switch name {
 	case "", "kernel":
 		if len(uplinks) > 0 {
 			return tr, nil, usagef("--uplink is for --stack user (the kernel's MPTCP uses its own endpoints: mptcp pm)")
 		}
+		if traceDir != "" {
+			return tr, nil, usagef("--trace is for --stack user: the kernel's MPTCP keeps no per-connection trace (mptcp monitor shows its events, mptcp stat -t -i its subflows)")
+		}
 		return proxy.Kernel, func() {}, nil
 	case "user":
-		return userTransport(uplinks, nat, log)
+		return userTransport(uplinks, nat, traceDir, log)
 	}
 	return tr, nil, usagef("--stack %q: kernel or user", name)
 }
@@ -71,9 +75,9 @@ func proxyLogger(format string, w io.Writer) (*slog.Logger, error) {
 
 // proxyCommon holds the flags both ends of the converter take.
 type proxyCommon struct {
-	config, stack, key, keyFile, status, logFmt *string
-	uplinks                                     listFlag
-	nat, noTFO                                  *bool
+	config, stack, key, keyFile, status, trace, logFmt *string
+	uplinks                                            listFlag
+	nat, noTFO                                         *bool
 }
 
 // addProxyCommon defines the shared flags on fs; section names the YAML
@@ -89,31 +93,34 @@ func addProxyCommon(fs *flag.FlagSet, section, noTFOHelp, keyHelp string) *proxy
 	pc.key = fs.String("key", "", keyHelp)
 	pc.keyFile = fs.String("key-file", "", "`file` holding the pre-shared key")
 	pc.status = fs.String("status", "", "`host:port` of the status endpoint: counters, clients, paths and limits as JSON at /status, Prometheus /metrics, and with --stack user the stack's debug endpoint")
+	pc.trace = fs.String("trace", "", "with --stack user: write a JSON-lines trace of each MPTCP connection into `DIR` (see mptcp trace plot)")
 	pc.logFmt = fs.String("log", "text", "log `format`: text or json")
 	return pc
 }
 
 // apply overrides a section's shared fields with the flags given (the
 // stack's default also where the file names none).
-func (pc *proxyCommon) apply(set map[string]bool, stack, key, keyFile, status *string, tfo **bool) {
+func (pc *proxyCommon) apply(set map[string]bool, stack, key, keyFile, status, trace *string, tfo **bool) {
 	override(set, "stack", stack, *pc.stack, *stack == "")
 	override(set, "key", key, *pc.key, false)
 	override(set, "key-file", keyFile, *pc.keyFile, false)
 	override(set, "status", status, *pc.status, false)
+	override(set, "trace", trace, *pc.trace, false)
 	if set["no-tfo"] {
 		on := !*pc.noTFO
 		*tfo = &on
 	}
 }
 
-// run sets up the logger and the MPTCP leg's stack and runs one end of
-// the converter with them until the invocation's context ends.
-func (pc *proxyCommon) run(inv *Invocation, stack string, end func(context.Context, proxy.Transport, *slog.Logger) error) error {
+// run sets up the logger and the MPTCP leg's stack (tracing into
+// traceDir if set) and runs one end of the converter with them until the
+// invocation's context ends.
+func (pc *proxyCommon) run(inv *Invocation, stack, traceDir string, end func(context.Context, proxy.Transport, *slog.Logger) error) error {
 	log, err := proxyLogger(*pc.logFmt, inv.Stderr)
 	if err != nil {
 		return err
 	}
-	tr, undo, err := proxyTransport(stack, splitFlag(pc.uplinks), *pc.nat, log)
+	tr, undo, err := proxyTransport(stack, splitFlag(pc.uplinks), *pc.nat, traceDir, log)
 	if err != nil {
 		return err
 	}
@@ -144,7 +151,7 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 		}
 		set := visited(fs)
 		override(set, "listen", &cfg.Listen, *listen, cfg.Listen == "")
-		pc.apply(set, &cfg.Stack, &cfg.Key, &cfg.KeyFile, &cfg.Status, &cfg.TFO)
+		pc.apply(set, &cfg.Stack, &cfg.Key, &cfg.KeyFile, &cfg.Status, &cfg.Trace, &cfg.TFO)
 		if set["allow"] {
 			cfg.Allow = splitFlag(allow)
 		}
@@ -164,7 +171,7 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 		if set["max-per-client"] || cfg.MaxPerClient == 0 {
 			cfg.MaxPerClient = *maxPer
 		}
-		return pc.run(inv, cfg.Stack, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
+		return pc.run(inv, cfg.Stack, cfg.Trace, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
 			return proxy.RunServer(ctx, cfg, tr, log)
 		})
 	}
@@ -197,7 +204,7 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		override(set, "transparent", &cfg.Transparent, *transparent, false)
 		override(set, "user", &cfg.User, *user, false)
 		override(set, "password", &cfg.Password, *password, false)
-		pc.apply(set, &cfg.Stack, &cfg.Key, &cfg.KeyFile, &cfg.Status, &cfg.TFO)
+		pc.apply(set, &cfg.Stack, &cfg.Key, &cfg.KeyFile, &cfg.Status, &cfg.Trace, &cfg.TFO)
 		if set["tproxy"] {
 			cfg.TProxy = *tproxy
 		}
@@ -207,7 +214,7 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		if cfg.Server == "" {
 			return usagef("--server HOST:PORT is required")
 		}
-		return pc.run(inv, cfg.Stack, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
+		return pc.run(inv, cfg.Stack, cfg.Trace, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
 			return proxy.RunClient(ctx, cfg, tr, log)
 		})
 	}

@@ -17,8 +17,9 @@ import (
 
 // userTransport starts this project's user-space stack on the uplinks
 // (package host: TUN devices, policy routing, NAT when asked) and returns
-// it as the proxy's MPTCP leg. Each uplink is IFACE or IFACE:backup.
-func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transport, func(), error) {
+// it as the proxy's MPTCP leg, writing a trace of each connection into
+// traceDir if set. Each uplink is IFACE or IFACE:backup.
+func userTransport(uplinks []string, nat bool, traceDir string, log *slog.Logger) (proxy.Transport, func(), error) {
 	if len(uplinks) == 0 {
 		return proxy.Transport{}, nil, usagef("--stack user needs --uplink IFACE (one per path)")
 	}
@@ -36,7 +37,14 @@ func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transpor
 	if err != nil {
 		return proxy.Transport{}, nil, err
 	}
-	log.Info("user-space MPTCP stack up", "uplinks", uplinks, "addrs", fmt.Sprint(h.Addrs()), "nat", nat)
+	stopTrace := func() error { return nil }
+	if traceDir != "" {
+		if stopTrace, err = startTraceDir(traceDir, h.Stack, rec); err != nil {
+			h.Close()
+			return proxy.Transport{}, nil, err
+		}
+	}
+	log.Info("user-space MPTCP stack up", "uplinks", uplinks, "addrs", fmt.Sprint(h.Addrs()), "nat", nat, "trace", traceDir)
 	tr := proxy.Transport{
 		Name: "user",
 		// The user-space stack has no TCP Fast Open yet: the Convert
@@ -55,5 +63,9 @@ func userTransport(uplinks []string, nat bool, log *slog.Logger) (proxy.Transpor
 		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 		defer cancel()
 		_ = h.Shutdown(ctx)
+		// After the stack: the traces end with the connections' close.
+		if err := stopTrace(); err != nil {
+			log.Warn("trace", "err", err)
+		}
 	}, nil
 }

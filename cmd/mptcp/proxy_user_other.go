@@ -9,6 +9,6 @@ import (
 	"github.com/mptcp-go/mptcp/internal/proxy"
 )
 
-func userTransport([]string, bool, *slog.Logger) (proxy.Transport, func(), error) {
+func userTransport([]string, bool, string, *slog.Logger) (proxy.Transport, func(), error) {
 	return proxy.Transport{}, nil, errors.New("--stack user needs Linux (TUN devices and policy routing)")
 }

@@ -8,6 +8,7 @@ package checkserve
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/netip"
 )
@@ -26,6 +27,8 @@ type Result struct {
 	Client string `json:"client"`
 	Server string `json:"server"`
 	Port   int    `json:"port"`
+	// TLS is true when the visitor came over HTTPS.
+	TLS bool `json:"tls"`
 	// Subflows are the subflows the server has seen, the initial first.
 	Subflows []Subflow `json:"subflows"`
 	// Join is true when a subflow joined (MP_JOIN arrived).
@@ -53,8 +56,12 @@ type Inspector func(c net.Conn) Result
 type connKey struct{}
 
 // ConnContext stores the connection in the request context, for the
-// handler to inspect; it is the http.Server's ConnContext.
+// handler to inspect; it is the http.Server's ConnContext. A TLS
+// connection is stored as the connection under it, which the stack made.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
 	return context.WithValue(ctx, connKey{}, c)
 }
 

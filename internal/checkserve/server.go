@@ -23,8 +23,9 @@ var pageHTML string
 type Site struct {
 	// Inspect describes a visitor's connection (Kernel or User).
 	Inspect Inspector
-	// Ports are the ports the site listens on, which its page probes.
-	Ports []int
+	// Ports and TLSPorts are the ports the site serves HTTP and HTTPS
+	// on, which its page probes.
+	Ports, TLSPorts []int
 	// Limit, if set, limits requests per client address.
 	Limit *Limiter
 
@@ -49,6 +50,7 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := s.Inspect(c)
+	res.TLS = r.TLS != nil
 	switch {
 	case r.URL.Path == PathJSON:
 		w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -61,13 +63,30 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		b, _ := json.Marshal(res)
-		ports, _ := json.Marshal(s.Ports)
+		ports, _ := json.Marshal(s.probes())
 		page := strings.NewReplacer("{{RESULT}}", string(b), "{{PORTS}}", string(ports)).Replace(pageHTML)
 		_, _ = io.WriteString(w, page)
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, Text(res))
 	}
+}
+
+// probe is a port the page asks, and whether over HTTPS.
+type probe struct {
+	Port int  `json:"port"`
+	TLS  bool `json:"tls"`
+}
+
+func (s *Site) probes() []probe {
+	var ps []probe
+	for _, p := range s.Ports {
+		ps = append(ps, probe{Port: p})
+	}
+	for _, p := range s.TLSPorts {
+		ps = append(ps, probe{Port: p, TLS: true})
+	}
+	return ps
 }
 
 // browser tells browsers from curl and other tools by their User-Agent.
@@ -83,7 +102,11 @@ func Text(r Result) string {
 	} else {
 		b.WriteString("No: your connection does not use Multipath TCP.\n")
 	}
-	fmt.Fprintf(&b, "client %s, server %s (port %d), %s stack\n", r.Client, r.Server, r.Port, r.Stack)
+	https := ""
+	if r.TLS {
+		https = ", HTTPS"
+	}
+	fmt.Fprintf(&b, "client %s, server %s (port %d%s), %s stack\n", r.Client, r.Server, r.Port, https, r.Stack)
 	if r.MPTCP {
 		fmt.Fprintf(&b, "subflows: %d", len(r.Subflows))
 		if r.Join {

@@ -27,6 +27,7 @@ type ServerConfig struct {
 	AllowLocal   bool     `yaml:"allow_local"`    // allow the converter's own loopback / link-local
 	MaxPerClient int      `yaml:"max_per_client"` // concurrent connections per client address
 	Status       string   `yaml:"status"`         // address of the status/metrics endpoint ("" off)
+	Trace        string   `yaml:"trace"`          // directory for a trace of each MPTCP connection (stack user)
 }
 
 // ClientConfig configures `mptcp proxy client`.
@@ -43,6 +44,7 @@ type ClientConfig struct {
 	Password    string `yaml:"password"` // and password
 	Strict      bool   `yaml:"strict"`   // answer SOCKS/HTTP only after the converter did
 	Status      string `yaml:"status"`
+	Trace       string `yaml:"trace"` // directory for a trace of each MPTCP connection (stack user)
 }
 
 // FileConfig is the YAML file: either section or both.

@@ -1,0 +1,146 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mptcp-go/mptcp/internal/lab"
+	"github.com/mptcp-go/mptcp/observe"
+)
+
+// TestProxyTraceUser: "mptcp proxy client --stack user --trace DIR" (the
+// front end on our stack, two uplinks) relays a curl download through a
+// kernel converter and writes the MPTCP connection's trace: the client
+// side, its events and its subflows' samples.
+func TestProxyTraceUser(t *testing.T) {
+	lab.Require(t)
+	needTools(t, "curl")
+	tp := lab.New(t, lab.Config{Paths: 2})
+	if err := tp.Server.MPTCPLimits(2, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Client.Sysctl("net.ipv4.ip_forward=1"); err != nil {
+		t.Fatal(err)
+	}
+	srvAddr := tp.Paths[0].Server.V4.String()
+	conv, origin := net.JoinHostPort(srvAddr, "5124"), net.JoinHostPort(srvAddr, "8080")
+	var ln net.Listener
+	if err := tp.Server.Do(func() (err error) { ln, err = net.Listen("tcp", origin); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // the origin: a greeting to each client, held open for a few samples
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				io.WriteString(c, "hello through the converter\n")
+				time.Sleep(300 * time.Millisecond)
+				c.Close()
+			}()
+		}
+	}()
+	dir := t.TempDir()
+	startMptcpIn(t, tp.Server, "proxy", "server", "--listen", conv, "--key", "test-key")
+	cli := startMptcpIn(t, tp.Client, "proxy", "client", "--stack", "user", "--uplink", tp.Paths[0].ClientIf, "--uplink", tp.Paths[1].ClientIf,
+		"--server", conv, "--socks", "127.0.0.1:1080", "--key", "test-key", "--trace", dir)
+	var out string
+	var err error
+	for try := 0; try < 50; try++ { // until both ends listen and the stack is up
+		if out, err = tp.Client.Exec("curl", "-sS", "--max-time", "5", "--socks5", "127.0.0.1:1080", "telnet://"+origin); err == nil && out != "" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out != "hello through the converter\n" {
+		t.Fatalf("through the proxies: %q, %v", out, err)
+	}
+	cli.stop(t)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if len(files) == 0 {
+		t.Fatalf("no trace in %s; proxy client said:\n%s", dir, cli.out.String())
+	}
+	recs, err := observe.ReadTraceFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created, samples bool
+	for _, r := range recs {
+		created = created || r.Kind == observe.TraceKindEvent && bytes.Contains(r.Event, []byte(`"type":"created"`))
+		samples = samples || r.Kind == observe.TraceKindSample
+	}
+	if recs[0].Side != "client" || !created || !samples {
+		t.Errorf("trace %s: header %+v, CREATED event %v, samples %v", files[0], recs[0], created, samples)
+	}
+}
+
+// TestProxyTraceKernel: --trace with the kernel's MPTCP is refused in one
+// line that says why, before anything starts.
+func TestProxyTraceKernel(t *testing.T) {
+	for _, end := range [][]string{{"server"}, {"client", "--server", "127.0.0.1:1"}} {
+		code, _, errOut := runCmd(append(append([]string{"proxy"}, end...), "--trace", t.TempDir())...)
+		if code != 2 || !strings.Contains(errOut, "--trace is for --stack user: the kernel's MPTCP keeps no per-connection trace") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("proxy %s --trace: exit %d, %q", end[0], code, errOut)
+		}
+	}
+}
+
+// mptcpProc is this test binary run as mptcp in a namespace.
+type mptcpProc struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{}
+}
+
+// startMptcpIn runs "mptcp ARGS" as a process of its own in namespace n
+// (so that every socket it opens, on any goroutine, is in n) until the
+// test ends or stop is called.
+func startMptcpIn(t *testing.T, n lab.Netns, args ...string) *mptcpProc {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &mptcpProc{cmd: n.Command(append([]string{self}, args...)...), out: &bytes.Buffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "MPTCP_TEST_AS_MAIN=1")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("mptcp %s:\n%s", strings.Join(args, " "), p.out.String())
+		}
+	})
+	return p
+}
+
+// stop ends the process with SIGTERM, as an operator would, and waits for
+// it, killing it if it takes over 10 s.
+func (p *mptcpProc) stop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("mptcp did not stop within 10 s of SIGTERM")
+	}
+}
