@@ -63,7 +63,7 @@ func TestRunFilters(t *testing.T) {
 	startServer(t, tools, srv, 7031, []string{})
 	startServer(t, tools, srv, 7032, []string{})
 	capable := func() int { return mibCounter(t, cli, "MPTcpExtMPCapableSYNACKRX") }
-	mustHave := func(out string, lines ...string) {
+	mustHave := func(t *testing.T, out string, lines ...string) {
 		t.Helper()
 		for _, l := range lines {
 			if !strings.Contains(out, l+"\n") {
@@ -72,28 +72,24 @@ func TestRunFilters(t *testing.T) {
 		}
 	}
 
+	// dialBoth dials a then b under "mptcp run" with filter: only b's
+	// connection must be MPTCP, its descriptor still non-blocking and
+	// close-on-exec.
+	dialBoth := func(t *testing.T, filter []string, a, b string) {
+		before := capable()
+		argv := append(append([]string{tools.mptcp, "run"}, filter...), "--", tools.plainnet, "dial", a, b)
+		mustHave(t, cli.MustRun(argv...), "dial protocol 6 nonblock cloexec "+a, "dial protocol 262 nonblock cloexec "+b)
+		if n := capable() - before; n != 1 {
+			t.Errorf("%d MP_CAPABLE SYN/ACKs received, want 1 (%s's)", n, b)
+		}
+	}
 	t.Run("dst-port", func(t *testing.T) {
-		before := capable()
-		out := cli.MustRun(tools.mptcp, "run", "--dst-port", "7032,8000-9000", "--",
-			tools.plainnet, "dial", urSrvAddr+":7031", urSrvAddr+":7032")
-		mustHave(out, "dial protocol 6 nonblock cloexec "+urSrvAddr+":7031",
-			"dial protocol 262 nonblock cloexec "+urSrvAddr+":7032")
-		if n := capable() - before; n != 1 {
-			t.Errorf("%d MP_CAPABLE SYN/ACKs received, want 1 (port 7032's)", n)
-		}
+		dialBoth(t, []string{"--dst-port", "7032,8000-9000"}, urSrvAddr+":7031", urSrvAddr+":7032")
 		// Outside mptcp run: TCP.
-		mustHave(cli.MustRun(tools.plainnet, "dial", urSrvAddr+":7032"), "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032")
+		mustHave(t, cli.MustRun(tools.plainnet, "dial", urSrvAddr+":7032"), "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032")
 	})
-
 	t.Run("dst", func(t *testing.T) {
-		before := capable()
-		out := cli.MustRun(tools.mptcp, "run", "--dst", "10.28.0.4/30", "--",
-			tools.plainnet, "dial", urSrvAddr+":7031", urSrvAddr2+":7031")
-		mustHave(out, "dial protocol 6 nonblock cloexec "+urSrvAddr+":7031",
-			"dial protocol 262 nonblock cloexec "+urSrvAddr2+":7031")
-		if n := capable() - before; n != 1 {
-			t.Errorf("%d MP_CAPABLE SYN/ACKs received, want 1 (%s's)", n, urSrvAddr2)
-		}
+		dialBoth(t, []string{"--dst", "10.28.0.4/30"}, urSrvAddr+":7031", urSrvAddr2+":7031")
 	})
 
 	t.Run("options", func(t *testing.T) {
@@ -116,7 +112,7 @@ print("protocol", g(socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(socket.
       "same port", s.getsockname()[1] == port, "blocking", s.getblocking(), "cloexec", not s.get_inheritable())
 `
 		out := cli.MustRun(tools.mptcp, "run", "--dst-port", "7031", "--", "python3", "-c", script)
-		mustHave(out, "protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True")
+		mustHave(t, out, "protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True")
 	})
 
 	t.Run("server side", func(t *testing.T) {
@@ -145,7 +141,7 @@ print("protocol", g(socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(socket.
 			t.Errorf("ss -M shows no MPTCP listener on 7033:\n%s", ss)
 		}
 		// An MPTCP client from the server's namespace.
-		mustHave(srv.MustRun(tools.mptcp, "run", "--", tools.plainnet, "dial", urCliAddr+":7033"),
+		mustHave(t, srv.MustRun(tools.mptcp, "run", "--", tools.plainnet, "dial", urCliAddr+":7033"),
 			"dial protocol 262 nonblock cloexec "+urCliAddr+":7033")
 		select {
 		case <-exited:
@@ -155,6 +151,6 @@ print("protocol", g(socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(socket.
 		case <-time.After(20 * time.Second):
 			t.Fatalf("the program did not end after its one connection:\n%s", out)
 		}
-		mustHave(out.String(), "listen protocol 262", "dial protocol 6 nonblock cloexec "+urSrvAddr+":7031", "accept protocol 262")
+		mustHave(t, out.String(), "listen protocol 262", "dial protocol 6 nonblock cloexec "+urSrvAddr+":7031", "accept protocol 262")
 	})
 }

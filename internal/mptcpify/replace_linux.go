@@ -280,29 +280,33 @@ func carryOver(old, base, mp, family int) error {
 
 // carry copies one option from old to mp if old's value is not base's.
 func (o sockopt) carry(old, base, mp int) error {
-	if o.text {
-		v, err := unix.GetsockoptString(old, o.level, o.opt)
-		d, _ := unix.GetsockoptString(base, o.level, o.opt)
-		v, d = strings.TrimRight(v, "\x00"), strings.TrimRight(d, "\x00")
-		if err != nil || v == d {
-			return nil
-		}
-		if err := unix.SetsockoptString(mp, o.level, o.opt, v); err != nil {
-			return fmt.Errorf("MPTCP refuses %s %q: %w", o.name, v, err)
-		}
-		return nil
-	}
-	v, err := unix.GetsockoptInt(old, o.level, o.opt)
+	v, err := o.get(old)
 	if err != nil {
 		return nil // the kernel has no such option
 	}
-	if d, err := unix.GetsockoptInt(base, o.level, o.opt); err == nil && d == v {
+	if d, err := o.get(base); err == nil && d == v {
 		return nil
 	}
-	if err := unix.SetsockoptInt(mp, o.level, o.opt, v); err != nil {
-		return fmt.Errorf("MPTCP refuses %s %d: %w", o.name, v, err)
+	if o.text {
+		err = unix.SetsockoptString(mp, o.level, o.opt, v)
+	} else {
+		n, _ := strconv.Atoi(v)
+		err = unix.SetsockoptInt(mp, o.level, o.opt, n)
+	}
+	if err != nil {
+		return fmt.Errorf("MPTCP refuses %s %s: %w", o.name, v, err)
 	}
 	return nil
+}
+
+// get reads the option's value, an int in decimal or a string.
+func (o sockopt) get(fd int) (string, error) {
+	if o.text {
+		v, err := unix.GetsockoptString(fd, o.level, o.opt)
+		return strings.TrimRight(v, "\x00"), err
+	}
+	n, err := unix.GetsockoptInt(fd, o.level, o.opt)
+	return strconv.Itoa(n), err
 }
 
 // carryStructs carries SO_LINGER and the receive and send timeouts.
