@@ -59,7 +59,7 @@ func (sf *subflow) dssReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp
 			c.setFully()
 		}
 		sf.fourthAckReceived()
-		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift, sf)
+		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift)
 	}
 	if d.HasMap {
 		if seg.Len > 0 {
@@ -148,8 +148,8 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 		m.n--
 	}
 	m.dsn = expandIf(c.rcv.nxt, d.DSN, d.DSN64)
-	if d.DSN64 && seg.Len > 0 {
-		c.peerDSN64 = true
+	if seg.Len > 0 {
+		c.peerDSN64 = d.DSN64
 	}
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		if v := sf.mappingRefused(now, seg, m, err); v != tcp.Accept {

@@ -111,9 +111,7 @@ type subflow struct {
 	noDSSData int
 
 	bytesSent, bytesRecv uint64 // data-level payload
-	lastDataAck          uint64 // latest DATA_ACK received here
 	sndShift             uint8  // the peer's window scale
-	ackSeen              bool
 }
 
 // attach binds the subflow to its TCP connection.
@@ -123,16 +121,6 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	}
 	sf.tc = tc
 	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
-	// A data segment carries a DSS of up to dataDSSLen bytes (4 more
-	// with 8-octet DSNs); keep room for it so the payload is not
-	// trimmed. A connection that fell back sends no options.
-	switch {
-	case sf.conn.fallen:
-	case sf.conn.stack.cfg.DSN64:
-		tc.SetOptionReserve(dataDSSLen + 4)
-	default:
-		tc.SetOptionReserve(dataDSSLen)
-	}
 	if !sf.conn.fallen {
 		// The peer sends within the connection-level window, which this
 		// subflow's own right edge may lag (finding 1 of issue 14).
@@ -142,16 +130,38 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.refresh()
 }
 
-// dataDSSLen is the longest DSS on a data segment: 4-byte DATA_ACK and
-// DSN, subflow sequence number, length and checksum (4+4+4+4+2+2).
-const dataDSSLen = 20
-
-// refresh caches the engine's estimates for the scheduler.
+// refresh caches the engine's estimates for the scheduler, and keeps
+// option space free on data segments for the DSS they carry now.
 func (sf *subflow) refresh() {
-	if sf.tc != nil {
-		sf.info = sf.tc.Info()
+	if sf.tc == nil {
+		return
 	}
+	if !sf.conn.fallen {
+		sf.tc.SetOptionReserve(sf.conn.dataDSSLen())
+	}
+	sf.info = sf.tc.Info()
 }
+
+// dataDSSLen is the option space the DSS of a data segment takes now,
+// padded to a multiple of 4 as the option builder lays it out. It changes
+// with the connection (8-octet forms before it is fully established, or
+// once the peer maps with 8-octet DSNs): the engine cuts segments to fit
+// it and the scheduler hands out whole segments of that size, so a stale
+// value makes every record end in a runt segment of the difference.
+func (c *Conn) dataDSSLen() int {
+	d := wire.DSS{HasAck: true, Ack64: c.ack64(), HasMap: true, DSN64: c.dsn64(), HasChecksum: c.csum}
+	return (d.Len() + 3) &^ 3
+}
+
+// ack64 reports whether DATA_ACKs go in the 8-octet form: until the
+// handshake is complete, and while the peer maps its data with 8-octet
+// DSNs (Linux's use_64bit_ack); otherwise 4 octets, as Linux sends them.
+func (c *Conn) ack64() bool { return !c.fully || c.peerDSN64 }
+
+// dsn64 reports whether mappings carry the 8-octet DSN: until the peer is
+// known to have our key (fully established) it cannot expand a 4-byte
+// one; Config.DSN64 asks for it always, as Linux does.
+func (c *Conn) dsn64() bool { return !c.fully || c.stack.cfg.DSN64 }
 
 func (sf *subflow) srtt() time.Duration { return sf.info.SRTT }
 
@@ -358,10 +368,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	}
 	var d wire.DSS
 	if c.remoteKnown && !c.fallen {
-		// DATA_ACKs are 4 octets, as Linux sends them, unless the peer
-		// sends 8-octet DSNs with its data (Linux's use_64bit_ack) or
-		// the handshake is not complete.
-		d.HasAck, d.Ack64, d.DataAck = true, !c.fully || c.peerDSN64, c.rcv.nxt
+		d.HasAck, d.Ack64, d.DataAck = true, c.ack64(), c.rcv.nxt
 	}
 	mib := &c.stack.mib
 	switch {
@@ -379,11 +386,8 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 		// 8684 section 3.3: the receiver expands them) keep the option
 		// within 20 bytes, leaving 8 more bytes of each segment for
 		// payload.
-		// Until the peer is known to have our key (fully established),
-		// the full forms: it cannot expand a 4-byte DSN without it.
-		// Config.DSN64 sends the full DSN always, as Linux does.
 		if m, ok := sf.tx.lookup(seg.Offset); ok {
-			d.HasMap, d.DSN64, d.DSN = true, !c.fully || c.stack.cfg.DSN64, m.dsn
+			d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
 			d.SubflowSeq = uint32(m.off + 1)
 			d.DataLen = uint16(m.n)
 			if m.dataFin {
@@ -547,6 +551,12 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 		sf.tcpEstablished = true
 		c.noSubflowSince = time.Time{}
 		sf.refresh()
+		if sf.initial {
+			// The handshake's window, from the SYN/ACK (ours a client)
+			// or the third ACK (a server), counts from the first DSN,
+			// its implicit DATA_ACK, until a DATA_ACK comes (sendEdge).
+			c.hsEnd = c.snd.first + uint64(sf.info.SendWindow)
+		}
 		sf.onEstablished(now)
 	}
 	if ev&tcp.EventFIN != 0 {

@@ -172,8 +172,11 @@ func TestSchedulerRanking(t *testing.T) {
 	def, rr := rows["default"], rows["roundrobin"]
 	for _, name := range []string{"blest", "ecf"} {
 		r := rows[name]
-		if r.delayMean >= def.delayMean*9/10 || r.delayP99 >= def.delayP99 {
-			t.Errorf("%s delay mean %v p99 %v, want the mean 10%% below default's %v and the p99 below %v", name, r.delayMean, r.delayP99, def.delayMean, def.delayP99)
+		// The margin was 10% while the default scheduler's records ended
+		// in runt segments (a DSS longer than the space kept for it); the
+		// default's mean delay fell from 49.9 to 43.1 ms when they went.
+		if r.delayMean >= def.delayMean*95/100 || r.delayP99 >= def.delayP99 {
+			t.Errorf("%s delay mean %v p99 %v, want the mean 5%% below default's %v and the p99 below %v", name, r.delayMean, r.delayP99, def.delayMean, def.delayP99)
 		}
 		// Since BLEST counts the slow subflow's in-flight bytes as its
 		// paper does (issue 17), it sends 1 MiB objects as fast as default
