@@ -111,8 +111,8 @@ func (c *Conn) sendAutotune() {
 			target += 2 * sf.info.Cwnd
 		}
 	}
-	if after64(c.wndEnd, c.snd.una) {
-		target = max(target, int(min(c.wndEnd-c.snd.una, uint64(budget))))
+	if e := c.sendEdge(); after64(e, c.snd.una) {
+		target = max(target, int(min(e-c.snd.una, uint64(budget))))
 	}
 	if target > c.snd.limit {
 		c.snd.limit = min(target, budget)

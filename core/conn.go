@@ -94,8 +94,13 @@ type Conn struct {
 	initialLocalStackID         uint8 // the stack's ID of the initial local address
 
 	snd    sendBuffer
-	wndEnd uint64 // right edge of the peer's connection-level window
-	rcv    reassembly
+	wndEnd uint64 // right edge of the peer's connection-level window: the largest DATA_ACK + window
+	// hsEnd is the edge the handshake gave: the first DSN plus the initial
+	// subflow's window when it was established. It counts until the first
+	// DATA_ACK (dataAckSeen), never after (see sendEdge).
+	hsEnd       uint64
+	dataAckSeen bool
+	rcv         reassembly
 
 	// What the application asked for.
 	writeClosed   bool // CloseWrite: DATA_FIN after the data
@@ -232,7 +237,7 @@ func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
 func (c *Conn) setLocalKeys(k keys) {
 	c.local = k
 	c.snd.init(k.idsn+1, c.stack.cfg.SendBuffer)
-	c.wndEnd = c.snd.nxt
+	c.wndEnd, c.hsEnd = c.snd.nxt, c.snd.nxt
 }
 
 // setRemoteKey records the peer's key, from which its IDSN follows.

@@ -76,8 +76,8 @@ func (c *Conn) Info() ConnInfo {
 		SendBuffered: c.snd.q.len(), ReceiveBuffer: c.rcv.limit, ReceiveBuffered: c.rcv.buffered(),
 		ReceiveOutOfOrder: c.rcv.ofoN,
 	}
-	if after64(c.wndEnd, c.snd.una) {
-		ci.PeerWindow = c.wndEnd - c.snd.una
+	if e := c.sendEdge(); after64(e, c.snd.una) {
+		ci.PeerWindow = e - c.snd.una
 	}
 	if c.fallen && c.fallbackCause != 0 {
 		ci.FallbackReason = c.fallbackCause.String()

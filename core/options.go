@@ -59,7 +59,7 @@ func (sf *subflow) dssReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp
 			c.setFully()
 		}
 		sf.fourthAckReceived()
-		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift, sf)
+		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift)
 	}
 	if d.HasMap {
 		if seg.Len > 0 {

@@ -321,17 +321,17 @@ func (sf *subflow) failReceived(now time.Time, dsn uint64) {
 // (wnd, already scaled), never an older one: paired with a newer DATA_ACK
 // an older, larger window would put the edge beyond what the peer
 // offered. The edge only moves right.
-func (c *Conn) dataAcked(now time.Time, ack uint64, wnd uint64, sf *subflow) {
+func (c *Conn) dataAcked(now time.Time, ack uint64, wnd uint64) {
 	if n := c.snd.ack(ack); n > 0 {
 		c.lastUnaMove = now
 		c.plainStalls = 0
 		c.wake()
 		c.markDirty()
 	}
-	if !sf.ackSeen || after64(ack, sf.lastDataAck) {
-		sf.lastDataAck, sf.ackSeen = ack, true
-	}
-	if !before64(ack, c.snd.una) {
+	// An ACK of data never sent is ignored (sendBuffer.ack), its window
+	// with it: the edge would count from a made-up point.
+	if !before64(ack, c.snd.una) && !after64(ack, c.snd.ackLimit()) {
+		c.dataAckSeen = true
 		if e := ack + wnd; after64(e, c.wndEnd) {
 			c.wndEnd = e
 			c.markDirty()

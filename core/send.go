@@ -27,14 +27,6 @@ func (c *Conn) push(now time.Time) {
 	c.dropStale()
 	for _, sf := range c.subflows {
 		sf.refresh()
-		// Until a DATA_ACK arrives, the window of the handshake counts
-		// from the first DSN (its implicit DATA_ACK); afterwards each
-		// DATA_ACK brings its own window (dataAcked).
-		if sf.tcpEstablished && !sf.ackSeen && sf.initial {
-			if e := c.snd.first + uint64(sf.info.SendWindow); after64(e, c.wndEnd) {
-				c.wndEnd = e
-			}
-		}
 	}
 	c.pushReinject(now)
 	for guard := 0; guard < 4096 && c.snd.unsent() > 0; guard++ {
@@ -97,12 +89,33 @@ func (c *Conn) dropStale() {
 	}
 }
 
+// sendEdge is the right edge of the peer's connection-level window:
+// the largest DATA_ACK + window it sent, on whichever subflow (RFC 8684
+// section 3.3.4). Until the first DATA_ACK, the window of the handshake
+// counts from the first DSN, as the kernel's sender counts it. Only
+// until then: that window is the initial subflow's, and the peer's
+// connection-level edge, from which a receiver like Linux takes data
+// that arrives out of order (on another subflow), is only what its DATA_ACKs
+// advertised; a DATA_ACK lagging behind the subflow's TCP acknowledgment
+// (data taken by the subflow, not yet by the connection) advertises less
+// than the handshake's window. Counting the handshake's edge, or a later
+// TCP window without DATA_ACK, after that, a join sent data there that
+// the kernel dropped (issue 14, finding 5: NoDSSInWindow at the start of
+// a five-subflow upload).
+func (c *Conn) sendEdge() uint64 {
+	if !c.dataAckSeen && after64(c.hsEnd, c.wndEnd) {
+		return c.hsEnd
+	}
+	return c.wndEnd
+}
+
 // sendRoom is how many new bytes the peer's window still allows.
 func (c *Conn) sendRoom() int {
-	if !after64(c.wndEnd, c.snd.nxt) {
+	e := c.sendEdge()
+	if !after64(e, c.snd.nxt) {
 		return 0
 	}
-	return int(min(c.wndEnd-c.snd.nxt, 1<<30))
+	return int(min(e-c.snd.nxt, 1<<30))
 }
 
 // sendData writes the n bytes from dsn to the subflow as one record,

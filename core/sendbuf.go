@@ -63,14 +63,7 @@ func (s *sendBuffer) bytes(dsn uint64, n int) (a, b []byte) {
 // kernel's ack_update_msk does: acknowledging data never sent is either a
 // bug or an attack, and believing it would lose data.
 func (s *sendBuffer) ack(dsn uint64) int {
-	if !after64(dsn, s.una) {
-		return 0
-	}
-	limit := s.nxt
-	if s.finSent {
-		limit = s.end() + 1
-	}
-	if after64(dsn, limit) {
+	if !after64(dsn, s.una) || after64(dsn, s.ackLimit()) {
 		return 0
 	}
 	if s.finSent && dsn == s.end()+1 {
@@ -81,6 +74,15 @@ func (s *sendBuffer) ack(dsn uint64) int {
 	s.q.discard(n)
 	s.una = dsn
 	return n
+}
+
+// ackLimit is the highest DATA_ACK that can be true: everything sent,
+// and the DATA_FIN once it went.
+func (s *sendBuffer) ackLimit() uint64 {
+	if s.finSent {
+		return s.end() + 1
+	}
+	return s.nxt
 }
 
 // rewind makes the bytes from dsn on count as never sent, so they go out

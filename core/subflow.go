@@ -111,9 +111,7 @@ type subflow struct {
 	noDSSData int
 
 	bytesSent, bytesRecv uint64 // data-level payload
-	lastDataAck          uint64 // latest DATA_ACK received here
 	sndShift             uint8  // the peer's window scale
-	ackSeen              bool
 }
 
 // attach binds the subflow to its TCP connection.
@@ -548,6 +546,12 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 		sf.tcpEstablished = true
 		c.noSubflowSince = time.Time{}
 		sf.refresh()
+		if sf.initial {
+			// The handshake's window, from the SYN/ACK (ours a client)
+			// or the third ACK (a server), counts from the first DSN,
+			// its implicit DATA_ACK, until a DATA_ACK comes (sendEdge).
+			c.hsEnd = c.snd.first + uint64(sf.info.SendWindow)
+		}
 		sf.onEstablished(now)
 	}
 	if ev&tcp.EventFIN != 0 {

@@ -27,6 +27,7 @@
 //	TestFallback     MPTCP disabled in the kernel or in our stack, or a plain kernel socket
 //	TestFastclose    Conn.Abort and SO_LINGER 0: MP_FASTCLOSE with the right key, RSTs
 //	TestPlainTCP     our stack with MPTCP disabled against the kernel's plain TCP
+//	TestManyPaths    four paths, four subflows, each carrying data both ways
 //
 // The TCP engine alone (package tcp) is proven against the kernel's TCP
 // by link/tun's interop tests, with more data.
