@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/mptcp-go/mptcp/internal/mptcpify"
+	"github.com/mptcp-go/mptcp/scan"
 )
 
 var cmdRun = &Command{
@@ -16,6 +17,7 @@ var cmdRun = &Command{
 	StopAtArgs: true,
 	LinuxOnly:  true,
 	Long: `Forms:
+  mptcp run [--family F] [--side S] [--dst-port PORTS] [--dst PREFIXES] -- COMMAND [ARG...]
   mptcp run [--family F] [--via V] [--cgroup PATH] -- COMMAND [ARG...]
   mptcp run [--family F] --cgroup PATH | --pid PID      (attach and pin; no command)
   mptcp run --detach --cgroup PATH | --pid PID
@@ -35,10 +37,18 @@ static binaries and Go programs too. Two ways to do it (--via):
   auto     bpf where the kernel takes the program, else seccomp (default)
 
 Without a COMMAND, --cgroup or --pid attaches for good: the link is pinned
-in the BPF file system until "mptcp run --detach". Only the address family
-can be chosen at socket() time; see docs/run.md for what other filters can
-and cannot do. Connections get more subflows only if the kernel's path
-manager has endpoints and limits for them ("mptcp pm", "--check" shows them).`,
+in the BPF file system until "mptcp run --detach".
+
+Filters: --family applies when a socket is created (either backend).
+--side, --dst-port and --dst need to know where a socket connects or that
+it listens, which socket() does not tell: with them the seccomp backend
+converts a TCP socket when it calls connect() (client side; the address it
+connects to must match) or listen() (server side; the address it is bound
+to must match), replacing it in place by an MPTCP socket with the same
+options. The BPF backend cannot do that and refuses them.
+
+Connections get more subflows only if the kernel's path manager has
+endpoints and limits for them ("mptcp pm", "--check" shows them).`,
 	Run: runFlagSet,
 }
 
@@ -46,16 +56,16 @@ func init() { root.Add(cmdRun) }
 
 // runOptions are the parsed flags of "mptcp run".
 type runOptions struct {
-	families mptcpify.Families
-	via      string
-	cgroup   string
-	pid      int
-	detach   bool
-	list     bool
-	check    bool
-	pinDir   string
-	verbose  bool
-	argv     []string
+	filter  mptcpify.Filter
+	via     string
+	cgroup  string
+	pid     int
+	detach  bool
+	list    bool
+	check   bool
+	pinDir  string
+	verbose bool
+	argv    []string
 }
 
 // exitStatus is an error that makes mptcp exit with the status of the
@@ -67,6 +77,9 @@ func (e exitStatus) Error() string { return "command exited with status " + strc
 func runFlagSet(fs *flag.FlagSet) Action {
 	var o runOptions
 	family := fs.String("family", "all", "address families to convert: inet, inet6 or all")
+	side := fs.String("side", "both", "convert sockets that connect (client), listen (server) or `both`")
+	ports := fs.String("dst-port", "", "convert only connections to these `PORTS` (443,8000-9000); a listener's own port")
+	prefixes := fs.String("dst", "", "convert only connections to these `PREFIXES` (10.0.0.0/8,2001:db8::/32); a listener's own address")
 	fs.StringVar(&o.via, "via", "auto", "how: bpf, seccomp or auto")
 	fs.StringVar(&o.cgroup, "cgroup", "", "cgroup v2 `PATH` (absolute, or relative to the hierarchy's root) to convert")
 	fs.IntVar(&o.pid, "pid", 0, "convert the cgroup of process `PID`")
@@ -78,18 +91,41 @@ func runFlagSet(fs *flag.FlagSet) Action {
 	return func(inv *Invocation) error {
 		stdout, stderr := inv.Stdout, inv.Stderr
 		o.argv = inv.Args
-		fams, err := mptcpify.ParseFamilies(*family)
+		f, err := parseRunFilter(*family, *side, *ports, *prefixes)
 		if err != nil {
 			return usagef("%v", err)
 		}
-		o.families = fams
+		o.filter = f
 		if err := o.validate(); err != nil {
 			return usagef("%v", err)
 		}
 		return runPlatform(&o, stdout, stderr)
-
 	}
 }
+
+// parseRunFilter reads the filter flags.
+func parseRunFilter(family, side, ports, prefixes string) (f mptcpify.Filter, err error) {
+	if f.Families, err = mptcpify.ParseFamilies(family); err != nil {
+		return f, err
+	}
+	if f.Side, err = mptcpify.ParseSide(side); err != nil {
+		return f, fmt.Errorf("--side: %w", err)
+	}
+	if ports != "" {
+		if f.Ports, err = scan.ParsePorts(ports); err != nil {
+			return f, fmt.Errorf("--dst-port: %w", err)
+		}
+	}
+	if prefixes != "" {
+		if f.Prefixes, err = mptcpify.ParsePrefixes(prefixes); err != nil {
+			return f, fmt.Errorf("--dst: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// errFiltersNeedSeccomp is the answer to filters the BPF hook cannot apply.
+var errFiltersNeedSeccomp = errors.New("--side, --dst-port and --dst need the seccomp backend (the BPF hook sees only socket(), before the destination and the side are known): drop --via bpf, --cgroup and --pid")
 
 // validate rejects combinations of flags that mean nothing.
 func (o *runOptions) validate() error {
@@ -117,6 +153,10 @@ func (o *runOptions) validate() error {
 		return errors.New("give a command to run (mptcp run -- COMMAND), or --cgroup/--pid")
 	case o.via == "seccomp" && target:
 		return errors.New("--via seccomp serves only a command mptcp run starts, not --cgroup or --pid")
+	case o.filter.Deferred() && (o.via == "bpf" || target):
+		return errFiltersNeedSeccomp
+	case o.filter.Deferred() && modes == 1:
+		return errors.New("--detach, --list and --check take no --side, --dst-port or --dst")
 	}
 	return nil
 }

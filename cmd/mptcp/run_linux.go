@@ -20,10 +20,7 @@ import (
 func runPlatform(o *runOptions, stdout, stderr io.Writer) error {
 	if v, ok := os.LookupEnv(mptcpify.ChildEnv); ok {
 		// We are the re-executed child of the seccomp backend.
-		fams, err := mptcpify.ParseFamilies(v)
-		if err == nil {
-			err = mptcpify.ExecChild(fams, o.argv)
-		}
+		err := mptcpify.ExecChild(v, o.argv)
 		fmt.Fprintf(stderr, "mptcp run: %s: %v\n", o.argv[0], err)
 		return exitStatus(127)
 	}
@@ -57,7 +54,7 @@ func runAttachPinned(o *runOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	att, err := mptcpify.Attach(cg.Target(o.families))
+	att, err := mptcpify.Attach(cg.Target(o.filter.Families))
 	if err != nil {
 		return err
 	}
@@ -66,7 +63,7 @@ func runAttachPinned(o *runOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "cgroup %s (id %d): new %s TCP sockets are MPTCP; pinned at %s\n", cg.Path, cg.ID, o.families, pin)
+	fmt.Fprintf(stdout, "cgroup %s (id %d): new %s TCP sockets are MPTCP; pinned at %s\n", cg.Path, cg.ID, o.filter.Families, pin)
 	fmt.Fprintf(stdout, "undo with: mptcp run --detach --cgroup %s\n", cg.Path)
 	return nil
 }
@@ -112,7 +109,11 @@ func runCommand(o *runOptions, stderr io.Writer) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 
 	var finish func() error
-	if o.via != "seccomp" {
+	switch {
+	case o.filter.Deferred():
+		// validate refused --via bpf: auto means seccomp here.
+		finish, err = startSeccomp(o, cmd, stderr)
+	case o.via != "seccomp":
 		finish, err = startBPF(o, cmd, stderr)
 		if err != nil && o.via == "auto" && o.cgroup == "" && o.pid == 0 {
 			if o.verbose {
@@ -120,7 +121,7 @@ func runCommand(o *runOptions, stderr io.Writer) error {
 			}
 			finish, err = startSeccomp(o, cmd, stderr)
 		}
-	} else {
+	default:
 		finish, err = startSeccomp(o, cmd, stderr)
 	}
 	if err != nil {
@@ -156,7 +157,7 @@ func startBPF(o *runOptions, cmd *exec.Cmd, stderr io.Writer) (finish func() err
 			cg.Remove()
 		}
 	}
-	att, err := mptcpify.Attach(cg.Target(o.families))
+	att, err := mptcpify.Attach(cg.Target(o.filter.Families))
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -176,7 +177,7 @@ func startBPF(o *runOptions, cmd *exec.Cmd, stderr io.Writer) (finish func() err
 		return nil, err
 	}
 	if o.verbose {
-		fmt.Fprintf(stderr, "mptcp run: bpf: cgroup %s (id %d), %s\n", cg.Path, cg.ID, o.families)
+		fmt.Fprintf(stderr, "mptcp run: bpf: cgroup %s (id %d), %s\n", cg.Path, cg.ID, o.filter.Families)
 	}
 	return func() error {
 		att.Close()
@@ -199,19 +200,30 @@ func startSeccomp(o *runOptions, cmd *exec.Cmd, stderr io.Writer) (finish func()
 	if err := mptcpify.CheckSeccomp(); err != nil {
 		return nil, err
 	}
-	sup, err := mptcpify.StartCommand(cmd, o.families)
+	sup, err := mptcpify.StartCommand(cmd, o.filter)
 	if err != nil {
 		return nil, err
+	}
+	if o.verbose {
+		sup.Log = func(s string) { fmt.Fprintf(stderr, "mptcp run: %s\n", s) }
 	}
 	done := make(chan error, 1)
 	go func() { done <- sup.Serve() }()
 	if o.verbose {
-		fmt.Fprintf(stderr, "mptcp run: seccomp: supervising %s, %s\n", o.argv[0], o.families)
+		at := ""
+		if o.filter.Deferred() {
+			at = " (at " + o.filter.Hooks().String() + ")"
+		}
+		fmt.Fprintf(stderr, "mptcp run: seccomp: supervising %s, %s%s\n", o.argv[0], o.filter, at)
 	}
 	return func() error {
 		err := <-done
 		if o.verbose {
-			fmt.Fprintf(stderr, "mptcp run: %d sockets made MPTCP, %d left TCP (MPTCP refused)\n", sup.Converted, sup.Fallbacks)
+			fmt.Fprintf(stderr, "mptcp run: %d sockets made MPTCP, %d left TCP (MPTCP refused)", sup.Converted, sup.Fallbacks)
+			if o.filter.Deferred() {
+				fmt.Fprintf(stderr, ", %d left TCP by the filter", sup.Kept)
+			}
+			fmt.Fprintln(stderr)
 		}
 		return err
 	}, nil
@@ -251,7 +263,7 @@ func runRunCheck(o *runOptions, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	bpfOK := true
 	for _, c := range mptcpify.Checks() {
-		bpfOK = bpfOK && c.Err == nil
+		bpfOK = bpfOK && (c.Err == nil || c.Advisory)
 		fmt.Fprintf(tw, "%s\t%s\n", c.Name, verdict(c.Detail, c.Err))
 	}
 	secErr := mptcpify.CheckSeccomp()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,7 +216,8 @@ var coverageClients = []struct {
 }
 
 // TestRunCoverage runs each program as a client bare, under "mptcp run"
-// (every backend that works here) and under mptcpize (LD_PRELOAD), and
+// (every backend that works here, and with a destination port filter,
+// which converts at connect) and under mptcpize (LD_PRELOAD), and
 // counts the MP_CAPABLE SYN/ACKs its namespace receives: the coverage
 // table of docs/run.md. mptcp run must cover every program, bare runs
 // none; mptcpize's column is reported as found. A capture of the curl run
@@ -234,6 +236,11 @@ func TestRunCoverage(t *testing.T) {
 	for _, via := range vias {
 		wrappers = append(wrappers, []string{tools.mptcp, "run", "--via", via, "--"})
 		names = append(names, "mptcp run --via "+via)
+	}
+	if slices.Contains(vias, "seccomp") {
+		// With a filter, the socket is replaced when it connects.
+		wrappers = append(wrappers, []string{tools.mptcp, "run", "--dst-port", "7019,7020", "--"})
+		names = append(names, "mptcp run --dst-port (at connect)")
 	}
 	if _, err := exec.LookPath("mptcpize"); err == nil {
 		wrappers = append(wrappers, []string{"mptcpize", "run"})
@@ -351,5 +358,51 @@ func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, 
 			t.Fatalf("tshark: %v", err)
 		}
 		return len(strings.Fields(strings.ReplaceAll(string(out), " ", ""))), true
+	}
+}
+
+// TestRunCheck: "mptcp run --check" in a fresh namespace names every
+// condition, the verifier's verdict on the program (which needs no
+// attach), the program's load for the hook as it really goes here, and a
+// conclusion that agrees with them.
+func TestRunCheck(t *testing.T) {
+	nstest.Require(t)
+	tools := buildRunTools(t)
+	ns := nstest.New(t, "urchk")
+	// Started from a thread in the namespace, not through "ip netns
+	// exec", whose fresh /sys has no cgroup hierarchy.
+	var out string
+	var err error
+	ns.Do(func() error {
+		b, cerr := exec.Command(tools.mptcp, "run", "--check").CombinedOutput()
+		out, err = string(b), cerr
+		return nil
+	})
+	for _, name := range []string{"cgroup v2", "BTF", "hook", "MPTCP", "privileges", "verifier", "program", "seccomp", "path manager"} {
+		if !strings.Contains(out, "\n"+name+" ") && !strings.HasPrefix(out, name+" ") {
+			t.Errorf("no %q line in:\n%s", name, out)
+		}
+	}
+	// A fresh namespace has no endpoints: the path manager line fails,
+	// and says what to do.
+	if !strings.Contains(out, "FAIL  0 subflow and 0 signal endpoints") || !strings.Contains(out, "mptcp pm endpoint add") {
+		t.Errorf("the path manager line does not say what is missing:\n%s", out)
+	}
+	if mptcpify.Verify(mptcpify.Target{CgroupID: 1}) == nil && !strings.Contains(out, "verifier      ok") {
+		t.Errorf("the verifier takes the program, --check says otherwise:\n%s", out)
+	}
+	switch bpfErr := bpfUsable(); {
+	case bpfErr == nil:
+		if !strings.Contains(out, "=> mptcp run works here with the BPF hook") {
+			t.Errorf("the hook works, --check says otherwise:\n%s", out)
+		}
+	case mptcpify.CheckSeccomp() == nil:
+		if !strings.Contains(out, "program       FAIL  "+bpfErr.Error()) || !strings.Contains(out, "=> mptcp run -- COMMAND works here through seccomp") {
+			t.Errorf("the hook fails with %q, --check says:\n%s", bpfErr, out)
+		}
+	default:
+		if err == nil {
+			t.Errorf("nothing works here, --check exits 0:\n%s", out)
+		}
 	}
 }

@@ -28,6 +28,8 @@
 //	TestFastclose    Conn.Abort and SO_LINGER 0: MP_FASTCLOSE with the right key, RSTs
 //	TestPlainTCP     our stack with MPTCP disabled against the kernel's plain TCP
 //	TestManyPaths    four paths, four subflows, each carrying data both ways
+//	TestLossyPath    one of two paths loses 2% of its packets (nftables): recovered
+//	TestDenyJoinInitial  the C flag: no join to the initial address, one to the announced
 //
 // The TCP engine alone (package tcp) is proven against the kernel's TCP
 // by link/tun's interop tests, with more data.

@@ -64,6 +64,8 @@ type envConfig struct {
 	// announcePort, if set, makes our stack announce its path-2 address
 	// with this port (Config.Announce), a port that takes joins only.
 	announcePort uint16
+	// links shapes the paths (lab.Config.Links).
+	links []lab.LinkConfig
 }
 
 // env is one case: a topology, our stack on a TUN device on one side, and
@@ -95,7 +97,7 @@ func newEnv(t *testing.T, ec envConfig) *env {
 	if len(ec.ourPaths) == 0 {
 		ec.ourPaths = []int{1}
 	}
-	tp := lab.New(t, lab.Config{Paths: ec.paths})
+	tp := lab.New(t, lab.Config{Paths: ec.paths, Links: ec.links})
 	e := &env{t: t, tp: tp, v6: ec.v6, side: ec.side}
 	ourNS := tp.Client
 	e.kern = tp.Server

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +32,35 @@ func Load(t Target) (*ebpf.Program, error) {
 		return nil, explain("load the BPF program", err)
 	}
 	return prog, nil
+}
+
+// VerifyHook is a raw tracepoint whose three arguments are ints, as the
+// hook's are: Verify loads the program there.
+const VerifyHook = "mm_vmscan_kswapd_wake"
+
+// Verify has the kernel's verifier check the program for t without the
+// hook: its instructions are loaded as a tp_btf program on VerifyHook
+// (never attached), which reads its arguments from the same array of
+// 64-bit slots and may call the same cgroup helpers. It checks every
+// instruction, argument access, helper call and path to an exit; what it
+// cannot check is what is particular to fmod_ret (that the hook allows
+// it, which only the real load shows). Kernels that refuse fmod_ret
+// programs by policy (lockdown) often still take tp_btf ones.
+func Verify(t Target) error { return verifyInstructions(Instructions(t)) }
+
+func verifyInstructions(insns asm.Instructions) error {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         ProgramName,
+		Type:         ebpf.Tracing,
+		AttachType:   ebpf.AttachTraceRawTp,
+		AttachTo:     VerifyHook,
+		Instructions: insns,
+		License:      "GPL",
+	})
+	if err != nil {
+		return fmt.Errorf("the verifier refuses the program (as tp_btf on %s): %w", VerifyHook, err)
+	}
+	return prog.Close()
 }
 
 // Attachment is the program attached to the hook for one target.

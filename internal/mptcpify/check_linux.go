@@ -17,11 +17,14 @@ type Check struct {
 	Name   string
 	Err    error  // nil when the condition holds
 	Detail string // what was found
+	// Advisory checks inform: their failure alone does not stop the hook.
+	Advisory bool
 }
 
 // Checks tests, in order, everything the program needs: cgroup v2, BTF,
-// the hook, MPTCP in this network namespace, privileges, and finally that
-// the verifier accepts the program. A check is skipped (Err ErrSkipped)
+// the hook, MPTCP in this network namespace, privileges, that the
+// verifier takes the program's instructions (Verify), and finally that
+// the kernel loads it for the hook. A check is skipped (Err ErrSkipped)
 // when one it depends on failed.
 func Checks() []Check {
 	var out []Check
@@ -40,17 +43,26 @@ func Checks() []Check {
 	add("MPTCP", "net.mptcp.enabled=1", checkMPTCP())
 	caps, capErr := checkCaps()
 	add("privileges", caps, capErr)
+	ready := true
 	for _, c := range out {
-		if c.Err != nil {
-			add("program", "verifier", ErrSkipped)
-			return out
-		}
+		ready = ready && c.Err == nil
+	}
+	// The verifier's verdict does not need the hook, and does not gate it.
+	if btfErr != nil || capErr != nil {
+		add("verifier", "", ErrSkipped)
+	} else {
+		add("verifier", "the program passes (loaded as tp_btf on "+VerifyHook+", not attached)", Verify(Target{CgroupID: 1, Level: 1, Families: All}))
+	}
+	out[len(out)-1].Advisory = true
+	if !ready {
+		add("program", HookFunc, ErrSkipped)
+		return out
 	}
 	p, err := Load(Target{CgroupID: 1, Families: All})
 	if err == nil {
 		p.Close()
 	}
-	add("program", "loads and passes the verifier", err)
+	add("program", "loads for the hook", err)
 	return out
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/cilium/ebpf/asm"
 )
 
 // requireRoot skips tests that load BPF programs or create cgroups.
@@ -35,5 +37,37 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("Load(%+v): %v", tg, err)
 		}
 		p.Close()
+	}
+}
+
+// TestVerify has the verifier check every shape of the program without
+// the hook (Verify loads it as tp_btf), where kernels that refuse
+// fmod_ret programs still run the verifier; a program reading a fourth
+// argument, which the hook does not have, is refused.
+func TestVerify(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads BPF programs")
+	}
+	if err := checkBTF(); err != nil {
+		t.Skip(err)
+	}
+	for _, tg := range []Target{
+		{CgroupID: 1, Level: 0, Families: All},
+		{CgroupID: 12345, Level: 3, Families: Inet},
+		{CgroupID: 12345, Level: 1, Families: Inet6},
+	} {
+		if err := Verify(tg); err != nil {
+			t.Errorf("Verify(%+v): %v", tg, err)
+		}
+	}
+	insns := Instructions(Target{CgroupID: 1})
+	for i, in := range insns {
+		if in.OpCode.Class().IsLoad() && in.Src == asm.R6 {
+			insns[i].Offset = 24 // a fourth argument
+			break
+		}
+	}
+	if err := verifyInstructions(insns); err == nil {
+		t.Error("the verifier took a program reading a fourth argument")
 	}
 }

@@ -17,8 +17,26 @@ import (
 
 // ChildEnv names the environment variable that tells a re-executed
 // "mptcp run" to install the filter and exec the command: its value is the
-// family selection, and the socket to the supervisor is file descriptor 3.
+// family selection and the hooks ("inet,inet6/socket"), and the socket to
+// the supervisor is file descriptor 3.
 const ChildEnv = "MPTCP_RUN_SECCOMP_CHILD"
+
+// nativeSyscalls are this architecture's numbers of the calls the filter
+// hands over.
+var nativeSyscalls = Syscalls{Socket: unix.SYS_SOCKET, Connect: unix.SYS_CONNECT, Listen: unix.SYS_LISTEN}
+
+// childSpec is ChildEnv's value for a filter.
+func childSpec(f Filter) string { return f.families().String() + "/" + f.Hooks().String() }
+
+func parseChildSpec(v string) (Families, Hooks, error) {
+	fs, hs, _ := strings.Cut(v, "/")
+	fams, err := ParseFamilies(fs)
+	if err != nil {
+		return 0, 0, err
+	}
+	h, err := ParseHooks(hs)
+	return fams, h, err
+}
 
 // auditArch returns this architecture's AUDIT_ARCH value.
 func auditArch() (uint32, error) {
@@ -31,15 +49,19 @@ func auditArch() (uint32, error) {
 	return 0, fmt.Errorf("the seccomp backend is not supported on %s (amd64 and arm64 are)", runtime.GOARCH)
 }
 
-// ExecChild runs in the re-executed child: it installs the filter, sends
-// the notification descriptor to the supervisor over fd 3 and executes
-// argv. It returns only on error.
-func ExecChild(fams Families, argv []string) error {
+// ExecChild runs in the re-executed child, with ChildEnv's value as spec:
+// it installs the filter, sends the notification descriptor to the
+// supervisor over fd 3 and executes argv. It returns only on error.
+func ExecChild(spec string, argv []string) error {
 	arch, err := auditArch()
 	if err != nil {
 		return err
 	}
-	filter, err := SeccompFilter(fams, arch, unix.SYS_SOCKET)
+	fams, hooks, err := parseChildSpec(spec)
+	if err != nil {
+		return err
+	}
+	filter, err := SeccompFilter(fams, hooks, arch, nativeSyscalls)
 	if err != nil {
 		return err
 	}
@@ -82,17 +104,28 @@ func ExecChild(fams Families, argv []string) error {
 
 // Supervisor creates MPTCP sockets for the processes under one filter.
 type Supervisor struct {
-	fd int // the filter's notification descriptor
-	// Converted counts the sockets created as MPTCP; Fallbacks those the
-	// kernel created as asked because MPTCP failed (it is disabled in the
-	// caller's network namespace, say).
-	Converted, Fallbacks int
+	fd     int // the filter's notification descriptor
+	filter Filter
+	sys    Syscalls
+	// Converted counts the sockets made MPTCP; Fallbacks those left TCP
+	// because MPTCP failed (it is disabled in the caller's network
+	// namespace, or refuses an option the program set); Kept those the
+	// filter left TCP.
+	Converted, Fallbacks, Kept int
+	// Log, if set, is told why a socket was left TCP.
+	Log func(string)
+}
+
+func (s *Supervisor) logf(format string, args ...any) {
+	if s.Log != nil {
+		s.Log(fmt.Sprintf(format, args...))
+	}
 }
 
 // StartCommand starts cmd (whose Path and Args are set) under the filter,
 // through a re-execution of this binary with ChildEnv, and returns the
 // supervisor of its socket calls. The caller runs Serve and waits for cmd.
-func StartCommand(cmd *exec.Cmd, fams Families) (*Supervisor, error) {
+func StartCommand(cmd *exec.Cmd, f Filter) (*Supervisor, error) {
 	if _, err := auditArch(); err != nil {
 		return nil, err
 	}
@@ -109,7 +142,7 @@ func StartCommand(cmd *exec.Cmd, fams Families) (*Supervisor, error) {
 	argv := cmd.Args
 	cmd.Path = self
 	cmd.Args = append([]string{self, "run", "--"}, argv...)
-	cmd.Env = append(cmd.Environ(), ChildEnv+"="+fams.String())
+	cmd.Env = append(cmd.Environ(), ChildEnv+"="+childSpec(f))
 	cmd.ExtraFiles = []*os.File{child}
 	err = cmd.Start()
 	child.Close()
@@ -124,7 +157,7 @@ func StartCommand(cmd *exec.Cmd, fams Families) (*Supervisor, error) {
 		cmd.Wait()
 		return nil, err
 	}
-	return &Supervisor{fd: fd}, nil
+	return &Supervisor{fd: fd, filter: f, sys: nativeSyscalls}, nil
 }
 
 // errChildFailed means the child exited before handing over its filter.
@@ -209,7 +242,11 @@ func (s *Supervisor) Serve() error {
 			}
 			return fmt.Errorf("receive a seccomp notification: %w", err)
 		}
-		s.answer(&n)
+		if n.Data.Nr == int32(s.sys.Socket) {
+			s.answer(&n)
+		} else {
+			s.answerDeferred(&n)
+		}
 	}
 }
 
@@ -221,7 +258,7 @@ func (s *Supervisor) answer(n *seccompNotif) {
 	fd, err := socketIn(int(n.Pid), family, typ)
 	// The notification must still be pending: the pid may otherwise have
 	// been reused by another process, whose namespace we just looked at.
-	if ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&n.ID)) != nil {
+	if !s.valid(n) {
 		if err == nil {
 			unix.Close(fd)
 		}
@@ -244,45 +281,57 @@ func (s *Supervisor) answer(n *seccompNotif) {
 }
 
 // socketIn creates an MPTCP socket in the network namespace of process
-// pid, entering it on a locked thread when it is not ours.
+// pid.
 func socketIn(pid, family, typ int) (int, error) {
+	fd := -1
+	err := inNetns(pid, func() (err error) {
+		fd, err = unix.Socket(family, typ, ipprotoMPTCP)
+		return err
+	})
+	if err != nil && fd >= 0 {
+		unix.Close(fd) // made, but we are stuck in its namespace
+	}
+	return fd, err
+}
+
+// inNetns runs fn in the network namespace of process pid, entering it on
+// a locked thread when it is not ours.
+func inNetns(pid int, fn func() error) error {
 	nsPath := fmt.Sprintf("/proc/%d/ns/net", pid)
 	var theirs, ours unix.Stat_t
 	if err := unix.Stat(nsPath, &theirs); err != nil {
-		return -1, err
+		return err
 	}
 	if err := unix.Stat("/proc/thread-self/ns/net", &ours); err != nil {
-		return -1, err
+		return err
 	}
 	if theirs.Ino == ours.Ino && theirs.Dev == ours.Dev {
-		return unix.Socket(family, typ, ipprotoMPTCP)
+		return fn()
 	}
 	runtime.LockOSThread()
 	orig, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {
 		runtime.UnlockOSThread()
-		return -1, err
+		return err
 	}
 	defer orig.Close()
 	target, err := os.Open(nsPath)
 	if err != nil {
 		runtime.UnlockOSThread()
-		return -1, err
+		return err
 	}
 	defer target.Close()
 	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 		runtime.UnlockOSThread()
-		return -1, err
+		return err
 	}
-	fd, serr := unix.Socket(family, typ, ipprotoMPTCP)
+	ferr := fn()
 	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
 		// This thread stays in the wrong namespace: keep it locked, so
-		// that it ends with this goroutine.
-		if serr == nil {
-			unix.Close(fd)
-		}
-		return -1, fmt.Errorf("return to our network namespace: %w", err)
+		// that it ends with this goroutine. What fn made was made in
+		// the right one.
+		return fmt.Errorf("return to our network namespace: %w", err)
 	}
 	runtime.UnlockOSThread()
-	return fd, serr
+	return ferr
 }
