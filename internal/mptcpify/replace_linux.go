@@ -66,7 +66,7 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 			return errFiltered
 		}
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
+	pidfd, err := openThread(pid)
 	if err != nil {
 		return errNotOurs // the caller is gone
 	}
@@ -136,6 +136,41 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 		return fmt.Errorf("install the MPTCP socket: %w", err)
 	}
 	return nil
+}
+
+// pidfdThread is PIDFD_THREAD (linux/pidfd.h, Linux 6.9): a pidfd for
+// one thread rather than for a thread group's leader.
+const pidfdThread = unix.O_EXCL
+
+// openThread opens a pidfd for the thread tid, whose descriptor table is
+// the one its call names (the notification gives the caller's thread id,
+// which in a multi-threaded program is rarely the process id). Before
+// Linux 6.9 a pidfd can only name a thread group: its leader's, which
+// threads share the table with unless they unshared it.
+func openThread(tid int) (int, error) {
+	fd, err := unix.PidfdOpen(tid, pidfdThread)
+	if !errors.Is(err, unix.EINVAL) {
+		return fd, err
+	}
+	tgid, err := tgidOf(tid)
+	if err != nil {
+		return -1, err
+	}
+	return unix.PidfdOpen(tgid, 0)
+}
+
+// tgidOf returns the process id (thread group id) of thread tid.
+func tgidOf(tid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return -1, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return -1, fmt.Errorf("no Tgid in /proc/%d/status", tid)
 }
 
 // valid tells whether the notification is still pending, that is, whether

@@ -5,7 +5,8 @@
 //	plainnet listen ADDR        accept connections and echo a line (answer
 //	                            an HTTP GET with a small page); print each
 //	                            protocol
-//	plainnet dial ADDR...       to each ADDR in turn: send a line, read it
+//	plainnet dial ADDR...       to each ADDR in turn, from a thread other
+//	                            than the main one: send a line, read it
 //	                            back, print the protocol and whether the
 //	                            descriptor is non-blocking and close-on-exec
 //	plainnet both LISTEN DIAL   listen on LISTEN, dial DIAL as above, then
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 )
@@ -108,6 +110,9 @@ func dial(addr string) {
 	}
 }
 
+// The main goroutine keeps the main thread, so that others run elsewhere.
+func init() { runtime.LockOSThread() }
+
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: plainnet listen ADDR | dial ADDR... | both LISTEN DIAL")
@@ -120,9 +125,17 @@ func main() {
 			go echo(accept(ln))
 		}
 	case "dial":
-		for _, a := range os.Args[2:] {
-			dial(a)
-		}
+		// From a thread other than the main one, as a Go program's
+		// goroutines often are: the thread id is not the process id.
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			for _, a := range os.Args[2:] {
+				dial(a)
+			}
+			close(done)
+		}()
+		<-done
 	case "both":
 		if len(os.Args) != 4 {
 			fail(fmt.Errorf("usage: plainnet both LISTEN DIAL"))
