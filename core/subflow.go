@@ -64,6 +64,7 @@ type subflow struct {
 
 	// MP_FAIL and the infinite mapping (RFC 8684 section 3.7).
 	sendFail     bool
+	failOnRST    bool // the RST carries MP_FAIL (failDSN): a checksum failed
 	failDSN      uint64
 	waitInfinite bool // receiver: discard until the infinite mapping
 	sendInfinite bool // sender: carry the infinite mapping from infOff
@@ -122,6 +123,7 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.tc = tc
 	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
 	if !sf.conn.fallen {
+		tc.SetOptionReserve(dataDSSLen)
 		// The peer sends within the connection-level window, which this
 		// subflow's own right edge may lag (finding 1 of issue 14).
 		tc.SetSharedWindow(sf.conn.rcv.limit)
@@ -130,27 +132,23 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.refresh()
 }
 
-// refresh caches the engine's estimates for the scheduler, and keeps
-// option space free on data segments for the DSS they carry now.
-func (sf *subflow) refresh() {
-	if sf.tc == nil {
-		return
-	}
-	if !sf.conn.fallen {
-		sf.tc.SetOptionReserve(sf.conn.dataDSSLen())
-	}
-	sf.info = sf.tc.Info()
-}
+// dataDSSLen is the option space kept on every data segment: the longest
+// DSS one carries, 8-octet DATA_ACK and DSN (before the connection is fully
+// established, or while the peer maps with 8-octet DSNs), subflow
+// sequence number, length and checksum (4+8+8+4+2+2), as Linux sizes its
+// segments. One size for the connection's life: the engine cuts segments
+// and sizes the initial window with it and the scheduler hands out whole
+// segments of it, so a reserve that followed the DSS's length would leave
+// every record a runt segment of the difference (a 24-byte DSS in the 20
+// bytes once kept cut each segment 4 bytes short) and the initial window
+// a segment short of ten.
+const dataDSSLen = 28
 
-// dataDSSLen is the option space the DSS of a data segment takes now,
-// padded to a multiple of 4 as the option builder lays it out. It changes
-// with the connection (8-octet forms before it is fully established, or
-// once the peer maps with 8-octet DSNs): the engine cuts segments to fit
-// it and the scheduler hands out whole segments of that size, so a stale
-// value makes every record end in a runt segment of the difference.
-func (c *Conn) dataDSSLen() int {
-	d := wire.DSS{HasAck: true, Ack64: c.ack64(), HasMap: true, DSN64: c.dsn64(), HasChecksum: c.csum}
-	return (d.Len() + 3) &^ 3
+// refresh caches the engine's estimates for the scheduler.
+func (sf *subflow) refresh() {
+	if sf.tc != nil {
+		sf.info = sf.tc.Info()
+	}
 }
 
 // ack64 reports whether DATA_ACKs go in the 8-octet form: until the
@@ -315,6 +313,9 @@ func (sf *subflow) WriteOptions(tc *tcp.Conn, seg *tcp.Segment, b *wire.OptionBu
 				mib.Inc(MPFastcloseTx)
 			}
 		case sf.rstSet:
+			if sf.failOnRST && b.AddMPFail(&wire.MPFail{DSN: sf.failDSN}) == nil {
+				mib.Inc(MPFailTx)
+			}
 			if b.AddMPTCPRst(&wire.MPTCPRst{Flags: sf.rstFlags, Reason: sf.rstReason}) == nil {
 				mib.Inc(MPRstTx)
 			}
@@ -383,9 +384,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 		}
 	case seg.Kind == tcp.KindData && !c.fallen:
 		// On data, the 4-byte forms of the DATA_ACK and the DSN (RFC
-		// 8684 section 3.3: the receiver expands them) keep the option
-		// within 20 bytes, leaving 8 more bytes of each segment for
-		// payload.
+		// 8684 section 3.3: the receiver expands them) where allowed.
 		if m, ok := sf.tx.lookup(seg.Offset); ok {
 			d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
 			d.SubflowSeq = uint32(m.off + 1)
@@ -477,6 +476,12 @@ func (sf *subflow) rstReceived(mp *wire.MPTCPOptions) {
 	if mp.Has(wire.SubtypeMPTCPRst) {
 		mib.Inc(MPRstRx)
 		sf.peerRst, sf.peerRstOK = mp.Rst, true
+	}
+	if mp.Has(wire.SubtypeMPFail) {
+		// The peer's checksum of our data on this subflow failed (RFC
+		// 8684 section 3.7); the RST closes it, and what it carried goes
+		// again on the others.
+		mib.Inc(MPFailRx)
 	}
 	if mp.Has(wire.SubtypeMPFastclose) {
 		sf.fastcloseReceived(mp.Fastclose.ReceiverKey)

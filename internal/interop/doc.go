@@ -30,12 +30,14 @@
 //	TestManyPaths    four paths, four subflows, each carrying data both ways
 //	TestLossyPath    one of two paths loses 2% of its packets (nftables): recovered
 //	TestDenyJoinInitial  the C flag: no join to the initial address, one to the announced
+//	TestMPFail       a path changes a payload under DSS checksums: RST with MP_FAIL, data intact
 //
 // The TCP engine alone (package tcp) is proven against the kernel's TCP
 // by link/tun's interop tests, with more data.
 //
-// The tests need root, ip, tc, nstat and sysctl, and the TUN device; they
-// skip, saying why, without them. tshark, if installed, checks the
+// The tests need root, ip, tc, nstat and sysctl, and the TUN device (the
+// lossy and corrupting paths nft and ethtool too); they skip, saying why,
+// without them. tshark, if installed, checks the
 // captures (the wire checks are skipped without it).
 //
 // The interoperability bugs these tests found (F1, F2, ... in commit

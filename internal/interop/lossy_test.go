@@ -4,6 +4,7 @@ package interop
 
 import (
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +20,22 @@ import (
 // nftTable is the table a case's rules live in, in the kernel's
 // namespace (which the case owns: the namespace and its rules go with it).
 const nftTable = "interop"
+
+// needTools skips the test, saying why, unless the tools named are
+// installed (as, and Debian's package holding each).
+func needTools(t *testing.T, tools ...[2]string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool[0]); err != nil {
+			t.Skipf("needs %s (apt-get install -y %s): %v", tool[0], tool[1], err)
+		}
+	}
+}
+
+var (
+	nftTool     = [2]string{"nft", "nftables"}
+	ethtoolTool = [2]string{"ethtool", "ethtool"}
+)
 
 // nft runs nft in the kernel's namespace.
 func (e *env) nft(args ...string) {
@@ -92,6 +109,7 @@ func TestLossyPath(t *testing.T) {
 	for _, sd := range sides {
 		t.Run(sd.String(), func(t *testing.T) {
 			t.Parallel()
+			needTools(t, nftTool, ethtoolTool)
 			e := newEnv(t, envConfig{side: sd, paths: 2, links: []lab.LinkConfig{{Rate: 10_000_000}}})
 			// The join's kernel end is its path-2 address: announced to
 			// our client, or the source of the kernel client's subflow.
