@@ -59,6 +59,9 @@ func TestRunFilters(t *testing.T) {
 	cli, srv := nstest.New(t, "urcli"), nstest.New(t, "ursrv")
 	nstest.Veth(t, cli, "urc0", urCliAddr+"/24", srv, "urs0", urSrvAddr+"/24")
 	srv.MustRun("ip", "addr", "add", urSrvAddr2+"/24", "dev", "urs0")
+	cli.MustRun("ip", "addr", "add", "fd28::1/64", "dev", "urc0", "nodad")
+	srv.MustRun("ip", "addr", "add", "fd28::2/64", "dev", "urs0", "nodad")
+	srv.MustRun("ip", "addr", "add", "fd28::6/64", "dev", "urs0", "nodad")
 	// MPTCP servers (under mptcp run: Go's own listener default may change).
 	startServer(t, tools, srv, 7031, []string{})
 	startServer(t, tools, srv, 7032, []string{})
@@ -90,6 +93,9 @@ func TestRunFilters(t *testing.T) {
 	})
 	t.Run("dst", func(t *testing.T) {
 		dialBoth(t, []string{"--dst", "10.28.0.4/30"}, urSrvAddr+":7031", urSrvAddr2+":7031")
+	})
+	t.Run("dst IPv6", func(t *testing.T) {
+		dialBoth(t, []string{"--dst", "fd28::4/126", "--family", "inet6"}, "[fd28::2]:7031", "[fd28::6]:7031")
 	})
 
 	t.Run("options", func(t *testing.T) {
