@@ -98,6 +98,18 @@ func TestRunFilters(t *testing.T) {
 		dialBoth(t, []string{"--dst", "fd28::4/126", "--family", "inet6"}, "[fd28::2]:7031", "[fd28::6]:7031")
 	})
 
+	t.Run("MPTCP disabled", func(t *testing.T) {
+		// The replacement fails: the connection goes on, TCP, and -v
+		// says why.
+		cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=0")
+		defer cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=1")
+		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7032", "--", tools.plainnet, "dial", urSrvAddr+":7032")
+		mustHave(t, out, "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032",
+			"mptcp run: 0 sockets made MPTCP, 1 left TCP (MPTCP refused), 0 left TCP by the filter")
+		if !strings.Contains(out, "mptcp run: left TCP: create an MPTCP socket: ") {
+			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
+		}
+	})
 	t.Run("options", func(t *testing.T) {
 		if _, err := exec.LookPath("python3"); err != nil {
 			t.Skip("needs python3")

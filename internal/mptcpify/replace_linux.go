@@ -122,6 +122,15 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 	if err != nil {
 		return err
 	}
+	// carryBind may set SO_REUSEADDR on the program's socket: if it is
+	// not replaced after all, it gets its own setting back.
+	oldReuse, _ := unix.GetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR)
+	installed := false
+	defer func() {
+		if !installed {
+			unix.SetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR, oldReuse)
+		}
+	}()
 	if err := carryOver(old, base, mp, family); err != nil {
 		return err
 	}
@@ -135,6 +144,7 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 	if err := ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&add)); err != nil {
 		return fmt.Errorf("install the MPTCP socket: %w", err)
 	}
+	installed = true
 	return nil
 }
 
@@ -366,8 +376,9 @@ func carryStructs(old, base, mp int) error {
 
 // carryBind binds mp where old is bound. Both hold the address for a
 // moment, which the kernel allows when both have SO_REUSEADDR and neither
-// listens: old gets it (it is about to be closed), mp keeps the program's
-// setting once bound. old's own descriptor is closed when mp takes its
+// listens: old gets it (it is about to be closed; replace gives it its
+// own setting back if it is not), mp keeps the program's setting once
+// bound. old's own descriptor is closed when mp takes its
 // place, and the last copy (ours) right after, before the call continues.
 func carryBind(old, mp int) error {
 	la, err := localAddr(old)
@@ -381,14 +392,12 @@ func carryBind(old, mp int) error {
 	if err != nil {
 		return err
 	}
-	oldReuse, _ := unix.GetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	mpReuse, _ := unix.GetsockoptInt(mp, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	unix.SetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	unix.SetsockoptInt(mp, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	err = unix.Bind(mp, sa)
 	unix.SetsockoptInt(mp, unix.SOL_SOCKET, unix.SO_REUSEADDR, mpReuse)
 	if err != nil {
-		unix.SetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR, oldReuse)
 		return fmt.Errorf("bind the MPTCP socket to %s: %w", la, err)
 	}
 	return nil
