@@ -105,7 +105,7 @@ func TestRunFilters(t *testing.T) {
 		defer cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=1")
 		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7032", "--", tools.plainnet, "dial", urSrvAddr+":7032")
 		mustHave(t, out, "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032",
-			"mptcp run: 0 sockets made MPTCP, 1 left TCP (MPTCP refused), 0 left TCP by the filter")
+			"mptcp run: 0 sockets made MPTCP, 0 left TCP by the filter, 1 left TCP because they could not be replaced")
 		if !strings.Contains(out, "mptcp run: left TCP: create an MPTCP socket: ") {
 			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
 		}
@@ -131,6 +131,27 @@ print("protocol", g(socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(socket.
 `
 		out := cli.MustRun(tools.mptcp, "run", "--dst-port", "7031", "--", "python3", "-c", script)
 		mustHave(t, out, "protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True")
+	})
+
+	t.Run("epoll before connect", func(t *testing.T) {
+		if _, err := exec.LookPath("python3"); err != nil {
+			t.Skip("needs python3")
+		}
+		// Registered with epoll before connect() (as nginx does with
+		// its upstream sockets): a replacement would never be reported
+		// ready, so the socket stays TCP and -v says why.
+		script := `import select, socket
+s = socket.socket(); s.setblocking(False)
+e = select.epoll(); e.register(s.fileno(), select.EPOLLOUT)
+try: s.connect(("` + urSrvAddr + `", 7031))
+except BlockingIOError: pass
+print("protocol", s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", len(e.poll(10)) > 0)
+`
+		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7031", "--", "python3", "-c", script)
+		mustHave(t, out, "protocol 6 ready True")
+		if !strings.Contains(out, "was registered with epoll") {
+			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
+		}
 	})
 
 	t.Run("server side", func(t *testing.T) {

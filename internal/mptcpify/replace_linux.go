@@ -97,6 +97,9 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 	if err != nil {
 		return err
 	}
+	if err := notInEpoll(pid, fd, old); err != nil {
+		return err
+	}
 	mp, base := -1, -1
 	defer func() {
 		for _, fd := range []int{mp, base} {
@@ -261,6 +264,56 @@ func fdCloexec(pid, fd int) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("no flags in /proc/%d/fdinfo/%d", pid, fd)
+}
+
+// notInEpoll fails if the caller's descriptor fd (whose file sock is our
+// copy) is registered with one of its epoll instances: the registration
+// belongs to the TCP socket's file and would vanish with it, leaving the
+// program waiting forever for its replacement (nginx registers an upstream
+// socket before connecting). Such a socket stays TCP. Each epoll
+// instance's fdinfo lists its targets by descriptor and inode.
+func notInEpoll(pid, fd, sock int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(sock, &st); err != nil {
+		return err
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if link, _ := os.Readlink(dir + "/" + e.Name()); link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if epollHas(string(b), fd, st.Ino) {
+			return fmt.Errorf("fd %d was registered with epoll (fd %s) before connect or listen; its replacement would not be", fd, e.Name())
+		}
+	}
+	return nil
+}
+
+// epollHas tells whether an epoll instance's fdinfo lists descriptor fd
+// with inode ino among its targets ("tfd: 5 events: 1c data: ... ino:1a2b").
+func epollHas(fdinfo string, fd int, ino uint64) bool {
+	for _, line := range strings.Split(fdinfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "tfd:" || f[1] != strconv.Itoa(fd) {
+			continue
+		}
+		for _, kv := range f[2:] {
+			if v, ok := strings.CutPrefix(kv, "ino:"); ok {
+				if n, err := strconv.ParseUint(v, 16, 64); err == nil && n == ino {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // sockopt is a socket option carried from the TCP socket to its MPTCP
