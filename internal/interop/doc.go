@@ -27,10 +27,9 @@
 //	TestFallback     MPTCP disabled in the kernel or in our stack, or a plain kernel socket
 //	TestFastclose    Conn.Abort and SO_LINGER 0: MP_FASTCLOSE with the right key, RSTs
 //	TestPlainTCP     our stack with MPTCP disabled against the kernel's plain TCP
-//	TestManyPaths    four paths, four subflows, each carrying data both ways
+//	TestManyPaths    four paths, five or four subflows each carrying data; the C flag
 //	TestLossyPath    one of two paths loses 2% of its packets (nftables): recovered
-//	TestDenyJoinInitial  the C flag: no join to the initial address, one to the announced
-//	TestMPFail       a path changes a payload under DSS checksums: RST with MP_FAIL, data intact
+//	TestMPFail       paths change payloads under DSS checksums: RSTs with MP_FAIL, data intact
 //
 // The TCP engine alone (package tcp) is proven against the kernel's TCP
 // by link/tun's interop tests, with more data.

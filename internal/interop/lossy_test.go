@@ -106,6 +106,7 @@ func (e *env) nftCounts(chain string) []int {
 // arrives byte for byte over both subflows, and each side's lost data is
 // sent again by its subflow over the lossy path.
 func TestLossyPath(t *testing.T) {
+	t.Parallel() // with the other top-level parallel cases, after the rest
 	for _, sd := range sides {
 		t.Run(sd.String(), func(t *testing.T) {
 			t.Parallel()
@@ -128,12 +129,7 @@ func TestLossyPath(t *testing.T) {
 			logInfo(t, cs.ours)
 			subflowsCarried(t, ci)
 			js := joinSubflow(t, ci)
-			if err := x.shutdown(); err != nil {
-				e.failed(cs, err)
-			}
-			cs.kernel.Close()
-			cs.ours.Close()
-			waitClosed(t, cs.ours)
+			e.close(cs, x)
 			// [data, others] the kernel received (ours) and sent.
 			in, out := e.nftCounts("input"), e.nftCounts("output")
 			t.Logf("dropped on path 2: %v of our packets (data, others), %v of the kernel's; our subflow there retransmitted %d segments", in, out, js.Retransmits)
