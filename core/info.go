@@ -24,7 +24,11 @@ type ConnInfo struct {
 
 	BytesSent, BytesReceived uint64 // payload handed to subflows / taken from them
 	BytesAcked               uint64 // data-level acknowledged
-	SendBuffered             int    // written, not yet DATA_ACKed
+	// SndUna, WriteSeq and RcvNxt are data sequence numbers, as the
+	// kernel's struct mptcp_info has them: the first not DATA_ACKed, the
+	// next the application's write takes, the next expected in order.
+	SndUna, WriteSeq, RcvNxt uint64
+	SendBuffered             int // written, not yet DATA_ACKed
 	// PeerWindow is how far past the DATA_ACK the peer's connection-level
 	// window lets data go (RFC 8684 section 3.3.4): what it may hold out
 	// of order at once.
@@ -72,7 +76,8 @@ func (c *Conn) Info() ConnInfo {
 		LocalToken: c.local.token, RemoteToken: c.remote.token,
 		Scheduler: c.sched.Name(), PathManager: c.pm.Name(), CongestionControl: c.ccName,
 		BytesSent: c.bytesSent, BytesReceived: c.bytesRecv,
-		BytesAcked:   c.snd.una - c.snd.first,
+		BytesAcked: c.snd.una - c.snd.first,
+		SndUna:     c.snd.una, WriteSeq: c.snd.una + uint64(c.snd.q.len()), RcvNxt: c.rcv.nxt,
 		SendBuffered: c.snd.q.len(), ReceiveBuffer: c.rcv.limit, ReceiveBuffered: c.rcv.buffered(),
 		ReceiveOutOfOrder: c.rcv.ofoN,
 	}

@@ -277,14 +277,10 @@ func (sf *subflow) checksumFailed(now time.Time, m *mapping) {
 		return
 	}
 	c.stack.mib.Inc(DSSCorruptionReset)
-	sf.sendFailOnRST()
+	// "the receiver MUST close the affected subflow with a RST with an
+	// MP_FAIL option" (RFC 8684 section 3.7), beside MP_TCPRST.
+	sf.failOnRST = true
 	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
-}
-
-// sendFailOnRST notes that MP_FAIL would accompany the RST; the RST
-// carries MP_TCPRST, and the MP_FAIL counter records the failure.
-func (sf *subflow) sendFailOnRST() {
-	sf.conn.stack.mib.Inc(MPFailTx)
 }
 
 // failReceived handles MP_FAIL from the peer: its checksum of our data at

@@ -89,19 +89,16 @@ func (c *Conn) dropStale() {
 	}
 }
 
-// sendEdge is the right edge of the peer's connection-level window:
-// the largest DATA_ACK + window it sent, on whichever subflow (RFC 8684
-// section 3.3.4). Until the first DATA_ACK, the window of the handshake
-// counts from the first DSN, as the kernel's sender counts it. Only
-// until then: that window is the initial subflow's, and the peer's
-// connection-level edge, from which a receiver like Linux takes data
-// that arrives out of order (on another subflow), is only what its DATA_ACKs
-// advertised; a DATA_ACK lagging behind the subflow's TCP acknowledgment
-// (data taken by the subflow, not yet by the connection) advertises less
-// than the handshake's window. Counting the handshake's edge, or a later
-// TCP window without DATA_ACK, after that, a join sent data there that
-// the kernel dropped (issue 14, finding 5: NoDSSInWindow at the start of
-// a five-subflow upload).
+// sendEdge is the right edge of the peer's connection-level window: the
+// largest DATA_ACK + window it sent, on whichever subflow (RFC 8684
+// section 3.3.4). Until the first DATA_ACK, the handshake's window counts
+// from the first DSN, as the kernel's sender counts it; never after: a
+// receiver like Linux takes data arriving out of order (on a join) only up
+// to the edges its DATA_ACKs advertised, and a DATA_ACK lagging behind the
+// subflow's TCP acknowledgment advertises less than the handshake's
+// window. Counting it (or, worse, a later TCP window of an ACK without
+// DSS) afterwards, a join sent data the kernel dropped (issue 14, finding
+// 5: NoDSSInWindow at the start of a five-subflow upload).
 func (c *Conn) sendEdge() uint64 {
 	if !c.dataAckSeen && after64(c.hsEnd, c.wndEnd) {
 		return c.hsEnd

@@ -64,6 +64,7 @@ type subflow struct {
 
 	// MP_FAIL and the infinite mapping (RFC 8684 section 3.7).
 	sendFail     bool
+	failOnRST    bool // the RST carries MP_FAIL (failDSN): a checksum failed
 	failDSN      uint64
 	waitInfinite bool // receiver: discard until the infinite mapping
 	sendInfinite bool // sender: carry the infinite mapping from infOff
@@ -312,6 +313,9 @@ func (sf *subflow) WriteOptions(tc *tcp.Conn, seg *tcp.Segment, b *wire.OptionBu
 				mib.Inc(MPFastcloseTx)
 			}
 		case sf.rstSet:
+			if sf.failOnRST && b.AddMPFail(&wire.MPFail{DSN: sf.failDSN}) == nil {
+				mib.Inc(MPFailTx)
+			}
 			if b.AddMPTCPRst(&wire.MPTCPRst{Flags: sf.rstFlags, Reason: sf.rstReason}) == nil {
 				mib.Inc(MPRstTx)
 			}
@@ -472,6 +476,12 @@ func (sf *subflow) rstReceived(mp *wire.MPTCPOptions) {
 	if mp.Has(wire.SubtypeMPTCPRst) {
 		mib.Inc(MPRstRx)
 		sf.peerRst, sf.peerRstOK = mp.Rst, true
+	}
+	if mp.Has(wire.SubtypeMPFail) {
+		// The peer's checksum of our data on this subflow failed (RFC
+		// 8684 section 3.7); the RST closes it, and what it carried goes
+		// again on the others.
+		mib.Inc(MPFailRx)
 	}
 	if mp.Has(wire.SubtypeMPFastclose) {
 		sf.fastcloseReceived(mp.Fastclose.ReceiverKey)

@@ -45,6 +45,7 @@ func SocketsOf(conns []core.ConnInfo, limits Limits, sched func(token uint32) []
 			Subflows: uint8(max(0, len(ci.Subflows)-1)), SubflowsMax: uint8(limits.Subflows),
 			AddAddrAcceptedMax: uint8(limits.AddAddrAccepted),
 			Fallback:           ci.FellBack, RemoteKey: ci.RemoteToken != 0, Token: ci.LocalToken,
+			WriteSeq: ci.WriteSeq, SndUna: ci.SndUna, RcvNxt: ci.RcvNxt,
 			BytesSent: ci.BytesSent, BytesReceived: ci.BytesReceived, BytesAcked: ci.BytesAcked,
 			SubflowsTotal: uint8(len(ci.Subflows)), Checksum: ci.Checksum, FallbackReason: ci.FallbackReason,
 			Scheduler: ci.Scheduler, PathManager: ci.PathManager, CongestionControl: ci.CongestionControl,
@@ -112,6 +113,8 @@ func subflowSocket(ci *core.ConnInfo, sf *core.SubflowInfo) Socket {
 		SegsOut: st.SegsOut, SegsIn: st.SegsIn, DataSegsOut: st.DataSegsOut, DataSegsIn: st.DataSegsIn,
 		PacingRate: uint64(st.PacingRate), DeliveryRate: uint64(st.DeliveryRate), TotalRetrans: uint32(st.Retransmits),
 		MinRTT: st.MinRTT, SndWnd: uint32(st.SendWindow), RcvSpace: uint32(st.ReceiveBuffer),
+		Backoff: uint8(min(st.RTOsInRow, 255)), ReordSeen: uint32(st.ReorderSeen), RcvOOOPack: uint32(st.OutOfOrderSegs),
+		DsackDups: uint32(st.DSACKsReceived),
 	}
 	if st.MSS > 0 {
 		t.Cwnd = uint32(st.Cwnd / st.MSS)
@@ -120,6 +123,7 @@ func subflowSocket(ci *core.ConnInfo, sf *core.SubflowInfo) Socket {
 		}
 		t.Unacked = uint32(st.InFlight / st.MSS)
 		t.Lost = uint32(st.Lost / st.MSS)
+		t.Sacked = uint32(st.SACKed / st.MSS)
 	}
 	return Socket{
 		Netid: "tcp", State: ssState[st.State], Local: sf.Local, Peer: sf.Remote, TCP: t,

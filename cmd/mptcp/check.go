@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -124,7 +125,7 @@ func checkServeFlags(fs *flag.FlagSet) Action {
 				c.Close()
 			}
 		}()
-		for i, p := range append(ports, tlsPorts...) {
+		for i, p := range slices.Concat(ports, tlsPorts) {
 			ln, err := st.listen(addr(p))
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", addr(p), err)

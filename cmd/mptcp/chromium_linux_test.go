@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/png"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
-	"github.com/mptcp-go/mptcp/internal/nstest"
 	"github.com/mptcp-go/mptcp/internal/simtest"
 	"github.com/mptcp-go/mptcp/observe"
 )
@@ -42,11 +42,12 @@ func needChromium(t *testing.T) string {
 	return bin
 }
 
-// chromium loads url in headless Chromium (in namespace ns, under
-// mptcpize when mptcp is set), lets its scripts run for a few seconds of
-// virtual time, and returns the rendered DOM and a screenshot. The test
-// is skipped without -chromium or when Chromium is not installed.
-func chromium(t *testing.T, ns *nstest.NS, mptcp bool, url string) (string, image.Image) {
+// chromium loads url in headless Chromium (in network namespace netns if
+// not "", under mptcpize when mptcp is set), lets its scripts run for a
+// few seconds of virtual time, and returns the rendered DOM and a
+// screenshot. The test is skipped without -chromium or when Chromium is
+// not installed.
+func chromium(t *testing.T, netns string, mptcp bool, url string) (string, image.Image) {
 	t.Helper()
 	bin := needChromium(t)
 	dir := t.TempDir()
@@ -62,8 +63,8 @@ func chromium(t *testing.T, ns *nstest.NS, mptcp bool, url string) (string, imag
 		if mptcp {
 			args = append([]string{"mptcpize", "run"}, args...)
 		}
-		if ns != nil {
-			return ns.Command(args[0], args[1:]...)
+		if netns != "" {
+			args = append([]string{"ip", "netns", "exec", netns}, args...)
 		}
 		return exec.Command(args[0], args[1:]...)
 	}
@@ -125,7 +126,7 @@ func TestCheckPageChromium(t *testing.T) {
 	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
 	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--tls-ports", "8443", "--tls-self-signed", "--echo", "0", "--discard", "0")
 	curl(t, cli, true, "http://10.16.1.1:8080/json") // up
-	dom, img := chromium(t, cli, true, "http://10.16.1.1:8080/")
+	dom, img := chromium(t, cli.Name, true, "http://10.16.1.1:8080/")
 	for _, want := range []string{`<p id="answer" class="yes">Yes</p>`, `<tr id="port-8080"><td>8080</td><td class="state">yes</td>`,
 		`<tr id="port-8081"><td>8081</td><td class="state">stripped</td>`, `<tr id="port-8443"><td>8443 (HTTPS)</td><td class="state">yes</td>`} {
 		if !strings.Contains(dom, want) {
@@ -172,7 +173,7 @@ func TestLivePageChromium(t *testing.T) {
 	}()
 	srv := httptest.NewServer(observe.Handler(observe.CoreSource(n.SS, &mu), observe.Options{Recorder: rec}))
 	defer srv.Close()
-	dom, img := chromium(t, nil, false, srv.URL+"/")
+	dom, img := chromium(t, "", false, srv.URL+"/")
 	dom, _, _ = strings.Cut(dom, "<script>") // the rendered elements, not the code that draws them
 	if got := strings.Count(dom, `<polyline class="series"`); got < 4 {
 		t.Errorf("%d lines drawn, want 4 (throughput and RTT of two subflows)", got)
@@ -188,5 +189,66 @@ func TestLivePageChromium(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("DOM:\n%s", dom)
+	}
+}
+
+// TestLivePageChromiumUserStack: the live page of a running user-space
+// stack ("mptcp perf server --stack user --debug", a kernel client sending
+// on two paths), in headless Chromium in the server's namespace, draws a
+// throughput and an RTT line for each subflow.
+func TestLivePageChromiumUserStack(t *testing.T) {
+	needChromium(t)
+	needTools(t, "curl")
+	start := time.Now()
+	tp := perfTwoPaths(t)
+	srvAddr := tp.Paths[0].ServerStack.V4
+	// On the server namespace's kernel address: its loopback is down.
+	debug := netip.AddrPortFrom(tp.Paths[0].Server.V4, 8099).String()
+	srv := goPerfIn(t, tp.Server, "perf", "server", "--stack", "user", "--tun", "pt0", "--addr", srvAddr.String(),
+		"-1", "-i", "0", "--debug", debug)
+	cli := make(chan string, 1)
+	go func() {
+		var out string
+		defer func() { cli <- out }()
+		out, _ = perfRetryClient(t, tp.Client, "perf", "client", "--stack", "kernel", "-t", "20", "-i", "0",
+			netip.AddrPortFrom(srvAddr, 5201).String())
+	}()
+	// Until the stack has a subflow that joined; asked with curl, which
+	// runs in the namespace (an HTTP client of this process would dial
+	// from threads outside it).
+	var conns string
+	for up := time.Now().Add(30 * time.Second); time.Now().Before(up) && !strings.Contains(conns, `"Join": true`); time.Sleep(100 * time.Millisecond) {
+		var err error
+		if conns, err = tp.Server.Exec("curl", "-sS", "--max-time", "2", "http://"+debug+observe.PathConns); err != nil {
+			conns = err.Error()
+		}
+	}
+	if !strings.Contains(conns, `"Join": true`) {
+		select {
+		case r := <-srv:
+			t.Fatalf("no subflow joined; the server ended: exit %s\n%s%s", r[0], r[1], r[2])
+		default:
+			t.Fatalf("no subflow joined within 30 s; %s:\n%.2000s", observe.PathConns, conns)
+		}
+	}
+	t.Logf("%v: a subflow joined", time.Since(start).Round(time.Millisecond))
+	dom, img := chromium(t, string(tp.Server), false, "http://"+debug+"/")
+	t.Logf("%v: Chromium done", time.Since(start).Round(time.Millisecond))
+	dom, _, _ = strings.Cut(dom, "<script>")
+	if got := strings.Count(dom, `<polyline class="series"`); got < 4 {
+		t.Errorf("%d lines drawn, want 4 or more (throughput and RTT of each subflow)", got)
+	}
+	if got := strings.Count(dom, "<tr><td>"); got < 2 {
+		t.Errorf("%d subflow rows, want 2 or more", got)
+	}
+	if n := countColor(img, 0x1f, 0x77, 0xb4) + countColor(img, 0xd6, 0x27, 0x28); n < 50 {
+		t.Errorf("screenshot has %d pixels of the lines' colours", n)
+	}
+	if t.Failed() {
+		t.Logf("%s:\n%s\nDOM:\n%s", observe.PathConns, conns, dom)
+	}
+	<-cli
+	if s := <-srv; s[0] != "0" {
+		t.Errorf("server: exit %s\n%s%s", s[0], s[1], s[2])
 	}
 }

@@ -22,7 +22,8 @@ import (
 // TestProxyTraceUser: "mptcp proxy client --stack user --trace DIR" (the
 // front end on our stack, two uplinks) relays a curl download through a
 // kernel converter and writes the MPTCP connection's trace: the client
-// side, its events and its subflows' samples.
+// side, its events and its subflows' samples, which mptcp trace show and
+// mptcp trace plot read.
 func TestProxyTraceUser(t *testing.T) {
 	lab.Require(t)
 	needTools(t, "curl")
@@ -84,6 +85,13 @@ func TestProxyTraceUser(t *testing.T) {
 	}
 	if recs[0].Side != "client" || !created || !samples {
 		t.Errorf("trace %s: header %+v, CREATED event %v, samples %v", files[0], recs[0], created, samples)
+	}
+	// The tools read a live stack's trace as they read the simulator's.
+	if code, out, errOut := runCmd("trace", "show", files[0]); code != 0 || !strings.Contains(out, "client side") || !strings.Contains(out, "created 1") {
+		t.Errorf("trace show: exit %d: %s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCmd("trace", "plot", "-o", filepath.Join(dir, "live.svg"), files[0]); code != 0 {
+		t.Errorf("trace plot: exit %d: %s", code, errOut)
 	}
 }
 

@@ -59,6 +59,9 @@ func TestRunFilters(t *testing.T) {
 	cli, srv := nstest.New(t, "urcli"), nstest.New(t, "ursrv")
 	nstest.Veth(t, cli, "urc0", urCliAddr+"/24", srv, "urs0", urSrvAddr+"/24")
 	srv.MustRun("ip", "addr", "add", urSrvAddr2+"/24", "dev", "urs0")
+	cli.MustRun("ip", "addr", "add", "fd28::1/64", "dev", "urc0", "nodad")
+	srv.MustRun("ip", "addr", "add", "fd28::2/64", "dev", "urs0", "nodad")
+	srv.MustRun("ip", "addr", "add", "fd28::6/64", "dev", "urs0", "nodad")
 	// MPTCP servers (under mptcp run: Go's own listener default may change).
 	startServer(t, tools, srv, 7031, []string{})
 	startServer(t, tools, srv, 7032, []string{})
@@ -91,7 +94,22 @@ func TestRunFilters(t *testing.T) {
 	t.Run("dst", func(t *testing.T) {
 		dialBoth(t, []string{"--dst", "10.28.0.4/30"}, urSrvAddr+":7031", urSrvAddr2+":7031")
 	})
+	t.Run("dst IPv6", func(t *testing.T) {
+		dialBoth(t, []string{"--dst", "fd28::4/126", "--family", "inet6"}, "[fd28::2]:7031", "[fd28::6]:7031")
+	})
 
+	t.Run("MPTCP disabled", func(t *testing.T) {
+		// The replacement fails: the connection goes on, TCP, and -v
+		// says why.
+		cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=0")
+		defer cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=1")
+		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7032", "--", tools.plainnet, "dial", urSrvAddr+":7032")
+		mustHave(t, out, "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032",
+			"mptcp run: 0 sockets made MPTCP, 0 left TCP by the filter, 1 left TCP because they could not be replaced")
+		if !strings.Contains(out, "mptcp run: left TCP: create an MPTCP socket: ") {
+			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
+		}
+	})
 	t.Run("options", func(t *testing.T) {
 		if _, err := exec.LookPath("python3"); err != nil {
 			t.Skip("needs python3")
@@ -113,6 +131,27 @@ print("protocol", g(socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(socket.
 `
 		out := cli.MustRun(tools.mptcp, "run", "--dst-port", "7031", "--", "python3", "-c", script)
 		mustHave(t, out, "protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True")
+	})
+
+	t.Run("epoll before connect", func(t *testing.T) {
+		if _, err := exec.LookPath("python3"); err != nil {
+			t.Skip("needs python3")
+		}
+		// Registered with epoll before connect() (as nginx does with
+		// its upstream sockets): a replacement would never be reported
+		// ready, so the socket stays TCP and -v says why.
+		script := `import select, socket
+s = socket.socket(); s.setblocking(False)
+e = select.epoll(); e.register(s.fileno(), select.EPOLLOUT)
+try: s.connect(("` + urSrvAddr + `", 7031))
+except BlockingIOError: pass
+print("protocol", s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", len(e.poll(10)) > 0)
+`
+		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7031", "--", "python3", "-c", script)
+		mustHave(t, out, "protocol 6 ready True")
+		if !strings.Contains(out, "was registered with epoll") {
+			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
+		}
 	})
 
 	t.Run("server side", func(t *testing.T) {

@@ -218,12 +218,12 @@ func startSeccomp(o *runOptions, cmd *exec.Cmd, stderr io.Writer) (finish func()
 	}
 	return func() error {
 		err := <-done
-		if o.verbose {
-			fmt.Fprintf(stderr, "mptcp run: %d sockets made MPTCP, %d left TCP (MPTCP refused)", sup.Converted, sup.Fallbacks)
-			if o.filter.Deferred() {
-				fmt.Fprintf(stderr, ", %d left TCP by the filter", sup.Kept)
-			}
-			fmt.Fprintln(stderr)
+		switch {
+		case o.verbose && o.filter.Deferred():
+			fmt.Fprintf(stderr, "mptcp run: %d sockets made MPTCP, %d left TCP by the filter, %d left TCP because they could not be replaced\n",
+				sup.Converted, sup.Kept, sup.Fallbacks)
+		case o.verbose:
+			fmt.Fprintf(stderr, "mptcp run: %d sockets made MPTCP, %d left TCP (MPTCP refused)\n", sup.Converted, sup.Fallbacks)
 		}
 		return err
 	}, nil

@@ -12,12 +12,12 @@ import (
 
 var cmdTrace = &Command{
 	Name:  "trace",
-	Short: "work with per-connection traces: mptcp trace plot",
+	Short: "work with per-connection traces: mptcp trace show, mptcp trace plot",
 	Long: `A trace is one connection's life as JSON lines: its events, the
 scheduler's decisions, and samples of each subflow (cwnd, RTT, bytes,
 segments). mptcp sim --trace FILE writes one in virtual time; the
 user-space stack writes one per connection with --trace DIR (mptcp perf,
-mptcp check serve). See docs/observe.md.`,
+mptcp check serve, mptcp proxy). See docs/observe.md.`,
 }
 
 var cmdTracePlot = &Command{

@@ -107,12 +107,7 @@ func TestBackup(t *testing.T) {
 					t.Errorf("ours: the subflow %v -> %v is not marked as the peer's backup", b.Local, b.Remote)
 				}
 			}
-			if err := x.shutdown(); err != nil {
-				e.failed(cs, err)
-			}
-			cs.kernel.Close()
-			cs.ours.Close()
-			waitClosed(t, cs.ours)
+			e.close(cs, x)
 			switch {
 			case tc.dialBackup:
 				e.checkKernel("MPPrioRx>=1")

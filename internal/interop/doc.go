@@ -27,15 +27,16 @@
 //	TestFallback     MPTCP disabled in the kernel or in our stack, or a plain kernel socket
 //	TestFastclose    Conn.Abort and SO_LINGER 0: MP_FASTCLOSE with the right key, RSTs
 //	TestPlainTCP     our stack with MPTCP disabled against the kernel's plain TCP
-//	TestManyPaths    four paths, four subflows, each carrying data both ways
+//	TestManyPaths    four paths, five or four subflows each carrying data; the C flag
 //	TestLossyPath    one of two paths loses 2% of its packets (nftables): recovered
-//	TestDenyJoinInitial  the C flag: no join to the initial address, one to the announced
+//	TestMPFail       paths change payloads under DSS checksums: RSTs with MP_FAIL, data intact
 //
 // The TCP engine alone (package tcp) is proven against the kernel's TCP
 // by link/tun's interop tests, with more data.
 //
-// The tests need root, ip, tc, nstat and sysctl, and the TUN device; they
-// skip, saying why, without them. tshark, if installed, checks the
+// The tests need root, ip, tc, nstat and sysctl, and the TUN device (the
+// lossy and corrupting paths nft and ethtool too); they skip, saying why,
+// without them. tshark, if installed, checks the
 // captures (the wire checks are skipped without it).
 //
 // The interoperability bugs these tests found (F1, F2, ... in commit

@@ -32,6 +32,18 @@ func (e *env) run(o connOpts, n int64) *conns {
 	return cs
 }
 
+// close ends a case's transfer: both directions shut down gracefully
+// (transfer.shutdown), both sockets closed, and our connection over.
+func (e *env) close(cs *conns, x *transfer) {
+	e.t.Helper()
+	if err := x.shutdown(); err != nil {
+		e.failed(cs, err)
+	}
+	cs.kernel.Close()
+	cs.ours.Close()
+	waitClosed(e.t, cs.ours)
+}
+
 // waitClosed waits until our connection is over, both directions closed
 // and acknowledged.
 func waitClosed(t *testing.T, c *mptcp.Conn) {
@@ -135,12 +147,7 @@ func (e *env) runTCP(cs *conns) {
 	if err := x.exchange(size - smallSize); err != nil {
 		e.failed(cs, err)
 	}
-	if err := x.shutdown(); err != nil {
-		e.failed(cs, err)
-	}
-	cs.kernel.Close()
-	cs.ours.Close()
-	waitClosed(e.t, cs.ours)
+	e.close(cs, x)
 }
 
 // failed ends a case whose transfer failed, with what both sides knew.

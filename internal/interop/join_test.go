@@ -158,12 +158,7 @@ func TestAddAddr(t *testing.T) {
 					t.Errorf("the joined subflow does not use the announced address %v", announced)
 				}
 				subflowsCarried(t, ci)
-				if err := x.shutdown(); err != nil {
-					e.failed(cs, err)
-				}
-				cs.kernel.Close()
-				cs.ours.Close()
-				waitClosed(t, cs.ours)
+				e.close(cs, x)
 				if sd == ourClient {
 					e.checkKernel("AddAddrTx>=1", "EchoAdd=1", "MPJoinSynRx=1", "MPJoinAckRx=1")
 					e.checkOurs("AddAddr=1", "EchoAddTx=1", "AddAddrHMacFailure=0", "MPJoinSynTx=1", "MPJoinSynAckRx=1")
@@ -271,12 +266,7 @@ func TestAddAddrPort(t *testing.T) {
 				e.failed(cs, err)
 			}
 			logInfo(t, cs.ours)
-			if err := x.shutdown(); err != nil {
-				e.failed(cs, err)
-			}
-			cs.kernel.Close()
-			cs.ours.Close()
-			waitClosed(t, cs.ours)
+			e.close(cs, x)
 			if sd == ourClient {
 				e.checkKernel("AddAddrTx>=1", "EchoAdd=1", "MPJoinPortSynRx=1", "MPJoinPortAckRx=1", "MismatchPortSynRx=0")
 				e.checkOurs("AddAddr=1", "PortAdd=1", "EchoAddTx=1", "MPJoinPortSynAckRx=1")

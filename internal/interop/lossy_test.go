@@ -4,6 +4,7 @@ package interop
 
 import (
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +20,22 @@ import (
 // nftTable is the table a case's rules live in, in the kernel's
 // namespace (which the case owns: the namespace and its rules go with it).
 const nftTable = "interop"
+
+// needTools skips the test, saying why, unless the tools named are
+// installed (as, and Debian's package holding each).
+func needTools(t *testing.T, tools ...[2]string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool[0]); err != nil {
+			t.Skipf("needs %s (apt-get install -y %s): %v", tool[0], tool[1], err)
+		}
+	}
+}
+
+var (
+	nftTool     = [2]string{"nft", "nftables"}
+	ethtoolTool = [2]string{"ethtool", "ethtool"}
+)
 
 // nft runs nft in the kernel's namespace.
 func (e *env) nft(args ...string) {
@@ -89,9 +106,11 @@ func (e *env) nftCounts(chain string) []int {
 // arrives byte for byte over both subflows, and each side's lost data is
 // sent again by its subflow over the lossy path.
 func TestLossyPath(t *testing.T) {
+	t.Parallel() // with the other top-level parallel cases, after the rest
 	for _, sd := range sides {
 		t.Run(sd.String(), func(t *testing.T) {
 			t.Parallel()
+			needTools(t, nftTool, ethtoolTool)
 			e := newEnv(t, envConfig{side: sd, paths: 2, links: []lab.LinkConfig{{Rate: 10_000_000}}})
 			// The join's kernel end is its path-2 address: announced to
 			// our client, or the source of the kernel client's subflow.
@@ -110,12 +129,7 @@ func TestLossyPath(t *testing.T) {
 			logInfo(t, cs.ours)
 			subflowsCarried(t, ci)
 			js := joinSubflow(t, ci)
-			if err := x.shutdown(); err != nil {
-				e.failed(cs, err)
-			}
-			cs.kernel.Close()
-			cs.ours.Close()
-			waitClosed(t, cs.ours)
+			e.close(cs, x)
 			// [data, others] the kernel received (ours) and sent.
 			in, out := e.nftCounts("input"), e.nftCounts("output")
 			t.Logf("dropped on path 2: %v of our packets (data, others), %v of the kernel's; our subflow there retransmitted %d segments", in, out, js.Retransmits)

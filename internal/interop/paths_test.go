@@ -4,74 +4,125 @@ package interop
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 
+	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
-// manyPaths is how many paths, hence subflows, TestManyPaths uses.
+// manyPaths is how many paths TestManyPaths uses.
 const manyPaths = 4
 
 // endpoints adds a kernel endpoint with the given flags for each of the
-// kernel's addresses on paths 2 to n, and limits that take them all.
-func (e *env) endpoints(n int, flags ...string) {
+// kernel's addresses on the given paths, and limits that take them all.
+func (e *env) endpoints(paths []int, flags ...string) {
 	e.t.Helper()
 	if err := e.kern.MPTCPLimits(8, 8); err != nil {
 		e.t.Fatal(err)
 	}
-	for p := 2; p <= n; p++ {
+	for _, p := range paths {
 		if err := e.kern.AddMPTCPEndpoint(lab.Endpoint{Addr: e.kernAddr(p), ID: 10 + p, Flags: flags}); err != nil {
 			e.t.Fatal(err)
 		}
 	}
 }
 
-// TestManyPaths: more than two paths. Four subflows, both ways: the
-// kernel's server announces its addresses on paths 2 to 4 (signal
-// endpoints) and our client joins each; the kernel's client opens a
-// subflow from each (subflow endpoints) to our server. 1 MiB goes each
-// way, byte for byte, and every subflow carries data. The kernel drops
-// nothing of ours beyond its connection-level window (NoDSSInWindow,
-// finding 5 of issue 14: the edge a DATA_ACK and window of any subflow
-// show is the connection's).
+// TestManyPaths: more than two paths, and the C flag of MP_CAPABLE (RFC
+// 8684 section 3.1: its sender "will not accept additional MPTCP subflows
+// to the source address and port"), both ways; one case for both, since
+// each costs the suite a topology. The server sets C (the kernel with
+// net.mptcp.allow_join_initial_addr_port=0, ours with
+// Config.DenyJoinInitial) and announces addresses on other paths; the
+// client, which has other addresses too (ours a second one, the kernel's
+// a `subflow` endpoint) and would otherwise join the server's initial
+// address from them, joins only the announced ones. Four paths, at least
+// four subflows, each carrying data both ways; 1 MiB each way, byte for
+// byte. The kernel drops nothing of ours beyond its connection-level
+// window (NoDSSInWindow, issue 14 finding 5).
 func TestManyPaths(t *testing.T) {
+	t.Parallel() // with the other top-level parallel cases, after the rest
 	for _, sd := range sides {
 		t.Run(sd.String(), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envConfig{side: sd, paths: manyPaths})
+			ec := envConfig{side: sd, paths: manyPaths}
+			var announced []int // the paths of the addresses the server announces
 			if sd == ourClient {
-				e.endpoints(manyPaths, "signal")
+				ec.ourPaths = []int{1, 2}
+				ec.kernelSysctl = []string{"net.mptcp.allow_join_initial_addr_port=0"}
+				announced = []int{3, 4}
 			} else {
-				e.endpoints(manyPaths, "subflow")
+				ec.ourPaths = []int{1, 2, 3, 4}
+				ec.cfg = mptcp.Config{DenyJoinInitial: true}
+				announced = []int{2, 3, 4}
+			}
+			e := newEnv(t, ec)
+			if sd == ourClient {
+				e.endpoints(announced, "signal")
+			} else {
+				e.endpoints([]int{2}, "subflow")
+			}
+			// Ours: 2 local addresses x 2 announced; the kernel's client:
+			// one join to each announced address.
+			want := 1 + 2*len(announced)
+			if sd == ourServer {
+				want = 1 + len(announced)
 			}
 			cs := e.connect(connOpts{})
-			x := e.startMultipath(cs, manyPaths)
+			x := e.startMultipath(cs, want)
 			if err := x.exchange(size); err != nil {
 				e.failed(cs, err)
 			}
 			ci := cs.ours.Info()
 			logInfo(t, cs.ours)
 			subflowsCarried(t, ci)
+			server := e.kernAddr(1)
+			isAnnounced := map[netip.Addr]bool{}
+			for _, p := range announced {
+				if sd == ourClient {
+					isAnnounced[e.kernAddr(p)] = true
+				} else {
+					isAnnounced[e.ourAddr(p)] = true
+				}
+			}
+			if sd == ourServer {
+				server = e.ourAddr(1)
+			}
 			for _, s := range ci.Subflows {
 				if s.BytesSent == 0 || s.BytesReceived == 0 {
 					t.Errorf("subflow %v -> %v carried %d bytes out and %d in; want data both ways on every subflow", s.Local, s.Remote, s.BytesSent, s.BytesReceived)
 				}
+				end := s.Remote
+				if sd == ourServer {
+					end = s.Local
+				}
+				if s.Join && !isAnnounced[end.Addr()] {
+					t.Errorf("subflow %v -> %v joined an address the server did not announce", s.Local, s.Remote)
+				}
 			}
-			if err := x.shutdown(); err != nil {
-				e.failed(cs, err)
-			}
-			cs.kernel.Close()
-			cs.ours.Close()
-			waitClosed(t, cs.ours)
-			joins := fmt.Sprintf("MPJoinSynRx=%d", manyPaths-1)
+			e.close(cs, x)
+			joins := len(ci.Subflows) - 1
 			if sd == ourClient {
-				e.checkKernel("AddAddrTx>=1", joins, fmt.Sprintf("MPJoinAckRx=%d", manyPaths-1), "MPJoinRejected=0")
-				e.checkOurs(fmt.Sprintf("MPJoinSynTx=%d", manyPaths-1), fmt.Sprintf("AddAddr=%d", manyPaths-1))
+				e.checkKernel("AddAddrTx>=2", fmt.Sprintf("MPJoinSynRx=%d", joins), fmt.Sprintf("MPJoinAckRx=%d", joins), "MPJoinRejected=0")
+				e.checkOurs(fmt.Sprintf("MPJoinSynTx=%d", joins), "AddAddr=2")
 			} else {
-				e.checkKernel(fmt.Sprintf("MPJoinSynTx=%d", manyPaths-1), fmt.Sprintf("MPJoinSynAckRx=%d", manyPaths-1))
-				e.checkOurs(joins, fmt.Sprintf("MPJoinAckRx=%d", manyPaths-1), "MPJoinRejected=0")
+				e.checkKernel(fmt.Sprintf("MPJoinSynTx=%d", joins), fmt.Sprintf("MPJoinSynAckRx=%d", joins), "AddAddr=3")
+				e.checkOurs(fmt.Sprintf("MPJoinSynRx=%d", joins), fmt.Sprintf("MPJoinAckRx=%d", joins), "MPJoinRejected=0")
 			}
 			e.stop()
+			// The server's MP_CAPABLE SYN/ACK carries C; no MP_JOIN SYN
+			// goes to the initial address and port.
+			srv := e.fromKernel()
+			if sd == ourServer {
+				srv = e.fromUs()
+			}
+			if n := e.wireCount(fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mptcp.subtype == %d && tcp.options.mptcp.nomoresubflows.flag == 1 && %s", subMPCapable, srv)); n == 0 {
+				t.Error("no MP_CAPABLE SYN/ACK with the C flag from the server")
+			}
+			dst := fmt.Sprintf("ip.dst == %s && tcp.dstport == %d", server, port)
+			if n := e.wireCount(fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.options.mptcp.subtype == %d && %s", subMPJoin, dst)); n > 0 {
+				t.Errorf("%d MP_JOIN SYNs to the initial address and port", n)
+			}
 			e.finish()
 		})
 	}

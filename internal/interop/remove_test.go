@@ -88,12 +88,7 @@ func TestRemoveAddr(t *testing.T) {
 				if err := x.exchange(size / 4); err != nil {
 					e.failed(cs, err)
 				}
-				if err := x.shutdown(); err != nil {
-					e.failed(cs, err)
-				}
-				cs.kernel.Close()
-				cs.ours.Close()
-				waitClosed(t, cs.ours)
+				e.close(cs, x)
 				// (Our client too announces the removal of an address its
 				// join used, as the kernel's does: finding F2, fixed in
 				// 781102d.)

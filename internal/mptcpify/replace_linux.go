@@ -97,6 +97,9 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 	if err != nil {
 		return err
 	}
+	if err := notInEpoll(pid, fd, old); err != nil {
+		return err
+	}
 	mp, base := -1, -1
 	defer func() {
 		for _, fd := range []int{mp, base} {
@@ -122,6 +125,15 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 	if err != nil {
 		return err
 	}
+	// carryBind may set SO_REUSEADDR on the program's socket: if it is
+	// not replaced after all, it gets its own setting back.
+	oldReuse, _ := unix.GetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR)
+	installed := false
+	defer func() {
+		if !installed {
+			unix.SetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR, oldReuse)
+		}
+	}()
 	if err := carryOver(old, base, mp, family); err != nil {
 		return err
 	}
@@ -135,6 +147,7 @@ func (s *Supervisor) replace(n *seccompNotif) error {
 	if err := ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&add)); err != nil {
 		return fmt.Errorf("install the MPTCP socket: %w", err)
 	}
+	installed = true
 	return nil
 }
 
@@ -253,6 +266,56 @@ func fdCloexec(pid, fd int) (bool, error) {
 	return false, fmt.Errorf("no flags in /proc/%d/fdinfo/%d", pid, fd)
 }
 
+// notInEpoll fails if the caller's descriptor fd (whose file sock is our
+// copy) is registered with one of its epoll instances: the registration
+// belongs to the TCP socket's file and would vanish with it, leaving the
+// program waiting forever for its replacement (nginx registers an upstream
+// socket before connecting). Such a socket stays TCP. Each epoll
+// instance's fdinfo lists its targets by descriptor and inode.
+func notInEpoll(pid, fd, sock int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(sock, &st); err != nil {
+		return err
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if link, _ := os.Readlink(dir + "/" + e.Name()); link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if epollHas(string(b), fd, st.Ino) {
+			return fmt.Errorf("fd %d was registered with epoll (fd %s) before connect or listen; its replacement would not be", fd, e.Name())
+		}
+	}
+	return nil
+}
+
+// epollHas tells whether an epoll instance's fdinfo lists descriptor fd
+// with inode ino among its targets ("tfd: 5 events: 1c data: ... ino:1a2b").
+func epollHas(fdinfo string, fd int, ino uint64) bool {
+	for _, line := range strings.Split(fdinfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "tfd:" || f[1] != strconv.Itoa(fd) {
+			continue
+		}
+		for _, kv := range f[2:] {
+			if v, ok := strings.CutPrefix(kv, "ino:"); ok {
+				if n, err := strconv.ParseUint(v, 16, 64); err == nil && n == ino {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // sockopt is a socket option carried from the TCP socket to its MPTCP
 // replacement when the program changed it.
 type sockopt struct {
@@ -366,8 +429,9 @@ func carryStructs(old, base, mp int) error {
 
 // carryBind binds mp where old is bound. Both hold the address for a
 // moment, which the kernel allows when both have SO_REUSEADDR and neither
-// listens: old gets it (it is about to be closed), mp keeps the program's
-// setting once bound. old's own descriptor is closed when mp takes its
+// listens: old gets it (it is about to be closed; replace gives it its
+// own setting back if it is not), mp keeps the program's setting once
+// bound. old's own descriptor is closed when mp takes its
 // place, and the last copy (ours) right after, before the call continues.
 func carryBind(old, mp int) error {
 	la, err := localAddr(old)
@@ -381,14 +445,12 @@ func carryBind(old, mp int) error {
 	if err != nil {
 		return err
 	}
-	oldReuse, _ := unix.GetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	mpReuse, _ := unix.GetsockoptInt(mp, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	unix.SetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	unix.SetsockoptInt(mp, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	err = unix.Bind(mp, sa)
 	unix.SetsockoptInt(mp, unix.SOL_SOCKET, unix.SO_REUSEADDR, mpReuse)
 	if err != nil {
-		unix.SetsockoptInt(old, unix.SOL_SOCKET, unix.SO_REUSEADDR, oldReuse)
 		return fmt.Errorf("bind the MPTCP socket to %s: %w", la, err)
 	}
 	return nil

@@ -274,10 +274,34 @@ func (s *Supervisor) answer(n *seccompNotif) {
 	if typ&unix.SOCK_CLOEXEC != 0 {
 		add.NewfdFlags = unix.O_CLOEXEC
 	}
-	if ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&add)) == nil {
+	if err := addfdSend(s.fd, &add); err == nil {
 		s.Converted++
+	} else {
+		s.logf("install the MPTCP socket: %v", err)
 	}
 	unix.Close(fd)
+}
+
+// addfdSend installs a descriptor in the caller and makes it the call's
+// result in one step (SECCOMP_ADDFD_FLAG_SEND), with every signal blocked
+// on this thread meanwhile. The kernel marks the call answered when the
+// request is queued; if a signal (the Go runtime's preemption signal, a
+// child's exit) interrupts the wait, the request is taken back but the
+// mark stays, and the caller's system call returns 0 — its standard
+// input as the new socket. Blocked signals wait until the ioctl is done.
+func addfdSend(fd int, add *seccompNotifAddfd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var all, old unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^uint64(0)
+	}
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &all, &old); err != nil {
+		return err
+	}
+	err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(add))
+	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return err
 }
 
 // socketIn creates an MPTCP socket in the network namespace of process

@@ -212,6 +212,9 @@ func tcpInfo(raw []byte) *observe.TCPInfo {
 		Retrans: ti.Retrans, TotalRetrans: ti.Total_retrans, Lost: ti.Lost, Unacked: ti.Unacked,
 		RcvSpace: ti.Rcv_space, RcvSsthresh: ti.Rcv_ssthresh, MinRTT: us(ti.Min_rtt), SndWnd: ti.Snd_wnd,
 		LastSnd: msd(ti.Last_data_sent), LastRcv: msd(ti.Last_data_recv), LastAck: msd(ti.Last_ack_recv),
+		RcvWnd: ti.Rcv_wnd, Backoff: ti.Backoff, Sacked: ti.Sacked, Fackets: ti.Fackets, Reordering: ti.Reordering,
+		ReordSeen: ti.Reord_seen, RcvOOOPack: ti.Rcv_ooopack, Notsent: ti.Notsent_bytes, DeliveredCE: ti.Delivered_ce,
+		Rehash: ti.Rehash,
 	}
 	if ti.Snd_ssthresh < 0xffff {
 		t.Ssthresh = ti.Snd_ssthresh
