@@ -203,7 +203,11 @@ func (s *Stack) wake() {
 	s.mu.Lock()
 	d := s.drv
 	s.mu.Unlock()
-	if d != nil {
+	switch d := d.(type) {
+	case nil:
+	case link.Kicker:
+		d.Kick()
+	default:
 		d.Wake()
 	}
 }

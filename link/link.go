@@ -45,6 +45,19 @@ type Waker interface {
 	Wake()
 }
 
+// Kicker is a Waker that can poll its stack in the caller's goroutine.
+//
+// Kick is Wake, except that a driver that is not polling the stack at the
+// moment polls it at once in the calling goroutine and sends what the
+// stack sends, as a kernel sends in the writer's system call: the hand-
+// over to the driver's goroutine, a scheduler wake-up on the path from an
+// application's write to the wire, is spared. The caller must not hold
+// the stack's lock (Locker).
+type Kicker interface {
+	Waker
+	Kick()
+}
+
 // Driver is what a stack that serves applications needs from the driver
 // running it: a Wake, and the driver's clock, to stamp what the
 // application does between polls (virtual time in a simulator). Both are

@@ -51,8 +51,8 @@ func Paths(socks []Socket, keep func(*Socket) bool) []PathUse {
 const (
 	LimitReceiveBuffer = "receive buffer" // the connection's receive buffer is full
 	LimitApplication   = "application"    // the sender has nothing to send
+	LimitWindow        = "receive window" // the connection's bytes in flight fill the peer's window (or it is closed)
 	LimitLoss          = "loss"           // over 2% of the bytes sent were retransmitted
-	LimitWindow        = "receive window" // the connection's bytes in flight fill the peer's window
 	LimitCwnd          = "congestion window"
 	LimitRTT           = "rtt" // over twice the fastest subflow's RTT: the scheduler prefers the others
 	LimitNone          = ""
@@ -129,17 +129,20 @@ type connView struct {
 // subflowLimit is the first limit that applies to a subflow. The peer's
 // receive window is the connection's, shared by its subflows (RFC 8684,
 // section 3.3.4): it holds a subflow back when the connection's bytes in
-// flight on all of them fill it, not only the subflow's own.
+// flight on all of them fill it, not only the subflow's own, and when it
+// is closed (0). It comes before loss: while it is full, no recovery from
+// loss would let more out.
 func subflowLimit(sf *Socket, c connView) string {
 	t := sf.TCP
 	mss := uint64(max(t.MSS, 1))
 	switch {
 	case t.Unacked == 0 && c.sendQ == 0:
 		return LimitApplication
+	case t.SndWnd == 0 && t.Unacked == 0, // closed, nothing in flight (a kernel without tcpi_snd_wnd reports 0 too)
+		t.SndWnd > 0 && max(c.inFlight, uint64(t.Unacked)*mss)+mss >= uint64(t.SndWnd):
+		return LimitWindow
 	case t.BytesSent > 0 && t.BytesRetrans*50 > t.BytesSent:
 		return LimitLoss
-	case t.SndWnd > 0 && max(c.inFlight, uint64(t.Unacked)*mss)+mss >= uint64(t.SndWnd):
-		return LimitWindow
 	case t.Cwnd > 0 && t.Unacked+1 >= t.Cwnd:
 		return LimitCwnd
 	case c.fastest > 0 && t.RTT > 2*c.fastest:

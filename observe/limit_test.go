@@ -1,6 +1,7 @@
 package observe_test
 
 import (
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -107,4 +108,47 @@ func most(m map[string]int) string {
 		}
 	}
 	return best
+}
+
+// TestDiagnoseReceiveBuffer: an application that does not read fills its
+// connection's receive buffer; Diagnose names it at the receiver, and the
+// sender's subflows wait for the receive window.
+func TestDiagnoseReceiveBuffer(t *testing.T) {
+	n, err := simtest.NewNet(1, []simtest.Path{{Rate: 20e6, Delay: 5 * time.Millisecond}, {Rate: 20e6, Delay: 5 * time.Millisecond}}, simtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := n.SS.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetNotify(func() { // accepted, never read
+		for {
+			if _, err := ln.Accept(); err != nil {
+				return
+			}
+		}
+	})
+	now := n.Sim.Now()
+	c, err := n.CS.Dial(now, netip.Addr{}, netip.AddrPortFrom(n.ServerAddr, 80), core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&simtest.Endpoint{Conn: c, Host: n.Client, Key: 1, PeerKey: 2, Send: 64 << 20, KeepOpen: true}).Attach(now)
+	n.Sim.RunFor(2 * time.Second)
+	diagnose := func(s *core.Stack) []observe.ConnLimit {
+		return observe.Diagnose(observe.SocketsOf(observe.CoreSource(s, &sync.Mutex{}).Conns(), observe.Limits{}, nil), nil)
+	}
+	srv, cli := diagnose(n.SS), diagnose(n.CS)
+	if len(srv) != 1 || srv[0].Limit != observe.LimitReceiveBuffer {
+		t.Errorf("receiver: %+v, want its connection limited by its receive buffer", srv)
+	}
+	if len(cli) != 1 || len(cli[0].Subflows) != 2 {
+		t.Fatalf("sender: %+v, want one connection with two subflows", cli)
+	}
+	for _, sf := range cli[0].Subflows {
+		if sf.Limit != observe.LimitWindow {
+			t.Errorf("sender's subflow %v: limited by %q, want the receive window", sf.Local, sf.Limit)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mptcp-go/mptcp/link"
@@ -32,8 +33,9 @@ type Config struct {
 	Capture *pcap.Writer
 
 	// OnError, if set, is called with every device and capture error,
-	// from the driver's loop goroutine. It must not block, call Close or
-	// take Locker. Errors are counted whether or not they are reported;
+	// one call at a time, from the goroutine running the driver's round
+	// (its loop, a device reader, or a caller of Kick). It must not
+	// block, call Close or take Locker. Errors are counted whether or not they are reported;
 	// repeated errors of one device are reported at most once a second.
 	OnError func(error)
 
@@ -88,7 +90,12 @@ type Driver struct {
 	wg     sync.WaitGroup
 	closer sync.Once
 
-	// Loop state, owned by the loop goroutine.
+	// Round state, owned by whoever holds roundMu: the loop goroutine, a
+	// reader or Kick's caller, one round at a time. Close takes it for
+	// good once the loop has ended, so no round runs after the devices
+	// close.
+	roundMu  sync.Mutex
+	kicked   atomic.Bool // a round is wanted after the one running
 	capture  *pcap.Writer
 	now      time.Time
 	sendFn   func([]byte)
@@ -144,7 +151,6 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		ended:   make(chan struct{}),
-		pending: true,
 	}
 	d.sendFn = d.send
 	for i, ic := range cfg.Interfaces {
@@ -190,6 +196,12 @@ func (d *Driver) Wake() {
 	}
 }
 
+// Kick implements link.Kicker: when no round is running it polls the
+// stack in the calling goroutine and writes what the stack sends, as a
+// kernel sends in the writer's system call; otherwise it is Wake. The
+// caller must not hold the stack's lock.
+func (d *Driver) Kick() { d.kick() }
+
 // Now implements link.Driver: the driver runs on the real clock.
 func (d *Driver) Now() time.Time { return time.Now() }
 
@@ -206,6 +218,8 @@ func (d *Driver) Close() error {
 		// the devices close: what the stack sent in it (the last ACK of
 		// a closing connection, say) leaves.
 		<-d.ended
+		// No reader or Kick runs a round from now on.
+		d.roundMu.Lock()
 		for _, f := range d.ifs {
 			if e := f.dev.Close(); e != nil {
 				err = errors.Join(err, fmt.Errorf("tun: close %s: %w", f.name, e))
@@ -260,7 +274,7 @@ func (d *Driver) fail(err error) {
 	d.mu.Unlock()
 }
 
-// report hands an error to OnError, from the loop goroutine.
+// report hands an error to OnError; roundMu is held.
 func (d *Driver) report(err error) {
 	if d.onErr != nil {
 		d.onErr(err)

@@ -504,3 +504,93 @@ func testNoAllocations(t *testing.T, locking bool) {
 		t.Errorf("%.3f allocations per packet, want none in steady state", perPacket)
 	}
 }
+
+// TestKick checks that Kick, from any goroutine, makes the driver poll
+// the stack and send what it sends, with no kick lost to a round that was
+// running (its runner runs another), and that an idle driver polls in the
+// caller's goroutine: the packet is written before Kick returns.
+func TestKick(t *testing.T) {
+	dev := newFakeDev("t0", 8)
+	var mu sync.Mutex
+	var toSend [][]byte // guarded by mu: the application side
+	st := &echoStack{}
+	st.onPoll = func(_ time.Time, send func([]byte)) time.Time {
+		for _, p := range toSend {
+			send(p)
+		}
+		toSend = nil
+		return time.Time{}
+	}
+	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}, Locker: &mu})
+	waitFor(t, "the first poll", func() bool { return st.polls.Load() >= 1 })
+	queue := func(g, i int) {
+		mu.Lock()
+		toSend = append(toSend, tcpPacket("192.0.2.1", "198.51.100.7", []byte{byte(g), byte(i)}))
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				queue(g, i)
+				d.Kick()
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "100 packets sent after kicks", func() bool { return len(dev.written()) == 100 })
+	// Once the last round has ended, a kick runs in this goroutine.
+	for i := range 1000 {
+		queue(4, i)
+		before := len(dev.written())
+		d.Kick()
+		if len(dev.written()) == before+1 {
+			return
+		}
+		waitFor(t, "the kicked packet", func() bool { return len(dev.written()) == before+1 })
+	}
+	t.Error("no kick of an idle driver polled in the caller's goroutine")
+}
+
+// TestKickDuringRound checks that a kick arriving while a round runs (in
+// another goroutine, here held inside the stack's Poll) is not lost: the
+// goroutine running that round runs another after it, which sends what
+// the kick was for. Nothing else would poll again: no timer, no packet.
+func TestKickDuringRound(t *testing.T) {
+	dev := newFakeDev("t0", 8)
+	var mu sync.Mutex
+	var toSend [][]byte // guarded by mu
+	inPoll, release := make(chan struct{}), make(chan struct{})
+	var hold atomic.Bool
+	st := &echoStack{}
+	st.onPoll = func(_ time.Time, send func([]byte)) time.Time {
+		batch := toSend
+		toSend = nil
+		if hold.CompareAndSwap(true, false) {
+			mu.Unlock() // let the application queue while the round runs
+			inPoll <- struct{}{}
+			<-release
+			mu.Lock()
+		}
+		for _, p := range batch {
+			send(p)
+		}
+		return time.Time{}
+	}
+	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}, Locker: &mu})
+	waitFor(t, "the first poll", func() bool { return st.polls.Load() >= 1 })
+	hold.Store(true)
+	go d.Kick() // runs a round that stops in Poll
+	<-inPoll
+	mu.Lock()
+	toSend = append(toSend, tcpPacket("192.0.2.1", "198.51.100.7", []byte{1}))
+	mu.Unlock()
+	d.Kick() // a round is running: this one only asks for another
+	if n := len(dev.written()); n != 0 {
+		t.Fatalf("%d packets written while the round was held", n)
+	}
+	close(release)
+	waitFor(t, "the packet of the kick made during a round", func() bool { return len(dev.written()) == 1 })
+}

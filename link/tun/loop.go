@@ -7,41 +7,118 @@ import (
 	"time"
 )
 
-// loop owns the stack: it waits for packets, a wake-up or the stack's
-// timer, delivers what arrived, polls, and writes what the stack sent.
+// loop runs the stack when nothing else does: it waits for packets a
+// reader could not deliver itself, a wake-up or the stack's timer, and
+// runs a round. Readers and Kick run rounds in their own goroutines when
+// no round is running (roundMu), sparing a hand-over to this goroutine on
+// the path from a packet or a write to the stack's answer; one that finds
+// a round running leaves a kick, and whoever runs that round runs another
+// after it. A round one of them leaves due at once is passed on to the
+// loop by the doorbell.
 func (d *Driver) loop() {
 	defer d.wg.Done()
 	defer close(d.ended)
+	again := true // the first poll
 	for {
-		if d.pending {
-			d.pending = false
-			if !d.takeReady() {
+		var b *batch
+		var err error
+		timerFired, fineFired := false, false
+		if !again {
+			select {
+			case b = <-d.in:
+			case err = <-d.errc:
+			case <-d.wake:
+			case <-d.timer.C:
+				timerFired = true
+			case <-d.fine.ring:
+				fineFired = true
+			case <-d.done:
 				return
 			}
-		} else if !d.wait() {
+		}
+		d.roundMu.Lock()
+		d.kicked.Store(false)
+		if err != nil {
+			d.report(err)
+		}
+		if timerFired {
+			d.timerAt = time.Time{}
+		}
+		if fineFired {
+			d.fineAt = time.Time{}
+		}
+		ok := d.runRound(b)
+		again = d.takePending()
+		d.roundMu.Unlock()
+		if !ok {
 			return
 		}
-		d.round()
+		again = again || d.kicked.Load()
 	}
 }
 
-// wait blocks until something happens, and takes it. It returns false
-// when the driver is closing.
-func (d *Driver) wait() bool {
-	select {
-	case b := <-d.in:
+// tryRound runs rounds in the calling goroutine, the first with batch b
+// (or nil) and whatever else is ready, while no other round is running
+// and kicks arrive during its own; it reports false, leaving b to the
+// caller, if a round was running. A round it leaves due at once rings the
+// loop's doorbell.
+func (d *Driver) tryRound(b *batch) bool {
+	ran := false
+	for d.roundMu.TryLock() {
+		ran = true
+		d.kicked.Store(false)
+		if d.closing() {
+			if b != nil {
+				b.f.free <- b
+			}
+			d.roundMu.Unlock()
+			return true
+		}
+		d.runRound(b)
+		b = nil
+		again := d.takePending()
+		d.roundMu.Unlock()
+		if again {
+			d.Wake()
+		}
+		if !d.kicked.Load() {
+			break
+		}
+	}
+	return ran
+}
+
+// kick asks for a round: at once in the calling goroutine if none is
+// running, else from whoever runs the current one, when it ends.
+func (d *Driver) kick() {
+	d.kicked.Store(true)
+	d.tryRound(nil)
+}
+
+// runRound takes b (if not nil) and the batches ready, and runs a round.
+// It reports false, running none, when the driver is closing. roundMu is
+// held.
+func (d *Driver) runRound(b *batch) bool {
+	if b != nil {
 		d.batches = append(d.batches, b)
-	case err := <-d.errc:
-		d.report(err)
-	case <-d.wake:
-	case <-d.timer.C:
-		d.timerAt = time.Time{}
-	case <-d.fine.ring:
-		d.fineAt = time.Time{}
-	case <-d.done:
+	}
+	if !d.takeReady() {
+		for _, b := range d.batches {
+			b.f.free <- b
+		}
+		d.batches = d.batches[:0]
 		return false
 	}
-	return d.takeReady()
+	d.round()
+	return true
+}
+
+// takePending reports and clears the stack's wish to be polled again at
+// once. roundMu is held.
+func (d *Driver) takePending() bool {
+	p := d.pending
+	d.pending = false
+	return p
 }
 
 // takeReady takes, without blocking, the read batches and errors already
