@@ -81,10 +81,20 @@ func curl(t *testing.T, ns *nstest.NS, mptcp bool, url string, extra ...string) 
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
+		if !haveTools(tool) {
 			t.Skipf("needs %s (.ci/run installs it)", tool)
 		}
 	}
+}
+
+// haveTools reports whether every tool is installed.
+func haveTools(tools ...string) bool {
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // TestCheckServeKernel is the check site on the kernel's MPTCP with real

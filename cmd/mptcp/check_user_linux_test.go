@@ -26,7 +26,8 @@ import (
 // TestCheckServeUser runs "mptcp check serve --stack user --trace DIR"
 // with HTTPS from certificate files in a namespace and asks it from a
 // kernel client over MPTCP and over plain TCP, over HTTP and over HTTPS
-// (checking the certificate): MPTCP hears yes, TCP no, and the server
+// (checking the certificate), in Go and, where installed, with curl
+// (under mptcpize for MPTCP): MPTCP hears yes, TCP no, and the server
 // wrote a trace of each MPTCP connection.
 func TestCheckServeUser(t *testing.T) {
 	tp := perfTwoPaths(t)
@@ -71,6 +72,14 @@ func TestCheckServeUser(t *testing.T) {
 	no := ask(false, false)
 	yesTLS := ask(true, true)
 	noTLS := ask(false, true)
+	// curl too, checking the certificate against the file, over the
+	// kernel's MPTCP under mptcpize and over TCP.
+	var curlYes, curlNo string
+	if haveTools("curl", "mptcpize") {
+		httpsURL := "https://" + netip.AddrPortFrom(srvAddr, 8443).String() + "/"
+		curlYes, _ = tp.Client.Exec("mptcpize", "run", "curl", "-sS", "--max-time", "10", "--cacert", certFile, httpsURL)
+		curlNo, _ = tp.Client.Exec("curl", "-sS", "--max-time", "10", "--cacert", certFile, httpsURL)
+	}
 	cancel()
 	if s := <-done; !strings.HasPrefix(s, "exit 0") {
 		t.Errorf("check serve: %s", s)
@@ -87,7 +96,15 @@ func TestCheckServeUser(t *testing.T) {
 	if !strings.Contains(noTLS, "No: your connection does not use Multipath TCP.") || !strings.Contains(noTLS, "(port 8443, HTTPS)") {
 		t.Errorf("TCP client over HTTPS was told:\n%s", noTLS)
 	}
-	t.Logf("MPTCP client:\n%s\nover HTTPS:\n%s", yes, yesTLS)
+	if curlYes != "" || curlNo != "" {
+		if !strings.HasPrefix(curlYes, "Yes: your connection uses Multipath TCP (version 1).") || !strings.Contains(curlYes, "(port 8443, HTTPS), user stack") {
+			t.Errorf("mptcpize curl over HTTPS was told:\n%s", curlYes)
+		}
+		if !strings.HasPrefix(curlNo, "No: your connection does not use Multipath TCP.") {
+			t.Errorf("curl over HTTPS was told:\n%s", curlNo)
+		}
+	}
+	t.Logf("MPTCP client:\n%s\nover HTTPS:\n%s\nmptcpize curl over HTTPS:\n%s", yes, yesTLS, curlYes)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if len(files) < 2 { // more if a try was cut short
 		t.Fatalf("%d trace files, want the two MPTCP connections': %v", len(files), files)
