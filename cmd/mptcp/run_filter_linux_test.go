@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mptcp-go/mptcp/internal/mptcpify"
 	"github.com/mptcp-go/mptcp/internal/nstest"
+	"golang.org/x/sys/unix"
 )
 
 // TestRunFilterErrors: filters the chosen backend cannot apply, and bad
@@ -110,47 +112,55 @@ func TestRunFilters(t *testing.T) {
 			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
 		}
 	})
-	t.Run("options", func(t *testing.T) {
+	t.Run("python sockets", func(t *testing.T) {
 		if _, err := exec.LookPath("python3"); err != nil {
 			t.Skip("needs python3")
 		}
-		// A blocking socket with options, bound before connect (without
-		// SO_REUSEADDR, so the replacement must take the port over).
-		script := `import socket
-s = socket.socket()
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-s.bind(("` + urCliAddr + `", 0))
-port = s.getsockname()[1]
-s.connect(("` + urSrvAddr + `", 7031))
-s.sendall(b"x\n"); s.recv(2)
-g = lambda level, opt: s.getsockopt(level, opt)
-print("protocol", g(socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(socket.IPPROTO_TCP, socket.TCP_NODELAY),
-      "keepalive", g(socket.SOL_SOCKET, socket.SO_KEEPALIVE), "reuseaddr", g(socket.SOL_SOCKET, socket.SO_REUSEADDR),
-      "same port", s.getsockname()[1] == port, "blocking", s.getblocking(), "cloexec", not s.get_inheritable())
-`
-		out := cli.MustRun(tools.mptcp, "run", "--dst-port", "7031", "--", "python3", "-c", script)
-		mustHave(t, out, "protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True")
-	})
-
-	t.Run("epoll before connect", func(t *testing.T) {
-		if _, err := exec.LookPath("python3"); err != nil {
-			t.Skip("needs python3")
-		}
-		// Registered with epoll before connect() (as nginx does with
-		// its upstream sockets): a replacement would never be reported
-		// ready, so the socket stays TCP and -v says why.
+		refused := cli.Do(func() error { return mptcpRefuses(unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 5000) })
+		// One program, three sockets to the selected port:
+		// a. blocking, with options, bound before connect() without
+		//    SO_REUSEADDR (the replacement must take the port over):
+		//    MPTCP, with all of it;
+		// b. with TCP_USER_TIMEOUT, which MPTCP refuses: TCP, keeping it;
+		// c. registered with epoll before connect() (as nginx does with
+		//    its upstream sockets): a replacement would never be
+		//    reported ready, so TCP, and ready.
 		script := `import select, socket
-s = socket.socket(); s.setblocking(False)
-e = select.epoll(); e.register(s.fileno(), select.EPOLLOUT)
-try: s.connect(("` + urSrvAddr + `", 7031))
+dst = ("` + urSrvAddr + `", 7031)
+g = lambda s, level, opt: s.getsockopt(level, opt)
+a = socket.socket()
+a.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+a.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+a.bind(("` + urCliAddr + `", 0))
+port = a.getsockname()[1]
+a.connect(dst)
+a.sendall(b"x\n"); a.recv(2)
+print("a protocol", g(a, socket.SOL_SOCKET, socket.SO_PROTOCOL), "nodelay", g(a, socket.IPPROTO_TCP, socket.TCP_NODELAY),
+      "keepalive", g(a, socket.SOL_SOCKET, socket.SO_KEEPALIVE), "reuseaddr", g(a, socket.SOL_SOCKET, socket.SO_REUSEADDR),
+      "same port", a.getsockname()[1] == port, "blocking", a.getblocking(), "cloexec", not a.get_inheritable())
+b = socket.socket(); b.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 5000)
+b.connect(dst)
+print("b protocol", g(b, socket.SOL_SOCKET, socket.SO_PROTOCOL), "user timeout", g(b, socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT))
+c = socket.socket(); c.setblocking(False)
+e = select.epoll(); e.register(c.fileno(), select.EPOLLOUT)
+try: c.connect(dst)
 except BlockingIOError: pass
-print("protocol", s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", len(e.poll(10)) > 0)
+print("c protocol", g(c, socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", len(e.poll(10)) > 0)
 `
 		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7031", "--", "python3", "-c", script)
-		mustHave(t, out, "protocol 6 ready True")
+		mustHave(t, out, "a protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True",
+			"c protocol 6 ready True")
 		if !strings.Contains(out, "was registered with epoll") {
-			t.Errorf("-v does not say why the socket was left TCP:\n%s", out)
+			t.Errorf("-v does not say why socket c was left TCP:\n%s", out)
+		}
+		if refused != nil {
+			t.Logf("socket b not checked: %v", refused)
+			return
+		}
+		mustHave(t, out, "b protocol 6 user timeout 5000",
+			"mptcp run: 1 sockets made MPTCP, 0 left TCP by the filter, 2 left TCP because they could not be replaced")
+		if !strings.Contains(out, "MPTCP refuses TCP_USER_TIMEOUT 5000") {
+			t.Errorf("-v does not say why socket b was left TCP:\n%s", out)
 		}
 	})
 
@@ -192,4 +202,18 @@ print("protocol", s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", 
 		}
 		mustHave(t, out.String(), "listen protocol 262", "dial protocol 6 nonblock cloexec "+urSrvAddr+":7031", "accept protocol 262")
 	})
+}
+
+// mptcpRefuses returns nil if an MPTCP socket refuses the option, and
+// says otherwise (a kernel newer than the test knows).
+func mptcpRefuses(level, opt, v int) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_MPTCP)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if unix.SetsockoptInt(fd, level, opt, v) == nil {
+		return fmt.Errorf("this kernel's MPTCP takes option %d:%d", level, opt)
+	}
+	return nil
 }

@@ -347,6 +347,17 @@ var carriedOptions = []sockopt{
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_KEEPINTVL, name: "TCP_KEEPINTVL"},
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_KEEPCNT, name: "TCP_KEEPCNT"},
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_CONGESTION, name: "TCP_CONGESTION", text: true},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_MAXSEG, name: "TCP_MAXSEG"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_CORK, name: "TCP_CORK"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_NOTSENT_LOWAT, name: "TCP_NOTSENT_LOWAT"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_FASTOPEN, name: "TCP_FASTOPEN"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_DEFER_ACCEPT, name: "TCP_DEFER_ACCEPT"},
+	// Options MPTCP refused in Linux 6.18: a program that set one keeps
+	// its TCP socket rather than silently lose it.
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_USER_TIMEOUT, name: "TCP_USER_TIMEOUT"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_SYNCNT, name: "TCP_SYNCNT"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_WINDOW_CLAMP, name: "TCP_WINDOW_CLAMP"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_QUICKACK, name: "TCP_QUICKACK"},
 }
 
 // carryOver gives mp what the program set on old: the file status flags
