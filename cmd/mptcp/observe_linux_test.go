@@ -17,7 +17,8 @@ import (
 
 // TestObserveLiveUserStack runs "mptcp perf server --stack user --debug"
 // with a kernel client on two paths, and looks at the running stack with
-// mptcp stat, mptcp monitor and the endpoint's /metrics.
+// mptcp stat (once, as JSON and with --watch), mptcp monitor and the
+// endpoint's /metrics.
 func TestObserveLiveUserStack(t *testing.T) {
 	tp := perfTwoPaths(t)
 	srvAddr := tp.Paths[0].ServerStack.V4
@@ -73,6 +74,10 @@ func TestObserveLiveUserStack(t *testing.T) {
 	var o, e bytes.Buffer
 	if code := run([]string{"stat", "--endpoint", sock, "--json"}, &o, &e); code != 0 || !strings.Contains(o.String(), `"netid":"mptcp"`) {
 		t.Errorf("mptcp stat --json: exit %d\n%s%s", code, o.String(), e.String())
+	}
+	o.Reset()
+	if code := run([]string{"stat", "--endpoint", sock, "--watch", "100ms", "--count", "2"}, &o, &e); code != 0 || strings.Count(o.String(), "Local Address:Port") != 2 {
+		t.Errorf("mptcp stat --watch 100ms --count 2: exit %d, want two listings:\n%s%s", code, o.String(), e.String())
 	}
 	o.Reset()
 	if code := run([]string{"monitor", "--endpoint", sock, "--count", "8", "--timeout", "10s"}, &o, &e); code != 0 {
