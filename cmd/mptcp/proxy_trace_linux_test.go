@@ -19,29 +19,39 @@ import (
 	"github.com/mptcp-go/mptcp/observe"
 )
 
-// TestProxyTraceUser: "mptcp proxy client --stack user --trace DIR" (the
-// front end on our stack, two uplinks) relays a curl download through a
-// kernel converter and writes the MPTCP connection's trace: the client
-// side, its events and its subflows' samples, which mptcp trace show and
-// mptcp trace plot read.
+// TestProxyTraceUser: "mptcp proxy client|server --stack user --trace
+// DIR" (that end on our stack over two uplinks, the other on the kernel's
+// MPTCP) relays curl's connection to an origin and writes the MPTCP
+// connection's trace: that side, its events and its subflows' samples,
+// which mptcp trace show and mptcp trace plot read.
 func TestProxyTraceUser(t *testing.T) {
 	lab.Require(t)
 	needTools(t, "curl")
-	tp := lab.New(t, lab.Config{Paths: 2})
-	if err := tp.Server.MPTCPLimits(2, 2); err != nil {
-		t.Fatal(err)
+	for _, side := range []string{"client", "server"} {
+		t.Run(side, func(t *testing.T) { proxyTraceUser(t, side) })
 	}
-	if err := tp.Client.Sysctl("net.ipv4.ip_forward=1"); err != nil {
-		t.Fatal(err)
+}
+
+func proxyTraceUser(t *testing.T, side string) {
+	tp := lab.New(t, lab.Config{Paths: 2})
+	for _, n := range []lab.Netns{tp.Client, tp.Server} {
+		if err := n.MPTCPLimits(2, 2); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Sysctl("net.ipv4.ip_forward=1"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srvAddr := tp.Paths[0].Server.V4.String()
-	conv, origin := net.JoinHostPort(srvAddr, "5124"), net.JoinHostPort(srvAddr, "8080")
+	// The origin is beside the proxy client: the converter reaches it
+	// over the first path.
+	conv, origin := net.JoinHostPort(srvAddr, "5124"), net.JoinHostPort(tp.Paths[0].Client.V4.String(), "8080")
 	var ln net.Listener
-	if err := tp.Server.Do(func() (err error) { ln, err = net.Listen("tcp", origin); return err }); err != nil {
+	if err := tp.Client.Do(func() (err error) { ln, err = net.Listen("tcp", origin); return err }); err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() { // the origin: a greeting to each client, held open for a few samples
+	go func() { // a greeting to each client, held open for a few samples
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -55,9 +65,18 @@ func TestProxyTraceUser(t *testing.T) {
 		}
 	}()
 	dir := t.TempDir()
-	startMptcpIn(t, tp.Server, "proxy", "server", "--listen", conv, "--key", "test-key")
-	cli := startMptcpIn(t, tp.Client, "proxy", "client", "--stack", "user", "--uplink", tp.Paths[0].ClientIf, "--uplink", tp.Paths[1].ClientIf,
-		"--server", conv, "--socks", "127.0.0.1:1080", "--key", "test-key", "--trace", dir)
+	srvArgs := []string{"proxy", "server", "--listen", conv, "--key", "test-key"}
+	cliArgs := []string{"proxy", "client", "--server", conv, "--socks", "127.0.0.1:1080", "--key", "test-key"}
+	if side == "server" {
+		// The stack's own addresses hide behind the uplinks' (NAT), which
+		// forward the port it listens on.
+		srvArgs[3] = ":5124"
+		srvArgs = append(srvArgs, "--stack", "user", "--uplink", tp.Paths[0].ServerIf, "--uplink", tp.Paths[1].ServerIf, "--trace", dir)
+	} else {
+		cliArgs = append(cliArgs, "--stack", "user", "--uplink", tp.Paths[0].ClientIf, "--uplink", tp.Paths[1].ClientIf, "--trace", dir)
+	}
+	srv := startMptcpIn(t, tp.Server, srvArgs...)
+	cli := startMptcpIn(t, tp.Client, cliArgs...)
 	var out string
 	var err error
 	for try := 0; try < 50; try++ { // until both ends listen and the stack is up
@@ -69,10 +88,14 @@ func TestProxyTraceUser(t *testing.T) {
 	if out != "hello through the converter\n" {
 		t.Fatalf("through the proxies: %q, %v", out, err)
 	}
-	cli.stop(t)
+	user := cli
+	if side == "server" {
+		user = srv
+	}
+	user.stop(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if len(files) == 0 {
-		t.Fatalf("no trace in %s; proxy client said:\n%s", dir, cli.out.String())
+		t.Fatalf("no trace in %s; proxy %s said:\n%s", dir, side, user.out.String())
 	}
 	recs, err := observe.ReadTraceFile(files[0])
 	if err != nil {
@@ -83,11 +106,11 @@ func TestProxyTraceUser(t *testing.T) {
 		created = created || r.Kind == observe.TraceKindEvent && bytes.Contains(r.Event, []byte(`"type":"created"`))
 		samples = samples || r.Kind == observe.TraceKindSample
 	}
-	if recs[0].Side != "client" || !created || !samples {
+	if recs[0].Side != side || !created || !samples {
 		t.Errorf("trace %s: header %+v, CREATED event %v, samples %v", files[0], recs[0], created, samples)
 	}
 	// The tools read a live stack's trace as they read the simulator's.
-	if code, out, errOut := runCmd("trace", "show", files[0]); code != 0 || !strings.Contains(out, "client side") || !strings.Contains(out, "created 1") {
+	if code, out, errOut := runCmd("trace", "show", files[0]); code != 0 || !strings.Contains(out, side+" side") || !strings.Contains(out, "created 1") {
 		t.Errorf("trace show: exit %d: %s%s", code, out, errOut)
 	}
 	if code, _, errOut := runCmd("trace", "plot", "-o", filepath.Join(dir, "live.svg"), files[0]); code != 0 {
