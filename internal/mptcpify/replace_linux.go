@@ -351,6 +351,8 @@ var carriedOptions = []sockopt{
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_CORK, name: "TCP_CORK"},
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_NOTSENT_LOWAT, name: "TCP_NOTSENT_LOWAT"},
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_FASTOPEN, name: "TCP_FASTOPEN"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_FASTOPEN_CONNECT, name: "TCP_FASTOPEN_CONNECT"},
+	{level: unix.IPPROTO_TCP, opt: unix.TCP_INQ, name: "TCP_INQ"},
 	{level: unix.IPPROTO_TCP, opt: unix.TCP_DEFER_ACCEPT, name: "TCP_DEFER_ACCEPT"},
 	// Options MPTCP refused in Linux 6.18: a program that set one keeps
 	// its TCP socket rather than silently lose it.
