@@ -121,6 +121,8 @@ func TestCheckServeKernel(t *testing.T) {
 	if yes := curl(t, cli, true, "https://10.16.1.1:8443/", "--insecure"); !strings.HasPrefix(yes, "Yes: your connection uses Multipath TCP (version 1).") ||
 		!strings.Contains(yes, "(port 8443, HTTPS), kernel stack") {
 		t.Errorf("mptcpize curl over HTTPS:\n%s", yes)
+	} else {
+		t.Logf("mptcpize run curl --insecure https://10.16.1.1:8443/:\n%s", yes)
 	}
 	if no := curl(t, cli, false, "https://10.16.1.1:8443/", "--insecure"); !strings.HasPrefix(no, "No: your connection does not use Multipath TCP.") {
 		t.Errorf("plain curl over HTTPS:\n%s", no)
