@@ -34,7 +34,7 @@ type Config struct {
 
 	// OnError, if set, is called with every device and capture error,
 	// one call at a time, from the goroutine running the driver's round
-	// (its loop, a device reader, or a caller of Kick). It must not
+	// (its loop, or a caller of Kick). It must not
 	// block, call Close or take Locker. Errors are counted whether or not they are reported;
 	// repeated errors of one device are reported at most once a second.
 	OnError func(error)
@@ -90,8 +90,8 @@ type Driver struct {
 	wg     sync.WaitGroup
 	closer sync.Once
 
-	// Round state, owned by whoever holds roundMu: the loop goroutine, a
-	// reader or Kick's caller, one round at a time. Close takes it for
+	// Round state, owned by whoever holds roundMu: the loop goroutine or
+	// Kick's caller, one round at a time. Close takes it for
 	// good once the loop has ended, so no round runs after the devices
 	// close.
 	roundMu  sync.Mutex
@@ -218,7 +218,7 @@ func (d *Driver) Close() error {
 		// the devices close: what the stack sent in it (the last ACK of
 		// a closing connection, say) leaves.
 		<-d.ended
-		// No reader or Kick runs a round from now on.
+		// No Kick runs a round from now on.
 		d.roundMu.Lock()
 		for _, f := range d.ifs {
 			if e := f.dev.Close(); e != nil {

@@ -169,16 +169,10 @@ func (d *Driver) read(f *iface) {
 		}
 		b.n = min(n, len(b.bufs))
 		f.c.readBatches.Add(1)
-		if d.tryRound(b) {
-			continue
-		}
-		// A round is running: queue the batch and have it taken by the
-		// round after, here if that one has ended meanwhile.
 		select {
 		case d.in <- b:
 		case <-d.done:
 			return
 		}
-		d.kick()
 	}
 }
