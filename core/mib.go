@@ -198,6 +198,10 @@ const (
 	MPJoinCookieDrop
 	// MPJoinCookieInvalid counts cookie ACKs of joins the join-cookie table did not hold (expired, or never answered) or whose connection closed meanwhile, refused with a RST. Not a kernel counter.
 	MPJoinCookieInvalid
+	// MPFailNoResponse counts subflows reset because the infinite mapping
+	// asked for with MP_FAIL did not come within mpFailTimeout. Not a
+	// kernel counter.
+	MPFailNoResponse
 
 	numCounters
 )
@@ -297,6 +301,7 @@ var counterNames = [numCounters]string{
 	MPJoinSYNCookie:         "MPJoinSYNCookie",
 	MPJoinCookieDrop:        "MPJoinCookieDrop",
 	MPJoinCookieInvalid:     "MPJoinCookieInvalid",
+	MPFailNoResponse:        "MPFailNoResponse",
 	RcvPruned:               "RcvPruned",
 }
 

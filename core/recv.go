@@ -270,6 +270,7 @@ func (sf *subflow) checksumFailed(now time.Time, m *mapping) {
 	if c.fallbackAllowed() && sf.initial {
 		sf.sendFail = true
 		sf.waitInfinite = true
+		sf.failBy = now.Add(mpFailTimeout)
 		sf.rx.reset()
 		sf.tc.Discard(sf.tc.Readable())
 		sf.sendACK()

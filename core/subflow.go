@@ -66,7 +66,8 @@ type subflow struct {
 	sendFail     bool
 	failOnRST    bool // the RST carries MP_FAIL (failDSN): a checksum failed
 	failDSN      uint64
-	waitInfinite bool // receiver: discard until the infinite mapping
+	waitInfinite bool      // receiver: discard until the infinite mapping
+	failBy       time.Time // with waitInfinite: reset the subflow if none came by then
 	sendInfinite bool // sender: carry the infinite mapping from infOff
 	infOff       uint64
 	infDSN       uint64
@@ -264,6 +265,26 @@ func (sf *subflow) poll(now time.Time) {
 	}
 	sf.closingTimers(now)
 	sf.joinAckTimer(now)
+	sf.failTimer(now)
+}
+
+// mpFailTimeout is how long a receiver that sent MP_FAIL on its only
+// subflow waits for the infinite mapping before it resets the subflow
+// (Linux waits TCP_RTO_MAX). A peer that echoes MP_FAIL and sends nothing
+// more, as Linux 6.18 does when our window is closed, would otherwise
+// leave the application's read waiting for ever.
+const mpFailTimeout = 120 * time.Second
+
+// failTimer resets the subflow when the infinite mapping asked for with
+// MP_FAIL did not come in time.
+func (sf *subflow) failTimer(now time.Time) {
+	if !sf.waitInfinite || now.Before(sf.failBy) || sf.closed {
+		return
+	}
+	sf.waitInfinite = false
+	sf.conn.stack.mib.Inc(MPFailNoResponse)
+	sf.failOnRST = true
+	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
 }
 
 func (sf *subflow) nextWake() time.Time {
@@ -273,6 +294,9 @@ func (sf *subflow) nextWake() time.Time {
 	}
 	if sf.closing && !sf.closed {
 		t = earliest(t, sf.closeBy)
+	}
+	if sf.waitInfinite {
+		t = earliest(t, sf.failBy)
 	}
 	return t
 }
