@@ -68,7 +68,7 @@ type subflow struct {
 	failDSN      uint64
 	waitInfinite bool      // receiver: discard until the infinite mapping
 	failBy       time.Time // with waitInfinite: reset the subflow if none came by then
-	sendInfinite bool // sender: carry the infinite mapping from infOff
+	sendInfinite bool      // sender: carry the infinite mapping from infOff
 	infOff       uint64
 	infDSN       uint64
 	infSent      bool
