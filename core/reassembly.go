@@ -17,6 +17,7 @@ type reassembly struct {
 	ofo   []ofoRange // held beyond nxt: sorted, apart, all after nxt
 	ofoN  int        // bytes in ofo
 	limit int        // receive buffer size in bytes
+	edge  uint64     // the furthest right edge any subflow advertised (shown)
 
 	finRcvd bool   // a DATA_FIN has been seen ...
 	finSeq  uint64 // ... at this DSN
@@ -37,10 +38,28 @@ func (r *reassembly) init(first uint64, limit int) {
 // waiting out of order does not shrink it: it lies inside the window.
 func (r *reassembly) window() int { return max(0, r.limit-r.ready.len()) }
 
-// acceptEdge is the first DSN beyond any window advertised so far: the
-// window is never more than limit beyond a DATA_ACK, and every DATA_ACK
-// sent is at most nxt.
-func (r *reassembly) acceptEdge() uint64 { return r.nxt + uint64(r.limit) }
+// acceptEdge is the first DSN beyond any window advertised so far: limit
+// beyond nxt, or further where a subflow showed more (shown). Data within
+// an edge we showed is never dropped: the sender may send up to any of
+// them, and the subflows acknowledge it before this level sees it.
+func (r *reassembly) acceptEdge() uint64 {
+	if e := r.nxt + uint64(r.limit); after64(e, r.edge) {
+		return e
+	}
+	return r.edge
+}
+
+// shown records that a subflow advertised a window reaching to edge.
+// The TCP engine keeps each subflow's own right edge from moving left,
+// while the window it carries counts from the DATA_ACK, which data on the
+// other subflows moves: so a subflow may show an edge beyond limit past
+// nxt, and the sender (Linux's wnd_end is the furthest edge it saw) fills
+// it, as Linux's receiver allows (its rcv_wnd_sent).
+func (r *reassembly) shown(edge uint64) {
+	if after64(edge, r.edge) {
+		r.edge = edge
+	}
+}
 
 // insert takes the bytes p, mapped to DSNs from dsn on, counts what
 // happened to them in mib, and returns how many bytes became readable.

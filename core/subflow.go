@@ -567,6 +567,7 @@ func (sf *subflow) ReceiveWindow(_ *tcp.Conn, wnd int) int {
 	}
 	w := c.rcv.window()
 	c.lastWndAdv = w
+	c.rcv.shown(c.rcv.nxt + uint64(sf.tc.WindowBound(w)))
 	return w
 }
 

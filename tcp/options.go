@@ -146,6 +146,20 @@ func (c *Conn) windowField(syn bool) uint16 {
 	return uint16(field)
 }
 
+// WindowBound returns the most the next segment's window field can show,
+// in bytes beyond RCV.NXT, when the hooks ask for w (ReceiveWindow): the
+// engine never moves its right edge left and rounds the field up to the
+// window scale. The MPTCP layer, whose window counts from the DATA_ACK,
+// accepts data up to any edge a subflow showed.
+func (c *Conn) WindowBound(w int) int {
+	held := 0
+	if nxt := c.rcvNxt(); c.rcvAdvRight > nxt {
+		held = int(c.rcvAdvRight - nxt)
+	}
+	g := 1 << c.rcvShift
+	return min(max(w, held)+g-1, 65535<<c.rcvShift)
+}
+
 // advertisable returns the window to announce beyond RCV.NXT: the room in
 // the receive buffer, or what the hooks say instead.
 func (c *Conn) advertisable() int {
