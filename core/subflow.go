@@ -295,7 +295,7 @@ func (sf *subflow) nextWake() time.Time {
 	if sf.closing && !sf.closed {
 		t = earliest(t, sf.closeBy)
 	}
-	if sf.waitInfinite {
+	if sf.waitInfinite && !sf.closed {
 		t = earliest(t, sf.failBy)
 	}
 	return t
