@@ -168,7 +168,9 @@ func settle(t *testing.T, e *Emulator) Stats {
 		busy := false
 		for _, p := range s.Paths {
 			for _, c := range []Counters{p.Up, p.Down} {
-				busy = busy || c.Queued != 0 || c.InFlight != 0
+				// A frame being taken in is counted received a moment
+				// before it is queued: wait for the counters to agree.
+				busy = busy || c.Queued != 0 || c.InFlight != 0 || !balanced(c)
 			}
 		}
 		if !busy {

@@ -150,6 +150,11 @@ func TestSOCKS5UserPassword(t *testing.T) {
 	if got := exchange(t, c, "up"); got != "hello up" {
 		t.Fatalf("got %q", got)
 	}
+	// The refusal is counted after its answer is sent: the client may
+	// have read it first.
+	for deadline := time.Now().Add(5 * time.Second); r.front.Stats.NotAuthorized.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if n := r.front.Stats.NotAuthorized.Load(); n != 1 {
 		t.Errorf("NotAuthorized = %d, want 1", n)
 	}
