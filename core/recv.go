@@ -278,10 +278,7 @@ func (sf *subflow) checksumFailed(now time.Time, m *mapping) {
 		return
 	}
 	c.stack.mib.Inc(DSSCorruptionReset)
-	// "the receiver MUST close the affected subflow with a RST with an
-	// MP_FAIL option" (RFC 8684 section 3.7), beside MP_TCPRST.
-	sf.failOnRST = true
-	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
+	sf.resetWithFail()
 }
 
 // failReceived handles MP_FAIL from the peer: its checksum of our data at

@@ -283,6 +283,14 @@ func (sf *subflow) failTimer(now time.Time) {
 	}
 	sf.waitInfinite = false
 	sf.conn.stack.mib.Inc(MPFailNoResponse)
+	sf.resetWithFail()
+}
+
+// resetWithFail resets the subflow for a failed DSS checksum: "the
+// receiver MUST close the affected subflow with a RST with an MP_FAIL
+// option" (RFC 8684 section 3.7), beside MP_TCPRST "middlebox
+// interference".
+func (sf *subflow) resetWithFail() {
 	sf.failOnRST = true
 	sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
 }

@@ -334,10 +334,7 @@ func (c *Conn) consumed(n int) {
 	c.rcvSpaceAdjust(s.now)
 	// Linux's tcp_cleanup_rbuf rule: announce the window once it can at
 	// least double.
-	cur := c.rcvAdvRight - c.rcvNxt()
-	if c.rcvAdvRight < c.rcvNxt() {
-		cur = 0
-	}
+	cur := c.heldWindow()
 	if nw := uint64(c.advertisable()); nw >= 2*cur && nw-cur >= uint64(c.advMSS) {
 		c.ackNow = true
 		s.markDirty(c)

@@ -152,12 +152,17 @@ func (c *Conn) windowField(syn bool) uint16 {
 // window scale. The MPTCP layer, whose window counts from the DATA_ACK,
 // accepts data up to any edge a subflow showed.
 func (c *Conn) WindowBound(w int) int {
-	held := 0
-	if nxt := c.rcvNxt(); c.rcvAdvRight > nxt {
-		held = int(c.rcvAdvRight - nxt)
-	}
 	g := 1 << c.rcvShift
-	return min(max(w, held)+g-1, 65535<<c.rcvShift)
+	return min(max(w, int(c.heldWindow()))+g-1, 65535<<c.rcvShift)
+}
+
+// heldWindow is how far beyond RCV.NXT the right edge advertised so far
+// reaches: the least window the next segment shows.
+func (c *Conn) heldWindow() uint64 {
+	if nxt := c.rcvNxt(); c.rcvAdvRight > nxt {
+		return c.rcvAdvRight - nxt
+	}
+	return 0
 }
 
 // advertisable returns the window to announce beyond RCV.NXT: the room in
