@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/host"
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // serveEnv makes the test binary the server program of TestKernelClients
@@ -103,7 +103,7 @@ func (s *server) diagnose() string {
 	}
 }
 
-func startServer(t *testing.T, ns *nstest.NS) *server {
+func startServer(t *testing.T, ns lab.Netns) *server {
 	t.Helper()
 	c := ns.Command(os.Args[0], "-test.run=^$")
 	c.Env = append(os.Environ(), serveEnv+"=1")
@@ -145,9 +145,9 @@ func (s *server) stop(t *testing.T) {
 }
 
 // counter reads one MPTcpExt counter in ns.
-func counter(t *testing.T, ns *nstest.NS, name string) int {
+func counter(t *testing.T, ns lab.Netns, name string) int {
 	t.Helper()
-	out := ns.MustRun("cat", "/proc/net/netstat")
+	out := ns.Run(t, "cat", "/proc/net/netstat")
 	lines := strings.Split(out, "\n")
 	for i := 0; i+1 < len(lines); i += 2 {
 		keys, vals := strings.Fields(lines[i]), strings.Fields(lines[i+1])
@@ -166,18 +166,18 @@ func counter(t *testing.T, ns *nstest.NS, name string) int {
 }
 
 // leftovers lists what the host set up that is still in ns.
-func leftovers(t *testing.T, ns *nstest.NS) []string {
+func leftovers(t *testing.T, ns lab.Netns) []string {
 	var out []string
-	if _, err := ns.Run("ip", "link", "show", "mptcp-h1"); err == nil {
+	if _, err := ns.Exec("ip", "link", "show", "mptcp-h1"); err == nil {
 		out = append(out, "device mptcp-h1")
 	}
 	for _, fam := range []string{"-4", "-6"} {
-		if s := ns.MustRun("ip", fam, "rule", "show"); strings.Contains(s, "7701") || strings.Contains(s, "7702") {
+		if s := ns.Run(t, "ip", fam, "rule", "show"); strings.Contains(s, "7701") || strings.Contains(s, "7702") {
 			out = append(out, "rules: "+s)
 		}
 	}
 	for _, ipt := range []string{"iptables", "ip6tables"} {
-		if s := ns.MustRun(ipt, "-t", "nat", "-S"); strings.Contains(s, "mptcp-host") {
+		if s := ns.Run(t, ipt, "-t", "nat", "-S"); strings.Contains(s, "mptcp-host") {
 			out = append(out, ipt+": "+s)
 		}
 	}
@@ -186,9 +186,9 @@ func leftovers(t *testing.T, ns *nstest.NS) []string {
 
 // noLeftovers waits for the devices to go (the kernel removes a TUN
 // device once its last file is closed) and checks that nothing is left.
-func noLeftovers(t *testing.T, ns *nstest.NS, after string) {
+func noLeftovers(t *testing.T, ns lab.Netns, after string) {
 	t.Helper()
-	nstest.WaitFor(t, 10*time.Second, "nothing left after "+after, func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "nothing left after "+after, func() (bool, string) {
 		l := leftovers(t, ns)
 		return len(l) == 0, fmt.Sprintf("%q", l)
 	})
@@ -200,28 +200,28 @@ func noLeftovers(t *testing.T, ns *nstest.NS, after string) {
 // over the second uplink. Closing removes everything; a killed server's
 // leftovers are swept by the next start.
 func TestKernelClients(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	for _, tool := range []string{"mptcpize", "curl", "iptables", "ip6tables"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s (.ci/run installs it)", tool)
 		}
 	}
-	cli, srv := nstest.New(t, "h12cli"), nstest.New(t, "h12srv")
+	cli, srv := lab.TempNetns(t, "h12cli"), lab.TempNetns(t, "h12srv")
 	for i := 1; i <= 2; i++ {
-		nstest.Veth(t, cli, fmt.Sprintf("c%d", i), fmt.Sprintf("10.1.%d.1/24", i), srv, fmt.Sprintf("s%d", i), fmt.Sprintf("10.1.%d.2/24", i))
-		cli.MustRun("ip", "-6", "addr", "add", fmt.Sprintf("fd01:%d::1/64", i), "dev", fmt.Sprintf("c%d", i), "nodad")
-		srv.MustRun("ip", "-6", "addr", "add", fmt.Sprintf("fd01:%d::2/64", i), "dev", fmt.Sprintf("s%d", i), "nodad")
+		lab.Veth(t, cli, fmt.Sprintf("c%d", i), fmt.Sprintf("10.1.%d.1/24", i), srv, fmt.Sprintf("s%d", i), fmt.Sprintf("10.1.%d.2/24", i))
+		cli.Run(t, "ip", "-6", "addr", "add", fmt.Sprintf("fd01:%d::1/64", i), "dev", fmt.Sprintf("c%d", i), "nodad")
+		srv.Run(t, "ip", "-6", "addr", "add", fmt.Sprintf("fd01:%d::2/64", i), "dev", fmt.Sprintf("s%d", i), "nodad")
 	}
 	// The client is multihomed as the kernel's MPTCP documentation
 	// advises: what leaves from its second address takes its second
 	// interface (a policy rule), and that address is a subflow endpoint,
 	// so its kernel opens a second subflow to the server's address, which
 	// reaches the server's second uplink.
-	cli.MustRun("ip", "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "0")
+	cli.Run(t, "ip", "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "0")
 	for _, c := range []struct{ fam, addr, gw string }{{"-4", "10.1.2.1", "10.1.2.2"}, {"-6", "fd01:2::1", "fd01:2::2"}} {
-		cli.MustRun("ip", c.fam, "rule", "add", "from", c.addr, "table", "2")
-		cli.MustRun("ip", c.fam, "route", "add", "default", "via", c.gw, "dev", "c2", "table", "2")
-		cli.MustRun("ip", "mptcp", "endpoint", "add", c.addr, "subflow")
+		cli.Run(t, "ip", c.fam, "rule", "add", "from", c.addr, "table", "2")
+		cli.Run(t, "ip", c.fam, "route", "add", "default", "via", c.gw, "dev", "c2", "table", "2")
+		cli.Run(t, "ip", "mptcp", "endpoint", "add", c.addr, "subflow")
 	}
 
 	s := startServer(t, srv)
@@ -230,7 +230,7 @@ func TestKernelClients(t *testing.T) {
 		var out string
 		for try := 1; ; try++ {
 			var err error
-			out, err = cli.Run("mptcpize", "run", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", url)
+			out, err = cli.Exec("mptcpize", "run", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", url)
 			if err == nil {
 				break
 			}
@@ -241,8 +241,8 @@ func TestKernelClients(t *testing.T) {
 			// connection level, and megabytes sit in the client's subflow
 			// receive queues. One retry, with the evidence logged; a
 			// second failure fails the test.
-			ss, _ := cli.Run("ss", "-tMmnie")
-			nstat, _ := cli.Run("nstat", "-asz", "MPTcp*")
+			ss, _ := cli.Exec("ss", "-tMmnie")
+			nstat, _ := cli.Exec("nstat", "-asz", "MPTcp*")
 			msg := fmt.Sprintf("curl %s: %v: %s\nclient sockets:\n%s\nclient counters:\n%s\nserver:\n%s", url, err, out, ss, nstat, s.diagnose())
 			if try == 2 {
 				t.Fatal(msg)
@@ -263,16 +263,16 @@ func TestKernelClients(t *testing.T) {
 	// An uplink that goes down takes its path's addresses from the
 	// stack; they come back with it.
 	addrs := func() string {
-		out, _ := cli.Run("curl", "-sS", "--max-time", "5", "http://10.1.1.2:8080/addrs")
+		out, _ := cli.Exec("curl", "-sS", "--max-time", "5", "http://10.1.1.2:8080/addrs")
 		return out
 	}
-	srv.MustRun("ip", "link", "set", "s2", "down")
-	nstest.WaitFor(t, 20*time.Second, "10.77.2.2 gone with s2", func() (bool, string) {
+	srv.Run(t, "ip", "link", "set", "s2", "down")
+	lab.WaitFor(t, 20*time.Second, "10.77.2.2 gone with s2", func() (bool, string) {
 		a := addrs()
 		return strings.Contains(a, "10.77.1.2") && !strings.Contains(a, "10.77.2.2"), a
 	})
-	srv.MustRun("ip", "link", "set", "s2", "up")
-	nstest.WaitFor(t, 20*time.Second, "10.77.2.2 back with s2", func() (bool, string) {
+	srv.Run(t, "ip", "link", "set", "s2", "up")
+	lab.WaitFor(t, 20*time.Second, "10.77.2.2 back with s2", func() (bool, string) {
 		a := addrs()
 		return strings.Contains(a, "10.77.2.2"), a
 	})
@@ -297,7 +297,7 @@ func TestKernelClients(t *testing.T) {
 	s = startServer(t, srv)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		out, err := cli.Run("mptcpize", "run", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", "http://10.1.2.2:8080/")
+		out, err := cli.Exec("mptcpize", "run", "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", "http://10.1.2.2:8080/")
 		if err == nil && strings.TrimSpace(out) == strconv.Itoa(bodySize) {
 			break
 		}

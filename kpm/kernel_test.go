@@ -12,14 +12,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/kpm"
 	"golang.org/x/sys/unix"
 )
 
-func dial(t *testing.T, ns *nstest.NS) *kpm.Conn {
+func dial(t *testing.T, ns lab.Netns) *kpm.Conn {
 	t.Helper()
-	c, err := kpm.Dial(&kpm.Config{NetNS: ns.FD()})
+	c, err := kpm.Dial(&kpm.Config{NetNS: int(ns.Open(t).Fd())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +29,11 @@ func dial(t *testing.T, ns *nstest.NS) *kpm.Conn {
 }
 
 func TestKernelEndpointsAndLimits(t *testing.T) {
-	nstest.Require(t)
-	a, b := nstest.New(t, "ep-a"), nstest.New(t, "ep-b")
-	nstest.Veth(t, a, "e0", "10.7.0.1/24", b, "e1", "10.7.0.2/24")
+	lab.RequireMPTCP(t)
+	a, b := lab.TempNetns(t, "ep-a"), lab.TempNetns(t, "ep-b")
+	lab.Veth(t, a, "e0", "10.7.0.1/24", b, "e1", "10.7.0.2/24")
 	c := dial(t, a)
-	idx, err := strconv.Atoi(strings.TrimSpace(a.MustRun("cat", "/sys/class/net/e0/ifindex")))
+	idx, err := strconv.Atoi(strings.TrimSpace(a.Run(t, "cat", "/sys/class/net/e0/ifindex")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 		t.Errorf("Limits = %+v, %v", l, err)
 	}
 	// iproute2 before 6.x prints limits as text even with -j.
-	out := a.MustRun("ip", "mptcp", "limits", "show")
+	out := a.Run(t, "ip", "mptcp", "limits", "show")
 	if want := "add_addr_accepted 2 subflows 5"; strings.Join(strings.Fields(out), " ") != want {
 		t.Errorf("ip mptcp limits show = %q, want %q", out, want)
 	}
@@ -106,9 +106,9 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 }
 
 // events collects an EventConn's events on a channel.
-func events(t *testing.T, ns *nstest.NS) <-chan kpm.Event {
+func events(t *testing.T, ns lab.Netns) <-chan kpm.Event {
 	t.Helper()
-	ec, err := kpm.DialEvents(&kpm.Config{NetNS: ns.FD()})
+	ec, err := kpm.DialEvents(&kpm.Config{NetNS: int(ns.Open(t).Fd())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +152,11 @@ func waitEvent(t *testing.T, ch <-chan kpm.Event, what string, match func(kpm.Ev
 }
 
 func TestKernelUserspacePathManager(t *testing.T) {
-	nstest.Require(t)
-	cli, srv := nstest.New(t, "us-cli"), nstest.New(t, "us-srv")
-	nstest.Veth(t, cli, "a0", "10.8.1.2/24", srv, "a1", "10.8.1.1/24")
-	nstest.Veth(t, cli, "b0", "10.8.2.2/24", srv, "b1", "10.8.2.1/24")
-	srv.MustRun("ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "8")
+	lab.RequireMPTCP(t)
+	cli, srv := lab.TempNetns(t, "us-cli"), lab.TempNetns(t, "us-srv")
+	lab.Veth(t, cli, "a0", "10.8.1.2/24", srv, "a1", "10.8.1.1/24")
+	lab.Veth(t, cli, "b0", "10.8.2.2/24", srv, "b1", "10.8.2.1/24")
+	srv.Run(t, "ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "8")
 	err := cli.Do(func() error {
 		_, err := kpm.SetPathManager(kpm.PathManagerUserspace)
 		return err
@@ -164,13 +164,13 @@ func TestKernelUserspacePathManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pm := cli.MustRun("sysctl", "-n", "net.mptcp.path_manager"); strings.TrimSpace(pm) != "userspace" {
+	if pm := cli.Run(t, "sysctl", "-n", "net.mptcp.path_manager"); strings.TrimSpace(pm) != "userspace" {
 		t.Fatalf("path_manager = %q", pm)
 	}
 	c := dial(t, cli)
 	cev, sev := events(t, cli), events(t, srv)
 
-	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7100")
+	ln := srv.ListenMPTCP(t, "0.0.0.0:7100")
 	go func() {
 		s, err := ln.Accept()
 		if err == nil {
@@ -178,7 +178,7 @@ func TestKernelUserspacePathManager(t *testing.T) {
 			s.Close()
 		}
 	}()
-	conn := nstest.DialMPTCP(t, cli, "10.8.1.1:7100")
+	conn := cli.DialMPTCP(t, "10.8.1.1:7100")
 	conn.Write([]byte("hello"))
 	est := waitEvent(t, cev, "ESTABLISHED", func(e kpm.Event) bool { return e.Type == kpm.EventEstablished })
 	if est.Has(kpm.AttrServerSide) && est.ServerSide {

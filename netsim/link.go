@@ -3,6 +3,8 @@ package netsim
 import (
 	"fmt"
 	"time"
+
+	"github.com/mptcp-go/mptcp/internal/linkq"
 )
 
 // PipeConfig describes one direction of a link. The zero value is an ideal
@@ -163,4 +165,10 @@ func (l *Link) Schedule(at time.Time, changes ...Change) error {
 		return err
 	}
 	return l.ba.Schedule(at, changes...)
+}
+
+// line returns what the pipe's transmitter and wire need of c.
+func (c *PipeConfig) line() linkq.LineConfig {
+	return linkq.LineConfig{Rate: c.Rate, Delay: c.Delay, Jitter: c.Jitter, Duplicate: c.Duplicate,
+		Reorder: c.Reorder, ReorderDelay: c.ReorderDelay, Corrupt: c.Corrupt}
 }

@@ -27,16 +27,14 @@ type Pipe struct {
 	cfg      PipeConfig
 	up       bool
 
-	queue     dropTail
-	busyUntil int64  // virtual time the transmitter is free
-	frac      int64  // remainder of bits*1e9/Rate carried to the next packet, so the long-run rate is exact
-	txTimer   *Timer // fires when the transmitter can take the next queued packet
+	queue   linkq.DropTail[*packet]
+	line    linkq.Line // the transmitter (line.BusyUntil is virtual time) and the wire
+	txTimer *Timer     // fires when the transmitter can take the next queued packet
 
 	flight   linkq.Flight[*packet]
 	arrTimer *Timer
 
-	loss                              LossProcess
-	rDup, rJitter, rReorder, rCorrupt *rand.Rand
+	loss LossProcess
 
 	mbox     chain
 	capEnq   []*pcap.Writer
@@ -53,10 +51,7 @@ func newPipe(s *Sim, l *Link, from, to *Interface, cfg PipeConfig) *Pipe {
 	// Separate streams per impairment: turning one on does not shift the
 	// draws of another, so a loss pattern survives adding jitter.
 	p.loss = NewLossProcess(s.Rand("pipe/" + p.name + "/loss"))
-	p.rDup = s.Rand("pipe/" + p.name + "/dup")
-	p.rJitter = s.Rand("pipe/" + p.name + "/jitter")
-	p.rReorder = s.Rand("pipe/" + p.name + "/reorder")
-	p.rCorrupt = s.Rand("pipe/" + p.name + "/corrupt")
+	p.line = linkq.NewLine(func(what string) *rand.Rand { return s.Rand("pipe/" + p.name + "/" + what) })
 	p.mbox.init(s, p.admit)
 	p.setConfig(cfg)
 	return p
@@ -93,12 +88,10 @@ func (p *Pipe) setConfig(cfg PipeConfig) {
 		b := *cfg.Burst // the caller may reuse the struct
 		cfg.Burst = &b
 	}
-	if cfg.Rate != p.cfg.Rate {
-		p.frac = 0
-	}
 	p.cfg = cfg
-	p.queue.maxPackets = cfg.QueuePackets
-	p.queue.maxBytes = cfg.QueueBytes
+	p.line.SetConfig(cfg.line())
+	p.queue.MaxPackets = cfg.QueuePackets
+	p.queue.MaxBytes = cfg.QueueBytes
 }
 
 // Up reports whether the pipe is up.
@@ -115,17 +108,16 @@ func (p *Pipe) SetUp(up bool) {
 	if up {
 		return
 	}
-	for p.queue.len() > 0 {
-		p.dropDown(p.queue.pop())
+	for p.queue.Len() > 0 {
+		p.dropDown(p.queue.Pop())
 	}
 	for p.flight.Len() > 0 {
 		p.dropDown(p.flight.Pop())
 	}
 	p.txTimer.Stop()
 	p.arrTimer.Stop()
-	p.busyUntil = p.s.now
+	p.line.Reset(p.s.now)
 	p.flight.Restart(p.s.now)
-	p.frac = 0
 }
 
 func (p *Pipe) dropDown(pk *packet) {
@@ -136,8 +128,8 @@ func (p *Pipe) dropDown(pk *packet) {
 // Stats returns the pipe's counters and current occupancy.
 func (p *Pipe) Stats() PipeStats {
 	st := p.stats
-	st.Queued = p.queue.len()
-	st.QueuedBytes = p.queue.bytes
+	st.Queued = p.queue.Len()
+	st.QueuedBytes = p.queue.Bytes()
 	st.InFlight = p.flight.Len()
 	return st
 }
@@ -164,27 +156,27 @@ func (p *Pipe) admit(pk *packet) {
 	case p.cfg.MTU > 0 && n > p.cfg.MTU:
 		p.stats.TooBig++
 		s.pool.put(pk)
-	case p.queue.len() == 0 && s.now >= p.busyUntil:
+	case p.queue.Len() == 0 && s.now >= p.line.BusyUntil:
 		p.transmit(pk)
-	case !p.queue.fits(n):
+	case !p.queue.Fits(n):
 		p.stats.QueueDrops++
 		s.pool.put(pk)
 	default:
-		p.queue.push(pk)
+		p.queue.Push(pk, n)
 		if !p.txTimer.Pending() {
-			p.txTimer.resetNS(p.busyUntil)
+			p.txTimer.resetNS(p.line.BusyUntil)
 		}
 	}
 }
 
 // onTransmitterFree starts sending the packet at the head of the queue.
 func (p *Pipe) onTransmitterFree() {
-	if p.queue.len() == 0 {
+	if p.queue.Len() == 0 {
 		return
 	}
-	p.transmit(p.queue.pop())
-	if p.queue.len() > 0 {
-		p.txTimer.resetNS(p.busyUntil)
+	p.transmit(p.queue.Pop())
+	if p.queue.Len() > 0 {
+		p.txTimer.resetNS(p.line.BusyUntil)
 	}
 }
 
@@ -192,47 +184,32 @@ func (p *Pipe) onTransmitterFree() {
 // serialisation time and its fate is drawn.
 func (p *Pipe) transmit(pk *packet) {
 	s := p.s
-	end := s.now
-	if r := p.cfg.Rate; r > 0 {
-		num := int64(len(pk.b))*8*1e9 + p.frac
-		end += num / r
-		p.frac = num % r
-	}
-	p.busyUntil = end
-	if p.loss.Lose(&p.cfg) {
+	n := len(pk.b)
+	f := p.line.Transmit(s.now, n, n*8, p.loss.Lose(&p.cfg))
+	if f.Lost {
 		p.stats.LossDrops++
 		s.pool.put(pk)
 		return
 	}
-	if c := p.cfg.Corrupt; c > 0 && p.rCorrupt.Float64() < c && len(pk.b) > 0 {
-		bit := p.rCorrupt.IntN(len(pk.b) * 8)
-		pk.b[bit/8] ^= 1 << (bit % 8)
+	if f.CorruptBit >= 0 {
+		pk.b[f.CorruptBit/8] ^= 1 << (f.CorruptBit % 8)
 		p.stats.Corrupted++
 	}
-	arr := end + int64(p.cfg.Delay)
-	if j := p.cfg.Jitter; j > 0 {
-		arr += p.rJitter.Int64N(int64(j) + 1)
-	}
-	dup := p.cfg.Duplicate > 0 && p.rDup.Float64() < p.cfg.Duplicate
-	late := p.cfg.Reorder > 0 && p.rReorder.Float64() < p.cfg.Reorder
-	if late {
+	if f.Late {
 		p.stats.Reordered++
 	}
-	p.launch(pk, arr, late)
-	if dup {
+	p.launch(pk, f)
+	if f.Duplicate {
 		p.stats.Duplicated++
-		p.launch(s.pool.get(pk.b), arr, late)
+		p.launch(s.pool.get(pk.b), f)
 	}
 }
 
-// launch records pk as in flight, arriving at arr (held back if late).
-func (p *Pipe) launch(pk *packet, arr int64, late bool) {
-	if late {
-		d := p.cfg.ReorderDelay
-		if d == 0 {
-			d = p.cfg.Delay
-		}
-		arr += int64(d)
+// launch records pk as in flight with its fate's arrival (held back if
+// late).
+func (p *Pipe) launch(pk *packet, f linkq.Fate) {
+	arr := f.Arrival
+	if f.Late {
 		p.flight.SendLate(pk, arr)
 	} else {
 		arr = p.flight.Send(pk, arr)

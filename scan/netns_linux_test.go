@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/internal/scantest"
 	"github.com/mptcp-go/mptcp/scan"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
 // openIn opens a scanner whose sockets live in the namespace n.
-func openIn(t *testing.T, n scantest.Netns, cfg scan.Config) *scan.Scanner {
+func openIn(t *testing.T, n lab.Netns, cfg scan.Config) *scan.Scanner {
 	t.Helper()
 	cfg.IPv4, cfg.IPv6 = true, true
 	var s *scan.Scanner
@@ -104,7 +105,7 @@ func TestScanVerdicts(t *testing.T) {
 	}
 	// The probes reset every half-open connection they made: no listener
 	// is left with a connection in SYN-RECV.
-	for _, n := range []scantest.Netns{tp.A, tp.C, tp.K} {
+	for _, n := range []lab.Netns{tp.A, tp.C, tp.K} {
 		if out := n.Run(t, "ss", "-Htn", "state", "syn-recv"); strings.TrimSpace(out) != "" {
 			t.Errorf("%s has half-open connections left:\n%s", n, out)
 		}

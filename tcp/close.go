@@ -35,6 +35,7 @@ func (c *Conn) detach(prev State) {
 		l.forget(c, prev)
 		c.listener = nil
 	}
+	c.fastOpenDone()
 	c.rtoAt, c.tlpAt, c.reoAt, c.persistAt, c.delackAt, c.kaAt, c.closeAt = 0, 0, 0, 0, 0, 0, 0
 	c.pace = pacer{}
 	if c.ccGroupOf != nil {

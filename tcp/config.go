@@ -117,6 +117,14 @@ type Config struct {
 	// packets were verified already (the simulator, an offloading NIC).
 	SkipChecksumVerify bool
 
+	// FastOpenKey is the key of the Fast Open cookies the stack's
+	// listeners give (Linux's net.ipv4.tcp_fastopen_key); zero derives one
+	// from Rand. Stack.SetFastOpenKey rotates it.
+	FastOpenKey FastOpenKey
+	// FastOpenCache bounds the Fast Open cookies a client keeps, one per
+	// server address (default 1024).
+	FastOpenCache int
+
 	// EphemeralPorts is the range for dials without a local port
 	// (default 32768-60999, Linux ip_local_port_range).
 	EphemeralPortMin, EphemeralPortMax uint16
@@ -181,6 +189,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.FinTimeout, defaultFinTimeout)
 	setInt(&c.Backlog, defaultBacklog)
 	setInt(&c.ChallengeACKLimit, defaultChallengeACK)
+	setInt(&c.FastOpenCache, defaultFastOpenCache)
 	if c.EphemeralPortMin == 0 && c.EphemeralPortMax == 0 {
 		c.EphemeralPortMin, c.EphemeralPortMax = 32768, 60999
 	}

@@ -50,6 +50,15 @@ type Conn struct {
 	synPending bool // a SYN or SYN/ACK is due
 	synRetries int
 
+	// TCP Fast Open (fastopen.go).
+	tfoActive     bool      // dialled with Fast Open
+	tfoHaveCookie bool      // and holds a cookie for the server: the SYN carries data
+	tfoCookie     bool      // the SYN/ACK carries a cookie
+	tfoSYNData    int       // bytes the first SYN carried
+	tfoAcked      int       // SYN data the peer took (client) or we took (server)
+	tfoListener   *Listener // counts this connection in its FastOpenQueue
+	tfoQueued     bool      // queued for Accept at its SYN
+
 	// Receive sequence space, as offsets from irs.
 	irs         uint32
 	rcvShift    uint8  // our window scale
@@ -222,6 +231,9 @@ func (c *Conn) write(p, tail []byte, record bool) (int, error) {
 		c.notifyWrite = true
 	}
 	if n > 0 {
+		if c.state == StateSynSent && c.synAt == 0 {
+			c.synPending = true // a Fast Open SYN waited for data
+		}
 		c.stack.markDirty(c)
 	}
 	return n, nil

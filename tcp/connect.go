@@ -19,6 +19,11 @@ type DialConfig struct {
 	Hooks Hooks
 	// Options override the stack's defaults for this connection.
 	Options Options
+	// FastOpen uses TCP Fast Open (RFC 7413), as Linux's
+	// TCP_FASTOPEN_CONNECT: with a cookie for the server from an earlier
+	// connection, the SYN waits for the first Write (or Connect) and
+	// carries its data; without one, the SYN asks for a cookie.
+	FastOpen bool
 }
 
 // Dial starts an active open to remote: the SYN leaves at the next Poll.
@@ -83,6 +88,9 @@ func (s *Stack) Dial(now time.Time, remote netip.AddrPort, cfg *DialConfig) (*Co
 	c.active = true
 	c.state = StateSynSent
 	c.synPending = true
+	if cfg.FastOpen {
+		c.fastOpenDial()
+	}
 	s.conns[key] = c
 	s.stats.ActiveOpens++
 	s.markDirty(c)
@@ -200,6 +208,7 @@ func (c *Conn) ccGroup() *cc.Group {
 // establish enters ESTABLISHED.
 func (c *Conn) establish() {
 	s := c.stack
+	c.fastOpenDone()
 	c.state = StateEstablished
 	c.synRetries = 0
 	c.rtt.backoff = 0
@@ -238,7 +247,7 @@ func (c *Conn) establish() {
 // queue is full: the peer retransmits and we try again.
 func (c *Conn) establishPassive(g *inSeg) bool {
 	l := c.listener
-	if l == nil || c.active {
+	if l == nil || c.active || c.tfoQueued {
 		c.establish()
 		return true
 	}

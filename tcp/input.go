@@ -56,15 +56,19 @@ func (c *Conn) input(g *inSeg) {
 func (c *Conn) inputSynSent(g *inSeg) {
 	s := c.stack
 	ackOK := false
+	synAcked := uint64(0)
 	if g.has(wire.FlagACK) {
-		// SND.UNA < SEG.ACK =< SND.NXT: nothing but our SYN is outstanding.
-		if a := unwrap(c.sndUna, c.iss, g.ack); a != int64(c.sndNxt) || a <= 0 {
+		// SND.UNA < SEG.ACK =< SND.NXT: our SYN, and of the data a Fast
+		// Open SYN carried as much as the server took.
+		a := unwrap(c.sndUna, c.iss, g.ack)
+		if a > int64(c.sndNxt) || a <= 0 {
 			if !g.has(wire.FlagRST) {
 				s.replyRST(g, nil)
 			}
 			return
 		}
 		ackOK = true
+		synAcked = uint64(a - 1)
 	}
 	if g.has(wire.FlagRST) {
 		// RFC 5961 section 3: a RST in SYN-SENT counts only if it
@@ -92,6 +96,7 @@ func (c *Conn) inputSynSent(g *inSeg) {
 			return
 		}
 		c.ackedSYN(g)
+		c.fastOpenSynAck(g, synAcked)
 		c.sndWnd = uint64(g.wnd) // SYN windows are never scaled
 		c.maxSndWnd = c.sndWnd
 		c.sndWl1, c.sndWl2 = 0, 1

@@ -31,6 +31,8 @@ const (
 	saltPort
 	saltCookie1
 	saltCookie2
+	saltFastOpen1
+	saltFastOpen2
 )
 
 // isn returns the initial sequence number for a connection at now: the

@@ -21,6 +21,11 @@ type ListenConfig struct {
 	// Notify is called when a connection is ready for Accept, and when the
 	// listener closes.
 	Notify func(l *Listener, now time.Time)
+	// FastOpenQueue enables TCP Fast Open (RFC 7413) on the listener, as
+	// Linux's TCP_FASTOPEN socket option: it bounds the connections whose
+	// SYN data was taken and whose handshake is not complete yet (Linux's
+	// max_qlen). 0 disables Fast Open: SYN data waits for the handshake.
+	FastOpenQueue int
 }
 
 // Listener accepts connections on a local address and port (the address
@@ -35,6 +40,8 @@ type Listener struct {
 	acceptQ  []*Conn
 	closed   bool
 	queued   bool
+
+	tfoPending int // Fast Open connections in SYN-RECEIVED (fastopen.go)
 }
 
 // Listen starts accepting connections on addr.
@@ -228,9 +235,30 @@ func (l *Listener) syn(g *inSeg) {
 	c.rcvAdvRight = 0 // set when the SYN/ACK announces it
 	c.state = StateSynReceived
 	c.synPending = true
-	l.halfOpen = append(l.halfOpen, c)
+	took := l.fastOpenSYN(c, g)
+	if c.tfoCookie && hooks != nil {
+		// The layer above adds its own SYN/ACK options (MP_CAPABLE's 12
+		// bytes): beside the cookie, timestamps would leave no room, and
+		// they are the ones to go (RFC 8684 appendix B.1, as Linux).
+		c.tsOK = false
+	}
 	s.conns[tuple{g.local, g.remote}] = c
 	s.markDirty(c)
+	if took && l.usesAcceptQueue() {
+		// The SYN's data is readable now: the application gets the
+		// connection a round trip before the handshake completes, as
+		// Linux's Fast Open listener gives it.
+		c.tfoQueued = true
+		l.acceptQ = append(l.acceptQ, c)
+		l.notify()
+		return
+	}
+	l.halfOpen = append(l.halfOpen, c)
+	if took {
+		// Hooks that own the connection learn of the data now, a round
+		// trip before EventEstablished.
+		s.notify(c, EventReadable)
+	}
 }
 
 // usesAcceptQueue reports whether connections wait in the accept queue (no

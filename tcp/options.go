@@ -34,6 +34,7 @@ func (c *Conn) writeOptions(seg *Segment, b *wire.OptionBuilder, room int) {
 		if !s.cfg.DisableWindowScale && (!synack || c.wsOK) {
 			b.AddWindowScale(c.rcvShift)
 		}
+		c.fastOpenOption(seg, b)
 	case KindRST:
 	default:
 		if c.tsOK {
@@ -126,7 +127,7 @@ func (c *Conn) windowField(syn bool) uint16 {
 	if syn {
 		w := min(avail, 65535)
 		if c.state == StateSynReceived {
-			c.rcvAdvRight = max(c.rcvAdvRight, 1+uint64(w))
+			c.rcvAdvRight = max(c.rcvAdvRight, c.rcvNxt()+uint64(w))
 		}
 		return uint16(w)
 	}

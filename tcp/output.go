@@ -285,7 +285,17 @@ func (c *Conn) sendSYN() {
 		c.synAt = now
 		c.firstSent = now
 	}
-	c.transmit(flags, 0, 0, 0, c.synRetries > 0, false, false)
+	n := 0
+	if c.active && c.state == StateSynSent {
+		if n = c.fastOpenSYNData(); n > 0 {
+			// SYN data is in flight until the SYN/ACK says how much of it
+			// the server took; a retransmitted SYN carries none, but the
+			// bytes stay in flight for a SYN/ACK answering the first.
+			c.tfoSYNData = n
+			c.sndNxt = 1 + uint64(n)
+		}
+	}
+	c.transmit(flags, 0, 0, n, c.synRetries > 0, false, true)
 	c.rtoAt = now + c.rtt.currentRTO()
 }
 

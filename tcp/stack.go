@@ -21,8 +21,10 @@ type tuple struct {
 // A Stack is not safe for concurrent use: one goroutine drives it and its
 // connections.
 type Stack struct {
-	cfg    Config
-	secret secretKey
+	cfg      Config
+	secret   secretKey
+	tfoKeys  fastOpenKeys
+	tfoCache fastOpenCache
 
 	epoch   time.Time
 	started bool
@@ -78,6 +80,16 @@ func NewStack(cfg Config) (*Stack, error) {
 		listeners: make(map[netip.AddrPort]*Listener),
 	}
 	s.secret = secretKey{cfg.Rand.Uint64(), cfg.Rand.Uint64()}
+	s.tfoCache.max = cfg.FastOpenCache
+	if cfg.FastOpenKey != (FastOpenKey{}) {
+		s.SetFastOpenKey(cfg.FastOpenKey)
+		s.tfoKeys.hasBackup = false
+	} else {
+		// Derived from the stack's secret: no draw from Rand, so that
+		// the rest of a seeded run is unchanged.
+		s.tfoKeys.primary = secretKey{s.secret.hashTuple(netip.AddrPort{}, netip.AddrPort{}, saltFastOpen1),
+			s.secret.hashTuple(netip.AddrPort{}, netip.AddrPort{}, saltFastOpen2)}
+	}
 	s.portNext = uint32(cfg.Rand.Uint64())
 	s.tw.init()
 	s.out = make([]byte, 0, 65536+120)

@@ -101,4 +101,13 @@ type StackStats struct {
 	AbortOnClose     uint64 // Close with unread data
 	AbortOnTimeout   uint64
 	AbortOnLinger    uint64 // FIN-WAIT-2 timeouts
+
+	// TCP Fast Open (RFC 7413), as Linux's TCPFastOpen* counters.
+	FastOpenActive         uint64 // SYNs whose data the server took
+	FastOpenActiveFail     uint64 // SYNs with data the server did not take (all sent again)
+	FastOpenPassive        uint64 // SYNs whose data was taken with a valid cookie
+	FastOpenPassiveFail    uint64 // SYNs with a wrong cookie
+	FastOpenPassiveAltKey  uint64 // cookies valid under the previous key
+	FastOpenListenOverflow uint64 // SYN data refused: the listener's FastOpenQueue was full
+	FastOpenCookieReqd     uint64 // cookie requests answered
 }

@@ -15,6 +15,14 @@ const (
 	OptSACK          = 5
 	OptTimestamps    = 8
 	OptMPTCP         = 30
+	OptFastOpen      = 34 // TCP Fast Open cookie (RFC 7413)
+)
+
+// Fast Open cookie lengths (RFC 7413 section 4.1.1): a cookie of 4 to 16
+// bytes, even; an option without one is a cookie request.
+const (
+	MinFastOpenCookie = 4
+	MaxFastOpenCookie = 16
 )
 
 // MaxOptionLen is the TCP option space: a 60-byte header less the fixed 20.
@@ -46,7 +54,13 @@ type TCPOptions struct {
 	NumSACK        int
 	TSVal, TSEcr   uint32
 	HasTimestamps  bool
-	MPTCP          MPTCPOptions
+	// FastOpen reports a TCP Fast Open option (RFC 7413): with
+	// FastOpenCookieLen 0 a cookie request, else the cookie in
+	// FastOpenCookie[:FastOpenCookieLen].
+	FastOpen          bool
+	FastOpenCookie    [MaxFastOpenCookie]byte
+	FastOpenCookieLen int
+	MPTCP             MPTCPOptions
 	// Unknown counts options of kinds the stack does not interpret; they are
 	// skipped, as RFC 9293 section 3.1 requires.
 	Unknown int
@@ -125,6 +139,15 @@ func ParseTCPOptions(b []byte, flags TCPFlags, o *TCPOptions) error {
 			o.TSVal, o.TSEcr, o.HasTimestamps = binary.BigEndian.Uint32(opt[2:]), binary.BigEndian.Uint32(opt[6:]), true
 		case OptMPTCP:
 			err = mp.Decode(opt, flags)
+		case OptFastOpen:
+			// RFC 7413 section 4.1.1 (with erratum 4238): length 2, or 6
+			// to 18 and even.
+			if c := n - 2; c != 0 && (c < MinFastOpenCookie || c > MaxFastOpenCookie || c%2 != 0) {
+				err = optLenError("Fast Open", n)
+				break
+			}
+			o.FastOpen = true
+			o.FastOpenCookieLen = copy(o.FastOpenCookie[:], opt[2:])
 		default:
 			o.Unknown++
 		}
@@ -184,6 +207,22 @@ func (b *OptionBuilder) AddMSS(mss uint16) error {
 	}
 	s[0], s[1] = OptMSS, 4
 	binary.BigEndian.PutUint16(s[2:], mss)
+	return nil
+}
+
+// AddFastOpen adds a TCP Fast Open option (RFC 7413) carrying cookie, or a
+// cookie request when cookie is empty. A cookie must be 4 to 16 bytes,
+// even.
+func (b *OptionBuilder) AddFastOpen(cookie []byte) error {
+	if c := len(cookie); c != 0 && (c < MinFastOpenCookie || c > MaxFastOpenCookie || c%2 != 0) {
+		return fmt.Errorf("%w: Fast Open cookie of %d bytes", ErrBadOption, c)
+	}
+	s, err := b.reserve(2 + len(cookie))
+	if err != nil {
+		return err
+	}
+	s[0], s[1] = OptFastOpen, byte(2+len(cookie))
+	copy(s[2:], cookie)
 	return nil
 }
 

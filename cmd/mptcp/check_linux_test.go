@@ -16,27 +16,27 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/checkserve"
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // checkNet is a server and a client joined by two veth pairs, the
 // client's second address a subflow endpoint, both with MPTCP on.
-func checkNet(t *testing.T) (srv, cli *nstest.NS) {
+func checkNet(t *testing.T) (srv, cli lab.Netns) {
 	t.Helper()
-	nstest.Require(t)
-	srv, cli = nstest.New(t, "h16chks"), nstest.New(t, "h16chkc")
-	nstest.Veth(t, srv, "h16k0", "10.16.1.1/24", cli, "h16d0", "10.16.1.2/24")
-	nstest.Veth(t, srv, "h16k1", "10.16.2.1/24", cli, "h16d1", "10.16.2.2/24")
-	for _, ns := range []*nstest.NS{srv, cli} {
-		ns.MustRun("sysctl", "-qw", "net.mptcp.enabled=1")
-		ns.MustRun("ip", "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
+	lab.RequireMPTCP(t)
+	srv, cli = lab.TempNetns(t, "h16chks"), lab.TempNetns(t, "h16chkc")
+	lab.Veth(t, srv, "h16k0", "10.16.1.1/24", cli, "h16d0", "10.16.1.2/24")
+	lab.Veth(t, srv, "h16k1", "10.16.2.1/24", cli, "h16d1", "10.16.2.2/24")
+	for _, ns := range []lab.Netns{srv, cli} {
+		ns.Run(t, "sysctl", "-qw", "net.mptcp.enabled=1")
+		ns.Run(t, "ip", "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
 	}
-	cli.MustRun("ip", "mptcp", "endpoint", "add", "10.16.2.2", "dev", "h16d1", "subflow")
+	cli.Run(t, "ip", "mptcp", "endpoint", "add", "10.16.2.2", "dev", "h16d1", "subflow")
 	return srv, cli
 }
 
 // startCheck runs "mptcp check serve" in ns until the test ends.
-func startCheck(t *testing.T, ns *nstest.NS, args ...string) {
+func startCheck(t *testing.T, ns lab.Netns, args ...string) {
 	t.Helper()
 	out := make(chan string, 1)
 	go func() {
@@ -59,7 +59,7 @@ func startCheck(t *testing.T, ns *nstest.NS, args ...string) {
 
 // curl runs curl (under mptcpize when mptcp is set) in ns and retries
 // until the server answers.
-func curl(t *testing.T, ns *nstest.NS, mptcp bool, url string, extra ...string) string {
+func curl(t *testing.T, ns lab.Netns, mptcp bool, url string, extra ...string) string {
 	t.Helper()
 	args := append([]string{"curl", "-s", "--max-time", "5"}, extra...)
 	args = append(args, url)
@@ -69,7 +69,7 @@ func curl(t *testing.T, ns *nstest.NS, mptcp bool, url string, extra ...string) 
 	var out string
 	var err error
 	for try := 0; try < 50; try++ {
-		if out, err = ns.Run(args...); err == nil {
+		if out, err = ns.Exec(args...); err == nil {
 			return out
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -105,7 +105,7 @@ func haveTools(tools ...string) bool {
 func TestCheckServeKernel(t *testing.T) {
 	needTools(t, "curl", "mptcpize", "iptables")
 	srv, cli := checkNet(t)
-	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
+	srv.Run(t, "iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
 	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--tls-ports", "8443", "--tls-self-signed", "--echo", "7007", "--discard", "9009")
 
 	yes := curl(t, cli, true, "http://10.16.1.1:8080/")

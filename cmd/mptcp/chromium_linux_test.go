@@ -123,10 +123,10 @@ func TestCheckPageChromium(t *testing.T) {
 	needTools(t, "mptcpize", "iptables")
 	needChromium(t)
 	srv, cli := checkNet(t)
-	srv.MustRun("iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
+	srv.Run(t, "iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "8081", "-j", "TCPOPTSTRIP", "--strip-options", "30")
 	startCheck(t, srv, "--stack", "kernel", "--ports", "8080,8081", "--tls-ports", "8443", "--tls-self-signed", "--echo", "0", "--discard", "0")
 	curl(t, cli, true, "http://10.16.1.1:8080/json") // up
-	dom, img := chromium(t, cli.Name, true, "http://10.16.1.1:8080/")
+	dom, img := chromium(t, cli.Name(), true, "http://10.16.1.1:8080/")
 	for _, want := range []string{`<p id="answer" class="yes">Yes</p>`, `<tr id="port-8080"><td>8080</td><td class="state">yes</td>`,
 		`<tr id="port-8081"><td>8081</td><td class="state">stripped</td>`, `<tr id="port-8443"><td>8443 (HTTPS)</td><td class="state">yes</td>`} {
 		if !strings.Contains(dom, want) {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // runCommands runs the queued mptcp command lines, in the order the docs
@@ -25,7 +25,7 @@ import (
 func (d *docCheck) runCommands(t *testing.T) {
 	t.Chdir(d.sandbox)
 	t.Setenv("MPTCP_TEST_AS_MAIN", "1") // child processes (sweeps, netns) are this binary run as mptcp
-	namespaces := map[string]*nstest.NS{}
+	namespaces := map[string]lab.Netns{}
 	for _, c := range d.runs {
 		t.Logf("%s: mptcp %s", c.block, strings.Join(c.args, " ")) // streamed with -v: names a command that hangs
 		start := time.Now()
@@ -33,7 +33,7 @@ func (d *docCheck) runCommands(t *testing.T) {
 		var out string
 		if c.block.has("netns") {
 			key := fmt.Sprintf("%s:%d", c.block.file, c.block.start)
-			if namespaces[key] == nil {
+			if namespaces[key] == "" {
 				namespaces[key] = d.blockNamespace(t, c.block)
 			}
 			code, out = runInNamespace(t, namespaces[key], c)
@@ -58,8 +58,8 @@ func (d *docCheck) runCommands(t *testing.T) {
 
 // blockNamespace makes the namespace a netns block runs in, with a veth
 // device for every device its commands name ("dev eth1").
-func (d *docCheck) blockNamespace(t *testing.T, b docBlock) *nstest.NS {
-	ns := nstest.New(t, "tdoc")
+func (d *docCheck) blockNamespace(t *testing.T, b docBlock) lab.Netns {
+	ns := lab.TempNetns(t, "tdoc")
 	made := map[string]bool{}
 	for _, c := range d.runs {
 		if c.block.file != b.file || c.block.start != b.start {
@@ -68,7 +68,7 @@ func (d *docCheck) blockNamespace(t *testing.T, b docBlock) *nstest.NS {
 		for i, a := range c.args[:max(len(c.args)-1, 0)] {
 			if dev := c.args[i+1]; a == "dev" && !made[dev] {
 				made[dev] = true
-				ns.MustRun("ip", "link", "add", dev, "type", "veth", "peer", "name", fmt.Sprintf("tdoc%d", len(made)))
+				ns.Run(t, "ip", "link", "add", dev, "type", "veth", "peer", "name", fmt.Sprintf("tdoc%d", len(made)))
 			}
 		}
 	}
@@ -78,12 +78,12 @@ func (d *docCheck) blockNamespace(t *testing.T, b docBlock) *nstest.NS {
 // runInNamespace runs a command of a netns block in ns, as this test
 // binary standing in for mptcp: after a "$ " prompt as an unprivileged
 // user (setpriv), after "# " as root.
-func runInNamespace(t *testing.T, ns *nstest.NS, c docCommand) (int, string) {
+func runInNamespace(t *testing.T, ns lab.Netns, c docCommand) (int, string) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := []string{"netns", "exec", ns.Name}
+	argv := []string{"netns", "exec", ns.Name()}
 	if c.user {
 		argv = append(argv, "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps=-all")
 	}

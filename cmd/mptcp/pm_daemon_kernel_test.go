@@ -13,42 +13,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // twoPaths builds a client and a server joined by two veth links:
 // ca 10.10.1.2 - sa 10.10.1.1 and cb 10.10.2.2 - sb 10.10.2.1.
-func twoPaths(t *testing.T, name string) (cli, srv *nstest.NS) {
+func twoPaths(t *testing.T, name string) (cli, srv lab.Netns) {
 	t.Helper()
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	requireTools(t, "ss", "nstat", "sysctl")
-	cli, srv = nstest.New(t, name+"-cli"), nstest.New(t, name+"-srv")
-	nstest.Veth(t, cli, "ca", "10.10.1.2/24", srv, "sa", "10.10.1.1/24")
-	nstest.Veth(t, cli, "cb", "10.10.2.2/24", srv, "sb", "10.10.2.1/24")
+	cli, srv = lab.TempNetns(t, name+"-cli"), lab.TempNetns(t, name+"-srv")
+	lab.Veth(t, cli, "ca", "10.10.1.2/24", srv, "sa", "10.10.1.1/24")
+	lab.Veth(t, cli, "cb", "10.10.2.2/24", srv, "sb", "10.10.2.1/24")
 	// The server keeps the kernel's path manager; it must accept joins.
-	srv.MustRun("ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "8")
+	srv.Run(t, "ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "8")
 	return cli, srv
 }
 
 // startDaemon runs "mptcp pm daemon ARGS" in ns until the test ends and
 // waits until it manages new connections.
-func startDaemon(t *testing.T, ns *nstest.NS, args ...string) *proc {
+func startDaemon(t *testing.T, ns lab.Netns, args ...string) *proc {
 	t.Helper()
 	d := startPM(t, ns, append([]string{"daemon"}, args...)...)
 	d.waitOutput(t, "path manager ready", 10*time.Second)
-	if pm := strings.TrimSpace(ns.MustRun("sysctl", "-n", "net.mptcp.path_manager")); pm != "userspace" {
+	if pm := strings.TrimSpace(ns.Run(t, "sysctl", "-n", "net.mptcp.path_manager")); pm != "userspace" {
 		t.Fatalf("path_manager = %q while the daemon runs", pm)
 	}
 	return d
 }
 
 // stopDaemon stops it and checks that the path manager is restored.
-func stopDaemon(t *testing.T, ns *nstest.NS, d *proc) {
+func stopDaemon(t *testing.T, ns lab.Netns, d *proc) {
 	t.Helper()
 	if code := d.stop(); code != 0 {
 		t.Errorf("daemon exit status %d:\n%s", code, d.stderr.String())
 	}
-	if pm := strings.TrimSpace(ns.MustRun("sysctl", "-n", "net.mptcp.path_manager")); pm != "kernel" {
+	if pm := strings.TrimSpace(ns.Run(t, "sysctl", "-n", "net.mptcp.path_manager")); pm != "kernel" {
 		t.Errorf("path_manager = %q after the daemon stopped, want kernel", pm)
 	}
 }
@@ -75,18 +75,18 @@ func TestPMKernelDaemonFullmesh(t *testing.T) {
 	cli, srv := twoPaths(t, "fm")
 	// The server announces its second address, so that the client knows
 	// two peer addresses: fullmesh makes 2 x 2 subflows.
-	srv.MustRun("ip", "mptcp", "endpoint", "add", "10.10.2.1", "signal")
+	srv.Run(t, "ip", "mptcp", "endpoint", "add", "10.10.2.1", "signal")
 	d := startDaemon(t, cli, "--policy", "fullmesh")
 
-	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7300")
+	ln := srv.ListenMPTCP(t, "0.0.0.0:7300")
 	echoServer(ln)
-	conn := nstest.DialMPTCP(t, cli, "10.10.1.1:7300")
+	conn := cli.DialMPTCP(t, "10.10.1.1:7300")
 	// One byte each way makes the connection fully established (the
 	// kernel announces ESTABLISHED then), so the daemon creates subflows.
 	transfer(t, conn, 1, 0)
 
 	all := []string{"10.10.1.2>10.10.1.1", "10.10.1.2>10.10.2.1", "10.10.2.2>10.10.1.1", "10.10.2.2>10.10.2.1"}
-	nstest.WaitFor(t, 15*time.Second, "a subflow per path", func() (bool, string) {
+	lab.WaitFor(t, 15*time.Second, "a subflow per path", func() (bool, string) {
 		ps := subflows(t, cli, 7300)
 		return slices.Equal(pathSet(ps), all), pairs(ps) + d.stderr.String()
 	})
@@ -96,7 +96,7 @@ func TestPMKernelDaemonFullmesh(t *testing.T) {
 	// kernel's data path, not what this test is about.
 	transfer(t, conn, 1<<20, 1)
 	// A join the daemon had to retry counts too, hence "at least".
-	nstest.WaitFor(t, 10*time.Second, "3 joins counted by the server and ss -M", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "3 joins counted by the server and ss -M", func() (bool, string) {
 		joins := counter(t, srv, "MPTcpExtMPJoinAckRx")
 		extra, ss := mptcpExtraSubflows(t, cli)
 		return joins >= 3 && extra == 3, fmt.Sprintf("MPJoinAckRx %d\n%s%s", joins, ss, d.stderr.String())
@@ -118,8 +118,8 @@ func TestPMKernelDaemonFullmesh(t *testing.T) {
 
 	// Interface down: its subflows go.
 	t.Log("cb down")
-	cli.MustRun("ip", "link", "set", "cb", "down")
-	nstest.WaitFor(t, 10*time.Second, "the subflows on cb to go", func() (bool, string) {
+	cli.Run(t, "ip", "link", "set", "cb", "down")
+	lab.WaitFor(t, 10*time.Second, "the subflows on cb to go", func() (bool, string) {
 		ps := subflows(t, cli, 7300)
 		want := []string{"10.10.1.2>10.10.1.1", "10.10.1.2>10.10.2.1"}
 		extra, ss := mptcpExtraSubflows(t, cli)
@@ -130,12 +130,12 @@ func TestPMKernelDaemonFullmesh(t *testing.T) {
 
 	// Interface up: subflows on it again.
 	t.Log("cb up")
-	cli.MustRun("ip", "link", "set", "cb", "up")
-	nstest.WaitFor(t, 15*time.Second, "the subflows on cb to come back", func() (bool, string) {
+	cli.Run(t, "ip", "link", "set", "cb", "up")
+	lab.WaitFor(t, 15*time.Second, "the subflows on cb to come back", func() (bool, string) {
 		ps := subflows(t, cli, 7300)
 		return slices.Equal(pathSet(ps), all), pairs(ps) + d.stderr.String()
 	})
-	nstest.WaitFor(t, 10*time.Second, "2 more joins counted by the server", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "2 more joins counted by the server", func() (bool, string) {
 		joins := counter(t, srv, "MPTcpExtMPJoinAckRx")
 		extra, ss := mptcpExtraSubflows(t, cli)
 		return joins >= 5 && extra == 3, fmt.Sprintf("MPJoinAckRx %d\n%s", joins, ss)
@@ -154,14 +154,14 @@ func TestPMKernelDaemonNdiffports(t *testing.T) {
 	}
 	d := startDaemon(t, cli, "--config", cfg, "--json")
 
-	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7400")
+	ln := srv.ListenMPTCP(t, "0.0.0.0:7400")
 	echoServer(ln)
-	conn := nstest.DialMPTCP(t, cli, "10.10.1.1:7400")
+	conn := cli.DialMPTCP(t, "10.10.1.1:7400")
 	// One byte each way makes the connection fully established (the
 	// kernel announces ESTABLISHED then), so the daemon creates subflows.
 	transfer(t, conn, 1, 0)
 	var ps []tcpPair
-	nstest.WaitFor(t, 15*time.Second, "4 subflows on one pair of addresses", func() (bool, string) {
+	lab.WaitFor(t, 15*time.Second, "4 subflows on one pair of addresses", func() (bool, string) {
 		ps = subflows(t, cli, 7400)
 		return len(ps) == 4, pairs(ps) + d.stderr.String()
 	})
@@ -181,7 +181,7 @@ func TestPMKernelDaemonNdiffports(t *testing.T) {
 		t.Errorf("source ports not distinct:\n%s", pairs(ps))
 	}
 	// A join the daemon had to retry counts too, hence "at least".
-	nstest.WaitFor(t, 10*time.Second, "3 joins counted by the server and ss -M", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "3 joins counted by the server and ss -M", func() (bool, string) {
 		joins := counter(t, srv, "MPTcpExtMPJoinAckRx")
 		extra, ss := mptcpExtraSubflows(t, cli)
 		return joins >= 3 && extra == 3, fmt.Sprintf("MPJoinAckRx %d\n%s%s", joins, ss, d.stderr.String())
@@ -196,9 +196,9 @@ func TestPMKernelDaemonNdiffports(t *testing.T) {
 }
 
 // txBytes reads an interface's transmitted byte counter in ns.
-func txBytes(t *testing.T, ns *nstest.NS, dev string) int {
+func txBytes(t *testing.T, ns lab.Netns, dev string) int {
 	t.Helper()
-	out := strings.TrimSpace(ns.MustRun("cat", "/sys/class/net/"+dev+"/statistics/tx_bytes"))
+	out := strings.TrimSpace(ns.Run(t, "cat", "/sys/class/net/"+dev+"/statistics/tx_bytes"))
 	n, err := strconv.Atoi(out)
 	if err != nil {
 		t.Fatalf("tx_bytes of %s: %q", dev, out)
@@ -210,16 +210,16 @@ func TestPMKernelDaemonServerAnnounces(t *testing.T) {
 	cli, srv := twoPaths(t, "an")
 	// The client keeps the kernel's path manager, which joins what the
 	// server announces.
-	cli.MustRun("ip", "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4")
+	cli.Run(t, "ip", "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4")
 	d := startDaemon(t, srv, "--policy", "none", "--announce", "10.10.2.1,:7501", "--backup", "sb")
 
-	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7500")
+	ln := srv.ListenMPTCP(t, "0.0.0.0:7500")
 	echoServer(ln)
 	// Joins to the announced port need an MPTCP listening socket bound to
 	// that very address and port; the kernel attaches them to the
 	// connection by token.
-	nstest.ListenMPTCP(t, srv, "10.10.1.1:7501")
-	conn := nstest.DialMPTCP(t, cli, "10.10.1.1:7500")
+	srv.ListenMPTCP(t, "10.10.1.1:7501")
+	conn := cli.DialMPTCP(t, "10.10.1.1:7500")
 	transfer(t, conn, 1<<20, 1)
 
 	remotes := func() []string {
@@ -233,7 +233,7 @@ func TestPMKernelDaemonServerAnnounces(t *testing.T) {
 		return out
 	}
 	want := []string{"10.10.1.1:7500", "10.10.1.1:7501", "10.10.2.1:7500"}
-	nstest.WaitFor(t, 15*time.Second, "subflows to the announced address and port", func() (bool, string) {
+	lab.WaitFor(t, 15*time.Second, "subflows to the announced address and port", func() (bool, string) {
 		got := remotes()
 		return slices.Equal(got, want), strings.Join(got, "\n") + "\n" + d.stderr.String()
 	})

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // The kernel tests run "mptcp pm" as a separate process inside a network
@@ -44,23 +44,23 @@ func selfExe(t *testing.T) string {
 }
 
 // pmExec runs "mptcp pm ARGS" in ns and returns its exit status and outputs.
-func pmExec(t *testing.T, ns *nstest.NS, args ...string) (code int, stdout, stderr string) {
+func pmExec(t *testing.T, ns lab.Netns, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	return pmExecAs(t, ns, nil, args...)
 }
 
 // pmExecAs is pmExec with a command prefix inside the namespace, such as
 // setpriv to drop privileges.
-func pmExecAs(t *testing.T, ns *nstest.NS, prefix []string, args ...string) (code int, stdout, stderr string) {
+func pmExecAs(t *testing.T, ns lab.Netns, prefix []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	return pmExecExe(t, ns, selfExe(t), prefix, args...)
 }
 
-func pmExecExe(t *testing.T, ns *nstest.NS, exe string, prefix []string, args ...string) (code int, stdout, stderr string) {
+func pmExecExe(t *testing.T, ns lab.Netns, exe string, prefix []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	argv := append([]string{"netns", "exec", ns.Name}, prefix...)
+	argv := append([]string{"netns", "exec", ns.Name()}, prefix...)
 	argv = append(append(argv, exe, "pm"), args...)
 	cmd := exec.CommandContext(ctx, "ip", argv...)
 	cmd.Env = append(os.Environ(), execEnv+"=1")
@@ -79,7 +79,7 @@ func pmExecExe(t *testing.T, ns *nstest.NS, exe string, prefix []string, args ..
 }
 
 // mustPM runs "mptcp pm ARGS" and fails the test unless it succeeds.
-func mustPM(t *testing.T, ns *nstest.NS, args ...string) string {
+func mustPM(t *testing.T, ns lab.Netns, args ...string) string {
 	t.Helper()
 	code, out, errOut := pmExec(t, ns, args...)
 	if code != 0 {
@@ -116,10 +116,10 @@ type proc struct {
 }
 
 // startProc starts argv inside ns; the test's cleanup stops it.
-func startProc(t *testing.T, ns *nstest.NS, env []string, argv ...string) *proc {
+func startProc(t *testing.T, ns lab.Netns, env []string, argv ...string) *proc {
 	t.Helper()
 	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name}, argv...)...)
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name()}, argv...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -131,7 +131,7 @@ func startProc(t *testing.T, ns *nstest.NS, env []string, argv ...string) *proc 
 }
 
 // startPM starts "mptcp pm ARGS" inside ns.
-func startPM(t *testing.T, ns *nstest.NS, args ...string) *proc {
+func startPM(t *testing.T, ns lab.Netns, args ...string) *proc {
 	t.Helper()
 	return startProc(t, ns, []string{execEnv + "=1"}, append([]string{selfExe(t), "pm"}, args...)...)
 }
@@ -163,7 +163,7 @@ func (p *proc) stop() int {
 // waitOutput waits until the process's stderr (or stdout) contains s.
 func (p *proc) waitOutput(t *testing.T, s string, timeout time.Duration) {
 	t.Helper()
-	nstest.WaitFor(t, timeout, fmt.Sprintf("output %q", s), func() (bool, string) {
+	lab.WaitFor(t, timeout, fmt.Sprintf("output %q", s), func() (bool, string) {
 		select {
 		case <-p.done:
 			return false, fmt.Sprintf("process exited (%v)\nstdout:\n%s\nstderr:\n%s", p.err, p.stdout.String(), p.stderr.String())
@@ -244,9 +244,9 @@ type tcpPair struct{ local, remote netip.AddrPort }
 
 // subflows lists the established TCP sockets of ns towards port: the
 // subflows of the MPTCP connections to it.
-func subflows(t *testing.T, ns *nstest.NS, port int) []tcpPair {
+func subflows(t *testing.T, ns lab.Netns, port int) []tcpPair {
 	t.Helper()
-	out := ns.MustRun("ss", "-tnH", "state", "established", fmt.Sprintf("( dport = :%d )", port))
+	out := ns.Run(t, "ss", "-tnH", "state", "established", fmt.Sprintf("( dport = :%d )", port))
 	var ps []tcpPair
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(line)
@@ -275,9 +275,9 @@ func parseSSAddr(t *testing.T, s string) netip.AddrPort {
 }
 
 // counter reads one of the kernel's MIB counters (nstat) in ns.
-func counter(t *testing.T, ns *nstest.NS, name string) int {
+func counter(t *testing.T, ns lab.Netns, name string) int {
 	t.Helper()
-	out := ns.MustRun("nstat", "-asz", name)
+	out := ns.Run(t, "nstat", "-asz", name)
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 2 && f[0] == name {
@@ -296,9 +296,9 @@ var ssSubflows = regexp.MustCompile(`subflows:(\d+)`)
 
 // mptcpExtraSubflows reads "subflows:N" of the only MPTCP connection in ns
 // from ss -M (the kernel's count of subflows beyond the first).
-func mptcpExtraSubflows(t *testing.T, ns *nstest.NS) (int, string) {
+func mptcpExtraSubflows(t *testing.T, ns lab.Netns) (int, string) {
 	t.Helper()
-	out := ns.MustRun("ss", "-MinH", "state", "established")
+	out := ns.Run(t, "ss", "-MinH", "state", "established")
 	m := ssSubflows.FindStringSubmatch(out)
 	if m == nil {
 		return 0, out

@@ -3,18 +3,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // lines trims each line (ip prints a trailing space) and drops empty ones.
@@ -39,34 +42,34 @@ func decodeJSON(t *testing.T, what, s string) any {
 
 // sameAsIP checks that "mptcp pm endpoint list" and "ip mptcp endpoint
 // show" agree, in text and in JSON.
-func sameAsIP(t *testing.T, ns *nstest.NS, args ...string) {
+func sameAsIP(t *testing.T, ns lab.Netns, args ...string) {
 	t.Helper()
 	ours := mustPM(t, ns, append([]string{"endpoint", "list"}, args...)...)
-	theirs := ns.MustRun(append([]string{"ip", "mptcp", "endpoint", "show"}, args...)...)
+	theirs := ns.Run(t, append([]string{"ip", "mptcp", "endpoint", "show"}, args...)...)
 	if !reflect.DeepEqual(lines(ours), lines(theirs)) {
 		t.Errorf("endpoint list %v:\nmptcp pm:\n%s\nip mptcp:\n%s", args, ours, theirs)
 	}
 	oursJ := mustPM(t, ns, append([]string{"endpoint", "list", "--json"}, args...)...)
-	theirsJ := ns.MustRun(append([]string{"ip", "-j", "mptcp", "endpoint", "show"}, args...)...)
+	theirsJ := ns.Run(t, append([]string{"ip", "-j", "mptcp", "endpoint", "show"}, args...)...)
 	if a, b := decodeJSON(t, "ours", oursJ), decodeJSON(t, "ip", theirsJ); !reflect.DeepEqual(a, b) {
 		t.Errorf("endpoint list --json %v:\nmptcp pm: %s\nip -j:    %s", args, oursJ, theirsJ)
 	}
 }
 
-func sameLimitsAsIP(t *testing.T, ns *nstest.NS, want string) {
+func sameLimitsAsIP(t *testing.T, ns lab.Netns, want string) {
 	t.Helper()
 	ours := strings.TrimSpace(mustPM(t, ns, "limits"))
-	theirs := strings.TrimSpace(ns.MustRun("ip", "mptcp", "limits", "show"))
+	theirs := strings.TrimSpace(ns.Run(t, "ip", "mptcp", "limits", "show"))
 	if ours != want || theirs != want {
 		t.Errorf("limits: mptcp pm %q, ip %q, want %q", ours, theirs, want)
 	}
 }
 
 func TestPMKernelEndpointsMatchIP(t *testing.T) {
-	nstest.Require(t)
-	a, b := nstest.New(t, "cli-ep"), nstest.New(t, "cli-ep-peer")
-	nstest.Veth(t, a, "e0", "10.7.0.1/24", b, "e1", "10.7.0.2/24")
-	a.MustRun("ip", "addr", "add", "10.7.0.10/24", "dev", "e0")
+	lab.RequireMPTCP(t)
+	a, b := lab.TempNetns(t, "cli-ep"), lab.TempNetns(t, "cli-ep-peer")
+	lab.Veth(t, a, "e0", "10.7.0.1/24", b, "e1", "10.7.0.2/24")
+	a.Run(t, "ip", "addr", "add", "10.7.0.10/24", "dev", "e0")
 
 	// Written with mptcp pm, read with ip.
 	mustPM(t, a, "endpoint", "add", "10.7.0.1", "dev", "e0", "id", "3", "subflow", "backup")
@@ -75,7 +78,7 @@ func TestPMKernelEndpointsMatchIP(t *testing.T) {
 	mustPM(t, a, "endpoint", "add", "10.7.0.20", "signal", "backup")
 	sameAsIP(t, a)
 	sameAsIP(t, a, "id", "3")
-	if got := lines(a.MustRun("ip", "mptcp", "endpoint", "show", "id", "3")); len(got) != 1 || got[0] != "10.7.0.1 id 3 subflow backup dev e0" {
+	if got := lines(a.Run(t, "ip", "mptcp", "endpoint", "show", "id", "3")); len(got) != 1 || got[0] != "10.7.0.1 id 3 subflow backup dev e0" {
 		t.Errorf("ip shows %q", got)
 	}
 	mustPM(t, a, "limits", "set", "subflows", "5", "add_addr_accepted", "3")
@@ -88,25 +91,25 @@ func TestPMKernelEndpointsMatchIP(t *testing.T) {
 	mustPM(t, a, "endpoint", "set", "id", "3", "nobackup", "fullmesh")
 	mustPM(t, a, "endpoint", "set", "2001:db8::5", "backup")
 	sameAsIP(t, a)
-	if got := lines(a.MustRun("ip", "mptcp", "endpoint", "show", "id", "3")); len(got) != 1 || got[0] != "10.7.0.1 id 3 subflow fullmesh dev e0" {
+	if got := lines(a.Run(t, "ip", "mptcp", "endpoint", "show", "id", "3")); len(got) != 1 || got[0] != "10.7.0.1 id 3 subflow fullmesh dev e0" {
 		t.Errorf("after set: ip shows %q", got)
 	}
 	mustPM(t, a, "endpoint", "del", "10.7.0.20")
 	mustPM(t, a, "endpoint", "del", "id", "3")
 	sameAsIP(t, a)
-	if got := lines(a.MustRun("ip", "mptcp", "endpoint", "show")); len(got) != 2 {
+	if got := lines(a.Run(t, "ip", "mptcp", "endpoint", "show")); len(got) != 2 {
 		t.Errorf("after del: ip shows %q", got)
 	}
 	mustPM(t, a, "endpoint", "flush")
-	if got := a.MustRun("ip", "mptcp", "endpoint", "show"); strings.TrimSpace(got) != "" {
+	if got := a.Run(t, "ip", "mptcp", "endpoint", "show"); strings.TrimSpace(got) != "" {
 		t.Errorf("after flush: ip shows %q", got)
 	}
 
 	// Written with ip, read with mptcp pm.
-	a.MustRun("ip", "mptcp", "endpoint", "add", "10.7.0.1", "dev", "e0", "subflow")
-	a.MustRun("ip", "mptcp", "endpoint", "add", "10.7.0.10", "id", "9", "signal", "port", "10200")
-	a.MustRun("ip", "mptcp", "endpoint", "add", "2001:db8::7", "id", "200", "subflow", "backup", "fullmesh")
-	a.MustRun("ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "0")
+	a.Run(t, "ip", "mptcp", "endpoint", "add", "10.7.0.1", "dev", "e0", "subflow")
+	a.Run(t, "ip", "mptcp", "endpoint", "add", "10.7.0.10", "id", "9", "signal", "port", "10200")
+	a.Run(t, "ip", "mptcp", "endpoint", "add", "2001:db8::7", "id", "200", "subflow", "backup", "fullmesh")
+	a.Run(t, "ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "0")
 	sameAsIP(t, a)
 	sameAsIP(t, a, "id", "200")
 	sameLimitsAsIP(t, a, "add_addr_accepted 0 subflows 8")
@@ -122,9 +125,9 @@ func TestPMKernelEndpointsMatchIP(t *testing.T) {
 }
 
 func TestPMKernelErrorsAreOneLine(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	requireTools(t, "setpriv")
-	ns := nstest.New(t, "cli-err")
+	ns := lab.TempNetns(t, "cli-err")
 	oneLine := func(args []string, code int, stderr, want string) {
 		t.Helper()
 		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
@@ -227,18 +230,61 @@ func unmapped(v any) string {
 	return s
 }
 
+// closedLine matches a connection's CLOSED event in the text monitors.
+var closedLine = regexp.MustCompile(`(?m)^\[ *CLOSED\]`)
+
+// listenerLine matches a listener event in the text monitors: Debian's
+// ip 6.1 predates their names and prints their numbers.
+var listenerLine = regexp.MustCompile(`^\[ *(LISTENER_CREATED|LISTENER_CLOSED|UNKNOWN 15|UNKNOWN 16)\]`)
+
+// warmUpMonitor opens and closes MPTCP listeners in ns until the monitor
+// mon, which says nothing when it is ready, reports one.
+func warmUpMonitor(t *testing.T, ns lab.Netns, mon *proc) {
+	t.Helper()
+	port := 7290
+	lab.WaitFor(t, 10*time.Second, "the monitor to report a listener", func() (bool, string) {
+		port++
+		err := ns.Do(func() error {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(true)
+			ln, err := lc.Listen(context.Background(), "tcp", fmt.Sprintf("0.0.0.0:%d", port))
+			if err != nil {
+				return err
+			}
+			return ln.Close()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := mon.stdout.String()
+		return slices.ContainsFunc(lines(out), listenerLine.MatchString), out
+	})
+}
+
+// connectionEvents returns the lines of ls that are not listener events,
+// with the padding inside the brackets removed.
+func connectionEvents(ls []string) []string {
+	var out []string
+	for _, l := range ls {
+		if !listenerLine.MatchString(l) {
+			out = append(out, bracketPadding.ReplaceAllString(l, "["))
+		}
+	}
+	return out
+}
+
 // bracketPadding matches the padding inside "[  SF_ESTABLISHED]": iproute2
 // 6.1 pads the event name to 14 columns, later versions (with the listener
 // events) to 16, as mptcp pm does.
 var bracketPadding = regexp.MustCompile(`^\[ *`)
 
 func TestPMKernelMonitor(t *testing.T) {
-	nstest.Require(t)
-	cli, srv := nstest.New(t, "mon-cli"), nstest.New(t, "mon-srv")
-	nstest.Veth(t, cli, "ca", "10.9.1.2/24", srv, "sa", "10.9.1.1/24")
-	nstest.Veth(t, cli, "cb", "10.9.2.2/24", srv, "sb", "10.9.2.1/24")
-	for _, ns := range []*nstest.NS{cli, srv} {
-		ns.MustRun("ip", "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4")
+	lab.RequireMPTCP(t)
+	cli, srv := lab.TempNetns(t, "mon-cli"), lab.TempNetns(t, "mon-srv")
+	lab.Veth(t, cli, "ca", "10.9.1.2/24", srv, "sa", "10.9.1.1/24")
+	lab.Veth(t, cli, "cb", "10.9.2.2/24", srv, "sb", "10.9.2.1/24")
+	for _, ns := range []lab.Netns{cli, srv} {
+		ns.Run(t, "ip", "mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "4")
 	}
 	mustPM(t, srv, "endpoint", "add", "10.9.2.1", "id", "1", "signal")
 
@@ -249,40 +295,46 @@ func TestPMKernelMonitor(t *testing.T) {
 	for _, p := range []*proc{cmon, ctext, smon} {
 		p.waitOutput(t, "listening for MPTCP events", 10*time.Second)
 	}
-	// ip prints nothing when ready; an event seen by ours after it started
-	// is a fair sign, but to be safe give it the time of a process start.
-	time.Sleep(200 * time.Millisecond)
+	// ip prints nothing when it is ready: open and close listeners in the
+	// client's namespace until it reports one (the text monitors are
+	// compared without listener events).
+	warmUpMonitor(t, cli, ipmon)
 
-	ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7200")
+	ln := srv.ListenMPTCP(t, "0.0.0.0:7200")
 	echoServer(ln)
-	conn := nstest.DialMPTCP(t, cli, "10.9.1.1:7200")
+	conn := cli.DialMPTCP(t, "10.9.1.1:7200")
 	transfer(t, conn, 64<<10, 1)
 	// The kernel path manager of the client joins the announced address.
-	nstest.WaitFor(t, 10*time.Second, "the subflow to the announced address", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "the subflow to the announced address", func() (bool, string) {
 		out := smon.stdout.String()
 		return strings.Contains(out, `"type":"sf_established"`), out
 	})
 	// MP_PRIO: the server makes its address backup; the client hears it.
 	mustPM(t, srv, "endpoint", "set", "id", "1", "backup")
-	nstest.WaitFor(t, 10*time.Second, "SF_PRIO at the client", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "SF_PRIO at the client", func() (bool, string) {
 		out := cmon.stdout.String()
 		return strings.Contains(out, `"type":"sf_prio"`), out
 	})
 	// RM_ADDR: the server withdraws the address.
 	mustPM(t, srv, "endpoint", "del", "id", "1")
-	nstest.WaitFor(t, 10*time.Second, "REMOVED and SF_CLOSED at the client", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "REMOVED and SF_CLOSED at the client", func() (bool, string) {
 		out := cmon.stdout.String()
 		return strings.Contains(out, `"type":"removed"`) && strings.Contains(out, `"type":"sf_closed"`), out
 	})
 	transfer(t, conn, 64<<10, 2)
 	conn.Close()
 	ln.Close()
-	nstest.WaitFor(t, 10*time.Second, "CLOSED and LISTENER_CLOSED", func() (bool, string) {
+	lab.WaitFor(t, 10*time.Second, "CLOSED and LISTENER_CLOSED", func() (bool, string) {
 		c, s := cmon.stdout.String(), smon.stdout.String()
 		return strings.Contains(c, `"type":"closed"`) && strings.Contains(s, `"type":"closed"`) &&
 			strings.Contains(s, `"type":"listener_closed"`), c + s
 	})
-	time.Sleep(200 * time.Millisecond) // let the text monitors print the same
+	for _, p := range []*proc{ctext, ipmon} {
+		lab.WaitFor(t, 10*time.Second, "the text monitors to print CLOSED", func() (bool, string) {
+			out := p.stdout.String()
+			return closedLine.MatchString(out), out
+		})
+	}
 	for _, p := range []*proc{cmon, ctext, smon, ipmon} {
 		if code := p.stop(); code != 0 && p != ipmon {
 			t.Errorf("monitor exit status %d: %s", code, p.stderr.String())
@@ -322,13 +374,7 @@ func TestPMKernelMonitor(t *testing.T) {
 		}
 	}
 	// The text form is the one ip mptcp monitor prints.
-	ours, theirs := lines(ctext.stdout.String()), lines(ipmon.stdout.String())
-	for i := range ours {
-		ours[i] = bracketPadding.ReplaceAllString(ours[i], "[")
-	}
-	for i := range theirs {
-		theirs[i] = bracketPadding.ReplaceAllString(theirs[i], "[")
-	}
+	ours, theirs := connectionEvents(lines(ctext.stdout.String())), connectionEvents(lines(ipmon.stdout.String()))
 	if !reflect.DeepEqual(ours, theirs) {
 		t.Errorf("text monitor differs from ip mptcp monitor:\nmptcp pm:\n%s\nip:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 	}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"strconv"
 	"testing"
-
-	"github.com/mptcp-go/mptcp/internal/nstest"
 )
 
 // TestPMKernelStressDataIntegrity repeats a connection whose subflows join
@@ -28,18 +26,18 @@ func TestPMKernelStressDataIntegrity(t *testing.T) {
 		ok := t.Run("round", func(t *testing.T) {
 			cli, srv := twoPaths(t, "st")
 			if mode == "kernel" {
-				cli.MustRun("ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "8")
-				cli.MustRun("ip", "mptcp", "endpoint", "add", "10.10.2.2", "dev", "cb", "subflow", "fullmesh")
-				srv.MustRun("ip", "mptcp", "endpoint", "add", "10.10.2.1", "signal")
+				cli.Run(t, "ip", "mptcp", "limits", "set", "subflows", "8", "add_addr_accepted", "8")
+				cli.Run(t, "ip", "mptcp", "endpoint", "add", "10.10.2.2", "dev", "cb", "subflow", "fullmesh")
+				srv.Run(t, "ip", "mptcp", "endpoint", "add", "10.10.2.1", "signal")
 			} else {
 				startDaemon(t, cli, "--policy", "ndiffports", "--ndiffports", "4")
 			}
-			ln := nstest.ListenMPTCP(t, srv, "0.0.0.0:7600")
+			ln := srv.ListenMPTCP(t, "0.0.0.0:7600")
 			echoServer(ln)
-			conn := nstest.DialMPTCP(t, cli, "10.10.1.1:7600")
+			conn := cli.DialMPTCP(t, "10.10.1.1:7600")
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("client counters:\n%s\nserver counters:\n%s", cli.MustRun("nstat", "-as", "MPTcp*"), srv.MustRun("nstat", "-as", "MPTcp*"))
+					t.Logf("client counters:\n%s\nserver counters:\n%s", cli.Run(t, "nstat", "-as", "MPTcp*"), srv.Run(t, "nstat", "-as", "MPTcp*"))
 				}
 			})
 			transfer(t, conn, 1<<20, 1)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/internal/mptcpify"
-	"github.com/mptcp-go/mptcp/internal/nstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,17 +53,17 @@ const (
 // --side server a program's listener becomes MPTCP and its outgoing
 // connection does not. Processes outside stay TCP.
 func TestRunFilters(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	if err := mptcpify.CheckSeccomp(); err != nil {
 		t.Skipf("the filters need the seccomp backend: %v", err)
 	}
 	tools := buildRunTools(t)
-	cli, srv := nstest.New(t, "urcli"), nstest.New(t, "ursrv")
-	nstest.Veth(t, cli, "urc0", urCliAddr+"/24", srv, "urs0", urSrvAddr+"/24")
-	srv.MustRun("ip", "addr", "add", urSrvAddr2+"/24", "dev", "urs0")
-	cli.MustRun("ip", "addr", "add", "fd28::1/64", "dev", "urc0", "nodad")
-	srv.MustRun("ip", "addr", "add", "fd28::2/64", "dev", "urs0", "nodad")
-	srv.MustRun("ip", "addr", "add", "fd28::6/64", "dev", "urs0", "nodad")
+	cli, srv := lab.TempNetns(t, "urcli"), lab.TempNetns(t, "ursrv")
+	lab.Veth(t, cli, "urc0", urCliAddr+"/24", srv, "urs0", urSrvAddr+"/24")
+	srv.Run(t, "ip", "addr", "add", urSrvAddr2+"/24", "dev", "urs0")
+	cli.Run(t, "ip", "addr", "add", "fd28::1/64", "dev", "urc0", "nodad")
+	srv.Run(t, "ip", "addr", "add", "fd28::2/64", "dev", "urs0", "nodad")
+	srv.Run(t, "ip", "addr", "add", "fd28::6/64", "dev", "urs0", "nodad")
 	// MPTCP servers (under mptcp run: Go's own listener default may change).
 	startServer(t, tools, srv, 7031, []string{})
 	startServer(t, tools, srv, 7032, []string{})
@@ -83,7 +83,7 @@ func TestRunFilters(t *testing.T) {
 	dialBoth := func(t *testing.T, filter []string, a, b string) {
 		before := capable()
 		argv := append(append([]string{tools.mptcp, "run"}, filter...), "--", tools.plainnet, "dial", a, b)
-		mustHave(t, cli.MustRun(argv...), "dial protocol 6 nonblock cloexec "+a, "dial protocol 262 nonblock cloexec "+b)
+		mustHave(t, cli.Run(t, argv...), "dial protocol 6 nonblock cloexec "+a, "dial protocol 262 nonblock cloexec "+b)
 		if n := capable() - before; n != 1 {
 			t.Errorf("%d MP_CAPABLE SYN/ACKs received, want 1 (%s's)", n, b)
 		}
@@ -91,7 +91,7 @@ func TestRunFilters(t *testing.T) {
 	t.Run("dst-port", func(t *testing.T) {
 		dialBoth(t, []string{"--dst-port", "7032,8000-9000"}, urSrvAddr+":7031", urSrvAddr+":7032")
 		// Outside mptcp run: TCP.
-		mustHave(t, cli.MustRun(tools.plainnet, "dial", urSrvAddr+":7032"), "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032")
+		mustHave(t, cli.Run(t, tools.plainnet, "dial", urSrvAddr+":7032"), "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032")
 	})
 	t.Run("dst", func(t *testing.T) {
 		dialBoth(t, []string{"--dst", "10.28.0.4/30"}, urSrvAddr+":7031", urSrvAddr2+":7031")
@@ -103,9 +103,9 @@ func TestRunFilters(t *testing.T) {
 	t.Run("MPTCP disabled", func(t *testing.T) {
 		// The replacement fails: the connection goes on, TCP, and -v
 		// says why.
-		cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=0")
-		defer cli.MustRun("sysctl", "-qw", "net.mptcp.enabled=1")
-		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7032", "--", tools.plainnet, "dial", urSrvAddr+":7032")
+		cli.Run(t, "sysctl", "-qw", "net.mptcp.enabled=0")
+		defer cli.Run(t, "sysctl", "-qw", "net.mptcp.enabled=1")
+		out := cli.Run(t, tools.mptcp, "run", "-v", "--dst-port", "7032", "--", tools.plainnet, "dial", urSrvAddr+":7032")
 		mustHave(t, out, "dial protocol 6 nonblock cloexec "+urSrvAddr+":7032",
 			"mptcp run: 0 sockets made MPTCP, 0 left TCP by the filter, 1 left TCP because they could not be replaced")
 		if !strings.Contains(out, "mptcp run: left TCP: create an MPTCP socket: ") {
@@ -147,7 +147,7 @@ try: c.connect(dst)
 except BlockingIOError: pass
 print("c protocol", g(c, socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", len(e.poll(10)) > 0)
 `
-		out := cli.MustRun(tools.mptcp, "run", "-v", "--dst-port", "7031", "--", "python3", "-c", script)
+		out := cli.Run(t, tools.mptcp, "run", "-v", "--dst-port", "7031", "--", "python3", "-c", script)
 		mustHave(t, out, "a protocol 262 nodelay 1 keepalive 1 reuseaddr 0 same port True blocking True cloexec True",
 			"c protocol 6 ready True")
 		if !strings.Contains(out, "was registered with epoll") {
@@ -183,14 +183,14 @@ print("c protocol", g(c, socket.SOL_SOCKET, socket.SO_PROTOCOL), "ready", len(e.
 			cmd.Process.Kill()
 			<-exited
 		})
-		nstest.WaitFor(t, 20*time.Second, "the program to listen and dial", func() (bool, string) {
+		lab.WaitFor(t, 20*time.Second, "the program to listen and dial", func() (bool, string) {
 			return strings.Contains(out.String(), "dial protocol"), out.String()
 		})
-		if ss := cli.MustRun("ss", "-Mltn"); !strings.Contains(ss, ":7033") {
+		if ss := cli.Run(t, "ss", "-Mltn"); !strings.Contains(ss, ":7033") {
 			t.Errorf("ss -M shows no MPTCP listener on 7033:\n%s", ss)
 		}
 		// An MPTCP client from the server's namespace.
-		mustHave(t, srv.MustRun(tools.mptcp, "run", "--", tools.plainnet, "dial", urCliAddr+":7033"),
+		mustHave(t, srv.Run(t, tools.mptcp, "run", "--", tools.plainnet, "dial", urCliAddr+":7033"),
 			"dial protocol 262 nonblock cloexec "+urCliAddr+":7033")
 		select {
 		case <-exited:

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/internal/mptcpify"
-	"github.com/mptcp-go/mptcp/internal/nstest"
 )
 
 // runTools are the binaries the "mptcp run" tests drive: this command and
@@ -95,7 +95,7 @@ func bpfUsable() error {
 
 // runPair is a client and a server namespace on one veth link; the client
 // has a second address for a subflow endpoint.
-type runPair struct{ cli, srv *nstest.NS }
+type runPair struct{ cli, srv lab.Netns }
 
 const (
 	runSrvAddr  = "10.18.0.2"
@@ -104,16 +104,16 @@ const (
 )
 
 func newRunPair(t *testing.T) runPair {
-	cli, srv := nstest.New(t, "h18cli"), nstest.New(t, "h18srv")
-	nstest.Veth(t, cli, "h18c0", runCliAddr+"/24", srv, "h18s0", runSrvAddr+"/24")
-	cli.MustRun("ip", "addr", "add", runCliAddr2+"/24", "dev", "h18c0")
+	cli, srv := lab.TempNetns(t, "h18cli"), lab.TempNetns(t, "h18srv")
+	lab.Veth(t, cli, "h18c0", runCliAddr+"/24", srv, "h18s0", runSrvAddr+"/24")
+	cli.Run(t, "ip", "addr", "add", runCliAddr2+"/24", "dev", "h18c0")
 	return runPair{cli: cli, srv: srv}
 }
 
 // mibCounter reads one MPTcpExt counter of a namespace.
-func mibCounter(t *testing.T, ns *nstest.NS, name string) int {
+func mibCounter(t *testing.T, ns lab.Netns, name string) int {
 	t.Helper()
-	out := ns.MustRun("nstat", "-az", name)
+	out := ns.Run(t, "nstat", "-az", name)
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 2 && f[0] == name {
@@ -127,13 +127,13 @@ func mibCounter(t *testing.T, ns *nstest.NS, name string) int {
 
 // startServer runs "plainnet listen" in the server namespace, under
 // "mptcp run" with args unless args is nil, and waits until it listens.
-func startServer(t *testing.T, tools runTools, ns *nstest.NS, port int, args []string) *syncBuffer {
+func startServer(t *testing.T, tools runTools, ns lab.Netns, port int, args []string) *syncBuffer {
 	t.Helper()
 	argv := []string{tools.plainnet, "listen", fmt.Sprintf(":%d", port)}
 	if args != nil {
 		argv = append(append(append([]string{tools.mptcp, "run"}, args...), "--"), argv...)
 	}
-	cmd := ns.Command(argv[0], argv[1:]...)
+	cmd := ns.Command(argv...)
 	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -146,7 +146,7 @@ func startServer(t *testing.T, tools runTools, ns *nstest.NS, port int, args []s
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	nstest.WaitFor(t, 20*time.Second, "the server to listen", func() (bool, string) {
+	lab.WaitFor(t, 20*time.Second, "the server to listen", func() (bool, string) {
 		s := out.String()
 		return strings.Contains(s, "listen protocol"), s
 	})
@@ -156,7 +156,7 @@ func startServer(t *testing.T, tools runTools, ns *nstest.NS, port int, args []s
 // TestRunConverts: a static Go binary, curl and iperf3 get MPTCP sockets
 // under "mptcp run" and TCP ones without it, with either backend.
 func TestRunConverts(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	tools := buildRunTools(t)
 	for _, via := range backends(t) {
 		t.Run(via, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestRunConverts(t *testing.T) {
 			dst := runSrvAddr + ":7018"
 
 			// Without mptcp run: TCP.
-			out := p.cli.MustRun(tools.plainnet, "dial", dst)
+			out := p.cli.Run(t, tools.plainnet, "dial", dst)
 			if !strings.Contains(out, "dial protocol 6") {
 				t.Fatalf("plain client: %q, want protocol 6", out)
 			}
@@ -174,7 +174,7 @@ func TestRunConverts(t *testing.T) {
 			}
 			// With it: MPTCP end to end, MP_CAPABLE on the wire.
 			stopCapture := capture(t, p.srv, "h18s0")
-			out = p.cli.MustRun(tools.mptcp, "run", "--via", via, "--", tools.plainnet, "dial", dst)
+			out = p.cli.Run(t, tools.mptcp, "run", "--via", via, "--", tools.plainnet, "dial", dst)
 			if n, ok := stopCapture("tcp.options.mptcp.subtype == 0"); ok && n < 3 {
 				t.Errorf("the capture shows %d packets with MP_CAPABLE, want the handshake's 3 at least", n)
 			}
@@ -184,7 +184,7 @@ func TestRunConverts(t *testing.T) {
 			if n := mibCounter(t, p.cli, "MPTcpExtMPCapableSYNACKRX"); n != 1 {
 				t.Fatalf("client got %d MP_CAPABLE SYN/ACKs, want 1", n)
 			}
-			if ss := p.srv.MustRun("ss", "-Mltn"); !strings.Contains(ss, ":7018") {
+			if ss := p.srv.Run(t, "ss", "-Mltn"); !strings.Contains(ss, ":7018") {
 				t.Fatalf("ss -M shows no MPTCP listener:\n%s", ss)
 			}
 		})
@@ -223,7 +223,7 @@ var coverageClients = []struct {
 // none; mptcpize's column is reported as found. A capture of the curl run
 // under mptcp run shows the MP_CAPABLE option on the wire.
 func TestRunCoverage(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	tools := buildRunTools(t)
 	vias := backends(t)
 	p := newRunPair(t)
@@ -258,7 +258,7 @@ func TestRunCoverage(t *testing.T) {
 		for i, w := range wrappers {
 			before := mibCounter(t, p.cli, "MPTcpExtMPCapableSYNACKRX")
 			argv := append(append([]string{}, w...), c.argv(tools)...)
-			out, err := p.cli.Run(argv...)
+			out, err := p.cli.Exec(argv...)
 			got := mibCounter(t, p.cli, "MPTcpExtMPCapableSYNACKRX") - before
 			mark := "no"
 			if got > 0 {
@@ -286,7 +286,7 @@ func lastLine(s string) string {
 }
 
 // startIperf3 runs an iperf3 server under "mptcp run" in ns.
-func startIperf3(t *testing.T, tools runTools, ns *nstest.NS, port int) {
+func startIperf3(t *testing.T, tools runTools, ns lab.Netns, port int) {
 	t.Helper()
 	cmd := ns.Command(tools.mptcp, "run", "--", "iperf3", "-s", "-p", strconv.Itoa(port))
 	out := new(syncBuffer)
@@ -299,8 +299,8 @@ func startIperf3(t *testing.T, tools runTools, ns *nstest.NS, port int) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	nstest.WaitFor(t, 20*time.Second, "iperf3 to listen", func() (bool, string) {
-		ss, _ := ns.Run("ss", "-Mltn")
+	lab.WaitFor(t, 20*time.Second, "iperf3 to listen", func() (bool, string) {
+		ss, _ := ns.Exec("ss", "-Mltn")
 		return strings.Contains(ss, fmt.Sprintf(":%d", port)), out.String() + ss
 	})
 }
@@ -308,21 +308,21 @@ func startIperf3(t *testing.T, tools runTools, ns *nstest.NS, port int) {
 // TestRunSubflowJoins: with a subflow endpoint on the client and limits on
 // both sides, a connection made under "mptcp run" gets a second subflow.
 func TestRunSubflowJoins(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		t.Skip("needs iperf3")
 	}
 	tools := buildRunTools(t)
 	via := backends(t)[0]
 	p := newRunPair(t)
-	p.srv.MustRun(tools.mptcp, "pm", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
-	p.cli.MustRun(tools.mptcp, "pm", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
-	p.cli.MustRun(tools.mptcp, "pm", "endpoint", "add", runCliAddr2, "dev", "h18c0", "subflow")
-	if out := p.cli.MustRun(tools.mptcp, "run", "--check"); !strings.Contains(out, "1 subflow and 0 signal endpoints") {
+	p.srv.Run(t, tools.mptcp, "pm", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
+	p.cli.Run(t, tools.mptcp, "pm", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
+	p.cli.Run(t, tools.mptcp, "pm", "endpoint", "add", runCliAddr2, "dev", "h18c0", "subflow")
+	if out := p.cli.Run(t, tools.mptcp, "run", "--check"); !strings.Contains(out, "1 subflow and 0 signal endpoints") {
 		t.Errorf("mptcp run --check does not see the endpoint:\n%s", out)
 	}
 	startIperf3(t, tools, p.srv, 7022)
-	p.cli.MustRun(tools.mptcp, "run", "--via", via, "--", "iperf3", "-c", runSrvAddr, "-p", "7022", "-t", "1")
+	p.cli.Run(t, tools.mptcp, "run", "--via", via, "--", "iperf3", "-c", runSrvAddr, "-p", "7022", "-t", "1")
 	if n := mibCounter(t, p.cli, "MPTcpExtMPJoinSynAckRx"); n < 1 {
 		t.Fatalf("no subflow joined (MPJoinSynAckRx %d)", n)
 	}
@@ -331,7 +331,7 @@ func TestRunSubflowJoins(t *testing.T) {
 // capture records the packets on dev in ns with tcpdump; the returned
 // function stops it and counts the packets tshark matches to filter. Its ok
 // is false (and the test says why in its log) when either tool is missing.
-func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, bool) {
+func capture(t *testing.T, ns lab.Netns, dev string) func(filter string) (int, bool) {
 	t.Helper()
 	for _, tool := range []string{"tcpdump", "tshark"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -347,7 +347,7 @@ func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	nstest.WaitFor(t, 20*time.Second, "tcpdump to start", func() (bool, string) {
+	lab.WaitFor(t, 20*time.Second, "tcpdump to start", func() (bool, string) {
 		return strings.Contains(errOut.String(), "listening on"), errOut.String()
 	})
 	return func(filter string) (int, bool) {
@@ -366,9 +366,9 @@ func capture(t *testing.T, ns *nstest.NS, dev string) func(filter string) (int, 
 // attach), the program's load for the hook as it really goes here, and a
 // conclusion that agrees with them.
 func TestRunCheck(t *testing.T) {
-	nstest.Require(t)
+	lab.RequireMPTCP(t)
 	tools := buildRunTools(t)
-	ns := nstest.New(t, "urchk")
+	ns := lab.TempNetns(t, "urchk")
 	// Started from a thread in the namespace, not through "ip netns
 	// exec", whose fresh /sys has no cgroup hierarchy.
 	var out string

@@ -9,11 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/internal/scantest"
 )
 
 // runIn runs the mptcp command in process, with its sockets in namespace n.
-func runIn(t *testing.T, n scantest.Netns, args ...string) (code int, stdout, stderr string) {
+func runIn(t *testing.T, n lab.Netns, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
 	if err := n.Do(func() error {

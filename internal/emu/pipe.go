@@ -25,14 +25,12 @@ type pipe struct {
 	cfg  netsim.PipeConfig
 	up   bool
 
-	queue     dropTail
-	busyUntil int64 // the transmitter is free from then on
-	frac      int64 // remainder of bits*1e9/Rate carried over, so the long-run rate is exact
+	queue linkq.DropTail[*packet]
+	line  linkq.Line // the transmitter (line.BusyUntil is the loop clock) and the wire
 
 	flight linkq.Flight[*packet]
 
-	loss                              netsim.LossProcess
-	rDup, rJitter, rReorder, rCorrupt *rand.Rand
+	loss netsim.LossProcess
 
 	ctr *counters // the pipe's own counters when several flows share it, else nil
 }
@@ -42,10 +40,7 @@ func newPipe(c *core, name string, cfg netsim.PipeConfig, seed uint64) *pipe {
 	// One stream per impairment, as netsim has: turning one on does not
 	// shift the draws of another.
 	p.loss = netsim.NewLossProcess(rand.New(streamSource(seed, "pipe/"+name+"/loss")))
-	p.rDup = rand.New(streamSource(seed, "pipe/"+name+"/dup"))
-	p.rJitter = rand.New(streamSource(seed, "pipe/"+name+"/jitter"))
-	p.rReorder = rand.New(streamSource(seed, "pipe/"+name+"/reorder"))
-	p.rCorrupt = rand.New(streamSource(seed, "pipe/"+name+"/corrupt"))
+	p.line = linkq.NewLine(func(what string) *rand.Rand { return rand.New(streamSource(seed, "pipe/"+name+"/"+what)) })
 	p.setConfig(cfg)
 	return p
 }
@@ -55,12 +50,11 @@ func (p *pipe) setConfig(cfg netsim.PipeConfig) {
 		b := *cfg.Burst
 		cfg.Burst = &b
 	}
-	if cfg.Rate != p.cfg.Rate {
-		p.frac = 0
-	}
 	p.cfg = cfg
-	p.queue.maxPackets = cfg.QueuePackets
-	p.queue.maxBytes = cfg.QueueBytes
+	p.line.SetConfig(linkq.LineConfig{Rate: cfg.Rate, Delay: cfg.Delay, Jitter: cfg.Jitter, Duplicate: cfg.Duplicate,
+		Reorder: cfg.Reorder, ReorderDelay: cfg.ReorderDelay, Corrupt: cfg.Corrupt})
+	p.queue.MaxPackets = cfg.QueuePackets
+	p.queue.MaxBytes = cfg.QueueBytes
 }
 
 // drop counts pk as dropped for reason k, in its flow's counters and the
@@ -87,7 +81,7 @@ func (p *pipe) setUp(up bool, now int64) {
 	if up {
 		return
 	}
-	for p.queue.len() > 0 {
+	for p.queue.Len() > 0 {
 		p.drop(p.dequeue(), dropDown)
 	}
 	for p.flight.Len() > 0 {
@@ -95,9 +89,8 @@ func (p *pipe) setUp(up bool, now int64) {
 		p.gauge(pk, 0, -1)
 		p.drop(pk, dropDown)
 	}
-	p.busyUntil = now
+	p.line.Reset(now)
 	p.flight.Restart(now)
-	p.frac = 0
 }
 
 // gauge adjusts the occupancy counters of pk's flow and of the pipe.
@@ -117,7 +110,7 @@ func (p *pipe) gauge(pk *packet, queued, inFlight int64) {
 }
 
 func (p *pipe) dequeue() *packet {
-	pk := p.queue.pop()
+	pk := p.queue.Pop()
 	p.gauge(pk, -1, 0)
 	return pk
 }
@@ -133,12 +126,12 @@ func (p *pipe) admit(now int64, pk *packet) {
 		p.drop(pk, dropDown)
 	case p.cfg.MTU > 0 && pk.l3() > p.cfg.MTU:
 		p.drop(pk, dropTooBig)
-	case p.queue.len() == 0 && now >= p.busyUntil:
+	case p.queue.Len() == 0 && now >= p.line.BusyUntil:
 		p.transmit(now, pk)
-	case !p.queue.fits(pk.size):
+	case !p.queue.Fits(pk.size):
 		p.drop(pk, dropQueue)
 	default:
-		p.queue.push(pk)
+		p.queue.Push(pk, pk.size)
 		p.gauge(pk, 1, 0)
 	}
 }
@@ -146,8 +139,8 @@ func (p *pipe) admit(now int64, pk *packet) {
 // nextEvent returns the time of the pipe's next event, or noEvent.
 func (p *pipe) nextEvent() int64 {
 	t := int64(noEvent)
-	if p.queue.len() > 0 {
-		t = p.busyUntil
+	if p.queue.Len() > 0 {
+		t = p.line.BusyUntil
 	}
 	if _, arr, ok := p.flight.Next(); ok && arr < t {
 		t = arr
@@ -158,9 +151,9 @@ func (p *pipe) nextEvent() int64 {
 // fire runs the pipe's next event, due at t: the transmitter takes the
 // next queued packet, or the next packet on the wire arrives.
 func (p *pipe) fire(t int64) {
-	if p.queue.len() > 0 && p.busyUntil <= t {
-		if _, arr, ok := p.flight.Next(); !ok || p.busyUntil <= arr {
-			p.transmit(p.busyUntil, p.dequeue())
+	if busy := p.line.BusyUntil; p.queue.Len() > 0 && busy <= t {
+		if _, arr, ok := p.flight.Next(); !ok || busy <= arr {
+			p.transmit(busy, p.dequeue())
 			return
 		}
 	}
@@ -182,83 +175,41 @@ func (p *pipe) fire(t int64) {
 // transmit puts pk on the wire at time now: it occupies the transmitter
 // for its serialisation time, and its fate is drawn.
 func (p *pipe) transmit(now int64, pk *packet) {
-	end := now
-	if r := p.cfg.Rate; r > 0 {
-		num := int64(pk.size)*8*1e9 + p.frac
-		end += num / r
-		p.frac = num % r
-	}
-	p.busyUntil = end
-	if p.loss.Lose(&p.cfg) {
+	f := p.line.Transmit(now, pk.size, pk.l3()*8, p.loss.Lose(&p.cfg))
+	if f.Lost {
 		p.drop(pk, dropLoss)
 		return
 	}
-	if c := p.cfg.Corrupt; c > 0 && p.rCorrupt.Float64() < c && pk.l3() > 0 {
-		bit := p.rCorrupt.IntN(pk.l3() * 8)
-		pk.b[ethHeaderLen+bit/8] ^= 1 << (bit % 8)
+	if f.CorruptBit >= 0 {
+		pk.b[ethHeaderLen+f.CorruptBit/8] ^= 1 << (f.CorruptBit % 8)
 		pk.flow.ctr.corrupted.Add(1)
 	}
-	arr := end + int64(p.cfg.Delay)
-	if j := p.cfg.Jitter; j > 0 {
-		arr += p.rJitter.Int64N(int64(j) + 1)
-	}
-	dup := p.cfg.Duplicate > 0 && p.rDup.Float64() < p.cfg.Duplicate
-	late := p.cfg.Reorder > 0 && p.rReorder.Float64() < p.cfg.Reorder
-	if late {
+	if f.Late {
 		pk.flow.ctr.reordered.Add(1)
 	}
-	if dup {
+	if f.Duplicate {
 		if c := p.core.pool.clone(pk); c != nil {
 			pk.flow.ctr.duplicated.Add(1)
-			p.launch(pk, arr, late)
-			p.launch(c, arr, late)
+			p.launch(pk, f)
+			p.launch(c, f)
 			return
 		}
 		pk.flow.ctr.overflow.Add(1) // the copy, not pk, is lost
 	}
-	p.launch(pk, arr, late)
+	p.launch(pk, f)
 }
 
-// launch records pk as on the wire, arriving at arr (held back if late).
-func (p *pipe) launch(pk *packet, arr int64, late bool) {
-	if late {
-		d := p.cfg.ReorderDelay
-		if d == 0 {
-			d = p.cfg.Delay
-		}
-		pk.arrival = arr + int64(d)
+// launch records pk as on the wire with its fate's arrival (held back if
+// late).
+func (p *pipe) launch(pk *packet, f linkq.Fate) {
+	if f.Late {
+		pk.arrival = f.Arrival
 		p.flight.SendLate(pk, pk.arrival)
 	} else {
-		pk.arrival = p.flight.Send(pk, arr)
+		pk.arrival = p.flight.Send(pk, f.Arrival)
 	}
 	p.gauge(pk, 0, 1)
 }
-
-// dropTail is the FIFO in front of the transmitter; when full, the
-// arriving packet is dropped, as in Linux's pfifo and bfifo.
-type dropTail struct {
-	q          linkq.Ring[*packet]
-	bytes      int
-	maxPackets int // 0: unlimited (the pool's memory bound still holds)
-	maxBytes   int
-}
-
-func (d *dropTail) fits(n int) bool {
-	if d.maxPackets > 0 && d.q.Len() >= d.maxPackets {
-		return false
-	}
-	return d.maxBytes <= 0 || d.bytes+n <= d.maxBytes
-}
-
-func (d *dropTail) push(pk *packet) { d.q.Push(pk); d.bytes += pk.size }
-
-func (d *dropTail) pop() *packet {
-	pk := d.q.Pop()
-	d.bytes -= pk.size
-	return pk
-}
-
-func (d *dropTail) len() int { return d.q.Len() }
 
 // validatePipe checks a configuration with netsim's own rules, so that
 // the emulator accepts exactly the links the simulator does. The error

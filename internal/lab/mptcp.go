@@ -3,10 +3,13 @@
 package lab
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Endpoint is an in-kernel MPTCP path-manager endpoint (ip mptcp endpoint).
@@ -74,4 +77,46 @@ func (n Netns) Nstat() (map[string]uint64, error) {
 		return nil, fmt.Errorf("lab: nstat in %s: no kernel counters", n)
 	}
 	return c, nil
+}
+
+// ListenMPTCP opens a kernel MPTCP listener in the namespace; it is closed
+// when the test ends.
+func (n Netns) ListenMPTCP(t T, addr string) net.Listener {
+	t.Helper()
+	var ln net.Listener
+	err := n.Do(func() error {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatal(fmt.Errorf("lab: listen on %s in %s: %w", addr, n, err))
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// DialMPTCP opens a kernel MPTCP connection from the namespace, failing
+// the test if the kernel fell back to TCP; it is closed when the test
+// ends.
+func (n Netns) DialMPTCP(t T, addr string) net.Conn {
+	t.Helper()
+	var c net.Conn
+	err := n.Do(func() error {
+		d := net.Dialer{Timeout: 10 * time.Second}
+		d.SetMultipathTCP(true)
+		var err error
+		c, err = d.Dial("tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatal(fmt.Errorf("lab: dial %s from %s: %w", addr, n, err))
+	}
+	t.Cleanup(func() { c.Close() })
+	if mp, err := c.(*net.TCPConn).MultipathTCP(); err != nil || !mp {
+		t.Fatal(fmt.Sprintf("lab: the connection to %s is not MPTCP (err %v): the kernel fell back to TCP", addr, err))
+	}
+	return c
 }

@@ -29,6 +29,16 @@ func Require(t T) {
 	}
 }
 
+// RequireMPTCP is Require for tests that drive the kernel's MPTCP: it
+// also skips, saying why, when the kernel has none.
+func RequireMPTCP(t T) {
+	t.Helper()
+	Require(t)
+	if _, err := os.Stat("/proc/sys/net/mptcp/enabled"); err != nil {
+		t.Skip("lab: the kernel has no MPTCP (/proc/sys/net/mptcp missing)")
+	}
+}
+
 // Available reports why the lab cannot run here, or nil: it needs root
 // and the tools it drives, ip and tc and nstat (iproute2), sysctl (procps),
 // and the TUN device.

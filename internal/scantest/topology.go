@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -53,7 +54,7 @@ const ClampedMSS = 1200
 // Each server is its own namespace because the MPTCP sysctls are per
 // namespace. Every link carries IPv4 and IPv6.
 type Topology struct {
-	Scanner, R1, R2, A, C, K Netns
+	Scanner, R1, R2, A, C, K lab.Netns
 }
 
 // Addrs are the addresses of one family in the topology. R1 and R2 are the
@@ -87,25 +88,25 @@ func New(t testing.TB) *Topology {
 	t.Helper()
 	Require(t)
 	tp := &Topology{
-		Scanner: NewNetns(t, "s"), R1: NewNetns(t, "r1"), R2: NewNetns(t, "r2"),
-		A: NewNetns(t, "a"), C: NewNetns(t, "c"), K: NewNetns(t, "k"),
+		Scanner: lab.TempNetns(t, "s"), R1: lab.TempNetns(t, "r1"), R2: lab.TempNetns(t, "r2"),
+		A: lab.TempNetns(t, "a"), C: lab.TempNetns(t, "c"), K: lab.TempNetns(t, "k"),
 	}
 	// Routers are routers before their interfaces come up.
-	for _, r := range []Netns{tp.R1, tp.R2} {
-		r.Sysctl(t, "net.ipv4.ip_forward", "1")
-		r.Sysctl(t, "net.ipv6.conf.all.forwarding", "1")
+	for _, r := range []lab.Netns{tp.R1, tp.R2} {
+		r.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+		r.Run(t, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
 		// Routers answer every expired probe: the default rate limit
 		// (one ICMP error per second per destination after a burst of
 		// six) would make a test's path probes wait for retries.
-		r.Sysctl(t, "net.ipv4.icmp_ratelimit", "0")
-		r.Sysctl(t, "net.ipv6.icmp.ratelimit", "0")
+		r.Run(t, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+		r.Run(t, "sysctl", "-qw", "net.ipv6.icmp.ratelimit=0")
 	}
-	Link(t, tp.Scanner, "eth0", []string{"10.9.1.2/24", "fd09:1::2/64"}, tp.R1, "eth0", []string{"10.9.1.1/24", "fd09:1::1/64"})
-	Link(t, tp.R1, "eth1", []string{"10.9.2.1/24", "fd09:2::1/64"}, tp.R2, "eth0", []string{"10.9.2.2/24", "fd09:2::2/64"})
-	for i, srv := range []Netns{tp.A, tp.C, tp.K} {
+	lab.Veth(t, tp.Scanner, "eth0", "10.9.1.2/24,fd09:1::2/64", tp.R1, "eth0", "10.9.1.1/24,fd09:1::1/64")
+	lab.Veth(t, tp.R1, "eth1", "10.9.2.1/24,fd09:2::1/64", tp.R2, "eth0", "10.9.2.2/24,fd09:2::2/64")
+	for i, srv := range []lab.Netns{tp.A, tp.C, tp.K} {
 		n := i + 3
-		Link(t, tp.R2, fmt.Sprintf("eth%d", i+1), []string{fmt.Sprintf("10.9.%d.1/24", n), fmt.Sprintf("fd09:%d::1/64", n)},
-			srv, "eth0", []string{fmt.Sprintf("10.9.%d.2/24", n), fmt.Sprintf("fd09:%d::2/64", n)})
+		lab.Veth(t, tp.R2, fmt.Sprintf("eth%d", i+1), fmt.Sprintf("10.9.%d.1/24,fd09:%d::1/64", n, n),
+			srv, "eth0", fmt.Sprintf("10.9.%d.2/24,fd09:%d::2/64", n, n))
 		srv.Run(t, "ip", "route", "add", "default", "via", fmt.Sprintf("10.9.%d.1", n))
 		srv.Run(t, "ip", "-6", "route", "add", "default", "via", fmt.Sprintf("fd09:%d::1", n))
 	}
@@ -115,8 +116,8 @@ func New(t testing.TB) *Topology {
 	tp.R1.Run(t, "ip", "-6", "route", "add", "default", "via", "fd09:2::2")
 	tp.R2.Run(t, "ip", "route", "add", "10.9.1.0/24", "via", "10.9.2.1")
 	tp.R2.Run(t, "ip", "-6", "route", "add", "fd09:1::/64", "via", "fd09:2::1")
-	tp.C.Sysctl(t, "net.mptcp.allow_join_initial_addr_port", "0")
-	tp.K.Sysctl(t, "net.mptcp.checksum_enabled", "1")
+	tp.C.Run(t, "sysctl", "-qw", "net.mptcp.allow_join_initial_addr_port=0")
+	tp.K.Run(t, "sysctl", "-qw", "net.mptcp.checksum_enabled=1")
 
 	for _, ipt := range []string{"iptables", "ip6tables"} {
 		tp.A.Run(t, ipt, "-A", "INPUT", "-p", "tcp", "--dport", fmt.Sprint(PortDropped), "-j", "DROP")
@@ -179,7 +180,7 @@ func (tp *Topology) waitReady(t testing.TB) {
 
 // listen opens a kernel listener (MPTCP or plain TCP) on every address of
 // the namespace, IPv4 and IPv6, and closes it when the test ends.
-func listen(t testing.TB, n Netns, port int, mptcp bool) {
+func listen(t testing.TB, n lab.Netns, port int, mptcp bool) {
 	t.Helper()
 	var ln net.Listener
 	err := n.Do(func() error {
@@ -207,7 +208,7 @@ func listen(t testing.TB, n Netns, port int, mptcp bool) {
 
 // startV0Stub answers SYNs to PortV0 at addr with a SYN/ACK carrying an
 // RFC 6824 (version 0) MP_CAPABLE, as an old out-of-tree MPTCP kernel did.
-func startV0Stub(t testing.TB, n Netns, addr netip.Addr) {
+func startV0Stub(t testing.TB, n lab.Netns, addr netip.Addr) {
 	t.Helper()
 	network, wildcard := "ip4:tcp", "0.0.0.0"
 	if addr.Is6() {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mptcp-go/mptcp/internal/nstest"
+	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/internal/sockdiag"
 	"github.com/mptcp-go/mptcp/observe"
 )
@@ -27,17 +27,17 @@ var Missing = map[string]bool{"bbr:()": true, "dctcp:()": true, "rcv_wnd": true,
 // Kernel2 sets up a client with two paths (a second subflow endpoint) to
 // a server, an idle kernel MPTCP connection between them with both
 // subflows, and returns the client's namespace.
-func Kernel2(t *testing.T) *nstest.NS {
+func Kernel2(t *testing.T) lab.Netns {
 	t.Helper()
-	nstest.Require(t)
-	srv, cli := nstest.New(t, "h16srv"), nstest.New(t, "h16cli")
-	nstest.Veth(t, srv, "h16s0", "10.16.1.1/24", cli, "h16c0", "10.16.1.2/24")
-	nstest.Veth(t, srv, "h16s1", "10.16.2.1/24", cli, "h16c1", "10.16.2.2/24")
-	for _, ns := range []*nstest.NS{srv, cli} {
-		ns.MustRun("sysctl", "-qw", "net.mptcp.enabled=1")
-		ns.MustRun("ip", "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
+	lab.RequireMPTCP(t)
+	srv, cli := lab.TempNetns(t, "h16srv"), lab.TempNetns(t, "h16cli")
+	lab.Veth(t, srv, "h16s0", "10.16.1.1/24", cli, "h16c0", "10.16.1.2/24")
+	lab.Veth(t, srv, "h16s1", "10.16.2.1/24", cli, "h16c1", "10.16.2.2/24")
+	for _, ns := range []lab.Netns{srv, cli} {
+		ns.Run(t, "sysctl", "-qw", "net.mptcp.enabled=1")
+		ns.Run(t, "ip", "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2")
 	}
-	cli.MustRun("ip", "mptcp", "endpoint", "add", "10.16.2.2", "dev", "h16c1", "subflow")
+	cli.Run(t, "ip", "mptcp", "endpoint", "add", "10.16.2.2", "dev", "h16c1", "subflow")
 	var ln net.Listener
 	if err := srv.Do(func() error {
 		var lc net.ListenConfig
@@ -70,8 +70,8 @@ func Kernel2(t *testing.T) *nstest.NS {
 	if _, err := c.Write(bytes.Repeat([]byte("x"), 100000)); err != nil {
 		t.Fatal(err)
 	}
-	nstest.WaitFor(t, 10*time.Second, "two subflows", func() (bool, string) {
-		out, _ := cli.Run("ss", "-Mti")
+	lab.WaitFor(t, 10*time.Second, "two subflows", func() (bool, string) {
+		out, _ := cli.Exec("ss", "-Mti")
 		return strings.Count(out, "tcp-ulp-mptcp") == 2, out
 	})
 	return cli
@@ -129,7 +129,7 @@ func TestListMatchesSS(t *testing.T) {
 	cli := Kernel2(t)
 	var diffs []string
 	for try := 0; try < 5; try++ {
-		ssOut, err := cli.Run("ss", "-Mtni")
+		ssOut, err := cli.Exec("ss", "-Mtni")
 		if err != nil {
 			t.Fatal(err)
 		}
