@@ -305,6 +305,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	n := c.snd.write(p)
 	if n > 0 {
+		c.fastOpenFill()
 		c.markDirty()
 	}
 	return n, nil
@@ -380,6 +381,9 @@ func (c *Conn) CloseWrite() error {
 	}
 	c.writeClosed = true
 	c.snd.finQueued = true
+	if c.FastOpenPending() {
+		c.Connect() // nothing to carry: the SYN goes without waiting
+	}
 	c.markDirty()
 	return nil
 }

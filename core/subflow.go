@@ -33,6 +33,7 @@ type subflow struct {
 	synRetrans int  // MP_CAPABLE SYNs retransmitted
 	mpcDropped bool // we stopped putting MP_CAPABLE on SYNs
 	mpcAcks    int  // pure ACKs sent with the MP_CAPABLE third ACK
+	tfoWritten int  // bytes given to the Fast Open SYN (fastopen.go)
 
 	// MP_JOIN (RFC 8684 section 3.2).
 	localNonce, remoteNonce uint32
@@ -407,7 +408,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	switch {
 	case seg.Kind == tcp.KindData && sf.sendInfinite && seg.Offset >= sf.infOff:
 		d.HasMap, d.DSN64, d.DSN = true, true, sf.infDSN
-		d.SubflowSeq = uint32(sf.infOff + 1)
+		d.SubflowSeq = sf.wireSSN(sf.infOff)
 		d.DataLen = 0
 		d.HasChecksum = c.csum
 		if !sf.infSent {
@@ -419,7 +420,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 		// 8684 section 3.3: the receiver expands them) where allowed.
 		if m, ok := sf.tx.lookup(seg.Offset); ok {
 			d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
-			d.SubflowSeq = uint32(m.off + 1)
+			d.SubflowSeq = sf.wireSSN(m.off)
 			d.DataLen = uint16(m.n)
 			if m.dataFin {
 				d.DataLen++
@@ -585,7 +586,12 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	sf.attach(tc)
 	c := sf.conn
 	c.stack.now = now
+	if ev&tcp.EventReadable != 0 && tc.State() == tcp.StateSynReceived {
+		sf.fastOpenAccept()
+	}
 	if ev&tcp.EventEstablished != 0 {
+		sf.fastOpenEstablished()
+		sf.fastOpenDeliver()
 		sf.tcpEstablished = true
 		c.noSubflowSince = time.Time{}
 		sf.refresh()
