@@ -24,89 +24,109 @@ import (
 // SYN/ACK; every byte arrives once in order. Our client against a kernel
 // listener with TCP_FASTOPEN (net.ipv4.tcp_fastopen=3 in its namespace);
 // the kernel's client with TCP_FASTOPEN_CONNECT against our listener with
-// ListenConfig.FastOpen.
+// ListenConfig.FastOpen. The TCP cases do the same with MPTCP off on both
+// sides: the engine's Fast Open against the kernel's TCP.
 func TestFastOpen(t *testing.T) {
 	for _, sd := range sides {
-		t.Run(sd.String(), func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, envConfig{side: sd, kernelSysctl: []string{"net.ipv4.tcp_fastopen=3"}})
-			req := make([]byte, 600)
-			for i := range req {
-				req[i] = byte(i * 13)
+		for _, mp := range []bool{true, false} {
+			name := sd.String() + "/MPTCP"
+			if !mp {
+				name = sd.String() + "/TCP"
 			}
-			resp := make([]byte, 64<<10)
-			for i := range resp {
-				resp[i] = byte(i*7 + i>>9)
-			}
-			var fellBack bool
-			for round := range 2 {
-				var err error
-				if sd == ourClient {
-					fellBack, err = e.fastOpenOurClient(req, resp)
-				} else {
-					fellBack, err = e.fastOpenOurServer(req, resp)
-				}
-				if err != nil {
-					t.Logf("ours: %v\nkernel: %v", e.ourCounters().sub(e.ourBefore), kernelCounters(t, e.kern).sub(e.kernBefore))
-					t.Fatalf("connection %d: %v", round+1, err)
-				}
-				if fellBack {
-					t.Errorf("connection %d fell back to TCP", round+1)
-				}
-			}
-			if sd == ourClient {
-				e.checkKernel("TcpExtTCPFastOpenPassive=1", "TcpExtTCPFastOpenCookieReqd=1", "MPCapableSYNRX=2", "MPCapableACKRX=2")
-				e.checkOurs("MPFastOpenActive=1", "MPCapableSYNACKRX=2")
-			} else {
-				e.checkKernel("TcpExtTCPFastOpenActive=1", "MPCapableSYNACKRX=2")
-				e.checkOurs("MPFastOpenPassive=1", "MPCapableSYNRX=2", "MPCapableACKRX=2")
-			}
-			e.stop()
-			// On the wire: the client's second SYN carries the cookie, the
-			// request and MP_CAPABLE; the SYN/ACK acknowledges the request.
-			// One tshark run: every SYN and SYN/ACK, in order.
-			lines, ok := e.wire("tcp.flags.syn == 1", "tcp.flags.ack", "tcp.len", "tcp.ack", "tcp.options.tfo.cookie", "tcp.options.mptcp.subtype")
-			if !ok {
-				t.Skip("tshark not installed: the wire not checked")
-			}
-			var syns, synacks [][]string
-			for _, l := range lines {
-				f := strings.Split(l, ",")
-				if len(f) < 5 {
-					t.Fatalf("tshark line %q", l)
-				}
-				if f[0] == "1" || f[0] == "True" {
-					synacks = append(synacks, f)
-				} else {
-					syns = append(syns, f)
-				}
-			}
-			if len(syns) != 2 || len(synacks) != 2 {
-				t.Fatalf("SYNs %q: want two SYNs and two SYN/ACKs", lines)
-			}
-			// fields: ACK flag, length, ack, cookie, MPTCP subtype
-			if syns[0][1] != "0" || syns[0][3] != "" || syns[0][4] != "0" {
-				t.Errorf("first SYN %q: want MP_CAPABLE, a cookie request and no data", syns[0])
-			}
-			if syns[1][1] != fmt.Sprint(len(req)) || syns[1][3] == "" || syns[1][4] != "0" {
-				t.Errorf("second SYN %q: want MP_CAPABLE, a cookie and the %d-byte request", syns[1], len(req))
-			}
-			if synacks[0][3] == "" || synacks[0][4] != "0" {
-				t.Errorf("first SYN/ACK %q: want MP_CAPABLE and a cookie", synacks[0])
-			}
-			if synacks[1][2] != fmt.Sprint(len(req)+1) || synacks[1][4] != "0" {
-				t.Errorf("second SYN/ACK %q: want MP_CAPABLE, acknowledging the SYN's data", synacks[1])
-			}
-			// (No e.finish: its flow-control check reads one connection's
-			// data sequence space from the capture, and this one has two.)
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testFastOpen(t, sd, mp)
+			})
+		}
 	}
+}
+
+func testFastOpen(t *testing.T, sd side, mp bool) {
+	e := newEnv(t, envConfig{side: sd, cfg: mptcp.Config{DisableMPTCP: !mp}, kernelSysctl: []string{"net.ipv4.tcp_fastopen=3"}})
+	req := make([]byte, 600)
+	for i := range req {
+		req[i] = byte(i * 13)
+	}
+	resp := make([]byte, 64<<10)
+	for i := range resp {
+		resp[i] = byte(i*7 + i>>9)
+	}
+	var fellBack bool
+	for round := range 2 {
+		var err error
+		if sd == ourClient {
+			fellBack, err = e.fastOpenOurClient(req, resp, mp)
+		} else {
+			fellBack, err = e.fastOpenOurServer(req, resp, mp)
+		}
+		if err != nil {
+			t.Logf("ours: %v\nkernel: %v", e.ourCounters().sub(e.ourBefore), kernelCounters(t, e.kern).sub(e.kernBefore))
+			t.Fatalf("connection %d: %v", round+1, err)
+		}
+		if fellBack && mp {
+			t.Errorf("connection %d fell back to TCP", round+1)
+		}
+	}
+	switch {
+	case sd == ourClient && mp:
+		e.checkKernel("TcpExtTCPFastOpenPassive=1", "TcpExtTCPFastOpenCookieReqd=1", "MPCapableSYNRX=2", "MPCapableACKRX=2")
+		e.checkOurs("MPFastOpenActive=1", "MPCapableSYNACKRX=2")
+	case mp:
+		e.checkKernel("TcpExtTCPFastOpenActive=1", "MPCapableSYNACKRX=2")
+		e.checkOurs("MPFastOpenPassive=1", "MPCapableSYNRX=2", "MPCapableACKRX=2")
+	case sd == ourClient:
+		e.checkKernel("TcpExtTCPFastOpenPassive=1", "TcpExtTCPFastOpenCookieReqd=1", "MPCapableSYNRX=0")
+	default:
+		e.checkKernel("TcpExtTCPFastOpenActive=1", "MPCapableSYNTX=0")
+	}
+	e.stop()
+	// On the wire: the client's second SYN carries the cookie, the
+	// request and MP_CAPABLE; the SYN/ACK acknowledges the request.
+	// One tshark run: every SYN and SYN/ACK, in order.
+	lines, ok := e.wire("tcp.flags.syn == 1", "tcp.flags.ack", "tcp.len", "tcp.ack", "tcp.options.tfo.cookie", "tcp.options.mptcp.subtype")
+	if !ok {
+		t.Skip("tshark not installed: the wire not checked")
+	}
+	var syns, synacks [][]string
+	for _, l := range lines {
+		f := strings.Split(l, ",")
+		if len(f) < 5 {
+			t.Fatalf("tshark line %q", l)
+		}
+		if f[0] == "1" || f[0] == "True" {
+			synacks = append(synacks, f)
+		} else {
+			syns = append(syns, f)
+		}
+	}
+	if len(syns) != 2 || len(synacks) != 2 {
+		t.Fatalf("SYNs %q: want two SYNs and two SYN/ACKs", lines)
+	}
+	mpc := "0" // MP_CAPABLE's subtype, or none on plain TCP
+	if !mp {
+		mpc = ""
+	}
+	// fields: ACK flag, length, ack, cookie, MPTCP subtype
+	if syns[0][1] != "0" || syns[0][3] != "" || syns[0][4] != mpc {
+		t.Errorf("first SYN %q: want MP_CAPABLE, a cookie request and no data", syns[0])
+	}
+	if syns[1][1] != fmt.Sprint(len(req)) || syns[1][3] == "" || syns[1][4] != mpc {
+		t.Errorf("second SYN %q: want MP_CAPABLE, a cookie and the %d-byte request", syns[1], len(req))
+	}
+	if synacks[0][3] == "" || synacks[0][4] != mpc {
+		t.Errorf("first SYN/ACK %q: want MP_CAPABLE and a cookie", synacks[0])
+	}
+	if synacks[1][2] != fmt.Sprint(len(req)+1) || synacks[1][4] != mpc {
+		t.Errorf("second SYN/ACK %q: want MP_CAPABLE, acknowledging the SYN's data", synacks[1])
+	}
+	// (No e.finish: its flow-control check reads one connection's
+	// data sequence space from the capture, and this one has two.)
 }
 
 // fastOpenOurClient dials the kernel's Fast Open listener from our stack
 // with Dialer.FastOpen, writes req, and reads resp back.
-func (e *env) fastOpenOurClient(req, resp []byte) (bool, error) {
-	ln := e.kernelFastOpenListen()
+func (e *env) fastOpenOurClient(req, resp []byte, mp bool) (bool, error) {
+	ln := e.kernelFastOpenListen(mp)
 	defer ln.Close()
 	served := e.serveOnce(ln, req, resp)
 	d := mptcp.Dialer{Stack: e.st, FastOpen: true,
@@ -134,7 +154,7 @@ func (e *env) fastOpenOurClient(req, resp []byte) (bool, error) {
 
 // fastOpenOurServer has the kernel dial our Fast Open listener with
 // TCP_FASTOPEN_CONNECT, write req, and read resp back.
-func (e *env) fastOpenOurServer(req, resp []byte) (bool, error) {
+func (e *env) fastOpenOurServer(req, resp []byte, mp bool) (bool, error) {
 	lc := mptcp.ListenConfig{Stack: e.st, FastOpen: true}
 	nl, err := lc.Listen(context.Background(), e.network(), fmt.Sprintf(":%d", port))
 	if err != nil {
@@ -178,7 +198,7 @@ func (e *env) fastOpenOurServer(req, resp []byte) (bool, error) {
 			}
 			return serr
 		}}
-		d.SetMultipathTCP(true)
+		d.SetMultipathTCP(mp)
 		kc, err = d.Dial("tcp", netip.AddrPortFrom(e.ourAddr(1), port).String())
 		return err
 	})
@@ -224,8 +244,8 @@ func exchangeClient(c halfCloser, req, resp []byte) error {
 }
 
 // kernelFastOpenListen listens with MPTCP and TCP_FASTOPEN in the
-// kernel's namespace.
-func (e *env) kernelFastOpenListen() net.Listener {
+// kernel's namespace (plain TCP unless mp).
+func (e *env) kernelFastOpenListen(mp bool) net.Listener {
 	e.t.Helper()
 	var ln net.Listener
 	if err := e.kern.Do(func() (err error) {
@@ -238,7 +258,7 @@ func (e *env) kernelFastOpenListen() net.Listener {
 			}
 			return serr
 		}}
-		lc.SetMultipathTCP(true)
+		lc.SetMultipathTCP(mp)
 		ln, err = lc.Listen(context.Background(), e.network(), fmt.Sprintf(":%d", port))
 		return err
 	}); err != nil {
