@@ -175,6 +175,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 			return 0, c.opError("read", err)
 		}
+		if c.c.FastOpenPending() {
+			// A Fast Open SYN waiting for data the application reads
+			// before writing: it goes without.
+			c.c.Connect()
+			s.mu.Unlock()
+			s.wake()
+			s.mu.Lock()
+			continue
+		}
 		if err := c.wait(context.Background(), c.readDeadline); err != nil {
 			s.mu.Unlock()
 			return 0, c.opError("read", err)

@@ -53,6 +53,17 @@ type Dialer struct {
 	Checksum bool
 	// DisableMPTCP dials plain TCP.
 	DisableMPTCP bool
+	// FastOpen dials with TCP Fast Open (RFC 7413; with MPTCP as RFC 8684
+	// appendix B describes). The first connection to a server asks it for
+	// a cookie; once the stack holds one, Dial returns before the
+	// handshake, as Linux's TCP_FASTOPEN_CONNECT, and the first Write's
+	// data rides the SYN: the server has it a round trip earlier. A Read,
+	// CloseWrite or Close before any Write sends the SYN without data.
+	// Errors of the handshake then show on the first Read or Write. The
+	// server must take SYN data (ListenConfig.FastOpen, or Linux with
+	// net.ipv4.tcp_fastopen); if it does not, the data is sent again after
+	// the handshake.
+	FastOpen bool
 }
 
 // Dial connects to address over network, as DialContext with no context.
@@ -347,14 +358,19 @@ func (d *Dialer) dialOne(ctx context.Context, local netip.Addr, remote netip.Add
 	cc, err := s.core.Dial(s.now(), local, remote, core.ConnOptions{
 		Scheduler: d.Scheduler, CongestionControl: d.CongestionControl, PathManager: d.PathManager,
 		Backup: d.Backup, Checksum: d.Checksum, DisableMPTCP: d.DisableMPTCP, KeepAlive: &ka,
+		FastOpen: d.FastOpen,
 	})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, d.addrErr(local, remote, err)
 	}
 	c := newConn(s, cc)
+	pending := cc.FastOpenPending()
 	s.mu.Unlock()
 	s.wake()
+	if pending {
+		return c, nil // the SYN waits for the first Write's data
+	}
 	if err := c.waitEstablished(ctx); err != nil {
 		return nil, opError("dial", c.LocalAddr(), net.TCPAddrFromAddrPort(remote), err)
 	}

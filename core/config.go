@@ -226,4 +226,8 @@ type ConnOptions struct {
 	// KeepAlive, if set, replaces the stack's keepalive on every subflow
 	// (zero Idle: none).
 	KeepAlive *tcp.KeepAlive
+	// FastOpen dials with TCP Fast Open (tcp.DialConfig.FastOpen; RFC
+	// 8684 appendix B): once the stack holds a cookie for the server, the
+	// SYN waits for the first Write (FastOpenPending) and carries it.
+	FastOpen bool
 }

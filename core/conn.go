@@ -305,6 +305,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	n := c.snd.write(p)
 	if n > 0 {
+		c.fastOpenFill()
 		c.markDirty()
 	}
 	return n, nil
@@ -380,6 +381,9 @@ func (c *Conn) CloseWrite() error {
 	}
 	c.writeClosed = true
 	c.snd.finQueued = true
+	if c.FastOpenPending() {
+		c.Connect() // nothing to carry: the SYN goes without waiting
+	}
 	c.markDirty()
 	return nil
 }
@@ -408,16 +412,24 @@ func (c *Conn) Abort() {
 		return
 	}
 	c.appClosed = true
-	if !c.fallen && c.remoteKnown {
-		c.fastcloseKey = c.remoteKey
-		for _, sf := range c.subflows {
-			sf.fastclose = true
-		}
-	}
+	c.markFastclose()
 	for _, sf := range slices.Clone(c.subflows) {
 		sf.abort()
 	}
 	c.close(ErrConnectionAborted)
+}
+
+// markFastclose puts MP_FASTCLOSE with the peer's key on the RSTs the
+// subflows send next (RFC 8684 section 3.5), unless the connection fell
+// back or never learnt the key.
+func (c *Conn) markFastclose() {
+	if c.fallen || !c.remoteKnown {
+		return
+	}
+	c.fastcloseKey = c.remoteKey
+	for _, sf := range c.subflows {
+		sf.fastclose = true
+	}
 }
 
 // close ends the connection with err (nil: orderly).

@@ -49,7 +49,9 @@
 //     with the handshakes' completion in files of their own: capable.go
 //     (MP_CAPABLE keys, the connection fully established) and join.go
 //     (MP_JOIN and all of its HMACs), joincookie.go (joins answered
-//     with SYN cookies, their state kept until the third ACK);
+//     with SYN cookies, their state kept until the third ACK),
+//     fastopen.go (MPTCP with TCP Fast Open, RFC 8684 appendix B: SYN
+//     data outside the data sequence space);
 //   - received options: options.go (dispatch, DSS mappings), mapping.go
 //     (the subflow's mapping tables), recv.go (moving mapped bytes into
 //     the connection, DSS checksums, MP_FAIL), reassembly.go,

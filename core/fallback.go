@@ -132,7 +132,7 @@ func (sf *subflow) fallenInput(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOp
 	if c.csum && !d.HasChecksum {
 		return tcp.Accept
 	}
-	m := mapping{off: ssnToOffset(seg.Offset, d.SubflowSeq), n: uint64(d.DataLen),
+	m := mapping{off: sf.ssnToOffset(seg.Offset, d.SubflowSeq), n: uint64(d.DataLen),
 		hasCsum: d.HasChecksum, csum: d.Checksum, dsn: expandIf(c.rcv.nxt, d.DSN, d.DSN64)}
 	if d.DataFIN {
 		m.n--
@@ -159,7 +159,7 @@ func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS
 		sf.rstSet, sf.rstReason = true, wire.MPTCPRstReasonMPTCPError
 		return tcp.Reset
 	}
-	off := ssnToOffset(seg.Offset, d.SubflowSeq)
+	off := sf.ssnToOffset(seg.Offset, d.SubflowSeq)
 	dsn := expandIf(c.rcv.nxt, d.DSN, d.DSN64)
 	if off > seg.Offset || seg.Len == 0 {
 		// An infinite mapping starts at the segment that carries it (and
@@ -322,9 +322,8 @@ func (c *Conn) dataAcksStripped() bool {
 		return false
 	}
 	// MP_FASTCLOSE, so the peer ends too (RFC 8684 section 3.5).
-	c.fastcloseKey = c.remoteKey
+	c.markFastclose()
 	for _, sf := range slices.Clone(c.subflows) {
-		sf.fastclose = true
 		sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
 	}
 	c.close(ErrTimeout)

@@ -202,6 +202,14 @@ const (
 	// asked for with MP_FAIL did not come within mpFailTimeout. Not a
 	// kernel counter.
 	MPFailNoResponse
+	// MPFastOpenActive counts MPTCP connections whose SYN carried data
+	// the server took (TCP Fast Open, RFC 8684 appendix B). Not a kernel
+	// counter: the kernel counts it as TCPFastOpenActive.
+	MPFastOpenActive
+	// MPFastOpenPassive counts MPTCP connections whose client's SYN data
+	// was taken and delivered ahead of the data stream. Not a kernel
+	// counter: the kernel counts it as TCPFastOpenPassive.
+	MPFastOpenPassive
 
 	numCounters
 )
@@ -302,6 +310,8 @@ var counterNames = [numCounters]string{
 	MPJoinCookieDrop:        "MPJoinCookieDrop",
 	MPJoinCookieInvalid:     "MPJoinCookieInvalid",
 	MPFailNoResponse:        "MPFailNoResponse",
+	MPFastOpenActive:        "MPFastOpenActive",
+	MPFastOpenPassive:       "MPFastOpenPassive",
 	RcvPruned:               "RcvPruned",
 }
 

@@ -142,7 +142,7 @@ func (sf *subflow) mappingReceived(now time.Time, seg *tcp.Segment, d *wire.DSS)
 // addMapping records a mapping carried with data.
 func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
 	c := sf.conn
-	m := mapping{off: ssnToOffset(seg.Offset, d.SubflowSeq), n: uint64(d.DataLen),
+	m := mapping{off: sf.ssnToOffset(seg.Offset, d.SubflowSeq), n: uint64(d.DataLen),
 		hasCsum: d.HasChecksum, csum: d.Checksum, dataFin: d.DataFIN}
 	if d.DataFIN {
 		m.n--

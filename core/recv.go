@@ -188,7 +188,7 @@ func (sf *subflow) verifyMapping(now time.Time, m *mapping, off uint64, avail in
 		return mappingWait // wait for the whole mapping
 	}
 	p1, p2 := sf.tc.Peek()
-	if !mappingChecksumOK(m, p1, p2) {
+	if !mappingChecksumOK(m, sf.rcvWireSSN(m.off), p1, p2) {
 		c.stack.mib.Inc(DataCsumErr)
 		sf.checksumFailed(now, m)
 		return mappingWait
@@ -238,13 +238,13 @@ func (sf *subflow) take(m *mapping, off uint64, n int) int {
 
 // mappingChecksumOK checks the DSS checksum of a whole mapping whose bytes
 // start p1 and continue in p2 (RFC 8684 section 3.3.1).
-func mappingChecksumOK(m *mapping, p1, p2 []byte) bool {
+func mappingChecksumOK(m *mapping, ssn uint32, p1, p2 []byte) bool {
 	n := int(m.n)
 	dataLen := uint16(m.n)
 	if m.dataFin {
 		dataLen++
 	}
-	sum := wire.DSSPseudoHeaderSum(m.dsn, uint32(m.off+1), dataLen)
+	sum := wire.DSSPseudoHeaderSum(m.dsn, ssn, dataLen)
 	sum = wire.ChecksumCombine(sum, m.csum)
 	a := p1[:min(len(p1), n)]
 	sum = wire.ChecksumCombine(sum, wire.Checksum(a, 0))

@@ -135,7 +135,7 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 	m := mapping{dsn: dsn, off: off, n: uint64(k)}
 	if c.csum {
 		m.hasCsum = true
-		m.csum = dssChecksum(dsn, uint32(off+1), uint16(k), p, q)
+		m.csum = dssChecksum(dsn, sf.wireSSN(off), uint16(k), p, q)
 	}
 	sf.tx.push(m)
 	sf.sentStale = sf.sentStale || sf.stale

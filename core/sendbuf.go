@@ -76,6 +76,16 @@ func (s *sendBuffer) ack(dsn uint64) int {
 	return n
 }
 
+// skipFront drops n bytes from the head of a buffer that has sent
+// nothing with a DSN yet: a Fast Open SYN delivered them outside the data
+// sequence space, so the next byte still takes the first DSN.
+func (s *sendBuffer) skipFront(n int) {
+	if s.una != s.first || s.nxt != s.first {
+		return
+	}
+	s.q.discard(min(n, s.q.len()))
+}
+
 // ackLimit is the highest DATA_ACK that can be true: everything sent,
 // and the DATA_FIN once it went.
 func (s *sendBuffer) ackLimit() uint64 {

@@ -370,7 +370,7 @@ func (s *Stack) Dial(now time.Time, local netip.Addr, remote netip.AddrPort, opt
 	// The B flag exists on MP_JOIN only: the initial subflow becomes a
 	// backup for the peer through MP_PRIO, once it has the connection.
 	sf.prioPending = opts.Backup
-	tc, err := s.tcp.Dial(now, remote, &tcp.DialConfig{Local: netip.AddrPortFrom(local, 0), Hooks: sf, Options: c.subflowOptions()})
+	tc, err := s.tcp.Dial(now, remote, &tcp.DialConfig{Local: netip.AddrPortFrom(local, 0), Hooks: sf, Options: c.subflowOptions(), FastOpen: opts.FastOpen})
 	if err != nil {
 		s.tokens.remove(c.local.token, c)
 		return nil, fmt.Errorf("dial %v: %w", remote, err)

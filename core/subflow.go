@@ -33,6 +33,7 @@ type subflow struct {
 	synRetrans int  // MP_CAPABLE SYNs retransmitted
 	mpcDropped bool // we stopped putting MP_CAPABLE on SYNs
 	mpcAcks    int  // pure ACKs sent with the MP_CAPABLE third ACK
+	tfoWritten int  // bytes given to the Fast Open SYN (fastopen.go)
 
 	// MP_JOIN (RFC 8684 section 3.2).
 	localNonce, remoteNonce uint32
@@ -417,7 +418,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	switch {
 	case seg.Kind == tcp.KindData && sf.sendInfinite && seg.Offset >= sf.infOff:
 		d.HasMap, d.DSN64, d.DSN = true, true, sf.infDSN
-		d.SubflowSeq = uint32(sf.infOff + 1)
+		d.SubflowSeq = sf.wireSSN(sf.infOff)
 		d.DataLen = 0
 		d.HasChecksum = c.csum
 		if !sf.infSent {
@@ -429,7 +430,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 		// 8684 section 3.3: the receiver expands them) where allowed.
 		if m, ok := sf.tx.lookup(seg.Offset); ok {
 			d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
-			d.SubflowSeq = uint32(m.off + 1)
+			d.SubflowSeq = sf.wireSSN(m.off)
 			d.DataLen = uint16(m.n)
 			if m.dataFin {
 				d.DataLen++
@@ -595,7 +596,12 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 	sf.attach(tc)
 	c := sf.conn
 	c.stack.now = now
+	if ev&tcp.EventReadable != 0 && tc.State() == tcp.StateSynReceived {
+		sf.fastOpenAccept()
+	}
 	if ev&tcp.EventEstablished != 0 {
+		sf.fastOpenEstablished()
+		sf.fastOpenDeliver()
 		sf.tcpEstablished = true
 		c.noSubflowSince = time.Time{}
 		sf.refresh()
@@ -639,23 +645,32 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 			err = &SubflowResetError{Reason: sf.peerRst.Reason, Transient: sf.peerRst.Flags&wire.MPTCPRstTransient != 0, Err: err}
 		}
 		if c.fastcloseRcvd {
-			c.fastcloseRcvd = false
-			for _, o := range c.subflows {
-				if o != sf {
-					o.abort()
-				}
-			}
-			c.close(ErrConnectionReset)
+			c.fastcloseClosed(sf)
 		}
 		c.removeSubflow(sf, err)
 	}
 	if c.fastcloseRcvd && c.state != StateClosed {
-		c.fastcloseRcvd = false
-		for _, o := range c.subflows {
+		c.fastcloseClosed(nil)
+	}
+}
+
+// fastcloseClosed ends the connection after a valid MP_FASTCLOSE: every
+// subflow but done (already closed by it) is reset. The RSTs carry
+// MP_FASTCLOSE with the peer's key: RFC 8684 section 3.5 asks only for
+// RSTs, but a peer that did not send the MP_FASTCLOSE (an attacker who
+// learnt our key on the path did) otherwise sees its subflows reset one by
+// one and keeps the connection waiting for a new one: Linux for ever,
+// this stack until NoSubflowTimeout. Both end the connection on a RST
+// carrying MP_FASTCLOSE with their key.
+func (c *Conn) fastcloseClosed(done *subflow) {
+	c.fastcloseRcvd = false
+	c.markFastclose()
+	for _, o := range c.subflows {
+		if o != done {
 			o.abort()
 		}
-		c.close(ErrConnectionReset)
 	}
+	c.close(ErrConnectionReset)
 }
 
 // SubflowResetError is the error a path manager sees for a subflow the

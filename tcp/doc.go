@@ -24,6 +24,10 @@
 //     handling in every state, TIME-WAIT with a bounded table;
 //   - RST and SYN validation against blind attacks (RFC 5961), with a rate
 //     limit on challenge ACKs;
+//   - TCP Fast Open (RFC 7413, fastopen.go): cookie requests and a cookie
+//     cache on the client, data in the SYN and sent again when the server
+//     did not take it; keyed cookies with a rotatable key, SYN data
+//     readable at Accept and a bounded queue on the server;
 //   - a bounded listen backlog with SYN cookies, ISNs and timestamp offsets
 //     from a keyed hash (RFC 6528), ephemeral ports as RFC 6056 suggests;
 //   - receive-buffer auto-tuning, a bounded send buffer, payload copied

@@ -282,3 +282,17 @@ func (c *Conn) fastOpenSynAck(g *inSeg, acked uint64) {
 // counts its relative sequence numbers from the byte after them (RFC 8684
 // appendix B).
 func (c *Conn) FastOpenSYNData() int { return c.tfoAcked }
+
+// FastOpenRoom returns how many bytes written now would ride the SYN: the
+// connection was dialled with Fast Open, holds a cookie, and its SYN waits
+// for data. 0 otherwise. A layer that keeps its own stream (MPTCP) writes
+// at most this much before the SYN, to know what the SYN carried.
+func (c *Conn) FastOpenRoom() int {
+	if !c.tfoHaveCookie || c.state != StateSynSent || c.synAt != 0 || c.synPending {
+		return 0
+	}
+	return max(0, c.sndMSS-wire.MaxOptionLen-int(c.sb.tail))
+}
+
+// SetFastOpenQueue changes the listener's ListenConfig.FastOpenQueue.
+func (l *Listener) SetFastOpenQueue(n int) { l.cfg.FastOpenQueue = max(n, 0) }

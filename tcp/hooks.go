@@ -129,7 +129,9 @@ type Event uint16
 const (
 	// EventEstablished: the handshake completed.
 	EventEstablished Event = 1 << iota
-	// EventReadable: new in-order data, or the end of the stream, can be read.
+	// EventReadable: new in-order data, or the end of the stream, can be
+	// read. A passive connection whose SYN data was taken (Fast Open)
+	// reports it in SYN-RECEIVED, before EventEstablished.
 	EventReadable
 	// EventWritable: after a Write that did not take everything, at least
 	// a quarter of the send buffer is free again.

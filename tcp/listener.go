@@ -254,6 +254,11 @@ func (l *Listener) syn(g *inSeg) {
 		return
 	}
 	l.halfOpen = append(l.halfOpen, c)
+	if took {
+		// Hooks that own the connection learn of the data now, a round
+		// trip before EventEstablished.
+		s.notify(c, EventReadable)
+	}
 }
 
 // usesAcceptQueue reports whether connections wait in the accept queue (no

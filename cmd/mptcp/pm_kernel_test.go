@@ -3,13 +3,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +230,49 @@ func unmapped(v any) string {
 	return s
 }
 
+// closedLine matches a connection's CLOSED event in the text monitors.
+var closedLine = regexp.MustCompile(`(?m)^\[ *CLOSED\]`)
+
+// listenerLine matches a listener event in the text monitors: Debian's
+// ip 6.1 predates their names and prints their numbers.
+var listenerLine = regexp.MustCompile(`^\[ *(LISTENER_CREATED|LISTENER_CLOSED|UNKNOWN 15|UNKNOWN 16)\]`)
+
+// warmUpMonitor opens and closes MPTCP listeners in ns until the monitor
+// mon, which says nothing when it is ready, reports one.
+func warmUpMonitor(t *testing.T, ns lab.Netns, mon *proc) {
+	t.Helper()
+	port := 7290
+	lab.WaitFor(t, 10*time.Second, "the monitor to report a listener", func() (bool, string) {
+		port++
+		err := ns.Do(func() error {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(true)
+			ln, err := lc.Listen(context.Background(), "tcp", fmt.Sprintf("0.0.0.0:%d", port))
+			if err != nil {
+				return err
+			}
+			return ln.Close()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := mon.stdout.String()
+		return slices.ContainsFunc(lines(out), listenerLine.MatchString), out
+	})
+}
+
+// connectionEvents returns the lines of ls that are not listener events,
+// with the padding inside the brackets removed.
+func connectionEvents(ls []string) []string {
+	var out []string
+	for _, l := range ls {
+		if !listenerLine.MatchString(l) {
+			out = append(out, bracketPadding.ReplaceAllString(l, "["))
+		}
+	}
+	return out
+}
+
 // bracketPadding matches the padding inside "[  SF_ESTABLISHED]": iproute2
 // 6.1 pads the event name to 14 columns, later versions (with the listener
 // events) to 16, as mptcp pm does.
@@ -249,9 +295,10 @@ func TestPMKernelMonitor(t *testing.T) {
 	for _, p := range []*proc{cmon, ctext, smon} {
 		p.waitOutput(t, "listening for MPTCP events", 10*time.Second)
 	}
-	// ip prints nothing when ready; an event seen by ours after it started
-	// is a fair sign, but to be safe give it the time of a process start.
-	time.Sleep(200 * time.Millisecond)
+	// ip prints nothing when it is ready: open and close listeners in the
+	// client's namespace until it reports one (the text monitors are
+	// compared without listener events).
+	warmUpMonitor(t, cli, ipmon)
 
 	ln := srv.ListenMPTCP(t, "0.0.0.0:7200")
 	echoServer(ln)
@@ -282,7 +329,12 @@ func TestPMKernelMonitor(t *testing.T) {
 		return strings.Contains(c, `"type":"closed"`) && strings.Contains(s, `"type":"closed"`) &&
 			strings.Contains(s, `"type":"listener_closed"`), c + s
 	})
-	time.Sleep(200 * time.Millisecond) // let the text monitors print the same
+	for _, p := range []*proc{ctext, ipmon} {
+		lab.WaitFor(t, 10*time.Second, "the text monitors to print CLOSED", func() (bool, string) {
+			out := p.stdout.String()
+			return closedLine.MatchString(out), out
+		})
+	}
 	for _, p := range []*proc{cmon, ctext, smon, ipmon} {
 		if code := p.stop(); code != 0 && p != ipmon {
 			t.Errorf("monitor exit status %d: %s", code, p.stderr.String())
@@ -322,13 +374,7 @@ func TestPMKernelMonitor(t *testing.T) {
 		}
 	}
 	// The text form is the one ip mptcp monitor prints.
-	ours, theirs := lines(ctext.stdout.String()), lines(ipmon.stdout.String())
-	for i := range ours {
-		ours[i] = bracketPadding.ReplaceAllString(ours[i], "[")
-	}
-	for i := range theirs {
-		theirs[i] = bracketPadding.ReplaceAllString(theirs[i], "[")
-	}
+	ours, theirs := connectionEvents(lines(ctext.stdout.String())), connectionEvents(lines(ipmon.stdout.String()))
 	if !reflect.DeepEqual(ours, theirs) {
 		t.Errorf("text monitor differs from ip mptcp monitor:\nmptcp pm:\n%s\nip:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 	}

@@ -34,13 +34,13 @@ func TestBackup(t *testing.T) {
 			}, func(c *core.Config) { c.PathManager = "policytest-backup" },
 				func(c *core.Config) { c.Scheduler = name })
 			f := n.startDownload(t, 1400, true, core.ConnOptions{})
-			n.sim.RunFor(4 * time.Second)
+			n.Sim.RunFor(4 * time.Second)
 			info := f.dst.c.Info()
 			if len(info.Subflows) != 2 {
 				t.Fatalf("%d subflows, want the primary and the backup", len(info.Subflows))
 			}
 			for _, s := range info.Subflows {
-				if s.Local.Addr() == n.clientAddrs[1] && !s.LocalBackup {
+				if s.Local.Addr() == n.ClientAddrs[1] && !s.LocalBackup {
 					t.Fatalf("subflow from the backup endpoint is not a backup: %+v", s)
 				}
 			}
@@ -52,9 +52,9 @@ func TestBackup(t *testing.T) {
 				t.Fatalf("primary carried only %d bytes in 4 s", before[0])
 			}
 			// The primary path fails for good.
-			n.links[0].SetUp(false)
+			n.PathLinks[0].SetUp(false)
 			got := f.dst.got
-			n.sim.RunFor(6 * time.Second)
+			n.Sim.RunFor(6 * time.Second)
 			after := n.subflowBytes(f.dst.c)
 			moved := after[1] - before[1]
 			rate := float64(f.dst.got-got) * 8 / 6

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/simtest"
 	"github.com/mptcp-go/mptcp/netsim"
 	"github.com/mptcp-go/mptcp/wire"
 )
@@ -96,7 +97,7 @@ type fabric struct {
 func newFabric(t testing.TB, seed uint64, k int, rate int64, delay time.Duration, addrs int, client, server func(*core.Config)) *fabric {
 	t.Helper()
 	s := netsim.New(seed)
-	n := &testNet{sim: s}
+	n := &testNet{&simtest.Net{Sim: s}}
 	f := &fabric{testNet: n}
 	must := func(err error) {
 		t.Helper()
@@ -105,36 +106,36 @@ func newFabric(t testing.TB, seed uint64, k int, rate int64, delay time.Duration
 		}
 	}
 	var err error
-	n.client, err = s.NewHost("client")
+	n.Client, err = s.NewHost("client")
 	must(err)
-	n.server, err = s.NewHost("server")
+	n.Server, err = s.NewHost("server")
 	must(err)
 	ra, err := s.NewRouter("leafA")
 	must(err)
 	rb, err := s.NewRouter("leafB")
 	must(err)
-	n.router = ra
+	n.Router = ra
 	fast := netsim.PipeConfig{Rate: 1e9, Delay: 50 * time.Microsecond}
 
 	var cpfx []netip.Prefix
 	for i := range addrs {
 		cpfx = append(cpfx, netip.MustParsePrefix(fmt.Sprintf("10.0.1.%d/24", 2+i)))
 	}
-	ci, err := n.client.AddInterface("eth0", cpfx...)
+	ci, err := n.Client.AddInterface("eth0", cpfx...)
 	must(err)
 	rai, err := ra.AddInterface("c0", netip.MustParsePrefix("10.0.1.1/24"))
 	must(err)
 	_, err = s.Connect(ci, rai, fast)
 	must(err)
-	si, err := n.server.AddInterface("eth0", netip.MustParsePrefix("10.9.0.2/24"))
+	si, err := n.Server.AddInterface("eth0", netip.MustParsePrefix("10.9.0.2/24"))
 	must(err)
 	rbi, err := rb.AddInterface("s0", netip.MustParsePrefix("10.9.0.1/24"))
 	must(err)
 	_, err = s.Connect(si, rbi, fast)
 	must(err)
-	n.serverAddr = si.Addr(true)
+	n.ServerAddr = si.Addr(true)
 	for _, p := range cpfx {
-		n.clientAddrs = append(n.clientAddrs, p.Addr())
+		n.ClientAddrs = append(n.ClientAddrs, p.Addr())
 	}
 
 	f.a = &ecmp{salt: uint32(seed) * 2654435761, targets: map[netip.Addr][]netip.Addr{}, real: map[netip.Addr]netip.Addr{}, count: make([]int, k)}
@@ -155,11 +156,11 @@ func newFabric(t testing.TB, seed uint64, k int, rate int64, delay time.Duration
 		sAlias := netip.MustParsePrefix(fmt.Sprintf("10.101.%d.0/24", j))
 		must(ra.AddRoute(sAlias, ai))
 		sa := netip.AddrFrom4([4]byte{10, 101, byte(j), 2})
-		f.a.targets[n.serverAddr] = append(f.a.targets[n.serverAddr], sa)
-		f.b.real[sa] = n.serverAddr
+		f.a.targets[n.ServerAddr] = append(f.a.targets[n.ServerAddr], sa)
+		f.b.real[sa] = n.ServerAddr
 		cAlias := netip.MustParsePrefix(fmt.Sprintf("10.102.%d.0/24", j))
 		must(rb.AddRoute(cAlias, bi))
-		for i, c := range n.clientAddrs {
+		for i, c := range n.ClientAddrs {
 			al := netip.AddrFrom4([4]byte{10, 102, byte(j), byte(2 + i)})
 			f.b.targets[c] = append(f.b.targets[c], al)
 			f.a.real[al] = c
@@ -169,12 +170,13 @@ func newFabric(t testing.TB, seed uint64, k int, rate int64, delay time.Duration
 	must(rb.AddRoute(netip.MustParsePrefix("10.0.1.0/24"), rb.Interface("spine0")))
 	ra.AddProcessor(f.a)
 	rb.AddProcessor(f.b)
-	n.cs, n.ss = n.stacks(t, client, server)
-	for _, a := range n.clientAddrs {
-		n.cs.AddAddress(a)
+	n.CS, n.SS, err = simtest.NewStacks(n.Client, n.Server, simtest.Options{Client: client, Server: server})
+	must(err)
+	for _, a := range n.ClientAddrs {
+		n.CS.AddAddress(a)
 	}
-	n.ss.AddAddress(n.serverAddr)
-	n.client.SetStack(n.cs)
-	n.server.SetStack(n.ss)
+	n.SS.AddAddress(n.ServerAddr)
+	n.Client.SetStack(n.CS)
+	n.Server.SetStack(n.SS)
 	return f
 }

@@ -3,7 +3,6 @@ package policytest
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/internal/simtest"
 	"github.com/mptcp-go/mptcp/netsim"
 )
 
@@ -25,17 +25,9 @@ type path struct {
 	queue  int           // bytes (default: 2 BDP, at least 32 KiB)
 }
 
-// testNet is a multihomed client, one link per path to a router, and a
-// server behind a fast link.
-type testNet struct {
-	sim            *netsim.Sim
-	client, server *netsim.Host
-	router         *netsim.Router
-	cs, ss         *core.Stack
-	clientAddrs    []netip.Addr
-	links          []*netsim.Link
-	serverAddr     netip.Addr
-}
+// testNet is simtest's network: a multihomed client, one link per path to
+// a router, and a server behind a fast link.
+type testNet struct{ *simtest.Net }
 
 const port = 443
 
@@ -43,77 +35,19 @@ const port = 443
 // configurations.
 func newNet(t testing.TB, seed uint64, paths []path, client, server func(*core.Config)) *testNet {
 	t.Helper()
-	s := netsim.New(seed)
-	n := &testNet{sim: s}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var err error
-	n.client, err = s.NewHost("client")
-	must(err)
-	n.server, err = s.NewHost("server")
-	must(err)
-	n.router, err = s.NewRouter("router")
-	must(err)
+	ps := make([]simtest.Path, len(paths))
 	for i, p := range paths {
-		cp := netip.MustParsePrefix(fmt.Sprintf("10.0.%d.2/24", i+1))
-		rp := netip.MustParsePrefix(fmt.Sprintf("10.0.%d.1/24", i+1))
-		ci, err := n.client.AddInterface(fmt.Sprintf("eth%d", i), cp)
-		must(err)
-		ri, err := n.router.AddInterface(fmt.Sprintf("c%d", i), rp)
-		must(err)
 		q := p.queue
 		if q == 0 {
 			q = max(32<<10, int(float64(p.rate)/8*4*p.delay.Seconds()))
 		}
-		down := netsim.PipeConfig{Rate: p.rate, Delay: p.delay, Loss: p.loss, QueueBytes: q, Jitter: p.jitter}
-		up := down
-		up.Loss = 0
-		l, err := s.ConnectAsym(ci, ri, up, down)
-		must(err)
-		n.links = append(n.links, l)
-		n.clientAddrs = append(n.clientAddrs, cp.Addr())
+		ps[i] = simtest.Path{Rate: p.rate, Delay: p.delay, Loss: p.loss, LossDownOnly: true, Jitter: p.jitter, Queue: q}
 	}
-	si, err := n.server.AddInterface("eth0", netip.MustParsePrefix("10.9.0.2/24"))
-	must(err)
-	ri, err := n.router.AddInterface("s0", netip.MustParsePrefix("10.9.0.1/24"))
-	must(err)
-	_, err = s.Connect(si, ri, netsim.PipeConfig{Rate: 10e9, Delay: 100 * time.Microsecond})
-	must(err)
-	n.serverAddr = si.Addr(true)
-	n.cs, n.ss = n.stacks(t, client, server)
-	for _, a := range n.clientAddrs {
-		n.cs.AddAddress(a)
-	}
-	n.ss.AddAddress(n.serverAddr)
-	n.client.SetStack(n.cs)
-	n.server.SetStack(n.ss)
-	return n
-}
-
-func (n *testNet) stacks(t testing.TB, client, server func(*core.Config)) (*core.Stack, *core.Stack) {
-	t.Helper()
-	ccfg := core.Config{Rand: n.client.Rand()}
-	scfg := core.Config{Rand: n.server.Rand()}
-	ccfg.TCP.SkipChecksumVerify, scfg.TCP.SkipChecksumVerify = true, true
-	if client != nil {
-		client(&ccfg)
-	}
-	if server != nil {
-		server(&scfg)
-	}
-	cs, err := core.NewStack(ccfg)
+	n, err := simtest.NewNet(seed, ps, simtest.Options{Client: client, Server: server})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := core.NewStack(scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs, ss
+	return &testNet{n}
 }
 
 // sink reads a connection and records when each message of msgSize
@@ -224,7 +158,7 @@ type flow struct {
 func (n *testNet) startDownload(t testing.TB, msgSize int, bulk bool, opts core.ConnOptions) *flow {
 	t.Helper()
 	// On every address: joins may come to addresses the server announces.
-	ln, err := n.ss.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), port))
+	ln, err := n.SS.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,18 +172,18 @@ func (n *testNet) startDownload(t testing.TB, msgSize int, bulk bool, opts core.
 			if f.src != nil {
 				continue
 			}
-			f.src = &source{c: c, host: n.server, msgSize: msgSize, bulk: bulk, buf: make([]byte, 64<<10)}
+			f.src = &source{c: c, host: n.Server, msgSize: msgSize, bulk: bulk, buf: make([]byte, 64<<10)}
 			c.SetNotify(f.src.pump)
 			f.src.pump()
 		}
 	})
-	c, err := n.cs.Dial(n.sim.Now(), n.clientAddrs[0], netip.AddrPortFrom(n.serverAddr, port), opts)
+	c, err := n.CS.Dial(n.Sim.Now(), n.ClientAddrs[0], netip.AddrPortFrom(n.ServerAddr, port), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.dst = &sink{c: c, host: n.client, msgSize: msgSize, buf: make([]byte, 64<<10)}
+	f.dst = &sink{c: c, host: n.Client, msgSize: msgSize, buf: make([]byte, 64<<10)}
 	c.SetNotify(f.dst.pump)
-	n.client.Wake()
+	n.Client.Wake()
 	return f
 }
 
@@ -293,10 +227,10 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // received, closed ones included, by the index of the client address
 // they use.
 func (n *testNet) subflowBytes(c *core.Conn) []uint64 {
-	out := make([]uint64, len(n.clientAddrs))
+	out := make([]uint64, len(n.ClientAddrs))
 	info := c.Info()
 	for _, s := range append(info.Subflows, info.ClosedSubflows...) {
-		for i, a := range n.clientAddrs {
+		for i, a := range n.ClientAddrs {
 			if s.Local.Addr() == a {
 				out[i] += s.BytesReceived
 			}
@@ -309,18 +243,9 @@ func (n *testNet) subflowBytes(c *core.Conn) []uint64 {
 // fast link to the router, and returns it.
 func (n *testNet) addServerAddr(t testing.TB, i int) netip.Addr {
 	t.Helper()
-	si, err := n.server.AddInterface(fmt.Sprintf("eth%d", i), netip.MustParsePrefix(fmt.Sprintf("10.9.%d.2/24", i)))
+	a, err := n.AddServerAddr(i)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ri, err := n.router.AddInterface(fmt.Sprintf("s%d", i), netip.MustParsePrefix(fmt.Sprintf("10.9.%d.1/24", i)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.sim.Connect(si, ri, netsim.PipeConfig{Rate: 10e9, Delay: 100 * time.Microsecond}); err != nil {
-		t.Fatal(err)
-	}
-	a := si.Addr(true)
-	n.ss.AddAddress(a)
 	return a
 }

@@ -41,9 +41,9 @@ func utilisation(t testing.TB, seed uint64, pmName string, addrs int) (float64, 
 		func(c *core.Config) { c.PathManager = pmName }, nil)
 	fl := f.startDownload(t, 1400, true, core.ConnOptions{})
 	const dur = 5 * time.Second
-	f.sim.RunFor(dur)
-	from := f.sim.Now().Add(-dur + time.Second)
-	g := float64(fl.dst.bytesAt(f.sim.Now())-fl.dst.bytesAt(from)) * 8 / (dur - time.Second).Seconds()
+	f.Sim.RunFor(dur)
+	from := f.Sim.Now().Add(-dur + time.Second)
+	g := float64(fl.dst.bytesAt(f.Sim.Now())-fl.dst.bytesAt(from)) * 8 / (dur - time.Second).Seconds()
 	return g / (spines * spineRate), len(fl.dst.c.Info().Subflows)
 }
 

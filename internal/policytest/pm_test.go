@@ -71,7 +71,7 @@ func TestKernelPMEndToEnd(t *testing.T) {
 			sk = mustKernel(t, pm.KernelConfig{Endpoints: []pm.LocalAddr{{Addr: srvAddr, Signal: true}},
 				Limits: &pm.Limits{Subflows: 8}})
 			f := n.startDownload(t, 1400, true, core.ConnOptions{})
-			n.sim.RunFor(3 * time.Second)
+			n.Sim.RunFor(3 * time.Second)
 
 			var locals []string
 			toAnn := false
@@ -88,7 +88,7 @@ func TestKernelPMEndToEnd(t *testing.T) {
 			if !slices.Equal(locals, tc.wantLocal) || toAnn != tc.wantToAnn {
 				t.Fatalf("client subflows from %v (to the announced address: %v), want %v (%v)", locals, toAnn, tc.wantLocal, tc.wantToAnn)
 			}
-			if got := n.cs.MIB().Get(core.AddAddr); got == 0 {
+			if got := n.CS.MIB().Get(core.AddAddr); got == 0 {
 				t.Fatal("the server's ADD_ADDR did not arrive")
 			}
 			counts := ck.Counters()
@@ -134,7 +134,7 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 			}
 		},
 		OnError: func(c pm.Command, err error) { failures = append(failures, err) },
-		Wake:    func() { n.client.Wake() },
+		Wake:    func() { n.Client.Wake() },
 	})
 	var srvAddr netip.Addr
 	var server *pm.Userspace
@@ -148,7 +148,7 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 			}
 		},
 		OnError: func(c pm.Command, err error) { failures = append(failures, err) },
-		Wake:    func() { n.server.Wake() },
+		Wake:    func() { n.Server.Wake() },
 	})
 	clientPM, serverPM = client.New, server.New
 	n = newNet(t, 5, []path{{rate: 10e6, delay: 5 * time.Millisecond}, {rate: 10e6, delay: 5 * time.Millisecond}},
@@ -159,7 +159,7 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 		})
 	srvAddr = n.addServerAddr(t, 1)
 	f := n.startDownload(t, 1400, true, core.ConnOptions{})
-	n.sim.RunFor(2 * time.Second)
+	n.Sim.RunFor(2 * time.Second)
 
 	kinds := func(es []pm.UserEvent) []string {
 		var out []string
@@ -207,9 +207,9 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 	if err := client.SetBackup(token, sub.Local, sub.Remote, true); err != nil {
 		t.Fatal(err)
 	}
-	n.sim.RunFor(500 * time.Millisecond)
+	n.Sim.RunFor(500 * time.Millisecond)
 	b2 := n.subflowBytes(f.dst.c)
-	n.sim.RunFor(time.Second)
+	n.Sim.RunFor(time.Second)
 	b3 := n.subflowBytes(f.dst.c)
 	if b3[1] != b2[1] || b3[0] <= b2[0] {
 		t.Fatalf("after SET_FLAGS backup the subflow still carried %d bytes (primary %d)", b3[1]-b2[1], b3[0]-b2[0])
@@ -222,7 +222,7 @@ func TestUserspacePMEndToEnd(t *testing.T) {
 	if err := client.SubflowDestroy(token, sub.Local, sub.Remote); err != nil {
 		t.Fatal(err)
 	}
-	n.sim.RunFor(time.Second)
+	n.Sim.RunFor(time.Second)
 	if got := len(f.dst.c.Info().Subflows); got != 1 {
 		t.Fatalf("%d subflows after SUBFLOW_DESTROY", got)
 	}
@@ -268,7 +268,7 @@ func TestKernelPMJoinLimit(t *testing.T) {
 		func(c *core.Config) { c.PathManager = "policytest-client" },
 		func(c *core.Config) { c.PathManager = "policytest-server" })
 	f := n.startDownload(t, 1400, true, core.ConnOptions{})
-	n.sim.RunFor(2 * time.Second)
+	n.Sim.RunFor(2 * time.Second)
 	if !called {
 		t.Skip("the MPTCP layer does not consult pm.JoinAdmitter yet (/work/notes/core-requests.md item 3)")
 	}
@@ -278,7 +278,7 @@ func TestKernelPMJoinLimit(t *testing.T) {
 	if got := sk.Counters()["join/subflows_limit"]; got != 1 {
 		t.Fatalf("server counted %d refused joins, want 1 (%v)", got, srvLog)
 	}
-	if got := n.ss.MIB().Get(core.MPJoinRejected); got == 0 {
+	if got := n.SS.MIB().Get(core.MPJoinRejected); got == 0 {
 		t.Fatal("MPJoinRejected not counted")
 	}
 	t.Logf("server declines:\n  %s", strings.Join(srvLog, "\n  "))

@@ -39,19 +39,19 @@ func messageRun(t testing.TB, n *testNet, msgSize int, interval, end time.Durati
 	tick = func() {
 		if f.src == nil {
 			// A lost SYN/ACK delays the connection: start when it is up.
-			if n.sim.Elapsed() > 5*time.Second {
+			if n.Sim.Elapsed() > 5*time.Second {
 				t.Fatal("server did not accept within 5 s")
 			}
-			n.sim.After(100*time.Millisecond, tick)
+			n.Sim.After(100*time.Millisecond, tick)
 			return
 		}
-		f.src.queue(n.sim.Now())
-		if n.sim.Elapsed()+interval < end {
-			n.sim.After(interval, tick)
+		f.src.queue(n.Sim.Now())
+		if n.Sim.Elapsed()+interval < end {
+			n.Sim.After(interval, tick)
 		}
 	}
-	n.sim.After(time.Second, tick)
-	n.sim.RunFor(end + time.Second) // let the last messages arrive
+	n.Sim.After(time.Second, tick)
+	n.Sim.RunFor(end + time.Second) // let the last messages arrive
 	ds := f.delays()
 	if want := len(f.src.due); len(ds) < want*9/10 {
 		t.Fatalf("%d of %d messages delivered", len(ds), want)
@@ -67,16 +67,16 @@ func objectRun(t testing.TB, n *testNet, size int) time.Duration {
 	t.Helper()
 	const warm = 16 << 10
 	f := n.startDownload(t, 1, false, core.ConnOptions{})
-	n.sim.After(300*time.Millisecond, func() { f.src.total += warm; f.src.pump() })
+	n.Sim.After(300*time.Millisecond, func() { f.src.total += warm; f.src.pump() })
 	var start time.Time
-	n.sim.After(time.Second, func() {
-		start = n.sim.Now()
+	n.Sim.After(time.Second, func() {
+		start = n.Sim.Now()
 		f.src.total += int64(size)
 		f.src.pump()
 	})
 	want := int64(warm + size)
 	for i := 0; i < 600 && f.dst.got < want; i++ {
-		n.sim.RunFor(50 * time.Millisecond)
+		n.Sim.RunFor(50 * time.Millisecond)
 	}
 	if f.dst.got < want {
 		t.Fatalf("object of %d bytes not delivered in 30 s (%d)", size, f.dst.got-warm)
@@ -93,9 +93,9 @@ func objectRun(t testing.TB, n *testNet, size int) time.Duration {
 func bulkRun(t testing.TB, n *testNet, end time.Duration) float64 {
 	t.Helper()
 	f := n.startDownload(t, 1400, true, core.ConnOptions{})
-	n.sim.RunFor(end)
-	from := n.sim.Now().Add(-end + 2*time.Second)
-	return float64(f.dst.bytesAt(n.sim.Now())-f.dst.bytesAt(from)) * 8 / (end - 2*time.Second).Seconds()
+	n.Sim.RunFor(end)
+	from := n.Sim.Now().Add(-end + 2*time.Second)
+	return float64(f.dst.bytesAt(n.Sim.Now())-f.dst.bytesAt(from)) * 8 / (end - 2*time.Second).Seconds()
 }
 
 type schedRow struct {

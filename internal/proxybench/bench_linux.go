@@ -78,6 +78,8 @@ type bench struct {
 	socksTFO string // front end with TCP Fast Open
 	socksNo  string // front end without
 	socksStr string // front end in strict mode, without TFO
+
+	sshSkipped string // why OpenSSH is not measured, or ""
 }
 
 const (
@@ -156,18 +158,32 @@ func (b *bench) build() error {
 		{"client-no-tfo", tp.Client, []string{"proxy", "client", "--server", conv, "--socks", b.socksNo, "--key-file", key, "--no-tfo"}},
 		{"client-strict", tp.Client, []string{"proxy", "client", "--server", conv, "--socks", b.socksStr, "--key-file", key, "--no-tfo", "--strict"}},
 	} {
-		cmd := p.ns.Command(append([]string{b.cfg.Exe}, p.args...)...)
-		log, err := os.Create(filepath.Join(b.dir, p.name+".log"))
-		if err != nil {
+		if err := b.start(p.name, p.ns, append([]string{b.cfg.Exe}, p.args...)...); err != nil {
 			return err
 		}
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("starting proxy %s: %w", p.name, err)
+	}
+	if b.sshSkipped = sshTools(); b.sshSkipped == "" {
+		if err := b.startSSH(conv, key); err != nil {
+			return err
 		}
-		b.procs[p.name] = cmd
 	}
 	return b.waitProxies()
+}
+
+// start runs argv in ns as one of the bench's processes, its output in
+// the run's directory.
+func (b *bench) start(name string, ns lab.Netns, argv ...string) error {
+	cmd := ns.Command(argv...)
+	log, err := os.Create(filepath.Join(b.dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", name, err)
+	}
+	b.procs[name] = cmd
+	return nil
 }
 
 func (b *bench) startOrigin() error {
@@ -507,46 +523,91 @@ func (b *bench) burst(dial func() (net.Conn, error), atPeak func()) (int, float6
 	return len(ok), ms(ok[len(ok)/2]), ms(ok[len(ok)*99/100]), nil
 }
 
-// outage runs an interactive session (a line echoed every 50 ms) through
-// the proxy while the first uplink goes down for the configured outage,
-// and reports the longest wait for an echo.
+// session is an interactive session: echo sends a line and waits for it
+// to come back.
+type session interface {
+	echo(line string) error
+	close()
+}
+
+// socksEcho is a session with the origin's echo service through SOCKS5.
+type socksEcho struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (e *socksEcho) echo(line string) error {
+	_ = e.c.SetDeadline(time.Now().Add(time.Minute))
+	if _, err := fmt.Fprintln(e.c, line); err != nil {
+		return err
+	}
+	got, err := e.r.ReadString('\n')
+	if want := strings.ToUpper(line) + "\n"; err == nil && got != want {
+		err = fmt.Errorf("sent %q, got %q back", line, got)
+	}
+	return err
+}
+
+func (e *socksEcho) close() { e.c.Close() }
+
+// outage runs interactive sessions through the proxy, an echo through
+// SOCKS5 and OpenSSH through the transparent front end, each while the
+// first uplink goes down for the configured outage.
 func (b *bench) outage(_ context.Context, rep *Report) error {
 	c, err := b.socks(b.socksTFO, echoPort)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	r := bufio.NewReader(c)
+	row, err := b.across(&socksEcho{c, bufio.NewReader(c)}, "echo through SOCKS5")
+	if err != nil {
+		return err
+	}
+	rep.Outages = append(rep.Outages, row)
+	if b.sshSkipped != "" {
+		rep.SSHSkipped = b.sshSkipped
+		return nil
+	}
+	s, err := b.dialSSH()
+	if err != nil {
+		return err
+	}
+	if row, err = b.across(s, "OpenSSH through the transparent proxy"); err != nil {
+		return err
+	}
+	rep.Outages = append(rep.Outages, row)
+	return nil
+}
+
+// across echoes a line every 50 ms in s while the first uplink goes down
+// 3 s in and comes back after the outage, and reports the longest wait
+// for an echo. The session must survive: any error ends the measurement.
+func (b *bench) across(s session, name string) (OutageRow, error) {
+	defer s.close()
 	var longest time.Duration
 	last := time.Now()
 	start := last
 	down, up := false, false
 	total := 3*time.Second + b.cfg.Outage + 5*time.Second
-	name := b.cfg.Uplinks[0].Name
+	link := b.cfg.Uplinks[0].Name
 	for i := 0; time.Since(start) < total; i++ {
 		if el := time.Since(start); !down && el > 3*time.Second {
-			if err := b.net.Emulator.Apply(name, scenario.Event{Down: true}); err != nil {
-				return err
+			if err := b.net.Emulator.Apply(link, scenario.Event{Down: true}); err != nil {
+				return OutageRow{}, err
 			}
 			down = true
 		} else if down && !up && el > 3*time.Second+b.cfg.Outage {
-			if err := b.net.Emulator.Apply(name, scenario.Event{Up: true}); err != nil {
-				return err
+			if err := b.net.Emulator.Apply(link, scenario.Event{Up: true}); err != nil {
+				return OutageRow{}, err
 			}
 			up = true
 		}
-		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-		if _, err := fmt.Fprintf(c, "ping %d\n", i); err != nil {
-			return fmt.Errorf("session broke: %w", err)
-		}
-		if _, err := r.ReadString('\n'); err != nil {
-			return fmt.Errorf("session broke: %w", err)
+		if err := s.echo(fmt.Sprintf("ping %d", i)); err != nil {
+			return OutageRow{}, fmt.Errorf("%s broke: %w", name, err)
 		}
 		now := time.Now()
 		longest = max(longest, now.Sub(last))
 		last = now
 		time.Sleep(50 * time.Millisecond)
 	}
-	rep.Outage = &OutageRow{Uplink: name, OutageS: b.cfg.Outage.Seconds(), Survived: true, LongestStallMs: ms(longest - 50*time.Millisecond)}
-	return nil
+	return OutageRow{Session: name, Uplink: link, OutageS: b.cfg.Outage.Seconds(), Survived: true, LongestStallMs: ms(longest - 50*time.Millisecond)}, nil
 }

@@ -74,7 +74,8 @@ func newOrigin(httpL, echoL net.Listener) *origin {
 	return o
 }
 
-// serveEcho echoes each line back.
+// serveEcho echoes each line back in capitals (so an echo is told from
+// a line that looped back before the origin).
 func (o *origin) serveEcho() {
 	for {
 		c, err := o.echo.Accept()

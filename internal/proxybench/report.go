@@ -23,7 +23,9 @@ type Report struct {
 	Bulk           []BulkRow      `json:"bulk"`
 	Latency        []LatencyRow   `json:"latency"`
 	Concurrent     *ConcurrentRow `json:"concurrent,omitempty"`
-	Outage         *OutageRow     `json:"outage,omitempty"`
+	Outages        []OutageRow    `json:"outages,omitempty"`
+	// SSHSkipped says why the OpenSSH session was not measured.
+	SSHSkipped string `json:"ssh_skipped,omitempty"`
 }
 
 // BulkRow is one bulk transfer.
@@ -59,6 +61,7 @@ type ConcurrentRow struct {
 
 // OutageRow is the interactive session across an uplink outage.
 type OutageRow struct {
+	Session        string  `json:"session"`
 	Uplink         string  `json:"uplink"`
 	OutageS        float64 `json:"outage_s"`
 	Survived       bool    `json:"survived"`
@@ -98,8 +101,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "direct\t%d\t%.1f\t%.1f\t\n", c.DirectCompleted, c.DirectP50Ms, c.DirectP99Ms)
 		fmt.Fprintf(tw, "proxy memory per connection (KB)\tclient %.1f\tserver %.1f\t\t\n", c.ClientKBPerConn, c.ServerKBPerConn)
 	}
-	if o := r.Outage; o != nil {
-		fmt.Fprintf(tw, "\t\t\t\t\ninteractive session, %s down %.0f s\tsurvived %v\tlongest stall %.0f ms\t\t\n", o.Uplink, o.OutageS, o.Survived, o.LongestStallMs)
+	for _, o := range r.Outages {
+		fmt.Fprintf(tw, "\t\t\t\t\n%s, %s down %.0f s\tsurvived %v\tlongest stall %.0f ms\t\t\n", o.Session, o.Uplink, o.OutageS, o.Survived, o.LongestStallMs)
+	}
+	if r.SSHSkipped != "" {
+		fmt.Fprintf(tw, "OpenSSH session not measured: %s\t\t\t\t\n", r.SSHSkipped)
 	}
 	return tw.Flush()
 }

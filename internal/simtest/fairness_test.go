@@ -2,6 +2,8 @@ package simtest
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -10,8 +12,9 @@ import (
 )
 
 var (
-	fairConns = flag.Int("fairness.conns", 1000, "connections of BenchmarkScaleFairness")
-	fairBytes = flag.Int("fairness.bytes", 256<<10, "bytes each connection of BenchmarkScaleFairness sends")
+	fairConns   = flag.Int("fairness.conns", 1000, "connections of BenchmarkScaleFairness")
+	fairDeciles = flag.Bool("fairness.deciles", false, "print completion, retransmissions and timeouts by tenth of the dial order")
+	fairBytes   = flag.Int("fairness.bytes", 2<<20, "bytes each connection of BenchmarkScaleFairness sends")
 )
 
 // fairFlow is one bulk connection of the fairness benchmark: the client
@@ -122,6 +125,33 @@ func BenchmarkScaleFairness(b *testing.B) {
 		b.ReportMetric(fairness.Jain(goodput), "jain_done")
 		b.ReportMetric(float64(n)*float64(size)*8/last.Sub(start).Seconds()/1e9, "Gbit/s")
 		b.ReportMetric(last.Sub(start).Seconds(), "sim-s")
+		if *fairDeciles {
+			printDeciles(flows, start)
+		}
 		b.Logf("%d connections x %d bytes, two paths: first done after %v, last after %v", n, size, first.Sub(start), last.Sub(start))
+	}
+}
+
+// printDeciles prints, for each tenth of the connections in the order
+// they were dialled (and first wrote), their mean completion time,
+// retransmitted segments and retransmission timeouts: where an unfair
+// share comes from.
+func printDeciles(flows []fairFlow, start time.Time) {
+	fmt.Fprintf(os.Stderr, "%-11s %14s %10s %9s\n", "connections", "completion ms", "retrans", "timeouts")
+	tenth := max(1, len(flows)/10)
+	for lo := 0; lo < len(flows); lo += tenth {
+		hi := min(lo+tenth, len(flows))
+		var done time.Duration
+		var retr, rtos uint64
+		for _, f := range flows[lo:hi] {
+			done += f.done.Sub(start)
+			ci := f.c.Info()
+			for _, sf := range append(ci.Subflows, ci.ClosedSubflows...) {
+				retr += sf.Retransmits
+				rtos += sf.TCP.RTOs
+			}
+		}
+		k := float64(hi - lo)
+		fmt.Fprintf(os.Stderr, "%4d-%-6d %14.0f %10.1f %9.2f\n", lo, hi-1, float64(done.Milliseconds())/k, float64(retr)/k, float64(rtos)/k)
 	}
 }

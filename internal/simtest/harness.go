@@ -23,6 +23,12 @@ type Path struct {
 	Rate  int64 // bit/s
 	Delay time.Duration
 	Loss  float64
+	// LossDownOnly applies Loss only towards the client (the data of a
+	// download), as on a path whose losses are on its downlink.
+	LossDownOnly bool
+	// Jitter adds a delay drawn uniformly in [0, Jitter] to each packet,
+	// both ways.
+	Jitter time.Duration
 	// Queue is the drop-tail queue in bytes (default: one bandwidth-delay
 	// product, at least 64 KiB).
 	Queue int
@@ -36,6 +42,7 @@ type Net struct {
 	Router         *netsim.Router
 	CS, SS         *core.Stack
 	ClientIfs      []*netsim.Interface
+	ClientAddrs    []netip.Addr // one per path, in order
 	PathLinks      []*netsim.Link
 	ServerLink     *netsim.Link
 	ServerAddr     netip.Addr
@@ -100,7 +107,12 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 		if q == 0 {
 			q = max(64<<10, int(float64(p.Rate)/8*2*p.Delay.Seconds()))
 		}
-		l, err := s.Connect(ci, ri, netsim.PipeConfig{Rate: p.Rate, Delay: p.Delay, Loss: p.Loss, QueueBytes: q})
+		down := netsim.PipeConfig{Rate: p.Rate, Delay: p.Delay, Loss: p.Loss, QueueBytes: q, Jitter: p.Jitter}
+		up := down
+		if p.LossDownOnly {
+			up.Loss = 0
+		}
+		l, err := s.ConnectAsym(ci, ri, up, down)
 		if err != nil {
 			return nil, err
 		}
@@ -108,47 +120,15 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 			return nil, err
 		}
 		n.ClientIfs = append(n.ClientIfs, ci)
+		n.ClientAddrs = append(n.ClientAddrs, cp.Addr())
 		n.PathLinks = append(n.PathLinks, l)
 	}
-	nsa := max(1, o.ServerAddrs)
-	for i := range nsa {
-		sp, rp := prefixes(o.IPv6, 9, i)
-		si, err := n.Server.AddInterface(fmt.Sprintf("eth%d", i), sp)
-		if err != nil {
+	for i := range max(1, o.ServerAddrs) {
+		if _, err := n.addServerLink(i, o.IPv6); err != nil {
 			return nil, err
 		}
-		ri, err := n.Router.AddInterface(fmt.Sprintf("s%d", i), rp)
-		if err != nil {
-			return nil, err
-		}
-		l, err := s.Connect(si, ri, netsim.PipeConfig{Rate: 10e9, Delay: 100 * time.Microsecond})
-		if err != nil {
-			return nil, err
-		}
-		if err := n.Router.AddRoute(sp.Masked(), ri); err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			n.ServerLink = l
-			n.ServerAddr = sp.Addr()
-		}
-		n.ServerIfs = append(n.ServerIfs, si)
 	}
-
-	ccfg := core.Config{Rand: n.Client.Rand()}
-	ccfg.TCP.SkipChecksumVerify = true
-	if o.Client != nil {
-		o.Client(&ccfg)
-	}
-	scfg := core.Config{Rand: n.Server.Rand()}
-	scfg.TCP.SkipChecksumVerify = true
-	if o.Server != nil {
-		o.Server(&scfg)
-	}
-	if n.CS, err = core.NewStack(ccfg); err != nil {
-		return nil, err
-	}
-	if n.SS, err = core.NewStack(scfg); err != nil {
+	if n.CS, n.SS, err = NewStacks(n.Client, n.Server, o); err != nil {
 		return nil, err
 	}
 	for _, ci := range n.ClientIfs {
@@ -160,6 +140,66 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 	n.Client.SetStack(n.CS)
 	n.Server.SetStack(n.SS)
 	return n, nil
+}
+
+// addServerLink gives the server address i (10.9.i.2) on its own fast
+// link to the router.
+func (n *Net) addServerLink(i int, v6 bool) (netip.Addr, error) {
+	sp, rp := prefixes(v6, 9, i)
+	si, err := n.Server.AddInterface(fmt.Sprintf("eth%d", i), sp)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	ri, err := n.Router.AddInterface(fmt.Sprintf("s%d", i), rp)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	l, err := n.Sim.Connect(si, ri, netsim.PipeConfig{Rate: 10e9, Delay: 100 * time.Microsecond})
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if err := n.Router.AddRoute(sp.Masked(), ri); err != nil {
+		return netip.Addr{}, err
+	}
+	if i == 0 {
+		n.ServerLink = l
+		n.ServerAddr = sp.Addr()
+	}
+	n.ServerIfs = append(n.ServerIfs, si)
+	return sp.Addr(), nil
+}
+
+// AddServerAddr gives the running server one more IPv4 address, 10.9.i.2,
+// on its own fast link to the router, and returns it.
+func (n *Net) AddServerAddr(i int) (netip.Addr, error) {
+	a, err := n.addServerLink(i, false)
+	if err == nil {
+		n.SS.AddAddress(a)
+	}
+	return a, err
+}
+
+// NewStacks returns the client's and the server's stacks with the
+// harness's configuration (each host's random stream, checksums not
+// verified: the simulator does not corrupt unless asked) as o adjusts it.
+func NewStacks(client, server *netsim.Host, o Options) (cs, ss *core.Stack, err error) {
+	ccfg := core.Config{Rand: client.Rand()}
+	ccfg.TCP.SkipChecksumVerify = true
+	if o.Client != nil {
+		o.Client(&ccfg)
+	}
+	scfg := core.Config{Rand: server.Rand()}
+	scfg.TCP.SkipChecksumVerify = true
+	if o.Server != nil {
+		o.Server(&scfg)
+	}
+	if cs, err = core.NewStack(ccfg); err != nil {
+		return nil, nil, err
+	}
+	if ss, err = core.NewStack(scfg); err != nil {
+		return nil, nil, err
+	}
+	return cs, ss, nil
 }
 
 // patternLen is the period of the pseudo-random block: a prime, so no

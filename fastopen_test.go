@@ -1,0 +1,77 @@
+package mptcp_test
+
+import (
+	"context"
+	"io"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mptcp-go/mptcp"
+)
+
+// TestFastOpen: with Dialer.FastOpen and ListenConfig.FastOpen, the first
+// connection fetches a cookie; the next one's Dial returns at once and the
+// request written after it reaches the server's Read half a round trip
+// after the Dial, not one and a half (virtual time: a synctest bubble).
+func TestFastOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := startSim(t, "aggregate")
+		addr := netip.AddrPortFrom(n.top.ServerAddr, 80).String()
+		lc := mptcp.ListenConfig{Stack: n.server, FastOpen: true}
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type got struct {
+			req []byte
+			at  time.Time
+		}
+		served := make(chan got, 2)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				buf := make([]byte, 100)
+				k, _ := io.ReadFull(c, buf[:5])
+				served <- got{append([]byte(nil), buf[:k]...), time.Now()}
+				c.Write([]byte("world"))
+				c.Close()
+			}
+		}()
+		d := mptcp.Dialer{Stack: n.client, FastOpen: true}
+		exchange := func() (dialed, reqAt time.Time, rtt time.Duration) {
+			start := time.Now()
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dialed = time.Now()
+			if _, err := c.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			g := <-served
+			if string(g.req) != "hello" {
+				t.Fatalf("server read %q", g.req)
+			}
+			resp, err := io.ReadAll(c)
+			if err != nil || string(resp) != "world" {
+				t.Fatalf("client read %q, %v", resp, err)
+			}
+			c.Close()
+			return dialed.Add(-dialed.Sub(start)), g.at, c.(*mptcp.Conn).Info().Subflows[0].SRTT
+		}
+		start1, req1, rtt := exchange()
+		start2, req2, _ := exchange()
+		first, second := req1.Sub(start1), req2.Sub(start2)
+		t.Logf("request at the server %v after Dial without a cookie, %v with one (RTT %v)", first, second, rtt)
+		if second >= first || first-second < rtt/2 {
+			t.Fatalf("Fast Open saved %v of a %v round trip", first-second, rtt)
+		}
+		ln.Close()
+		n.stop()
+	})
+}
