@@ -508,7 +508,7 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 	if len(c.closedInfo) >= maxClosedInfo {
 		c.closedInfo = slices.Delete(c.closedInfo, 0, 1)
 	}
-	sf.refresh() // the engine's last state, not the one cached at the handshake
+	sf.refreshAll() // the engine's last state, not the one cached at the handshake
 	snap := sf.snapshot()
 	snap.Established = false
 	c.closedInfo = append(c.closedInfo, snap)
