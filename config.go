@@ -46,6 +46,11 @@ type Config struct {
 	// from a ListenConfig's listener take theirs instead (15 s unless
 	// set, as with the net package).
 	KeepAlive time.Duration
+	// NoSubflowTimeout is how long a connection that lost every subflow
+	// (its paths failed, or the peer reset them all) waits for one to
+	// come back, as RFC 8684 lets a connection outlive its subflows
+	// ("break before make"), before it fails. Zero: 60 s.
+	NoSubflowTimeout time.Duration
 
 	// Events, if set, receives the stack's events (the kernel's MPTCP
 	// netlink events and scheduling decisions) on the goroutine driving
@@ -80,6 +85,7 @@ func (c *Config) coreConfig() core.Config {
 		SendBufferMax:     c.SendBufferMax,
 		ReceiveBuffer:     c.ReceiveBuffer,
 		ReceiveBufferMax:  c.ReceiveBufferMax,
+		NoSubflowTimeout:  c.NoSubflowTimeout,
 		Events:            c.Events,
 	}
 	if c.Limits != nil {

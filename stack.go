@@ -11,6 +11,7 @@ import (
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/link"
+	"github.com/mptcp-go/mptcp/tcp"
 )
 
 // ErrNoDriver is returned by Dial and Listen on a Stack that no driver
@@ -109,6 +110,17 @@ func (s *Stack) MIB() core.MIBSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.core.MIB()
+}
+
+// TCPStats returns the counters of the stack's TCP engine, all subflows
+// together, named as Linux's Tcp and TcpExt counters: SYN cookies,
+// challenge ACKs, malformed and misrouted segments, PAWS, resets. Where
+// MIB shows what the MPTCP layer made of the packets, TCPStats shows
+// what TCP dropped or answered before them.
+func (s *Stack) TCPStats() tcp.StackStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.core.TCP().Stats()
 }
 
 // Conns returns a snapshot of every connection the stack holds (accepted

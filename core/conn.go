@@ -427,16 +427,24 @@ func (c *Conn) Abort() {
 		return
 	}
 	c.appClosed = true
-	if !c.fallen && c.remoteKnown {
-		c.fastcloseKey = c.remoteKey
-		for _, sf := range c.subflows {
-			sf.fastclose = true
-		}
-	}
+	c.markFastclose()
 	for _, sf := range slices.Clone(c.subflows) {
 		sf.abort()
 	}
 	c.close(ErrConnectionAborted)
+}
+
+// markFastclose puts MP_FASTCLOSE with the peer's key on the RSTs the
+// subflows send next (RFC 8684 section 3.5), unless the connection fell
+// back or never learnt the key.
+func (c *Conn) markFastclose() {
+	if c.fallen || !c.remoteKnown {
+		return
+	}
+	c.fastcloseKey = c.remoteKey
+	for _, sf := range c.subflows {
+		sf.fastclose = true
+	}
 }
 
 // close ends the connection with err (nil: orderly).
@@ -515,7 +523,7 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 	if len(c.closedInfo) >= maxClosedInfo {
 		c.closedInfo = slices.Delete(c.closedInfo, 0, 1)
 	}
-	sf.refresh() // the engine's last state, not the one cached at the handshake
+	sf.refreshAll() // the engine's last state, not the one cached at the handshake
 	snap := sf.snapshot()
 	snap.Established = false
 	c.closedInfo = append(c.closedInfo, snap)

@@ -322,9 +322,8 @@ func (c *Conn) dataAcksStripped() bool {
 		return false
 	}
 	// MP_FASTCLOSE, so the peer ends too (RFC 8684 section 3.5).
-	c.fastcloseKey = c.remoteKey
+	c.markFastclose()
 	for _, sf := range slices.Clone(c.subflows) {
-		sf.fastclose = true
 		sf.reset(wire.MPTCPRstReasonMiddleboxInterferes)
 	}
 	c.close(ErrTimeout)

@@ -146,8 +146,18 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 // a segment short of ten.
 const dataDSSLen = 28
 
-// refresh caches the engine's estimates for the scheduler.
+// refresh caches the engine's estimates for the scheduler: the figures
+// that move with every segment (tcp.Conn.Live), on every poll and send.
+// The counters in sf.info are refreshed only by refreshAll.
 func (sf *subflow) refresh() {
+	if sf.tc != nil {
+		sf.tc.Live(&sf.info)
+	}
+}
+
+// refreshAll caches the engine's whole state, counters included, for
+// ConnInfo.
+func (sf *subflow) refreshAll() {
 	if sf.tc != nil {
 		sf.info = sf.tc.Info()
 	}
@@ -635,23 +645,32 @@ func (sf *subflow) Notify(tc *tcp.Conn, now time.Time, ev tcp.Event) {
 			err = &SubflowResetError{Reason: sf.peerRst.Reason, Transient: sf.peerRst.Flags&wire.MPTCPRstTransient != 0, Err: err}
 		}
 		if c.fastcloseRcvd {
-			c.fastcloseRcvd = false
-			for _, o := range c.subflows {
-				if o != sf {
-					o.abort()
-				}
-			}
-			c.close(ErrConnectionReset)
+			c.fastcloseClosed(sf)
 		}
 		c.removeSubflow(sf, err)
 	}
 	if c.fastcloseRcvd && c.state != StateClosed {
-		c.fastcloseRcvd = false
-		for _, o := range c.subflows {
+		c.fastcloseClosed(nil)
+	}
+}
+
+// fastcloseClosed ends the connection after a valid MP_FASTCLOSE: every
+// subflow but done (already closed by it) is reset. The RSTs carry
+// MP_FASTCLOSE with the peer's key: RFC 8684 section 3.5 asks only for
+// RSTs, but a peer that did not send the MP_FASTCLOSE (an attacker who
+// learnt our key on the path did) otherwise sees its subflows reset one by
+// one and keeps the connection waiting for a new one: Linux for ever,
+// this stack until NoSubflowTimeout. Both end the connection on a RST
+// carrying MP_FASTCLOSE with their key.
+func (c *Conn) fastcloseClosed(done *subflow) {
+	c.fastcloseRcvd = false
+	c.markFastclose()
+	for _, o := range c.subflows {
+		if o != done {
 			o.abort()
 		}
-		c.close(ErrConnectionReset)
 	}
+	c.close(ErrConnectionReset)
 }
 
 // SubflowResetError is the error a path manager sees for a subflow the

@@ -66,6 +66,10 @@ type Config struct {
 	// NoWait returns from Build without checking that every path carries
 	// IPv4 and IPv6 (Wire never waits).
 	NoWait bool
+	// Name, if set, goes into every namespace's name before its role
+	// ("mlab4242-3vtort-c"), so that whoever lists the namespaces sees
+	// which tool made them.
+	Name string
 }
 
 // MaxPaths bounds Config.Paths: the address plan numbers paths in one
@@ -163,20 +167,20 @@ func Build(cfg Config) (tp *Topology, err error) {
 			tp = nil
 		}
 	}()
-	if tp.Client, err = tp.newNetns("c"); err != nil {
+	if tp.Client, err = tp.newNetns(cfg.Name + "c"); err != nil {
 		return
 	}
-	if tp.Server, err = tp.newNetns("s"); err != nil {
+	if tp.Server, err = tp.newNetns(cfg.Name + "s"); err != nil {
 		return
 	}
 	switch cfg.Middle {
 	case Router:
-		if tp.Middle, err = tp.newNetns("r"); err != nil {
+		if tp.Middle, err = tp.newNetns(cfg.Name + "r"); err != nil {
 			return
 		}
 		err = tp.Middle.Sysctl("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
 	case Wire:
-		if tp.Middle, err = tp.newNetns("w"); err != nil {
+		if tp.Middle, err = tp.newNetns(cfg.Name + "w"); err != nil {
 			return
 		}
 		// Nothing of the middle's own may go on the wire: no IPv6

@@ -17,6 +17,12 @@ type Record struct {
 	Seed    uint64  `json:"seed"`
 	Outcome Outcome `json:"outcome"`
 	Detail  string  `json:"detail,omitempty"`
+	// RSS is the peak resident set of the live case's server process
+	// (our stack) in the round, in bytes.
+	RSS uint64 `json:"server_rss_bytes,omitempty"`
+	// Counters are what the live case's servers counted in the round
+	// (Attack.Counters) and what the attacker sent.
+	Counters map[string]uint64 `json:"counters,omitempty"`
 }
 
 // Result sums up one case over its seeds.
@@ -30,9 +36,14 @@ type Result struct {
 	Stuck     int    `json:"stuck"`
 	// PeakRSS is the largest resident set of the worker processes that
 	// ran the case, in bytes (0 when unknown: in-process runs, or a
-	// system that does not report it).
-	PeakRSS  uint64   `json:"peak_rss_bytes"`
-	Failures []Record `json:"failures,omitempty"` // runs that were not a pass
+	// system that does not report it); for a live case, of the server
+	// processes of our stack.
+	PeakRSS uint64 `json:"peak_rss_bytes"`
+	// Attacker and Counters, for a live case: what the attacker knew,
+	// and the sums over the rounds of what the servers counted.
+	Attacker string            `json:"attacker,omitempty"`
+	Counters map[string]uint64 `json:"counters,omitempty"`
+	Failures []Record          `json:"failures,omitempty"` // runs that were not a pass
 }
 
 // OK reports whether the case passed: nothing corrupted or stuck, and
@@ -41,14 +52,26 @@ func (r *Result) OK() bool {
 	return r.Corrupted == 0 && r.Stuck == 0 && (r.MayEnd || r.Ended == 0) && r.Completed+r.Ended == r.Seeds
 }
 
-// Select returns the cases whose name matches pattern (all for "").
-func Select(pattern string) ([]Case, error) {
+// Select returns the simulator cases whose name matches pattern (all for
+// "").
+func Select(pattern string) ([]Case, error) { return selectFrom(Cases(), pattern) }
+
+// SelectLive returns the live cases whose name matches pattern (all for
+// ""); it fails where they cannot run (see LiveAvailable).
+func SelectLive(pattern string) ([]Case, error) {
+	if err := LiveAvailable(); err != nil {
+		return nil, err
+	}
+	return selectFrom(LiveCases(), pattern)
+}
+
+func selectFrom(cases []Case, pattern string) ([]Case, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, fmt.Errorf("torture: case pattern: %w", err)
 	}
 	var out []Case
-	for _, c := range Cases() {
+	for _, c := range cases {
 		if re.MatchString(c.Name) {
 			out = append(out, c)
 		}
@@ -60,10 +83,11 @@ func Select(pattern string) ([]Case, error) {
 }
 
 // Worker runs the seeds of the named case in this process and writes one
-// JSON Record per line to w.
-func Worker(w io.Writer, name string, seeds []uint64) error {
+// JSON Record per line to w; server starts the server processes of a
+// live case.
+func Worker(w io.Writer, name string, seeds []uint64, server ServerLauncher) error {
 	var c *Case
-	for _, k := range Cases() {
+	for _, k := range append(Cases(), LiveCases()...) {
 		if k.Name == name {
 			c = &k
 			break
@@ -73,9 +97,18 @@ func Worker(w io.Writer, name string, seeds []uint64) error {
 		return fmt.Errorf("torture: no case %q", name)
 	}
 	enc := json.NewEncoder(w)
+	return runSeeds(c, seeds, server, func(r Record) error { return enc.Encode(r) })
+}
+
+// runSeeds runs case c over seeds in this process and hands each run's
+// record to emit.
+func runSeeds(c *Case, seeds []uint64, server ServerLauncher, emit func(Record) error) error {
+	if c.Live != nil {
+		return runLive(c, seeds, server, emit)
+	}
 	for _, s := range seeds {
 		o, d := Run(c, s)
-		if err := enc.Encode(Record{Case: name, Seed: s, Outcome: o, Detail: d}); err != nil {
+		if err := emit(Record{Case: c.Name, Seed: s, Outcome: o, Detail: d}); err != nil {
 			return err
 		}
 	}
@@ -95,6 +128,9 @@ type Campaign struct {
 	Command func(name string, seeds []uint64) *exec.Cmd
 	// Progress, if set, is called after each worker finishes.
 	Progress func(done, total int)
+	// Server starts the server processes of live cases run in this
+	// process (Command nil).
+	Server ServerLauncher
 }
 
 type job struct {
@@ -113,6 +149,9 @@ func (k *Campaign) Run() ([]Result, error) {
 	for i := range k.Cases {
 		c := &k.Cases[i]
 		res[c.Name] = &Result{Case: c.Name, MayEnd: c.MayEnd, Seeds: k.Seeds}
+		if c.Live != nil {
+			res[c.Name].Attacker = c.Live.Knowledge
+		}
 		for s := 0; s < k.Seeds; s += chunk {
 			var seeds []uint64
 			for j := s; j < min(s+chunk, k.Seeds); j++ {
@@ -131,8 +170,17 @@ func (k *Campaign) Run() ([]Result, error) {
 			firstErr = err
 		}
 		r := res[c.Name]
-		r.PeakRSS = max(r.PeakRSS, rss)
+		if c.Live == nil {
+			r.PeakRSS = max(r.PeakRSS, rss)
+		}
 		for _, rec := range recs {
+			r.PeakRSS = max(r.PeakRSS, rec.RSS)
+			for k, v := range rec.Counters {
+				if r.Counters == nil {
+					r.Counters = make(map[string]uint64)
+				}
+				r.Counters[k] += v
+			}
 			switch rec.Outcome {
 			case Completed:
 				r.Completed++
@@ -182,11 +230,11 @@ func (k *Campaign) Run() ([]Result, error) {
 func (k *Campaign) runJob(j job) ([]Record, uint64, error) {
 	if k.Command == nil {
 		var recs []Record
-		for _, s := range j.seeds {
-			o, d := Run(j.c, s)
-			recs = append(recs, Record{Case: j.c.Name, Seed: s, Outcome: o, Detail: d})
-		}
-		return recs, 0, nil
+		err := runSeeds(j.c, j.seeds, k.Server, func(r Record) error {
+			recs = append(recs, r)
+			return nil
+		})
+		return recs, 0, err
 	}
 	cmd := k.Command(j.c.Name, j.seeds)
 	out, err := cmd.StdoutPipe()

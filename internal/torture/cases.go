@@ -26,6 +26,9 @@ type Case struct {
 	// During, if set, runs once at DuringAt after the transfer started.
 	During   func(n *simtest.Net)
 	DuringAt time.Duration
+	// Live, if set, makes this a live case (LiveCases): the fields above
+	// are unused.
+	Live *Attack
 }
 
 // paths returns the access paths of a case: unequal rates and delays.
@@ -142,6 +145,7 @@ func Cases() []Case {
 		forgedOOODSS(),
 		forgedShrunkOffset(1),
 		forgedShrunkOffset(2),
+		forgedFastclose(),
 		{Name: "path-down/2", Paths: 2, DuringAt: 300 * time.Millisecond, During: func(n *simtest.Net) {
 			n.PathLinks[0].SetUp(false)
 		}},

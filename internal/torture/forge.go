@@ -134,3 +134,36 @@ func forgedShrunkOffset(paths int) Case {
 	return Case{Name: fmt.Sprintf("forged-doff-csum/%d", paths), Paths: paths, Options: simtest.Options{Client: csumClient},
 		Install: tap.install, DuringAt: 100 * time.Millisecond, During: func(*simtest.Net) { tap.armed = true }}
 }
+
+// forgedFastclose sends, right behind a data segment of the server, an ACK
+// carrying MP_FASTCLOSE with the client's key, which went in clear in the
+// MP_CAPABLE third ACK on the attacker's path. RFC 8684 section 3.5 lets
+// the client end the connection; the server, which asked for nothing,
+// must learn it from the client's RSTs rather than wait for a subflow
+// that never comes.
+func forgedFastclose() Case {
+	tap := &subflowTap{}
+	var clientKey uint64
+	tap.forge = func(src, dst netip.Addr, t wire.TCP, o *wire.TCPOptions, emit func([]byte)) {
+		var b wire.OptionBuilder
+		b.AddTimestamps(o.TSVal, o.TSEcr)
+		_ = b.AddMPFastclose(&wire.MPFastclose{ReceiverKey: clientKey})
+		f := wire.TCPFields{SrcPort: t.SrcPort(), DstPort: t.DstPort(), Seq: t.Seq() + uint32(len(t.Payload())),
+			Ack: t.Ack(), Flags: wire.FlagACK, Window: t.Window()}
+		emit(wire.AppendTCPPacket(nil, src, dst, &f, b.Bytes(), nil))
+	}
+	learnKey := netsim.ProcessorFunc(func(_ time.Time, pkt []byte, emit func([]byte)) {
+		var o wire.TCPOptions
+		if _, _, t, err := wire.ParseTCPPacket(pkt); err == nil && wire.ParseTCPOptions(t.Options(), t.Flags(), &o) == nil &&
+			o.MPTCP.Has(wire.SubtypeMPCapable) && o.MPTCP.Capable.ReceiverKey != 0 {
+			clientKey = o.MPTCP.Capable.SenderKey
+		}
+		emit(pkt)
+	})
+	return Case{Name: "forged-fastclose/2", Paths: 2, MayEnd: true, DuringAt: 100 * time.Millisecond,
+		Install: func(n *simtest.Net) {
+			tap.install(n)
+			n.PathLinks[0].AB().AddProcessor(learnKey)
+		},
+		During: func(*simtest.Net) { tap.armed = true }}
+}

@@ -3,6 +3,7 @@ package torture
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/internal/simtest"
@@ -71,5 +72,42 @@ func TestForgedInWindow(t *testing.T) {
 		if tc.counted(n) == 0 {
 			t.Errorf("%s: the forged segments were not counted (MIB %v)", tc.name, m.Map(false))
 		}
+	}
+}
+
+// A forged MP_FASTCLOSE with the client's key ends the connection at the
+// client, as RFC 8684 section 3.5 says, and the client's RSTs carry
+// MP_FASTCLOSE with the server's key, so the server, which asked for
+// nothing, ends too instead of waiting NoSubflowTimeout for a subflow
+// (found by the live case live/fastclose-valid).
+func TestForgedFastcloseEndsBothSides(t *testing.T) {
+	cs, err := Select(`^forged-fastclose/2$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cs[0]
+	n, err := simtest.NewNet(1, c.paths(), c.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Install(n)
+	p, err := n.StartTransfer(UpBytes, DownBytes, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sim.RunFor(c.DuringAt)
+	c.During(n)
+	n.Sim.RunFor(2 * time.Second)
+	if got := n.CS.MIB().Get(core.MPFastcloseRx); got == 0 {
+		t.Fatalf("the client took no MP_FASTCLOSE (MIB %v)", n.CS.MIB().Map(false))
+	}
+	if st, err := p.C.Conn.State(), p.C.Conn.Err(); st != core.StateClosed || err != core.ErrConnectionReset {
+		t.Errorf("client: state %v err %v, want closed by reset", st, err)
+	}
+	if p.S == nil {
+		t.Fatal("the server accepted no connection")
+	}
+	if st, err := p.S.Conn.State(), p.S.Conn.Err(); st != core.StateClosed || err != core.ErrConnectionReset {
+		t.Errorf("server: state %v err %v, want closed by reset within 2 s (MIB %v)", st, err, n.SS.MIB().Map(false))
 	}
 }
