@@ -91,7 +91,7 @@ func (s *Server) handle(c net.Conn) {
 		s.Stats.NotAuthorized.Add(1)
 		s.Stats.client(c.RemoteAddr()).Refused.Add(1)
 		s.Log.Info("refused", "client", c.RemoteAddr().String(), "reason", "TLS: "+err.Error())
-		reset(c)
+		closeAfterAlert(c)
 		return
 	}
 	_ = c.SetDeadline(time.Now().Add(s.timeout()))

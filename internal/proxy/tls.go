@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"time"
 )
 
 // Mutual TLS between the proxies, the alternative (or addition)
@@ -92,6 +94,23 @@ func (d *TLSDialer) DialContext(ctx context.Context, network, address string) (n
 		return nil, err
 	}
 	return tls.Client(c, d.Config), nil
+}
+
+// closeAfterAlert ends a connection whose TLS handshake the server
+// refused with a FIN, not a reset, and waits a little for the client's
+// end: a reset could reach the client before it reads the alert, which
+// says why.
+func closeAfterAlert(c net.Conn) {
+	nc := c
+	if tc, ok := c.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if cw, ok := nc.(closeWriter); ok {
+		_ = cw.CloseWrite()
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, nc)
+	}
+	_ = nc.Close()
 }
 
 // tlsHandshake completes the server side of a TLS connection, within the
