@@ -28,40 +28,38 @@ type routeTable struct {
 // routeList is one address family's routes and their index.
 type routeList struct {
 	routes []Route
-	stale  bool             // routes changed since the index was built
-	at     map[routeKey]int // position in routes of each prefix
-	bits   []int            // the prefix lengths present, longest first
+	stale  bool // routes changed since the index was built
+	// at4 and at6 give the position in routes of each prefix: an IPv4
+	// prefix (the common case) keyed by its length and address in one
+	// integer, which hashes faster than a netip.Prefix.
+	at4  map[uint64]int
+	at6  map[netip.Prefix]int
+	bits []int // the prefix lengths present, longest first
 }
 
-// routeKey is a prefix as a map key: an IPv4 prefix (the common case)
-// as its length and address in one integer, which hashes faster than a
-// netip.Prefix; an IPv6 one as the prefix itself.
-type routeKey struct {
-	v4 uint64
-	v6 netip.Prefix
-}
-
-func keyOf(p netip.Prefix) routeKey {
-	if a := p.Addr(); a.Is4() {
-		b := a.As4()
-		return routeKey{v4: uint64(p.Bits())<<32 | uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])}
-	}
-	return routeKey{v6: p}
+// key4 is an IPv4 prefix as a map key.
+func key4(a netip.Addr, bits int) uint64 {
+	b := a.As4()
+	return uint64(bits)<<32 | uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
 }
 
 // scanRoutes is the most routes a lookup scans; longer lists use the index.
 const scanRoutes = 8
 
-// reindex rebuilds the index, if the routes changed, before a lookup.
+// reindex rebuilds the index after the routes changed.
 func (l *routeList) reindex() {
 	l.stale = false
-	l.at, l.bits = nil, l.bits[:0]
+	l.at4, l.at6, l.bits = nil, nil, l.bits[:0]
 	if len(l.routes) <= scanRoutes {
 		return
 	}
-	l.at = make(map[routeKey]int, len(l.routes))
+	l.at4, l.at6 = map[uint64]int{}, map[netip.Prefix]int{}
 	for i, r := range l.routes {
-		l.at[keyOf(r.Dst)] = i
+		if a := r.Dst.Addr(); a.Is4() {
+			l.at4[key4(a, r.Dst.Bits())] = i
+		} else {
+			l.at6[r.Dst] = i
+		}
 		if b := r.Dst.Bits(); len(l.bits) == 0 || l.bits[len(l.bits)-1] != b {
 			l.bits = append(l.bits, b)
 		}
@@ -73,7 +71,7 @@ func (l *routeList) find(a netip.Addr) *Route {
 	if l.stale {
 		l.reindex()
 	}
-	if l.at == nil {
+	if l.at4 == nil {
 		for i := range l.routes {
 			if l.routes[i].Dst.Contains(a) {
 				return &l.routes[i]
@@ -86,7 +84,14 @@ func (l *routeList) find(a netip.Addr) *Route {
 		if err != nil {
 			continue
 		}
-		if i, ok := l.at[keyOf(p)]; ok {
+		var i int
+		var ok bool
+		if a.Is4() {
+			i, ok = l.at4[key4(p.Addr(), b)]
+		} else {
+			i, ok = l.at6[p]
+		}
+		if ok {
 			return &l.routes[i]
 		}
 	}

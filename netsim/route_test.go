@@ -39,7 +39,7 @@ func TestRouteIndexMatchesScan(t *testing.T) {
 			}
 		}
 	}
-	if tb.v4.at == nil {
+	if tb.v4.at4 == nil {
 		t.Fatalf("%d routes and no index: the test did not exercise it", len(tb.v4.routes))
 	}
 }
