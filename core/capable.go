@@ -64,7 +64,7 @@ func (sf *subflow) capableAckOption(seg *tcp.Segment, b *wire.OptionBuilder) boo
 	}
 	if first := uint64(0); seg.Kind == tcp.KindData {
 		// The first data, after what a Fast Open SYN delivered.
-		if first = sf.ssnBase(); seg.Offset != first {
+		if first = sf.sndSSNBase(); seg.Offset != first {
 			return false
 		}
 	} else if seg.Offset != 0 {
@@ -98,7 +98,7 @@ func (sf *subflow) capableAckOption(seg *tcp.Segment, b *wire.OptionBuilder) boo
 // ACK or first data); without it the connection falls back.
 func (sf *subflow) capableAckReceived(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions) tcp.Verdict {
 	c := sf.conn
-	if seg.Offset != sf.ssnBase() && seg.Len > 0 {
+	if seg.Offset != sf.rcvSSNBase() && seg.Len > 0 {
 		// Out of order before the keys: keep any 64-bit mapping, the
 		// data waits in the TCP receive buffer.
 		if mp.Has(wire.SubtypeDSS) && mp.DSS.HasMap && mp.DSS.DSN64 && mp.DSS.DataLen > 0 {
@@ -143,7 +143,7 @@ func (sf *subflow) capableAckReceived(now time.Time, seg *tcp.Segment, mp *wire.
 // client (its first data retransmitted) once the keys are known.
 func (sf *subflow) capableDataRepeated(now time.Time, seg *tcp.Segment, mp *wire.MPTCPOptions) tcp.Verdict {
 	if mp.Has(wire.SubtypeMPCapable) && mp.Capable.Form == wire.MPCapableData && sf.initial && !sf.active &&
-		seg.Offset == sf.ssnBase() && seg.Len > 0 {
+		seg.Offset == sf.rcvSSNBase() && seg.Len > 0 {
 		return sf.capableData(now, seg, &mp.Capable)
 	}
 	return tcp.Accept
@@ -153,7 +153,7 @@ func (sf *subflow) capableDataRepeated(now time.Time, seg *tcp.Segment, mp *wire
 // carried with MP_CAPABLE: it starts right after the client's IDSN.
 func (sf *subflow) capableData(now time.Time, seg *tcp.Segment, mc *wire.MPCapable) tcp.Verdict {
 	c := sf.conn
-	m := mapping{dsn: c.remote.idsn + 1, off: sf.ssnBase(), n: uint64(mc.DataLen), hasCsum: mc.HasChecksum, csum: mc.Checksum}
+	m := mapping{dsn: c.remote.idsn + 1, off: sf.rcvSSNBase(), n: uint64(mc.DataLen), hasCsum: mc.HasChecksum, csum: mc.Checksum}
 	c.peerDSN64 = true // the implicit mapping is a full one
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		return sf.badMapping(now, err)

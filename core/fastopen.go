@@ -18,24 +18,36 @@ package core
 // the bytes move from the subflow to the application's queue, ahead of the
 // data stream, and the connection is queued for Accept at once.
 
-// ssnBase is the SYN data of the initial subflow that the peer took (a
-// client) or we took (a server): relative subflow sequence numbers count
-// from the byte after it.
-func (sf *subflow) ssnBase() uint64 {
-	if !sf.initial || sf.tc == nil {
+// sndSSNBase is the data of our SYN on the initial subflow that the
+// server took, and rcvSSNBase that of the client's SYN we took: in that
+// direction, relative subflow sequence numbers count from the byte after
+// it. Only the client's SYN carries data, so one of them is 0.
+func (sf *subflow) sndSSNBase() uint64 {
+	if !sf.initial || !sf.active || sf.tc == nil {
 		return 0
 	}
 	return uint64(sf.tc.FastOpenSYNData())
 }
 
-// wireSSN is the relative subflow sequence number of subflow stream
-// offset off, as a DSS carries it.
-func (sf *subflow) wireSSN(off uint64) uint32 { return uint32(off + 1 - sf.ssnBase()) }
+func (sf *subflow) rcvSSNBase() uint64 {
+	if !sf.initial || sf.active || sf.tc == nil {
+		return 0
+	}
+	return uint64(sf.tc.FastOpenSYNData())
+}
+
+// wireSSN is the relative subflow sequence number of our stream offset
+// off, as a DSS we send carries it.
+func (sf *subflow) wireSSN(off uint64) uint32 { return uint32(off + 1 - sf.sndSSNBase()) }
+
+// rcvWireSSN is the relative subflow sequence number of the peer's stream
+// offset off.
+func (sf *subflow) rcvWireSSN(off uint64) uint32 { return uint32(off + 1 - sf.rcvSSNBase()) }
 
 // ssnToOffset expands the relative subflow sequence number of a DSS on a
-// segment at stream offset segOff into a stream offset.
+// segment at the peer's stream offset segOff into a stream offset.
 func (sf *subflow) ssnToOffset(segOff uint64, ssn uint32) uint64 {
-	b := sf.ssnBase()
+	b := sf.rcvSSNBase()
 	return ssnToOffset(max(segOff, b)-b, ssn) + b
 }
 

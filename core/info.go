@@ -89,7 +89,7 @@ func (c *Conn) Info() ConnInfo {
 	}
 	for _, sf := range c.subflows {
 		if !sf.closed {
-			sf.refresh()
+			sf.refreshAll()
 		}
 		ci.Subflows = append(ci.Subflows, sf.snapshot())
 	}

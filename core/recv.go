@@ -188,7 +188,7 @@ func (sf *subflow) verifyMapping(now time.Time, m *mapping, off uint64, avail in
 		return mappingWait // wait for the whole mapping
 	}
 	p1, p2 := sf.tc.Peek()
-	if !mappingChecksumOK(m, sf.wireSSN(m.off), p1, p2) {
+	if !mappingChecksumOK(m, sf.rcvWireSSN(m.off), p1, p2) {
 		c.stack.mib.Inc(DataCsumErr)
 		sf.checksumFailed(now, m)
 		return mappingWait

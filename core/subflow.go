@@ -146,8 +146,18 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 // a segment short of ten.
 const dataDSSLen = 28
 
-// refresh caches the engine's estimates for the scheduler.
+// refresh caches the engine's estimates for the scheduler: the figures
+// that move with every segment (tcp.Conn.Live), on every poll and send.
+// The counters in sf.info are refreshed only by refreshAll.
 func (sf *subflow) refresh() {
+	if sf.tc != nil {
+		sf.tc.Live(&sf.info)
+	}
+}
+
+// refreshAll caches the engine's whole state, counters included, for
+// ConnInfo.
+func (sf *subflow) refreshAll() {
 	if sf.tc != nil {
 		sf.info = sf.tc.Info()
 	}

@@ -528,7 +528,14 @@ func (h *Host) Addrs() [][]netip.Addr {
 // port is also forwarded from every uplink to that path's stack address,
 // until the listener is closed.
 func (h *Host) Listen(network, address string) (net.Listener, error) {
-	ln, err := h.Stack.Listen(network, address)
+	return h.ListenConfig(context.Background(), mptcp.ListenConfig{}, network, address)
+}
+
+// ListenConfig is Listen with lc's options (TCP Fast Open, keepalive);
+// lc.Stack is set to the host's.
+func (h *Host) ListenConfig(ctx context.Context, lc mptcp.ListenConfig, network, address string) (net.Listener, error) {
+	lc.Stack = h.Stack
+	ln, err := lc.Listen(ctx, network, address)
 	if err != nil || !h.cfg.NAT {
 		return ln, err
 	}

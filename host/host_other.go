@@ -26,6 +26,11 @@ func Start(Config) (*Host, error) { return nil, errNotLinux }
 // Listen listens on the stack.
 func (h *Host) Listen(network, address string) (net.Listener, error) { return nil, errNotLinux }
 
+// ListenConfig listens on the stack with lc's options.
+func (h *Host) ListenConfig(context.Context, mptcp.ListenConfig, string, string) (net.Listener, error) {
+	return nil, errNotLinux
+}
+
 // Addrs returns the stack's addresses on each path.
 func (h *Host) Addrs() [][]netip.Addr { return nil }
 

@@ -89,8 +89,8 @@ func (r *Router) RemoveRoute(dst netip.Prefix) bool { return r.routes.remove(dst
 
 // Routes returns the routing table, longest prefixes first, IPv4 then IPv6.
 func (r *Router) Routes() []Route {
-	out := make([]Route, 0, len(r.routes.v4)+len(r.routes.v6))
-	return append(append(out, r.routes.v4...), r.routes.v6...)
+	out := make([]Route, 0, len(r.routes.v4.routes)+len(r.routes.v6.routes))
+	return append(append(out, r.routes.v4.routes...), r.routes.v6.routes...)
 }
 
 // Lookup returns the interface a packet for dst would leave by, or nil.

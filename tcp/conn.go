@@ -444,6 +444,26 @@ func (c *Conn) Info() Stats {
 	return st
 }
 
+// Live updates, in st, the figures of Info that move with every segment
+// (State, SRTT, RTTVar, RTO, Cwnd, InFlight, SendWindow, MSS and
+// DeliveryRate) and leaves its counters as they were: a layer that reads
+// them on every poll (the MPTCP scheduler) keeps one Stats and pays for
+// neither the copy of the counters nor the figures it does not read.
+func (c *Conn) Live(st *Stats) {
+	st.State = c.state
+	st.SRTT = c.rtt.srtt
+	st.RTTVar = c.rtt.rttvar
+	st.RTO = c.rtt.currentRTO()
+	st.Cwnd = 0
+	if c.cc != nil {
+		st.Cwnd = c.cc.Window()
+	}
+	st.InFlight = c.inflight()
+	st.SendWindow = int(c.sndWnd)
+	st.MSS = c.sndMSS
+	st.DeliveryRate = c.stats.DeliveryRate
+}
+
 // Stats is an alias for Info, for symmetry with Stack.Stats.
 func (c *Conn) Stats() Stats { return c.Info() }
 

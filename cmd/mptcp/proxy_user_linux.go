@@ -47,11 +47,12 @@ func userTransport(uplinks []string, nat bool, traceDir string, log *slog.Logger
 	log.Info("user-space MPTCP stack up", "uplinks", uplinks, "addrs", fmt.Sprint(h.Addrs()), "nat", nat, "trace", traceDir)
 	tr := proxy.Transport{
 		Name: "user",
-		// The user-space stack has no TCP Fast Open yet: the Convert
-		// message follows the handshake (one more round trip for the
-		// converter's onward connection).
-		Listen: func(_ context.Context, addr string, _ bool) (net.Listener, error) { return h.Listen("tcp", addr) },
-		Dialer: func(bool) proxy.Dialer { return h.Stack },
+		// With TCP Fast Open (RFC 8684 appendix B on this stack too) the
+		// Convert message rides the SYN, and the converter takes it.
+		Listen: func(ctx context.Context, addr string, tfo bool) (net.Listener, error) {
+			return h.ListenConfig(ctx, mptcp.ListenConfig{FastOpen: tfo}, "tcp", addr)
+		},
+		Dialer: func(tfo bool) proxy.Dialer { return &mptcp.Dialer{Stack: h.Stack, FastOpen: tfo} },
 		Sockets: func() ([]observe.Socket, error) {
 			return observe.SocketsOf(h.Stack.Conns(), observe.Limits{}, rec.Schedule), nil
 		},

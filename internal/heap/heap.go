@@ -1,6 +1,7 @@
-// Package heap is the one binary min-heap of the repository: the
-// simulator's event queue, the TCP engine's connection timers and the
-// MPTCP layer's connection deadlines. It is intrusive (each element
+// Package heap is the binary min-heap of the TCP engine's connection
+// timers and the MPTCP layer's connection deadlines. (The simulator's event
+// queue, which holds thousands of timers, is a 4-ary heap with its keys
+// inline: netsim/event.go.) It is intrusive (each element
 // records its own index, so moving or removing one needs no search) and
 // generic over a small Ops value rather than built on container/heap, so
 // it makes no interface call on an element and allocates nothing beyond

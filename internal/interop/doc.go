@@ -30,6 +30,8 @@
 //	TestManyPaths    four paths, five or four subflows each carrying data; the C flag
 //	TestLossyPath    one of two paths loses 2% of its packets (nftables): recovered
 //	TestMPFail       paths change payloads under DSS checksums: RSTs with MP_FAIL, data intact
+//	TestFastOpen     TCP Fast Open with MP_CAPABLE (RFC 8684 appendix B): the request rides the SYN
+//	TestBehindDNAT   two of our servers behind iptables DNAT: C flag, own address announced, joins land right
 //
 // The TCP engine alone (package tcp) is proven against the kernel's TCP
 // by link/tun's interop tests, with more data.

@@ -50,7 +50,9 @@ func TestHelperProcess(t *testing.T) {
 		noTFO := false
 		err = RunClient(ctx, &ClientConfig{Server: args[1], Socks: args[2], Key: "test-key", Status: args[3], Transparent: args[4], TFO: &noTFO}, Kernel, log)
 	case "client-user": // the front end on this project's stack, uplinks args[4:]
-		err = runUserClient(ctx, args[1], args[2], args[3], args[4:], log)
+		err = runUserClient(ctx, args[1], args[2], args[3], args[4:], false, log)
+	case "client-user-tfo": // the same with TCP Fast Open
+		err = runUserClient(ctx, args[1], args[2], args[3], args[4:], true, log)
 	case "origin":
 		err = serveOrigin(ctx, args[1])
 	}
@@ -62,8 +64,8 @@ func TestHelperProcess(t *testing.T) {
 }
 
 // runUserClient runs the front end with its MPTCP leg on the user-space
-// stack, set up on the uplinks by package host.
-func runUserClient(ctx context.Context, conv, socks, status string, uplinks []string, log *slog.Logger) error {
+// stack, set up on the uplinks by package host, with TCP Fast Open if tfo.
+func runUserClient(ctx context.Context, conv, socks, status string, uplinks []string, tfo bool, log *slog.Logger) error {
 	var paths []host.Path
 	for _, u := range uplinks {
 		paths = append(paths, host.Path{Uplink: u})
@@ -73,8 +75,8 @@ func runUserClient(ctx context.Context, conv, socks, status string, uplinks []st
 		return err
 	}
 	defer h.Close()
-	tr := Transport{Name: "user", Dialer: func(bool) Dialer { return h.Stack }}
-	return RunClient(ctx, &ClientConfig{Server: conv, Socks: socks, Key: "test-key", Status: status}, tr, log)
+	tr := Transport{Name: "user", Dialer: func(on bool) Dialer { return &mptcp.Dialer{Stack: h.Stack, FastOpen: on} }}
+	return RunClient(ctx, &ClientConfig{Server: conv, Socks: socks, Key: "test-key", Status: status, TFO: &tfo}, tr, log)
 }
 
 // serveOrigin serves GET /bytes/N (N bytes of data) over plain TCP.
@@ -271,4 +273,59 @@ func TestUserStackClient(t *testing.T) {
 		t.Errorf("server MPTcpExtMPCapableSYNRX = %d: the user-space stack did not speak MPTCP", srv["MPTcpExtMPCapableSYNRX"])
 	}
 	t.Logf("server: MPCapableSYNRX %d, MPJoinSynRx %d", srv["MPTcpExtMPCapableSYNRX"], srv["MPTcpExtMPJoinSynRx"])
+}
+
+// TestUserStackClientTFO: the front end on this project's stack with TCP
+// Fast Open against the kernel's converter: after the first connection
+// (which fetches the cookie) the Convert message rides the SYN, beside
+// MP_CAPABLE, and the kernel takes it (TcpExtTCPFastOpenPassive).
+func TestUserStackClientTFO(t *testing.T) {
+	lab.Require(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (apt-get install curl)")
+	}
+	tp := lab.New(t, lab.Config{Paths: 1})
+	if err := tp.Server.Sysctl("net.ipv4.tcp_fastopen=3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Client.Sysctl("net.ipv4.ip_forward=1"); err != nil {
+		t.Fatal(err)
+	}
+	srvAddr := tp.Paths[0].Server.V4.String()
+	conv := net.JoinHostPort(srvAddr, "5124")
+	originAddr := net.JoinHostPort(srvAddr, "8080")
+	startHelper(t, tp.Server, "origin", originAddr)
+	startHelper(t, tp.Server, "server", conv, "127.0.0.1:5125")
+	startHelper(t, tp.Client, "client-user-tfo", conv, "127.0.0.1:1080", "127.0.0.1:1081", tp.Paths[0].ClientIf)
+	const size = 100 << 10
+	url := fmt.Sprintf("http://%s/bytes/%d", originAddr, size)
+	get := func() (string, error) {
+		return tp.Client.Exec("curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{size_download}", "--socks5", "127.0.0.1:1080", url)
+	}
+	var out string
+	var err error
+	for try := 0; try < 100; try++ { // until the helpers listen and the stack is up
+		out, err = get()
+		if err == nil || !strings.Contains(out, "onnect") && !strings.Contains(out, "reset") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || strings.TrimSpace(out) != strconv.Itoa(size) {
+		t.Fatalf("first download: %q, %v", out, err)
+	}
+	for i := 0; i < 2; i++ {
+		if out, err = get(); err != nil || strings.TrimSpace(out) != strconv.Itoa(size) {
+			t.Fatalf("download %d with a cookie: %q, %v", i+2, out, err)
+		}
+	}
+	srv, err := tp.Server.Nstat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("converter: MPCapableSYNRX %d, TCPFastOpenCookieReqd %d, TCPFastOpenPassive %d",
+		srv["MPTcpExtMPCapableSYNRX"], srv["TcpExtTCPFastOpenCookieReqd"], srv["TcpExtTCPFastOpenPassive"])
+	if srv["MPTcpExtMPCapableSYNRX"] < 3 || srv["TcpExtTCPFastOpenCookieReqd"] < 1 || srv["TcpExtTCPFastOpenPassive"] < 2 {
+		t.Errorf("the converter took no Convert message from a SYN: want MPCapableSYNRX >= 3, TCPFastOpenCookieReqd >= 1, TCPFastOpenPassive >= 2")
+	}
 }

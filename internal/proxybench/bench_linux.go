@@ -43,7 +43,10 @@ type Config struct {
 	Concurrent int           // concurrent proxied connections (default 1000; 0 skips with -1)
 	Outage     time.Duration // the DSL outage during the interactive session (default 10 s)
 	Exe        string        // the mptcp binary (default this executable)
-	Log        io.Writer
+	// Steps names the measurements to run, of bulk, latency, concurrent
+	// and outage (default all).
+	Steps []string
+	Log   io.Writer
 }
 
 func (c *Config) defaults() {
@@ -78,6 +81,9 @@ type bench struct {
 	socksTFO string // front end with TCP Fast Open
 	socksNo  string // front end without
 	socksStr string // front end in strict mode, without TFO
+	socksST  string // front end in strict mode, with TFO
+	conv     string // the converter's address
+	key      string // the pre-shared key's file
 
 	sshSkipped string // why OpenSSH is not measured, or ""
 }
@@ -113,6 +119,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		{"bulk", b.bulk}, {"latency", b.latency}, {"concurrent", b.concurrent}, {"outage", b.outage},
 	}
 	for _, s := range steps {
+		if len(cfg.Steps) > 0 && !slices.Contains(cfg.Steps, s.name) {
+			continue
+		}
 		fmt.Fprintf(cfg.Log, "proxybench: %s\n", s.name)
 		if err := s.fn(ctx, rep); err != nil {
 			return rep, fmt.Errorf("%s: %w", s.name, err)
@@ -138,6 +147,11 @@ func (b *bench) build() error {
 			return err
 		}
 	}
+	// The front end on this project's stack shares the uplinks' addresses
+	// (NAT), which forwarding needs.
+	if err := tp.Client.Sysctl("net.ipv4.ip_forward=1"); err != nil {
+		return err
+	}
 	b.srvAddr = b.net.Paths[0].Server.V4
 	if err := b.startOrigin(); err != nil {
 		return err
@@ -147,7 +161,8 @@ func (b *bench) build() error {
 		return err
 	}
 	conv := netip.AddrPortFrom(b.srvAddr, convPort).String()
-	b.socksTFO, b.socksNo, b.socksStr = "127.0.0.1:1080", "127.0.0.1:1082", "127.0.0.1:1084"
+	b.conv, b.key = conv, key
+	b.socksTFO, b.socksNo, b.socksStr, b.socksST = "127.0.0.1:1080", "127.0.0.1:1082", "127.0.0.1:1084", "127.0.0.1:1088"
 	for _, p := range []struct {
 		name string
 		ns   lab.Netns
@@ -157,6 +172,7 @@ func (b *bench) build() error {
 		{"client", tp.Client, []string{"proxy", "client", "--server", conv, "--socks", b.socksTFO, "--key-file", key}},
 		{"client-no-tfo", tp.Client, []string{"proxy", "client", "--server", conv, "--socks", b.socksNo, "--key-file", key, "--no-tfo"}},
 		{"client-strict", tp.Client, []string{"proxy", "client", "--server", conv, "--socks", b.socksStr, "--key-file", key, "--no-tfo", "--strict"}},
+		{"client-strict-tfo", tp.Client, []string{"proxy", "client", "--server", conv, "--socks", b.socksST, "--key-file", key, "--strict"}},
 	} {
 		if err := b.start(p.name, p.ns, append([]string{b.cfg.Exe}, p.args...)...); err != nil {
 			return err
@@ -204,34 +220,49 @@ func (b *bench) startOrigin() error {
 
 // waitProxies waits until a request passes through each front end.
 func (b *bench) waitProxies() error {
-	for _, s := range []string{b.socksTFO, b.socksNo, b.socksStr} {
-		var err error
-		for try := 0; try < 100; try++ {
-			var c net.Conn
-			if c, err = b.socks(s, originPort); err == nil {
-				c.Close()
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			return fmt.Errorf("proxy on %s never relayed: %w (logs in %s)", s, err, b.dir)
+	for _, s := range []string{b.socksTFO, b.socksNo, b.socksStr, b.socksST} {
+		if err := b.waitRelay(s); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (b *bench) close() {
-	for _, c := range b.procs {
-		_ = c.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = c.Process.Kill()
-			<-done
+// waitRelay waits until a request passes through the front end at socks.
+func (b *bench) waitRelay(socks string) error {
+	var err error
+	for try := 0; try < 100; try++ {
+		var c net.Conn
+		if c, err = b.socks(socks, originPort); err == nil {
+			c.Close()
+			return nil
 		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("proxy on %s never relayed: %w (logs in %s)", socks, err, b.dir)
+}
+
+// stop ends one of the bench's processes.
+func (b *bench) stop(name string) {
+	c := b.procs[name]
+	if c == nil {
+		return
+	}
+	delete(b.procs, name)
+	_ = c.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = c.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.Process.Kill()
+		<-done
+	}
+}
+
+func (b *bench) close() {
+	for name := range b.procs {
+		b.stop(name)
 	}
 	if b.origin != nil {
 		b.origin.close()
@@ -383,7 +414,10 @@ func ttfb(dial func() (net.Conn, error)) (time.Duration, error) {
 }
 
 // latency measures how long a new connection takes to its first byte:
-// direct over the DSL uplink, through the proxy with and without TFO.
+// direct over the DSL uplink, through the proxy with and without TFO, the
+// front end's MPTCP leg on the kernel's stack and then on this project's
+// (one front end at a time on the uplinks: each sets up TUN devices and
+// NAT on them).
 func (b *bench) latency(_ context.Context, rep *Report) error {
 	for _, v := range []struct {
 		name string
@@ -393,22 +427,62 @@ func (b *bench) latency(_ context.Context, rep *Report) error {
 		{"proxy, TFO", func() (net.Conn, error) { return b.socks(b.socksTFO, originPort) }},
 		{"proxy, no TFO", func() (net.Conn, error) { return b.socks(b.socksNo, originPort) }},
 		{"proxy, no TFO, --strict", func() (net.Conn, error) { return b.socks(b.socksStr, originPort) }},
+		{"proxy, TFO, --strict", func() (net.Conn, error) { return b.socks(b.socksST, originPort) }},
 	} {
-		var ds []time.Duration
-		before, _ := b.net.Topology.Server.Nstat()
-		for range b.cfg.Requests {
-			d, err := ttfb(v.dial)
-			if err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
-			}
-			ds = append(ds, d)
+		row, err := b.latencyRow(v.name, v.dial)
+		if err != nil {
+			return err
 		}
-		slices.Sort(ds)
-		after, _ := b.net.Topology.Server.Nstat()
-		rep.Latency = append(rep.Latency, LatencyRow{Name: v.name, MedianMs: ms(ds[len(ds)/2]), P99Ms: ms(ds[len(ds)*99/100]),
-			TFOAccepted: int(after["TcpExtTCPFastOpenPassive"] - before["TcpExtTCPFastOpenPassive"])})
+		rep.Latency = append(rep.Latency, row)
+	}
+	const userSocks = "127.0.0.1:1086"
+	for _, v := range []struct {
+		row  string
+		args []string
+	}{
+		{"proxy on our stack, TFO", nil},
+		{"proxy on our stack, no TFO", []string{"--no-tfo"}},
+		{"proxy on our stack, no TFO, --strict", []string{"--no-tfo", "--strict"}},
+		{"proxy on our stack, TFO, --strict", []string{"--strict"}},
+	} {
+		name, row := "client-user", v.row
+		args := []string{"proxy", "client", "--server", b.conv, "--socks", userSocks, "--key-file", b.key, "--stack", "user"}
+		for _, p := range b.net.Topology.Paths {
+			args = append(args, "--uplink", p.ClientIf)
+		}
+		args = append(args, v.args...)
+		if err := b.start(name, b.net.Topology.Client, append([]string{b.cfg.Exe}, args...)...); err != nil {
+			return err
+		}
+		err := b.waitRelay(userSocks) // also fetches the cookie
+		var r LatencyRow
+		if err == nil {
+			r, err = b.latencyRow(row, func() (net.Conn, error) { return b.socks(userSocks, originPort) })
+		}
+		b.stop(name)
+		if err != nil {
+			return err
+		}
+		rep.Latency = append(rep.Latency, r)
 	}
 	return nil
+}
+
+// latencyRow times cfg.Requests new connections made by dial.
+func (b *bench) latencyRow(name string, dial func() (net.Conn, error)) (LatencyRow, error) {
+	var ds []time.Duration
+	before, _ := b.net.Topology.Server.Nstat()
+	for range b.cfg.Requests {
+		d, err := ttfb(dial)
+		if err != nil {
+			return LatencyRow{}, fmt.Errorf("%s: %w", name, err)
+		}
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	after, _ := b.net.Topology.Server.Nstat()
+	return LatencyRow{Name: name, MedianMs: ms(ds[len(ds)/2]), P99Ms: ms(ds[len(ds)*99/100]),
+		TFOAccepted: int(after["TcpExtTCPFastOpenPassive"] - before["TcpExtTCPFastOpenPassive"])}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
