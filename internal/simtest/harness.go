@@ -255,6 +255,9 @@ type Endpoint struct {
 	// KeepOpen leaves the sending side open after Send bytes (no
 	// CloseWrite): a peer that only listens.
 	KeepOpen bool
+	// Hold stops reading (the receive window closes) until it is
+	// cleared and Pump runs.
+	Hold bool
 
 	Sent, Got  int
 	Bad        int // bytes that differed from the pattern
@@ -307,7 +310,7 @@ func (e *Endpoint) Pump() {
 		e.closedSend = true
 		_ = c.CloseWrite()
 	}
-	for !e.EOF {
+	for !e.EOF && !e.Hold {
 		n, err := c.Read(e.buf)
 		if n > 0 {
 			if len(e.want) < n {
