@@ -189,15 +189,7 @@ func (e *env) fastOpenOurServer(req, resp []byte, mp bool) (bool, error) {
 	}()
 	var kc net.Conn
 	err = e.kern.Do(func() (err error) {
-		d := net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1)
-			}); err != nil {
-				return err
-			}
-			return serr
-		}}
+		d := net.Dialer{Timeout: 10 * time.Second, Control: tcpSockopt(unix.TCP_FASTOPEN_CONNECT, 1)}
 		d.SetMultipathTCP(mp)
 		kc, err = d.Dial("tcp", netip.AddrPortFrom(e.ourAddr(1), port).String())
 		return err
@@ -249,15 +241,7 @@ func (e *env) kernelFastOpenListen(mp bool) net.Listener {
 	e.t.Helper()
 	var ln net.Listener
 	if err := e.kern.Do(func() (err error) {
-		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_FASTOPEN, 16)
-			}); err != nil {
-				return err
-			}
-			return serr
-		}}
+		lc := net.ListenConfig{Control: tcpSockopt(unix.TCP_FASTOPEN, 16)}
 		lc.SetMultipathTCP(mp)
 		ln, err = lc.Listen(context.Background(), e.network(), fmt.Sprintf(":%d", port))
 		return err
@@ -292,4 +276,16 @@ func (e *env) serveOnce(ln net.Listener, req, resp []byte) <-chan error {
 		done <- err
 	}()
 	return done
+}
+
+// tcpSockopt is a Control function setting the TCP socket option opt to v
+// (TCP_FASTOPEN_CONNECT on a dialer, TCP_FASTOPEN on a listener).
+func tcpSockopt(opt, v int) func(_, _ string, rc syscall.RawConn) error {
+	return func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, opt, v) }); err != nil {
+			return err
+		}
+		return serr
+	}
 }
