@@ -47,7 +47,7 @@ type ClientConfig struct {
 	Password    string `yaml:"password"` // and password
 	Strict      bool   `yaml:"strict"`   // answer SOCKS/HTTP only after the converter did
 	Status      string `yaml:"status"`
-	Trace       string `yaml:"trace"` // directory for a trace of each MPTCP connection (stack user)
+	Trace       string `yaml:"trace"`           // directory for a trace of each MPTCP connection (stack user)
 	TLSCert     string `yaml:"tls_cert"`        // mutual TLS: the client's certificate (PEM)
 	TLSKey      string `yaml:"tls_key"`         // its key
 	TLSCA       string `yaml:"tls_ca"`          // the CA that signs the converter's certificate

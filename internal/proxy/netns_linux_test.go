@@ -189,7 +189,10 @@ func TestKernelMPTCPWithTFO(t *testing.T) {
 		var out string
 		var err error
 		for try := 0; try < 50; try++ { // until the helpers listen
-			out, err = tp.Client.Exec(append([]string{"curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download}"}, append(args, url)...)...)
+			// At 8 MB/s a download lives half a second: time enough for
+			// the second subflow to join whatever the load (unlimited over
+			// veth, all four ended before it now and then).
+			out, err = tp.Client.Exec(append([]string{"curl", "-sS", "--max-time", "60", "--limit-rate", "8M", "-o", "/dev/null", "-w", "%{size_download}"}, append(args, url)...)...)
 			if err == nil || !strings.Contains(out, "onnect") {
 				break
 			}
