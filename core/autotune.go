@@ -47,9 +47,7 @@ func (c *Conn) autotune(now time.Time) {
 			}
 		}
 		if grew >= c.rcv.limit/4 {
-			if sf := c.bestSubflow(); sf != nil {
-				sf.sendACK()
-			}
+			c.announceWindow()
 		}
 	}
 }

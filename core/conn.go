@@ -363,11 +363,26 @@ func (c *Conn) readDone() {
 	}
 	mss := 1400
 	if after-c.lastWndAdv >= c.rcv.limit/4 || (c.lastWndAdv < 2*mss && after >= 2*mss) {
-		if sf := c.bestSubflow(); sf != nil {
+		c.announceWindow()
+	}
+}
+
+// announceWindow sends a window update on the best subflow, and on every
+// other usable one whose last window showed less than two segments: the
+// peer's TCP sender holds each subflow's window apart, and on a subflow
+// that saw its window close it would wait for a zero-window probe with
+// whatever the peer's connection gave it, holding the connection's
+// window meanwhile (Linux's mptcp_cleanup_rbuf also updates every
+// subflow). Subflows with room need no update: the window counts from
+// the DATA_ACK, which any subflow brings.
+func (c *Conn) announceWindow() {
+	best := c.bestSubflow()
+	for _, sf := range c.subflows {
+		if sf.usable() && (sf == best || sf.tc.AdvertisedWindow() < 2*sf.tc.PayloadMSS()) {
 			sf.sendACK()
-			c.markDirty()
 		}
 	}
+	c.markDirty()
 }
 
 // CloseWrite half-closes: a DATA_FIN follows the data already written

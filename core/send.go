@@ -2,6 +2,7 @@ package core
 
 import (
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/mptcp-go/mptcp/wire"
@@ -229,11 +230,16 @@ func (c *Conn) dataFinTimer(now time.Time) {
 
 // dataRTO is the connection-level retransmission timeout: a little more
 // than the largest subflow RTO, so that subflows recover their own losses
-// first.
+// first. Stale subflows do not count while another is not: their RTO
+// doubles at each expiry, and the timeout that followed it ran ahead of
+// the time since the DATA_ACK last moved for ever, so data a subflow
+// acknowledged and the peer then discarded (a forged mapping won over
+// it) was never sent again.
 func (c *Conn) dataRTO() time.Duration {
+	live := slices.ContainsFunc(c.subflows, func(sf *subflow) bool { return !sf.stale })
 	d := 200 * time.Millisecond
 	for _, sf := range c.subflows {
-		if sf.info.RTO > d {
+		if sf.info.RTO > d && (!live || !sf.stale) {
 			d = sf.info.RTO
 		}
 	}

@@ -157,6 +157,10 @@ func (c *Conn) WindowBound(w int) int {
 	return min(max(w, int(c.heldWindow()))+g-1, 65535<<c.rcvShift)
 }
 
+// AdvertisedWindow is the window the connection last showed the peer,
+// what remains of it beyond RCV.NXT.
+func (c *Conn) AdvertisedWindow() int { return int(min(c.heldWindow(), 1<<30)) }
+
 // heldWindow is how far beyond RCV.NXT the right edge advertised so far
 // reaches: the least window the next segment shows.
 func (c *Conn) heldWindow() uint64 {

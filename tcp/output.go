@@ -52,6 +52,10 @@ func (c *Conn) sendData() {
 	}
 	if sent {
 		c.armTimers(false)
+	} else if c.state.synchronized() {
+		// Data written while the window is closed and nothing is in
+		// flight: no ACK will come to arm the persist timer.
+		c.armPersist()
 	}
 }
 

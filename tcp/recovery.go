@@ -228,11 +228,7 @@ func (c *Conn) armTimers(restartRTO bool) {
 	}
 	if c.sndUna >= c.sndNxt {
 		c.rtoAt, c.tlpAt, c.reoAt = 0, 0, 0
-		if c.Unsent() > 0 && c.sndWnd == 0 {
-			if c.persistAt == 0 {
-				c.persistAt = now + c.persistInterval()
-			}
-		} else {
+		if !c.armPersist() {
 			c.persistAt, c.persistBackoff = 0, 0
 		}
 		return
@@ -249,6 +245,20 @@ func (c *Conn) armTimers(restartRTO bool) {
 	if c.reoAt == 0 && c.tlpEligible() {
 		c.tlpAt = min(now+c.pto(), c.rtoAt)
 	}
+}
+
+// armPersist sets the persist timer, unless it runs, when data waits for
+// a closed window with nothing in flight: nothing else would tell the
+// sender that the window opened if the peer's update were lost. It
+// reports whether the connection is in that state.
+func (c *Conn) armPersist() bool {
+	if c.sndUna < c.sndNxt || c.sndWnd != 0 || c.Unsent() == 0 {
+		return false
+	}
+	if c.persistAt == 0 {
+		c.persistAt = c.stack.now + c.persistInterval()
+	}
+	return true
 }
 
 // tlpEligible reports whether a tail loss probe may be scheduled (RFC

@@ -144,3 +144,43 @@ func TestReceiveBufferAutoTuning(t *testing.T) {
 	}
 	t.Logf("receive buffer %d, client %+v", st.ReceiveBuffer, c.Info())
 }
+
+// TestPersistArmedByWrite checks that data written while the peer's
+// window is closed and nothing is in flight arms the persist timer: the
+// window closed exactly when the sender ran out of data, so no probe was
+// due then, and the peer's window update was lost. Without the timer the
+// sender waited for ever (an MPTCP subflow did, given data by the
+// connection while its window showed zero).
+func TestPersistArmedByWrite(t *testing.T) {
+	n := newTestNet(t, 5*time.Millisecond)
+	small := func(c *Config) { c.ReceiveBuffer = 16 << 10; c.DisableAutoTune = true }
+	a, b := n.pair(nil, small)
+	c, sc := n.connect(a, b, 80, nil)
+	// Exactly what the window takes (the server does not read yet): as
+	// much as it shows, until it shows nothing.
+	ca := newApp(c, 8, 0)
+	n.pumps = append(n.pumps, ca.pump)
+	for i := 0; i < 5 && c.sndWnd > 0; i++ {
+		ca.total += int(c.sndWnd)
+		n.Advance(time.Second)
+	}
+	if c.sndWnd != 0 || c.Unsent() != 0 || c.sndUna != c.sndNxt || c.persistAt != 0 {
+		t.Fatalf("window %d, unsent %d, in flight %d, persist at %v: want a closed window and nothing to send",
+			c.sndWnd, c.Unsent(), c.sndNxt-c.sndUna, c.persistAt)
+	}
+	// The server reads everything; its window update is lost.
+	n.drop = func(p []byte) bool { _, _, _, fromA := dataSeg(p); return !fromA }
+	sa := newApp(sc, 8^0xff, 0)
+	n.pumps = append(n.pumps, sa.pump)
+	n.Advance(100 * time.Millisecond)
+	n.drop = nil
+	// More to send: only a probe can learn that the window opened.
+	ca.total = 100000
+	if !n.runUntil(30*time.Second, func() bool { return sa.got == ca.total }) {
+		t.Fatalf("got %d of %d; zero-window probes %d", sa.got, ca.total, c.Info().ZeroWindowProbe)
+	}
+	if c.Info().ZeroWindowProbe == 0 {
+		t.Fatal("the transfer resumed without a probe: the window update was not lost")
+	}
+	checkApps(t, ca, sa)
+}

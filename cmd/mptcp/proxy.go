@@ -137,6 +137,9 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 	fs.Var(&ports, "ports", "destination `ports` allowed (default all)")
 	allowLocal := fs.Bool("allow-local", false, "allow destinations on the converter's loopback and link-local networks")
 	maxPer := fs.Int("max-per-client", 1024, "concurrent connections per client address (0: unbounded)")
+	tlsCert := fs.String("tls-cert", "", "mutual TLS: the server's certificate `file` (PEM)")
+	tlsKey := fs.String("tls-key", "", "mutual TLS: its key `file`")
+	tlsCA := fs.String("tls-client-ca", "", "mutual TLS: `file` of the CA that signs the clients' certificates")
 	return func(inv *Invocation) error {
 		cfg := &proxy.ServerConfig{}
 		if *pc.config != "" {
@@ -171,6 +174,9 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 		if set["max-per-client"] || cfg.MaxPerClient == 0 {
 			cfg.MaxPerClient = *maxPer
 		}
+		override(set, "tls-cert", &cfg.TLSCert, *tlsCert, false)
+		override(set, "tls-key", &cfg.TLSKey, *tlsKey, false)
+		override(set, "tls-client-ca", &cfg.TLSClientCA, *tlsCA, false)
 		return pc.run(inv, cfg.Stack, cfg.Trace, func(ctx context.Context, tr proxy.Transport, log *slog.Logger) error {
 			return proxy.RunServer(ctx, cfg, tr, log)
 		})
@@ -186,6 +192,10 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
 	password := fs.String("password", "", "their password")
 	strict := fs.Bool("strict", false, "answer SOCKS5 / HTTP CONNECT only once the server has connected (exact error codes, one more round trip)")
+	tlsCert := fs.String("tls-cert", "", "mutual TLS: the client's certificate `file` (PEM)")
+	tlsKey := fs.String("tls-key", "", "mutual TLS: its key `file`")
+	tlsCA := fs.String("tls-ca", "", "mutual TLS: `file` of the CA that signs the server's certificate")
+	tlsName := fs.String("tls-server-name", "", "mutual TLS: the `name` the server's certificate must carry (default: --server's host)")
 	return func(inv *Invocation) error {
 		cfg := &proxy.ClientConfig{}
 		if *pc.config != "" {
@@ -211,6 +221,10 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		if set["strict"] {
 			cfg.Strict = *strict
 		}
+		override(set, "tls-cert", &cfg.TLSCert, *tlsCert, false)
+		override(set, "tls-key", &cfg.TLSKey, *tlsKey, false)
+		override(set, "tls-ca", &cfg.TLSCA, *tlsCA, false)
+		override(set, "tls-server-name", &cfg.TLSName, *tlsName, false)
 		if cfg.Server == "" {
 			return usagef("--server HOST:PORT is required")
 		}

@@ -28,6 +28,9 @@ type ServerConfig struct {
 	MaxPerClient int      `yaml:"max_per_client"` // concurrent connections per client address
 	Status       string   `yaml:"status"`         // address of the status/metrics endpoint ("" off)
 	Trace        string   `yaml:"trace"`          // directory for a trace of each MPTCP connection (stack user)
+	TLSCert      string   `yaml:"tls_cert"`       // mutual TLS: the converter's certificate (PEM)
+	TLSKey       string   `yaml:"tls_key"`        // its key
+	TLSClientCA  string   `yaml:"tls_client_ca"`  // the CA that signs the clients' certificates
 }
 
 // ClientConfig configures `mptcp proxy client`.
@@ -44,7 +47,11 @@ type ClientConfig struct {
 	Password    string `yaml:"password"` // and password
 	Strict      bool   `yaml:"strict"`   // answer SOCKS/HTTP only after the converter did
 	Status      string `yaml:"status"`
-	Trace       string `yaml:"trace"` // directory for a trace of each MPTCP connection (stack user)
+	Trace       string `yaml:"trace"`           // directory for a trace of each MPTCP connection (stack user)
+	TLSCert     string `yaml:"tls_cert"`        // mutual TLS: the client's certificate (PEM)
+	TLSKey      string `yaml:"tls_key"`         // its key
+	TLSCA       string `yaml:"tls_ca"`          // the CA that signs the converter's certificate
+	TLSName     string `yaml:"tls_server_name"` // the name checked in it (default: the server's host)
 }
 
 // FileConfig is the YAML file: either section or both.

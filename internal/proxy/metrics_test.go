@@ -66,6 +66,12 @@ func TestStatusMetrics(t *testing.T) {
 		t.Fatal("a wrong key was relayed")
 	}
 
+	// The relay counts the bytes after writing them: the client may read
+	// them a moment before (1 failure in 10 runs beside a CPU hog).
+	waitFor(t, func() bool {
+		s := srv.Stats.Snapshot()
+		return len(s.Clients) == 1 && s.Clients[0].BytesDown == 6
+	})
 	var snap Snapshot
 	if err := json.Unmarshal([]byte(getBody(t, status.URL+"/status")), &snap); err != nil {
 		t.Fatal(err)

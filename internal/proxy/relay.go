@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"sync"
@@ -17,6 +18,9 @@ type aborter interface{ Abort() }
 // side reaches the other as a reset (what the application would have seen
 // without the proxy).
 func reset(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn() // a reset is below TLS
+	}
 	switch c := c.(type) {
 	case aborter:
 		c.Abort()

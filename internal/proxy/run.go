@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,12 +63,22 @@ func RunServer(ctx context.Context, cfg *ServerConfig, tr Transport, log *slog.L
 	if addr == "" {
 		addr = ":" + strconv.Itoa(DefaultPort)
 	}
+	tf := TLSFiles{Cert: cfg.TLSCert, Key: cfg.TLSKey, CA: cfg.TLSClientCA}
+	var tcfg *tls.Config
+	if tf.set() {
+		if tcfg, err = ServerTLS(tf); err != nil {
+			return err
+		}
+	}
 	l, err := tr.Listen(ctx, addr, on(cfg.TFO))
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	log.Info("converter listening", "addr", l.Addr().String(), "stack", tr.Name, "tfo", on(cfg.TFO), "auth", len(s.Key) > 0)
-	if len(s.Key) == 0 {
+	if tcfg != nil {
+		l = tls.NewListener(l, tcfg)
+	}
+	log.Info("converter listening", "addr", l.Addr().String(), "stack", tr.Name, "tfo", on(cfg.TFO), "auth", len(s.Key) > 0, "mutual_tls", tcfg != nil)
+	if len(s.Key) == 0 && tcfg == nil {
 		log.Warn("no key: any client can relay through this converter (set key or key_file)")
 	}
 	status := StatusHandler(&s.Stats, &tr, localPort(addrOf(l.Addr()).Port()))
@@ -92,8 +103,16 @@ func NewFront(cfg *ClientConfig, tr Transport, log *slog.Logger) (*Front, error)
 	if (cfg.User == "") != (cfg.Password == "") {
 		return nil, errors.New("user and password go together")
 	}
+	d := tr.Dialer(on(cfg.TFO))
+	if tf := (TLSFiles{Cert: cfg.TLSCert, Key: cfg.TLSKey, CA: cfg.TLSCA, ServerName: cfg.TLSName}); tf.set() {
+		tcfg, err := ClientTLS(tf, cfg.Server)
+		if err != nil {
+			return nil, err
+		}
+		d = &TLSDialer{Dialer: d, Config: tcfg}
+	}
 	return &Front{
-		Client: &Client{Converter: cfg.Server, Dialer: tr.Dialer(on(cfg.TFO)), Key: key},
+		Client: &Client{Converter: cfg.Server, Dialer: d, Key: key},
 		Creds:  Credentials{User: cfg.User, Password: cfg.Password},
 		Strict: cfg.Strict,
 		Log:    log,

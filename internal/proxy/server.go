@@ -85,6 +85,15 @@ func (s *Server) handle(c net.Conn) {
 		return
 	}
 	defer s.limiter.release(client)
+	if err := s.tlsHandshake(c); err != nil {
+		// Mutual TLS refused the client: nothing is relayed, and there
+		// is no channel to answer on but the TLS alert already sent.
+		s.Stats.NotAuthorized.Add(1)
+		s.Stats.client(c.RemoteAddr()).Refused.Add(1)
+		s.Log.Info("refused", "client", c.RemoteAddr().String(), "reason", "TLS: "+err.Error())
+		closeAfterAlert(c)
+		return
+	}
 	_ = c.SetDeadline(time.Now().Add(s.timeout()))
 	m, raw, err := convert.ReadMessage(c)
 	if err != nil {

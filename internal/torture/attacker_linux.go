@@ -61,7 +61,8 @@ type view struct {
 	csum           bool
 }
 
-// A forge set aside for raw sends: bounded in count and rate by pace.
+// tapBuf holds the largest packet the tap may see: a TSO super-packet
+// crosses the mirror whole.
 const tapBuf = 1 << 17
 
 func newAttacker(ns lab.Netns, ifname string, servers ...netip.AddrPort) (*attacker, error) {
@@ -245,17 +246,17 @@ func expand32(base uint64, low uint32) uint64 {
 // ready reports whether the attacker knows enough of v to forge into it.
 func (v *view) ready() bool { return v.keys && v.mapped && v.dataSeen && v.ts }
 
-// waitTargets waits until the attacker has seen at least n connections
-// it can forge into, or timeout passes.
-func (a *attacker) waitTargets(ctx context.Context, n int, timeout time.Duration) bool {
+// waitTargets waits until the attacker has seen n connections it can
+// forge into, or timeout passes, and returns how many it saw.
+func (a *attacker) waitTargets(ctx context.Context, n int, timeout time.Duration) int {
 	end := time.Now().Add(timeout)
-	for time.Now().Before(end) && ctx.Err() == nil {
-		if len(a.targets()) >= n {
-			return true
+	for {
+		k := len(a.targets())
+		if k >= n || !time.Now().Before(end) || ctx.Err() != nil {
+			return k
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return false
 }
 
 // targets returns copies of the views it can forge into, the latest
@@ -273,14 +274,13 @@ func (a *attacker) targets() []view {
 }
 
 // run fires the attack, and fails if it sent nothing.
-func (a *attacker) run(ctx context.Context, at *Attack) error {
+func (a *attacker) run(at *Attack) error {
 	if err := at.fire(a); err != nil {
 		return err
 	}
 	if a.sent.Load() == 0 {
 		return errors.New("sent nothing")
 	}
-	_ = ctx
 	return nil
 }
 

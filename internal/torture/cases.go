@@ -146,6 +146,7 @@ func Cases() []Case {
 		forgedShrunkOffset(1),
 		forgedShrunkOffset(2),
 		forgedFastclose(),
+		forgedHoleThenPathDown(),
 		{Name: "path-down/2", Paths: 2, DuringAt: 300 * time.Millisecond, During: func(n *simtest.Net) {
 			n.PathLinks[0].SetUp(false)
 		}},

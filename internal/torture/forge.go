@@ -167,3 +167,69 @@ func forgedFastclose() Case {
 		},
 		During: func(*simtest.Net) { tap.armed = true }}
 }
+
+// forgedHoleThenPathDown makes the client discard, at the data level,
+// bytes its first subflow acknowledged, and then takes that path away:
+// the first data segment after arming is dropped, the next one passes
+// and is followed by a forged copy (same sequence numbers, junk, a mapping
+// to a data sequence number far away) which, the real one being still
+// out of order, replaces it; once the dropped segment's retransmission
+// has filled the subflow's hole, path 1 goes dark for good. Only the
+// server's connection-level retransmission can fill the client's
+// data-level hole, and it waited on the dead subflow's RTO, which doubled
+// at each expiry: the transfer stalled (found by live/forged-dss).
+func forgedHoleThenPathDown() Case {
+	var st struct {
+		port      uint16
+		isn       uint32
+		phase     int
+		dropped   uint32
+		darkAfter time.Time
+		dark      bool
+		opts      wire.TCPOptions
+	}
+	down := netsim.ProcessorFunc(func(now time.Time, pkt []byte, emit func([]byte)) {
+		if st.dark || !st.darkAfter.IsZero() && !now.Before(st.darkAfter) {
+			st.dark = true
+			return
+		}
+		emit(pkt)
+	})
+	tap := netsim.ProcessorFunc(func(now time.Time, pkt []byte, emit func([]byte)) {
+		src, dst, t, err := wire.ParseTCPPacket(pkt)
+		if err != nil || wire.ParseTCPOptions(t.Options(), t.Flags(), &st.opts) != nil {
+			down(now, pkt, emit)
+			return
+		}
+		data := len(t.Payload()) > 0 && t.DstPort() == st.port && st.port != 0
+		switch {
+		case t.Flags()&wire.FlagSYN != 0 && st.port == 0 && st.opts.MPTCP.Has(wire.SubtypeMPCapable):
+			st.port, st.isn = t.DstPort(), t.Seq()
+		case st.phase == 1 && data:
+			st.dropped, st.phase = t.Seq(), 2
+			return
+		case st.phase == 2 && data && t.Seq() != st.dropped:
+			emit(pkt)
+			junk := make([]byte, len(t.Payload()))
+			for i := range junk {
+				junk[i] = 0xa5
+			}
+			var b wire.OptionBuilder
+			b.AddTimestamps(st.opts.TSVal, st.opts.TSEcr)
+			_ = b.AddDSS(&wire.DSS{HasMap: true, DSN64: true, DSN: 1 << 62, SubflowSeq: t.Seq() - st.isn, DataLen: uint16(len(junk))})
+			f := wire.TCPFields{SrcPort: t.SrcPort(), DstPort: t.DstPort(), Seq: t.Seq(), Ack: t.Ack(), Flags: wire.FlagACK, Window: t.Window()}
+			emit(wire.AppendTCPPacket(nil, src, dst, &f, b.Bytes(), junk))
+			st.phase = 3
+			return
+		case st.phase == 3 && data && t.Seq() == st.dropped:
+			st.darkAfter, st.phase = now.Add(20*time.Millisecond), 4
+		}
+		down(now, pkt, emit)
+	})
+	return Case{Name: "forged-hole-path-down/2", Paths: 2, DuringAt: 300 * time.Millisecond,
+		Install: func(n *simtest.Net) {
+			n.PathLinks[0].BA().AddProcessor(tap)
+			n.PathLinks[0].AB().AddProcessor(down)
+		},
+		During: func(*simtest.Net) { st.phase = 1 }}
+}

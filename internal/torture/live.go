@@ -1,6 +1,9 @@
 package torture
 
-import "os/exec"
+import (
+	"os/exec"
+	"time"
+)
 
 // Attack is the adversary of a live case (see LiveCases): where the
 // simulator cases forge packets inside the simulator, a live case runs
@@ -20,6 +23,8 @@ type Attack struct {
 	// clients dial. The others start once the attacker has seen the
 	// connections' handshakes and data on its tap.
 	Blind bool
+	// Limit, if set, bounds the round instead of 25 s.
+	Limit time.Duration
 	// Target, if set, limits an on-path attack to the connections to
 	// one server: "ours" or "kernel".
 	Target string

@@ -29,7 +29,7 @@ import (
 func ServeLive(spec string, stdin io.Reader, stdout io.Writer) error {
 	name, list, ok := strings.Cut(spec, "=")
 	if !ok || name == "" {
-		return fmt.Errorf("torture: live server spec %q: want NETNS=ADDR,...", spec)
+		return fmt.Errorf("torture: live server spec %q: want NETNS=ADDR[,ADDR]", spec)
 	}
 	ns := lab.Netns(name)
 	var addrs []netip.Addr
@@ -87,6 +87,10 @@ func ServeLive(spec string, stdin io.Reader, stdout io.Writer) error {
 	return json.NewEncoder(stdout).Encode(liveReport{MIB: h.Stack.MIB().Map(false), TCP: tcpStatsMap(h.Stack.TCPStats())})
 }
 
+// serverConnLimit bounds a connection of the server process: longer than
+// any round.
+const serverConnLimit = 2 * time.Minute
+
 // serveEcho echoes every connection of ln until ln closes.
 func serveEcho(ln net.Listener) {
 	for {
@@ -99,7 +103,7 @@ func serveEcho(ln net.Listener) {
 		}
 		go func() {
 			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(roundLimit))
+			_ = c.SetDeadline(time.Now().Add(serverConnLimit))
 			// Close, after the client's EOF, still delivers what was
 			// written (both stacks).
 			_, _ = io.Copy(c, c)

@@ -111,3 +111,24 @@ func TestForgedFastcloseEndsBothSides(t *testing.T) {
 		t.Errorf("server: state %v err %v, want closed by reset within 2 s (MIB %v)", st, err, n.SS.MIB().Map(false))
 	}
 }
+
+// Data the client's first subflow acknowledged and then discarded at the
+// data level (a forged mapping replaced it) is sent again at the data
+// level even though that path died and its subflow's RTO keeps doubling
+// (found by the live case live/forged-dss: the transfer stalled).
+func TestHoleAfterPathDown(t *testing.T) {
+	cs, err := Select(`^forged-hole-path-down/2$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, o, d := run(&cs[0], 1)
+	if o != Completed {
+		t.Fatalf("%s: %s", o, d)
+	}
+	if got := n.CS.MIB().Get(core.DSSConflictReplaced); got == 0 {
+		t.Errorf("the forged mapping replaced nothing (client MIB %v)", n.CS.MIB().Map(false))
+	}
+	if got := n.SS.MIB().Get(core.MPTCPRetrans); got == 0 {
+		t.Errorf("the server sent nothing again at the data level (MIB %v)", n.SS.MIB().Map(false))
+	}
+}
