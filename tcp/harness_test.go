@@ -118,6 +118,9 @@ func (n *testNet) stackFor(dst netip.Addr) int {
 func (n *testNet) pollAll() {
 	for i, s := range n.stacks {
 		n.next[i] = n.guards[i].Next(n.now, s.Poll(n.now, n.sendFrom))
+		if err := s.CheckTimers(); err != nil {
+			n.t.Fatalf("harness: stack %d at %v: %v", i, n.now, err)
+		}
 		if n.guards[i].Backoffs() > 0 {
 			n.t.Fatalf("harness: stack %d asked to be polled at once more than %d times in a row at %v", i, link.MaxEagerPolls, n.now)
 		}

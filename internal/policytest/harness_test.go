@@ -47,6 +47,11 @@ func newNet(t testing.TB, seed uint64, paths []path, client, server func(*core.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if n.TimerErr != nil {
+			t.Error(n.TimerErr)
+		}
+	})
 	return &testNet{n}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -58,13 +59,20 @@ func listen(t *testing.T) net.Listener {
 
 // origin is a destination server: it answers each connection with
 // "hello", echoes what it reads, and closes after the client's FIN.
-func origin(t *testing.T) net.Listener {
+func origin(t *testing.T) net.Listener { return countingOrigin(t, nil) }
+
+// countingOrigin is origin, counting the connections it accepts in n (if
+// not nil).
+func countingOrigin(t *testing.T, n *atomic.Int64) net.Listener {
 	l := listen(t)
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
+			}
+			if n != nil {
+				n.Add(1)
 			}
 			go func() {
 				defer c.Close()

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"net/netip"
@@ -172,24 +171,4 @@ func mustPool(t *testing.T, file string) *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AppendCertsFromPEM(b)
 	return p
-}
-
-// countingOrigin is origin, counting the connections it accepts in n.
-func countingOrigin(t *testing.T, n *atomic.Int64) net.Listener {
-	l := listen(t)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				c.Write([]byte("hello "))
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return l
 }

@@ -132,8 +132,23 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 		got = 0
 		before := c.Info().Subflows
 		const rounds = 300
-		for range rounds {
-			round(true)
+		// The counts are the process's, and the runtime allocates now and
+		// then on its own: its scavenger's first run (runtime.bgscavenge),
+		// a new OS thread when ReadMemStats restarts the world
+		// (runtime.allocm), a handful of objects in whichever step they
+		// fall. They happen once; an allocation of the stack's in steady
+		// state happens in every measurement. So a measurement that
+		// counted any is repeated, up to three in all.
+		measured := 0
+		for try := 0; try < 3; try++ {
+			allocs = [3]uint64{}
+			for range rounds {
+				round(true)
+			}
+			measured += rounds
+			if allocs == [3]uint64{} {
+				break
+			}
 		}
 		if got < 1<<20 {
 			t.Fatalf("checksums %v: only %d bytes moved in %d rounds", csum, got, rounds)
@@ -148,6 +163,6 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 				t.Errorf("checksums %v: subflow %d carried nothing while measured", csum, sf.ID)
 			}
 		}
-		t.Logf("checksums %v: %d bytes in %d rounds", csum, got, rounds)
+		t.Logf("checksums %v: %d bytes in %d rounds", csum, got, measured)
 	}
 }

@@ -52,6 +52,10 @@ type Net struct {
 	// StartTransfer keep their sending side open (Endpoint.KeepOpen).
 	ClientKeepsOpen, ServerKeepsOpen bool
 
+	// TimerErr is the first connection found waiting on a timer nobody
+	// armed (tcp.Stack.CheckTimers) after a poll; Pair.Check fails with it.
+	TimerErr error
+
 	inj     *injector
 	injHost *netsim.Host
 	injIf   *netsim.Interface
@@ -66,6 +70,10 @@ type Options struct {
 	// IPv6 numbers everything with IPv6 addresses (2001:db8::/32)
 	// instead of IPv4 ones.
 	IPv6 bool
+	// NoTimerCheck skips the check of the TCP engines' timers after every
+	// poll (see Net.TimerErr), for benchmarks: it costs a pass over the
+	// connections.
+	NoTimerCheck bool
 }
 
 // prefixes returns the host and router prefixes of link k on side
@@ -137,9 +145,35 @@ func NewNet(seed uint64, paths []Path, o Options) (*Net, error) {
 	for _, si := range n.ServerIfs {
 		n.SS.AddAddress(si.Addr(!o.IPv6))
 	}
-	n.Client.SetStack(n.CS)
-	n.Server.SetStack(n.SS)
+	if o.NoTimerCheck {
+		n.Client.SetStack(n.CS)
+		n.Server.SetStack(n.SS)
+	} else {
+		n.Client.SetStack(checked{n.CS, n})
+		n.Server.SetStack(checked{n.SS, n})
+	}
 	return n, nil
+}
+
+// checked is a stack of the harness whose TCP engine's timers are checked
+// after every poll (tcp.Stack.CheckTimers): a connection that waits on a
+// timer nobody armed would wait for ever if the one packet that wakes it
+// were lost, so no test may pass with one, whatever it measures.
+type checked struct {
+	*core.Stack
+	n *Net
+}
+
+// Poll polls the stack, then checks its timers; the first failure is kept
+// in Net.TimerErr.
+func (c checked) Poll(now time.Time, send func([]byte)) time.Time {
+	next := c.Stack.Poll(now, send)
+	if c.n.TimerErr == nil {
+		if err := c.Stack.TCP().CheckTimers(); err != nil {
+			c.n.TimerErr = fmt.Errorf("at %v: %w", now.Sub(netsim.Epoch), err)
+		}
+	}
+	return next
 }
 
 // addServerLink gives the server address i (10.9.i.2) on its own fast
@@ -349,6 +383,7 @@ func (e *Endpoint) Pump() {
 // Pair is a client and server endpoint of one connection.
 type Pair struct {
 	C, S *Endpoint
+	net  *Net
 }
 
 // StartTransfer dials from the client, accepts on the server, and starts
@@ -363,7 +398,7 @@ func (n *Net) StartTransfer(up, down int, opts core.ConnOptions) (*Pair, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := &Pair{}
+	p := &Pair{net: n}
 	ln.SetNotify(func() {
 		for {
 			c, err := ln.Accept()
@@ -407,6 +442,9 @@ func (n *Net) RunUntilDone(p *Pair, limit time.Duration) bool {
 // Check returns an error describing what went wrong with the transfer,
 // nil if every byte arrived once, in order and intact in both directions.
 func (p *Pair) Check(up, down int) error {
+	if p.net != nil && p.net.TimerErr != nil {
+		return p.net.TimerErr
+	}
 	if p.S == nil {
 		return fmt.Errorf("server never accepted (client err %v, state %v)", p.C.Conn.Err(), p.C.Conn.State())
 	}

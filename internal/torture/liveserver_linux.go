@@ -29,7 +29,7 @@ import (
 func ServeLive(spec string, stdin io.Reader, stdout io.Writer) error {
 	name, list, ok := strings.Cut(spec, "=")
 	if !ok || name == "" {
-		return fmt.Errorf("torture: live server spec %q: want NETNS=ADDR,...", spec)
+		return fmt.Errorf("torture: live server spec %q: want NETNS=ADDR[,ADDR]", spec)
 	}
 	ns := lab.Netns(name)
 	var addrs []netip.Addr
