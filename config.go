@@ -36,6 +36,12 @@ type Config struct {
 	Announce []netip.AddrPort
 	// DisableMPTCP makes the stack speak plain TCP only.
 	DisableMPTCP bool
+	// FastOpenKey is the key of the TCP Fast Open cookies the stack's
+	// FastOpen listeners give (Linux's net.ipv4.tcp_fastopen_key): servers
+	// that share an address (each holding it, behind a balancer that does
+	// not translate it) share the key, so that a cookie from one is good
+	// at the others. Zero derives a key of the stack's own from Rand.
+	FastOpenKey [16]byte
 
 	// SendBuffer and ReceiveBuffer size a connection's buffers in bytes;
 	// SendBufferMax and ReceiveBufferMax cap their auto-tuning (the memory
@@ -92,6 +98,7 @@ func (c *Config) coreConfig() core.Config {
 		cc.Limits = *c.Limits
 	}
 	cc.TCP.KeepAlive.Idle = c.KeepAlive
+	cc.TCP.FastOpenKey = c.FastOpenKey
 	return cc
 }
 

@@ -62,12 +62,11 @@ func (sf *subflow) capableAckOption(seg *tcp.Segment, b *wire.OptionBuilder) boo
 	if !sf.initial || !sf.active || !sf.requestMPC || c.fully || !c.remoteKnown {
 		return false
 	}
-	if first := uint64(0); seg.Kind == tcp.KindData {
-		// The first data, after what a Fast Open SYN delivered.
-		if first = sf.sndSSNBase(); seg.Offset != first {
-			return false
-		}
-	} else if seg.Offset != 0 {
+	want := uint64(0) // pure ACKs carry offset 0
+	if seg.Kind == tcp.KindData {
+		want = sf.sndSSNBase() // the first data, after what a Fast Open SYN delivered
+	}
+	if seg.Offset != want {
 		return false
 	}
 	if sf.mpcAcks >= 2 && seg.Kind == tcp.KindACK && c.snd.finQueued && c.snd.unsent() == 0 {

@@ -190,6 +190,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.Backlog, defaultBacklog)
 	setInt(&c.ChallengeACKLimit, defaultChallengeACK)
 	setInt(&c.FastOpenCache, defaultFastOpenCache)
+	if c.FastOpenCache < 0 {
+		return c, fmt.Errorf("%w: FastOpenCache %d", ErrInvalid, c.FastOpenCache)
+	}
 	if c.EphemeralPortMin == 0 && c.EphemeralPortMax == 0 {
 		c.EphemeralPortMin, c.EphemeralPortMax = 32768, 60999
 	}

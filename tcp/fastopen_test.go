@@ -303,3 +303,25 @@ func TestFastOpenQueue(t *testing.T) {
 		t.Fatalf("tfoPending %d after the handshakes", l.tfoPending)
 	}
 }
+
+// TestFastOpenSharedKey: stacks given the same Config.FastOpenKey make the
+// same cookie for a client (servers sharing an address take each other's
+// cookies); another key makes another, and the derived keys differ.
+func TestFastOpenSharedKey(t *testing.T) {
+	n := newTestNet(t, time.Millisecond)
+	key := FastOpenKey{7, 7, 7}
+	s1 := n.addStack(11, func(c *Config) { c.FastOpenKey = key }, addrB)
+	s2 := n.addStack(12, func(c *Config) { c.FastOpenKey = key })
+	s3 := n.addStack(13, nil)
+	s4 := n.addStack(14, nil)
+	ck := func(s *Stack) [fastOpenCookieLen]byte { return s.tfoKeys.primary.fastOpenCookie(addrA, addrB) }
+	if ck(s1) != ck(s2) {
+		t.Error("the same key made different cookies")
+	}
+	if ck(s1) == ck(s3) || ck(s3) == ck(s4) {
+		t.Error("different keys made the same cookie")
+	}
+	if s1.tfoKeys.hasBackup {
+		t.Error("a configured key left a previous key valid")
+	}
+}

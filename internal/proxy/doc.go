@@ -19,6 +19,10 @@
 // resolve, 194 turns the connection into a UDP relay. A standard Convert
 // client that sends none of them works with a server that has no key.
 //
+// Instead of the key, or with it, the proxies can authenticate each other
+// with mutual TLS 1.3 (tls.go: ServerTLS, ClientTLS, TLSDialer); the
+// Convert message then travels inside TLS, after its handshake.
+//
 // The MPTCP leg is any Dialer and net.Listener: the kernel's (KernelDialer,
-// ListenKernel) or this project's user-space stack.
+// ListenKernel) or this project's user-space stack, both with TCP Fast Open.
 package proxy
