@@ -55,7 +55,11 @@ const (
 	LimitLoss          = "loss"           // over 2% of the bytes sent were retransmitted
 	LimitCwnd          = "congestion window"
 	LimitRTT           = "rtt" // over twice the fastest subflow's RTT: the scheduler prefers the others
-	LimitNone          = ""
+	// LimitCPU is the machine's CPU: it is busy, or the process uses every
+	// core it may; Diagnose does not see it (a socket listing does not
+	// tell), the caller that measured it sets it (the proxy's status).
+	LimitCPU  = "cpu"
+	LimitNone = ""
 )
 
 // SubflowLimit is one subflow of ConnLimit.
@@ -75,7 +79,7 @@ type ConnLimit struct {
 	Token    string         `json:"token"`
 	Local    netip.AddrPort `json:"local"`
 	Peer     netip.AddrPort `json:"peer"`
-	Limit    string         `json:"limit,omitempty"` // LimitReceiveBuffer or ""
+	Limit    string         `json:"limit,omitempty"` // LimitReceiveBuffer, LimitCPU or ""
 	Subflows []SubflowLimit `json:"subflows"`
 }
 

@@ -324,6 +324,17 @@ func printProxyDetail(w io.Writer, s *proxy.Snapshot) {
 	for _, p := range s.Paths {
 		fmt.Fprintf(w, "path         %s  subflows %d  sent %d  received %d  retransmitted %d\n", p.Local, p.Subflows, p.BytesAcked, p.BytesReceived, p.BytesRetrans)
 	}
+	if c := s.CPU; c != nil {
+		idle := "-"
+		if c.MachineIdle >= 0 {
+			idle = fmt.Sprintf("%.0f%%", 100*c.MachineIdle)
+		}
+		limited := ""
+		if c.Limited {
+			limited = "  limits the transfers"
+		}
+		fmt.Fprintf(w, "cpu          process %.2f cores  machine idle %s  over %.1f s%s\n", c.ProcessCores, idle, c.IntervalS, limited)
+	}
 	for _, l := range s.Limits {
 		limit := l.Limit
 		if limit == "" {

@@ -51,6 +51,8 @@ func peerPort(port uint16) func(*observe.Socket) bool {
 // tr and keep may be nil: the counters alone.
 func StatusHandler(st *Stats, tr *Transport, keep func(*observe.Socket) bool) http.Handler {
 	l := leg{tr: tr, keep: keep}
+	cpu := newCPUMeter()
+	cpu.read()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		snap := st.Snapshot()
@@ -58,6 +60,8 @@ func StatusHandler(st *Stats, tr *Transport, keep func(*observe.Socket) bool) ht
 			snap.Paths = observe.Paths(socks, keep)
 			snap.Limits = observe.Diagnose(socks, keep)
 		}
+		snap.CPU = cpu.read()
+		snap.markCPU()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(snap)
 	})

@@ -107,6 +107,12 @@ func TestStatusMetrics(t *testing.T) {
 	if len(snap.Paths) > 0 && !strings.Contains(m, `mptcp_proxy_path_bytes_total{direction="sent",local="127.0.0.1"}`) {
 		t.Error("/metrics lacks the path's bytes")
 	}
+	// The CPU use since the last reading, once readings are far enough
+	// apart to measure.
+	waitFor(t, func() bool {
+		var s Snapshot
+		return json.Unmarshal([]byte(getBody(t, status.URL+"/status")), &s) == nil && s.CPU != nil && s.CPU.IntervalS > 0
+	})
 }
 
 // TestClientTableBounded: the per-client table forgets idle clients

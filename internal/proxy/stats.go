@@ -100,6 +100,10 @@ type Snapshot struct {
 	Clients                                        []ClientSnapshot    `json:",omitempty"`
 	Paths                                          []observe.PathUse   `json:",omitempty"`
 	Limits                                         []observe.ConnLimit `json:",omitempty"`
+	// CPU is the CPU use since the status was last read (none the first
+	// time); when it says the CPU limits, so do the connections that no
+	// full receive buffer holds back.
+	CPU *CPUUse `json:",omitempty"`
 }
 
 // ClientSnapshot is one client's counts.
