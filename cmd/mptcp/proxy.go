@@ -186,7 +186,7 @@ func proxyServerFlags(fs *flag.FlagSet) Action {
 func proxyClientFlags(fs *flag.FlagSet) Action {
 	pc := addProxyCommon(fs, "client", "do not send the Convert message in the SYN (TCP Fast Open)", "pre-shared `key` (prefer --key-file)")
 	server := fs.String("server", "", "the converter's `host:port` (required)")
-	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off)")
+	socks := fs.String("socks", "127.0.0.1:1080", "`host:port` for SOCKS5 and HTTP CONNECT (\"\" off; by default on only when --transparent is not given)")
 	transparent := fs.String("transparent", "", "`host:port` for connections redirected by iptables (Linux)")
 	tproxy := fs.Bool("tproxy", false, "the transparent listener receives TPROXY'd connections (IP_TRANSPARENT)")
 	user := fs.String("user", "", "user name SOCKS5 and HTTP CONNECT clients must give")
@@ -210,7 +210,10 @@ func proxyClientFlags(fs *flag.FlagSet) Action {
 		}
 		set := visited(fs)
 		override(set, "server", &cfg.Server, *server, false)
-		override(set, "socks", &cfg.Socks, *socks, cfg.Socks == "" && cfg.Transparent == "")
+		// Without --socks the file decides, and proxy.RunClient opens the
+		// default SOCKS listener only when neither it nor --transparent
+		// asks for a listener.
+		override(set, "socks", &cfg.Socks, *socks, false)
 		override(set, "transparent", &cfg.Transparent, *transparent, false)
 		override(set, "user", &cfg.User, *user, false)
 		override(set, "password", &cfg.Password, *password, false)
