@@ -119,7 +119,7 @@ type proc struct {
 func startProc(t *testing.T, ns lab.Netns, env []string, argv ...string) *proc {
 	t.Helper()
 	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name()}, argv...)...)
+	p.cmd = ns.Command(argv...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {

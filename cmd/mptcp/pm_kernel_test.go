@@ -3,10 +3,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -244,18 +242,7 @@ func warmUpMonitor(t *testing.T, ns lab.Netns, mon *proc) {
 	port := 7290
 	lab.WaitFor(t, 10*time.Second, "the monitor to report a listener", func() (bool, string) {
 		port++
-		err := ns.Do(func() error {
-			var lc net.ListenConfig
-			lc.SetMultipathTCP(true)
-			ln, err := lc.Listen(context.Background(), "tcp", fmt.Sprintf("0.0.0.0:%d", port))
-			if err != nil {
-				return err
-			}
-			return ln.Close()
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ns.ListenMPTCP(t, fmt.Sprintf("0.0.0.0:%d", port)).Close()
 		out := mon.stdout.String()
 		return slices.ContainsFunc(lines(out), listenerLine.MatchString), out
 	})

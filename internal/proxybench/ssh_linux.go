@@ -126,7 +126,8 @@ func (b *bench) trySSH() (*sshSession, error) {
 	return s, nil
 }
 
-// echo sends a line and waits for it to come back, for at most a minute.
+// echo sends a line and waits for it to come back, for at most a minute
+// (then the caller's close ends the read).
 func (s *sshSession) echo(line string) error {
 	done := make(chan error, 1)
 	go func() {
@@ -144,7 +145,6 @@ func (s *sshSession) echo(line string) error {
 	case err := <-done:
 		return err
 	case <-time.After(time.Minute):
-		s.close() // ends the goroutine's read
 		return fmt.Errorf("no echo of %q within a minute", line)
 	}
 }
