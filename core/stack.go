@@ -71,6 +71,7 @@ func NewStack(cfg Config) (*Stack, error) {
 		joinLns:   make(map[netip.AddrPort]*tcp.Listener),
 		bh:        blackholes{timeout: cfg.BlackholeTimeout},
 	}
+	s.tokens.shard, s.tokens.shards = uint32(cfg.Shard), uint32(cfg.Shards)
 	for _, a := range cfg.Announce {
 		s.addLocal(a.Addr(), a.Port(), true)
 	}
