@@ -13,8 +13,9 @@ import (
 type Link struct{ s *Stack }
 
 var (
-	_ link.Attacher = (*Link)(nil)
-	_ link.Locker   = (*Link)(nil)
+	_ link.Attacher          = (*Link)(nil)
+	_ link.Locker            = (*Link)(nil)
+	_ link.ChecksumOffloader = (*Link)(nil)
 )
 
 // Attach implements link.Attacher: d runs the stack from now on, and
@@ -22,6 +23,18 @@ var (
 func (l *Link) Attach(d link.Driver) {
 	l.s.mu.Lock()
 	l.s.drv = d
+	l.s.mu.Unlock()
+}
+
+// OffloadChecksums implements link.ChecksumOffloader: the driver says
+// what it does with TCP checksums (link/tun's with super-packets
+// completes those the stack sends and, trusting the kernel, verifies
+// those it delivers), and the stack leaves that work to it. Only a driver
+// calls it: no configuration turns verification off, so a stack on a link
+// that checks nothing verifies everything.
+func (l *Link) OffloadChecksums(tx, rx bool) {
+	l.s.mu.Lock()
+	l.s.core.OffloadChecksums(tx, rx)
 	l.s.mu.Unlock()
 }
 

@@ -189,7 +189,7 @@ func (h *Host) start() error {
 			h.addAddrs(st, p)
 		}
 	}
-	h.drv, err = tun.New(st.Link(), tun.Config{Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads})
+	h.drv, err = tun.New(st.Link(), tun.Config{Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads, TrustKernelChecksums: !cfg.SplitOffloads})
 	if err != nil {
 		closeDevs()
 		return fmt.Errorf("host: %w", err)

@@ -29,6 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/internal/lab"
 	"github.com/mptcp-go/mptcp/internal/perf"
 	"github.com/mptcp-go/mptcp/internal/tunhost"
@@ -107,6 +108,8 @@ type Config struct {
 	// the kernel's super-packets into segments (and coalescing ours),
 	// instead of the stack taking them whole (link/tun.Config.SuperPackets).
 	SplitPackets bool
+	// Pacing runs our stack paced (mptcp.Config.Pacing).
+	Pacing bool
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -122,7 +125,9 @@ type Result struct {
 	Repeat     int           `json:"repeat"`
 	// Driver is the TUN driver's mode for our stack: "super" or "split".
 	Driver string `json:"driver"`
-	Rows   []Row  `json:"rows"`
+	// Pacing says whether our stack paced (mptcp.Config.Pacing).
+	Pacing bool  `json:"pacing"`
+	Rows   []Row `json:"rows"`
 }
 
 // Row is one case's figures.
@@ -178,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res := &Result{Start: time.Now(), Kernel: kernelRelease(), CPUs: runtime.NumCPU(), LoadBefore: loadavg(),
-		Duration: cfg.Duration, Repeat: cfg.Repeat, Driver: "super"}
+		Duration: cfg.Duration, Repeat: cfg.Repeat, Driver: "super", Pacing: cfg.Pacing}
 	if cfg.SplitPackets {
 		res.Driver = "split"
 	}
@@ -332,7 +337,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		srvAddr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
 		var h *tunhost.Host
 		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Server, []int{1}, !cfg.SplitPackets)
+			h, err = userHost(tp, tp.Server, []int{1}, cfg)
 		})
 		if err != nil {
 			return r, err
@@ -373,7 +378,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		}
 		var h *tunhost.Host
 		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Client, paths, !cfg.SplitPackets)
+			h, err = userHost(tp, tp.Client, paths, cfg)
 		})
 		if err != nil {
 			return r, err
@@ -441,8 +446,9 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 }
 
 // userHost runs our stack in side's namespace on one TUN device with its
-// IPv4 stack addresses of the given paths.
-func userHost(tp *lab.Topology, side lab.Netns, paths []int, super bool) (*tunhost.Host, error) {
+// IPv4 stack addresses of the given paths, its driver and pacing as cfg
+// says.
+func userHost(tp *lab.Topology, side lab.Netns, paths []int, cfg Config) (*tunhost.Host, error) {
 	ifc, err := tp.StackInterface(side, "tun0", paths...)
 	if err != nil {
 		return nil, err
@@ -456,7 +462,8 @@ func userHost(tp *lab.Topology, side lab.Netns, paths []int, super bool) (*tunho
 			addrs = append(addrs, p.ServerStack.V4)
 		}
 	}
-	return tunhost.New(tunhost.Config{Addrs: addrs, Interfaces: []tun.Interface{ifc}, SuperPackets: super})
+	return tunhost.New(tunhost.Config{Addrs: addrs, Interfaces: []tun.Interface{ifc}, SuperPackets: !cfg.SplitPackets,
+		Stack: mptcp.Config{Pacing: cfg.Pacing}})
 }
 
 func loadavg() string {

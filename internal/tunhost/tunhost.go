@@ -33,7 +33,10 @@ type Config struct {
 	Capture *pcap.Writer
 	// SuperPackets has the driver hand the stack the kernel's TSO
 	// super-packets whole and coalesce what the stack sends (see
-	// link/tun.Config.SuperPackets).
+	// link/tun.Config.SuperPackets). The driver then also completes the
+	// checksums the stack sends and trusts the kernel's on receive,
+	// verifying only what the kernel does not vouch for
+	// (link/tun.Config.TrustKernelChecksums).
 	SuperPackets bool
 }
 
@@ -67,7 +70,8 @@ func New(cfg Config) (*Host, error) {
 	// The stack locks itself in Deliver and Poll: the driver needs no
 	// Locker (and must not share the stack's, which is not reentrant).
 	drv, err := tun.New(st.Link(), tun.Config{
-		Interfaces: cfg.Interfaces, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: cfg.SuperPackets,
+		Interfaces: cfg.Interfaces, OnError: cfg.OnError, Capture: cfg.Capture,
+		SuperPackets: cfg.SuperPackets, TrustKernelChecksums: cfg.SuperPackets,
 	})
 	if err != nil {
 		closeAll()

@@ -8,7 +8,7 @@ type rawIO struct{ bad uint64 }
 
 var errNoVnetHdr = errors.New("reading super-packets whole needs Linux")
 
-func newRawIO(Device, bool) (*rawIO, error) { return nil, errNoVnetHdr }
+func newRawIO(Device, rawMode) (*rawIO, error) { return nil, errNoVnetHdr }
 
 func (*rawIO) read(*batch) (int, error) { return 0, errNoVnetHdr }
 
