@@ -1,20 +1,24 @@
 package core
 
+import "github.com/mptcp-go/mptcp/internal/bufcache"
+
 // byteQueue is a FIFO of bytes: appended at the back, read and discarded
 // from the front. Its storage is a ring whose size is a power of two; it
 // grows by doubling, copying what it holds once, and never moves bytes
 // otherwise, so a queue at its working size costs one copy in and one
-// out per byte and stops allocating. A range of bytes may wrap around
+// out per byte and stops allocating. Rings come from the stack's cache
+// and go back to it when the queue grows and when its connection ends. A range of bytes may wrap around
 // the end of the ring: peek hands it over in two pieces.
 //
 // Bytes may also be written beyond the back (writeAt) and queued later
 // (extend): the reassembly queue keeps out-of-order data at its place
 // that way, and never copies it again.
 type byteQueue struct {
-	buf  []byte // len(buf) is 0 or a power of two
-	head int    // index in buf of the first byte
-	n    int    // bytes queued
-	span int    // bytes held from the front: n, and any written beyond
+	buf  []byte          // len(buf) is 0 or a power of two
+	bufs *bufcache.Cache // where the ring comes from and goes back to
+	head int             // index in buf of the first byte
+	n    int             // bytes queued
+	span int             // bytes held from the front: n, and any written beyond
 }
 
 // len returns the number of queued bytes.
@@ -55,12 +59,23 @@ func (q *byteQueue) reserve(n int) {
 	for size < n {
 		size *= 2
 	}
-	nb := make([]byte, size)
+	nb := q.bufs.Get(size)
 	if q.span > 0 {
 		a, b := q.slices(0, q.span)
 		copy(nb[copy(nb, a):], b)
 	}
+	q.bufs.Put(q.buf)
 	q.buf, q.head = nb, 0
+}
+
+// release hands the ring back to its cache if the queue holds nothing;
+// the queue stays usable and takes a ring again when written to.
+func (q *byteQueue) release() {
+	if q.n != 0 || q.span != 0 {
+		return
+	}
+	q.bufs.Put(q.buf)
+	q.buf, q.head = nil, 0
 }
 
 // peek returns up to n bytes starting i bytes from the front, without

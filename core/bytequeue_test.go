@@ -5,15 +5,18 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/mptcp-go/mptcp/internal/bufcache"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
 // TestByteQueueRing checks the queue against a plain slice through
 // appends, peeks, reads and discards that wrap around its ring and make
-// it grow.
+// it grow, its rings taken from a cache and handed back whenever it
+// grows or empties.
 func TestByteQueueRing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var q byteQueue
+	cache := bufcache.New(0)
+	q := byteQueue{bufs: cache}
 	var model []byte
 	next := byte(0)
 	for step := range 20000 {
@@ -38,6 +41,9 @@ func TestByteQueueRing(t *testing.T) {
 			n := rng.IntN(2000)
 			q.discard(n)
 			model = model[min(n, len(model)):]
+			if len(model) == 0 {
+				q.release()
+			}
 		}
 		if q.len() != len(model) {
 			t.Fatalf("step %d: len %d, model %d", step, q.len(), len(model))
@@ -51,6 +57,9 @@ func TestByteQueueRing(t *testing.T) {
 				t.Fatalf("step %d: peek(%d, %d) = %d+%d bytes, not the model's %d", step, i, n, len(a), len(b), len(want))
 			}
 		}
+	}
+	if st := cache.Stats(); st.Hits == 0 || st.Puts == 0 {
+		t.Fatalf("the queue never reused a ring: %+v", st)
 	}
 }
 

@@ -225,6 +225,7 @@ func newConn(s *Stack, server bool, opts ConnOptions) (*Conn, error) {
 	}
 	c.snd.init(0, s.cfg.SendBuffer)
 	c.rcv.init(0, s.cfg.ReceiveBuffer)
+	c.snd.q.bufs, c.rcv.ready.bufs = s.bufs, s.bufs
 	c.lastUnaMove = s.now
 	s.connSeq++
 	c.seq = s.connSeq

@@ -123,6 +123,8 @@ func (s *Stack) settle(now time.Time) {
 			}
 			if c.state == StateClosed && len(c.subflows) == 0 {
 				s.tokens.remove(c.local.token, c)
+				c.snd.q.release()
+				c.rcv.ready.release()
 				c.reaped = true
 				reaped = true
 			}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/bufcache"
 	"github.com/mptcp-go/mptcp/pm"
 	"github.com/mptcp-go/mptcp/tcp"
 )
@@ -24,6 +25,7 @@ type Stack struct {
 	tcp  *tcp.Stack
 	rand Rand
 	mib  MIB
+	bufs *bufcache.Cache // the connections' send and receive rings
 
 	tokens tokenTable[*Conn]
 	// joinCookies holds joins answered with SYN cookies (joincookie.go).
@@ -70,6 +72,7 @@ func NewStack(cfg Config) (*Stack, error) {
 		listeners: make(map[netip.AddrPort]*Listener),
 		joinLns:   make(map[netip.AddrPort]*tcp.Listener),
 		bh:        blackholes{timeout: cfg.BlackholeTimeout},
+		bufs:      bufcache.New(0),
 	}
 	for _, a := range cfg.Announce {
 		s.addLocal(a.Addr(), a.Port(), true)

@@ -122,6 +122,7 @@ func (s *Stack) newConn(local, remote netip.AddrPort, opts Options, hooks Hooks)
 	}
 	c.txq.init()
 	c.sb.limit = opts.SendBuffer
+	c.sb.bufs, c.rb.bufs = s.bufs, s.bufs
 	c.rcvBuf = opts.ReceiveBuffer
 	hdr := wire.IPv4MinHeaderLen + wire.TCPMinHeaderLen
 	if !local.Addr().Is4() {

@@ -1,15 +1,18 @@
 package tcp
 
+import "github.com/mptcp-go/mptcp/internal/bufcache"
+
 // recvBuffer holds received bytes in a ring indexed by stream offset: the
 // in-order bytes the application has not read yet, and out-of-order bytes
 // above them, which are written straight to their final place. A segment's
 // payload is therefore copied once, from the packet into the ring, whether
 // it arrives in order or not; reassembly only moves interval bounds.
 type recvBuffer struct {
-	buf  []byte   // len is a power of two, or zero
-	head uint64   // offset of the first unread byte
-	nxt  uint64   // offset after the in-order bytes (rcv.nxt)
-	ooo  rangeSet // out-of-order intervals above nxt
+	buf  []byte          // len is a power of two, or zero
+	bufs *bufcache.Cache // where the ring comes from and goes back to
+	head uint64          // offset of the first unread byte
+	nxt  uint64          // offset after the in-order bytes (rcv.nxt)
+	ooo  rangeSet        // out-of-order intervals above nxt
 }
 
 // buffered returns the in-order bytes waiting to be read.
@@ -60,7 +63,7 @@ func (b *recvBuffer) reserve(n int) {
 	for size < n {
 		size *= 2
 	}
-	nb := make([]byte, size)
+	nb := b.bufs.Get(size)
 	if len(b.buf) > 0 {
 		// Copy every byte from head to the highest out-of-order byte;
 		// gaps copy garbage, which is never read.
@@ -75,6 +78,7 @@ func (b *recvBuffer) reserve(n int) {
 			off += uint64(n)
 		}
 	}
+	b.bufs.Put(b.buf)
 	b.buf = nb
 }
 
@@ -108,8 +112,10 @@ func (b *recvBuffer) discard(n int) int {
 	return n
 }
 
-// release drops the storage and what it held: nothing is left to read.
+// release drops the storage and what it held, handing the ring back to
+// the cache: nothing is left to read.
 func (b *recvBuffer) release() {
+	b.bufs.Put(b.buf)
 	b.buf = nil
 	b.head = b.nxt
 	b.ooo = rangeSet{}

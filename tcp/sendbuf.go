@@ -1,18 +1,23 @@
 package tcp
 
+import "github.com/mptcp-go/mptcp/internal/bufcache"
+
 // sendBuffer holds the bytes the application wrote and the peer has not yet
 // acknowledged, in a ring indexed by stream offset. The ring's storage grows
 // by doubling up to the buffer's limit as data arrives, so an idle
 // connection holds little memory; growth copies what is queued, which
-// happens a logarithmic number of times per connection.
+// happens a logarithmic number of times per connection. Rings come from
+// the stack's cache and go back to it when they grow and when the
+// connection is removed.
 //
 // Record boundaries (WriteRecord) are kept as the stream offsets where
 // records end; segmentation never crosses one.
 type sendBuffer struct {
-	buf   []byte // len is a power of two, or zero
-	head  uint64 // offset of the first unacknowledged byte
-	tail  uint64 // offset after the last byte written
-	limit int    // most bytes held
+	buf   []byte          // len is a power of two, or zero
+	bufs  *bufcache.Cache // where the ring comes from and goes back to
+	head  uint64          // offset of the first unacknowledged byte
+	tail  uint64          // offset after the last byte written
+	limit int             // most bytes held
 
 	// recEnd is a ring of record end offsets above head, ascending.
 	recEnd  []uint64
@@ -47,10 +52,11 @@ func (b *sendBuffer) reserve(n int) {
 	for size < n {
 		size *= 2
 	}
-	nb := make([]byte, size)
+	nb := b.bufs.Get(size)
 	if l := b.len(); l > 0 {
 		b.copyOut(nb[int(b.head&uint64(size-1)):], b.head, l, nb)
 	}
+	b.bufs.Put(b.buf)
 	b.buf = nb
 }
 
@@ -153,8 +159,10 @@ func (b *sendBuffer) truncate(off uint64) {
 	b.markRecord()
 }
 
-// release drops the storage of an empty buffer.
+// release drops what the buffer holds and hands its ring back to the
+// cache: the connection sends no more.
 func (b *sendBuffer) release() {
+	b.bufs.Put(b.buf)
 	b.buf = nil
 	b.head = b.tail
 	b.recEnd = nil

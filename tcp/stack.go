@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mptcp-go/mptcp/internal/bufcache"
 	"github.com/mptcp-go/mptcp/wire"
 )
 
@@ -32,6 +33,7 @@ type Stack struct {
 	nowWall time.Time     // epoch + now, for hooks and the congestion controller
 
 	addrs     []netip.Addr
+	bufs      *bufcache.Cache // the connections' send and receive rings
 	conns     map[tuple]*Conn
 	listeners map[netip.AddrPort]*Listener
 	tw        timeWaitTable
@@ -82,6 +84,7 @@ func NewStack(cfg Config) (*Stack, error) {
 		cfg:       cfg,
 		conns:     make(map[tuple]*Conn),
 		listeners: make(map[netip.AddrPort]*Listener),
+		bufs:      bufcache.New(0),
 	}
 	s.secret = secretKey{cfg.Rand.Uint64(), cfg.Rand.Uint64()}
 	s.tfoCache.max = cfg.FastOpenCache

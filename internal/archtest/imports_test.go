@@ -67,8 +67,8 @@ func TestImportRules(t *testing.T) {
 		"cc":    {"internal/registry"},
 		"sched": {"internal/registry"},
 		"pm":    {"internal/registry"},
-		"tcp":   {"cc", "internal/heap", "wire"},
-		"core":  {"cc", "internal/heap", "pm", "sched", "tcp", "wire"},
+		"tcp":   {"cc", "internal/bufcache", "internal/heap", "wire"},
+		"core":  {"cc", "internal/bufcache", "internal/heap", "pm", "sched", "tcp", "wire"},
 	}
 	for pkg, deps := range ourImports(t) {
 		if want, ok := allowed[pkg]; ok {
