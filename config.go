@@ -75,6 +75,18 @@ type Config struct {
 	// not call the stack. observe.Recorder.Sink is one.
 	Events core.EventSink
 
+	// Loops is the number of protocol loops (default 1). With more, the
+	// stack is that many protocol cores side by side, each with its own
+	// lock, each owning a share of the connections (dials take turns;
+	// accepted connections go by a hash of their addresses; a subflow
+	// joins the loop of its connection, which its MPTCP token names), so
+	// that a server with many connections uses as many CPUs. Each loop
+	// needs a driver of its own (Stack.Loop; package host and tun's
+	// multi-queue devices do it), or one driver runs them all in turn
+	// (Stack.Link, as the simulator does, deterministically). Events is
+	// then called from every loop's goroutine, one call at a time.
+	Loops int
+
 	// Rand, if set, supplies all randomness (keys, nonces, ISNs, ports),
 	// which makes a simulated run reproducible. Nil seeds a generator
 	// from crypto/rand.

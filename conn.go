@@ -17,7 +17,7 @@ import (
 // (CloseRead, CloseWrite, keepalive, SetNoDelay, SetLinger,
 // MultipathTCP), and Info.
 type Conn struct {
-	s *Stack
+	s *shard     // the protocol loop the connection lives in
 	c *core.Conn // guarded by s.mu
 
 	// The fields below are guarded by s.mu.
@@ -35,7 +35,7 @@ type Conn struct {
 var _ net.Conn = (*Conn)(nil)
 
 // newConn wraps cc; s.mu is held.
-func newConn(s *Stack, cc *core.Conn) *Conn {
+func newConn(s *shard, cc *core.Conn) *Conn {
 	c := &Conn{s: s, c: cc, signal: make(chan struct{})}
 	cc.SetNotify(c.notify)
 	return c

@@ -175,7 +175,7 @@ func (d *Dialer) resolve(ctx context.Context, network, address string, local net
 	if err != nil {
 		return nil, err
 	}
-	s := d.Stack
+	s := d.Stack.shards[0] // every shard has the same addresses
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []netip.AddrPort
@@ -348,7 +348,7 @@ func (d *Dialer) addrErr(local netip.Addr, ap netip.AddrPort, err error) error {
 
 // dialOne opens one connection and waits for its handshake.
 func (d *Dialer) dialOne(ctx context.Context, local netip.Addr, remote netip.AddrPort) (*Conn, error) {
-	s := d.Stack
+	s := d.Stack.pick(remote, d.FastOpen)
 	ka := keepAlive(acceptKeepAlive(d.KeepAlive, d.KeepAliveConfig))
 	s.mu.Lock()
 	if s.drv == nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mptcp-go/mptcp/core"
@@ -61,25 +62,35 @@ func (lc *ListenConfig) listen(ctx context.Context, network, address string) (*L
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.drv == nil {
+	// Every loop listens, so that each takes the connections hashed to
+	// it (demux.go): all of them locked, in order, as one.
+	s.lk.Lock()
+	defer s.lk.Unlock()
+	if s.shards[0].drv == nil {
 		return nil, ErrNoDriver
 	}
-	var ls []*core.Listener
+	var parts [][]*core.Listener
 	if addrs[0].Port() != 0 {
-		ls, err = s.listenAll(addrs)
+		parts, err = s.listenAll(addrs)
 	} else {
-		ls, err = s.listenFree(addrs)
+		parts, err = s.listenFree(addrs)
 	}
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{s: s, ls: ls, signal: make(chan struct{}), keepAlive: lc.keepAlive()}
-	for _, cl := range ls {
-		cl.SetNotify(l.notify)
-		if lc.FastOpen {
-			cl.SetFastOpen(fastOpenQueue)
+	l := &Listener{st: s, addr: parts[0][0].Addr(), signal: make(chan struct{}), keepAlive: lc.keepAlive()}
+	for i, ls := range parts {
+		l.parts = append(l.parts, listenPart{sh: s.shards[i], ls: ls})
+		for _, cl := range ls {
+			cl.SetNotify(l.notify)
+			if lc.FastOpen {
+				cl.SetFastOpen(fastOpenQueue)
+			}
+		}
+	}
+	if s.dm != nil {
+		for range addrs {
+			s.dm.listen(l.addr.Port())
 		}
 	}
 	return l, nil
@@ -102,20 +113,28 @@ func acceptKeepAlive(period time.Duration, cfg net.KeepAliveConfig) net.KeepAliv
 	return net.KeepAliveConfig{Enable: true, Idle: period, Interval: period}
 }
 
-// listenAll opens a core listener on each address, or none; s.mu is held.
-func (s *Stack) listenAll(addrs []netip.AddrPort) ([]*core.Listener, error) {
-	var ls []*core.Listener
-	for _, ap := range addrs {
-		cl, err := s.core.Listen(ap)
-		if err != nil {
-			for _, l := range ls {
-				l.Close()
+// listenAll opens a core listener on each address in every shard, or
+// none; every shard's lock is held.
+func (s *Stack) listenAll(addrs []netip.AddrPort) ([][]*core.Listener, error) {
+	var parts [][]*core.Listener
+	for _, sh := range s.shards {
+		var ls []*core.Listener
+		for _, ap := range addrs {
+			cl, err := sh.core.Listen(ap)
+			if err != nil {
+				parts = append(parts, ls)
+				for _, p := range parts {
+					for _, l := range p {
+						l.Close()
+					}
+				}
+				return nil, err
 			}
-			return nil, err
+			ls = append(ls, cl)
 		}
-		ls = append(ls, cl)
+		parts = append(parts, ls)
 	}
-	return ls, nil
+	return parts, nil
 }
 
 // The ports port 0 picks from: the upper part of the dynamic range, below
@@ -126,17 +145,17 @@ const (
 )
 
 // listenFree listens on the first port from firstFreePort up that is free
-// on every address (the choice is deterministic, for the simulator); s.mu
-// is held.
-func (s *Stack) listenFree(addrs []netip.AddrPort) ([]*core.Listener, error) {
+// on every address (the choice is deterministic, for the simulator); every
+// shard's lock is held.
+func (s *Stack) listenFree(addrs []netip.AddrPort) ([][]*core.Listener, error) {
 	for p := firstFreePort; p <= lastFreePort; p++ {
 		try := make([]netip.AddrPort, len(addrs))
 		for i, ap := range addrs {
 			try[i] = netip.AddrPortFrom(ap.Addr(), uint16(p))
 		}
-		ls, err := s.listenAll(try)
+		parts, err := s.listenAll(try)
 		if !errors.Is(err, tcp.ErrAddrInUse) {
-			return ls, err
+			return parts, err
 		}
 	}
 	return nil, fmt.Errorf("no free port: %w", tcp.ErrAddrInUse)
@@ -198,28 +217,41 @@ func lookupPort(ctx context.Context, r *net.Resolver, network, port string) (uin
 // Listener accepts MPTCP connections, and plain TCP ones from peers
 // without MPTCP. It implements net.Listener.
 type Listener struct {
-	s  *Stack
-	ls []*core.Listener // guarded by s.mu; one, or two for dual-stack
+	st    *Stack
+	parts []listenPart // one per protocol loop
+	addr  netip.AddrPort
 
-	// The fields below are guarded by s.mu.
+	// The fields below are guarded by mu, which a loop takes with its
+	// own lock held (notify): never the other way round.
+	mu        sync.Mutex
 	signal    chan struct{}
 	waiters   int
 	closed    bool
 	deadline  time.Time
-	next      int // the core listener Accept looks at first, for fairness
+	next      int // the part Accept looks at first, for fairness
 	keepAlive tcp.KeepAlive
+}
+
+// listenPart is a Listener's core listeners in one protocol loop: one,
+// or two for dual-stack.
+type listenPart struct {
+	sh   *shard
+	ls   []*core.Listener // guarded by sh.mu
+	next int              // the core listener looked at first; sh.mu
 }
 
 var _ net.Listener = (*Listener)(nil)
 
-// notify runs on the driver's goroutine with s.mu held.
+// notify runs on a loop's goroutine with its lock held.
 func (l *Listener) notify() {
+	l.mu.Lock()
 	if l.waiters > 0 {
 		l.wakeAll()
 	}
+	l.mu.Unlock()
 }
 
-// wakeAll wakes every waiter; s.mu is held.
+// wakeAll wakes every waiter; l.mu is held.
 func (l *Listener) wakeAll() {
 	close(l.signal)
 	l.signal = make(chan struct{})
@@ -237,18 +269,26 @@ func (l *Listener) Accept() (net.Conn, error) {
 // AcceptMPTCP is Accept returning the concrete type, as
 // net.TCPListener.AcceptTCP does.
 func (l *Listener) AcceptMPTCP() (*Conn, error) {
-	s := l.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for {
-		cc, err := l.acceptReady()
-		if cc != nil {
-			c := newConn(s, cc)
-			cc.SetKeepAlive(l.keepAlive)
-			return c, nil
-		}
+		l.mu.Lock()
+		err := l.check()
+		// Waiting from here on: a connection that becomes ready while
+		// the loops are looked at closes this signal.
+		ch, deadline, first := l.signal, l.deadline, l.next
+		l.waiters++
+		l.mu.Unlock()
+		var c *Conn
 		if err == nil {
-			err = l.wait()
+			c, err = l.acceptReady(first)
+		}
+		if c == nil && err == nil {
+			err = waitSignal(context.Background(), ch, deadline)
+		}
+		l.mu.Lock()
+		l.waiters--
+		l.mu.Unlock()
+		if c != nil {
+			return c, nil
 		}
 		if err != nil {
 			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: withErrno(err)}
@@ -256,20 +296,53 @@ func (l *Listener) AcceptMPTCP() (*Conn, error) {
 	}
 }
 
-// acceptReady returns a connection ready to be accepted, or nil; s.mu is
-// held.
-func (l *Listener) acceptReady() (*core.Conn, error) {
+// check reports why Accept cannot go on: the listener closed or its
+// deadline passed; l.mu is held.
+func (l *Listener) check() error {
 	if l.closed {
-		return nil, net.ErrClosed
+		return net.ErrClosed
 	}
 	if !l.deadline.IsZero() && !time.Now().Before(l.deadline) {
-		return nil, os.ErrDeadlineExceeded
+		return os.ErrDeadlineExceeded
 	}
-	for i := range l.ls {
-		k := (l.next + i) % len(l.ls)
-		cc, err := l.ls[k].Accept()
-		if err == nil {
+	return nil
+}
+
+// acceptReady returns a connection ready to be accepted in any loop,
+// starting from part first, or nil.
+func (l *Listener) acceptReady(first int) (*Conn, error) {
+	for i := range l.parts {
+		k := (first + i) % len(l.parts)
+		p := &l.parts[k]
+		p.sh.mu.Lock()
+		cc, err := p.accept()
+		var c *Conn
+		if cc != nil {
+			c = newConn(p.sh, cc)
+			cc.SetKeepAlive(l.keepAlive)
+		}
+		p.sh.mu.Unlock()
+		if c != nil {
+			l.mu.Lock()
 			l.next = k + 1
+			l.mu.Unlock()
+			return c, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// accept returns a connection ready to be accepted from the part's core
+// listeners, or nil; p.sh.mu is held.
+func (p *listenPart) accept() (*core.Conn, error) {
+	for i := range p.ls {
+		k := (p.next + i) % len(p.ls)
+		cc, err := p.ls[k].Accept()
+		if err == nil {
+			p.next = k + 1
 			return cc, nil
 		}
 		if !errors.Is(err, core.ErrWouldBlock) {
@@ -279,51 +352,49 @@ func (l *Listener) acceptReady() (*core.Conn, error) {
 	return nil, nil
 }
 
-// wait releases s.mu until a listener notifies, Close or SetDeadline is
-// called, or the deadline passes, and takes it again.
-func (l *Listener) wait() error {
-	ch, deadline := l.signal, l.deadline
-	l.waiters++
-	l.s.mu.Unlock()
-	err := waitSignal(context.Background(), ch, deadline)
-	l.s.mu.Lock()
-	l.waiters--
-	return err
-}
-
 // SetDeadline sets the deadline of Accept calls, pending ones included; the
 // zero time means none.
 func (l *Listener) SetDeadline(t time.Time) error {
-	l.s.mu.Lock()
+	l.mu.Lock()
 	l.deadline = t
 	l.wakeAll()
-	l.s.mu.Unlock()
+	l.mu.Unlock()
 	return nil
 }
 
 // Close stops listening; connections not yet accepted are reset and a
 // blocked Accept returns net.ErrClosed.
 func (l *Listener) Close() error {
-	s := l.s
-	s.mu.Lock()
+	l.mu.Lock()
 	if l.closed {
-		s.mu.Unlock()
+		l.mu.Unlock()
 		return &net.OpError{Op: "close", Net: "tcp", Addr: l.Addr(), Err: net.ErrClosed}
 	}
 	l.closed = true
+	l.mu.Unlock()
 	var err error
-	for _, cl := range l.ls {
-		err = errors.Join(err, cl.Close())
+	for _, p := range l.parts {
+		p.sh.mu.Lock()
+		for _, cl := range p.ls {
+			err = errors.Join(err, cl.Close())
+		}
+		p.sh.mu.Unlock()
+		p.sh.wake()
 	}
+	if dm := l.st.dm; dm != nil {
+		for range l.parts[0].ls {
+			dm.unlisten(l.addr.Port())
+		}
+	}
+	l.mu.Lock()
 	l.wakeAll()
-	s.mu.Unlock()
-	s.wake()
+	l.mu.Unlock()
 	return err
 }
 
 // Addr returns the listening address ("[::]:port" for a dual-stack
 // listener, as with the net package).
-func (l *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.ls[0].Addr()) }
+func (l *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.addr) }
 
 type tcpAddrString string
 

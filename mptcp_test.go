@@ -29,6 +29,13 @@ type simNet struct {
 
 func startSim(t *testing.T, name string) *simNet {
 	t.Helper()
+	return startSimLoops(t, name, 1)
+}
+
+// startSimLoops is startSim with stacks of several protocol loops
+// (Config.Loops), which the simulator runs in turn.
+func startSimLoops(t *testing.T, name string, loops int) *simNet {
+	t.Helper()
 	sc, err := scenario.Builtin(name)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +47,7 @@ func startSim(t *testing.T, name string) *simNet {
 	}
 	rt := netsim.NewRealtime(sim)
 	stack := func(h *netsim.Host, addrs ...netip.Addr) *mptcp.Stack {
-		st, err := mptcp.NewStack(mptcp.Config{Rand: h.Rand()})
+		st, err := mptcp.NewStack(mptcp.Config{Rand: h.Rand(), Loops: loops})
 		if err != nil {
 			t.Fatal(err)
 		}

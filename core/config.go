@@ -113,7 +113,20 @@ type Config struct {
 	// DisableOpportunistic turns off opportunistic retransmission and
 	// penalisation (NSDI 2012), for experiments.
 	DisableOpportunistic bool
+
+	// Shard and Shards make the stack one of Shards stacks that serve one
+	// host side by side, each run by its own protocol loop: the stack
+	// takes only local tokens with token % Shards == Shard (redrawing
+	// keys until one fits) and, through the TCP engine (tcp.Config.Shard),
+	// only ephemeral ports with port % Shards == Shard, so that an
+	// MP_JOIN SYN's token and a packet's destination port name the stack
+	// that owns it. Shards 0 or 1: the whole spaces.
+	Shard, Shards int
 }
+
+// MaxShards bounds Config.Shards: each key drawn fits one shard in
+// Shards, so a key costs Shards draws on average.
+const MaxShards = 64
 
 // Defaults not shared with the kernel.
 const (
@@ -147,6 +160,13 @@ func (c Config) withDefaults() (Config, error) {
 	if err := checkPolicies(c.Scheduler, c.PathManager, c.CongestionControl); err != nil {
 		return c, err
 	}
+	if c.Shards == 0 {
+		c.Shards = 1
+	}
+	if c.Shards < 1 || c.Shards > MaxShards || c.Shard < 0 || c.Shard >= c.Shards {
+		return c, fmt.Errorf("%w: shard %d of %d (at most %d shards)", ErrInvalid, c.Shard, c.Shards, MaxShards)
+	}
+	c.TCP.Shard, c.TCP.Shards = c.Shard, c.Shards
 	if c.Limits == (pm.Limits{}) {
 		c.Limits = pm.DefaultLimits
 	}

@@ -187,21 +187,19 @@ func (l *Listener) CookieSYN(now time.Time, req *tcp.Request, b *wire.OptionBuil
 		if s.cfg.DisableMPTCP || !capableUnderstood(&mp.Capable) {
 			return nil, nil
 		}
-		for range maxKeyTries {
-			if k := s.rand.Uint64(); k != 0 {
-				if ks := newKeys(k); s.connByToken(ks.token) == nil {
-					flags := wire.MPCapableHMACSHA256
-					if s.cfg.Checksum || mp.Capable.Flags&wire.MPCapableChecksum != 0 {
-						flags |= wire.MPCapableChecksum
-					}
-					if s.cfg.DenyJoinInitial {
-						flags |= wire.MPCapableDenyJoinID0
-					}
-					_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYNACK, Version: wire.MPTCPVersion,
-						Flags: flags, SenderKey: k})
-					return nil, nil
-				}
+		// The key is kept nowhere: its token is only checked to be
+		// unused now, as the third ACK's reserve checks it again.
+		if ks, ok := s.tokens.draw(s.rand); ok {
+			flags := wire.MPCapableHMACSHA256
+			if s.cfg.Checksum || mp.Capable.Flags&wire.MPCapableChecksum != 0 {
+				flags |= wire.MPCapableChecksum
 			}
+			if s.cfg.DenyJoinInitial {
+				flags |= wire.MPCapableDenyJoinID0
+			}
+			_ = b.AddMPCapable(&wire.MPCapable{Form: wire.MPCapableSYNACK, Version: wire.MPTCPVersion,
+				Flags: flags, SenderKey: ks.key})
+			return nil, nil
 		}
 		s.mib.Inc(MPFallbackTokenInit)
 	}

@@ -380,6 +380,15 @@ type MIBSnapshot struct {
 // Get returns the value of c.
 func (s MIBSnapshot) Get(c Counter) uint64 { return s.c[c] }
 
+// Add returns the counters of s and o summed: the counters of a host
+// whose connections several stacks share.
+func (s MIBSnapshot) Add(o MIBSnapshot) MIBSnapshot {
+	for i := range s.c {
+		s.c[i] += o.c[i]
+	}
+	return s
+}
+
 // Map returns the non-zero counters by name (all of them when all is
 // set), as nstat prints them.
 func (s MIBSnapshot) Map(all bool) map[string]uint64 {

@@ -74,6 +74,7 @@ func NewStack(cfg Config) (*Stack, error) {
 		bh:        blackholes{timeout: cfg.BlackholeTimeout},
 		bufs:      bufcache.New(0),
 	}
+	s.tokens.shard, s.tokens.shards = uint32(cfg.Shard), uint32(cfg.Shards)
 	for _, a := range cfg.Announce {
 		s.addLocal(a.Addr(), a.Port(), true)
 	}

@@ -70,3 +70,22 @@ func TestTokenManyUnique(t *testing.T) {
 		t.Fatalf("len = %d", tt.len())
 	}
 }
+
+// TestTokenShare: a stack that is shard i of n takes only tokens with
+// token % n == i, so an MP_JOIN's token names the shard.
+func TestTokenShare(t *testing.T) {
+	tt := tokenTable[int]{shard: 2, shards: 4}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		ks, err := tt.newKey(r, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ks.token%4 != 2 {
+			t.Fatalf("token %#x is not shard 2's", ks.token)
+		}
+	}
+	if _, err := NewStack(Config{Rand: r, Shard: 4, Shards: 4}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("shard 4 of 4 accepted: %v", err)
+	}
+}

@@ -31,7 +31,7 @@ type Host struct {
 
 	cfg   Config
 	paths []*path
-	drv   *tun.Driver
+	drvs  []*tun.Driver // one per protocol loop
 
 	mu      sync.Mutex
 	undo    []cmd          // commands that remove what Start added, in order of addition
@@ -157,24 +157,32 @@ func (h *Host) start() error {
 	if err != nil {
 		return fmt.Errorf("host: %w", err)
 	}
-	var ifs []tun.Interface
+	loops := st.Loops()
+	if loops > 1 && cfg.Capture != nil {
+		return errors.New("host: a capture needs a stack of one loop (Stack.Loops)")
+	}
+	ifs := make([][]tun.Interface, loops) // per loop: queue i of each device
 	closeDevs := func() {
-		for _, ifc := range ifs {
-			ifc.Device.Close()
+		for _, l := range ifs {
+			for _, ifc := range l {
+				ifc.Device.Close()
+			}
 		}
 	}
 	for _, p := range h.paths {
-		dev, err := tun.Create(p.dev, cfg.MTU)
+		devs, err := createQueues(p.dev, cfg.MTU, loops)
 		if err != nil {
 			closeDevs()
 			return fmt.Errorf("host: creating TUN device %s (needs root or CAP_NET_ADMIN): %w", p.dev, err)
 		}
-		ifc := tun.Interface{Device: dev, MTU: cfg.MTU}
+		var prefixes []netip.Prefix
 		for _, a := range p.addrs {
-			ifc.Prefixes = append(ifc.Prefixes, netip.PrefixFrom(a, a.BitLen()))
+			prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
 		}
-		ifs = append(ifs, ifc)
-		if p.dev, err = dev.Name(); err != nil { // the kernel's choice for a name with %d
+		for i, dev := range devs {
+			ifs[i] = append(ifs[i], tun.Interface{Device: dev, MTU: cfg.MTU, Prefixes: prefixes})
+		}
+		if p.dev, err = devs[0].Name(); err != nil { // the kernel's choice for a name with %d
 			closeDevs()
 			return fmt.Errorf("host: TUN device %s: %w", p.dev, err)
 		}
@@ -189,13 +197,38 @@ func (h *Host) start() error {
 			h.addAddrs(st, p)
 		}
 	}
-	h.drv, err = tun.New(st.Link(), tun.Config{Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads, TrustKernelChecksums: !cfg.SplitOffloads})
-	if err != nil {
-		closeDevs()
-		return fmt.Errorf("host: %w", err)
+	for i, l := range ifs {
+		lk := st.Link()
+		if loops > 1 {
+			lk = st.Loop(i)
+		}
+		drv, err := tun.New(lk, tun.Config{Interfaces: l, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads,
+			TrustKernelChecksums: !cfg.SplitOffloads})
+		if err != nil {
+			for _, l := range ifs[i:] {
+				for _, ifc := range l {
+					ifc.Device.Close()
+				}
+			}
+			return fmt.Errorf("host: %w", err)
+		}
+		h.drvs = append(h.drvs, drv)
 	}
 	h.Stack = st
 	return nil
+}
+
+// createQueues creates a path's TUN device: single-queue for a stack of
+// one loop, else with a queue per loop.
+func createQueues(name string, mtu, loops int) ([]tun.Device, error) {
+	if loops == 1 {
+		dev, err := tun.Create(name, mtu)
+		if err != nil {
+			return nil, err
+		}
+		return []tun.Device{dev}, nil
+	}
+	return tun.CreateQueues(name, mtu, loops)
 }
 
 // newPath works out a path's uplink, gateways, addresses and table.
@@ -646,9 +679,10 @@ func (h *Host) Close() error {
 // driver (and with them their routes).
 func (h *Host) teardown() error {
 	var err error
-	if h.drv != nil {
-		err = h.drv.Close()
+	for _, d := range h.drvs {
+		err = errors.Join(err, d.Close())
 	}
+	h.drvs = nil
 	h.mu.Lock()
 	undo := h.undo
 	h.undo = nil

@@ -128,6 +128,11 @@ type Config struct {
 	// EphemeralPorts is the range for dials without a local port
 	// (default 32768-60999, Linux ip_local_port_range).
 	EphemeralPortMin, EphemeralPortMax uint16
+	// Shard and Shards make the stack one of Shards serving one host side
+	// by side: it takes only ephemeral ports with port % Shards == Shard,
+	// so that the destination port of an arriving segment names the stack
+	// that dialled. Shards 0 or 1: the whole range.
+	Shard, Shards int
 }
 
 // Built-in defaults.
@@ -198,6 +203,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.EphemeralPortMin == 0 || c.EphemeralPortMin > c.EphemeralPortMax {
 		return c, fmt.Errorf("%w: ephemeral port range %d-%d", ErrInvalid, c.EphemeralPortMin, c.EphemeralPortMax)
+	}
+	if c.Shards == 0 {
+		c.Shards = 1
+	}
+	if c.Shard < 0 || c.Shard >= c.Shards || int(c.EphemeralPortMax-c.EphemeralPortMin) < c.Shards {
+		return c, fmt.Errorf("%w: shard %d of %d (ephemeral ports %d-%d)", ErrInvalid, c.Shard, c.Shards, c.EphemeralPortMin, c.EphemeralPortMax)
 	}
 	var zero Options
 	o, err := c.Options.merge(&zero, true)

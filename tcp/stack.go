@@ -135,6 +135,16 @@ func (s *Stack) RemoveAddress(a netip.Addr) {
 // Addresses returns the local addresses.
 func (s *Stack) Addresses() []netip.Addr { return slices.Clone(s.addrs) }
 
+// Knows reports whether the stack holds a connection (half-open ones
+// included) or a TIME-WAIT entry for the 4-tuple: a host that runs
+// several stacks side by side asks the one it routed a flow to whether
+// the flow still needs routing there.
+func (s *Stack) Knows(local, remote netip.AddrPort) bool {
+	k := tuple{local, remote}
+	_, ok := s.conns[k]
+	return ok || s.tw.has(k)
+}
+
 func (s *Stack) owns(a netip.Addr) bool {
 	for _, x := range s.addrs {
 		if x == a {

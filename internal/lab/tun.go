@@ -17,23 +17,41 @@ import (
 // descriptor while the device lives in the namespace: a user-space stack
 // in this process then sits on the namespace's network.
 func (n Netns) CreateTUN(name string, mtu int) (tun.Device, error) {
-	var dev tun.Device
+	devs, err := n.CreateTUNQueues(name, mtu, 1)
+	if err != nil {
+		return nil, err
+	}
+	return devs[0], nil
+}
+
+// CreateTUNQueues is CreateTUN for a device with several queues, one
+// Device each (link/tun.CreateQueues), for a stack with as many protocol
+// loops; one queue makes the single-queue device of link/tun.Create.
+func (n Netns) CreateTUNQueues(name string, mtu, queues int) ([]tun.Device, error) {
+	var devs []tun.Device
 	err := n.Do(func() error {
+		if queues == 1 {
+			dev, err := tun.Create(name, mtu)
+			devs = []tun.Device{dev}
+			return err
+		}
 		var err error
-		dev, err = tun.Create(name, mtu)
+		devs, err = tun.CreateQueues(name, mtu, queues)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lab: in %s: %w", n, err)
 	}
-	if name, err = dev.Name(); err == nil {
+	if name, err = devs[0].Name(); err == nil {
 		err = n.IP("link set dev "+name+" addrgenmode none", "link set dev "+name+" up")
 	}
 	if err != nil {
-		dev.Close()
+		for _, d := range devs {
+			d.Close()
+		}
 		return nil, err
 	}
-	return dev, nil
+	return devs, nil
 }
 
 // StackInterface creates a TUN device called name in the client's or the
@@ -45,8 +63,19 @@ func (n Netns) CreateTUN(name string, mtu int) (tun.Device, error) {
 // address over path N. The result is ready for link/tun.New; the stack
 // itself must be given the addresses (Path.ClientStack or ServerStack).
 func (tp *Topology) StackInterface(side Netns, name string, paths ...int) (tun.Interface, error) {
+	ifs, err := tp.StackInterfaces(side, name, 1, paths...)
+	if err != nil {
+		return tun.Interface{}, err
+	}
+	return ifs[0], nil
+}
+
+// StackInterfaces is StackInterface for a stack with several protocol
+// loops: the device has that many queues, and the result one interface
+// per queue (the same prefixes), for one link/tun driver per loop.
+func (tp *Topology) StackInterfaces(side Netns, name string, queues int, paths ...int) ([]tun.Interface, error) {
 	if side != tp.Client && side != tp.Server {
-		return tun.Interface{}, fmt.Errorf("lab: %s is neither the client nor the server", side)
+		return nil, fmt.Errorf("lab: %s is neither the client nor the server", side)
 	}
 	if len(paths) == 0 {
 		for _, p := range tp.Paths {
@@ -57,7 +86,7 @@ func (tp *Topology) StackInterface(side Netns, name string, paths ...int) (tun.I
 	for _, n := range paths {
 		i := slices.IndexFunc(tp.Paths, func(p Path) bool { return p.N == n })
 		if i < 0 {
-			return tun.Interface{}, fmt.Errorf("lab: no path %d", n)
+			return nil, fmt.Errorf("lab: no path %d", n)
 		}
 		st := tp.Paths[i].ClientStack
 		if side == tp.Server {
@@ -66,25 +95,34 @@ func (tp *Topology) StackInterface(side Netns, name string, paths ...int) (tun.I
 		addrs = append(addrs, st.V4, st.V6)
 	}
 	if err := side.Sysctl("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"); err != nil {
-		return tun.Interface{}, err
+		return nil, err
 	}
-	dev, err := side.CreateTUN(name, tp.MTU)
+	devs, err := side.CreateTUNQueues(name, tp.MTU, queues)
 	if err != nil {
-		return tun.Interface{}, err
+		return nil, err
 	}
-	if name, err = dev.Name(); err != nil {
-		dev.Close()
-		return tun.Interface{}, fmt.Errorf("lab: %w", err)
+	closeAll := func() {
+		for _, d := range devs {
+			d.Close()
+		}
 	}
-	ifc := tun.Interface{Device: dev, MTU: tp.MTU}
+	if name, err = devs[0].Name(); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var prefixes []netip.Prefix
 	var cmds []string
 	for _, a := range addrs {
 		cmds = append(cmds, fmt.Sprintf("route add %s dev %s", host(a), name))
-		ifc.Prefixes = append(ifc.Prefixes, host(a))
+		prefixes = append(prefixes, host(a))
 	}
 	if err := side.IP(cmds...); err != nil {
-		dev.Close()
-		return tun.Interface{}, err
+		closeAll()
+		return nil, err
 	}
-	return ifc, nil
+	ifs := make([]tun.Interface, len(devs))
+	for i, d := range devs {
+		ifs[i] = tun.Interface{Device: d, MTU: tp.MTU, Prefixes: prefixes}
+	}
+	return ifs, nil
 }

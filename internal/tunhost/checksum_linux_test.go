@@ -88,7 +88,7 @@ func TestChecksumOffloadWithKernel(t *testing.T) {
 			t.Errorf("the kernel client's %s went from %d to %d", k, before[k], after[k])
 		}
 	}
-	if s := h.Driver.Stats(); s.WriteErrors != 0 || s.BadChecksums != 0 {
+	if s := h.Drivers[0].Stats(); s.WriteErrors != 0 || s.BadChecksums != 0 {
 		t.Fatalf("driver after the transfer: %+v", s)
 	}
 
@@ -110,12 +110,12 @@ func TestChecksumOffloadWithKernel(t *testing.T) {
 	if err := rawSend(tp.Server, bad, p.ServerStack.V4); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the corrupted packet counted", func() bool { return h.Driver.Stats().BadChecksums == 1 })
+	waitFor(t, "the corrupted packet counted", func() bool { return h.Drivers[0].Stats().BadChecksums == 1 })
 	if err := rawSend(tp.Server, syn, p.ServerStack.V4); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the intact packet answered", func() bool { return h.Stack.TCPStats().NoPort == noPort+1 })
-	if s := h.Driver.Stats().BadChecksums; s != 1 {
+	if s := h.Drivers[0].Stats().BadChecksums; s != 1 {
 		t.Fatalf("%d packets dropped for their checksum, want 1", s)
 	}
 	if e := h.Stack.TCPStats().InCsumErrors; e != 0 {

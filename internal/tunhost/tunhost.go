@@ -26,6 +26,11 @@ type Config struct {
 	// Interfaces are the TUN devices the stack runs on; the Host owns
 	// them from New on, even when New fails.
 	Interfaces []tun.Interface
+	// Loops, for a stack of several protocol loops (Stack.Loops of
+	// them), replaces Interfaces: Loops[j] are the interfaces of loop j,
+	// queue j of each multi-queue device (lab.StackInterfaces), each run
+	// by a driver of its own. The Host owns them as it owns Interfaces.
+	Loops [][]tun.Interface
 	// OnError, if set, is called with device errors, from the driver's
 	// goroutine; it must not block.
 	OnError func(error)
@@ -42,46 +47,76 @@ type Config struct {
 
 // Host is a user-space MPTCP stack running on TUN devices.
 type Host struct {
-	Stack  *mptcp.Stack
-	Driver *tun.Driver
+	Stack *mptcp.Stack
+	// Drivers run the stack: one, or one per protocol loop.
+	Drivers []*tun.Driver
 }
 
-// New creates the stack, gives it its addresses and starts the driver.
-func New(cfg Config) (*Host, error) {
-	closeAll := func() {
-		for _, ifc := range cfg.Interfaces {
-			if ifc.Device != nil {
-				ifc.Device.Close()
+// New creates the stack, gives it its addresses and starts the drivers.
+func New(cfg Config) (h *Host, err error) {
+	loops := cfg.Loops
+	if len(loops) == 0 {
+		loops = [][]tun.Interface{cfg.Interfaces}
+	} else if len(cfg.Interfaces) != 0 {
+		err = errors.New("tunhost: both Interfaces and Loops given")
+	}
+	h = &Host{}
+	defer func() {
+		if err != nil {
+			h.Close()
+			for _, ifs := range loops[len(h.Drivers):] {
+				for _, ifc := range ifs {
+					if ifc.Device != nil {
+						ifc.Device.Close()
+					}
+				}
 			}
 		}
+	}()
+	if err != nil {
+		return nil, err
 	}
 	if len(cfg.Addrs) == 0 {
-		closeAll()
 		return nil, errors.New("tunhost: the stack has no address")
 	}
-	st, err := mptcp.NewStack(cfg.Stack)
-	if err != nil {
-		closeAll()
+	if n := max(cfg.Stack.Loops, 1); len(loops) != n {
+		return nil, fmt.Errorf("tunhost: %d loops' interfaces for a stack of %d loops", len(loops), n)
+	}
+	if len(loops) > 1 && cfg.Capture != nil {
+		// A pcap.Writer takes one writer at a time.
+		return nil, errors.New("tunhost: a capture needs a stack of one loop")
+	}
+	if h.Stack, err = mptcp.NewStack(cfg.Stack); err != nil {
 		return nil, fmt.Errorf("tunhost: %w", err)
 	}
 	for _, a := range cfg.Addrs {
-		st.AddAddress(a)
+		h.Stack.AddAddress(a)
 	}
-	// The stack locks itself in Deliver and Poll: the driver needs no
+	// The stack locks itself in Deliver and Poll: the drivers need no
 	// Locker (and must not share the stack's, which is not reentrant).
-	drv, err := tun.New(st.Link(), tun.Config{
-		Interfaces: cfg.Interfaces, OnError: cfg.OnError, Capture: cfg.Capture,
-		SuperPackets: cfg.SuperPackets, TrustKernelChecksums: cfg.SuperPackets,
-	})
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("tunhost: %w", err)
+	for j, ifs := range loops {
+		lk := h.Stack.Link()
+		if len(loops) > 1 {
+			lk = h.Stack.Loop(j)
+		}
+		drv, err := tun.New(lk, tun.Config{
+			Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture,
+			SuperPackets: cfg.SuperPackets, TrustKernelChecksums: cfg.SuperPackets,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("tunhost: loop %d: %w", j, err)
+		}
+		h.Drivers = append(h.Drivers, drv)
 	}
-	return &Host{Stack: st, Driver: drv}, nil
+	return h, nil
 }
 
-// Close stops the driver and closes the devices. Connections still open
+// Close stops the drivers and closes the devices. Connections still open
 // are left as they are: the peer sees a silent host.
 func (h *Host) Close() error {
-	return h.Driver.Close()
+	var err error
+	for _, d := range h.Drivers {
+		err = errors.Join(err, d.Close())
+	}
+	return err
 }

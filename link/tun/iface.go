@@ -75,7 +75,7 @@ func newIface(idx int, ic Interface, readAhead int, mode rawMode) (*iface, error
 	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, batch: bs, free: make(chan *batch, readAhead)}
 	rbs, rsize := bs, Headroom+mtu
 	if mode.super {
-		if f.raw, err = newRawIO(ic.Device, mode); err != nil {
+		if f.raw, err = newRawIO(ic.Device, mode, &f.c.badChecksums); err != nil {
 			return nil, fmt.Errorf("tun: %s: super-packets: %w", name, err)
 		}
 		// One byte more than the largest packet tells a full read from a
@@ -139,11 +139,7 @@ func (d *Driver) read(f *iface) {
 		var n int
 		var err error
 		if f.raw != nil {
-			bad := f.raw.bad
 			n, err = f.raw.read(b)
-			if f.raw.bad != bad {
-				f.c.badChecksums.Add(f.raw.bad - bad)
-			}
 		} else {
 			n, err = f.dev.Read(b.bufs, b.sizes, Headroom)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +26,7 @@ import (
 type rawIO struct {
 	rc   syscall.RawConn
 	mode rawMode
-	bad  uint64 // packets dropped for their checksum; the reader's
+	bad  *atomic.Uint64 // counts packets dropped for their checksum (Stats.BadChecksums)
 
 	// The read in progress (reader goroutine).
 	readFn func(uintptr) bool
@@ -45,7 +46,7 @@ type rawIO struct {
 // header, or no file.
 var errNoVnetHdr = errors.New("device has no virtio-net header")
 
-func newRawIO(dev Device, mode rawMode) (*rawIO, error) {
+func newRawIO(dev Device, mode rawMode, bad *atomic.Uint64) (*rawIO, error) {
 	f := dev.File()
 	if f == nil {
 		return nil, errNoVnetHdr
@@ -84,7 +85,7 @@ func newRawIO(dev Device, mode rawMode) (*rawIO, error) {
 	if ierr != nil {
 		return nil, fmt.Errorf("TUNSETOFFLOAD: %w", ierr)
 	}
-	r := &rawIO{rc: rc, mode: mode}
+	r := &rawIO{rc: rc, mode: mode, bad: bad}
 	r.readFn, r.writeFn = r.readReady, r.writeReady
 	return r, nil
 }
@@ -94,7 +95,8 @@ func newRawIO(dev Device, mode rawMode) (*rawIO, error) {
 // virtio-net header landing in the headroom. Checksums the kernel left
 // for the device to finish are finished, unless left partial; with trust,
 // packets the kernel does not vouch for are verified, and those that fail
-// are dropped and counted in r.bad.
+// are dropped and counted in r.bad at once (a read that drops its only
+// packet goes on waiting).
 func (r *rawIO) read(b *batch) (int, error) {
 	r.rb, r.rn, r.rerr = b, 0, nil
 	err := r.rc.Read(r.readFn)
@@ -135,7 +137,7 @@ func (r *rawIO) readReady(fd uintptr) bool {
 			return true
 		}
 		if !ok {
-			r.bad++
+			r.bad.Add(1)
 			continue
 		}
 		b.sizes[r.rn] = size
