@@ -15,6 +15,14 @@
 // uplinks in one call. Since the protocol core is deterministic, the same
 // code runs identically in simulation and on a real link.
 //
+// One protocol loop runs a stack by default, behind one lock. A server with
+// many connections sets Config.Loops: the stack becomes that many loops,
+// each owning a share of the connections behind a lock of its own and run
+// by a driver of its own (Stack.Loop; on Linux, one per queue of a
+// multi-queue TUN device, which package host sets up), so that it uses as
+// many CPUs. The simulator runs the loops in turn through Stack.Link, with
+// the same bytes for the same seed.
+//
 // The API has the net package's shapes: Dialer and ListenConfig, Conn (a
 // net.Conn with what *net.TCPConn has that applies) and Listener (a
 // net.Listener), errors that are *net.OpError around the syscall.Errno

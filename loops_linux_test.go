@@ -3,10 +3,8 @@
 package mptcp_test
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -146,19 +144,7 @@ func transfers(t *testing.T, n, size int, dial func() (net.Conn, error)) {
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(60 * time.Second))
-			data := make([]byte, size)
-			r := rand.New(rand.NewPCG(uint64(i), 3))
-			for j := range data {
-				data[j] = byte(r.Uint32())
-			}
-			go func() {
-				c.Write(data)
-				c.(interface{ CloseWrite() error }).CloseWrite()
-			}()
-			got, err := io.ReadAll(c)
-			if err != nil || !bytes.Equal(got, data) {
-				t.Errorf("connection %d: %d bytes back of %d, %v", i, len(got), len(data), err)
-			}
+			echoConn(t, c, i, size)
 		}()
 	}
 	wg.Wait()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 	}
 	repeat := fs.Int("repeat", 1, "transfers per row; the median is reported")
 	subflows := fs.String("subflows", "1,2", "comma-separated subflow `counts` (paths) to measure")
+	loopsFlag := fs.String("loops", "1", "comma-separated `counts` of protocol loops of our stack to measure (each on its own TUN queue)")
+	streams := fs.Int("streams", 1, "connections each transfer runs at once")
+	pairs := fs.String("pairs", "kernel-kernel,ours-kernel,kernel-ours,ours-ours", "comma-separated sender-receiver `pairs` to measure")
 	var asJSON bool
 	for _, n := range []string{"J", "json"} {
 		fs.BoolVar(&asJSON, n, false, "print the result as JSON")
@@ -45,13 +49,24 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 		if *repeat < 1 || *repeat > 100 {
 			return usagef("--repeat %d: want 1..100", *repeat)
 		}
-		var counts []int
-		for _, s := range strings.Split(*subflows, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || n < 1 || n > 8 {
-				return usagef("--subflows %q: want counts 1..8 separated by commas", *subflows)
+		counts, ok := intList(*subflows, 1, 8)
+		if !ok {
+			return usagef("--subflows %q: want counts 1..8 separated by commas", *subflows)
+		}
+		loops, ok := intList(*loopsFlag, 1, 64)
+		if !ok {
+			return usagef("--loops %q: want counts 1..64 separated by commas", *loopsFlag)
+		}
+		if *streams < 1 || *streams > 128 {
+			return usagef("--streams %d: want 1..128", *streams)
+		}
+		want := map[string]bool{}
+		for _, p := range strings.Split(*pairs, ",") {
+			p = strings.TrimSpace(p)
+			if !slices.Contains([]string{"kernel-kernel", "ours-kernel", "kernel-ours", "ours-ours"}, p) {
+				return usagef("--pairs %q: want kernel-kernel, ours-kernel, kernel-ours or ours-ours, separated by commas", *pairs)
 			}
-			counts = append(counts, n)
+			want[p] = true
 		}
 		var cases []perfbench.Case
 		if !*noTCP {
@@ -59,14 +74,22 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 		}
 		for _, n := range counts {
 			for _, c := range perfbench.DefaultCases() {
-				if c.Subflows == 1 && !c.TCP {
-					c.Subflows = n
+				if c.Subflows != 1 || c.TCP || !want[pairName(c)] {
+					continue
+				}
+				c.Subflows = n
+				if c.Sender == perfbench.Kernel && c.Receiver == perfbench.Kernel {
+					cases = append(cases, c)
+					continue
+				}
+				for _, l := range loops {
+					c.Loops = l
 					cases = append(cases, c)
 				}
 			}
 		}
 		ctx := inv.Context()
-		res, err := perfbench.Run(ctx, perfbench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat,
+		res, err := perfbench.Run(ctx, perfbench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat, Streams: *streams,
 			ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Pacing: *pacing, Log: stderr})
 		if err != nil && res == nil {
 			return err
@@ -82,6 +105,30 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 		return err
 
 	}
+}
+
+// intList reads comma-separated integers in lo..hi.
+func intList(s string, lo, hi int) ([]int, bool) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < lo || n > hi {
+			return nil, false
+		}
+		out = append(out, n)
+	}
+	return out, true
+}
+
+// pairName names a case's ends as --pairs does.
+func pairName(c perfbench.Case) string {
+	name := func(s perfbench.Stack) string {
+		if s == perfbench.User {
+			return "ours"
+		}
+		return "kernel"
+	}
+	return name(c.Sender) + "-" + name(c.Receiver)
 }
 
 // printProfiles prints the top entries of each row's profile, our end's

@@ -41,6 +41,9 @@ func TestPerfUsageErrors(t *testing.T) {
 		{[]string{"perf", "server", "extra"}, "takes no arguments"},
 		{[]string{"perf", "bench", "--subflows", "1,x"}, "--subflows"},
 		{[]string{"perf", "bench", "--repeat", "0"}, "--repeat 0"},
+		{[]string{"perf", "bench", "--loops", "0"}, "--loops"},
+		{[]string{"perf", "bench", "--streams", "0"}, "--streams 0"},
+		{[]string{"perf", "bench", "--pairs", "ours-nobody"}, "--pairs"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)

@@ -53,6 +53,9 @@ type Case struct {
 	// TCP runs plain TCP instead of MPTCP (one subflow): the machine's
 	// TCP over the same veth, for reference.
 	TCP bool
+	// Loops is the number of protocol loops of our stack's ends
+	// (mptcp.Config.Loops, on multi-queue TUN devices); 0 is 1.
+	Loops int
 }
 
 // Name is the row's label.
@@ -74,6 +77,9 @@ func (c Case) slug() string {
 	s := fmt.Sprintf("%s-to-%s-%dsf", c.Sender, c.Receiver, c.Subflows)
 	if c.TCP {
 		s += "-tcp"
+	}
+	if c.Loops > 1 {
+		s += fmt.Sprintf("-%dloops", c.Loops)
 	}
 	return s
 }
@@ -104,6 +110,10 @@ type Config struct {
 	// row: iperf3 under mptcpize at both ends, if both programs are
 	// installed.
 	Iperf3 bool
+	// Streams is the number of connections each transfer runs at once
+	// (default 1), so that a stack of several loops has connections to
+	// spread.
+	Streams int
 	// SplitPackets runs our stack's TUN driver with the device splitting
 	// the kernel's super-packets into segments (and coalescing ours),
 	// instead of the stack taking them whole (link/tun.Config.SuperPackets).
@@ -123,6 +133,7 @@ type Result struct {
 	LoadAfter  string        `json:"load_after"`
 	Duration   time.Duration `json:"duration_ns"`
 	Repeat     int           `json:"repeat"`
+	Streams    int           `json:"streams"`
 	// Driver is the TUN driver's mode for our stack: "super" or "split".
 	Driver string `json:"driver"`
 	// Pacing says whether our stack paced (mptcp.Config.Pacing).
@@ -137,6 +148,9 @@ type Row struct {
 	Receiver Stack  `json:"receiver"`
 	Subflows int    `json:"subflows"`
 	TCP      bool   `json:"tcp,omitempty"`
+	// Loops is the number of protocol loops of our stack's ends (rows
+	// with our stack at an end).
+	Loops int `json:"loops,omitempty"`
 	// Iperf3 marks the reference row measured with iperf3.
 	Iperf3 bool `json:"iperf3,omitempty"`
 	// Gbps is the median receiver goodput, in Gbit/s, of the runs.
@@ -174,6 +188,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Repeat <= 0 {
 		cfg.Repeat = 1
 	}
+	if cfg.Streams <= 0 {
+		cfg.Streams = 1
+	}
 	if cfg.Cases == nil {
 		cfg.Cases = DefaultCases()
 	}
@@ -183,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res := &Result{Start: time.Now(), Kernel: kernelRelease(), CPUs: runtime.NumCPU(), LoadBefore: loadavg(),
-		Duration: cfg.Duration, Repeat: cfg.Repeat, Driver: "super", Pacing: cfg.Pacing}
+		Duration: cfg.Duration, Repeat: cfg.Repeat, Streams: cfg.Streams, Driver: "super", Pacing: cfg.Pacing}
 	if cfg.SplitPackets {
 		res.Driver = "split"
 	}
@@ -203,6 +220,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return res, ctx.Err()
 		}
 		row := Row{Name: c.Name(), Sender: c.Sender, Receiver: c.Receiver, Subflows: c.Subflows, TCP: c.TCP}
+		if c.Sender == User || c.Receiver == User {
+			row.Loops = max(c.Loops, 1)
+		}
 		var runs []run
 		for i := range cfg.Repeat {
 			prof := ""
@@ -213,13 +233,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if err != nil {
 				row.Failures++
 				row.Error = err.Error()
-				logf("%-18s %d subflow(s): run %d: %v", row.Name, c.Subflows, i+1, err)
+				logf("%-18s %d subflow(s)%s: run %d: %v", row.Name, c.Subflows, loopNote(row.Loops), i+1, err)
 				continue
 			}
 			if prof != "" {
 				row.Profile = prof
 			}
-			logf("%-18s %d subflow(s): run %d: %.2f Gbit/s, %d subflow(s) carrying, %.2f CPU", row.Name, c.Subflows, i+1, r.gbps, r.carrying, r.cpu)
+			logf("%-18s %d subflow(s)%s: run %d: %.2f Gbit/s, %d subflow(s) carrying, %.2f CPU", row.Name, c.Subflows, loopNote(row.Loops), i+1, r.gbps, r.carrying, r.cpu)
 			runs = append(runs, r)
 		}
 		if len(runs) > 0 {
@@ -240,6 +260,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.LoadAfter = loadavg()
 	logf("load after: %s", res.LoadAfter)
 	return res, nil
+}
+
+// loopNote labels a progress line with our stack's loops, when several.
+func loopNote(loops int) string {
+	if loops > 1 {
+		return fmt.Sprintf(", %d loops", loops)
+	}
+	return ""
 }
 
 // setRatios sets each row's ratios to the reference rows: the faster of
@@ -337,7 +365,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		srvAddr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
 		var h *tunhost.Host
 		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Server, []int{1}, cfg)
+			h, err = userHost(tp, tp.Server, []int{1}, cfg, c.Loops)
 		})
 		if err != nil {
 			return r, err
@@ -378,7 +406,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		}
 		var h *tunhost.Host
 		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Client, paths, cfg)
+			h, err = userHost(tp, tp.Client, paths, cfg, c.Loops)
 		})
 		if err != nil {
 			return r, err
@@ -419,7 +447,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 	// The client dials from the Do thread of the kernel's namespace or
 	// through our stack; either way Run stays on this goroutine.
 	pprof.Do(cli, pprof.Labels(), func(ctx context.Context) {
-		rep, cerr = (&perf.Client{Dial: dial, Params: perf.Params{Duration: d}}).Run(ctx)
+		rep, cerr = (&perf.Client{Dial: dial, Params: perf.Params{Duration: d, Streams: cfg.Streams}}).Run(ctx)
 	})
 	unix.Getrusage(unix.RUSAGE_SELF, &ru1)
 	serr := <-srvDone
@@ -431,11 +459,17 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 	}
 	rcv := rep.Remote
 	r.gbps = rep.Summary.Received.BitsPerSecond / 1e9
-	if rcv != nil && len(rcv.Streams) == 1 {
-		for _, sf := range rcv.Streams[0].Final.Subflows {
-			if sf.BytesReceived*20 >= uint64(rcv.Bytes) {
-				r.carrying++
+	if rcv != nil && len(rcv.Streams) > 0 {
+		// With several streams, the one carrying on the fewest subflows.
+		r.carrying = c.Subflows
+		for _, st := range rcv.Streams {
+			n := 0
+			for _, sf := range st.Final.Subflows {
+				if sf.BytesReceived*20 >= uint64(st.Bytes) {
+					n++
+				}
 			}
+			r.carrying = min(r.carrying, n)
 		}
 	}
 	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
@@ -446,10 +480,12 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 }
 
 // userHost runs our stack in side's namespace on one TUN device with its
-// IPv4 stack addresses of the given paths, its driver and pacing as cfg
-// says.
-func userHost(tp *lab.Topology, side lab.Netns, paths []int, cfg Config) (*tunhost.Host, error) {
-	ifc, err := tp.StackInterface(side, "tun0", paths...)
+// IPv4 stack addresses of the given paths, its driver mode and pacing as
+// cfg says; with several loops, the device has a queue per loop, each run
+// by a driver of its own.
+func userHost(tp *lab.Topology, side lab.Netns, paths []int, cfg Config, loops int) (*tunhost.Host, error) {
+	loops = max(loops, 1)
+	ifs, err := tp.StackInterfaces(side, "tun0", loops, paths...)
 	if err != nil {
 		return nil, err
 	}
@@ -462,8 +498,15 @@ func userHost(tp *lab.Topology, side lab.Netns, paths []int, cfg Config) (*tunho
 			addrs = append(addrs, p.ServerStack.V4)
 		}
 	}
-	return tunhost.New(tunhost.Config{Addrs: addrs, Interfaces: []tun.Interface{ifc}, SuperPackets: !cfg.SplitPackets,
-		Stack: mptcp.Config{Pacing: cfg.Pacing}})
+	hc := tunhost.Config{Stack: mptcp.Config{Loops: loops, Pacing: cfg.Pacing}, Addrs: addrs, SuperPackets: !cfg.SplitPackets}
+	if loops == 1 {
+		hc.Interfaces = ifs
+	} else {
+		for _, ifc := range ifs {
+			hc.Loops = append(hc.Loops, []tun.Interface{ifc})
+		}
+	}
+	return tunhost.New(hc)
 }
 
 func loadavg() string {
