@@ -20,8 +20,9 @@ type Link struct {
 }
 
 var (
-	_ link.Attacher = (*Link)(nil)
-	_ link.Locker   = (*Link)(nil)
+	_ link.Attacher          = (*Link)(nil)
+	_ link.Locker            = (*Link)(nil)
+	_ link.ChecksumOffloader = (*Link)(nil)
 )
 
 // Attach implements link.Attacher: d runs the stack (or the loop) from
@@ -38,6 +39,34 @@ func (l *Link) shards() []*shard {
 		return []*shard{l.sh}
 	}
 	return l.s.shards
+}
+
+// OffloadChecksums implements link.ChecksumOffloader: the driver says
+// what it does with TCP checksums (link/tun's with super-packets
+// completes those the stack sends and, trusting the kernel, verifies
+// those it delivers), and the stack leaves that work to it. Only a driver
+// calls it: no configuration turns verification off, so a stack on a link
+// that checks nothing verifies everything. A loop sends through its own
+// driver, but delivers what the other loops' drivers read for it: it skips
+// verification only once every loop's driver said it verifies.
+func (l *Link) OffloadChecksums(tx, rx bool) {
+	all := l.s.shards
+	for _, sh := range all {
+		sh.mu.Lock()
+	}
+	for _, sh := range l.shards() {
+		sh.csumTx, sh.csumRx = tx, rx
+	}
+	verified := true
+	for _, sh := range all {
+		verified = verified && sh.csumRx
+	}
+	for _, sh := range all {
+		sh.core.OffloadChecksums(sh.csumTx, verified)
+	}
+	for _, sh := range all {
+		sh.mu.Unlock()
+	}
 }
 
 // Deliver implements link.Stack: it hands the stack one IP packet.

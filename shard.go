@@ -33,6 +33,10 @@ type shard struct {
 	// sweeps its join-table entries.
 	opts    wire.TCPOptions
 	sweepAt time.Time
+
+	// What the shard's driver said it does with TCP checksums
+	// (Link.OffloadChecksums); guarded by every shard's mu.
+	csumTx, csumRx bool
 }
 
 // sweepEvery is how often a shard sweeps its entries of the join table:

@@ -87,6 +87,11 @@ func (s *Stack) Config() Config { return s.cfg }
 // TCP returns the TCP engine under the stack, for its counters.
 func (s *Stack) TCP() *tcp.Stack { return s.tcp }
 
+// OffloadChecksums implements link.ChecksumOffloader: the TCP engine
+// leaves to the driver what the driver says it does with TCP checksums
+// (tcp.Stack.OffloadChecksums). DSS checksums are the stack's own.
+func (s *Stack) OffloadChecksums(tx, rx bool) { s.tcp.OffloadChecksums(tx, rx) }
+
 // MIB returns a snapshot of the stack's MPTcpExt counters.
 func (s *Stack) MIB() MIBSnapshot { return s.mib.Snapshot() }
 

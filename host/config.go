@@ -69,6 +69,10 @@ type Config struct {
 	Capture *pcap.Writer
 	// SplitOffloads has the TUN devices split the kernel's TSO
 	// super-packets into MTU-sized segments before the stack sees them,
-	// instead of the stack taking them whole (link/tun's SuperPackets).
+	// instead of the stack taking them whole (link/tun's SuperPackets),
+	// and the stack compute and verify every TCP checksum. By default the
+	// driver completes the checksums the stack sends (the kernel is told
+	// they are partial) and trusts the checksums the kernel vouches for,
+	// verifying the others itself (link/tun's TrustKernelChecksums).
 	SplitOffloads bool
 }

@@ -202,7 +202,8 @@ func (h *Host) start() error {
 		if loops > 1 {
 			lk = st.Loop(i)
 		}
-		drv, err := tun.New(lk, tun.Config{Interfaces: l, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads})
+		drv, err := tun.New(lk, tun.Config{Interfaces: l, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: !cfg.SplitOffloads,
+			TrustKernelChecksums: !cfg.SplitOffloads})
 		if err != nil {
 			for _, l := range ifs[i:] {
 				for _, ifc := range l {

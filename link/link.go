@@ -91,3 +91,25 @@ type Locker interface {
 	// driver calls them only while it holds the lock.
 	Unlocked() Stack
 }
+
+// ChecksumOffloader is a Stack that can leave TCP checksums to its driver,
+// as Linux leaves them to a network card that offloads them. A driver that
+// does this work is handed such a stack and calls OffloadChecksums once,
+// before it first calls Deliver or Poll; a stack never told computes and
+// verifies every checksum itself, which is what a simulator wants (the same
+// bytes whatever runs the stack).
+//
+// With tx, the driver completes the TCP checksum of every TCP packet the
+// stack sends, whose checksum field the stack fills with the
+// pseudo-header sum only (Linux's CHECKSUM_PARTIAL): a pass over the
+// payload is spared where a kernel or a card finishes the sum anyway.
+// With rx, every TCP packet the driver delivers has a checksum that was
+// verified, by the driver or by a kernel that vouches for it (Linux's
+// CHECKSUM_UNNECESSARY), the driver dropping those that fail: the stack
+// verifies no TCP checksum. A driver says rx only for packets it can
+// answer for, so a stack cannot be told to trust an unverified link by
+// mistake.
+type ChecksumOffloader interface {
+	Stack
+	OffloadChecksums(tx, rx bool)
+}

@@ -52,9 +52,17 @@ func (w *wirePair) step(dt time.Duration) {
 }
 
 func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	t.Run("checksums", func(t *testing.T) { testSteadyStateAllocs(t, false) })
+	// A driver that completes and verifies the checksums.
+	t.Run("offloaded", func(t *testing.T) { testSteadyStateAllocs(t, true) })
+}
+
+func testSteadyStateAllocs(t *testing.T, offload bool) {
 	n := newTestNet(t, time.Millisecond)
 	a, b := n.pair(nil, nil)
 	c, sc := n.connect(a, b, 80, nil)
+	a.OffloadChecksums(offload, offload)
+	b.OffloadChecksums(offload, offload)
 	w := newWirePair(a, b, n.now)
 	src := make([]byte, 64<<10)
 	dst := make([]byte, 64<<10)

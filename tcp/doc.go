@@ -50,8 +50,11 @@
 // (the simulator's, or a driver's loop with the application's calls
 // serialised onto it).
 //
-// The engine checks TCP checksums on input unless told not to
-// (Config.SkipChecksumVerify), drops packets for addresses it does not own,
+// The engine checks TCP checksums on input, and computes them on output,
+// unless its driver says it does that work (Stack.OffloadChecksums, called
+// by a driver such as link/tun's with super-packets) or the configuration
+// says the packets were verified already (Config.SkipChecksumVerify, for a
+// simulator), drops packets for addresses it does not own,
 // and never trusts a field before validating it: a fuzz target feeds
 // arbitrary segments to connections in every state.
 //

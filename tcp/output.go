@@ -399,6 +399,12 @@ func (s *Stack) buildPacket(src, dst netip.Addr, f *wire.TCPFields, opts, p1, p2
 	hl := wire.EncodeTCP(seg, f, opts)
 	k := copy(seg[hl:], p1)
 	copy(seg[hl+k:], p2)
-	seg.SetChecksum(seg.ComputeChecksum(src, dst))
+	if s.csumTx {
+		// The driver sums the segment from the pseudo-header sum on
+		// (OffloadChecksums).
+		seg.SetChecksum(wire.PseudoHeaderChecksum(wire.ProtoTCP, src, dst, uint32(tcpLen)))
+	} else {
+		seg.SetChecksum(seg.ComputeChecksum(src, dst))
+	}
 	return b
 }

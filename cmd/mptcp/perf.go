@@ -96,6 +96,7 @@ type perfFlags struct {
 	mtu       int
 	noRoute   bool
 	split     bool
+	pacing    bool
 	pcapFile  string
 	noMPTCP   bool
 	scheduler string
@@ -128,6 +129,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.debug, "debug", "", "user stack: serve its debug endpoint (connections, MIB, events, Prometheus /metrics) on `ADDR`: unix:PATH or HOST:PORT")
 	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR` (see mptcp trace plot)")
 	fs.BoolVar(&f.noMPTCP, "no-mptcp", false, "speak plain TCP (either stack)")
+	fs.BoolVar(&f.pacing, "pacing", false, "user stack: pace each subflow's segments (mptcp.Config.Pacing; default unpaced)")
 	fs.StringVar(&f.scheduler, "scheduler", "", "user stack: packet scheduler `name` (default \"default\")")
 	fs.StringVar(&f.cc, "cc", "", "user stack: congestion control `name` (default \"cubic\")")
 	fs.StringVar(&f.pm, "pm", "", "user stack: path manager `name` (default \"fullmesh\")")

@@ -36,6 +36,7 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 	noIperf := fs.Bool("no-iperf3", false, "skip the reference rows of iperf3 under mptcpize (kernel to kernel MPTCP without Go)")
 	noTCP := fs.Bool("no-tcp", false, "skip the reference row of kernel to kernel over plain TCP")
 	split := fs.Bool("split-packets", false, "run our stack's TUN driver in split mode (the device splits the kernel's super-packets) instead of taking them whole")
+	pacing := fs.Bool("pacing", false, "run our stack paced (mptcp.Config.Pacing; default unpaced)")
 	return func(inv *Invocation) error {
 		stdout, stderr := inv.Stdout, inv.Stderr
 		pos := inv.Args
@@ -89,7 +90,7 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 		}
 		ctx := inv.Context()
 		res, err := perfbench.Run(ctx, perfbench.Config{Cases: cases, Duration: time.Duration(dur), Repeat: *repeat, Streams: *streams,
-			ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Log: stderr})
+			ProfileDir: *profile, Iperf3: !*noIperf, SplitPackets: *split, Pacing: *pacing, Log: stderr})
 		if err != nil && res == nil {
 			return err
 		}

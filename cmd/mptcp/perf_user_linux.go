@@ -154,7 +154,7 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	}
 	h, err := host.Start(host.Config{
 		Paths: paths, MTU: f.mtu, NoRoute: f.noRoute, Capture: capture, SplitOffloads: f.split,
-		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Events: events},
+		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Pacing: f.pacing, Events: events},
 		OnError: func(err error) { fmt.Fprintf(stderr, "mptcp perf: %v\n", err) },
 	})
 	if err != nil {

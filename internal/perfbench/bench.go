@@ -118,6 +118,8 @@ type Config struct {
 	// the kernel's super-packets into segments (and coalescing ours),
 	// instead of the stack taking them whole (link/tun.Config.SuperPackets).
 	SplitPackets bool
+	// Pacing runs our stack paced (mptcp.Config.Pacing).
+	Pacing bool
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -134,7 +136,9 @@ type Result struct {
 	Streams    int           `json:"streams"`
 	// Driver is the TUN driver's mode for our stack: "super" or "split".
 	Driver string `json:"driver"`
-	Rows   []Row  `json:"rows"`
+	// Pacing says whether our stack paced (mptcp.Config.Pacing).
+	Pacing bool  `json:"pacing"`
+	Rows   []Row `json:"rows"`
 }
 
 // Row is one case's figures.
@@ -196,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res := &Result{Start: time.Now(), Kernel: kernelRelease(), CPUs: runtime.NumCPU(), LoadBefore: loadavg(),
-		Duration: cfg.Duration, Repeat: cfg.Repeat, Streams: cfg.Streams, Driver: "super"}
+		Duration: cfg.Duration, Repeat: cfg.Repeat, Streams: cfg.Streams, Driver: "super", Pacing: cfg.Pacing}
 	if cfg.SplitPackets {
 		res.Driver = "split"
 	}
@@ -373,7 +377,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		srvAddr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
 		var h *tunhost.Host
 		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Server, []int{1}, !cfg.SplitPackets, c.Loops)
+			h, err = userHost(tp, tp.Server, []int{1}, cfg, c.Loops)
 		})
 		if err != nil {
 			return r, err
@@ -415,7 +419,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		}
 		var h *tunhost.Host
 		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Client, paths, !cfg.SplitPackets, c.Loops)
+			h, err = userHost(tp, tp.Client, paths, cfg, c.Loops)
 		})
 		if err != nil {
 			return r, err
@@ -495,9 +499,10 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 }
 
 // userHost runs our stack in side's namespace on one TUN device with its
-// IPv4 stack addresses of the given paths; with several loops, the device
-// has a queue per loop, each run by a driver of its own.
-func userHost(tp *lab.Topology, side lab.Netns, paths []int, super bool, loops int) (*tunhost.Host, error) {
+// IPv4 stack addresses of the given paths, its driver mode and pacing as
+// cfg says; with several loops, the device has a queue per loop, each run
+// by a driver of its own.
+func userHost(tp *lab.Topology, side lab.Netns, paths []int, cfg Config, loops int) (*tunhost.Host, error) {
 	loops = max(loops, 1)
 	ifs, err := tp.StackInterfaces(side, "tun0", loops, paths...)
 	if err != nil {
@@ -512,15 +517,15 @@ func userHost(tp *lab.Topology, side lab.Netns, paths []int, super bool, loops i
 			addrs = append(addrs, p.ServerStack.V4)
 		}
 	}
-	cfg := tunhost.Config{Stack: mptcp.Config{Loops: loops}, Addrs: addrs, SuperPackets: super}
+	hc := tunhost.Config{Stack: mptcp.Config{Loops: loops, Pacing: cfg.Pacing}, Addrs: addrs, SuperPackets: !cfg.SplitPackets}
 	if loops == 1 {
-		cfg.Interfaces = ifs
+		hc.Interfaces = ifs
 	} else {
 		for _, ifc := range ifs {
-			cfg.Loops = append(cfg.Loops, []tun.Interface{ifc})
+			hc.Loops = append(hc.Loops, []tun.Interface{ifc})
 		}
 	}
-	return tunhost.New(cfg)
+	return tunhost.New(hc)
 }
 
 func loadavg() string {

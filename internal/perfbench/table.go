@@ -11,8 +11,12 @@ import (
 
 // WriteTable prints the result as a table, one row per case.
 func (r *Result) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "Linux %s, %d CPUs, %v per transfer, %d connection(s) at once, median of %d, TUN driver %s; load before %s, after %s\n\n",
-		r.Kernel, r.CPUs, r.Duration, max(r.Streams, 1), r.Repeat, r.Driver, short(r.LoadBefore), short(r.LoadAfter))
+	pacing := "unpaced"
+	if r.Pacing {
+		pacing = "paced"
+	}
+	fmt.Fprintf(w, "Linux %s, %d CPUs, %v per transfer, %d connection(s) at once, median of %d, TUN driver %s, ours %s; load before %s, after %s\n\n",
+		r.Kernel, r.CPUs, r.Duration, max(r.Streams, 1), r.Repeat, r.Driver, pacing, short(r.LoadBefore), short(r.LoadAfter))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "sender -> receiver\tsubflows\tloops\tGbit/s\tvs kernel\tvs TCP\tcarrying\tCPU\tGbit/s per CPU s\t")
 	for _, row := range r.Rows {

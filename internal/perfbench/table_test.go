@@ -35,7 +35,7 @@ func TestRatiosAndTable(t *testing.T) {
 	}
 	out := b.String()
 	for _, s := range []string{
-		"4 connection(s) at once, median of 3, TUN driver super; load before 1.00 2.00 3.00, after 4.00 5.00 6.00",
+		"4 connection(s) at once, median of 3, TUN driver super, ours unpaced; load before 1.00 2.00 3.00, after 4.00 5.00 6.00",
 		"ours -> kernel         1      2    2.00        25%     20%         0  0.50              4.00 (1 run(s) failed)",
 		"kernel -> kernel (iperf3)         1      -    8.00       100%     80%         -",
 		"ours -> ours         2      1  failed",

@@ -38,7 +38,10 @@ type Config struct {
 	Capture *pcap.Writer
 	// SuperPackets has the driver hand the stack the kernel's TSO
 	// super-packets whole and coalesce what the stack sends (see
-	// link/tun.Config.SuperPackets).
+	// link/tun.Config.SuperPackets). The driver then also completes the
+	// checksums the stack sends and trusts the kernel's on receive,
+	// verifying only what the kernel does not vouch for
+	// (link/tun.Config.TrustKernelChecksums).
 	SuperPackets bool
 }
 
@@ -98,7 +101,8 @@ func New(cfg Config) (h *Host, err error) {
 			lk = h.Stack.Loop(j)
 		}
 		drv, err := tun.New(lk, tun.Config{
-			Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture, SuperPackets: cfg.SuperPackets,
+			Interfaces: ifs, OnError: cfg.OnError, Capture: cfg.Capture,
+			SuperPackets: cfg.SuperPackets, TrustKernelChecksums: cfg.SuperPackets,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("tunhost: loop %d: %w", j, err)

@@ -57,16 +57,26 @@ type Config struct {
 	// device must have the virtio-net header (Create makes it so).
 	SuperPackets bool
 
-	// TrustKernelChecksums, with SuperPackets, serves a stack that does
-	// not verify checksums (tcp.Config.SkipChecksumVerify): the driver
-	// leaves unfinished the checksums the kernel vouches for (packets it
-	// made, whose checksum it left to the device, or whose checksum it
-	// verified), which spares a pass over every byte received, and
-	// verifies every other TCP packet itself, dropping those that fail
-	// (Stats.BadChecksums). Captures then show the unfinished checksums as
-	// wrong.
+	// TrustKernelChecksums, with SuperPackets, spares the stack verifying
+	// TCP checksums: the driver leaves unfinished the checksums the
+	// kernel vouches for (packets it made, whose checksum it left to the
+	// device, or whose checksum it verified), which spares a pass over
+	// every byte received, verifies every other TCP packet itself,
+	// dropping those that fail (Stats.BadChecksums), and tells the stack
+	// that what it delivers was verified (link.ChecksumOffloader). A
+	// stack that cannot be told gets every checksum finished and verifies
+	// them as usual. With a Capture, the captured copies carry finished
+	// checksums.
 	TrustKernelChecksums bool
 }
+
+// With SuperPackets, the driver also completes the TCP checksums of what
+// the stack sends: a stack that can leave them partial
+// (link.ChecksumOffloader) is told so at New, and the driver hands the
+// kernel each such packet as checksum-partial (VIRTIO_NET_HDR_F_NEEDS_CSUM)
+// as it does the super-packets, so that nobody sums the payload unless a
+// link on the way needs it (the kernel then does). A Capture records
+// those packets with their checksums finished.
 
 // ErrClosed is returned by Err after a device failed because it was
 // closed by something other than the driver's Close.
@@ -109,6 +119,9 @@ type Driver struct {
 	unpolled int            // bytes delivered since the last poll
 
 	c counters // driver-level: polls, no route
+
+	csumTx  bool   // the stack leaves TCP checksums partial (SuperPackets)
+	capCopy []byte // a sent packet's copy for the capture, checksum finished
 
 	mu  sync.Mutex
 	err error // first fatal device error
@@ -153,11 +166,15 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 		ended:   make(chan struct{}),
 	}
 	d.sendFn = d.send
+	off, _ := stack.(link.ChecksumOffloader)
+	trust := cfg.TrustKernelChecksums && off != nil
 	for i, ic := range cfg.Interfaces {
 		if ic.Device == nil {
 			return nil, fmt.Errorf("tun: interface %d has no device", i)
 		}
-		f, err := newIface(i, ic, readAhead, cfg.SuperPackets, cfg.TrustKernelChecksums)
+		f, err := newIface(i, ic, readAhead, rawMode{
+			super: cfg.SuperPackets, trust: trust, leavePartial: trust && cfg.Capture == nil,
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -167,6 +184,9 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	d.timer = time.NewTimer(time.Hour)
 	d.timer.Stop()
 	d.fine = newFineTimer()
+	if off != nil && cfg.SuperPackets {
+		d.offloadChecksums(off, cfg.Locker, trust)
+	}
 	if a, ok := stack.(link.Attacher); ok {
 		a.Attach(d)
 	}
@@ -185,6 +205,21 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	}()
 	go d.loop()
 	return d, nil
+}
+
+// offloadChecksums tells the stack, before the driver first calls it,
+// that the driver completes the TCP checksums of what it sends and, with
+// trust, that what it delivers was verified.
+func (d *Driver) offloadChecksums(off link.ChecksumOffloader, locker sync.Locker, trust bool) {
+	if locker != nil {
+		locker.Lock()
+		defer locker.Unlock()
+	}
+	off.OffloadChecksums(true, trust)
+	d.csumTx = true
+	if d.capture != nil {
+		d.capCopy = make([]byte, MaxPacket)
+	}
 }
 
 // Wake asks the driver to poll the stack soon. It never blocks, and calls

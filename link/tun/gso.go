@@ -13,10 +13,13 @@ import (
 // takes as a TSO packet: segmentation offload towards the kernel, done as
 // the stack sends, with one copy of the payload and no checksum pass (the
 // kernel is told the checksum is partial, and finishes it only if a link
-// on the way needs it). Only the last packet of a write batch is open to
-// more segments, so order is kept. Used with Config.SuperPackets.
+// on the way needs it). A segment sent alone whose checksum the stack left
+// partial (link.ChecksumOffloader) is handed over the same way. Only the
+// last packet of a write batch is open to more segments, so order is
+// kept. Used with Config.SuperPackets.
 type gso struct {
 	open    bool // the batch's last buffer may take more segments
+	csum    int  // where the TCP header starts if its checksum is partial, else 0
 	v6      bool
 	ipLen   int    // IP header length
 	hdrLen  int    // IP and TCP header length
@@ -33,9 +36,10 @@ const (
 )
 
 // start considers pkt, just copied to the head of a new buffer, as the
-// beginning of a super-packet.
-func (g *gso) start(pkt []byte) {
-	*g = gso{}
+// beginning of a super-packet. csum is where its TCP header starts if the
+// stack left its checksum partial, else 0.
+func (g *gso) start(pkt []byte, csum int) {
+	*g = gso{csum: csum}
 	ipLen, v6, ok := tcpOffset(pkt)
 	if !ok {
 		return
@@ -110,10 +114,14 @@ func (g *gso) append(head, pkt []byte) ([]byte, bool) {
 
 // finish writes the virtio-net header of the buffer's packet into its
 // headroom, and for a super-packet fixes the IP lengths and checksum and
-// leaves the TCP checksum partial (the pseudo-header sum).
+// leaves the TCP checksum partial (the pseudo-header sum). A single
+// packet's header says whether the stack left its checksum partial.
 func (g *gso) finish(buf []byte) {
 	var h vnetHdr
-	if g.segs > 1 {
+	switch {
+	case g.segs <= 1 && g.csum > 0:
+		h = vnetHdr{flags: vnetNeedsCsum, gsoType: vnetGSONone, csumStart: uint16(g.csum), csumOffset: tcpCsumOffset}
+	case g.segs > 1:
 		pkt := buf[Headroom:]
 		h = vnetHdr{
 			flags:      vnetNeedsCsum,
@@ -121,7 +129,7 @@ func (g *gso) finish(buf []byte) {
 			hdrLen:     uint16(g.hdrLen),
 			gsoSize:    uint16(g.mss),
 			csumStart:  uint16(g.ipLen),
-			csumOffset: 16,
+			csumOffset: tcpCsumOffset,
 		}
 		var src, dst netip.Addr
 		if g.v6 {
@@ -134,7 +142,7 @@ func (g *gso) finish(buf []byte) {
 			binary.BigEndian.PutUint16(pkt[10:], ^wire.Checksum(pkt[:20], 0))
 			src, dst = netip.AddrFrom4([4]byte(pkt[12:16])), netip.AddrFrom4([4]byte(pkt[16:20]))
 		}
-		binary.BigEndian.PutUint16(pkt[g.ipLen+16:], wire.PseudoHeaderChecksum(wire.ProtoTCP, src, dst, uint32(len(pkt)-g.ipLen)))
+		binary.BigEndian.PutUint16(pkt[g.ipLen+tcpCsumOffset:], wire.PseudoHeaderChecksum(wire.ProtoTCP, src, dst, uint32(len(pkt)-g.ipLen)))
 	}
 	h.encode(buf[Headroom-vnetHdrLen : Headroom])
 	*g = gso{}

@@ -25,10 +25,18 @@ func segment(src, dst string, seq uint32, payload int, flags wire.TCPFlags) []by
 
 // gsoRun feeds segments through a gso as the driver does and returns the
 // buffers it would write.
-func gsoRun(pkts [][]byte) [][]byte {
+func gsoRun(pkts [][]byte) [][]byte { return gsoRunCsum(pkts, false) }
+
+// gsoRunCsum is gsoRun for a stack that leaves the checksums partial
+// (link.ChecksumOffloader) when partial is set: each packet's checksum
+// field is turned into the pseudo-header sum first.
+func gsoRunCsum(pkts [][]byte, partial bool) [][]byte {
 	var g gso
 	var out [][]byte
 	for _, p := range pkts {
+		if partial {
+			p = partialSum(p)
+		}
 		if g.open {
 			if b, ok := g.append(out[len(out)-1], p); ok {
 				out[len(out)-1] = b
@@ -41,7 +49,11 @@ func gsoRun(pkts [][]byte) [][]byte {
 		b := make([]byte, Headroom+len(p), Headroom+MaxPacket)
 		copy(b[Headroom:], p)
 		out = append(out, b)
-		g.start(p)
+		csum := 0
+		if partial {
+			csum = tcpStart(p)
+		}
+		g.start(p, csum)
 	}
 	if len(out) > 0 {
 		g.finish(out[len(out)-1])
@@ -102,7 +114,7 @@ func TestGSOCoalesce(t *testing.T) {
 			}
 		}
 		// Finishing the partial checksum gives a valid segment.
-		if _, err := finishRead(pkt, h, false); err != nil || !seg.ValidChecksum(src, dst) {
+		if _, err := finishRead(pkt, h, rawMode{}); err != nil || !seg.ValidChecksum(src, dst) {
 			t.Errorf("%s: finished checksum invalid (%v)", fam.src, err)
 		}
 	}
@@ -147,5 +159,73 @@ func TestGSOBoundaries(t *testing.T) {
 	out := gsoRun(pkts)
 	if len(out) != 2 || len(out[0])-Headroom > MaxPacket {
 		t.Errorf("60 x 1400 bytes made %d packets, the first of %d bytes; want 2, within %d", len(out), len(out[0])-Headroom, MaxPacket)
+	}
+}
+
+// partialSum returns a copy of a TCP packet whose checksum field holds the
+// pseudo-header sum only, as a stack that offloads its checksums sends it.
+func partialSum(pkt []byte) []byte {
+	pkt = append([]byte(nil), pkt...)
+	src, dst, _, tp, err := wire.ParseIP(pkt)
+	if err != nil {
+		panic(err)
+	}
+	wire.TCP(tp).SetChecksum(wire.PseudoHeaderChecksum(wire.ProtoTCP, src, dst, uint32(len(tp))))
+	return pkt
+}
+
+// TestGSOPartialChecksums checks what the driver hands the kernel for a
+// stack that leaves its TCP checksums partial: a lone segment (a pure
+// ACK, a SYN, a data segment) gets VIRTIO_NET_HDR_F_NEEDS_CSUM with the
+// offsets of its TCP checksum and no segmentation, a run of segments the
+// super-packet header as before; finishing the checksum from the header's
+// offsets gives a valid segment. A packet that is not TCP gets no header.
+func TestGSOPartialChecksums(t *testing.T) {
+	for _, fam := range []struct{ src, dst string }{{"10.1.3.1", "10.1.1.2"}, {"fd00:1:3::1", "fd00:1:1::2"}} {
+		ipLen := 20
+		if netip.MustParseAddr(fam.src).Is6() {
+			ipLen = 40
+		}
+		pkts := [][]byte{
+			segment(fam.src, fam.dst, 0, 0, wire.FlagSYN),
+			segment(fam.src, fam.dst, 1, 0, wire.FlagACK),
+			segment(fam.src, fam.dst, 1, 700, wire.FlagACK|wire.FlagPSH),
+			segment(fam.src, fam.dst, 701, 1400, wire.FlagACK),
+			segment(fam.src, fam.dst, 2101, 1400, wire.FlagACK),
+		}
+		out := gsoRunCsum(pkts, true)
+		if len(out) != 4 {
+			t.Fatalf("%s: %d packets, want 4 (three alone, then a super-packet)", fam.src, len(out))
+		}
+		for i, o := range out {
+			h := decodeVnetHdr(o[Headroom-vnetHdrLen:])
+			want := vnetHdr{flags: vnetNeedsCsum, gsoType: vnetGSONone, csumStart: uint16(ipLen), csumOffset: 16}
+			if i == 3 {
+				want.gsoType, want.hdrLen, want.gsoSize = vnetGSOTCPv4, uint16(ipLen+32), 1400
+				if ipLen == 40 {
+					want.gsoType = vnetGSOTCPv6
+				}
+			}
+			if h != want {
+				t.Errorf("%s, packet %d: virtio-net header %+v, want %+v", fam.src, i, h, want)
+			}
+			pkt := o[Headroom:]
+			completeChecksum(pkt, int(h.csumStart), int(h.csumStart+h.csumOffset))
+			src, dst, _, tp, err := wire.ParseIP(pkt)
+			if err != nil || !wire.TCP(tp).ValidChecksum(src, dst) {
+				t.Errorf("%s, packet %d: checksum not valid once finished (%v)", fam.src, i, err)
+			}
+			if i < 3 && string(pkt) != string(pkts[i]) {
+				t.Errorf("%s, packet %d: finished, it differs from the packet with a full checksum", fam.src, i)
+			}
+		}
+	}
+	udp := append([]byte(nil), segment("10.1.3.1", "10.1.1.2", 0, 100, wire.FlagACK)...)
+	udp[9] = 17
+	if n := tcpStart(udp); n != 0 {
+		t.Errorf("a UDP packet's TCP header at %d, want none", n)
+	}
+	if out := gsoRunCsum([][]byte{udp}, false); decodeVnetHdr(out[0][Headroom-vnetHdrLen:]) != (vnetHdr{}) {
+		t.Error("a packet that is not TCP got a virtio-net header")
 	}
 }

@@ -45,7 +45,19 @@ const maxReadErrors = 100
 // holds up to a 64 KiB packet.
 const superBatch = 16
 
-func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, error) {
+// rawMode is how an interface handles the virtio-net header
+// (Config.SuperPackets) and the checksums of what it reads.
+type rawMode struct {
+	super bool // the driver handles the virtio-net header itself
+	// trust: checksums the kernel vouches for are trusted and others
+	// verified here (Config.TrustKernelChecksums, told to the stack).
+	trust bool
+	// leavePartial: checksums the kernel left partial stay so (with
+	// trust, when nothing captures them).
+	leavePartial bool
+}
+
+func newIface(idx int, ic Interface, readAhead int, mode rawMode) (*iface, error) {
 	name, err := ic.Device.Name()
 	if err != nil {
 		name = fmt.Sprintf("interface %d", idx)
@@ -62,8 +74,8 @@ func newIface(idx int, ic Interface, readAhead int, super, trust bool) (*iface, 
 	bs := max(ic.Device.BatchSize(), 1)
 	f := &iface{idx: idx, name: name, dev: ic.Device, mtu: mtu, batch: bs, free: make(chan *batch, readAhead)}
 	rbs, rsize := bs, Headroom+mtu
-	if super {
-		if f.raw, err = newRawIO(ic.Device, trust); err != nil {
+	if mode.super {
+		if f.raw, err = newRawIO(ic.Device, mode, &f.c.badChecksums); err != nil {
 			return nil, fmt.Errorf("tun: %s: super-packets: %w", name, err)
 		}
 		// One byte more than the largest packet tells a full read from a
@@ -127,11 +139,7 @@ func (d *Driver) read(f *iface) {
 		var n int
 		var err error
 		if f.raw != nil {
-			bad := f.raw.bad
 			n, err = f.raw.read(b)
-			if f.raw.bad != bad {
-				f.c.badChecksums.Add(f.raw.bad - bad)
-			}
 		} else {
 			n, err = f.dev.Read(b.bufs, b.sizes, Headroom)
 		}

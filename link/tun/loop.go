@@ -175,8 +175,12 @@ func (d *Driver) send(pkt []byte) {
 		f.c.drops.Add(1)
 		return
 	}
+	csum := 0
+	if d.csumTx {
+		csum = tcpStart(pkt)
+	}
 	if d.capture != nil {
-		d.record(pkt)
+		d.recordSent(pkt, csum)
 	}
 	if f.raw != nil && f.gso.open {
 		last := f.outN - 1
@@ -199,7 +203,7 @@ func (d *Driver) send(pkt []byte) {
 	f.outPkts[f.outN], f.outBytes[f.outN] = 1, len(pkt)
 	f.outN++
 	if f.raw != nil {
-		f.gso.start(pkt)
+		f.gso.start(pkt, csum)
 	}
 }
 
@@ -306,6 +310,19 @@ func (d *Driver) stopTimer() {
 func (d *Driver) arm(at time.Time) {
 	d.timer.Reset(at.Sub(d.now))
 	d.timerAt = at
+}
+
+// recordSent captures a packet the stack sends; one whose TCP checksum the
+// stack left partial (its TCP header at csum) is captured with the
+// checksum finished, in a copy: the device gets it partial.
+func (d *Driver) recordSent(pkt []byte, csum int) {
+	if csum > 0 && len(pkt) <= len(d.capCopy) {
+		c := d.capCopy[:len(pkt)]
+		copy(c, pkt)
+		completeChecksum(c, csum, csum+tcpCsumOffset)
+		pkt = c
+	}
+	d.record(pkt)
 }
 
 // record writes a packet to the capture; after an error, capturing stops.

@@ -1,6 +1,10 @@
 package tun
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/mptcp-go/mptcp/wire"
+)
 
 // vnetHdrLen is the size of struct virtio_net_hdr.
 const vnetHdrLen = 10
@@ -42,3 +46,26 @@ const (
 	vnetGSOTCPv4  = 1 // VIRTIO_NET_HDR_GSO_TCPV4
 	vnetGSOTCPv6  = 4 // VIRTIO_NET_HDR_GSO_TCPV6
 )
+
+// completeChecksum finishes a checksum left partial (Linux's
+// CHECKSUM_PARTIAL): the 16-bit field at offset at holds the sum of the
+// pseudo-header, and the rest is the one's complement sum of the packet
+// from start to its end, that field included.
+func completeChecksum(pkt []byte, start, at int) {
+	initial := binary.BigEndian.Uint16(pkt[at:])
+	pkt[at], pkt[at+1] = 0, 0
+	binary.BigEndian.PutUint16(pkt[at:], ^wire.Checksum(pkt[start:], initial))
+}
+
+// tcpCsumOffset is where the checksum field lies in a TCP header.
+const tcpCsumOffset = 16
+
+// tcpStart returns the offset of the TCP header of a TCP packet, and 0
+// for any other packet.
+func tcpStart(pkt []byte) int {
+	_, _, proto, payload, err := wire.ParseIP(pkt)
+	if err != nil || proto != wire.ProtoTCP || len(payload) < wire.TCPMinHeaderLen {
+		return 0
+	}
+	return cap(pkt) - cap(payload) // payload is pkt from there on
+}

@@ -3,10 +3,10 @@
 package tun
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -24,9 +24,9 @@ import (
 // struct, so that the RawConn callbacks are bound once and a call
 // allocates nothing.
 type rawIO struct {
-	rc    syscall.RawConn
-	trust bool   // Config.TrustKernelChecksums
-	bad   uint64 // packets dropped for their checksum; the reader's
+	rc   syscall.RawConn
+	mode rawMode
+	bad  *atomic.Uint64 // counts packets dropped for their checksum (Stats.BadChecksums)
 
 	// The read in progress (reader goroutine).
 	readFn func(uintptr) bool
@@ -46,7 +46,7 @@ type rawIO struct {
 // header, or no file.
 var errNoVnetHdr = errors.New("device has no virtio-net header")
 
-func newRawIO(dev Device, trust bool) (*rawIO, error) {
+func newRawIO(dev Device, mode rawMode, bad *atomic.Uint64) (*rawIO, error) {
 	f := dev.File()
 	if f == nil {
 		return nil, errNoVnetHdr
@@ -85,7 +85,7 @@ func newRawIO(dev Device, trust bool) (*rawIO, error) {
 	if ierr != nil {
 		return nil, fmt.Errorf("TUNSETOFFLOAD: %w", ierr)
 	}
-	r := &rawIO{rc: rc, trust: trust}
+	r := &rawIO{rc: rc, mode: mode, bad: bad}
 	r.readFn, r.writeFn = r.readReady, r.writeReady
 	return r, nil
 }
@@ -93,9 +93,10 @@ func newRawIO(dev Device, trust bool) (*rawIO, error) {
 // read fills the batch with as many packets as the device has ready, at
 // least one (it waits for the first): one read(2) per packet, the
 // virtio-net header landing in the headroom. Checksums the kernel left
-// for the device to finish are finished, unless trusted; with trust,
+// for the device to finish are finished, unless left partial; with trust,
 // packets the kernel does not vouch for are verified, and those that fail
-// are dropped and counted in r.bad.
+// are dropped and counted in r.bad at once (a read that drops its only
+// packet goes on waiting).
 func (r *rawIO) read(b *batch) (int, error) {
 	r.rb, r.rn, r.rerr = b, 0, nil
 	err := r.rc.Read(r.readFn)
@@ -130,13 +131,13 @@ func (r *rawIO) readReady(fd uintptr) bool {
 			return true
 		}
 		size := k - vnetHdrLen
-		ok, err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:]), r.trust)
+		ok, err := finishRead(buf[Headroom:Headroom+size], decodeVnetHdr(buf[Headroom-vnetHdrLen:]), r.mode)
 		if err != nil {
 			r.rerr = err
 			return true
 		}
 		if !ok {
-			r.bad++
+			r.bad.Add(1)
 			continue
 		}
 		b.sizes[r.rn] = size
@@ -194,11 +195,11 @@ func (r *rawIO) writeReady(fd uintptr) bool {
 
 // finishRead completes a packet as the kernel left it: the checksum it
 // deferred to the device (CHECKSUM_PARTIAL) is computed over the whole
-// packet, super-packet or not, so the stack can check it as usual. With
-// trust, a checksum the kernel vouches for (partial, or already verified)
-// is left as it is, and any other TCP packet's is verified here; ok is
-// false for one that fails.
-func finishRead(pkt []byte, h vnetHdr, trust bool) (ok bool, err error) {
+// packet, super-packet or not, so the stack can check it as usual, unless
+// mode.leavePartial. With mode.trust, a checksum the kernel vouches for
+// (partial, or already verified) is not verified, and any other TCP
+// packet's is verified here; ok is false for one that fails.
+func finishRead(pkt []byte, h vnetHdr, mode rawMode) (ok bool, err error) {
 	switch h.gsoType {
 	case unix.VIRTIO_NET_HDR_GSO_NONE, unix.VIRTIO_NET_HDR_GSO_TCPV4, unix.VIRTIO_NET_HDR_GSO_TCPV6:
 	default:
@@ -210,15 +211,11 @@ func finishRead(pkt []byte, h vnetHdr, trust bool) (ok bool, err error) {
 		if at+2 > len(pkt) {
 			return false, fmt.Errorf("checksum at %d beyond a %d-byte packet", at, len(pkt))
 		}
-		if trust {
-			return true, nil
+		if !mode.leavePartial {
+			completeChecksum(pkt, start, at)
 		}
-		// The field holds the pseudo-header sum; the rest is the device's.
-		initial := binary.BigEndian.Uint16(pkt[at:])
-		pkt[at], pkt[at+1] = 0, 0
-		binary.BigEndian.PutUint16(pkt[at:], ^wire.Checksum(pkt[start:], initial))
 		return true, nil
-	case h.flags&unix.VIRTIO_NET_HDR_F_DATA_VALID != 0 || !trust:
+	case h.flags&unix.VIRTIO_NET_HDR_F_DATA_VALID != 0 || !mode.trust:
 		return true, nil
 	}
 	src, dst, proto, payload, err := wire.ParseIP(pkt)

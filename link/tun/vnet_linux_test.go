@@ -56,7 +56,7 @@ func TestFinishRead(t *testing.T) {
 		if decodeVnetHdr(enc[:]) != h {
 			t.Fatalf("header %+v does not survive encoding", h)
 		}
-		if ok, err := finishRead(pkt, h, false); err != nil || !ok {
+		if ok, err := finishRead(pkt, h, rawMode{}); err != nil || !ok {
 			t.Fatalf("%s, %d bytes: %v", c.src, c.payload, err)
 		}
 		src, dst, _, payload, err := wire.ParseIP(pkt)
@@ -68,15 +68,15 @@ func TestFinishRead(t *testing.T) {
 		}
 	}
 	pkt := partial(t, "10.1.1.1", "10.1.4.2", 10)
-	if _, err := finishRead(pkt, vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, csumStart: uint16(len(pkt)), csumOffset: 16}, false); err == nil {
+	if _, err := finishRead(pkt, vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, csumStart: uint16(len(pkt)), csumOffset: 16}, rawMode{}); err == nil {
 		t.Error("a checksum offset beyond the packet was accepted")
 	}
-	if _, err := finishRead(pkt, vnetHdr{gsoType: unix.VIRTIO_NET_HDR_GSO_UDP_L4}, false); err == nil {
+	if _, err := finishRead(pkt, vnetHdr{gsoType: unix.VIRTIO_NET_HDR_GSO_UDP_L4}, rawMode{}); err == nil {
 		t.Error("UDP segmentation was accepted")
 	}
 	// Without NEEDS_CSUM the packet is left alone.
 	before := string(pkt)
-	if ok, err := finishRead(pkt, vnetHdr{}, false); err != nil || !ok || string(pkt) != before {
+	if ok, err := finishRead(pkt, vnetHdr{}, rawMode{}); err != nil || !ok || string(pkt) != before {
 		t.Errorf("a complete packet was changed (%v)", err)
 	}
 }
@@ -84,22 +84,38 @@ func TestFinishRead(t *testing.T) {
 // TestFinishReadTrusted checks TrustKernelChecksums: what the kernel
 // vouches for passes untouched, anything else is verified.
 func TestFinishReadTrusted(t *testing.T) {
+	trusted := rawMode{super: true, trust: true, leavePartial: true}
 	needs := vnetHdr{flags: unix.VIRTIO_NET_HDR_F_NEEDS_CSUM, csumStart: 20, csumOffset: 16}
 	pkt := partial(t, "10.1.1.1", "10.1.4.2", 1000)
 	before := string(pkt)
-	if ok, err := finishRead(pkt, needs, true); err != nil || !ok || string(pkt) != before {
+	if ok, err := finishRead(pkt, needs, trusted); err != nil || !ok || string(pkt) != before {
 		t.Errorf("a partial checksum was not left alone: ok %v, %v", ok, err)
 	}
 	// A partial checksum is wrong as a full one: without a flag it fails.
-	if ok, err := finishRead(pkt, vnetHdr{}, true); err != nil || ok {
+	if ok, err := finishRead(pkt, vnetHdr{}, trusted); err != nil || ok {
 		t.Errorf("an unvouched bad checksum passed: ok %v, %v", ok, err)
 	}
 	// The kernel verified it (DATA_VALID): trusted.
-	if ok, err := finishRead(pkt, vnetHdr{flags: unix.VIRTIO_NET_HDR_F_DATA_VALID}, true); err != nil || !ok {
+	if ok, err := finishRead(pkt, vnetHdr{flags: unix.VIRTIO_NET_HDR_F_DATA_VALID}, trusted); err != nil || !ok {
 		t.Errorf("a verified packet was refused: ok %v, %v", ok, err)
 	}
 	good := tcpPacket("10.1.1.1", "10.1.4.2", []byte("fine"))
-	if ok, err := finishRead(good, vnetHdr{}, true); err != nil || !ok {
+	if ok, err := finishRead(good, vnetHdr{}, trusted); err != nil || !ok {
 		t.Errorf("a good unvouched packet was refused: ok %v, %v", ok, err)
+	}
+	// Trusted but captured: the partial checksum is finished, so that the
+	// capture shows it right, and nothing is verified.
+	captured := rawMode{super: true, trust: true}
+	pkt = partial(t, "10.1.1.1", "10.1.4.2", 1000)
+	if ok, err := finishRead(pkt, needs, captured); err != nil || !ok {
+		t.Fatalf("a partial checksum was refused: ok %v, %v", ok, err)
+	}
+	if !wire.TCP(pkt[20:]).ValidChecksum(netip.MustParseAddr("10.1.1.1"), netip.MustParseAddr("10.1.4.2")) {
+		t.Error("trusted and captured: the partial checksum was not finished")
+	}
+	// A corrupted packet the kernel does not vouch for is refused.
+	good[len(good)-1] ^= 0x40
+	if ok, err := finishRead(good, vnetHdr{}, captured); err != nil || ok {
+		t.Errorf("a corrupted unvouched packet passed: ok %v, %v", ok, err)
 	}
 }

@@ -2,13 +2,16 @@
 
 package tun
 
-import "errors"
+import (
+	"errors"
+	"sync/atomic"
+)
 
-type rawIO struct{ bad uint64 }
+type rawIO struct{}
 
 var errNoVnetHdr = errors.New("reading super-packets whole needs Linux")
 
-func newRawIO(Device, bool) (*rawIO, error) { return nil, errNoVnetHdr }
+func newRawIO(Device, rawMode, *atomic.Uint64) (*rawIO, error) { return nil, errNoVnetHdr }
 
 func (*rawIO) read(*batch) (int, error) { return 0, errNoVnetHdr }
 
