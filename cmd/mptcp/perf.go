@@ -97,6 +97,7 @@ type perfFlags struct {
 	noRoute   bool
 	split     bool
 	pacing    bool
+	loops     int
 	pcapFile  string
 	noMPTCP   bool
 	scheduler string
@@ -130,6 +131,7 @@ func (f *perfFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.traceDir, "trace", "", "user stack: write a JSON-lines trace of each connection into `DIR` (see mptcp trace plot)")
 	fs.BoolVar(&f.noMPTCP, "no-mptcp", false, "speak plain TCP (either stack)")
 	fs.BoolVar(&f.pacing, "pacing", false, "user stack: pace each subflow's segments (mptcp.Config.Pacing; default unpaced)")
+	fs.IntVar(&f.loops, "loops", 1, "user stack: protocol loops, each on its own queue of the TUN devices (mptcp.Config.Loops)")
 	fs.StringVar(&f.scheduler, "scheduler", "", "user stack: packet scheduler `name` (default \"default\")")
 	fs.StringVar(&f.cc, "cc", "", "user stack: congestion control `name` (default \"cubic\")")
 	fs.StringVar(&f.pm, "pm", "", "user stack: path manager `name` (default \"fullmesh\")")

@@ -144,7 +144,7 @@ func printProfiles(w io.Writer, res *perfbench.Result, top int) {
 			continue
 		}
 		out, err := exec.Command(goTool, "tool", "pprof", "-top", "-nodecount="+strconv.Itoa(top), "-tagfocus=side=user", row.Profile).CombinedOutput()
-		fmt.Fprintf(w, "\nCPU profile of our end, %s, %d subflow(s) (%s):\n", row.Name, row.Subflows, row.Profile)
+		fmt.Fprintf(w, "\nCPU profile of our end, %s, %d subflow(s), %d loop(s) (%s):\n", row.Name, row.Subflows, row.Loops, row.Profile)
 		if err != nil {
 			fmt.Fprintf(w, "go tool pprof: %v\n", err)
 		}

@@ -156,13 +156,15 @@ func TestPerfCommandUserServer(t *testing.T) {
 // TestPerfCommandUserClient: "mptcp perf client --stack user" with an
 // address on each path reaches a kernel MPTCP server ("mptcp perf server
 // --stack kernel"), which sends (-R); the text output shows both subflows.
+// The stack runs two protocol loops (--loops 2: host.Start makes each
+// device's queues), the control connection in one, the data in the other.
 func TestPerfCommandUserClient(t *testing.T) {
 	tp := perfTwoPaths(t)
 	srvAddr := tp.Paths[0].Server.V4
 	srv := goPerfIn(t, tp.Server, "perf", "server", "--timeout", "60s", "--stack", "kernel", "-1", "-B", srvAddr.String())
 	stack := tp.Paths[0].ClientStack.V4.String() + "," + tp.Paths[1].ClientStack.V4.String()
 	out, _ := perfRetryClient(t, tp.Client, "perf", "client", "--timeout", "60s", "--stack", "user", "--tun", "pt0", "--addr", stack,
-		"-R", "-n", "32M", "--verify", netip.AddrPortFrom(srvAddr, 5201).String())
+		"--loops", "2", "-R", "-n", "32M", "--verify", netip.AddrPortFrom(srvAddr, 5201).String())
 	t.Logf("mptcp perf client output:\n%s", out)
 	s := <-srv
 	if s[0] != "0" {

@@ -119,6 +119,12 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
+	if f.loops < 1 || f.loops > 64 {
+		return nil, usagef("--loops %d: want 1..64", f.loops)
+	}
+	if f.loops > 1 && f.pcapFile != "" {
+		return nil, usagef("--pcap needs --loops 1 (a capture takes one loop)")
+	}
 	if f.mtu < 1280 || f.mtu > tun.MaxPacket {
 		return nil, usagef("--mtu %d: want 1280..%d", f.mtu, tun.MaxPacket)
 	}
@@ -154,7 +160,7 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	}
 	h, err := host.Start(host.Config{
 		Paths: paths, MTU: f.mtu, NoRoute: f.noRoute, Capture: capture, SplitOffloads: f.split,
-		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Pacing: f.pacing, Events: events},
+		Stack:   mptcp.Config{Scheduler: f.scheduler, CongestionControl: f.cc, PathManager: f.pm, DisableMPTCP: f.noMPTCP, Pacing: f.pacing, Loops: f.loops, Events: events},
 		OnError: func(err error) { fmt.Fprintf(stderr, "mptcp perf: %v\n", err) },
 	})
 	if err != nil {
