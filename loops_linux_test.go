@@ -65,7 +65,7 @@ func TestLoopsTUN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go echoServer(ln)
+	go echoServer(t, ln)
 	transfers(t, conns, size, func() (net.Conn, error) {
 		var c net.Conn
 		err := tp.Client.Do(func() (err error) {
@@ -89,7 +89,7 @@ func TestLoopsTUN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kln.Close()
-	go echoServer(kln)
+	go echoServer(t, kln)
 	transfers(t, conns, size, func() (net.Conn, error) { return client.DialContext(ctx, "tcp", kern.String()) })
 
 	for side, st := range map[string]*mptcp.Stack{"server": server, "client": client} {
@@ -111,8 +111,9 @@ func TestLoopsTUN(t *testing.T) {
 	}
 }
 
-// echoServer echoes every connection ln accepts until it closes.
-func echoServer(ln net.Listener) {
+// echoServer echoes every connection ln accepts until it closes, after a
+// byte that says it is ready.
+func echoServer(t *testing.T, ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -121,6 +122,13 @@ func echoServer(ln net.Listener) {
 		go func() {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(60 * time.Second))
+			// The client sends once the connection has its join: a
+			// server that does not read advertises a zero window, which
+			// the kernel's joins do not survive.
+			joined(t, c)
+			if _, err := c.Write([]byte{1}); err != nil {
+				return
+			}
 			io.Copy(c, c)
 			if cw, ok := c.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
@@ -129,7 +137,8 @@ func echoServer(ln net.Listener) {
 	}
 }
 
-// transfers runs n connections at once, each echoing size bytes.
+// transfers runs n connections at once, each echoing size bytes once the
+// server said it is ready.
 func transfers(t *testing.T, n, size int, dial func() (net.Conn, error)) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -144,8 +153,29 @@ func transfers(t *testing.T, n, size int, dial func() (net.Conn, error)) {
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(60 * time.Second))
+			if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+				t.Errorf("connection %d: %v", i, err)
+				return
+			}
+			joined(t, c)
 			echoConn(t, c, i, size)
 		}()
 	}
 	wg.Wait()
+}
+
+// joined waits until a connection of our stack has its second subflow, so
+// that every connection has a join however loaded the machine (a kernel
+// connection is not waited for: its peer, ours, is).
+func joined(t *testing.T, c net.Conn) {
+	mc, ok := c.(*mptcp.Conn)
+	if !ok {
+		return
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if len(mc.Info().Subflows) >= 2 {
+			return
+		}
+	}
+	t.Errorf("%v: no second subflow in 20 s", c.LocalAddr())
 }

@@ -239,7 +239,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if prof != "" {
 				row.Profile = prof
 			}
-			logf("%-18s %d subflow(s)%s: run %d: %.2f Gbit/s, %d subflow(s) carrying, %.2f CPU", row.Name, c.Subflows, loopNote(row.Loops), i+1, r.gbps, r.carrying, r.cpu)
+			logf("%-18s %d subflow(s)%s: run %d: %.2f Gbit/s, %d subflow(s) carrying, %.2f CPU%s", row.Name, c.Subflows, loopNote(row.Loops), i+1, r.gbps, r.carrying, r.cpu, handoffNote(row.Loops, r.handoffs))
 			runs = append(runs, r)
 		}
 		if len(runs) > 0 {
@@ -266,6 +266,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func loopNote(loops int) string {
 	if loops > 1 {
 		return fmt.Sprintf(", %d loops", loops)
+	}
+	return ""
+}
+
+// handoffNote tells how many packets one loop read for another.
+func handoffNote(loops int, n uint64) string {
+	if loops > 1 {
+		return fmt.Sprintf(", %d packets handed between loops", n)
 	}
 	return ""
 }
@@ -315,6 +323,9 @@ type run struct {
 	gbps     float64
 	carrying int
 	cpu      float64
+	// handoffs counts the packets a loop of our stack read for another
+	// (with several loops).
+	handoffs uint64
 }
 
 const port = 5201
@@ -345,6 +356,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		}
 	}()
 
+	var users []*mptcp.Stack // our stack's ends
 	// The server: it listens on its address of path 1; joins come to
 	// the same address over the other paths (nobody announces).
 	var ln net.Listener
@@ -371,6 +383,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 			return r, err
 		}
 		closers = append(closers, func() { h.Close() })
+		users = append(users, h.Stack)
 		ln, err = h.Stack.Listen("tcp", srvAddr.String())
 	}
 	if err != nil {
@@ -412,6 +425,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 			return r, err
 		}
 		closers = append(closers, func() { h.Close() })
+		users = append(users, h.Stack)
 		dial = func(ctx context.Context) (net.Conn, error) {
 			return h.Stack.DialContext(ctx, "tcp", srvAddr.String())
 		}
@@ -470,6 +484,11 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 				}
 			}
 			r.carrying = min(r.carrying, n)
+		}
+	}
+	for _, st := range users {
+		for _, ls := range st.LoopStats() {
+			r.handoffs += ls.Handoffs
 		}
 	}
 	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())

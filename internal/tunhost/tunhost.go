@@ -58,6 +58,7 @@ func New(cfg Config) (h *Host, err error) {
 	if len(loops) == 0 {
 		loops = [][]tun.Interface{cfg.Interfaces}
 	} else if len(cfg.Interfaces) != 0 {
+		loops = append(loops[:len(loops):len(loops)], cfg.Interfaces) // closed below
 		err = errors.New("tunhost: both Interfaces and Loops given")
 	}
 	h = &Host{}
