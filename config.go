@@ -64,9 +64,10 @@ type Config struct {
 	// Linux paces CUBIC and Reno only under the fq qdisc, and on a TUN
 	// device pacing costs more than it gives (docs/perf.md: with it on,
 	// our sender moved 4.4 Gbit/s per CPU second to the kernel, without
-	// it 8.1, the CPU going to the extra polls and timers). The simulator
-	// (mptcp sim, package internal/simtest) configures its stacks itself
-	// and paces, as it always has.
+	// it 8.1, the CPU going to the extra polls and timers). A Stack in
+	// the simulator follows this field too; the simulator's own runs
+	// (mptcp sim, package internal/simtest) configure their stacks
+	// without it and pace, as they always have.
 	Pacing bool
 
 	// Events, if set, receives the stack's events (the kernel's MPTCP
