@@ -42,7 +42,7 @@ func TestPerfUsageErrors(t *testing.T) {
 		{[]string{"perf", "bench", "--subflows", "1,x"}, "--subflows"},
 		{[]string{"perf", "bench", "--repeat", "0"}, "--repeat 0"},
 		{[]string{"perf", "bench", "--loops", "0"}, "--loops"},
-		{[]string{"perf", "client", "--addr", "10.1.0.1", "--loops", "0", "10.0.0.1"}, "--loops 0"},
+		{[]string{"perf", "client", "--addr", "10.1.0.1", "--loops", "65", "10.0.0.1"}, "--loops 65"},
 		{[]string{"perf", "client", "--addr", "10.1.0.1", "--loops", "2", "--pcap", "x.pcap", "10.0.0.1"}, "--pcap needs --loops 1"},
 		{[]string{"perf", "bench", "--streams", "0"}, "--streams 0"},
 		{[]string{"perf", "bench", "--pairs", "ours-nobody"}, "--pairs"},

@@ -119,7 +119,8 @@ func openUserStack(f *perfFlags, local netip.Addr, stderr io.Writer) (perfStack,
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	if f.loops < 1 || f.loops > 64 {
+	// 0: a command that does not register --loops (check serve).
+	if f.loops < 0 || f.loops > 64 {
 		return nil, usagef("--loops %d: want 1..64", f.loops)
 	}
 	if f.loops > 1 && f.pcapFile != "" {
