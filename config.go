@@ -79,7 +79,7 @@ type Config struct {
 	// Loops is the number of protocol loops (default 1). With more, the
 	// stack is that many protocol cores side by side, each with its own
 	// lock, each owning a share of the connections (dials take turns;
-	// accepted connections go by a hash of their addresses; a subflow
+	// accepted connections go to the loop holding the fewest; a subflow
 	// joins the loop of its connection, which its MPTCP token names), so
 	// that a server with many connections uses as many CPUs. Each loop
 	// needs a driver of its own (Stack.Loop; package host and tun's

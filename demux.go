@@ -16,19 +16,21 @@ import (
 // with token % n == i and an ephemeral port with port % n == i belong to
 // shard i. So:
 //
-//   - an MP_JOIN SYN belongs to the shard of its token, and the 4-tuple
-//     of the subflow it opens is recorded (joinTable) so that the rest of
-//     the subflow follows it;
-//   - a segment to a listening port belongs to the shard its 4-tuple was
-//     recorded for, else to the shard a hash of its 4-tuple picks (the
-//     plain or MP_CAPABLE SYN that opened it was sent there);
+//   - an MP_JOIN SYN to a listening port belongs to the shard of its
+//     token, and a new connection's SYN (plain or MP_CAPABLE) to the
+//     shard that holds the fewest; either way the 4-tuple is recorded
+//     (flowTable) so that the rest of the subflow follows its SYN;
+//   - any other segment to a listening port belongs to the shard its
+//     4-tuple was recorded for, else (the table was full when its SYN
+//     came) to the shard a hash of its 4-tuple picks, as its SYN was;
 //   - any other segment is for a connection a shard dialled: port % n;
 //   - an ICMP error goes to every shard (each applies it to its own
 //     connections, and all learn the path MTU);
 //   - anything unreadable stays where it is, for its stack to count.
 //
-// gVisor's dispatcher shards by a hash of the 4-tuple the same way; the
-// token and the port carry the shard where a hash cannot be chosen.
+// gVisor's dispatcher shards by a hash of the 4-tuple; here the table
+// lets a new connection go where there is room, and the token and the
+// port carry the shard where nothing can be recorded.
 
 // allShards is the owner of a packet every shard receives.
 const allShards = -1
@@ -49,11 +51,12 @@ type demux struct {
 	listenMu  sync.Mutex     // serialises changes to listening
 	listenRef map[uint16]int // listeners per port
 
-	joins joinTable
+	flows flowTable
 }
 
 func newDemux(n int) *demux {
-	return &demux{n: n, listenRef: make(map[uint16]int), joins: joinTable{m: make(map[flow]joinEntry)}}
+	return &demux{n: n, listenRef: make(map[uint16]int),
+		flows: flowTable{m: make(map[flow]flowEntry), load: make([]int, n)}}
 }
 
 // listen records a listener on port (unlisten drops it).
@@ -99,23 +102,23 @@ func (d *demux) owner(pkt []byte, self int, opts *wire.TCPOptions) int {
 	f := flow{local: netip.AddrPortFrom(dst, t.DstPort()), remote: netip.AddrPortFrom(src, t.SrcPort())}
 	listening := d.isListening(f.local.Port())
 	if fl := t.Flags(); fl&wire.FlagSYN != 0 && fl&wire.FlagACK == 0 {
-		if token, ok := joinToken(t, fl, opts); ok {
-			sh := int(token % uint32(d.n))
-			if listening {
-				d.joins.set(f, sh)
-			}
-			return sh
-		}
-		if listening {
-			// A new connection on a 4-tuple a join once used.
-			d.joins.remove(f)
-			return d.hash(f)
+		token, join := joinToken(t, fl, opts)
+		switch {
+		case join && listening:
+			return d.flows.place(f, int(token%uint32(d.n)), d.hash(f))
+		case join:
+			return int(token % uint32(d.n))
+		case listening:
+			// A new connection (or its SYN again: it stays where the
+			// first went, as does a new connection on the 4-tuple of one
+			// whose TIME-WAIT its shard holds).
+			return d.flows.place(f, -1, d.hash(f))
 		}
 	}
 	if !listening {
 		return int(f.local.Port()) % d.n
 	}
-	if sh, ok := d.joins.get(f); ok {
+	if sh, ok := d.flows.get(f); ok {
 		return sh
 	}
 	return d.hash(f)
@@ -134,9 +137,10 @@ func joinToken(t wire.TCP, fl wire.TCPFlags, opts *wire.TCPOptions) (uint32, boo
 	return mp.Join.Token, true
 }
 
-// hash picks the shard of a connection opened to a listening port: a
-// fixed function of the 4-tuple, so that every packet of the connection,
-// whichever loop reads it, and every run of a simulation, agree.
+// hash picks the shard of a connection opened to a listening port when
+// the flow table is full: a fixed function of the 4-tuple, so that every
+// packet of the connection, whichever loop reads it, and every run of a
+// simulation, agree.
 func (d *demux) hash(f flow) int {
 	h := uint64(f.local.Port())<<16 | uint64(f.remote.Port())
 	for _, a := range [2]netip.Addr{f.local.Addr(), f.remote.Addr()} {
@@ -156,58 +160,69 @@ func mix(h uint64) uint64 {
 	return h ^ h>>31
 }
 
-// joinTable records the shard of each subflow a peer joined to a
-// listening port, from its MP_JOIN SYN on. An entry goes when a new SYN
-// without MP_JOIN reuses its 4-tuple, or when its shard sweeps it: a
-// sweep marks the entries whose subflow the shard no longer knows, and
-// the next removes those still unknown, so that a SYN that has been
-// routed but not yet delivered (it waits in the owner's inbox) survives
-// one sweep.
-type joinTable struct {
-	mu sync.RWMutex
-	m  map[flow]joinEntry
+// flowTable records the shard of each subflow opened to a listening
+// port, from its SYN on, and how many each shard holds. An entry goes
+// when its shard sweeps it: a sweep marks the entries whose subflow the
+// shard no longer knows, and the next removes those still unknown, so
+// that a SYN that has been routed but not yet delivered (it waits in the
+// owner's inbox, or was answered with a SYN cookie) survives one sweep.
+type flowTable struct {
+	mu   sync.RWMutex
+	m    map[flow]flowEntry
+	load []int // entries per shard
 }
 
-type joinEntry struct {
+type flowEntry struct {
 	shard int
 	stale bool // marked by the last sweep
 }
 
-// maxJoins bounds the table: past it, a new join is routed by its token
-// but its later segments by hash, which reaches the wrong shard (one in
-// n) and is answered by a reset. Sweeps keep the table far below it.
-const maxJoins = 1 << 18
+// maxFlows bounds the table: past it, a SYN goes by the hash of its
+// 4-tuple, as the rest of its subflow will (a join whose token names
+// another shard then fails: one in n). Sweeps keep the table near the
+// number of subflows the host holds.
+const maxFlows = 1 << 18
 
-func (t *joinTable) set(f flow, shard int) {
+// place returns the shard of a SYN's subflow f: the one already recorded
+// for f, else shard (or, when shard is -1, the one with the fewest
+// entries), recorded; when the table is full, it returns full.
+func (t *flowTable) place(f flow, shard, full int) int {
 	t.mu.Lock()
-	if _, ok := t.m[f]; ok || len(t.m) < maxJoins {
-		t.m[f] = joinEntry{shard: shard}
+	defer t.mu.Unlock()
+	if e, ok := t.m[f]; ok && (shard < 0 || e.shard == shard) {
+		t.m[f] = flowEntry{shard: e.shard} // not stale: its SYN is on its way
+		return e.shard
+	} else if ok {
+		t.load[e.shard]-- // a join's token names another shard now
+	} else if len(t.m) >= maxFlows {
+		if shard >= 0 {
+			return shard
+		}
+		return full
 	}
-	t.mu.Unlock()
+	if shard < 0 {
+		shard = 0
+		for i, n := range t.load {
+			if n < t.load[shard] {
+				shard = i
+			}
+		}
+	}
+	t.m[f] = flowEntry{shard: shard}
+	t.load[shard]++
+	return shard
 }
 
-func (t *joinTable) get(f flow) (int, bool) {
+func (t *flowTable) get(f flow) (int, bool) {
 	t.mu.RLock()
 	e, ok := t.m[f]
 	t.mu.RUnlock()
 	return e.shard, ok
 }
 
-func (t *joinTable) remove(f flow) {
-	t.mu.RLock()
-	_, ok := t.m[f]
-	t.mu.RUnlock()
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	delete(t.m, f)
-	t.mu.Unlock()
-}
-
 // sweep drops shard's entries that knows has said twice in a row it does
 // not know, and marks those it says so for the first time.
-func (t *joinTable) sweep(shard int, knows func(local, remote netip.AddrPort) bool) {
+func (t *flowTable) sweep(shard int, knows func(local, remote netip.AddrPort) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for f, e := range t.m {
@@ -215,17 +230,18 @@ func (t *joinTable) sweep(shard int, knows func(local, remote netip.AddrPort) bo
 		case e.shard != shard:
 		case knows(f.local, f.remote):
 			if e.stale {
-				t.m[f] = joinEntry{shard: shard}
+				t.m[f] = flowEntry{shard: shard}
 			}
 		case e.stale:
 			delete(t.m, f)
+			t.load[shard]--
 		default:
-			t.m[f] = joinEntry{shard: shard, stale: true}
+			t.m[f] = flowEntry{shard: shard, stale: true}
 		}
 	}
 }
 
-func (t *joinTable) len() int {
+func (t *flowTable) len() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return len(t.m)

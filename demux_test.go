@@ -37,21 +37,26 @@ func TestDemuxOwner(t *testing.T) {
 			t.Errorf("segment to port %d: shard %d, want %d", lp, got, int(lp)%n)
 		}
 	}
-	// A new connection to a listening port: the 4-tuple's hash, the same
-	// for its SYN and what follows, spread over the shards.
-	seen := map[int]bool{}
+	// A new connection to a listening port: the shard with the fewest,
+	// the same for its SYN, the SYN again, and what follows.
+	seen := map[int]int{}
 	for pp := uint16(5000); pp < 5064; pp++ {
 		syn := owner(segment(t, pp, 80, wire.FlagSYN, nil))
+		if again := owner(segment(t, pp, 80, wire.FlagSYN, nil)); again != syn {
+			t.Fatalf("port %d: SYN to shard %d, again to %d", pp, syn, again)
+		}
 		if ack := owner(segment(t, pp, 80, wire.FlagACK, nil)); ack != syn {
 			t.Fatalf("port %d: SYN to shard %d, ACK to %d", pp, syn, ack)
 		}
-		seen[syn] = true
+		seen[syn]++
 	}
-	if len(seen) != n {
-		t.Errorf("64 connections hashed to shards %v only", seen)
+	for i := range n {
+		if seen[i] != 16 {
+			t.Errorf("64 connections spread %v, want 16 each", seen)
+		}
 	}
 	// A join: its token's shard, which the subflow's later segments
-	// follow, until a plain SYN reuses the 4-tuple.
+	// follow.
 	for token := uint32(100); token < 108; token++ {
 		pp := uint16(6000 + token)
 		syn := segment(t, pp, 80, wire.FlagSYN, &wire.MPJoin{Form: wire.MPJoinSYN, Token: token, Nonce: 1})
@@ -62,12 +67,13 @@ func TestDemuxOwner(t *testing.T) {
 			t.Fatalf("join with token %d: its ACK to shard %d", token, got)
 		}
 	}
-	if d.joins.len() != 8 {
-		t.Fatalf("join table holds %d entries, want 8", d.joins.len())
+	if d.flows.len() != 64+8 {
+		t.Fatalf("flow table holds %d entries, want 72", d.flows.len())
 	}
-	plain := owner(segment(t, 6100, 80, wire.FlagSYN, nil))
-	if got := owner(segment(t, 6100, 80, wire.FlagACK, nil)); got != plain || d.joins.len() != 7 {
-		t.Errorf("a plain SYN on a join's 4-tuple: ACK to %d (SYN %d), %d entries", got, plain, d.joins.len())
+	// A new connection on a join's 4-tuple stays on the join's shard,
+	// which holds what is left of it.
+	if got := owner(segment(t, 6100, 80, wire.FlagSYN, nil)); got != 100%n {
+		t.Errorf("a plain SYN on a join's 4-tuple: shard %d, want %d", got, 100%n)
 	}
 	// Not TCP, or not readable: the loop that read it keeps it; ICMP
 	// errors go to every shard.
@@ -86,15 +92,14 @@ func TestDemuxOwner(t *testing.T) {
 	}
 }
 
-func TestJoinTableSweep(t *testing.T) {
-	var jt joinTable
-	jt.m = map[flow]joinEntry{}
+func TestFlowTableSweep(t *testing.T) {
+	jt := flowTable{m: map[flow]flowEntry{}, load: make([]int, 3)}
 	f1 := flow{netip.AddrPortFrom(hostA, 80), netip.AddrPortFrom(peerB, 1)}
 	f2 := flow{netip.AddrPortFrom(hostA, 80), netip.AddrPortFrom(peerB, 2)}
 	f3 := flow{netip.AddrPortFrom(hostA, 80), netip.AddrPortFrom(peerB, 3)}
-	jt.set(f1, 1)
-	jt.set(f2, 1)
-	jt.set(f3, 2)
+	jt.place(f1, 1, 0)
+	jt.place(f2, 1, 0)
+	jt.place(f3, 2, 0)
 	known := map[flow]bool{f1: true}
 	knows := func(l, r netip.AddrPort) bool { return known[flow{l, r}] }
 	jt.sweep(1, knows) // marks f2
@@ -102,8 +107,8 @@ func TestJoinTableSweep(t *testing.T) {
 		t.Fatalf("first sweep removed entries: %d left", jt.len())
 	}
 	jt.sweep(1, knows) // removes f2; f3 is shard 2's
-	if _, ok := jt.get(f2); ok || jt.len() != 2 {
-		t.Fatalf("second sweep: %d left, f2 kept %v", jt.len(), ok)
+	if _, ok := jt.get(f2); ok || jt.len() != 2 || jt.load[1] != 1 {
+		t.Fatalf("second sweep: %d left (shard 1 holds %d), f2 kept %v", jt.len(), jt.load[1], ok)
 	}
 	delete(known, f1)
 	jt.sweep(1, knows)

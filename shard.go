@@ -30,7 +30,7 @@ type shard struct {
 	lk    Link // this shard's own loop
 
 	// Guarded by mu: the demux's option scratch, and when the shard next
-	// sweeps its join-table entries.
+	// sweeps its flow-table entries.
 	opts    wire.TCPOptions
 	sweepAt time.Time
 
@@ -39,7 +39,7 @@ type shard struct {
 	csumTx, csumRx bool
 }
 
-// sweepEvery is how often a shard sweeps its entries of the join table:
+// sweepEvery is how often a shard sweeps its entries of the flow table:
 // an entry outlives its subflow by one to two periods.
 const sweepEvery = time.Second
 
@@ -102,7 +102,7 @@ func (sh *shard) deliver(now time.Time, pkt []byte) {
 	sh.core.Deliver(sh.advance(now), pkt)
 }
 
-// poll delivers what other loops handed over, sweeps the join table when
+// poll delivers what other loops handed over, sweeps the flow table when
 // due, and polls the core; sh.mu is held.
 func (sh *shard) poll(now time.Time, send func(pkt []byte)) time.Time {
 	now = sh.advance(now)
@@ -111,7 +111,7 @@ func (sh *shard) poll(now time.Time, send func(pkt []byte)) time.Time {
 	}
 	if dm := sh.st.dm; dm != nil && !now.Before(sh.sweepAt) {
 		sh.sweepAt = now.Add(sweepEvery)
-		dm.joins.sweep(sh.idx, sh.core.TCP().Knows)
+		dm.flows.sweep(sh.idx, sh.core.TCP().Knows)
 	}
 	return sh.core.Poll(now, send)
 }
