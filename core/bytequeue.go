@@ -7,8 +7,9 @@ import "github.com/mptcp-go/mptcp/internal/bufcache"
 // grows by doubling, copying what it holds once, and never moves bytes
 // otherwise, so a queue at its working size costs one copy in and one
 // out per byte and stops allocating. Rings come from the stack's cache
-// and go back to it when the queue grows and when its connection ends. A range of bytes may wrap around
-// the end of the ring: peek hands it over in two pieces.
+// and go back to it when the queue grows and when its connection ends.
+// A range of bytes may wrap around the end of the ring: peek hands it
+// over in two pieces.
 //
 // Bytes may also be written beyond the back (writeAt) and queued later
 // (extend): the reassembly queue keeps out-of-order data at its place
