@@ -21,8 +21,6 @@ import (
 	"github.com/mptcp-go/mptcp"
 	"github.com/mptcp-go/mptcp/internal/cputime"
 	"github.com/mptcp-go/mptcp/internal/lab"
-	"github.com/mptcp-go/mptcp/internal/tunhost"
-	"github.com/mptcp-go/mptcp/link/tun"
 )
 
 var idleConns = flag.String("idle.conns", "100,1000", "counts of idle kernel MPTCP connections of BenchmarkIdleConns (comma-separated)")
@@ -80,16 +78,13 @@ func idleRun(ctx context.Context, n int) (r idleResult, err error) {
 		return r, err
 	}
 	defer func() { err = errors.Join(err, tp.Close()) }()
-	ifc, err := tp.StackInterface(tp.Server, "tun0", 1)
-	if err != nil {
-		return r, err
-	}
-	addr := tp.Paths[0].ServerStack.V4
-	h, err := tunhost.New(tunhost.Config{Stack: mptcp.Config{}, Addrs: []netip.Addr{addr}, Interfaces: []tun.Interface{ifc}, SuperPackets: true})
+	// Our stack as the bench runs it: one loop on the super-packet driver.
+	h, err := userHost(tp, tp.Server, []int{1}, Config{}, 1)
 	if err != nil {
 		return r, err
 	}
 	defer h.Close()
+	addr := tp.Paths[0].ServerStack.V4
 	ln, err := h.Stack.Listen("tcp", netip.AddrPortFrom(addr, idlePort).String())
 	if err != nil {
 		return r, err
