@@ -10,8 +10,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/mptcp-go/mptcp/internal/lab"
 )
 
 // TestJoinIntoClosedWindow: the kernel's client fills our server's
@@ -44,9 +42,7 @@ func TestJoinIntoClosedWindow(t *testing.T) {
 	}
 	cs.kernel.SetWriteDeadline(time.Time{})
 	t.Logf("the kernel's client wrote %d bytes before blocking", len(sent))
-	if err := e.kern.AddMPTCPEndpoint(lab.Endpoint{Addr: e.kernAddr(2), ID: kernelEndpointID, Flags: []string{"subflow"}}); err != nil {
-		t.Fatal(err)
-	}
+	e.endpoint("subflow") // now the kernel joins the established connection
 	waitSubflows(t, cs.ours, 2)
 	logInfo(t, cs.ours)
 	cs.kernel.CloseWrite()
