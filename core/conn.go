@@ -76,6 +76,10 @@ type Conn struct {
 	// follows each mapping the same way).
 	peerDSN64 bool
 
+	// inCurrEstab: the connection counts in the MPCurrEstab gauge (from
+	// established until it closes or falls back), so it leaves it once.
+	inCurrEstab bool
+
 	// Fallback (RFC 8684 section 3.7).
 	fallen        bool
 	fallbackCause Counter
@@ -453,15 +457,12 @@ func (c *Conn) close(err error) {
 	if c.state == StateClosed {
 		return
 	}
-	wasEstab := c.state == StateEstablished && !c.fallen && c.fully
 	c.state = StateClosed
 	c.stack.queue(c)
 	if c.err == nil {
 		c.err = err
 	}
-	if wasEstab {
-		c.stack.mib.Dec(MPCurrEstab)
-	}
+	c.leaveCurrEstab()
 	c.stack.tokens.remove(c.local.token, c)
 	for _, sf := range slices.Clone(c.subflows) {
 		if err != nil {
@@ -475,6 +476,15 @@ func (c *Conn) close(err error) {
 	}
 	c.pmEvent(pm.Event{Kind: pm.Closed})
 	c.wake()
+}
+
+// leaveCurrEstab takes the connection out of the MPCurrEstab gauge, if it
+// is counted there: it closed, or fell back to TCP.
+func (c *Conn) leaveCurrEstab() {
+	if c.inCurrEstab {
+		c.inCurrEstab = false
+		c.stack.mib.Dec(MPCurrEstab)
+	}
 }
 
 // markDirty asks for the connection to be pushed at the next poll.
@@ -491,6 +501,7 @@ func (c *Conn) established() {
 	}
 	c.state = StateEstablished
 	if !c.fallen {
+		c.inCurrEstab = true
 		c.stack.mib.Inc(MPCurrEstab)
 	}
 	if c.listener != nil {
@@ -544,7 +555,16 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 		}
 		c.close(err)
 	}
-	if c.state == StateConnecting && len(c.subflows) == 0 {
+	if len(c.subflows) == 0 && c.state != StateClosed && (c.state == StateConnecting || !c.fully) {
+		// No subflow can follow: joins need the connection fully
+		// established (RFC 8684 section 3.2: the peer must have shown
+		// it holds our key), so a connection that lost its only
+		// subflow before that can never resume. It fails at once with
+		// the subflow's error, as a TCP connection would, rather than
+		// wait NoSubflowTimeout for a path that cannot come.
+		if err == nil {
+			err = ErrConnectionReset
+		}
 		c.close(err)
 	}
 }

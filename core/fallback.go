@@ -53,9 +53,7 @@ func (c *Conn) fallback(cause Counter, sf *subflow) bool {
 	c.fallen = true
 	c.fallbackCause = cause
 	c.stack.mib.Inc(cause)
-	if c.state == StateEstablished && c.fully {
-		c.stack.mib.Dec(MPCurrEstab)
-	}
+	c.leaveCurrEstab()
 	// Bytes sent on the subflow so far were mapped one after the other
 	// (one subflow, nothing sent twice), so the first mapping gives the
 	// linear relation for all of them.
@@ -80,9 +78,7 @@ func (c *Conn) fallbackInfinite(sf *subflow) {
 	}
 	c.fallen = true
 	c.fallbackCause = InfiniteMapRx
-	if c.state == StateEstablished && c.fully {
-		c.stack.mib.Dec(MPCurrEstab)
-	}
+	c.leaveCurrEstab()
 	if len(sf.tx.m) > 0 {
 		m := sf.tx.m[0]
 		c.fbTx = linearMap{off0: m.off, dsn0: m.dsn}

@@ -123,9 +123,40 @@ func (c *Conn) checkStale(now time.Time) {
 		if c.dataAcksStripped() {
 			return
 		}
-		c.queueReinject(dsnRange{dsn: c.snd.una, n: int(min(c.snd.nxt-c.snd.una, maxMapping)), from: -1})
+		// Not on a subflow that still has it outstanding: that subflow's
+		// own retransmissions carry it, and a copy would go out there as
+		// new subflow data, after the segments it repeats. The kernel's
+		// __mptcp_retrans passes over such subflows too. On an initial
+		// subflow whose handshake's first segments were lost, the copy
+		// could reach a server that has answered with a SYN cookie before
+		// them: no cookie check accepts a segment beyond the first
+		// sequence number, and the server resets the subflow.
+		from := -1
+		if sf, _ := c.holding(c.snd.una); sf != nil {
+			from = sf.id
+		}
+		c.queueReinject(dsnRange{dsn: c.snd.una, n: int(min(c.snd.nxt-c.snd.una, maxMapping)), from: from})
 		c.markDirty()
 	}
+}
+
+// holding returns the subflow on which dsn was sent and is not yet
+// acknowledged at subflow level, and the end of that outstanding stretch,
+// or nil.
+func (c *Conn) holding(dsn uint64) (*subflow, uint64) {
+	for _, sf := range c.subflows {
+		var end uint64
+		found := false
+		sf.tx.outstanding(func(d uint64, n int) {
+			if !found && !before64(dsn, d) && before64(dsn, d+uint64(n)) {
+				found, end = true, d+uint64(n)
+			}
+		})
+		if found {
+			return sf, end
+		}
+	}
+	return nil, 0
 }
 
 // windowLimited runs when new data is blocked by the peer's window: the
@@ -139,18 +170,7 @@ func (c *Conn) windowLimited(now time.Time) {
 	if c.stack.cfg.DisableOpportunistic || len(c.subflows) < 2 {
 		return
 	}
-	var holder *subflow
-	var holdEnd uint64
-	for _, sf := range c.subflows {
-		sf.tx.outstanding(func(dsn uint64, n int) {
-			if holder == nil && !before64(c.snd.una, dsn) && before64(c.snd.una, dsn+uint64(n)) {
-				holder, holdEnd = sf, dsn+uint64(n)
-			}
-		})
-		if holder != nil {
-			break
-		}
-	}
+	holder, holdEnd := c.holding(c.snd.una)
 	if holder == nil {
 		return
 	}
