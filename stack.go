@@ -142,7 +142,7 @@ func (s *Stack) LoopStats() []LoopStats {
 	out := make([]LoopStats, len(s.shards))
 	for i, sh := range s.shards {
 		sh.mu.Lock()
-		out[i].Conns = len(sh.core.Conns())
+		out[i].Conns = sh.core.NumConns()
 		out[i].MIB = sh.core.MIB()
 		sh.mu.Unlock()
 		out[i].Handoffs = sh.inbox.handoffs.Load()
@@ -245,18 +245,33 @@ func addStats(a *tcp.StackStats, b tcp.StackStats) {
 }
 
 // Conns returns a snapshot of every connection the stack holds (accepted
-// or not), for monitoring: package observe serves it.
+// or not), for monitoring: package observe serves it. Each connection is
+// described at one instant, not all at the same one: the snapshot takes a
+// loop's lock for infoChunk connections at a time, so that a monitor
+// reading thousands of connections delays that loop's packets by a chunk,
+// not by the whole snapshot.
 func (s *Stack) Conns() []ConnInfo {
 	var out []ConnInfo
 	for _, sh := range s.shards {
 		sh.mu.Lock()
-		for _, c := range sh.core.Conns() {
-			out = append(out, c.Info())
-		}
+		conns := sh.core.Conns()
 		sh.mu.Unlock()
+		for len(conns) > 0 {
+			n := min(len(conns), infoChunk)
+			sh.mu.Lock()
+			for _, c := range conns[:n] {
+				out = append(out, c.Info())
+			}
+			sh.mu.Unlock()
+			conns = conns[n:]
+		}
 	}
 	return out
 }
+
+// infoChunk is how many connections Conns describes per hold of a loop's
+// lock.
+const infoChunk = 128
 
 // Drain waits until the peer of every connection the application closed
 // has acknowledged all that was written and the end of the stream (the

@@ -99,6 +99,9 @@ func (s *Stack) MIB() MIBSnapshot { return s.mib.Snapshot() }
 // accepted), in creation order.
 func (s *Stack) Conns() []*Conn { return slices.Clone(s.conns) }
 
+// NumConns returns how many connections the stack holds.
+func (s *Stack) NumConns() int { return len(s.conns) }
+
 // Closing returns how many connections the application closed whose peer
 // has not yet acknowledged all that was written to them and the end of
 // the stream: a host that stops its driver before then loses that data.
