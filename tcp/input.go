@@ -287,7 +287,9 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 	ack := unwrap(c.sndUna, c.iss, g.ack)
 	if c.state == StateSynReceived {
 		if ack != int64(c.sndNxt) || ack < 1 {
-			s.replyRST(g, nil)
+			if !c.cookieSupersedes(g) {
+				s.replyRST(g, nil)
+			}
 			return
 		}
 	} else {

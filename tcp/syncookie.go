@@ -198,3 +198,24 @@ func (l *Listener) cookieACK(g *inSeg) bool {
 	s.reschedule(c)
 	return true
 }
+
+// cookieSupersedes completes the handshake from a SYN cookie when an ACK
+// reaching a half-open connection acknowledges, instead of its SYN/ACK, a
+// cookie SYN/ACK sent for an earlier copy of the same SYN: the half-open
+// queue was full when the SYN first came and had room when it was
+// retransmitted, and the peer took the cookie's SYN/ACK, which arrived
+// first. The half-open connection gives way, as Linux's listener checks
+// the cookie of an ACK that does not match its request socket
+// (tcp_check_req hands the segment back to it). It reports false, the
+// half-open connection left as it was, when the ACK carries no valid
+// cookie.
+func (c *Conn) cookieSupersedes(g *inSeg) bool {
+	s := c.stack
+	l := c.listener
+	if c.active || l == nil || l.closed || g.has(wire.FlagSYN) || !s.cookiesActive() ||
+		s.checkCookie(g.local, g.remote, g.seq, g.ack) < 0 {
+		return false
+	}
+	c.close(ErrConnectionAborted)
+	return l.cookieACK(g)
+}

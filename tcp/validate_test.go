@@ -323,3 +323,46 @@ func TestForgedCookieRejected(t *testing.T) {
 		t.Fatalf("forged cookie: %d answers, %d conns, %+v", len(out), len(b.conns), b.Stats())
 	}
 }
+
+// An ACK that acknowledges a cookie SYN/ACK completes the handshake even
+// when a half-open connection for the same SYN, retransmitted once the
+// queue had room, answered with another ISN: the client took the cookie's
+// SYN/ACK, and resetting it would kill a connection the server can
+// complete (Linux's listener checks the cookie when the request socket
+// does not match).
+func TestCookieACKSupersedesHalfOpen(t *testing.T) {
+	n := newTestNet(t, time.Millisecond)
+	_, b := n.pair(nil, func(c *Config) { c.Backlog = 1 })
+	l, _ := b.Listen(ap(addrB, 80), nil)
+	filler, client := ap(addrA, 1000), ap(addrA, 2000)
+	inject(n, b, craft(filler, ap(addrB, 80), 1, 0, wire.FlagSYN, 65535, nil, nil)) // fills the queue
+	isnOf := func(out [][]byte) uint32 {
+		t.Helper()
+		if len(out) != 1 {
+			t.Fatalf("%d answers to a SYN", len(out))
+		}
+		_, _, _, p, _ := wire.ParseIP(out[0])
+		seg, _ := wire.ParseTCP(p)
+		if seg.Flags() != wire.FlagSYN|wire.FlagACK {
+			t.Fatalf("answer to a SYN: %v", seg.Flags())
+		}
+		return seg.Seq()
+	}
+	cookie := isnOf(inject(n, b, craft(client, ap(addrB, 80), 500, 0, wire.FlagSYN, 65535, nil, nil)))
+	inject(n, b, craft(filler, ap(addrB, 80), 2, 0, wire.FlagRST, 0, nil, nil)) // the queue has room again
+	half := isnOf(inject(n, b, craft(client, ap(addrB, 80), 500, 0, wire.FlagSYN, 65535, nil, nil)))
+	if half == cookie || l.HalfOpen() != 1 || b.Stats().SyncookiesSent != 1 {
+		t.Fatalf("no half-open connection beside the cookie: isn %d and %d, half-open %d, %+v", cookie, half, l.HalfOpen(), b.Stats())
+	}
+	out := inject(n, b, craft(client, ap(addrB, 80), 501, cookie+1, wire.FlagACK, 65535, nil, nil))
+	for _, p := range out {
+		_, _, _, pl, _ := wire.ParseIP(p)
+		if seg, _ := wire.ParseTCP(pl); seg.Flags()&wire.FlagRST != 0 {
+			t.Fatal("the ACK of the cookie SYN/ACK was reset")
+		}
+	}
+	sc, err := l.Accept()
+	if err != nil || sc.State() != StateEstablished || sc.iss != cookie || l.HalfOpen() != 0 || b.Stats().SyncookiesRecv != 1 {
+		t.Fatalf("accept %v (%v), half-open %d, %+v", sc, err, l.HalfOpen(), b.Stats())
+	}
+}

@@ -246,3 +246,56 @@ func TestResetBeforeFullyEstablishedFails(t *testing.T) {
 		t.Errorf("client MPCurrEstab %d after the connection closed", g)
 	}
 }
+
+// The client takes a cookie SYN/ACK that arrives late, after its SYN was
+// retransmitted and, the half-open queue having room by then, got a
+// half-open connection with another ISN on the server: its ACK of the
+// cookie completes the connection, over MPTCP, instead of being reset
+// by the half-open one.
+func TestLateCookieSYNACKAfterRetransmittedSYN(t *testing.T) {
+	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
+		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Towards the client: the first SYN/ACK (the cookie) is held for 1.2 s,
+	// past the client's SYN retransmission; the second is lost.
+	synacks := 0
+	_, routerSide := n.PathLinks[0].Ends()
+	n.PathLinks[0].From(routerSide).AddProcessor(netsim.ProcessorFunc(func(_ time.Time, pkt []byte, emit func([]byte)) {
+		if _, _, proto, payload, err := wire.ParseIP(pkt); err == nil && proto == wire.ProtoTCP {
+			if t, err := wire.ParseTCP(payload); err == nil && t.SrcPort() == 80 && t.Flags() == wire.FlagSYN|wire.FlagACK {
+				synacks++
+				if synacks == 1 {
+					held := append([]byte(nil), pkt...)
+					n.Sim.After(1200*time.Millisecond, func() { emit(held) })
+				}
+				return
+			}
+		}
+		emit(pkt)
+	}))
+	p, err := n.StartTransfer(4000, 4000, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectSYN(t, n, 4000, noOptions) // fills the half-open queue
+	n.Sim.RunFor(500 * time.Millisecond)
+	// The forged half-open connection goes, making room for the
+	// retransmitted SYN.
+	f := wire.TCPFields{SrcPort: 4000, DstPort: 80, Seq: 1001, Flags: wire.FlagRST}
+	if err := n.Inject(wire.AppendTCPPacket(nil, netip.MustParseAddr("10.8.0.77"), n.ServerAddr, &f, nil, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !n.RunUntilDone(p, 10*time.Second) {
+		t.Fatalf("transfer: %v (server tcp %+v)", p.Check(4000, 4000), n.SS.TCP().Stats())
+	}
+	if err := p.Check(4000, 4000); err != nil {
+		t.Fatal(err)
+	}
+	st := n.SS.TCP().Stats()
+	if synacks < 2 || st.SyncookiesRecv != 1 || p.C.Conn.Info().FellBack {
+		t.Fatalf("not the scene: %d SYN/ACKs, %+v, fell back %v", synacks, st, p.C.Conn.Info().FellBack)
+	}
+}
