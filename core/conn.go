@@ -560,8 +560,10 @@ func (c *Conn) removeSubflow(sf *subflow, err error) {
 		// established (RFC 8684 section 3.2: the peer must have shown
 		// it holds our key), so a connection that lost its only
 		// subflow before that can never resume. It fails at once with
-		// the subflow's error, as a TCP connection would, rather than
-		// wait NoSubflowTimeout for a path that cannot come.
+		// the subflow's error, as a TCP connection would and as Linux's
+		// MPTCP does (6.18: ECONNRESET at once on a RST before the
+		// handshake is confirmed; after it, the close timeout), rather
+		// than wait NoSubflowTimeout for a path that cannot come.
 		if err == nil {
 			err = ErrConnectionReset
 		}

@@ -208,12 +208,13 @@ func (l *Listener) cookieACK(g *inSeg) bool {
 // the cookie of an ACK that does not match its request socket
 // (tcp_check_req hands the segment back to it). It reports false, the
 // half-open connection left as it was, when the ACK carries no valid
-// cookie.
+// cookie, or when the half-open connection took Fast Open data, which
+// must not be dropped.
 func (c *Conn) cookieSupersedes(g *inSeg) bool {
 	s := c.stack
 	l := c.listener
-	if c.active || l == nil || l.closed || g.has(wire.FlagSYN) || !s.cookiesActive() ||
-		s.checkCookie(g.local, g.remote, g.seq, g.ack) < 0 {
+	if c.active || l == nil || l.closed || c.tfoQueued || c.rb.nxt > 0 || g.has(wire.FlagSYN) ||
+		!s.cookiesActive() || s.checkCookie(g.local, g.remote, g.seq, g.ack) < 0 {
 		return false
 	}
 	c.close(ErrConnectionAborted)

@@ -25,6 +25,20 @@ func injectSYN(t *testing.T, n *Net, sport uint16, opt func(*wire.OptionBuilder)
 	}
 }
 
+// cookieNet is a 20 Mbit/s, 10 ms path to a server whose half-open queue
+// holds one connection: one forged SYN (injectSYN) has it answer the next
+// with a SYN cookie.
+func cookieNet(t *testing.T) *Net {
+	t.Helper()
+	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
+		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // noOptions adds nothing to a SYN.
 func noOptions(*wire.OptionBuilder) {}
 
@@ -34,12 +48,7 @@ func noOptions(*wire.OptionBuilder) {}
 // naming no connection is refused with a RST and counted, not answered
 // with a cookie.
 func TestMPTCPThroughSYNCookies(t *testing.T) {
-	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
-		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := cookieNet(t)
 	p, err := n.StartTransfer(64<<10, 64<<10, core.ConnOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -181,12 +190,7 @@ func dropFirstSegments(n *Net, until time.Duration) *int {
 // "connection timed out" in `mptcp perf web --impl ours --concurrency
 // 1000`.
 func TestCookieFirstSegmentsLost(t *testing.T) {
-	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
-		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := cookieNet(t)
 	n.ClientKeepsOpen = true // a web client: the request, then the answer
 	dropped := dropFirstSegments(n, time.Second)
 	p, err := n.StartTransfer(8, 1000, core.ConnOptions{})
@@ -219,12 +223,7 @@ func TestCookieFirstSegmentsLost(t *testing.T) {
 // past its first sequence number, reaches a server that answered with a
 // SYN cookie and never got the segments before it.
 func TestResetBeforeFullyEstablishedFails(t *testing.T) {
-	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
-		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := cookieNet(t)
 	dropped := dropFirstSegments(n, time.Second)
 	p, err := n.StartTransfer(8, 1000, core.ConnOptions{})
 	if err != nil {
@@ -253,12 +252,7 @@ func TestResetBeforeFullyEstablishedFails(t *testing.T) {
 // cookie completes the connection, over MPTCP, instead of being reset
 // by the half-open one.
 func TestLateCookieSYNACKAfterRetransmittedSYN(t *testing.T) {
-	n, err := NewNet(3, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond}}, Options{
-		Server: func(c *core.Config) { c.TCP.Backlog = 1 },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := cookieNet(t)
 	// Towards the client: the first SYN/ACK (the cookie) is held for 1.2 s,
 	// past the client's SYN retransmission; the second is lost.
 	synacks := 0
