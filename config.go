@@ -55,7 +55,10 @@ type Config struct {
 	// NoSubflowTimeout is how long a connection that lost every subflow
 	// (its paths failed, or the peer reset them all) waits for one to
 	// come back, as RFC 8684 lets a connection outlive its subflows
-	// ("break before make"), before it fails. Zero: 60 s.
+	// ("break before make"), before it fails. Zero: 60 s. A connection
+	// not yet fully established (no DATA_ACK from the peer yet) fails at
+	// once with its subflow's error instead, as on Linux: no join can
+	// follow.
 	NoSubflowTimeout time.Duration
 
 	// Pacing spaces each subflow's segments at its congestion

@@ -97,7 +97,9 @@ type Config struct {
 	DisableAutoTune bool
 
 	// NoSubflowTimeout is how long a connection that lost every subflow
-	// waits for one to come back before it fails (default 60 s).
+	// waits for one to come back before it fails (default 60 s). A
+	// connection not yet fully established (the peer has not shown it
+	// holds our key) fails at once instead: no join can follow.
 	NoSubflowTimeout time.Duration
 
 	// ListenerObservers are told when the stack starts and stops
