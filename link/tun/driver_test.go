@@ -582,3 +582,37 @@ func TestKickDuringRound(t *testing.T) {
 	close(release)
 	waitFor(t, "the packet of the kick made during a round", func() bool { return len(dev.written()) == 1 })
 }
+
+// TestLonePacketInReader checks that a lone packet reaching an idle
+// driver is delivered and answered by a round its reader runs itself,
+// and that a batch of several goes to the loop as before.
+func TestLonePacketInReader(t *testing.T) {
+	dev := newFakeDev("t0", 8)
+	st := &echoStack{}
+	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}})
+	waitFor(t, "the first poll", func() bool { return st.polls.Load() >= 1 })
+	for i := range 20 {
+		dev.rx <- [][]byte{tcpPacket("192.0.2.1", "198.51.100.7", []byte{byte(i)})}
+		waitFor(t, "the echo", func() bool { return len(dev.written()) == i+1 })
+	}
+	// Nothing else runs rounds here (no timer, no kick): the loop could
+	// only have taken a packet its reader found a round running for.
+	lone := d.Stats().ReaderRounds
+	if lone == 0 {
+		t.Fatal("no lone packet was answered by its reader's round")
+	}
+	var batch [][]byte
+	for i := range 4 {
+		batch = append(batch, tcpPacket("192.0.2.1", "198.51.100.7", []byte{byte(20 + i)}))
+	}
+	dev.rx <- batch
+	waitFor(t, "the batch's echoes", func() bool { return len(dev.written()) == 24 })
+	for i, p := range dev.written() {
+		if p[len(p)-1] != byte(i) {
+			t.Fatalf("echo %d carries %d", i, p[len(p)-1])
+		}
+	}
+	if got := d.Stats().ReaderRounds; got != lone {
+		t.Errorf("a batch of 4 ran in its reader (%d reader rounds, %d before it)", got, lone)
+	}
+}

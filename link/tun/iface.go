@@ -125,7 +125,8 @@ func carve(n, size int) [][]byte {
 }
 
 // read is a device's reader goroutine: it fills free batches and hands
-// them to the loop until the driver closes or the device fails.
+// them to the loop until the driver closes or the device fails. A lone
+// packet it runs a round for itself when no round is running (roundHere).
 func (d *Driver) read(f *iface) {
 	defer d.wg.Done()
 	failures := 0
@@ -177,6 +178,9 @@ func (d *Driver) read(f *iface) {
 		}
 		b.n = min(n, len(b.bufs))
 		f.c.readBatches.Add(1)
+		if d.roundHere(b) {
+			continue
+		}
 		select {
 		case d.in <- b:
 		case <-d.done:

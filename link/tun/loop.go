@@ -14,8 +14,9 @@ import (
 // out; a kick that finds a round running is left for whoever runs that
 // round, who runs another after it. A round a kick leaves due at once is
 // passed on to the loop by the doorbell.
-// The device readers hand their batches to the loop; rounds run in the
-// readers as well are not measured yet.
+// The device readers hand their batches to the loop, except a lone packet
+// that finds no round running, which its reader runs a round for itself
+// (roundHere).
 func (d *Driver) loop() {
 	defer d.wg.Done()
 	defer close(d.ended)

@@ -12,6 +12,9 @@ type Stats struct {
 	ReadBatches  uint64 // device reads that returned packets
 	WriteBatches uint64 // device writes (each of up to BatchSize packets)
 	Polls        uint64 // calls of the stack's Poll (driver total only)
+	// ReaderRounds counts rounds a device's reader ran itself for a lone
+	// packet that found no round running (driver total only).
+	ReaderRounds uint64
 
 	// Drops counts packets the stack sent that did not reach a device: no
 	// interface carries their source (NoRoute), the device is down or
@@ -28,6 +31,7 @@ type Stats struct {
 type counters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
 	readBatches, writeBatches, polls         atomic.Uint64
+	readerRounds                             atomic.Uint64
 	drops, noRoute, readErrors, writeErrors  atomic.Uint64
 	badChecksums                             atomic.Uint64
 }
@@ -37,7 +41,8 @@ func (c *counters) load() Stats {
 		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
 		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
 		ReadBatches: c.readBatches.Load(), WriteBatches: c.writeBatches.Load(), Polls: c.polls.Load(),
-		Drops: c.drops.Load(), NoRoute: c.noRoute.Load(),
+		ReaderRounds: c.readerRounds.Load(),
+		Drops:        c.drops.Load(), NoRoute: c.noRoute.Load(),
 		ReadErrors: c.readErrors.Load(), WriteErrors: c.writeErrors.Load(),
 		BadChecksums: c.badChecksums.Load(),
 	}
@@ -51,6 +56,7 @@ func (s *Stats) add(o Stats) {
 	s.ReadBatches += o.ReadBatches
 	s.WriteBatches += o.WriteBatches
 	s.Polls += o.Polls
+	s.ReaderRounds += o.ReaderRounds
 	s.Drops += o.Drops
 	s.NoRoute += o.NoRoute
 	s.ReadErrors += o.ReadErrors
