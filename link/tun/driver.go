@@ -104,8 +104,12 @@ type Driver struct {
 	// Kick's caller, one round at a time. Close takes it for
 	// good once the loop has ended, so no round runs after the devices
 	// close.
-	roundMu  sync.Mutex
-	kicked   atomic.Bool // a round is wanted after the one running
+	roundMu sync.Mutex
+	kicked  atomic.Bool // a round is wanted after the one running
+	// handed counts read batches handed to the loop and not yet taken
+	// into a round (in the channel in, or received by the loop and
+	// waiting for roundMu); a reader runs no round while it is not zero.
+	handed   atomic.Int64
 	capture  *pcap.Writer
 	now      time.Time
 	sendFn   func([]byte)
@@ -249,6 +253,12 @@ func (d *Driver) Kick() {
 // the loop's doorbell.
 func (d *Driver) tryRound(b *batch) bool {
 	if !d.roundMu.TryLock() {
+		return false
+	}
+	if b != nil && d.handed.Load() != 0 {
+		// Older packets of a reader wait for the loop, in its channel
+		// or already taken by it: b must not overtake them.
+		d.roundMu.Unlock()
 		return false
 	}
 	d.kicked.Store(false)

@@ -616,3 +616,38 @@ func TestLonePacketInReader(t *testing.T) {
 		t.Errorf("a batch of 4 ran in its reader (%d reader rounds, %d before it)", got, lone)
 	}
 }
+
+// TestLonePacketKeepsOrder checks that a lone packet does not overtake a
+// batch its reader handed to the loop before it: here the loop has taken
+// the batch and waits for the round lock (held by the test) when the lone
+// packet's round is tried, as the lock is released. Delivered out of
+// order, a reset could overtake the data before it (interop's TestMPFail
+// saw that).
+func TestLonePacketKeepsOrder(t *testing.T) {
+	dev := newFakeDev("t0", 8)
+	st := &echoStack{}
+	d := newTestDriver(t, st, Config{Interfaces: []Interface{{Device: dev, MTU: 1500}}})
+	waitFor(t, "the first poll", func() bool { return st.polls.Load() >= 1 })
+	pkt := func(i byte) []byte { return tcpPacket("192.0.2.1", "198.51.100.7", []byte{i}) }
+	for round := range 20 {
+		base := byte(3 * round)
+		d.roundMu.Lock()
+		dev.rx <- [][]byte{pkt(base), pkt(base + 1)}
+		waitFor(t, "the loop to take the batch", func() bool { return d.handed.Load() == 1 && len(d.in) == 0 })
+		// The lone packet, as its reader would have read it.
+		b := <-d.ifs[0].free
+		n := copy(b.bufs[0][Headroom:], pkt(base+2))
+		b.sizes[0], b.n = n, 1
+		d.roundMu.Unlock()
+		if !d.roundHere(b) {
+			d.handed.Add(1)
+			d.in <- b
+		}
+		waitFor(t, "three echoes", func() bool { return len(dev.written()) == int(base)+3 })
+		for i, p := range dev.written() {
+			if p[len(p)-1] != byte(i) {
+				t.Fatalf("round %d: echo %d carries %d: a lone packet overtook the batch before it", round, i, p[len(p)-1])
+			}
+		}
+	}
+}

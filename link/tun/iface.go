@@ -181,6 +181,7 @@ func (d *Driver) read(f *iface) {
 		if d.roundHere(b) {
 			continue
 		}
+		d.handed.Add(1)
 		select {
 		case d.in <- b:
 		case <-d.done:

@@ -40,6 +40,9 @@ func (d *Driver) loop() {
 		}
 		d.roundMu.Lock()
 		d.kicked.Store(false)
+		if b != nil {
+			d.handed.Add(-1)
+		}
 		if err != nil {
 			d.report(err)
 		}
@@ -91,6 +94,7 @@ func (d *Driver) takeReady() bool {
 	for len(d.batches) < maxBatchesPerRound {
 		select {
 		case b := <-d.in:
+			d.handed.Add(-1)
 			d.batches = append(d.batches, b)
 		case err := <-d.errc:
 			d.report(err)
