@@ -56,11 +56,20 @@ func testFastOpen(t *testing.T, sd side, mp bool) {
 	for i := range resp {
 		resp[i] = byte(i*7 + i>>9)
 	}
+	// One kernel listener serves both connections: listening again on
+	// the port right after closing it failed now and then ("address
+	// already in use"; the closed socket can outlive its Close while a
+	// parallel test forks).
+	var kln net.Listener
+	if sd == ourClient {
+		kln = e.kernelFastOpenListen(mp)
+		defer kln.Close()
+	}
 	var fellBack bool
 	for round := range 2 {
 		var err error
 		if sd == ourClient {
-			fellBack, err = e.fastOpenOurClient(req, resp, mp)
+			fellBack, err = e.fastOpenOurClient(kln, req, resp)
 		} else {
 			fellBack, err = e.fastOpenOurServer(req, resp, mp)
 		}
@@ -115,11 +124,9 @@ func testFastOpen(t *testing.T, sd side, mp bool) {
 	// data sequence space from the capture, and this one has two.)
 }
 
-// fastOpenOurClient dials the kernel's Fast Open listener from our stack
-// with Dialer.FastOpen, writes req, and reads resp back.
-func (e *env) fastOpenOurClient(req, resp []byte, mp bool) (bool, error) {
-	ln := e.kernelFastOpenListen(mp)
-	defer ln.Close()
+// fastOpenOurClient dials the kernel's Fast Open listener ln from our
+// stack with Dialer.FastOpen, writes req, and reads resp back.
+func (e *env) fastOpenOurClient(ln net.Listener, req, resp []byte) (bool, error) {
 	served := e.serveOnce(ln, req, resp)
 	d := mptcp.Dialer{Stack: e.st, FastOpen: true,
 		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(e.ourAddr(1), 0))}
