@@ -137,6 +137,9 @@ func (sf *subflow) sendData(dsn uint64, n int) int {
 	if c.csum {
 		m.hasCsum = true
 		m.csum = dssChecksum(dsn, sf.wireSSN(off), uint16(k), p, q)
+	} else if c.dataFinRides(dsn + uint64(k)) {
+		m.dataFin = true
+		c.dataFinSent()
 	}
 	sf.tx.push(m)
 	sf.sentStale = sf.sentStale || sf.stale
@@ -172,6 +175,16 @@ func dssChecksum(dsn uint64, seq uint32, k uint16, p, q []byte) uint16 {
 // yet acknowledged.
 func (c *Conn) dataFinDue() bool {
 	return c.dataFinPending() && (!c.snd.finSent || !c.stack.now.Before(c.finSentAt.Add(c.finRTO)))
+}
+
+// dataFinRides reports whether the DATA_FIN goes in the mapping of data
+// that ends at end, as Linux sends it, sparing the peer a segment and a
+// wake-up: the application has closed its side and the mapping takes
+// the last byte written. Not before the connection is fully established
+// (the MP_CAPABLE data form has no DATA_FIN bit) nor with DSS checksums
+// (kept to the DATA_FIN alone on a pure ACK, whose checksum is simple).
+func (c *Conn) dataFinRides(end uint64) bool {
+	return c.snd.finQueued && end == c.snd.end() && c.fully && !c.fallen && !c.csum && c.remoteKnown
 }
 
 // dataFinPending reports whether the DATA_FIN is to be signalled: every
