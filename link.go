@@ -3,6 +3,7 @@ package mptcp
 import (
 	"time"
 
+	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/link"
 )
 
@@ -164,20 +165,7 @@ func (u unlockedLink) Poll(now time.Time, send func(pkt []byte)) time.Time {
 	}
 	var next time.Time
 	for _, sh := range u.s.shards {
-		next = earliest(next, sh.poll(now, send))
+		next = core.Earliest(next, sh.poll(now, send))
 	}
 	return next
-}
-
-// earliest returns the earlier of two wake-up times, zero meaning none.
-func earliest(a, b time.Time) time.Time {
-	switch {
-	case a.IsZero():
-		return b
-	case b.IsZero():
-		return a
-	case b.Before(a):
-		return b
-	}
-	return a
 }

@@ -38,7 +38,7 @@ func (c *Conn) announceWake() time.Time {
 	var t time.Time
 	for _, a := range c.announced {
 		if a.sent && !a.echoed && a.retrans < addAddrMaxRetrans {
-			t = earliest(t, a.next)
+			t = Earliest(t, a.next)
 		}
 	}
 	if !t.IsZero() && c.bestSubflow() == nil {

@@ -657,35 +657,35 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 	}
 	var t time.Time
 	if c.state == StateConnecting {
-		t = earliest(t, c.handshakeDeadline)
+		t = Earliest(t, c.handshakeDeadline)
 	}
 	if !c.noSubflowSince.IsZero() {
-		t = earliest(t, c.noSubflowSince.Add(c.stack.cfg.NoSubflowTimeout))
+		t = Earliest(t, c.noSubflowSince.Add(c.stack.cfg.NoSubflowTimeout))
 	}
 	if c.fallen {
 		return t
 	}
 	if c.fully {
-		t = earliest(t, c.pmNext)
-		t = earliest(t, c.announceWake())
+		t = Earliest(t, c.pmNext)
+		t = Earliest(t, c.announceWake())
 		if len(c.echoQ) > 0 || len(c.rmQ) > 0 {
-			t = earliest(t, now.Add(10*time.Millisecond))
+			t = Earliest(t, now.Add(10*time.Millisecond))
 		}
 	}
 	if c.snd.finSent && !c.snd.finAcked && c.remoteKnown {
-		t = earliest(t, c.finSentAt.Add(c.finRTO))
+		t = Earliest(t, c.finSentAt.Add(c.finRTO))
 	} else if c.state == StateEstablished && c.dataFinDue() {
-		t = earliest(t, c.finTryAt)
+		t = Earliest(t, c.finTryAt)
 	}
 	for _, sf := range c.subflows {
-		t = earliest(t, sf.nextWake())
+		t = Earliest(t, sf.nextWake())
 	}
-	t = earliest(t, c.nextProbe)
+	t = Earliest(t, c.nextProbe)
 	if c.state == StateEstablished {
 		if c.snd.nxt != c.snd.una {
-			t = earliest(t, c.lastUnaMove.Add(c.dataRTO()))
+			t = Earliest(t, c.lastUnaMove.Add(c.dataRTO()))
 		}
-		t = earliest(t, c.autotuneWake())
+		t = Earliest(t, c.autotuneWake())
 	}
 	return t
 }

@@ -52,7 +52,7 @@ func (c *Conn) probeIdle(now time.Time) {
 			sf.sendACK()
 			due = now.Add(max(probeInterval, 2*sf.info.SRTT))
 		}
-		c.nextProbe = earliest(c.nextProbe, due)
+		c.nextProbe = Earliest(c.nextProbe, due)
 	}
 }
 

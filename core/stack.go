@@ -283,7 +283,7 @@ func (s *Stack) Poll(now time.Time, send func(pkt []byte)) time.Time {
 		s.reschedule(c, now)
 	}
 	if s.timers.Len() > 0 {
-		next = earliest(next, s.timers.Min().deadline)
+		next = Earliest(next, s.timers.Min().deadline)
 	}
 	s.runNotify()
 	if !next.IsZero() && next.Before(now) {
@@ -320,7 +320,10 @@ func (s *Stack) runNotify() {
 	s.inNotify = false
 }
 
-func earliest(a, b time.Time) time.Time {
+// Earliest returns the earlier of two wake-up times as Stack.Poll returns
+// them, zero meaning none: a caller that polls several stacks (the mptcp
+// package's loops) waits for the earliest of theirs.
+func Earliest(a, b time.Time) time.Time {
 	switch {
 	case a.IsZero():
 		return b

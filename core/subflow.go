@@ -312,10 +312,10 @@ func (sf *subflow) nextWake() time.Time {
 		t = sf.thirdAckAt
 	}
 	if sf.closing && !sf.closed {
-		t = earliest(t, sf.closeBy)
+		t = Earliest(t, sf.closeBy)
 	}
 	if sf.waitInfinite && !sf.closed {
-		t = earliest(t, sf.failBy)
+		t = Earliest(t, sf.failBy)
 	}
 	return t
 }
