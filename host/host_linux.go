@@ -170,7 +170,7 @@ func (h *Host) start() error {
 		}
 	}
 	for _, p := range h.paths {
-		devs, err := createQueues(p.dev, cfg.MTU, loops)
+		devs, err := tun.CreateQueues(p.dev, cfg.MTU, loops) // single-queue for one loop
 		if err != nil {
 			closeDevs()
 			return fmt.Errorf("host: creating TUN device %s (needs root or CAP_NET_ADMIN): %w", p.dev, err)
@@ -216,19 +216,6 @@ func (h *Host) start() error {
 	}
 	h.Stack = st
 	return nil
-}
-
-// createQueues creates a path's TUN device: single-queue for a stack of
-// one loop, else with a queue per loop.
-func createQueues(name string, mtu, loops int) ([]tun.Device, error) {
-	if loops == 1 {
-		dev, err := tun.Create(name, mtu)
-		if err != nil {
-			return nil, err
-		}
-		return []tun.Device{dev}, nil
-	}
-	return tun.CreateQueues(name, mtu, loops)
 }
 
 // newPath works out a path's uplink, gateways, addresses and table.

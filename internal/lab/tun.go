@@ -30,11 +30,6 @@ func (n Netns) CreateTUN(name string, mtu int) (tun.Device, error) {
 func (n Netns) CreateTUNQueues(name string, mtu, queues int) ([]tun.Device, error) {
 	var devs []tun.Device
 	err := n.Do(func() error {
-		if queues == 1 {
-			dev, err := tun.Create(name, mtu)
-			devs = []tun.Device{dev}
-			return err
-		}
 		var err error
 		devs, err = tun.CreateQueues(name, mtu, queues)
 		return err

@@ -31,6 +31,31 @@ func Create(name string, mtu int) (Device, error) {
 	return dev, nil
 }
 
+// CreateQueues creates a multi-queue TUN device called name (a
+// kernel-chosen name when name holds %d) with n queues, each a Device of
+// its own with the virtio-net header and TCP offloads, as Create makes
+// one, in the network namespace of the calling thread. A stack with
+// several protocol loops (mptcp.Config.Loops) runs one Driver per loop,
+// loop i on queue i of every device: the kernel hands each queue the
+// flows it last saw written on that queue (the tun driver's flow
+// steering) and new flows by a hash, so most packets reach the loop that
+// owns them and the stack hands the others over. The device lives until
+// every queue is closed. One queue makes the single-queue device of
+// Create, so that a caller sizes the device by its loops alone.
+func CreateQueues(name string, mtu, n int) ([]Device, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("tun: create %q: %d queues", name, n)
+	}
+	if n > 1 {
+		return createQueues(name, mtu, n)
+	}
+	dev, err := Create(name, mtu)
+	if err != nil {
+		return nil, err
+	}
+	return []Device{dev}, nil
+}
+
 // Interface is one device the driver runs, with the local prefixes whose
 // packets leave by it.
 type Interface struct {

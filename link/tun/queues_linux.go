@@ -11,20 +11,8 @@ import (
 	wgtun "golang.zx2c4.com/wireguard/tun"
 )
 
-// CreateQueues creates a multi-queue TUN device called name (a
-// kernel-chosen name when name holds %d) with n queues, each a Device of
-// its own with the virtio-net header and TCP offloads, as Create makes
-// one, in the network namespace of the calling thread. A stack with
-// several protocol loops (mptcp.Config.Loops) runs one Driver per loop,
-// loop i on queue i of every device: the kernel hands each queue the
-// flows it last saw written on that queue (the tun driver's flow
-// steering) and new flows by a hash, so most packets reach the loop that
-// owns them and the stack hands the others over. The device lives until
-// every queue is closed.
-func CreateQueues(name string, mtu, n int) ([]Device, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("tun: create %q: %d queues", name, n)
-	}
+// createQueues is CreateQueues for n > 1.
+func createQueues(name string, mtu, n int) ([]Device, error) {
 	var devs []Device
 	fail := func(err error) ([]Device, error) {
 		for _, d := range devs {

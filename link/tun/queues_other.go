@@ -4,7 +4,7 @@ package tun
 
 import "errors"
 
-// CreateQueues creates a multi-queue TUN device; it needs Linux.
-func CreateQueues(name string, mtu, n int) ([]Device, error) {
+// createQueues is CreateQueues for n > 1: multi-queue devices need Linux.
+func createQueues(name string, mtu, n int) ([]Device, error) {
 	return nil, errors.New("tun: multi-queue devices need Linux")
 }
