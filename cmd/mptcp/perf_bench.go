@@ -74,7 +74,7 @@ func perfBenchFlags(fs *flag.FlagSet) Action {
 		}
 		for _, n := range counts {
 			for _, c := range perfbench.DefaultCases() {
-				if c.Subflows != 1 || c.TCP || !want[pairName(c)] {
+				if c.Subflows != 1 || c.TCP || !want[c.Pair()] {
 					continue
 				}
 				c.Subflows = n
@@ -118,17 +118,6 @@ func intList(s string, lo, hi int) ([]int, bool) {
 		out = append(out, n)
 	}
 	return out, true
-}
-
-// pairName names a case's ends as --pairs does.
-func pairName(c perfbench.Case) string {
-	name := func(s perfbench.Stack) string {
-		if s == perfbench.User {
-			return "ours"
-		}
-		return "kernel"
-	}
-	return name(c.Sender) + "-" + name(c.Receiver)
 }
 
 // printProfiles prints the top entries of each row's profile, our end's

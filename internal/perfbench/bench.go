@@ -58,20 +58,26 @@ type Case struct {
 	Loops int
 }
 
+// label is how rows name a stack: "ours" or "kernel".
+func (s Stack) label() string {
+	if s == User {
+		return "ours"
+	}
+	return "kernel"
+}
+
 // Name is the row's label.
 func (c Case) Name() string {
-	name := func(s Stack) string {
-		if s == User {
-			return "ours"
-		}
-		return "kernel"
-	}
-	n := fmt.Sprintf("%s -> %s", name(c.Sender), name(c.Receiver))
+	n := fmt.Sprintf("%s -> %s", c.Sender.label(), c.Receiver.label())
 	if c.TCP {
 		n += " (TCP)"
 	}
 	return n
 }
+
+// Pair names the case's sender and receiver as mptcp perf bench --pairs
+// does: "ours-kernel", say.
+func (c Case) Pair() string { return c.Sender.label() + "-" + c.Receiver.label() }
 
 func (c Case) slug() string {
 	s := fmt.Sprintf("%s-to-%s-%dsf", c.Sender, c.Receiver, c.Subflows)
