@@ -524,12 +524,8 @@ func userHost(tp *lab.Topology, side lab.Netns, paths []int, cfg Config, loops i
 		}
 	}
 	hc := tunhost.Config{Stack: mptcp.Config{Loops: loops, Pacing: cfg.Pacing}, Addrs: addrs, SuperPackets: !cfg.SplitPackets}
-	if loops == 1 {
-		hc.Interfaces = ifs
-	} else {
-		for _, ifc := range ifs {
-			hc.Loops = append(hc.Loops, []tun.Interface{ifc})
-		}
+	for _, ifc := range ifs {
+		hc.Loops = append(hc.Loops, []tun.Interface{ifc}) // queue j for loop j
 	}
 	return tunhost.New(hc)
 }
