@@ -50,7 +50,7 @@ func (c *Conn) notify() {
 		}
 	}
 	if c.waiters > 0 {
-		close(c.signal)
+		c.s.signal(c.signal)
 		c.signal = make(chan struct{})
 	}
 }

@@ -91,22 +91,23 @@ func (l *Link) Poll(now time.Time, send func(pkt []byte)) time.Time {
 // a driver delivers a batch of packets and polls under one acquisition.
 func (l *Link) Lock() {
 	if l.sh != nil {
-		l.sh.mu.Lock()
+		l.sh.lockRound()
 		return
 	}
 	for _, sh := range l.s.shards {
-		sh.mu.Lock()
+		sh.lockRound()
 	}
 }
 
-// Unlock implements link.Locker.
+// Unlock implements link.Locker. The goroutines the round woke are
+// woken once it lets go (shard.signal).
 func (l *Link) Unlock() {
 	if l.sh != nil {
-		l.sh.mu.Unlock()
+		l.sh.unlockRound()
 		return
 	}
 	for _, sh := range l.s.shards {
-		sh.mu.Unlock()
+		sh.unlockRound()
 	}
 }
 

@@ -81,8 +81,9 @@ func (lc *ListenConfig) listen(ctx context.Context, network, address string) (*L
 	l := &Listener{st: s, addr: parts[0][0].Addr(), signal: make(chan struct{}), keepAlive: lc.keepAlive()}
 	for i, ls := range parts {
 		l.parts = append(l.parts, listenPart{sh: s.shards[i], ls: ls})
+		sh := s.shards[i]
 		for _, cl := range ls {
-			cl.SetNotify(l.notify)
+			cl.SetNotify(func() { l.notify(sh) })
 			if lc.FastOpen {
 				cl.SetFastOpen(fastOpenQueue)
 			}
@@ -242,11 +243,13 @@ type listenPart struct {
 
 var _ net.Listener = (*Listener)(nil)
 
-// notify runs on a loop's goroutine with its lock held.
-func (l *Listener) notify() {
+// notify runs on a loop's goroutine with the lock of its shard sh held;
+// the waiters wake once a driver's round lets go of it (shard.signal).
+func (l *Listener) notify(sh *shard) {
 	l.mu.Lock()
 	if l.waiters > 0 {
-		l.wakeAll()
+		sh.signal(l.signal)
+		l.signal = make(chan struct{})
 	}
 	l.mu.Unlock()
 }

@@ -34,6 +34,11 @@ type shard struct {
 	opts    wire.TCPOptions
 	sweepAt time.Time
 
+	// Guarded by mu: whether a driver's round holds the lock, and the
+	// waiters' channels its notifications closed (see signal).
+	inRound bool
+	signals []chan struct{}
+
 	// What the shard's driver said it does with TCP checksums
 	// (Link.OffloadChecksums); guarded by every shard's mu.
 	csumTx, csumRx bool
@@ -95,6 +100,44 @@ func (sh *shard) hasFamily(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// signal wakes the goroutines waiting on ch; sh.mu is held. During a
+// driver's round it only notes ch, and the round's unlock closes it: a
+// goroutine woken at once would run into the lock the round still holds,
+// sleep on it and need a second wake-up when the round lets go; woken
+// after the unlock, it often runs on the round's own thread as soon as
+// that one blocks again, with no thread woken at all.
+func (sh *shard) signal(ch chan struct{}) {
+	if !sh.inRound {
+		close(ch)
+		return
+	}
+	sh.signals = append(sh.signals, ch)
+}
+
+// lockRound takes sh.mu for a driver's round.
+func (sh *shard) lockRound() {
+	sh.mu.Lock()
+	sh.inRound = true
+}
+
+// unlockRound lets go of sh.mu at the end of a driver's round and then
+// closes the channels the round's notifications noted (the first few;
+// any more are closed before the unlock, as without a round).
+func (sh *shard) unlockRound() {
+	var after [8]chan struct{}
+	n := copy(after[:], sh.signals)
+	for _, ch := range sh.signals[n:] {
+		close(ch)
+	}
+	clear(sh.signals)
+	sh.signals = sh.signals[:0]
+	sh.inRound = false
+	sh.mu.Unlock()
+	for _, ch := range after[:n] {
+		close(ch)
+	}
 }
 
 // deliver hands the core one packet; sh.mu is held.
