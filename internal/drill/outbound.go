@@ -57,7 +57,7 @@ func (r *runner) expect(ev *Event, at time.Time) error {
 		return failf("expected a packet, but there is no socket")
 	}
 	if len(r.out) == 0 {
-		r.advance(minTime(at, r.now))
+		r.advance(later(at, r.now))
 	}
 	if len(r.out) == 0 && !r.waitFor(at, func() bool { return len(r.out) > 0 }) {
 		return &mismatch{msg: fmt.Sprintf("timed out waiting for a packet (expected at %s, waited to %s)",
@@ -81,7 +81,9 @@ func (r *runner) expect(ev *Event, at time.Time) error {
 	return nil
 }
 
-func minTime(a, b time.Time) time.Time {
+// later returns the later of a and b: a packet expected at a time already
+// passed is looked for without moving the clock back.
+func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
 	}
