@@ -20,6 +20,7 @@ func TestPerfWebFlags(t *testing.T) {
 		{[]string{"--concurrency", "0"}, "--concurrency"},
 		{[]string{"--impl", "bsd"}, "--impl"},
 		{[]string{"--budget", "10ms"}, "--budget"},
+		{[]string{"--emu-sched", "rt"}, "--emu-sched"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		var out, errOut bytes.Buffer

@@ -50,12 +50,17 @@ type emulator struct {
 	exited         bool
 }
 
-// startEmulator runs the scenario file in its own process, holding its
+// startEmulator runs the scenario file in its own process, its threads in
+// scheduling class sched (empty: the emulator's default), holding its
 // schedule, and waits until its network carries traffic.
-func startEmulator(ctx context.Context, run EmuCommand, scenarioFile string) (*emulator, error) {
+func startEmulator(ctx context.Context, run EmuCommand, sched, scenarioFile string) (*emulator, error) {
 	infoFile := filepath.Join(filepath.Dir(scenarioFile), "info-"+filepath.Base(scenarioFile)+".json")
 	e := &emulator{done: make(chan error, 1)}
-	e.cmd = run("emu", "run", "--hold", "--duration", "-1s", "--interval", "0", "--json", "--info", infoFile, scenarioFile)
+	args := []string{"emu", "run", "--hold", "--duration", "-1s", "--interval", "0", "--json", "--info", infoFile}
+	if sched != "" {
+		args = append(args, "--sched", sched)
+	}
+	e.cmd = run(append(args, scenarioFile)...)
 	e.cmd.Stdout, e.cmd.Stderr = &e.stdout, &e.stderr
 	if err := e.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)

@@ -33,6 +33,10 @@ type Config struct {
 	SimSeeds int
 	// Emu runs `mptcp emu`.
 	Emu EmuCommand
+	// EmuSched, if set, is the scheduling class of the emulator's
+	// threads (`mptcp emu run --sched`); empty leaves the emulator's
+	// default.
+	EmuSched string
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -120,7 +124,7 @@ func (c *comparison) scenario(name string) (string, *scenario.Scenario, error) {
 // stops it. An emulator that cannot start fails the comparison; one that
 // fails during fn fails fn's measurement.
 func (c *comparison) withEmulator(file string, fn func(e *emulator) error) error {
-	e, err := startEmulator(c.ctx, c.cfg.Emu, file)
+	e, err := startEmulator(c.ctx, c.cfg.Emu, c.cfg.EmuSched, file)
 	if err != nil {
 		return err
 	}

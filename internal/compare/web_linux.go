@@ -33,6 +33,14 @@ type WebConfig struct {
 	SimSeeds int
 	// Emu runs `mptcp emu`.
 	Emu EmuCommand
+	// EmuSched is the scheduling class of the emulator's threads
+	// (`mptcp emu run --sched`; default "normal", the class of the
+	// endpoints). The emulator's own default, real-time, lets it preempt
+	// a user-space endpoint's threads whenever it wakes, while the
+	// kernel's endpoint usually receives inside the emulator's own send: on a
+	// small machine that costs ours about a millisecond a request that no
+	// real link would (docs/perf.md).
+	EmuSched string
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -59,6 +67,9 @@ func (c *WebConfig) defaults() {
 	if c.SimSeeds <= 0 {
 		c.SimSeeds = 5
 	}
+	if c.EmuSched == "" {
+		c.EmuSched = "normal"
+	}
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
@@ -82,7 +93,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	defer cancel()
-	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, Duration: 20 * time.Second}}
+	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, EmuSched: cfg.EmuSched, Duration: 20 * time.Second}}
 	file, sc, err := c.scenario("aggregate")
 	if err != nil {
 		return nil, err
@@ -131,7 +142,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 		}
 	}
 	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s); the client has an address on each path, the server one on the first", describePaths(sc)),
+		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", describePaths(sc), cfg.EmuSched),
 		"ours: our stack as client and server, each on a TUN device in its namespace; kernel: Go's net with SetMultipathTCP on both ends",
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
 		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
