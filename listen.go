@@ -80,8 +80,8 @@ func (lc *ListenConfig) listen(ctx context.Context, network, address string) (*L
 	}
 	l := &Listener{st: s, addr: parts[0][0].Addr(), signal: make(chan struct{}), keepAlive: lc.keepAlive()}
 	for i, ls := range parts {
-		l.parts = append(l.parts, listenPart{sh: s.shards[i], ls: ls})
 		sh := s.shards[i]
+		l.parts = append(l.parts, listenPart{sh: sh, ls: ls})
 		for _, cl := range ls {
 			cl.SetNotify(func() { l.notify(sh) })
 			if lc.FastOpen {

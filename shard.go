@@ -35,7 +35,8 @@ type shard struct {
 	sweepAt time.Time
 
 	// Guarded by mu: whether a driver's round holds the lock, and the
-	// waiters' channels its notifications closed (see signal).
+	// waiters' channels its notifications noted, to be closed once it
+	// lets go (see signal).
 	inRound bool
 	signals []chan struct{}
 

@@ -30,11 +30,11 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if len(inv.Args) != 0 {
 			return usagef("unexpected argument %q", inv.Args[0])
 		}
-		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched}
-		var err error
 		if _, err := emu.ParseSched(*emuSched); err != nil {
 			return usagef("--emu-sched: %q is not normal, nice or fifo", *emuSched)
 		}
+		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched}
+		var err error
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err
 		}

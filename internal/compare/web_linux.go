@@ -37,9 +37,9 @@ type WebConfig struct {
 	// (`mptcp emu run --sched`; default "normal", the class of the
 	// endpoints). The emulator's own default, real-time, lets it preempt
 	// a user-space endpoint's threads whenever it wakes, while the
-	// kernel's endpoint usually receives inside the emulator's own send: on a
-	// small machine that costs ours about a millisecond a request that no
-	// real link would (docs/perf.md).
+	// kernel's endpoint usually receives inside the emulator's own send:
+	// on a small machine that costs ours about a millisecond a request
+	// that no real link would (docs/perf.md).
 	EmuSched string
 	// Log, if set, receives progress lines.
 	Log io.Writer
