@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/compare"
+	"github.com/mptcp-go/mptcp/internal/emu"
 )
 
 // emuSelf runs this binary as "mptcp emu ..."; tests replace it.
@@ -22,6 +23,20 @@ var emuSelf = func(args ...string) *exec.Cmd {
 	return exec.Command(exe, args...)
 }
 
+// emuSchedFlag defines --emu-sched, the scheduling class of the threads of
+// the emulator a measuring command starts, with default def.
+func emuSchedFlag(fs *flag.FlagSet, def string) *string {
+	return fs.String("emu-sched", def, "scheduling class of the emulator's threads: normal (the endpoints' own), nice or fifo (real-time, which preempts a user-space endpoint; see docs/perf.md)")
+}
+
+// checkEmuSched refuses a --emu-sched value mptcp emu run would not take.
+func checkEmuSched(class string) error {
+	if _, err := emu.ParseSched(class); err != nil {
+		return usagef("--emu-sched: %q is not normal, nice or fifo", class)
+	}
+	return nil
+}
+
 func emuCompareFlags(fs *flag.FlagSet) Action {
 	duration := fs.Duration("duration", 15*time.Second, "length of each bulk transfer; the scenarios' outages are scaled to it")
 	requests := fs.Int("requests", 50, "short-flow requests per implementation")
@@ -29,6 +44,7 @@ func emuCompareFlags(fs *flag.FlagSet) Action {
 	seeds := fs.Int("sim-seeds", 10, "seeds of the simulator's short-flow prediction")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	emuSched := emuSchedFlag(fs, "fifo")
 	return func(inv *Invocation) error {
 		stdout, stderr := inv.Stdout, inv.Stderr
 		pos := inv.Args
@@ -45,11 +61,14 @@ func emuCompareFlags(fs *flag.FlagSet) Action {
 		case *seeds < 1 || *seeds > 1000:
 			return usagef("--sim-seeds %d: want 1..1000", *seeds)
 		}
+		if err := checkEmuSched(*emuSched); err != nil {
+			return err
+		}
 		if err := needRoot("mptcp emu compare"); err != nil {
 			return err
 		}
 		ctx := inv.Context()
-		cfg := compare.Config{Duration: *duration, Requests: *requests, RequestSize: *size, SimSeeds: *seeds, Emu: emuSelf}
+		cfg := compare.Config{Duration: *duration, Requests: *requests, RequestSize: *size, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched}
 		if !*quiet {
 			cfg.Log = stderr
 		}

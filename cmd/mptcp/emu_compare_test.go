@@ -76,6 +76,7 @@ func TestEmuCompareFlags(t *testing.T) {
 		{"--requests", "0"},
 		{"--request-size", "-1"},
 		{"--sim-seeds", "0"},
+		{"--emu-sched", "rt"},
 		{"extra"},
 		{"--nope"},
 	} {

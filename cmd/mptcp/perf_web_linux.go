@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/compare"
-	"github.com/mptcp-go/mptcp/internal/emu"
 )
 
 func init() { cmdPerfWeb.Run = perfWebFlags }
@@ -25,13 +24,13 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 	seeds := fs.Int("sim-seeds", 5, "seeds of each simulator cell")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	emuSched := fs.String("emu-sched", "normal", "scheduling class of the emulator's threads: normal (the endpoints' own), nice or fifo (real-time, which preempts a user-space endpoint; see docs/perf.md)")
+	emuSched := emuSchedFlag(fs, "normal")
 	return func(inv *Invocation) error {
 		if len(inv.Args) != 0 {
 			return usagef("unexpected argument %q", inv.Args[0])
 		}
-		if _, err := emu.ParseSched(*emuSched); err != nil {
-			return usagef("--emu-sched: %q is not normal, nice or fifo", *emuSched)
+		if err := checkEmuSched(*emuSched); err != nil {
+			return err
 		}
 		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched}
 		var err error
