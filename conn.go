@@ -50,8 +50,7 @@ func (c *Conn) notify() {
 		}
 	}
 	if c.waiters > 0 {
-		c.s.signal(c.signal)
-		c.signal = make(chan struct{})
+		c.notifyAll()
 	}
 }
 
@@ -321,9 +320,10 @@ func (c *Conn) Abort() {
 	s.wake()
 }
 
-// notifyAll wakes every waiter, whatever the core said; s.mu is held.
+// notifyAll wakes every waiter, whatever the core said; s.mu is held
+// (during a driver's round the waiters wake when it ends: shard.signal).
 func (c *Conn) notifyAll() {
-	close(c.signal)
+	c.s.signal(c.signal)
 	c.signal = make(chan struct{})
 }
 

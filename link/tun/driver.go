@@ -243,7 +243,13 @@ func (d *Driver) Wake() {
 // doorbell. The caller must not hold the stack's lock.
 func (d *Driver) Kick() {
 	d.kicked.Store(true)
-	for d.tryRound(nil) && d.kicked.Load() {
+	d.runKicked()
+}
+
+// runKicked runs rounds in the calling goroutine while kicks ask for them
+// and no other round is running.
+func (d *Driver) runKicked() {
+	for d.kicked.Load() && d.tryRound(nil) {
 	}
 }
 
@@ -291,8 +297,7 @@ func (d *Driver) roundHere(b *batch) bool {
 		return false
 	}
 	d.c.readerRounds.Add(1)
-	for d.kicked.Load() && d.tryRound(nil) {
-	}
+	d.runKicked()
 	return true
 }
 
