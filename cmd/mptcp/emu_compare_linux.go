@@ -29,6 +29,12 @@ func emuSchedFlag(fs *flag.FlagSet, def string) *string {
 	return fs.String("emu-sched", def, "scheduling class of the emulator's threads: normal (the endpoints' own), nice or fifo (real-time, which preempts a user-space endpoint; see docs/perf.md)")
 }
 
+// splitPacketsFlag defines --split-packets, which runs our stack's TUN
+// driver in split mode in a comparison.
+func splitPacketsFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("split-packets", false, "run our stack's TUN driver in split mode (the device splits the kernel's super-packets) instead of taking them whole, as mptcp host does by default")
+}
+
 // checkEmuSched refuses a --emu-sched value mptcp emu run would not take.
 func checkEmuSched(class string) error {
 	if _, err := emu.ParseSched(class); err != nil {
@@ -45,6 +51,7 @@ func emuCompareFlags(fs *flag.FlagSet) Action {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	emuSched := emuSchedFlag(fs, "fifo")
+	split := splitPacketsFlag(fs)
 	return func(inv *Invocation) error {
 		stdout, stderr := inv.Stdout, inv.Stderr
 		pos := inv.Args
@@ -68,7 +75,7 @@ func emuCompareFlags(fs *flag.FlagSet) Action {
 			return err
 		}
 		ctx := inv.Context()
-		cfg := compare.Config{Duration: *duration, Requests: *requests, RequestSize: *size, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched}
+		cfg := compare.Config{Duration: *duration, Requests: *requests, RequestSize: *size, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split}
 		if !*quiet {
 			cfg.Log = stderr
 		}

@@ -25,6 +25,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	emuSched := emuSchedFlag(fs, "normal")
+	split := splitPacketsFlag(fs)
 	return func(inv *Invocation) error {
 		if len(inv.Args) != 0 {
 			return usagef("unexpected argument %q", inv.Args[0])
@@ -32,7 +33,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if err := checkEmuSched(*emuSched); err != nil {
 			return err
 		}
-		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched}
+		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split}
 		var err error
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err

@@ -37,6 +37,11 @@ type Config struct {
 	// threads (`mptcp emu run --sched`); empty leaves the emulator's
 	// default.
 	EmuSched string
+	// SplitPackets runs our stack's TUN driver in split mode (the device
+	// splits the kernel's super-packets into segments) instead of the
+	// super-packet mode `mptcp host` runs by default (link/tun's
+	// SuperPackets).
+	SplitPackets bool
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -146,7 +151,7 @@ func (c *comparison) onSide(e *emulator, impl string, sc *scenario.Scenario, fn 
 	case Kernel:
 		s, err = kernelSide(c.ctx, e)
 	case Ours:
-		s, err = oursSide(c.ctx, e, mptcp.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM})
+		s, err = oursSide(c.ctx, e, mptcp.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM}, !c.cfg.SplitPackets)
 	}
 	if err != nil {
 		return err

@@ -67,8 +67,9 @@ func kernelSide(ctx context.Context, e *emulator) (*side, error) {
 
 // oursSide runs our stack on both ends, each on a TUN device in its
 // namespace: the client with its stack address on every path, the server
-// single-homed on path 1 (as in the simulator), policies from cfg.
-func oursSide(ctx context.Context, e *emulator, cfg mptcp.Config) (*side, error) {
+// single-homed on path 1 (as in the simulator), policies from cfg; super
+// runs the TUN drivers in super-packet mode (tunhost.Config.SuperPackets).
+func oursSide(ctx context.Context, e *emulator, cfg mptcp.Config, super bool) (*side, error) {
 	tp := &lab.Topology{Client: e.client, Server: e.server, MTU: 1500}
 	for i, p := range e.info.Paths {
 		n := i + 1
@@ -82,7 +83,7 @@ func oursSide(ctx context.Context, e *emulator, cfg mptcp.Config) (*side, error)
 		if err != nil {
 			return nil, err
 		}
-		h, err := tunhost.New(tunhost.Config{Stack: cfg, Addrs: addrs, Interfaces: []tun.Interface{ifc}})
+		h, err := tunhost.New(tunhost.Config{Stack: cfg, Addrs: addrs, Interfaces: []tun.Interface{ifc}, SuperPackets: super})
 		if err != nil {
 			return nil, err
 		}

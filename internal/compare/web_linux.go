@@ -41,6 +41,10 @@ type WebConfig struct {
 	// on a small machine that costs ours about a millisecond a request
 	// that no real link would (docs/perf.md).
 	EmuSched string
+	// SplitPackets runs our stack's TUN driver in split mode instead of
+	// the super-packet mode `mptcp host` runs by default (see
+	// Config.SplitPackets).
+	SplitPackets bool
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -93,7 +97,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	defer cancel()
-	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, EmuSched: cfg.EmuSched, Duration: 20 * time.Second}}
+	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, EmuSched: cfg.EmuSched, SplitPackets: cfg.SplitPackets, Duration: 20 * time.Second}}
 	file, sc, err := c.scenario("aggregate")
 	if err != nil {
 		return nil, err
@@ -143,7 +147,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	}
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", describePaths(sc), cfg.EmuSched),
-		"ours: our stack as client and server, each on a TUN device in its namespace; kernel: Go's net with SetMultipathTCP on both ends",
+		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode); kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets)),
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
 		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
 		fmt.Sprintf("simulator: the same stack in virtual time, completion from the server's accept plus the handshake's 1.5 round trips, %d seeds", cfg.SimSeeds),
@@ -198,4 +202,12 @@ func settle(ctx context.Context) {
 	case <-time.After(500 * time.Millisecond):
 	case <-ctx.Done():
 	}
+}
+
+// driverMode names the mode of our stack's TUN driver for a table's notes.
+func driverMode(split bool) string {
+	if split {
+		return "split"
+	}
+	return "super-packet"
 }
