@@ -180,6 +180,9 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 			super: cfg.SuperPackets, trust: trust, leavePartial: trust && cfg.Capture == nil,
 		})
 		if err != nil {
+			for _, f := range d.ifs {
+				f.freeArenas()
+			}
 			return nil, err
 		}
 		d.ifs = append(d.ifs, f)
@@ -326,6 +329,10 @@ func (d *Driver) Close() error {
 		}
 		d.wg.Wait()
 		d.timer.Stop()
+		// Readers and rounds are over: the buffers are free.
+		for _, f := range d.ifs {
+			f.freeArenas()
+		}
 	})
 	return err
 }

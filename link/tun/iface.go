@@ -28,6 +28,7 @@ type iface struct {
 	dead              atomic.Bool // reads failed for good; writes are dropped
 	c                 counters
 	lastW             time.Time // last write error reported
+	arenas            [][]byte  // the memory of the buffers (freeArenas)
 }
 
 // batch is one device read: n packets, each at bufs[i][Headroom:][:sizes[i]].
@@ -82,15 +83,22 @@ func newIface(idx int, ic Interface, readAhead int, mode rawMode) (*iface, error
 		// truncated one.
 		rbs, rsize = superBatch, Headroom+MaxPacket+1
 	}
-	// One allocation per batch; pages the kernel never fills are never
+	// One arena per batch; pages the kernel never fills are never
 	// touched, so a large batch costs address space, not memory.
 	for range readAhead {
-		b := &batch{f: f, bufs: carve(rbs, rsize), sizes: make([]int, rbs)}
-		f.free <- b
+		bufs, err := f.carve(rbs, rsize)
+		if err != nil {
+			f.freeArenas()
+			return nil, err
+		}
+		f.free <- &batch{f: f, bufs: bufs, sizes: make([]int, rbs)}
 	}
 	// Write buffers leave room for the device to coalesce segments into a
 	// super-packet in place.
-	f.out = carve(bs, Headroom+MaxPacket)
+	if f.out, err = f.carve(bs, Headroom+MaxPacket); err != nil {
+		f.freeArenas()
+		return nil, err
+	}
 	f.outPkts, f.outBytes = make([]int, bs), make([]int, bs)
 	f.failed = make([]int, 0, bs)
 	return f, nil
@@ -107,21 +115,38 @@ func (f *iface) grow() bool {
 	if len(f.out) >= maxOut {
 		return false
 	}
-	f.out = append(f.out, make([]byte, Headroom+MaxPacket))
+	buf, err := f.carve(1, Headroom+MaxPacket)
+	if err != nil {
+		return false
+	}
+	f.out = append(f.out, buf[0])
 	f.outPkts = append(f.outPkts, 0)
 	f.outBytes = append(f.outBytes, 0)
 	return true
 }
 
-// carve returns n buffers of size bytes cut from one allocation, each
-// capped so that appending to one never runs into the next.
-func carve(n, size int) [][]byte {
-	arena := make([]byte, n*size)
+// carve returns n buffers of size bytes cut from one arena, each capped
+// so that appending to one never runs into the next.
+func (f *iface) carve(n, size int) ([][]byte, error) {
+	arena, err := newArena(n * size)
+	if err != nil {
+		return nil, fmt.Errorf("tun: %s: %w", f.name, err)
+	}
+	f.arenas = append(f.arenas, arena)
 	bufs := make([][]byte, n)
 	for i := range bufs {
 		bufs[i] = arena[i*size : (i+1)*size : (i+1)*size]
 	}
-	return bufs
+	return bufs, nil
+}
+
+// freeArenas releases the memory of the interface's buffers, once nothing
+// reads into or writes from them any more.
+func (f *iface) freeArenas() {
+	for _, a := range f.arenas {
+		freeArena(a)
+	}
+	f.arenas = nil
 }
 
 // read is a device's reader goroutine: it fills free batches and hands
