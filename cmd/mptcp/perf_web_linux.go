@@ -26,6 +26,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	emuSched := emuSchedFlag(fs, "normal")
 	split := splitPacketsFlag(fs)
+	warmup := fs.Int("warmup", 1000, "1KB requests on new connections each implementation serves before its cells, not counted (0: none)")
 	return func(inv *Invocation) error {
 		if len(inv.Args) != 0 {
 			return usagef("unexpected argument %q", inv.Args[0])
@@ -33,7 +34,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if err := checkEmuSched(*emuSched); err != nil {
 			return err
 		}
-		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split}
+		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split, Warmup: *warmup}
 		var err error
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err
@@ -56,6 +57,8 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 			return usagef("--concurrency and --impl need at least one value")
 		case *requests < 1 || *requests > 100000:
 			return usagef("--requests %d: want 1..100000", *requests)
+		case *warmup < 0 || *warmup > 100000:
+			return usagef("--warmup %d: want 0..100000", *warmup)
 		case *maxBytes < 1:
 			return usagef("--max-bytes %d: want a positive count", *maxBytes)
 		case *budget < time.Second || *budget > 24*time.Hour:

@@ -21,6 +21,7 @@ func TestPerfWebFlags(t *testing.T) {
 		{[]string{"--impl", "bsd"}, "--impl"},
 		{[]string{"--budget", "10ms"}, "--budget"},
 		{[]string{"--emu-sched", "rt"}, "--emu-sched"},
+		{[]string{"--warmup", "-1"}, "--warmup"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		var out, errOut bytes.Buffer

@@ -45,6 +45,13 @@ type WebConfig struct {
 	// the super-packet mode `mptcp host` runs by default (see
 	// Config.SplitPackets).
 	SplitPackets bool
+	// Warmup is the number of 1 KB requests on new connections, warmupConc
+	// in flight, that each implementation serves before its cells, not
+	// counted (default none). A fresh process's first connections land
+	// in heap pages it touches for the first time, a page fault each,
+	// until its garbage collector first recycles memory; the kernel's
+	// stack is warm from the start.
+	Warmup int
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -148,6 +155,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", describePaths(sc), cfg.EmuSched),
 		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode); kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets)),
+		warmupNote(cfg.Warmup),
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
 		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
 		fmt.Sprintf("simulator: the same stack in virtual time, completion from the server's accept plus the handshake's 1.5 round trips, %d seeds", cfg.SimSeeds),
@@ -159,6 +167,11 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 // webCells measures every cell of one implementation.
 func webCells(ctx context.Context, cfg WebConfig, impl string, dial dialFunc, logf func(string, ...any)) []WebCell {
 	var out []WebCell
+	if cfg.Warmup > 0 {
+		w := webRequests(ctx, dial, 1_000, min(warmupConc, cfg.Warmup), cfg.Warmup, false)
+		logf("web: %s warm-up: %s", impl, webSummary(&w))
+		settle(ctx)
+	}
 	for _, reused := range []bool{false, true} {
 		for _, size := range cfg.Sizes {
 			for _, conc := range cfg.Concurrency {
@@ -196,6 +209,9 @@ func webSummary(c *WebCell) string {
 	return fmt.Sprintf("p50 %s ms, p99 %s ms, %d requests", ms(c.P50Ms), ms(c.P99Ms), c.Requests)
 }
 
+// warmupConc is how many warm-up requests are in flight at once.
+const warmupConc = 100
+
 // settle lets the connections of a cell close before the next starts.
 func settle(ctx context.Context) {
 	select {
@@ -210,4 +226,12 @@ func driverMode(split bool) string {
 		return "split"
 	}
 	return "super-packet"
+}
+
+// warmupNote describes the warm-up for a table's notes.
+func warmupNote(n int) string {
+	if n <= 0 {
+		return "no warm-up: each implementation's first cell includes its process's start"
+	}
+	return fmt.Sprintf("warm-up: before its cells, each implementation served %d requests of 1KB on new connections, %d in flight, not counted", n, min(warmupConc, n))
 }
