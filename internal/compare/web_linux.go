@@ -231,7 +231,7 @@ func driverMode(split bool) string {
 // warmupNote describes the warm-up for a table's notes.
 func warmupNote(n int) string {
 	if n <= 0 {
-		return "no warm-up: each implementation's first cell includes its process's start"
+		return "no warm-up: each implementation's first cells include its stack's first connections"
 	}
 	return fmt.Sprintf("warm-up: before its cells, each implementation served %d requests of 1KB on new connections, %d in flight, not counted", n, min(warmupConc, n))
 }
