@@ -248,15 +248,15 @@ var _ net.Listener = (*Listener)(nil)
 func (l *Listener) notify(sh *shard) {
 	l.mu.Lock()
 	if l.waiters > 0 {
-		sh.signal(l.signal)
-		l.signal = make(chan struct{})
+		l.wakeAll(sh)
 	}
 	l.mu.Unlock()
 }
 
-// wakeAll wakes every waiter; l.mu is held.
-func (l *Listener) wakeAll() {
-	close(l.signal)
+// wakeAll wakes every waiter through sh.signal (nil sh: at once); l.mu
+// is held.
+func (l *Listener) wakeAll(sh *shard) {
+	sh.signal(l.signal)
 	l.signal = make(chan struct{})
 }
 
@@ -360,7 +360,7 @@ func (p *listenPart) accept() (*core.Conn, error) {
 func (l *Listener) SetDeadline(t time.Time) error {
 	l.mu.Lock()
 	l.deadline = t
-	l.wakeAll()
+	l.wakeAll(nil)
 	l.mu.Unlock()
 	return nil
 }
@@ -390,7 +390,7 @@ func (l *Listener) Close() error {
 		}
 	}
 	l.mu.Lock()
-	l.wakeAll()
+	l.wakeAll(nil)
 	l.mu.Unlock()
 	return err
 }

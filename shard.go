@@ -103,14 +103,15 @@ func (sh *shard) hasFamily(a netip.Addr) bool {
 	return false
 }
 
-// signal wakes the goroutines waiting on ch; sh.mu is held. During a
+// signal wakes the goroutines waiting on ch; sh.mu is held, or sh is nil
+// (a caller that holds no shard's lock: ch closes at once). During a
 // driver's round it only notes ch, and the round's unlock closes it: a
 // goroutine woken at once would run into the lock the round still holds,
 // sleep on it and need a second wake-up when the round lets go; woken
 // after the unlock, it often runs on the round's own thread as soon as
 // that one blocks again, with no thread woken at all.
 func (sh *shard) signal(ch chan struct{}) {
-	if !sh.inRound {
+	if sh == nil || !sh.inRound {
 		close(ch)
 		return
 	}

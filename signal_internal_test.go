@@ -14,7 +14,7 @@ func closed(ch chan struct{}) bool {
 // TestRoundSignalsAfterUnlock: a driver's round wakes the goroutines its
 // notifications name only once it has let go of the shard's lock (so they
 // do not wake into the held lock), however many there are; a signal
-// outside a round wakes at once.
+// outside a round, or with no shard, wakes at once.
 func TestRoundSignalsAfterUnlock(t *testing.T) {
 	sh := &shard{}
 	for _, n := range []int{1, 8, 20} {
@@ -44,5 +44,10 @@ func TestRoundSignalsAfterUnlock(t *testing.T) {
 	sh.mu.Unlock()
 	if !woken {
 		t.Fatal("a signal outside a round waits")
+	}
+	ch = make(chan struct{})
+	(*shard)(nil).signal(ch)
+	if !closed(ch) {
+		t.Fatal("a signal with no shard waits")
 	}
 }
