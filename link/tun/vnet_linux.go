@@ -116,7 +116,7 @@ func (r *rawIO) readReady(fd uintptr) bool {
 	b := r.rb
 	for r.rn < len(b.bufs) {
 		buf := b.bufs[r.rn]
-		k, err := rawRead(fd, buf[Headroom-vnetHdrLen:])
+		k, err := rawIOCall(unix.SYS_READ, fd, buf[Headroom-vnetHdrLen:])
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -177,7 +177,7 @@ func (r *rawIO) write(bufs [][]byte, failed []int) ([]int, error) {
 // writeReady is write's RawConn callback.
 func (r *rawIO) writeReady(fd uintptr) bool {
 	for r.wi < len(r.wb) {
-		_, err := rawWrite(fd, r.wb[r.wi][Headroom-vnetHdrLen:])
+		_, err := rawIOCall(unix.SYS_WRITE, fd, r.wb[r.wi][Headroom-vnetHdrLen:])
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -226,22 +226,14 @@ func finishRead(pkt []byte, h vnetHdr, mode rawMode) (ok bool, err error) {
 	return wire.TCP(payload).ValidChecksum(src, dst), nil
 }
 
-// rawRead and rawWrite are read(2) and write(2) on the device's
+// rawIOCall is read(2) or write(2) (trap) of b on the device's
 // non-blocking file without telling the runtime a system call is under
-// way: they never block, and the runtime's entry into a system call wakes
+// way: it never blocks, and the runtime's entry into a system call wakes
 // its monitor thread (sysmon) whenever it sleeps, as it does in a process
 // that waits for the network: on a quiet link, a context switch and a
 // thread that then runs for a millisecond on every packet that arrives.
-func rawRead(fd uintptr, b []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func rawWrite(fd uintptr, b []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+func rawIOCall(trap, fd uintptr, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
 	if e != 0 {
 		return 0, e
 	}
