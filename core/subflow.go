@@ -488,6 +488,12 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	case tcp.KindRST:
 		sf.rstReceived(mp)
 		return tcp.Accept
+	case tcp.KindOldACK:
+		// Dropped by TCP; only what the peer signals counts.
+		if c.state != StateClosed && !c.fallen && c.remoteKnown {
+			sf.signalsReceived(now, mp)
+		}
+		return tcp.Drop
 	}
 	if c.state == StateClosed && !c.fallen {
 		return tcp.Accept

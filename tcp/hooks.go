@@ -52,9 +52,17 @@ const (
 	KindACK // no payload, no SYN, FIN or RST: ACKs, window updates, probes
 	KindFIN
 	KindRST
+	// KindOldACK is a pure ACK whose sequence number lies before RCV.NXT,
+	// by less than a window, with an acceptable acknowledgment number: a
+	// peer in loss recovery that pulled SND.NXT back to SND.UNA sends its
+	// ACKs so until it retransmits. The engine drops it as RFC 9293 says
+	// (its ACK and window are not used); hooks see it only for the
+	// signals its options carry, which the peer sends once (REMOVE_ADDR
+	// has no echo).
+	KindOldACK
 )
 
-var kindNames = [...]string{"?", "SYN", "SYN/ACK", "data", "ACK", "FIN", "RST"}
+var kindNames = [...]string{"?", "SYN", "SYN/ACK", "data", "ACK", "FIN", "RST", "old ACK"}
 
 // String names the kind.
 func (k SegmentKind) String() string {

@@ -137,6 +137,28 @@ func (c *Conn) ackedSYN(g *inSeg) {
 	c.rtoAt = 0
 }
 
+// oldACKSignals shows the hooks a pure ACK below RCV.NXT by behind bytes
+// (KindOldACK) when it is less than a window old and acknowledges what
+// RFC 5961 section 5.2 allows, and reports whether it did. A Linux peer
+// whose subflow times out sets SND.NXT back to SND.UNA, and the ACKs it
+// sends before retransmitting carry that old sequence number, the
+// REMOVE_ADDR of a deleted endpoint among them; every receiver drops
+// them as unacceptable, and the signal, sent once, would be lost.
+func (c *Conn) oldACKSignals(g *inSeg, behind int64) bool {
+	if c.hooks == nil || g.flags&(wire.FlagSYN|wire.FlagFIN|wire.FlagRST) != 0 || g.flags&wire.FlagACK == 0 ||
+		behind > int64(max(c.rcvBuf, 1)) || c.state < StateEstablished {
+		return false
+	}
+	ack := unwrap(c.sndUna, c.iss, g.ack)
+	if ack > int64(c.sndNxt) || ack < int64(c.sndUna)-int64(max(c.maxSndWnd, 1)) {
+		return false
+	}
+	seg := &c.stack.hookIn
+	*seg = Segment{Kind: KindOldACK, Flags: g.flags, Seq: g.seq, Ack: g.ack, Window: g.wnd}
+	c.hooks.ReadOptions(c, c.stack.nowWall, seg, g.opts)
+	return true
+}
+
 // readHook shows a validated segment to the hooks.
 func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
 	if c.hooks == nil {
@@ -241,6 +263,9 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 		ok = (lo <= seq && seq < hi) || (lo <= end && end < hi)
 	}
 	if !ok {
+		if segLen == 0 && seq < lo && c.oldACKSignals(g, lo-seq) {
+			c.stats.OldACKSignals++
+		}
 		if !g.has(wire.FlagRST) {
 			c.stats.BadSegments++
 			if len(g.payload) > 0 && seq+segLen <= lo && seq >= 1 && c.sackOK {

@@ -36,6 +36,7 @@ type Stats struct {
 	PAWSRollbacks   uint64 // TS.Recent jumps undone by a newer segment of the peer (tsrecent.go)
 	TSJumpDrops     uint64 // segments dropped for a timestamp no peer clock can reach (tsrecent.go)
 	BadSegments     uint64 // unacceptable segments (sequence or ACK out of window)
+	OldACKSignals   uint64 // of which pure ACKs from before RCV.NXT shown to hooks for their signals (KindOldACK)
 	ResetsOnClose   uint64
 	Penalties       uint64 // window reductions asked for by Penalize
 	PMTUUpdates     uint64 // MSS reductions from ICMP packet-too-big

@@ -366,3 +366,47 @@ func TestCookieACKSupersedesHalfOpen(t *testing.T) {
 		t.Fatalf("accept %v (%v), half-open %d, %+v", sc, err, l.HalfOpen(), b.Stats())
 	}
 }
+
+// TestOldACKShownForSignals: a pure ACK from before RCV.NXT (a peer that
+// pulled SND.NXT back in loss recovery) is dropped and answered as
+// unacceptable, but its options reach the hooks as KindOldACK when it is
+// less than a window old and its ACK is acceptable; a data segment, one
+// older than the receive buffer, or one acknowledging unsent data does not.
+func TestOldACKShownForSignals(t *testing.T) {
+	n, _, b, c, sc := established(t, nil)
+	h := newRecHooks()
+	sc.SetHooks(h)
+	c.Write(make([]byte, 3000))
+	n.Advance(100 * time.Millisecond)
+	nxt := sc.rcvWire(sc.rcvNxt())
+	una := sc.sndWire(sc.sndUna)
+	from, to := c.LocalAddr(), c.RemoteAddr()
+	ts := func() func(*wire.OptionBuilder) { return tsOpt(c.tsvalAt(c.stack.now), sc.tsvalAt(b.now)) }
+	before := sc.Info()
+
+	out := inject(n, b, craft(from, to, nxt-2000, una, wire.FlagACK, 1000, ts(), nil))
+	if h.read[KindOldACK] != 1 || len(out) != 1 {
+		t.Fatalf("old pure ACK: shown %d times, %d answers; want 1, a duplicate ACK", h.read[KindOldACK], len(out))
+	}
+	if _, ack, f := hdr(out[0]); f != wire.FlagACK || ack != nxt {
+		t.Fatalf("answer %v ack %d, want ack %d", f, ack, nxt)
+	}
+	for name, pkt := range map[string][]byte{
+		"old data":              craft(from, to, nxt-2000, una, wire.FlagACK, 1000, ts(), []byte("old")),
+		"older than the buffer": craft(from, to, nxt-uint32(sc.rcvBuf)-1, una, wire.FlagACK, 1000, ts(), nil),
+		"ACK of unsent data":    craft(from, to, nxt-2000, sc.sndWire(sc.sndNxt)+5000, wire.FlagACK, 1000, ts(), nil),
+		"old FIN":               craft(from, to, nxt-2000, una, wire.FlagACK|wire.FlagFIN, 1000, ts(), nil),
+	} {
+		inject(n, b, pkt)
+		if h.read[KindOldACK] != 1 {
+			t.Fatalf("%s shown to the hooks as an old ACK", name)
+		}
+	}
+	after := sc.Info()
+	if after.OldACKSignals != before.OldACKSignals+1 || after.BadSegments < before.BadSegments+5 {
+		t.Fatalf("OldACKSignals %d -> %d, BadSegments %d -> %d", before.OldACKSignals, after.OldACKSignals, before.BadSegments, after.BadSegments)
+	}
+	if sc.State() != StateEstablished || sc.Readable() != 3000 {
+		t.Fatalf("state %v, readable %d, want the 3000 bytes sent before", sc.State(), sc.Readable())
+	}
+}
