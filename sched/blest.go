@@ -20,7 +20,7 @@ const (
 // blest is the Blocking Estimation scheduler (Ferlin, Alay, Mehani and
 // Boreli, "BLEST: Blocking Estimation-based MPTCP Scheduler for
 // Heterogeneous Networks", IFIP Networking 2016). It sends on the
-// fastest subflow while that has room, like the default scheduler. When
+// fastest subflow while that has room, like MinRTT. When
 // only a slower subflow has room, it estimates how many bytes the fast
 // subflow would send while a segment sent now on the slow one is in
 // flight:

@@ -2,17 +2,29 @@ package sched
 
 import "time"
 
-func init() { Register(Default, func() Scheduler { return minRTT{} }) }
+func init() {
+	Register(MinRTT, func() Scheduler { return minRTT{} })
+	Register(Default, func() Scheduler { return &ecf{name: Default} })
+}
 
-// minRTT is the kernel's default scheduler: the usable subflow with the
-// lowest smoothed RTT among those with room in their congestion window.
-// Backup subflows are used only when no non-backup subflow is usable at
-// all, so a backup path carries nothing while a primary path works, even
-// if the primary's window is momentarily full.
+// MinRTT is the name of the scheduler that sends on the usable subflow
+// with the lowest RTT among those with room, whatever the others could
+// do: the out-of-tree kernel's default, and this package's until ECF's
+// decision replaced it (Default).
+const MinRTT = "minrtt"
+
+// minRTT is the usable subflow with the lowest smoothed RTT among those
+// with room in their congestion window. Backup subflows are used only
+// when no non-backup subflow is usable at all, so a backup path carries
+// nothing while a primary path works, even if the primary's window is
+// momentarily full. When the fastest subflow's window is full, the next
+// data goes to a slower one even if it would arrive later there than
+// after waiting: the tail of a response that does not fit the fast
+// path's window takes the slow path's RTT.
 type minRTT struct{}
 
 // Name implements Scheduler.
-func (minRTT) Name() string { return Default }
+func (minRTT) Name() string { return MinRTT }
 
 // Send implements Scheduler.
 func (minRTT) Send(_ time.Time, c Conn, dst []int) []int {

@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-func TestDefaultScheduler(t *testing.T) {
-	s, err := New("")
-	if err != nil || s.Name() != "default" {
-		t.Fatalf("New(\"\") = %v, %v", s, err)
+func TestMinRTTScheduler(t *testing.T) {
+	s, err := New(MinRTT)
+	if err != nil || s.Name() != MinRTT {
+		t.Fatalf("New(%q) = %v, %v", MinRTT, s, err)
 	}
 	ms := time.Millisecond
 	// The snapshot is plain values: the test edits them in place.
@@ -57,6 +57,35 @@ func TestDefaultScheduler(t *testing.T) {
 	fast.Stale, slow.Usable = false, true
 	if got := ids(s.Reinject(now, c, 1, nil)); !slices.Equal(got, []int{2}) {
 		t.Errorf("Reinject from 1 = %v, want [2]", got)
+	}
+}
+
+// TestDefaultWaitsForFastSubflow: the default scheduler is ECF's
+// decision, named Default: the tail of a response that the fast subflow
+// finishes sooner than the slow one can carry it waits for the fast one,
+// where MinRTT sends it on the slow one.
+func TestDefaultWaitsForFastSubflow(t *testing.T) {
+	s, err := New("")
+	if err != nil || s.Name() != Default {
+		t.Fatalf("New(\"\") = %v, %v", s, err)
+	}
+	ms := time.Millisecond
+	c := Conn{
+		Subflows: []Subflow{
+			{ID: 1, SRTT: 20 * ms, Window: 60000, InFlight: 60000, MSS: 1400, Usable: true},
+			{ID: 2, SRTT: 100 * ms, Window: 14000, InFlight: 1400, MSS: 1400, Room: 12600, Usable: true},
+		},
+		Unsent: 14000, SendWindow: 1 << 20,
+	}
+	if got := s.Send(time.Time{}, c, nil); len(got) != 0 {
+		t.Errorf("default: Send = %v, want none (wait for the fast subflow)", got)
+	}
+	if got := (minRTT{}).Send(time.Time{}, c, nil); !slices.Equal(got, []int{1}) {
+		t.Errorf("minrtt: Send = %v, want [1] (the slow subflow's position)", got)
+	}
+	c.Subflows[0].InFlight, c.Subflows[0].Room = 0, 60000
+	if got := s.Send(time.Time{}, c, nil); !slices.Equal(got, []int{0}) {
+		t.Errorf("default, fast subflow with room: Send = %v, want [0]", got)
 	}
 }
 

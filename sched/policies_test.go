@@ -93,7 +93,7 @@ func mustNew(t *testing.T, name string) sched.Scheduler {
 func send(s sched.Scheduler, c *conn) []int { return c.send(s, time.Time{}) }
 
 func TestRegistered(t *testing.T) {
-	for _, n := range []string{"default", "roundrobin", "redundant", "blest", "ecf"} {
+	for _, n := range []string{"default", "minrtt", "roundrobin", "redundant", "blest", "ecf"} {
 		if !slices.Contains(sched.Names(), n) {
 			t.Errorf("%q not registered (have %v)", n, sched.Names())
 		}
@@ -302,6 +302,9 @@ func TestBLESTStaleRTT(t *testing.T) {
 func TestECF(t *testing.T) {
 	fast, slow := newSub(1, 10*ms, true), newSub(2, 50*ms, false)
 	fast.rttvar, slow.rttvar = 0, 0
+	// Data in flight on the slow subflow: its RTT is not the handshake's
+	// alone (TestECFProbesUnusedSubflow).
+	slow.inflight = slow.mss
 	cn := mkConn(fast, slow)
 	cwnd := fast.cwnd
 	s := mustNew(t, "ecf")
@@ -336,6 +339,7 @@ func TestECF(t *testing.T) {
 	// round, is not much slower than two fast rounds: 20 ms < 2*10+2 ms.
 	f2, s2 := newSub(1, 10*ms, true), newSub(2, 20*ms, false)
 	f2.rttvar, s2.rttvar = 2*ms, 0
+	s2.inflight = s2.mss
 	tail := mkConn(f2, s2)
 	tail.unsent = cwnd / 10
 	if got := send(mustNew(t, "ecf"), tail); !slices.Equal(got, []int{2}) {
@@ -351,11 +355,35 @@ func TestECF(t *testing.T) {
 	}
 }
 
+// TestECFProbesUnusedSubflow: a slower subflow ECF never gave data, idle,
+// gets the chunk once instead of being waited out (its RTT may be its
+// handshake's, inflated by a lost SYN/ACK); after that ECF waits as usual.
+func TestECFProbesUnusedSubflow(t *testing.T) {
+	fast, slow := newSub(1, 10*ms, true), newSub(2, time.Second, false)
+	fast.rttvar, slow.rttvar = 0, 0
+	cn := mkConn(fast, slow)
+	cn.unsent = fast.cwnd
+	s := mustNew(t, "ecf")
+	if got := send(s, cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("unused idle slow subflow: %v, want [2] (probe it)", got)
+	}
+	if got := send(s, cn); len(got) != 0 {
+		t.Fatalf("probed already: %v, want none (wait for the fast subflow)", got)
+	}
+	if got := send(mustNew(t, "ecf"), cn); !slices.Equal(got, []int{2}) {
+		t.Fatalf("another connection's ECF: %v, want [2]", got)
+	}
+	slow.inflight = slow.mss
+	if got := send(mustNew(t, "ecf"), cn); len(got) != 0 {
+		t.Fatalf("unused but with data in flight: %v, want none", got)
+	}
+}
+
 // TestBackupRule checks that every scheduler keeps backups idle while a
 // non-backup subflow is usable, even with a full window, and uses them
 // when none is.
 func TestBackupRule(t *testing.T) {
-	for _, name := range []string{"default", "roundrobin", "redundant", "blest", "ecf"} {
+	for _, name := range []string{"default", "minrtt", "roundrobin", "redundant", "blest", "ecf"} {
 		s := mustNew(t, name)
 		p := newSub(1, 50*ms, true)
 		bk := newSub(2, 5*ms, false)

@@ -48,7 +48,7 @@ func (r *roundRobin) Send(_ time.Time, c Conn, dst []int) []int {
 }
 
 // Reinject implements Scheduler: data leaving a failed subflow goes to
-// the best other one, as with the default scheduler.
+// the best other one, as MinRTT picks it.
 func (*roundRobin) Reinject(_ time.Time, c Conn, from int, dst []int) []int {
 	if i := Pick(c.Subflows, from); i >= 0 {
 		dst = append(dst, i)

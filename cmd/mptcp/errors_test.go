@@ -35,13 +35,13 @@ func TestErrorsInWords(t *testing.T) {
 		want string
 	}{
 		{[]string{"sim", "--scheduler", "foo"}, 2,
-			`mptcp sim: --scheduler: unknown scheduler "foo"; valid names are blest, default, ecf, redundant and roundrobin`},
+			`mptcp sim: --scheduler: unknown scheduler "foo"; valid names are blest, default, ecf, minrtt, redundant and roundrobin`},
 		{[]string{"sim", "--cc", "foo"}, 2,
 			`mptcp sim: --cc: unknown congestion control "foo"; valid names are balia, cubic, lia, olia, reno and wvegas`},
 		{[]string{"sim", "--pm", "foo"}, 2,
 			`mptcp sim: --pm: unknown path manager "foo"; valid names are fullmesh, kernel, ndiffports and userspace`},
 		{[]string{"sim", badSched}, 1,
-			`mptcp sim: scheduler: unknown scheduler "foo"; valid names are blest, default, ecf, redundant and roundrobin`},
+			`mptcp sim: scheduler: unknown scheduler "foo"; valid names are blest, default, ecf, minrtt, redundant and roundrobin`},
 		{[]string{"sim", badCompCC}, 1,
 			`mptcp sim: competitors[0].cc: unknown congestion control "foo"; valid names are balia, cubic, lia, olia, reno and wvegas`},
 		{[]string{"sim", empty}, 1,

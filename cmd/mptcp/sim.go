@@ -28,8 +28,10 @@ generators, traffic matrices and workloads; see docs/research.md). The same
 scenario and seed always give the same result and the same capture bytes.
 
 The connection's policies, each chosen by name:
-  scheduler  picks the subflow that sends each packet (default: lowest RTT
-             first; blest and ecf avoid head-of-line blocking on slow paths)
+  scheduler  picks the subflow that sends each packet (default: ECF's rule,
+             the fastest subflow, waiting for it rather than sending on a
+             slow path that would deliver later; minrtt: lowest RTT with
+             room; blest also avoids head-of-line blocking on slow paths)
   cc         congestion control: how fast each subflow may send (cubic,
              reno; lia, olia, balia and wvegas couple the subflows so the
              connection takes no more than one TCP flow at a shared link)

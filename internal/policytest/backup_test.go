@@ -26,7 +26,7 @@ func init() {
 // no data while the primary path works, even when the backup path is the
 // faster one, and carries the transfer once the primary path fails.
 func TestBackup(t *testing.T) {
-	for _, name := range []string{"default", "roundrobin", "redundant", "blest", "ecf"} {
+	for _, name := range []string{"default", "minrtt", "roundrobin", "redundant", "blest", "ecf"} {
 		t.Run(name, func(t *testing.T) {
 			n := newNet(t, 7, []path{
 				{rate: 10e6, delay: 20 * time.Millisecond},
