@@ -18,13 +18,14 @@ import (
 )
 
 // Default is the name of the scheduler used when none is chosen: ECF's
-// decision (the "ecf" scheduler, under this name), which sends on the fastest subflow
-// with room and, when only slower ones have room, waits for the fastest
-// if the data would arrive sooner that way, as the kernel's current
-// default avoids a slow subflow whose queue would deliver later (its
-// BLEST-like estimate). Sending the tail of a response over a path five
-// times slower, the lowest-RTT choice (MinRTT) made 100 KB answers on a
-// reused connection 19 ms slower than the kernel's at the median.
+// decision (the "ecf" scheduler under this name), which sends on the
+// fastest subflow with room and, when only slower ones have room, waits
+// for the fastest if the data would arrive sooner that way, as the
+// kernel's current default avoids a slow subflow whose queue would
+// deliver later (its BLEST-like estimate). Sending the tail of a response
+// over a path five times slower, the lowest-RTT choice (MinRTT) made 100
+// KB answers on a reused connection 19 ms slower than the kernel's at the
+// median.
 const Default = "default"
 
 // ErrUnknown is returned, wrapped, by New for a name nothing registered.

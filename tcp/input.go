@@ -149,14 +149,20 @@ func (c *Conn) oldACKSignals(g *inSeg, behind int64) bool {
 		behind > int64(max(c.rcvBuf, 1)) || c.state < StateEstablished {
 		return false
 	}
-	ack := unwrap(c.sndUna, c.iss, g.ack)
-	if ack > int64(c.sndNxt) || ack < int64(c.sndUna)-int64(max(c.maxSndWnd, 1)) {
+	if !c.ackAcceptable(unwrap(c.sndUna, c.iss, g.ack)) {
 		return false
 	}
 	seg := &c.stack.hookIn
 	*seg = Segment{Kind: KindOldACK, Flags: g.flags, Seq: g.seq, Ack: g.ack, Window: g.wnd}
 	c.hooks.ReadOptions(c, c.stack.nowWall, seg, g.opts)
 	return true
+}
+
+// ackAcceptable reports whether an acknowledgment number (unwrapped)
+// acknowledges nothing unsent and is not too old to be believed (RFC 5961
+// section 5.2: at least SND.UNA - MAX.SND.WND).
+func (c *Conn) ackAcceptable(ack int64) bool {
+	return ack <= int64(c.sndNxt) && ack >= int64(c.sndUna)-int64(max(c.maxSndWnd, 1))
 }
 
 // readHook shows a validated segment to the hooks.
@@ -317,19 +323,10 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 			}
 			return
 		}
-	} else {
-		if ack > int64(c.sndNxt) {
-			// Acknowledges something not yet sent.
-			c.stats.BadSegments++
-			c.challengeACK()
-			return
-		}
-		if ack < int64(c.sndUna)-int64(max(c.maxSndWnd, 1)) {
-			// RFC 5961 section 5.2: too old to be believed.
-			c.stats.BadSegments++
-			c.challengeACK()
-			return
-		}
+	} else if !c.ackAcceptable(ack) {
+		c.stats.BadSegments++
+		c.challengeACK()
+		return
 	}
 
 	if c.tsOK && opts.HasTimestamps && c.tsImplausible(opts.TSVal, now) {
