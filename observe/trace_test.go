@@ -155,6 +155,48 @@ type listed []core.ConnInfo
 func (l listed) Conns() []core.ConnInfo { return l }
 func (l listed) MIB() core.MIBSnapshot  { return core.MIBSnapshot{} }
 
+// TestTraceDirKeepsUnlistedConnection: a connection whose events come
+// before the stack lists it keeps its trace across samples that do not
+// list it; its file was closed and started again without its first
+// events.
+func TestTraceDirKeepsUnlistedConnection(t *testing.T) {
+	rec := observe.NewRecorder(0)
+	const token = 0x0badcafe
+	dir := t.TempDir()
+	td, err := observe.NewTraceDir(dir, listed{}, rec, observe.TraceDirOptions{Interval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- td.Run(ctx) }()
+	start := time.Unix(1e9, 0)
+	rec.Sink(core.Event{Type: core.EventCreated, Time: start, Token: token, Server: true, Subflow: -1})
+	// Samples that do not list it (without them the test proves nothing,
+	// but cannot fail).
+	time.Sleep(50 * time.Millisecond)
+	rec.Sink(core.Event{Type: core.EventClosed, Time: start.Add(time.Second), Token: token, Server: true, Subflow: -1})
+	name := filepath.Join(dir, "0badcafe.jsonl")
+	for ctx.Err() == nil {
+		if b, _ := os.ReadFile(name); bytes.Contains(b, []byte(`"type":"closed"`)) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"type":"created"`)) {
+		t.Fatalf("the trace lost the CREATED event:\n%s", b)
+	}
+}
+
 // TestTraceDirSampleAtClose: a connection that closes before the first
 // sample is due still gets one, its state at CLOSED.
 func TestTraceDirSampleAtClose(t *testing.T) {

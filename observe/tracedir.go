@@ -35,11 +35,12 @@ type TraceDir struct {
 }
 
 type traceFile struct {
-	f    *os.File
-	w    *bufio.Writer
-	t    *Tracer
-	done bool // closed; kept until the stack forgets the connection
-	seen bool // listed by the latest sample
+	f      *os.File
+	w      *bufio.Writer
+	t      *Tracer
+	done   bool // closed; kept until the stack forgets the connection
+	seen   bool // listed by the latest sample
+	listed bool // listed by a sample once: its absence means forgotten
 }
 
 // NewTraceDir creates dir if needed and subscribes to rec's events at
@@ -134,7 +135,7 @@ func (d *TraceDir) sample(now time.Time, conns []core.ConnInfo) {
 		ci := &conns[i]
 		if tf := d.file(ci.LocalToken, now); tf != nil {
 			tf.t.Sample(now, ci)
-			tf.seen = true
+			tf.seen, tf.listed = true, true
 			if err := tf.w.Flush(); err != nil && d.err == nil {
 				d.err = fmt.Errorf("trace: %w", err)
 			}
@@ -143,7 +144,11 @@ func (d *TraceDir) sample(now time.Time, conns []core.ConnInfo) {
 		}
 	}
 	for token, tf := range d.files {
-		if !tf.seen {
+		// A connection whose events came before the stack lists it (a
+		// server's, created with its first subflow) is not forgotten:
+		// forgetting it would start its trace again, without them, at its
+		// next event.
+		if !tf.seen && (tf.listed || tf.done) {
 			d.close(tf)
 			delete(d.files, token)
 		}
