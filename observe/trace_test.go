@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -155,15 +156,14 @@ type listed []core.ConnInfo
 func (l listed) Conns() []core.ConnInfo { return l }
 func (l listed) MIB() core.MIBSnapshot  { return core.MIBSnapshot{} }
 
-// TestTraceDirKeepsUnlistedConnection: a connection whose events come
-// before the stack lists it keeps its trace across samples that do not
-// list it; its file was closed and started again without its first
-// events.
-func TestTraceDirKeepsUnlistedConnection(t *testing.T) {
+// traceOne runs a TraceDir over src with samples every interval, lets
+// events send the events of connection token (CREATED first, CLOSED
+// last), and returns the path of its trace once CLOSED is in it.
+func traceOne(t *testing.T, src observe.Source, interval time.Duration, token uint32, events func(rec *observe.Recorder, start time.Time)) string {
+	t.Helper()
 	rec := observe.NewRecorder(0)
-	const token = 0x0badcafe
 	dir := t.TempDir()
-	td, err := observe.NewTraceDir(dir, listed{}, rec, observe.TraceDirOptions{Interval: time.Millisecond})
+	td, err := observe.NewTraceDir(dir, src, rec, observe.TraceDirOptions{Interval: interval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,13 +171,8 @@ func TestTraceDirKeepsUnlistedConnection(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- td.Run(ctx) }()
-	start := time.Unix(1e9, 0)
-	rec.Sink(core.Event{Type: core.EventCreated, Time: start, Token: token, Server: true, Subflow: -1})
-	// Samples that do not list it (without them the test proves nothing,
-	// but cannot fail).
-	time.Sleep(50 * time.Millisecond)
-	rec.Sink(core.Event{Type: core.EventClosed, Time: start.Add(time.Second), Token: token, Server: true, Subflow: -1})
-	name := filepath.Join(dir, "0badcafe.jsonl")
+	events(rec, time.Unix(1e9, 0))
+	name := filepath.Join(dir, fmt.Sprintf("%08x.jsonl", token))
 	for ctx.Err() == nil {
 		if b, _ := os.ReadFile(name); bytes.Contains(b, []byte(`"type":"closed"`)) {
 			break
@@ -188,6 +183,22 @@ func TestTraceDirKeepsUnlistedConnection(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	return name
+}
+
+// TestTraceDirKeepsUnlistedConnection: a connection whose events come
+// before the stack lists it keeps its trace across samples that do not
+// list it; its file was closed and started again without its first
+// events.
+func TestTraceDirKeepsUnlistedConnection(t *testing.T) {
+	const token = 0x0badcafe
+	name := traceOne(t, listed{}, time.Millisecond, token, func(rec *observe.Recorder, start time.Time) {
+		rec.Sink(core.Event{Type: core.EventCreated, Time: start, Token: token, Server: true, Subflow: -1})
+		// Samples that do not list it (without them the test proves
+		// nothing, but cannot fail).
+		time.Sleep(50 * time.Millisecond)
+		rec.Sink(core.Event{Type: core.EventClosed, Time: start.Add(time.Second), Token: token, Server: true, Subflow: -1})
+	})
 	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
@@ -200,33 +211,13 @@ func TestTraceDirKeepsUnlistedConnection(t *testing.T) {
 // TestTraceDirSampleAtClose: a connection that closes before the first
 // sample is due still gets one, its state at CLOSED.
 func TestTraceDirSampleAtClose(t *testing.T) {
-	rec := observe.NewRecorder(0)
 	const token = 0x1234abcd
 	src := listed{{LocalToken: token, State: core.StateClosed, Subflows: []core.SubflowInfo{{ID: 0, Initial: true,
 		Local: netip.MustParseAddrPort("10.0.0.1:80"), Remote: netip.MustParseAddrPort("10.0.0.2:4000")}}}}
-	dir := t.TempDir()
-	td, err := observe.NewTraceDir(dir, src, rec, observe.TraceDirOptions{Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- td.Run(ctx) }()
-	start := time.Unix(1e9, 0)
-	rec.Sink(core.Event{Type: core.EventCreated, Time: start, Token: token, Server: true, Subflow: -1})
-	rec.Sink(core.Event{Type: core.EventClosed, Time: start.Add(30 * time.Millisecond), Token: token, Server: true, Subflow: -1})
-	name := filepath.Join(dir, "1234abcd.jsonl")
-	for ctx.Err() == nil {
-		if b, _ := os.ReadFile(name); bytes.Contains(b, []byte(`"type":"closed"`)) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	name := traceOne(t, src, time.Hour, token, func(rec *observe.Recorder, start time.Time) {
+		rec.Sink(core.Event{Type: core.EventCreated, Time: start, Token: token, Server: true, Subflow: -1})
+		rec.Sink(core.Event{Type: core.EventClosed, Time: start.Add(30 * time.Millisecond), Token: token, Server: true, Subflow: -1})
+	})
 	recs, err := observe.ReadTraceFile(name)
 	if err != nil {
 		t.Fatal(err)
