@@ -152,9 +152,7 @@ func (c *Conn) oldACKSignals(g *inSeg, behind int64) bool {
 	if !c.ackAcceptable(unwrap(c.sndUna, c.iss, g.ack)) {
 		return false
 	}
-	seg := &c.stack.hookIn
-	*seg = Segment{Kind: KindOldACK, Flags: g.flags, Seq: g.seq, Ack: g.ack, Window: g.wnd}
-	c.hooks.ReadOptions(c, c.stack.nowWall, seg, g.opts)
+	c.showHooks(g, KindOldACK, 0)
 	return true
 }
 
@@ -170,9 +168,15 @@ func (c *Conn) readHook(g *inSeg, off uint64) Verdict {
 	if c.hooks == nil {
 		return Accept
 	}
+	return c.showHooks(g, segKind(g.flags, len(g.payload)), off)
+}
+
+// showHooks shows the hooks an incoming segment as kind, its payload at
+// stream offset off; c.hooks is set.
+func (c *Conn) showHooks(g *inSeg, kind SegmentKind, off uint64) Verdict {
 	seg := &c.stack.hookIn
 	*seg = Segment{
-		Kind:   segKind(g.flags, len(g.payload)),
+		Kind:   kind,
 		Flags:  g.flags,
 		Seq:    g.seq,
 		Ack:    g.ack,
