@@ -26,28 +26,24 @@ func TestKeptAliveAnswersStayOnFastPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		const size, requests = 100_000, 8
-		served := make(chan *mptcp.Conn, 1)
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			served <- c.(*mptcp.Conn)
-			req := make([]byte, 1)
-			answer := make([]byte, size)
-			for {
-				if _, err := c.Read(req); err != nil {
-					return
-				}
-				if _, err := c.Write(answer); err != nil {
-					return
-				}
-			}
-		}()
+		accepted := acceptOne(t, ln)
 		c, err := n.client.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
+		srv := (<-accepted).(*mptcp.Conn)
+		go func() {
+			req := make([]byte, 1)
+			answer := make([]byte, size)
+			for {
+				if _, err := srv.Read(req); err != nil {
+					return
+				}
+				if _, err := srv.Write(answer); err != nil {
+					return
+				}
+			}
+		}()
 		buf := make([]byte, size)
 		var took []time.Duration
 		for range requests {
@@ -60,7 +56,6 @@ func TestKeptAliveAnswersStayOnFastPath(t *testing.T) {
 			}
 			took = append(took, time.Since(start))
 		}
-		srv := <-served
 		info := srv.Info()
 		var slowBytes uint64
 		for _, sf := range info.Subflows {
