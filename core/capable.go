@@ -153,7 +153,7 @@ func (sf *subflow) capableDataRepeated(now time.Time, seg *tcp.Segment, mp *wire
 func (sf *subflow) capableData(now time.Time, seg *tcp.Segment, mc *wire.MPCapable) tcp.Verdict {
 	c := sf.conn
 	m := mapping{dsn: c.remote.idsn + 1, off: sf.rcvSSNBase(), n: uint64(mc.DataLen), hasCsum: mc.HasChecksum, csum: mc.Checksum}
-	c.peerDSN64 = true // the implicit mapping is a full one
+	c.setPeerDSN64(true) // the implicit mapping is a full one
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		return sf.badMapping(now, err)
 	}
@@ -166,6 +166,7 @@ func (c *Conn) setFully() {
 		return
 	}
 	c.fully = true
+	c.refreshReserve()
 	if c.initialSub != nil {
 		c.initialSub.fullyEstablished = true
 	}

@@ -18,8 +18,9 @@ import (
 // counted under its kernel counter.
 //
 // A connection may fall back only while data-sequence state is implied by
-// its single subflow's: no other subflow has existed, and no data was
-// sent twice at data level (the kernel's allow_infinite_fallback).
+// its single subflow's: no other subflow has existed, no data was sent
+// twice at data level (the kernel's allow_infinite_fallback), and none
+// received was discarded to be sent again (rcvSkipped).
 // Otherwise the offending subflow is reset instead (FallbackFailed).
 
 // fallbackAllowed reports whether the connection may still fall back.
@@ -27,7 +28,7 @@ func (c *Conn) fallbackAllowed() bool {
 	if c.fallen {
 		return true
 	}
-	return !c.joinedEver && !c.reinjected && len(c.subflows) <= 1
+	return !c.joinedEver && !c.reinjected && !c.rcvSkipped && len(c.subflows) <= 1
 }
 
 // earlyFallback makes a connection that has not started MPTCP plain TCP

@@ -61,10 +61,10 @@ func (sf *subflow) dssReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp
 		sf.fourthAckReceived()
 		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift)
 	}
+	if seg.Len > 0 {
+		sf.noDSSData = 0 // a real segment: only a run of optionless ones counts
+	}
 	if d.HasMap {
-		if seg.Len > 0 {
-			sf.noDSSData = 0
-		}
 		return sf.mappingReceived(now, seg, d)
 	}
 	return tcp.Accept
@@ -139,6 +139,15 @@ func (sf *subflow) mappingReceived(now time.Time, seg *tcp.Segment, d *wire.DSS)
 	return sf.addMapping(now, seg, d)
 }
 
+// setPeerDSN64 records the DSN form of the peer's last mapping, which our
+// DATA_ACK follows (ack64).
+func (c *Conn) setPeerDSN64(on bool) {
+	if c.peerDSN64 != on {
+		c.peerDSN64 = on
+		c.refreshReserve()
+	}
+}
+
 // addMapping records a mapping carried with data.
 func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.Verdict {
 	c := sf.conn
@@ -149,7 +158,7 @@ func (sf *subflow) addMapping(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp.
 	}
 	m.dsn = expandIf(c.rcv.nxt, d.DSN, d.DSN64)
 	if seg.Len > 0 {
-		c.peerDSN64 = d.DSN64
+		c.setPeerDSN64(d.DSN64)
 	}
 	if err := sf.rx.add(m, seg.Offset, seg.Len); err != nil {
 		if v := sf.mappingRefused(now, seg, m, err); v != tcp.Accept {

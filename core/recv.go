@@ -38,6 +38,7 @@ func (sf *subflow) drain(now time.Time) {
 			sf.tc.Discard(min(avail, int(m.end()-off)))
 			sf.rx.prune(off + uint64(min(avail, int(m.end()-off))))
 			c.stack.mib.Inc(UnmappedDrop)
+			c.rcvSkipped = true
 			continue
 		}
 		if c.csum && m.hasCsum && !m.infinite {
@@ -152,6 +153,7 @@ func (sf *subflow) unmappedWait(now time.Time, off uint64, avail int) bool {
 	if sf.rx.len() > 0 && sf.rx.m[0].off > off && off+uint64(avail) >= sf.rx.m[0].off {
 		sf.tc.Discard(int(sf.rx.m[0].off - off))
 		sf.conn.stack.mib.Inc(UnmappedDrop)
+		sf.conn.rcvSkipped = true
 		return true
 	}
 	if avail < unmappedWaitLimit {

@@ -71,11 +71,10 @@ func (sf *subflow) Room() int {
 	}
 	queued := sf.info.InFlight + sf.tc.Unsent()
 	r := max(0, min(sf.info.Cwnd-queued, sf.tc.Writable()))
-	seg := sf.tc.PayloadMSS()
-	switch {
-	case r >= seg:
-		return r - r%seg
-	case queued > 0:
+	if k := sf.tc.RecordBytes(r); k > 0 {
+		return k
+	}
+	if queued > 0 {
 		return 0
 	}
 	return r

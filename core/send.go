@@ -49,8 +49,8 @@ func (c *Conn) push(now time.Time) {
 		}
 		// Whole segments, unless this is the end of what was written:
 		// the peer's window or maxMapping must not cut a runt either.
-		if seg := c.subflows[pos[0]].tc.PayloadMSS(); n > seg && n < c.snd.unsent() {
-			n -= n % seg
+		if k := c.subflows[pos[0]].tc.RecordBytes(n); k > 0 && n < c.snd.unsent() {
+			n = k
 		}
 		dsn := c.snd.nxt
 		sent := 0

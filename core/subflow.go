@@ -109,7 +109,7 @@ type subflow struct {
 	// csumOK: a DSS checksum was verified on this subflow, so the path
 	// carries MPTCP options on data unchanged: no fallback any more
 	// (unprotectedData). noDSSData counts data segments without options
-	// dropped since the last mapped one.
+	// dropped since the last one with a DSS.
 	csumOK    bool
 	noDSSData int
 
@@ -125,7 +125,7 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.tc = tc
 	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
 	if !sf.conn.fallen {
-		tc.SetOptionReserve(dataDSSLen)
+		tc.SetRecordOptionReserve(sf.conn.dssReserve())
 		// The peer sends within the connection-level window, which this
 		// subflow's own right edge may lag (finding 1 of issue 14).
 		tc.SetSharedWindow(sf.conn.rcv.limit)
@@ -134,17 +134,42 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.refresh()
 }
 
-// dataDSSLen is the option space kept on every data segment: the longest
-// DSS one carries, 8-octet DATA_ACK and DSN (before the connection is fully
-// established, or while the peer maps with 8-octet DSNs), subflow
-// sequence number, length and checksum (4+8+8+4+2+2), as Linux sizes its
-// segments. One size for the connection's life: the engine cuts segments
-// and sizes the initial window with it and the scheduler hands out whole
-// segments of it, so a reserve that followed the DSS's length would leave
-// every record a runt segment of the difference (a 24-byte DSS in the 20
-// bytes once kept cut each segment 4 bytes short) and the initial window
-// a segment short of ten.
-const dataDSSLen = 28
+// dssReserve returns the option space subflows keep on data segments for
+// the DSS, in the forms the connection uses now: on the first segment of
+// a record, the DATA_ACK and the mapping of the whole record (and its
+// checksum); on the others, the DATA_ACK alone. RFC 8684 section 3.3.1 lets
+// a mapping cover segments that do not carry it; Linux repeats its 28-byte
+// DSS on every segment, ours carry 8-16 more payload bytes on the first and
+// 16-20 on the others (1.1-1.4 % more data per packet). The others still
+// carry a DSS: a data segment without MPTCP options tells a receiver a
+// middlebox strips them (section 3.7). The forms change at most a few
+// times per connection (refreshReserve), so records, cut for the reserve
+// of the moment, rarely end in a runt.
+func (c *Conn) dssReserve() (first, rest int) {
+	ack := wire.DSS{HasAck: true, Ack64: c.ack64()}
+	m := ack
+	m.HasMap, m.DSN64, m.HasChecksum = true, c.dsn64(), c.csum
+	return pad4(m.Len()), pad4(ack.Len())
+}
+
+// pad4 rounds an option length up to the 4-byte alignment the builder
+// pads MPTCP options to.
+func pad4(n int) int { return (n + 3) &^ 3 }
+
+// refreshReserve gives every subflow the option reserve of the DSS forms
+// now in use, after they changed (full establishment, the peer's DSN
+// form).
+func (c *Conn) refreshReserve() {
+	if c.fallen {
+		return
+	}
+	first, rest := c.dssReserve()
+	for _, sf := range c.subflows {
+		if sf.tc != nil {
+			sf.tc.SetRecordOptionReserve(first, rest)
+		}
+	}
+}
 
 // refresh caches the engine's estimates for the scheduler: the figures
 // that move with every segment (tcp.Conn.Live), on every poll and send.
@@ -426,18 +451,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			mib.Inc(InfiniteMapTx)
 		}
 	case seg.Kind == tcp.KindData && !c.fallen:
-		// On data, the 4-byte forms of the DATA_ACK and the DSN (RFC
-		// 8684 section 3.3: the receiver expands them) where allowed.
-		if m, ok := sf.tx.lookup(seg.Offset); ok {
-			d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
-			d.SubflowSeq = sf.wireSSN(m.off)
-			d.DataLen = uint16(m.n)
-			if m.dataFin {
-				d.DataLen++
-				d.DataFIN = true
-			}
-			d.HasChecksum, d.Checksum = c.csum, m.csum
-		}
+		sf.mapData(seg, &d)
 	case seg.Kind == tcp.KindACK && !c.fallen:
 		if sf.sendFail {
 			if b.AddMPFail(&wire.MPFail{DSN: sf.failDSN}) == nil {
@@ -457,13 +471,47 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			}
 		}
 	}
-	if !d.HasAck && !d.HasMap {
+	if d.HasAck || d.HasMap {
+		addDSS(seg, b, &d)
+	}
+}
+
+// mapData puts the mapping on a data segment that starts it: its
+// record's first (dssReserve). A receiver holds the segments after it in
+// its subflow's order until it has that one. On data, the 4-byte forms of
+// the DATA_ACK and the DSN where allowed (RFC 8684 section 3.3: the
+// receiver expands them).
+func (sf *subflow) mapData(seg *tcp.Segment, d *wire.DSS) {
+	c := sf.conn
+	m, ok := sf.tx.lookup(seg.Offset)
+	if !ok || m.off != seg.Offset {
 		return
 	}
-	if err := b.AddDSS(&d); err != nil && d.HasMap && d.HasAck {
-		// No room for both: the mapping matters more.
+	d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
+	d.SubflowSeq = sf.wireSSN(m.off)
+	d.DataLen = uint16(m.n)
+	if m.dataFin {
+		d.DataLen++
+		d.DataFIN = true
+	}
+	d.HasChecksum, d.Checksum = c.csum, m.csum
+}
+
+// addDSS adds d to a segment's options, within the room its payload
+// leaves: a retransmission cut before the DATA_ACK grew to 8 bytes
+// (dssReserve) takes the 4-byte form, which the receiver expands, else
+// none, since the mapping matters more; so when the option space itself
+// is short.
+func addDSS(seg *tcp.Segment, b *wire.OptionBuilder, d *wire.DSS) {
+	if d.Len() > seg.OptionRoom-b.Len() {
+		d.Ack64 = false
+		if d.HasMap && d.Len() > seg.OptionRoom-b.Len() {
+			d.HasAck = false
+		}
+	}
+	if err := b.AddDSS(d); err != nil && d.HasMap && d.HasAck {
 		d.HasAck = false
-		_ = b.AddDSS(&d)
+		_ = b.AddDSS(d)
 	}
 }
 

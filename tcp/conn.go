@@ -46,6 +46,7 @@ type Conn struct {
 	sndShift   uint8  // peer's window scale
 	sndMSS     int    // segment size limit: payload plus options
 	optReserve int    // option bytes kept free for hooks on data segments
+	optFirst   int    // the same on the first segment of a record
 	sb         sendBuffer
 	synPending bool // a SYN or SYN/ACK is due
 	synRetries int
@@ -161,8 +162,18 @@ func (c *Conn) SetHooks(h Hooks) {
 
 // SetOptionReserve keeps n bytes of option space free for hooks on data
 // segments, by carrying n fewer payload bytes in each.
-func (c *Conn) SetOptionReserve(n int) {
-	c.optReserve = min(max(n, 0), 40)
+func (c *Conn) SetOptionReserve(n int) { c.SetRecordOptionReserve(n, n) }
+
+// SetRecordOptionReserve keeps first bytes of option space free for hooks
+// on the first segment of each record (WriteRecord) and rest on the
+// others: an MPTCP mapping covers its whole record, so only the segment
+// that starts it needs to carry it (RFC 8684 section 3.3.1), and the
+// others carry more payload. PayloadMSS follows rest, RecordBytes both.
+func (c *Conn) SetRecordOptionReserve(first, rest int) {
+	c.optFirst, c.optReserve = min(max(first, 0), 40), min(max(rest, 0), 40)
+	if c.cc != nil {
+		c.cc.SetMSS(c.payloadMSS())
+	}
 }
 
 // SetSharedWindow makes the connection accept data up to n bytes beyond
@@ -488,9 +499,20 @@ func (c *Conn) Cwnd() int {
 // PayloadMSS returns the payload of a full-sized data segment: the MSS
 // less the timestamp option and the hooks' option reserve. Congestion
 // windows count in it. A layer that sizes its writes to the window (the
-// MPTCP scheduler) writes whole multiples of it, so that records do not
-// end in runt segments.
+// MPTCP scheduler) writes records of whole segments (RecordBytes), so
+// that records do not end in runt segments.
 func (c *Conn) PayloadMSS() int { return c.payloadMSS() }
+
+// RecordBytes returns the largest record of at most n bytes that fills
+// whole segments (the first carrying the larger reserve of
+// SetRecordOptionReserve), 0 if n is less than one segment.
+func (c *Conn) RecordBytes(n int) int {
+	first, rest := c.payloadFirst(), c.payloadMSS()
+	if n < first {
+		return 0
+	}
+	return first + (n-first)/rest*rest
+}
 
 // InFlight returns the bytes sent and believed to be in the network.
 func (c *Conn) InFlight() int { return c.inflight() }

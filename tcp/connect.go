@@ -186,8 +186,13 @@ func (c *Conn) applySYNOptions(o *wire.TCPOptions) {
 
 // payloadMSS is the payload a full segment carries: the MSS less the
 // options every data segment has.
-func (c *Conn) payloadMSS() int {
-	n := c.sndMSS - c.optReserve
+func (c *Conn) payloadMSS() int { return c.payloadAfter(c.optReserve) }
+
+// payloadFirst is payloadMSS for the first segment of a record.
+func (c *Conn) payloadFirst() int { return c.payloadAfter(c.optFirst) }
+
+func (c *Conn) payloadAfter(reserve int) int {
+	n := c.sndMSS - reserve
 	if c.tsOK {
 		n -= 12
 	}

@@ -30,7 +30,8 @@ import (
 //     transmission or retransmission, carries bytes of two records, so each
 //     record can carry one data-sequence mapping;
 //   - Conn.SetOptionReserve keeps option space free on data segments, so
-//     payload plus options stay within the MSS;
+//     payload plus options stay within the MSS (SetRecordOptionReserve
+//     keeps more on each record's first segment, where a mapping goes);
 //   - Conn.SendACK asks for an ACK now (to carry a DATA_ACK or ADD_ADDR),
 //     Conn.Abort resets a subflow with a RST that hooks fill with options.
 //
@@ -85,7 +86,8 @@ type Segment struct {
 	Offset uint64
 	// Len is the payload length. For an outgoing data segment it is final
 	// unless WriteOptions adds more than the reserve (SetOptionReserve),
-	// in which case the payload is trimmed to keep within the MSS.
+	// in which case the payload of a first transmission is trimmed to
+	// keep within the MSS (see OptionRoom).
 	Len int
 	// Retransmit marks an outgoing segment that repeats bytes sent before
 	// (also a retransmitted SYN, SYN/ACK or FIN).
@@ -98,6 +100,11 @@ type Segment struct {
 	// Probe marks an outgoing zero-window probe, keepalive or tail loss
 	// probe.
 	Probe bool
+	// OptionRoom is, on an outgoing segment, the option bytes that fit
+	// beside its payload within the MSS (at most 40). A retransmission
+	// keeps its payload, so options beyond it would make the segment
+	// larger than the MSS.
+	OptionRoom int
 }
 
 // Verdict is what ReadOptions decides about an incoming segment.

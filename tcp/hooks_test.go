@@ -282,17 +282,7 @@ func TestRecordBoundaries(t *testing.T) {
 		count++
 		return count%23 == 0
 	}
-	ca, sa := newApp(c, 4, 600000), newApp(sc, 4^0xff, 0)
-	ca.record = rec
-	ca.closeOnDone = true
-	n.pumps = append(n.pumps, ca.pump, sa.pump)
-	if !n.runUntil(30*time.Second, func() bool { return sa.eof }) {
-		t.Fatalf("got %d", sa.got)
-	}
-	checkApps(t, ca, sa)
-	if c.Info().Retransmits == 0 {
-		t.Fatal("no retransmissions tested")
-	}
+	sendRecords(t, n, c, sc, rec)
 }
 
 // drainHooks drains a connection from Notify with Peek/Discard, as the
@@ -343,3 +333,56 @@ func TestDrainFromNotifyAcksEveryOtherSegment(t *testing.T) {
 type listenHooksFor struct{ h Hooks }
 
 func (l *listenHooksFor) SYN(time.Time, *Request) (Hooks, error) { return l.h, nil }
+
+func TestRecordOptionReserve(t *testing.T) {
+	n := newTestNet(t, 5*time.Millisecond)
+	n.rate = 5e6 / 8
+	a, b := n.pair(nil, nil)
+	c, sc := n.connect(a, b, 80, nil)
+	c.SetRecordOptionReserve(20, 8)
+	first, rest := c.MSS()-12-20, c.MSS()-12-8
+	for _, tc := range []struct{ n, want int }{
+		{first - 1, 0}, {first, first}, {first + rest - 1, first}, {first + 2*rest + 5, first + 2*rest},
+	} {
+		if got := c.RecordBytes(tc.n); got != tc.want {
+			t.Errorf("RecordBytes(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+	// Records of whole segments: the first carries the larger reserve,
+	// the others the smaller, in first transmissions and retransmissions.
+	rec := c.RecordBytes(first + 2*rest)
+	count := 0
+	n.drop = func(p []byte) bool {
+		l, seq, _, fromA := dataSeg(p)
+		if !fromA || l == 0 {
+			return false
+		}
+		off := int(seq - c.iss - 1)
+		switch {
+		case off%rec == 0 && l != min(first, 600000-off):
+			t.Errorf("record's first segment [%d,%d): %d bytes, want %d", off, off+l, l, first)
+		case off%rec != 0 && l != min(rest, 600000-off):
+			t.Errorf("segment [%d,%d) inside a record: %d bytes, want %d", off, off+l, l, rest)
+		}
+		count++
+		return count%23 == 0
+	}
+	sendRecords(t, n, c, sc, rec)
+}
+
+// sendRecords has c send 600,000 bytes to sc in records of rec bytes,
+// checks what arrived and that some segments were sent again.
+func sendRecords(t *testing.T, n *testNet, c, sc *Conn, rec int) {
+	t.Helper()
+	ca, sa := newApp(c, 4, 600000), newApp(sc, 4^0xff, 0)
+	ca.record = rec
+	ca.closeOnDone = true
+	n.pumps = append(n.pumps, ca.pump, sa.pump)
+	if !n.runUntil(30*time.Second, func() bool { return sa.eof }) {
+		t.Fatalf("got %d", sa.got)
+	}
+	checkApps(t, ca, sa)
+	if c.Info().Retransmits == 0 {
+		t.Fatal("no retransmissions tested")
+	}
+}

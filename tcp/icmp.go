@@ -161,10 +161,9 @@ func (c *Conn) pmtuDecrease(mtu int) {
 // boundaries survive, since a segment holds bytes of one record only.
 func (c *Conn) resegment() {
 	q := &c.txq
-	limit := c.payloadMSS()
 	need := false
 	for i := q.head; i < q.tail(); i++ {
-		if q.at(i).dataLen() > limit {
+		if sg := q.at(i); sg.dataLen() > c.pieceLimit(sg.start) {
 			need = true
 			break
 		}
@@ -179,15 +178,14 @@ func (c *Conn) resegment() {
 	q.reset()
 	for _, sg := range old {
 		sg.flags &^= segInTS
-		n := sg.dataLen()
-		if n <= limit {
+		if sg.dataLen() <= c.pieceLimit(sg.start) {
 			q.push(sg)
 			continue
 		}
 		for start := sg.start; start < sg.end; {
 			piece := sg
 			piece.start = start
-			piece.end = min(start+uint64(limit), sg.end)
+			piece.end = min(start+uint64(c.pieceLimit(start)), sg.end)
 			if piece.end == sg.end-1 && sg.has(segFIN) {
 				piece.end = sg.end // the FIN rides with the last byte
 			}
@@ -205,6 +203,16 @@ func (c *Conn) resegment() {
 	q.recount()
 	q.hint = q.head
 	c.rebuildTimeOrder()
+}
+
+// pieceLimit is the payload a segment starting at sequence offset start
+// may carry: less at the start of a record, which carries the larger
+// option reserve (SetRecordOptionReserve).
+func (c *Conn) pieceLimit(start uint64) int {
+	if _, first := c.sb.segment(start - 1); first {
+		return c.payloadFirst()
+	}
+	return c.payloadMSS()
 }
 
 // recount recomputes the scoreboard's byte counters from the segments'

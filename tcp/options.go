@@ -96,10 +96,13 @@ func (c *Conn) sackBlocks(dst []wire.SACKBlock) int {
 }
 
 // maxPayload returns the payload a new segment may carry after the
-// options it will have: timestamps, the hooks' reserve and the SACK
-// blocks now due.
-func (c *Conn) maxPayload() int {
+// options it will have: timestamps, the hooks' reserve (that of a
+// record's first segment if first) and the SACK blocks now due.
+func (c *Conn) maxPayload(first bool) int {
 	opt := c.optReserve
+	if first {
+		opt = c.optFirst
+	}
 	if c.tsOK {
 		opt += 12
 	}

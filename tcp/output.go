@@ -107,7 +107,7 @@ func (c *Conn) sendNew(inflight, win int) int {
 		// sender that fills its window with whole segments (an MPTCP
 		// subflow) always leaves such room, and Linux, counting its
 		// window in segments, calls that window full.
-		if inflight == 0 || inflight+c.maxPayload() <= win {
+		if inflight == 0 || inflight+c.maxPayload(false) <= win {
 			c.markAppLimited(inflight)
 		}
 		return 0
@@ -120,8 +120,9 @@ func (c *Conn) sendNew(inflight, win int) int {
 		c.markAppLimited(inflight)
 		return 0
 	}
-	maxPay := c.maxPayload()
-	l := min(avail, maxPay, c.sb.segmentLimit(off))
+	limit, first := c.sb.segment(off)
+	maxPay := c.maxPayload(first)
+	l := min(avail, maxPay, limit)
 	if rwnd < l {
 		// Sender silly window avoidance (RFC 9293 section 3.8.6.2.1):
 		// wait for a useful window while something is in flight.
@@ -152,7 +153,8 @@ func (c *Conn) sendNewSegment(probe bool) int {
 	if avail == 0 || rwnd == 0 || (c.state != StateEstablished && c.state != StateCloseWait) {
 		return 0
 	}
-	l := min(avail, c.maxPayload(), c.sb.segmentLimit(off), rwnd)
+	limit, first := c.sb.segment(off)
+	l := min(avail, c.maxPayload(first), limit, rwnd)
 	fin := c.writeClosed && l == avail
 	return c.transmitNew(off, l, fin, probe)
 }
@@ -319,6 +321,7 @@ func (c *Conn) transmit(flags wire.TCPFlags, seq uint64, off uint64, l int, retr
 		Len:        l,
 		Retransmit: retrans,
 		Probe:      probe,
+		OptionRoom: min(c.sndMSS-l, wire.MaxOptionLen),
 	}
 	if retrans {
 		seg.Retransmits = 1

@@ -11,7 +11,9 @@ import "github.com/mptcp-go/mptcp/internal/bufcache"
 // connection is removed.
 //
 // Record boundaries (WriteRecord) are kept as the stream offsets where
-// records end; segmentation never crosses one.
+// records end; segmentation never crosses one, and a record's first
+// segment may carry more options than the others (the MPTCP layer's
+// mapping).
 type sendBuffer struct {
 	buf   []byte          // len is a power of two, or zero
 	bufs  *bufcache.Cache // where the ring comes from and goes back to
@@ -23,6 +25,9 @@ type sendBuffer struct {
 	recEnd  []uint64
 	recHead int
 	recN    int
+	// recStart is where the first record in recEnd starts: the end of
+	// the last one acknowledged (0 before any).
+	recStart uint64
 }
 
 func (b *sendBuffer) len() int  { return int(b.tail - b.head) }
@@ -106,12 +111,11 @@ func (b *sendBuffer) markRecord() {
 	b.recN++
 }
 
-// segmentLimit returns how many bytes a segment starting at off may carry
-// without crossing a record boundary (math.MaxInt when none lies ahead).
-func (b *sendBuffer) segmentLimit(off uint64) int {
-	if b.recN == 0 {
-		return 1<<62 - 1
-	}
+// segment returns how many bytes a segment starting at off may carry
+// without crossing a record boundary (math.MaxInt when none lies ahead),
+// and whether off starts a record.
+func (b *sendBuffer) segment(off uint64) (limit int, first bool) {
+	limit = 1<<62 - 1
 	mask := len(b.recEnd) - 1
 	lo, hi := 0, b.recN
 	for lo < hi {
@@ -122,10 +126,14 @@ func (b *sendBuffer) segmentLimit(off uint64) int {
 			hi = m
 		}
 	}
-	if lo == b.recN {
-		return 1<<62 - 1
+	start := b.recStart
+	if lo > 0 {
+		start = b.recEnd[(b.recHead+lo-1)&mask]
 	}
-	return int(b.recEnd[(b.recHead+lo)&mask] - off)
+	if lo < b.recN {
+		limit = int(b.recEnd[(b.recHead+lo)&mask] - off)
+	}
+	return limit, off == start
 }
 
 // ack releases bytes below off.
@@ -139,6 +147,7 @@ func (b *sendBuffer) ack(off uint64) {
 	b.head = off
 	mask := len(b.recEnd) - 1
 	for b.recN > 0 && b.recEnd[b.recHead&mask] <= off {
+		b.recStart = b.recEnd[b.recHead&mask]
 		b.recHead = (b.recHead + 1) & mask
 		b.recN--
 	}
@@ -167,4 +176,5 @@ func (b *sendBuffer) release() {
 	b.head = b.tail
 	b.recEnd = nil
 	b.recHead, b.recN = 0, 0
+	b.recStart = b.tail
 }

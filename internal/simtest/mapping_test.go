@@ -1,7 +1,6 @@
 package simtest
 
 import (
-	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -10,65 +9,79 @@ import (
 	"github.com/mptcp-go/mptcp/wire"
 )
 
-// dsnShifter rewrites the DSN of the DSS on one segment that is not the
-// first of its mapping, so its mapping contradicts the one the earlier
-// segments of the same mapping carried: a middlebox mangling options.
-type dsnShifter struct {
+// optRewriter is what the option-rewriting processors below share: the
+// senders' ISNs, the parsed options of the segment at hand and the
+// rebuilt packet.
+type optRewriter struct {
 	isn  map[uint16]uint32 // by destination port: the sender's ISN
-	done bool
 	opts wire.TCPOptions
+	b    wire.OptionBuilder
+	buf  []byte
+}
+
+// dataSegment parses pkt and reports whether it is a data segment of a
+// connection whose SYN passed, with its sequence number relative to the
+// sender's ISN; its options are then in r.opts, and r.b holds its
+// timestamps, for a rebuilt option list to go on from.
+func (r *optRewriter) dataSegment(pkt []byte) (t wire.TCP, rel uint32, ok bool) {
+	_, _, t, err := wire.ParseTCPPacket(pkt)
+	if err != nil {
+		return t, 0, false
+	}
+	if r.isn == nil {
+		r.isn = map[uint16]uint32{}
+	}
+	if t.Flags().Has(wire.FlagSYN) {
+		r.isn[t.DstPort()] = t.Seq()
+	}
+	isn, seen := r.isn[t.DstPort()]
+	if !seen || len(t.Payload()) == 0 {
+		return t, 0, false
+	}
+	_ = wire.ParseTCPOptions(t.Options(), t.Flags(), &r.opts)
+	r.b.Reset()
+	if err := r.b.AddTimestamps(r.opts.TSVal, r.opts.TSEcr); err != nil {
+		panic(err)
+	}
+	return t, t.Seq() - isn, true
+}
+
+// rebuilt returns pkt with the options in r.b instead of its own.
+func (r *optRewriter) rebuilt(pkt []byte) []byte {
+	src, dst, t, _ := wire.ParseTCPPacket(pkt)
+	f := wire.TCPFields{SrcPort: t.SrcPort(), DstPort: t.DstPort(), Seq: t.Seq(), Ack: t.Ack(), Flags: t.Flags(), Window: t.Window()}
+	r.buf = wire.AppendTCPPacket(r.buf[:0], src, dst, &f, r.b.Bytes(), t.Payload())
+	return r.buf
+}
+
+// dsnShifter gives one segment that is not the first of its mapping (so
+// carries only a DATA_ACK) a copy of that mapping with its DSN moved on:
+// a mapping that contradicts the one the mapping's first segment carried,
+// as a middlebox mangling options would make it.
+type dsnShifter struct {
+	optRewriter
+	last wire.DSS // the last mapping seen
+	done bool
 }
 
 func (d *dsnShifter) Process(_ time.Time, pkt []byte, emit func([]byte)) {
-	src, dst, t, err := wire.ParseTCPPacket(pkt)
-	if err != nil {
-		emit(pkt)
+	_, rel, ok := d.dataSegment(pkt)
+	dss := d.opts.MPTCP.DSS
+	switch {
+	case d.done || !ok || !d.opts.MPTCP.Has(wire.SubtypeDSS):
+	case dss.HasMap:
+		d.last = dss
+	case rel >= 200000 && d.last.HasMap && rel-d.last.SubflowSeq < uint32(d.last.DataLen):
+		m := d.last
+		m.HasAck, m.Ack64, m.DataAck = dss.HasAck, dss.Ack64, dss.DataAck
+		m.DSN += 1000
+		if err := d.b.AddDSS(&m); err != nil {
+			panic(err)
+		}
+		d.done = true
+		emit(d.rebuilt(pkt))
 		return
 	}
-	if t.Flags().Has(wire.FlagSYN) {
-		d.isn[t.DstPort()] = t.Seq()
-	}
-	isn, ok := d.isn[t.DstPort()]
-	if d.done || !ok || len(t.Payload()) == 0 {
-		emit(pkt)
-		return
-	}
-	_ = wire.ParseTCPOptions(t.Options(), t.Flags(), &d.opts)
-	dss := &d.opts.MPTCP.DSS
-	rel := t.Seq() - isn
-	if !d.opts.MPTCP.Has(wire.SubtypeDSS) || !dss.HasMap || dss.SubflowSeq == rel || rel < 200000 {
-		emit(pkt)
-		return
-	}
-	// Find the DSS in the option bytes and change its DSN.
-	o := t.Options()
-	for i := 0; i+4 <= len(o); {
-		if o[i] == wire.OptNOP {
-			i++
-			continue
-		}
-		if o[i] == wire.OptMPTCP && o[i+2]>>4 == byte(wire.SubtypeDSS) {
-			off := i + 4
-			if dss.HasAck {
-				off += 4
-				if dss.Ack64 {
-					off += 4
-				}
-			}
-			if dss.DSN64 {
-				binary.BigEndian.PutUint64(o[off:], binary.BigEndian.Uint64(o[off:])+1000)
-			} else {
-				binary.BigEndian.PutUint32(o[off:], binary.BigEndian.Uint32(o[off:])+1000)
-			}
-			d.done = true
-			break
-		}
-		if i+1 >= len(o) || o[i+1] < 2 {
-			break
-		}
-		i += int(o[i+1])
-	}
-	t.SetChecksum(t.ComputeChecksum(src, dst))
 	emit(pkt)
 }
 
@@ -82,7 +95,7 @@ func TestContradictingMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := &dsnShifter{isn: map[uint16]uint32{}}
+			d := &dsnShifter{}
 			n.PathLinks[0].BA().AddProcessor(d)
 			p := transfer(t, n, 0, 2<<20, core.ConnOptions{})
 			if !d.done {
@@ -100,5 +113,69 @@ func TestContradictingMapping(t *testing.T) {
 				t.Errorf("two paths: no subflow reset")
 			}
 		})
+	}
+}
+
+// mapStripper takes the mapping off one segment that carries it (leaving
+// its DATA_ACK), so its record's bytes arrive unmapped, and from 100 KB
+// later on every MPTCP option off data segments: the misfortunes of a
+// path whose middlebox loses a mapping and then starts stripping options.
+type mapStripper struct {
+	optRewriter
+	stripped uint32 // relative sequence number of the unmapped segment
+	stage    int
+}
+
+func (d *mapStripper) Process(_ time.Time, pkt []byte, emit func([]byte)) {
+	_, rel, ok := d.dataSegment(pkt)
+	dss := d.opts.MPTCP.DSS
+	switch {
+	case !ok || rel < 200000:
+	case d.stage == 0 && d.opts.MPTCP.Has(wire.SubtypeDSS) && dss.HasMap:
+		dss.HasMap = false
+		if err := d.b.AddDSS(&dss); err != nil {
+			panic(err)
+		}
+		d.stripped, d.stage = rel, 1
+		emit(d.rebuilt(pkt))
+		return
+	case d.stage == 2 || d.stage == 1 && rel-d.stripped >= 100000:
+		d.stage = 2
+		emit(d.rebuilt(pkt))
+		return
+	}
+	emit(pkt)
+}
+
+// TestNoFallbackAfterUnmappedDrop checks that a receiver that dropped
+// bytes no mapping covered (they come again at data level) does not fall
+// back when options then vanish: its subflow's bytes no longer line up
+// with the data stream, so mapping them one to one would deliver wrong
+// bytes. It resets instead (RFC 8684 section 3.7).
+func TestNoFallbackAfterUnmappedDrop(t *testing.T) {
+	// A queue no flight fills: the segments the stripper changed must not
+	// be dropped there and sent again intact.
+	n, err := NewNet(121, []Path{{Rate: 20e6, Delay: 10 * time.Millisecond, Queue: 8 << 20}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &mapStripper{}
+	n.PathLinks[0].BA().AddProcessor(d)
+	p, err := n.StartTransfer(0, 2<<20, core.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.RunUntilDone(p, 60*time.Second)
+	if d.stage != 2 {
+		t.Fatalf("stripper reached stage %d", d.stage)
+	}
+	cm := n.CS.MIB()
+	if p.C.Bad > 0 {
+		t.Fatalf("%d wrong bytes, first at %d", p.C.Bad, p.C.FirstBad)
+	}
+	if cm.Get(core.UnmappedDrop) == 0 || cm.Get(core.FallbackFailed) == 0 || p.C.Conn.FellBack() {
+		logState(t, n, p)
+		t.Fatalf("UnmappedDrop %d FallbackFailed %d fell back %v", cm.Get(core.UnmappedDrop),
+			cm.Get(core.FallbackFailed), p.C.Conn.FellBack())
 	}
 }
