@@ -24,6 +24,7 @@ var (
 	_ link.Attacher          = (*Link)(nil)
 	_ link.Locker            = (*Link)(nil)
 	_ link.ChecksumOffloader = (*Link)(nil)
+	_ link.SegmentOffloader  = (*Link)(nil)
 )
 
 // Attach implements link.Attacher: d runs the stack (or the loop) from
@@ -66,6 +67,16 @@ func (l *Link) OffloadChecksums(tx, rx bool) {
 		sh.core.OffloadChecksums(sh.csumTx, verified)
 	}
 	for _, sh := range all {
+		sh.mu.Unlock()
+	}
+}
+
+// OffloadSegmentation implements link.SegmentOffloader: the loops this
+// link runs send through a driver that coalesces their segments.
+func (l *Link) OffloadSegmentation() {
+	for _, sh := range l.shards() {
+		sh.mu.Lock()
+		sh.core.OffloadSegmentation()
 		sh.mu.Unlock()
 	}
 }

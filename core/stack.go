@@ -50,9 +50,12 @@ type Stack struct {
 	inbox   []*Conn // connections whose path manager takes outside commands
 
 	now       time.Time
-	hookDepth int            // >0 inside a TCP hook: the engine must not be re-entered
-	notifyQ   []notification // application notifications, run after the work
-	inNotify  bool
+	hookDepth int // >0 inside a TCP hook: the engine must not be re-entered
+	// segOffload: the driver sends runs of segments as super-packets
+	// that repeat the first one's options (OffloadSegmentation).
+	segOffload bool
+	notifyQ    []notification // application notifications, run after the work
+	inNotify   bool
 }
 
 // NewStack returns a stack with no addresses.
@@ -91,6 +94,11 @@ func (s *Stack) TCP() *tcp.Stack { return s.tcp }
 // leaves to the driver what the driver says it does with TCP checksums
 // (tcp.Stack.OffloadChecksums). DSS checksums are the stack's own.
 func (s *Stack) OffloadChecksums(tx, rx bool) { s.tcp.OffloadChecksums(tx, rx) }
+
+// OffloadSegmentation implements link.SegmentOffloader: each mapping goes
+// on every segment it covers, as Linux sends it, so that the driver can
+// hand a record's segments to the kernel as one super-packet (dssReserve).
+func (s *Stack) OffloadSegmentation() { s.segOffload = true }
 
 // MIB returns a snapshot of the stack's MPTcpExt counters.
 func (s *Stack) MIB() MIBSnapshot { return s.mib.Snapshot() }

@@ -145,10 +145,19 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 // middlebox strips them (section 3.7). The forms change at most a few
 // times per connection (refreshReserve), so records, cut for the reserve
 // of the moment, rarely end in a runt.
+//
+// A driver that sends a record's segments as one super-packet
+// (OffloadSegmentation) needs them all alike, since the kernel repeats
+// the first one's options on each: there every segment carries the
+// mapping, as Linux's do, in the forms in use (20 bytes between two of
+// our stacks against Linux's 28).
 func (c *Conn) dssReserve() (first, rest int) {
 	ack := wire.DSS{HasAck: true, Ack64: c.ack64()}
 	m := ack
 	m.HasMap, m.DSN64, m.HasChecksum = true, c.dsn64(), c.csum
+	if c.stack.segOffload {
+		return pad4(m.Len()), pad4(m.Len())
+	}
 	return pad4(m.Len()), pad4(ack.Len())
 }
 
@@ -477,14 +486,15 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 }
 
 // mapData puts the mapping on a data segment that starts it: its
-// record's first (dssReserve). A receiver holds the segments after it in
-// its subflow's order until it has that one. On data, the 4-byte forms of
-// the DATA_ACK and the DSN where allowed (RFC 8684 section 3.3: the
-// receiver expands them).
+// record's first (dssReserve), or on every segment with segmentation
+// offload. A receiver holds the segments after the first in its subflow's
+// order until it has that one. On data, the 4-byte forms of the DATA_ACK
+// and the DSN where allowed (RFC 8684 section 3.3: the receiver expands
+// them).
 func (sf *subflow) mapData(seg *tcp.Segment, d *wire.DSS) {
 	c := sf.conn
 	m, ok := sf.tx.lookup(seg.Offset)
-	if !ok || m.off != seg.Offset {
+	if !ok || (m.off != seg.Offset && !c.stack.segOffload) {
 		return
 	}
 	d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn

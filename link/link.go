@@ -113,3 +113,17 @@ type ChecksumOffloader interface {
 	Stack
 	OffloadChecksums(tx, rx bool)
 }
+
+// SegmentOffloader is a Stack whose driver hands runs of the segments it
+// sends to a kernel as one super-packet, which the kernel (or a card) cuts
+// up again repeating the first segment's header, options included, on
+// every piece (TSO, GSO); only segments with the same options join a run.
+// A driver that does this calls OffloadSegmentation once, before it first
+// calls Deliver or Poll, and the stack then gives the segments of a run
+// the same options where it would not otherwise (an MPTCP stack repeats
+// each mapping on every segment it covers instead of sending it on the
+// first only).
+type SegmentOffloader interface {
+	Stack
+	OffloadSegmentation()
+}

@@ -179,3 +179,55 @@ func TestNoFallbackAfterUnmappedDrop(t *testing.T) {
 			cm.Get(core.FallbackFailed), p.C.Conn.FellBack())
 	}
 }
+
+// mapCounter counts the data segments that carry a mapping and those
+// that do not, and the largest payload of each.
+type mapCounter struct {
+	optRewriter
+	mapped, unmapped       int
+	maxMapped, maxUnmapped int
+}
+
+func (d *mapCounter) Process(_ time.Time, pkt []byte, emit func([]byte)) {
+	t, _, ok := d.dataSegment(pkt)
+	if ok {
+		if d.opts.MPTCP.DSS.HasMap {
+			d.mapped++
+			d.maxMapped = max(d.maxMapped, len(t.Payload()))
+		} else {
+			d.unmapped++
+			d.maxUnmapped = max(d.maxUnmapped, len(t.Payload()))
+		}
+	}
+	emit(pkt)
+}
+
+// TestMappingsPerSegment checks where mappings go: on the first segment
+// of each record, the others carrying more payload, unless the driver
+// sends records as super-packets (OffloadSegmentation), which need every
+// segment alike.
+func TestMappingsPerSegment(t *testing.T) {
+	for _, offload := range []bool{false, true} {
+		t.Run(fmt.Sprint("offload=", offload), func(t *testing.T) {
+			n, err := NewNet(122, twoPaths(1), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if offload {
+				n.SS.OffloadSegmentation()
+			}
+			d := &mapCounter{}
+			n.PathLinks[0].BA().AddProcessor(d)
+			transfer(t, n, 0, 1<<20, core.ConnOptions{})
+			// MSS 1460 less 12 bytes of timestamps; a DSS with 4-byte
+			// DATA_ACK and DSN and its mapping takes 20, without the
+			// mapping 8.
+			switch {
+			case offload && (d.unmapped != 0 || d.maxMapped != 1460-12-20):
+				t.Errorf("%d segments without a mapping, largest mapped payload %d", d.unmapped, d.maxMapped)
+			case !offload && (d.mapped == 0 || d.unmapped == 0 || d.maxMapped != 1460-12-20 || d.maxUnmapped != 1460-12-8):
+				t.Errorf("%d segments with a mapping (largest payload %d), %d without (%d)", d.mapped, d.maxMapped, d.unmapped, d.maxUnmapped)
+			}
+		})
+	}
+}

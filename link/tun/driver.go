@@ -191,8 +191,8 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	d.timer = time.NewTimer(time.Hour)
 	d.timer.Stop()
 	d.fine = newFineTimer()
-	if off != nil && cfg.SuperPackets {
-		d.offloadChecksums(off, cfg.Locker, trust)
+	if cfg.SuperPackets {
+		d.offload(stack, cfg.Locker, trust)
 	}
 	if a, ok := stack.(link.Attacher); ok {
 		a.Attach(d)
@@ -214,18 +214,24 @@ func New(stack link.Stack, cfg Config) (*Driver, error) {
 	return d, nil
 }
 
-// offloadChecksums tells the stack, before the driver first calls it,
-// that the driver completes the TCP checksums of what it sends and, with
-// trust, that what it delivers was verified.
-func (d *Driver) offloadChecksums(off link.ChecksumOffloader, locker sync.Locker, trust bool) {
+// offload tells the stack, before the driver first calls it, what the
+// driver does for it with super-packets: it completes the TCP checksums of
+// what it sends and, with trust, what it delivers was verified; it sends
+// runs of segments as one super-packet.
+func (d *Driver) offload(stack link.Stack, locker sync.Locker, trust bool) {
 	if locker != nil {
 		locker.Lock()
 		defer locker.Unlock()
 	}
-	off.OffloadChecksums(true, trust)
-	d.csumTx = true
-	if d.capture != nil {
-		d.capCopy = make([]byte, MaxPacket)
+	if off, ok := stack.(link.ChecksumOffloader); ok {
+		off.OffloadChecksums(true, trust)
+		d.csumTx = true
+		if d.capture != nil {
+			d.capCopy = make([]byte, MaxPacket)
+		}
+	}
+	if so, ok := stack.(link.SegmentOffloader); ok {
+		so.OffloadSegmentation()
 	}
 }
 
