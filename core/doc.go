@@ -52,6 +52,8 @@
 //     with SYN cookies, their state kept until the third ACK),
 //     fastopen.go (MPTCP with TCP Fast Open, RFC 8684 appendix B: SYN
 //     data outside the data sequence space);
+//   - sent DSS options: dsslayout.go (which data segments carry the
+//     mapping, the option space kept for it);
 //   - received options: options.go (dispatch, DSS mappings), mapping.go
 //     (the subflow's mapping tables), recv.go (moving mapped bytes into
 //     the connection, DSS checksums, MP_FAIL), reassembly.go,

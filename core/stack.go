@@ -95,9 +95,10 @@ func (s *Stack) TCP() *tcp.Stack { return s.tcp }
 // (tcp.Stack.OffloadChecksums). DSS checksums are the stack's own.
 func (s *Stack) OffloadChecksums(tx, rx bool) { s.tcp.OffloadChecksums(tx, rx) }
 
-// OffloadSegmentation implements link.SegmentOffloader: each mapping goes
-// on every segment it covers, as Linux sends it, so that the driver can
-// hand a record's segments to the kernel as one super-packet (dssReserve).
+// OffloadSegmentation implements link.SegmentOffloader: on subflows fast
+// enough for the CPU to be the limit, each mapping goes on every segment
+// it covers, as Linux sends it, so that the driver can hand a record's
+// segments to the kernel as one super-packet (dsslayout.go).
 func (s *Stack) OffloadSegmentation() { s.segOffload = true }
 
 // MIB returns a snapshot of the stack's MPTcpExt counters.

@@ -112,6 +112,8 @@ type subflow struct {
 	// dropped since the last one with a DSS.
 	csumOK    bool
 	noDSSData int
+	// uniform: every data segment carries its mapping (dsslayout.go).
+	uniform bool
 
 	bytesSent, bytesRecv uint64 // data-level payload
 	sndShift             uint8  // the peer's window scale
@@ -125,7 +127,7 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.tc = tc
 	sf.local, sf.remote = tc.LocalAddr(), tc.RemoteAddr()
 	if !sf.conn.fallen {
-		tc.SetRecordOptionReserve(sf.conn.dssReserve())
+		sf.applyReserve()
 		// The peer sends within the connection-level window, which this
 		// subflow's own right edge may lag (finding 1 of issue 14).
 		tc.SetSharedWindow(sf.conn.rcv.limit)
@@ -134,58 +136,16 @@ func (sf *subflow) attach(tc *tcp.Conn) {
 	sf.refresh()
 }
 
-// dssReserve returns the option space subflows keep on data segments for
-// the DSS, in the forms the connection uses now: on the first segment of
-// a record, the DATA_ACK and the mapping of the whole record (and its
-// checksum); on the others, the DATA_ACK alone. RFC 8684 section 3.3.1 lets
-// a mapping cover segments that do not carry it; Linux repeats its 28-byte
-// DSS on every segment, ours carry 8-16 more payload bytes on the first and
-// 16-20 on the others (1.1-1.4 % more data per packet). The others still
-// carry a DSS: a data segment without MPTCP options tells a receiver a
-// middlebox strips them (section 3.7). The forms change at most a few
-// times per connection (refreshReserve), so records, cut for the reserve
-// of the moment, rarely end in a runt.
-//
-// A driver that sends a record's segments as one super-packet
-// (OffloadSegmentation) needs them all alike, since the kernel repeats
-// the first one's options on each: there every segment carries the
-// mapping, as Linux's do, in the forms in use (20 bytes between two of
-// our stacks against Linux's 28).
-func (c *Conn) dssReserve() (first, rest int) {
-	ack := wire.DSS{HasAck: true, Ack64: c.ack64()}
-	m := ack
-	m.HasMap, m.DSN64, m.HasChecksum = true, c.dsn64(), c.csum
-	if c.stack.segOffload {
-		return pad4(m.Len()), pad4(m.Len())
-	}
-	return pad4(m.Len()), pad4(ack.Len())
-}
-
-// pad4 rounds an option length up to the 4-byte alignment the builder
-// pads MPTCP options to.
-func pad4(n int) int { return (n + 3) &^ 3 }
-
-// refreshReserve gives every subflow the option reserve of the DSS forms
-// now in use, after they changed (full establishment, the peer's DSN
-// form).
-func (c *Conn) refreshReserve() {
-	if c.fallen {
-		return
-	}
-	first, rest := c.dssReserve()
-	for _, sf := range c.subflows {
-		if sf.tc != nil {
-			sf.tc.SetRecordOptionReserve(first, rest)
-		}
-	}
-}
-
 // refresh caches the engine's estimates for the scheduler: the figures
 // that move with every segment (tcp.Conn.Live), on every poll and send.
 // The counters in sf.info are refreshed only by refreshAll.
 func (sf *subflow) refresh() {
 	if sf.tc != nil {
 		sf.tc.Live(&sf.info)
+		if u := sf.wantUniform(); u != sf.uniform {
+			sf.uniform = u
+			sf.applyReserve()
+		}
 	}
 }
 
@@ -460,7 +420,7 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 			mib.Inc(InfiniteMapTx)
 		}
 	case seg.Kind == tcp.KindData && !c.fallen:
-		sf.mapData(seg, &d)
+		sf.mapData(seg, b, &d)
 	case seg.Kind == tcp.KindACK && !c.fallen:
 		if sf.sendFail {
 			if b.AddMPFail(&wire.MPFail{DSN: sf.failDSN}) == nil {
@@ -482,46 +442,6 @@ func (sf *subflow) establishedOptions(seg *tcp.Segment, b *wire.OptionBuilder) {
 	}
 	if d.HasAck || d.HasMap {
 		addDSS(seg, b, &d)
-	}
-}
-
-// mapData puts the mapping on a data segment that starts it: its
-// record's first (dssReserve), or on every segment with segmentation
-// offload. A receiver holds the segments after the first in its subflow's
-// order until it has that one. On data, the 4-byte forms of the DATA_ACK
-// and the DSN where allowed (RFC 8684 section 3.3: the receiver expands
-// them).
-func (sf *subflow) mapData(seg *tcp.Segment, d *wire.DSS) {
-	c := sf.conn
-	m, ok := sf.tx.lookup(seg.Offset)
-	if !ok || (m.off != seg.Offset && !c.stack.segOffload) {
-		return
-	}
-	d.HasMap, d.DSN64, d.DSN = true, c.dsn64(), m.dsn
-	d.SubflowSeq = sf.wireSSN(m.off)
-	d.DataLen = uint16(m.n)
-	if m.dataFin {
-		d.DataLen++
-		d.DataFIN = true
-	}
-	d.HasChecksum, d.Checksum = c.csum, m.csum
-}
-
-// addDSS adds d to a segment's options, within the room its payload
-// leaves: a retransmission cut before the DATA_ACK grew to 8 bytes
-// (dssReserve) takes the 4-byte form, which the receiver expands, else
-// none, since the mapping matters more; so when the option space itself
-// is short.
-func addDSS(seg *tcp.Segment, b *wire.OptionBuilder, d *wire.DSS) {
-	if d.Len() > seg.OptionRoom-b.Len() {
-		d.Ack64 = false
-		if d.HasMap && d.Len() > seg.OptionRoom-b.Len() {
-			d.HasAck = false
-		}
-	}
-	if err := b.AddDSS(d); err != nil && d.HasMap && d.HasAck {
-		d.HasAck = false
-		_ = b.AddDSS(d)
 	}
 }
 
