@@ -10,7 +10,7 @@ import (
 // RFC 8684 section 3.3.1 lets a mapping cover segments that do not carry
 // it. So a record's first segment carries the DATA_ACK and the mapping of
 // the whole record (and its checksum), the others the DATA_ACK alone:
-// Linux repeats its 28-byte DSS on every segment, ours carry 8-16 more
+// Linux repeats its 28-byte DSS on every segment, ours carry 4-8 more
 // payload bytes on the first and 16-20 on the others. The others still
 // carry a DSS: a data segment without MPTCP options tells a receiver that
 // a middlebox strips them (section 3.7). A receiver holds the segments
