@@ -101,7 +101,6 @@ func (c *Conn) joinSynAck(local netip.Addr, js joinState) wire.MPJoin {
 func (c *Conn) joinSubflow(req *tcp.Request, js joinState) *subflow {
 	sa := c.joinSynAck(req.Local.Addr(), js)
 	sf := c.newSubflow(false, false)
-	sf.learnShift(req.Options)
 	sf.remoteID = js.remoteID
 	sf.remoteNonce = js.remoteNonce
 	sf.peerBackup = js.peerBackup

@@ -134,7 +134,6 @@ func (l *Listener) capableRequest(now time.Time, req *tcp.Request) (tcp.Hooks, e
 	c.csum = s.cfg.Checksum || cap.Flags&wire.MPCapableChecksum != 0
 	sf := c.newSubflow(true, false)
 	sf.requestMPC = true
-	sf.learnShift(req.Options)
 	l.adopt(c, req)
 	return sf, nil
 }
@@ -245,7 +244,6 @@ func (l *Listener) cookie(now time.Time, req *tcp.Request) (tcp.Hooks, error) {
 	s.mib.Inc(MPCapableSYNCookie)
 	sf := c.newSubflow(true, false)
 	sf.requestMPC = true
-	sf.learnShift(req.Options)
 	l.adopt(c, req)
 	return sf, nil
 }

@@ -59,7 +59,7 @@ func (sf *subflow) dssReceived(now time.Time, seg *tcp.Segment, d *wire.DSS) tcp
 			c.setFully()
 		}
 		sf.fourthAckReceived()
-		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.sndShift)
+		c.dataAcked(now, expandIf(c.snd.una, d.DataAck, d.Ack64), uint64(seg.Window)<<sf.tc.PeerWindowScale())
 	}
 	if seg.Len > 0 {
 		sf.noDSSData = 0 // a real segment: only a run of optionless ones counts

@@ -116,7 +116,6 @@ type subflow struct {
 	uniform bool
 
 	bytesSent, bytesRecv uint64 // data-level payload
-	sndShift             uint8  // the peer's window scale
 }
 
 // attach binds the subflow to its TCP connection.
@@ -461,7 +460,6 @@ func (sf *subflow) ReadOptions(tc *tcp.Conn, now time.Time, seg *tcp.Segment, op
 	mp := &opts.MPTCP
 	switch seg.Kind {
 	case tcp.KindSYNACK:
-		sf.learnShift(opts)
 		return sf.synAckReceived(now, mp)
 	case tcp.KindRST:
 		sf.rstReceived(mp)
@@ -485,15 +483,6 @@ func (sf *subflow) synAckReceived(now time.Time, mp *wire.MPTCPOptions) tcp.Verd
 		return sf.joinSynAckReceived(mp)
 	}
 	return sf.capableSynAckReceived(now, mp)
-}
-
-// learnShift records the window scale the peer applies to its window
-// field, from its SYN or SYN/ACK (RFC 7323: used only when both sides
-// offered the option; this stack offers it unless configured not to).
-func (sf *subflow) learnShift(o *wire.TCPOptions) {
-	if o.HasWindowScale && !sf.conn.stack.cfg.TCP.DisableWindowScale {
-		sf.sndShift = o.WindowScale
-	}
 }
 
 // rstReceived notes what an acceptable RST said.

@@ -514,6 +514,11 @@ func (c *Conn) RecordBytes(n int) int {
 	return first + (n-first)/rest*rest
 }
 
+// PeerWindowScale returns the shift the peer applies to the window field
+// of its segments (RFC 7323), 0 without window scaling: learnt from its
+// SYN or SYN/ACK, or from a SYN cookie.
+func (c *Conn) PeerWindowScale() uint8 { return c.sndShift }
+
 // InFlight returns the bytes sent and believed to be in the network.
 func (c *Conn) InFlight() int { return c.inflight() }
 
