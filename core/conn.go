@@ -85,13 +85,15 @@ type Conn struct {
 	fallbackCause Counter
 	joinedEver    bool // a second subflow existed: infinite fallback forbidden
 	reinjected    bool // data was sent twice: infinite fallback forbidden
-	// rcvSkipped: subflow bytes were discarded unmapped, to come again
-	// at data level; the subflow's stream no longer lines up with the
-	// data stream, so infinite fallback is forbidden too.
-	rcvSkipped bool
-	fbTx       linearMap
-	fbTxSet    bool
-	fbFinSent  bool // the FIN that stands for DATA_FIN after a fallback
+	// rcvMisaligned: bytes taken from a subflow did not continue the
+	// data stream where it stood (discarded unmapped, to come again at
+	// data level; duplicates; mapped elsewhere): the subflow's stream no
+	// longer lines up with the data stream, so mapping the rest one to
+	// one (infinite fallback) is forbidden too.
+	rcvMisaligned bool
+	fbTx          linearMap
+	fbTxSet       bool
+	fbFinSent     bool // the FIN that stands for DATA_FIN after a fallback
 
 	subflows   []*subflow
 	sfBuf      []*subflow // scratch copy of subflows for poll

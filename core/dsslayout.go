@@ -16,6 +16,9 @@ import (
 // a middlebox strips them (section 3.7). A receiver holds the segments
 // after the first in its subflow's order until it has that one.
 //
+// With DSS checksums every segment carries its mapping, in Linux's 28
+// bytes (wantUniform, linuxDSSLen).
+//
 // A driver that sends a record's segments as one super-packet
 // (OffloadSegmentation) needs them all alike, since the kernel repeats the
 // first one's options on each. Where the CPU is the limit, a subflow on
@@ -33,10 +36,20 @@ import (
 const uniformRate = 100e6 / 8
 
 // wantUniform reports whether the subflow should repeat each mapping on
-// every segment it covers: from uniformRate on, until the rate falls to
-// half of it (a layout that changed with every wobble of the window would
-// leave records cut for the other one).
+// every segment it covers: always with DSS checksums, and on a driver that
+// sends super-packets from uniformRate on, until the rate falls to half of
+// it (a layout that changed with every wobble of the window would leave
+// records cut for the other one).
+//
+// Checksums are what a connection negotiates when it does not trust the
+// path with its mappings: there the copies on every segment are what lets
+// a receiver see a mangled mapping contradicted by its neighbours (an
+// option fuzzer delivered a wrong segment through a mapping sent once).
+// Without them a changed mapping is undetectable anyway.
 func (sf *subflow) wantUniform() bool {
+	if sf.conn.csum {
+		return true
+	}
 	if !sf.conn.stack.segOffload || sf.info.SRTT <= 0 {
 		return false
 	}
@@ -54,11 +67,22 @@ func (sf *subflow) dssReserve() (first, rest int) {
 	ack := wire.DSS{HasAck: true, Ack64: c.ack64()}
 	m := ack
 	m.HasMap, m.DSN64, m.HasChecksum = true, c.dsn64(), c.csum
+	if c.csum {
+		return linuxDSSLen, linuxDSSLen
+	}
 	if sf.uniform {
 		return pad4(m.Len()), pad4(m.Len())
 	}
 	return pad4(m.Len()), pad4(ack.Len())
 }
+
+// linuxDSSLen is the option space Linux keeps on every data segment for
+// its DSS: 8-byte DATA_ACK and DSN, subflow sequence number, length and
+// checksum. Connections with DSS checksums keep it too, on every segment,
+// whatever the forms in use: their layout is the one that option fuzzing
+// has covered longest (a reserve that followed the forms let a mangled
+// connection deliver a wrong segment).
+const linuxDSSLen = 28
 
 // pad4 rounds an option length up to the 4-byte alignment the builder
 // pads MPTCP options to.

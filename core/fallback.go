@@ -18,9 +18,8 @@ import (
 // counted under its kernel counter.
 //
 // A connection may fall back only while data-sequence state is implied by
-// its single subflow's: no other subflow has existed, no data was sent
-// twice at data level (the kernel's allow_infinite_fallback), and none
-// received was discarded to be sent again (rcvSkipped).
+// its single subflow's: no other subflow has existed, and no data was
+// sent twice at data level (the kernel's allow_infinite_fallback).
 // Otherwise the offending subflow is reset instead (FallbackFailed).
 
 // fallbackAllowed reports whether the connection may still fall back.
@@ -28,7 +27,7 @@ func (c *Conn) fallbackAllowed() bool {
 	if c.fallen {
 		return true
 	}
-	return !c.joinedEver && !c.reinjected && !c.rcvSkipped && len(c.subflows) <= 1
+	return !c.joinedEver && !c.reinjected && len(c.subflows) <= 1
 }
 
 // earlyFallback makes a connection that has not started MPTCP plain TCP
@@ -47,7 +46,11 @@ func (c *Conn) fallback(cause Counter, sf *subflow) bool {
 	if c.fallen {
 		return true
 	}
-	if !c.fallbackAllowed() || (sf != nil && !sf.initial) {
+	// The peer's bytes after it are mapped one to one from where the
+	// data stream stands (unmapped): not if the subflow's stream already
+	// strayed from it (rcvMisaligned). An infinite mapping, which names
+	// its DSN, needs no such care.
+	if !c.fallbackAllowed() || c.rcvMisaligned || (sf != nil && !sf.initial) {
 		c.stack.mib.Inc(FallbackFailed)
 		return false
 	}

@@ -38,7 +38,7 @@ func (sf *subflow) drain(now time.Time) {
 			sf.tc.Discard(min(avail, int(m.end()-off)))
 			sf.rx.prune(off + uint64(min(avail, int(m.end()-off))))
 			c.stack.mib.Inc(UnmappedDrop)
-			c.rcvSkipped = true
+			c.rcvMisaligned = true
 			continue
 		}
 		if c.csum && m.hasCsum && !m.infinite {
@@ -153,7 +153,7 @@ func (sf *subflow) unmappedWait(now time.Time, off uint64, avail int) bool {
 	if sf.rx.len() > 0 && sf.rx.m[0].off > off && off+uint64(avail) >= sf.rx.m[0].off {
 		sf.tc.Discard(int(sf.rx.m[0].off - off))
 		sf.conn.stack.mib.Inc(UnmappedDrop)
-		sf.conn.rcvSkipped = true
+		sf.conn.rcvMisaligned = true
 		return true
 	}
 	if avail < unmappedWaitLimit {
@@ -204,6 +204,9 @@ func (sf *subflow) verifyMapping(now time.Time, m *mapping, off uint64, avail in
 // read.
 func (sf *subflow) take(m *mapping, off uint64, n int) int {
 	c := sf.conn
+	if m.dsnAt(off) != c.rcv.nxt {
+		c.rcvMisaligned = true
+	}
 	insert := c.rcv.insert
 	if c.fallen {
 		// Taken from the engine, these bytes are gone from the subflow:
