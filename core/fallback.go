@@ -168,8 +168,16 @@ func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS
 		return tcp.Reset
 	}
 	for _, m := range sf.rx.m {
-		if m.infinite && m.off == off && m.dsn == dsn {
-			return tcp.Accept // a repetition
+		if !m.infinite {
+			continue
+		}
+		if m.off <= off && m.dsnAt(off) != dsn {
+			// The peer's infinite mapping is its word for every byte
+			// after it: one that contradicts it was mangled on the way.
+			c.stack.mib.Inc(DSSNotMatching)
+		}
+		if m.off <= off {
+			return tcp.Accept // a repetition, or mangled
 		}
 	}
 	if sf.waitInfinite {
