@@ -64,12 +64,12 @@ func (sf *subflow) wantUniform() bool {
 // for the reserve of the moment, rarely end in a runt.
 func (sf *subflow) dssReserve() (first, rest int) {
 	c := sf.conn
-	ack := wire.DSS{HasAck: true, Ack64: c.ack64()}
-	m := ack
-	m.HasMap, m.DSN64, m.HasChecksum = true, c.dsn64(), c.csum
 	if c.csum {
 		return linuxDSSLen, linuxDSSLen
 	}
+	ack := wire.DSS{HasAck: true, Ack64: c.ack64()}
+	m := ack
+	m.HasMap, m.DSN64 = true, c.dsn64()
 	if sf.uniform {
 		return pad4(m.Len()), pad4(m.Len())
 	}

@@ -168,17 +168,16 @@ func (sf *subflow) infiniteReceived(now time.Time, seg *tcp.Segment, d *wire.DSS
 		return tcp.Reset
 	}
 	for _, m := range sf.rx.m {
-		if !m.infinite {
+		if !m.infinite || m.off > off {
 			continue
 		}
-		if m.off <= off && m.dsnAt(off) != dsn {
-			// The peer's infinite mapping is its word for every byte
-			// after it: one that contradicts it was mangled on the way.
+		// The peer's infinite mapping is its word for every byte after
+		// it: a repetition changes nothing, and one that contradicts it
+		// was mangled on the way.
+		if m.dsnAt(off) != dsn {
 			c.stack.mib.Inc(DSSNotMatching)
 		}
-		if m.off <= off {
-			return tcp.Accept // a repetition, or mangled
-		}
+		return tcp.Accept
 	}
 	if sf.waitInfinite {
 		// We asked for it with MP_FAIL: it must start at the failed

@@ -266,23 +266,14 @@ func TestRecordBoundaries(t *testing.T) {
 	// Records of 3000 bytes: a full segment and a short one each, never
 	// one segment across two records, retransmissions included.
 	const rec = 3000
-	count := 0
-	n.drop = func(p []byte) bool {
-		l, seq, _, fromA := dataSeg(p)
-		if !fromA || l == 0 {
-			return false
-		}
-		off := int(seq - c.iss - 1)
+	sendRecords(t, n, c, sc, rec, func(off, l int) {
 		if off/rec != (off+l-1)/rec {
 			t.Errorf("segment [%d,%d) crosses a record boundary", off, off+l)
 		}
 		if l > c.MSS()-12-8 {
 			t.Errorf("segment of %d bytes ignores the option reserve", l)
 		}
-		count++
-		return count%23 == 0
-	}
-	sendRecords(t, n, c, sc, rec)
+	})
 }
 
 // drainHooks drains a connection from Notify with Peek/Discard, as the
@@ -351,29 +342,32 @@ func TestRecordOptionReserve(t *testing.T) {
 	// Records of whole segments: the first carries the larger reserve,
 	// the others the smaller, in first transmissions and retransmissions.
 	rec := c.RecordBytes(first + 2*rest)
-	count := 0
-	n.drop = func(p []byte) bool {
-		l, seq, _, fromA := dataSeg(p)
-		if !fromA || l == 0 {
-			return false
-		}
-		off := int(seq - c.iss - 1)
+	sendRecords(t, n, c, sc, rec, func(off, l int) {
 		switch {
 		case off%rec == 0 && l != min(first, 600000-off):
 			t.Errorf("record's first segment [%d,%d): %d bytes, want %d", off, off+l, l, first)
 		case off%rec != 0 && l != min(rest, 600000-off):
 			t.Errorf("segment [%d,%d) inside a record: %d bytes, want %d", off, off+l, l, rest)
 		}
-		count++
-		return count%23 == 0
-	}
-	sendRecords(t, n, c, sc, rec)
+	})
 }
 
 // sendRecords has c send 600,000 bytes to sc in records of rec bytes,
-// checks what arrived and that some segments were sent again.
-func sendRecords(t *testing.T, n *testNet, c, sc *Conn, rec int) {
+// showing check the stream offset and length of every data segment c
+// sends (first transmissions and retransmissions: one in 23 is dropped),
+// and checks what arrived and that some segments were sent again.
+func sendRecords(t *testing.T, n *testNet, c, sc *Conn, rec int, check func(off, l int)) {
 	t.Helper()
+	count := 0
+	n.drop = func(p []byte) bool {
+		l, seq, _, fromA := dataSeg(p)
+		if !fromA || l == 0 {
+			return false
+		}
+		check(int(seq-c.iss-1), l)
+		count++
+		return count%23 == 0
+	}
 	ca, sa := newApp(c, 4, 600000), newApp(sc, 4^0xff, 0)
 	ca.record = rec
 	ca.closeOnDone = true
