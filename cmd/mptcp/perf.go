@@ -76,11 +76,11 @@ var cmdPerfWeb = &Command{
 as its own process): requests of each size at each concurrency, on new
 connections (timed from the dial) and on reused ones (timed from the
 request), with the kernel's MPTCP on both ends, our stack on both ends (on
-TUN devices) and the simulator (sequential requests on new connections).
+TUN devices) and the simulator (the same requests in virtual time).
 Prints completion p50/p99, time to first byte and requests per second (on
 new connections: connections accepted and served per second) as a table,
 or JSON. Every byte is checked. Bounded by --budget and --max-bytes. Needs
-root. See docs/perf.md.`,
+root, but for --impl simulator alone. See docs/perf.md.`,
 }
 
 func init() {

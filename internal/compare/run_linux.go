@@ -201,9 +201,9 @@ func (c *comparison) aggregate(rep *Report) error {
 	}
 	c.logf("aggregate: simulator")
 	agg.Sim = simAggregate(sc)
-	med.Sim, p99.Sim = simRequests(sc, c.cfg.RequestSize, c.cfg.SimSeeds)
+	med.Sim, p99.Sim = simRequests(sc, c.cfg.RequestSize, c.cfg.Requests, c.cfg.SimSeeds)
 	rep.Rows = append(rep.Rows, agg, med, p99)
-	c.notes = append(c.notes, fmt.Sprintf("aggregate and short flows: the aggregate scenario (%s); goodput from the dial to the end of a %v download, capacity %.0f Mbit/s; short flows are sequential requests, each on a new connection, timed from the dial to the last byte; the simulator's short-flow figure is its completion time from the server's accept over %d seeds plus the 1.5 round trips of the handshake on the first path.",
+	c.notes = append(c.notes, fmt.Sprintf("aggregate and short flows: the aggregate scenario (%s); goodput from the dial to the end of a %v download, capacity %.0f Mbit/s; short flows are sequential requests, each on a new connection, timed from the dial to the last byte; the simulator's short-flow figures are the same requests between two of our stacks in virtual time, over %d seeds.",
 		describePaths(sc), c.cfg.Duration, capacity/1e6, c.cfg.SimSeeds))
 	return nil
 }

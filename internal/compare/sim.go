@@ -69,31 +69,56 @@ func simFairness(sc *scenario.Scenario) Value {
 		Detail: map[string]float64{"mptcp_bps": r.GoodputBps, "tcp_bps": *r.TCPGoodputBps}}
 }
 
-// simRequests predicts the completion time of a size-byte download on a
-// new connection, over several seeds. The simulator times a transfer from
-// the server's accept; the handshake before it (SYN, SYN-ACK, ACK: one and
-// a half round trips of the first path) is added, as a client's dial
-// includes it.
-func simRequests(sc *scenario.Scenario, size int64, seeds int) (median, p99 Value) {
-	s := *sc
-	s.Transfer.Size = size
-	s.Duration = 20 * time.Second
-	hs := 3 * (s.Paths[0].Link.Down.Delay + s.Paths[0].Link.Up.Delay) / 2
-	var ms []float64
+// simWeb predicts a cell of the web-shaped benchmark: the same requests
+// (size, concurrency, new or reused connections) between two of our
+// stacks on the scenario's paths in virtual time, once per seed, every
+// byte verified. Its completions are timed as the emulated cells' are,
+// from the dial (new) or the request's write (reused); requests per
+// second are those of the seeds' runs together.
+func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, seeds int) WebCell {
+	cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
+	var done, ttfb []float64
+	var elapsed time.Duration
 	for seed := 1; seed <= seeds; seed++ {
-		s.Seed = uint64(seed)
-		r, err := simRun(&s)
+		r, err := simrun.Web(sc, simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed)})
 		if err != nil {
-			return Value{Error: err.Error()}, Value{Error: err.Error()}
+			cell.Error = err.Error()
+			return cell
 		}
-		if !r.Completed {
-			return Value{Error: fmt.Sprintf("seed %d: the transfer did not complete in %v", seed, s.Duration)}, Value{Error: "see median"}
+		if r.Failed > 0 {
+			cell.Failed += r.Failed
+			if cell.Error == "" {
+				cell.Error = fmt.Sprintf("seed %d: %d requests failed, the first: %s", seed, r.Failed, r.FirstError)
+			}
 		}
-		ms = append(ms, r.CompletionS*1000+float64(hs.Milliseconds()))
+		for i := range r.Done {
+			done = append(done, float64(r.Done[i])/float64(time.Millisecond))
+			ttfb = append(ttfb, float64(r.FirstByte[i])/float64(time.Millisecond))
+		}
+		elapsed += r.Elapsed
 	}
-	d := map[string]float64{"handshake_added_ms": float64(hs.Milliseconds()), "runs": float64(seeds)}
-	return Value{Number: number(quantile(ms, 0.5)), Verified: true, Detail: d},
-		Value{Number: number(quantile(ms, 0.99)), Verified: true, Detail: d}
+	cell.Requests = len(done)
+	if len(done) == 0 {
+		if cell.Error == "" {
+			cell.Error = "no request completed"
+		}
+		return cell
+	}
+	cell.P50Ms, cell.P99Ms = number(quantile(done, 0.5)), number(quantile(done, 0.99))
+	cell.TTFBP50Ms, cell.TTFBP99Ms = number(quantile(ttfb, 0.5)), number(quantile(ttfb, 0.99))
+	cell.PerSecond = number(float64(len(done)) / elapsed.Seconds())
+	return cell
+}
+
+// simRequests predicts the median and 99th percentile of sequential
+// requests of size bytes, each on a new connection, over several seeds.
+func simRequests(sc *scenario.Scenario, size int64, requests, seeds int) (median, p99 Value) {
+	cell := simWeb(sc, size, 1, requests, false, seeds)
+	if cell.Error != "" {
+		return Value{Error: cell.Error}, Value{Error: "see median"}
+	}
+	d := map[string]float64{"requests": float64(cell.Requests), "seeds": float64(seeds)}
+	return Value{Number: cell.P50Ms, Verified: true, Detail: d}, Value{Number: cell.P99Ms, Verified: true, Detail: d}
 }
 
 // quantile is the nearest-rank q-quantile of xs.

@@ -89,8 +89,8 @@ func (c *WebConfig) defaults() {
 // RunWeb runs the web-shaped benchmark on the aggregate scenario's
 // emulated paths: for each implementation, size, concurrency and kind of
 // connection (new, reused), a bounded number of requests, every byte
-// verified. The simulator predicts the sequential requests on new
-// connections. Its error means nothing could be measured (no emulator).
+// verified; the simulator runs the same cells in virtual time. Its error
+// means nothing could be measured (no emulator).
 func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	cfg.defaults()
 	if cfg.Emu == nil {
@@ -136,17 +136,17 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 		}
 	}
 	if contains(cfg.Impls, Sim) {
-		for _, size := range cfg.Sizes {
-			for _, reused := range []bool{false, true} {
+		for _, reused := range []bool{false, true} {
+			for _, size := range cfg.Sizes {
 				for _, conc := range cfg.Concurrency {
+					total := max(cfg.Requests, conc)
 					cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
-					if conc != 1 || reused {
-						cell.NA = "the simulator column predicts sequential requests on new connections"
+					if int64(total)*size > cfg.MaxBytes {
+						cell.NA = fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)
 					} else {
-						c.logf("web: simulator, %s", sizeName(size))
-						p50, p99 := simRequests(sc, size, cfg.SimSeeds)
-						cell.P50Ms, cell.P99Ms, cell.Error = p50.Number, p99.Number, p50.Error
+						cell = simWeb(sc, size, conc, total, reused, cfg.SimSeeds)
 					}
+					c.logf("web: %s %s: %s", Sim, cell.label(), webSummary(&cell))
 					rep.Cells = append(rep.Cells, cell)
 				}
 			}
@@ -158,7 +158,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 		warmupNote(cfg.Warmup),
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
 		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
-		fmt.Sprintf("simulator: the same stack in virtual time, completion from the server's accept plus the handshake's 1.5 round trips, %d seeds", cfg.SimSeeds),
+		fmt.Sprintf("simulator: the same requests between two of our stacks in virtual time on the scenario's paths, each cell once per seed (%d seeds), its req/s over the seeds' virtual time", cfg.SimSeeds),
 		fmt.Sprintf("cells moving more than %d bytes are skipped; the run is bounded to %v", cfg.MaxBytes, cfg.Budget))
 	rep.ElapsedS = time.Since(start).Seconds()
 	return rep, nil

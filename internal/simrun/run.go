@@ -184,19 +184,6 @@ func (r *run) setup() error {
 			}
 		}
 	}
-	// stackOn makes a stack with h's addresses addrs; the caller sets it
-	// on h (the server's stacks share the host through a demux).
-	stackOn := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
-		cfg.Rand = h.Rand()
-		st, err := core.NewStack(cfg)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range addrs {
-			st.AddAddress(a)
-		}
-		return st, nil
-	}
 	newStack := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
 		st, err := stackOn(h, cfg, addrs...)
 		if err == nil {
@@ -286,6 +273,21 @@ func (r *run) setup() error {
 	r.startSampling()
 	r.startTrace(start)
 	return nil
+}
+
+// stackOn makes a stack with h's addresses addrs, its randomness from
+// h's seeded stream; the caller sets it on h (the server's stacks share
+// the host through a demux).
+func stackOn(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
+	cfg.Rand = h.Rand()
+	st, err := core.NewStack(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		st.AddAddress(a)
+	}
+	return st, nil
 }
 
 func (r *run) fail(err error) {

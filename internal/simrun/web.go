@@ -1,0 +1,370 @@
+package simrun
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/mptcp-go/mptcp/core"
+	"github.com/mptcp-go/mptcp/netsim"
+	"github.com/mptcp-go/mptcp/scenario"
+)
+
+// WebOptions describe a web-shaped workload, the one `mptcp perf web`
+// runs on emulated paths: Requests requests for Size bytes each, made by
+// Concurrency clients at once, each on a new connection or on one
+// connection per client kept for all its requests.
+type WebOptions struct {
+	Size        int64
+	Concurrency int
+	Requests    int // at least one per client
+	Reused      bool
+	// Seed, when non-zero, replaces the scenario's.
+	Seed uint64
+	// Timeout bounds the run in virtual time (default 2 minutes, as
+	// `mptcp perf web` bounds a cell): requests not done by then fail.
+	Timeout time.Duration
+}
+
+// WebResult is what a web-shaped workload measured, in virtual time.
+type WebResult struct {
+	// Done and FirstByte hold each completed request's completion and
+	// time to its first byte: from the dial on a new connection, from
+	// the request's write on a reused one.
+	Done, FirstByte []time.Duration
+	// Failed counts the requests that did not complete; FirstError is
+	// the first one's reason.
+	Failed     int
+	FirstError string
+	// Elapsed runs from the first dial to the last request's end.
+	Elapsed time.Duration
+	// Client and Server are the stacks' non-zero MIB counters.
+	Client, Server map[string]uint64
+}
+
+// webHeaderLen and webKeepOpen are `mptcp perf web`'s request: an 8-byte
+// big-endian size, its top bit asking the server to keep the connection.
+const (
+	webHeaderLen = 8
+	webKeepOpen  = 1 << 63
+	// webWriteChunk is the server's write size, as `mptcp perf web`'s.
+	webWriteChunk = 32 << 10
+)
+
+// web is one run of a web-shaped workload.
+type web struct {
+	o              WebOptions
+	sim            *netsim.Sim
+	top            *scenario.Topology
+	client, server *core.Stack
+	pat            pattern
+	scratch        []byte
+	res            WebResult
+	clients        []*webClient
+	active         int // clients still making requests
+}
+
+// Web runs a web-shaped workload on the scenario's paths with the real
+// stack at both ends, the client dialling from its first path's address
+// (the path manager opens the others), and returns every request's
+// timings. An error means the run could not be set up.
+func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
+	if err := sc.Simulable(); err != nil {
+		return nil, err
+	}
+	if o.Size <= 0 || o.Concurrency <= 0 {
+		return nil, fmt.Errorf("simrun: web: size %d and concurrency %d must be positive", o.Size, o.Concurrency)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	seed := sc.Seed
+	if o.Seed != 0 {
+		seed = o.Seed
+	}
+	w := &web{o: o, sim: netsim.New(seed), pat: newPattern(seed), scratch: make([]byte, chunk)}
+	if err := w.setup(sc); err != nil {
+		return nil, err
+	}
+	per := (max(o.Requests, o.Concurrency) + o.Concurrency - 1) / o.Concurrency
+	w.active = o.Concurrency
+	for range o.Concurrency {
+		k := &webClient{w: w, left: per}
+		w.clients = append(w.clients, k)
+		w.sim.Schedule(netsim.Epoch, k.next)
+	}
+	w.sim.RunUntil(epoch(o.Timeout))
+	if err := w.sim.Err(); err != nil {
+		return nil, fmt.Errorf("simulation stopped: %w", err)
+	}
+	if w.active > 0 {
+		w.res.Elapsed = o.Timeout
+		for _, k := range w.clients {
+			w.res.Failed += k.left
+		}
+		w.fail(fmt.Errorf("not done after %v", o.Timeout))
+	}
+	w.res.Client, w.res.Server = nonZero(w.client.MIB()), nonZero(w.server.MIB())
+	return &w.res, nil
+}
+
+func (w *web) setup(sc *scenario.Scenario) error {
+	top, err := sc.Build(w.sim)
+	if err != nil {
+		return err
+	}
+	w.top = top
+	cfg := core.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM}
+	on := func(h *netsim.Host, addrs ...netip.Addr) (*core.Stack, error) {
+		st, err := stackOn(h, cfg, addrs...)
+		if err == nil {
+			h.SetStack(st)
+		}
+		return st, err
+	}
+	if w.client, err = on(top.Client, top.ClientAddrs...); err != nil {
+		return err
+	}
+	if w.server, err = on(top.Server, top.ServerAddr); err != nil {
+		return err
+	}
+	ln, err := w.server.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
+	if err != nil {
+		return fmt.Errorf("server listen: %w", err)
+	}
+	ln.SetNotify(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // ErrWouldBlock: no more for now
+			}
+			s := &webServer{w: w, c: c}
+			c.SetNotify(s.pump)
+			s.pump()
+		}
+	})
+	return nil
+}
+
+func (w *web) fail(err error) {
+	if w.res.FirstError == "" {
+		w.res.FirstError = err.Error()
+	}
+}
+
+// webServer answers the requests of one connection.
+type webServer struct {
+	w          *web
+	c          *core.Conn
+	hdr        [webHeaderLen]byte
+	have       int   // header bytes read
+	size, sent int64 // the answer being written
+	keep       bool
+	answering  bool
+	closed     bool
+}
+
+// pump reads requests and writes their answers as far as the stack
+// takes them; the connection's notification calls it again.
+func (s *webServer) pump() {
+	for !s.closed {
+		if !s.answering && !s.readHeader() {
+			return
+		}
+		for s.sent < s.size {
+			n := int(min(webWriteChunk, s.size-s.sent))
+			m, err := s.c.Write(s.w.pat.at(uint64(s.sent), n))
+			s.sent += int64(m)
+			if err != nil {
+				s.close()
+				return
+			}
+			if m < n {
+				s.w.top.Server.Wake()
+				return
+			}
+		}
+		s.answering = false
+		if !s.keep {
+			s.close()
+		}
+		s.w.top.Server.Wake()
+	}
+}
+
+// readHeader reads the next request and reports whether it is complete.
+func (s *webServer) readHeader() bool {
+	for s.have < webHeaderLen {
+		n, err := s.c.Read(s.hdr[s.have:])
+		s.have += n
+		if errors.Is(err, core.ErrWouldBlock) {
+			return false
+		}
+		if err != nil { // EOF: the client is done with the connection
+			s.close()
+			return false
+		}
+	}
+	h := binary.BigEndian.Uint64(s.hdr[:])
+	s.size, s.keep = int64(h&^webKeepOpen), h&webKeepOpen != 0
+	s.have, s.sent, s.answering = 0, 0, true
+	return true
+}
+
+func (s *webServer) close() {
+	s.closed = true
+	_ = s.c.Close()
+	s.w.top.Server.Wake()
+}
+
+// webClient makes its share of the requests one after another.
+type webClient struct {
+	w     *web
+	left  int // requests still to make
+	c     *core.Conn
+	start time.Duration // of the request: its dial or its write
+	asked bool          // the request is written
+	warm  bool          // the request opens a reused connection: not counted
+	got   int64
+	first time.Duration // first byte, from start
+}
+
+// next starts the client's next request, on a new connection unless it
+// keeps one.
+func (k *webClient) next() {
+	w := k.w
+	if k.left == 0 {
+		if k.c != nil {
+			k.c.SetNotify(nil)
+			_ = k.c.Close()
+			k.c = nil
+			w.top.Client.Wake()
+		}
+		w.active--
+		w.res.Elapsed = max(w.res.Elapsed, w.sim.Elapsed())
+		if w.active == 0 {
+			w.sim.Halt()
+		}
+		return
+	}
+	k.start, k.asked, k.got, k.first = w.sim.Elapsed(), false, 0, 0
+	if k.c == nil {
+		c, err := w.client.Dial(w.sim.Now(), w.top.ClientAddrs[0], netip.AddrPortFrom(w.top.ServerAddr, Port), core.ConnOptions{})
+		if err != nil {
+			k.failed(fmt.Errorf("dial: %w", err))
+			return
+		}
+		k.c, k.warm = c, w.o.Reused
+	}
+	k.c.SetNotify(k.pump)
+	k.pump()
+	w.top.Client.Wake()
+}
+
+// pump writes the request once the connection is established (as a
+// client's dial returns only then) and reads the answer.
+func (k *webClient) pump() {
+	if k.c == nil {
+		return
+	}
+	if !k.asked {
+		switch k.c.State() {
+		case core.StateConnecting:
+			return
+		case core.StateClosed:
+			k.failed(fmt.Errorf("dial: %w", connErr(k.c)))
+			return
+		}
+		var hdr [webHeaderLen]byte
+		h := uint64(k.w.o.Size)
+		if k.w.o.Reused {
+			h |= webKeepOpen
+		}
+		binary.BigEndian.PutUint64(hdr[:], h)
+		if n, err := k.c.Write(hdr[:]); n != webHeaderLen || err != nil {
+			k.failed(fmt.Errorf("request: wrote %d bytes: %v", n, err))
+			return
+		}
+		k.asked = true
+		k.w.top.Client.Wake()
+	}
+	k.read()
+}
+
+// read takes what arrived of the answer, verifying every byte.
+func (k *webClient) read() {
+	w := k.w
+	for {
+		n, err := k.c.Read(w.scratch)
+		if n > 0 {
+			if k.got == 0 {
+				k.first = w.sim.Elapsed() - k.start
+			}
+			if k.got+int64(n) > w.o.Size || !w.pat.check(w.scratch[:n], uint64(k.got)) {
+				k.failed(fmt.Errorf("bytes %d..%d differ from those sent", k.got, k.got+int64(n)))
+				return
+			}
+			k.got += int64(n)
+			w.top.Client.Wake()
+			if w.o.Reused && k.got == w.o.Size {
+				k.done()
+				return
+			}
+			continue
+		}
+		switch {
+		case errors.Is(err, core.ErrWouldBlock):
+		case err == io.EOF && !w.o.Reused && k.got == w.o.Size:
+			k.done()
+		case err == io.EOF:
+			k.failed(fmt.Errorf("EOF after %d of %d bytes", k.got, w.o.Size))
+		default:
+			k.failed(fmt.Errorf("after %d of %d bytes: %w", k.got, w.o.Size, err))
+		}
+		return
+	}
+}
+
+// done records the request and starts the next one.
+func (k *webClient) done() {
+	w := k.w
+	if !k.warm {
+		w.res.Done = append(w.res.Done, w.sim.Elapsed()-k.start)
+		w.res.FirstByte = append(w.res.FirstByte, k.first)
+		k.left--
+	}
+	k.warm = false
+	k.c.SetNotify(nil) // until the next request
+	if !w.o.Reused {
+		_ = k.c.Close()
+		k.c = nil
+	}
+	w.sim.Schedule(w.sim.Now(), k.next) // not from inside the stack's notification
+}
+
+// failed counts the request as failed, drops its connection and starts
+// the next one.
+func (k *webClient) failed(err error) {
+	w := k.w
+	w.res.Failed++
+	w.fail(err)
+	k.left--
+	k.warm = false
+	if k.c != nil {
+		k.c.SetNotify(nil)
+		k.c.Abort()
+		k.c = nil
+	}
+	w.sim.Schedule(w.sim.Now(), k.next)
+}
+
+// connErr is why c closed.
+func connErr(c *core.Conn) error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	return core.ErrClosed
+}
