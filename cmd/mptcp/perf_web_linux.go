@@ -27,6 +27,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	emuSched := emuSchedFlag(fs, "normal")
 	split := splitPacketsFlag(fs)
+	procs := fs.Int("procs", 0, "GOMAXPROCS of this process, which runs the applications and our stacks (0: Go's default, one per CPU)")
 	warmup := fs.Int("warmup", 1000, "1KB requests on new connections each implementation serves before its cells, not counted (0: none)")
 	return func(inv *Invocation) error {
 		if len(inv.Args) != 0 {
@@ -35,7 +36,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if err := checkEmuSched(*emuSched); err != nil {
 			return err
 		}
-		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split, Warmup: *warmup}
+		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split, Warmup: *warmup, Procs: *procs}
 		var err error
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err
@@ -66,6 +67,8 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 			return usagef("--budget %v: want 1s..24h", *budget)
 		case *seeds < 1 || *seeds > 1000:
 			return usagef("--sim-seeds %d: want 1..1000", *seeds)
+		case *procs < 0 || *procs > 1024:
+			return usagef("--procs %d: want 0..1024", *procs)
 		}
 		if slices.ContainsFunc(cfg.Impls, func(s string) bool { return s != compare.Sim }) {
 			if err := needRoot("mptcp perf web"); err != nil {

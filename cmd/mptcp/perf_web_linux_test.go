@@ -25,6 +25,7 @@ func TestPerfWebFlags(t *testing.T) {
 		{[]string{"--budget", "10ms"}, "--budget"},
 		{[]string{"--emu-sched", "rt"}, "--emu-sched"},
 		{[]string{"--warmup", "-1"}, "--warmup"},
+		{[]string{"--procs", "-1"}, "--procs"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		var out, errOut bytes.Buffer

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -52,6 +53,10 @@ type WebConfig struct {
 	// until its garbage collector first recycles memory; the kernel's
 	// stack is warm from the start.
 	Warmup int
+	// Procs, when positive, is the GOMAXPROCS of the process for the run
+	// (restored after it): the process runs both implementations'
+	// applications and our two stacks. Zero leaves the process's own.
+	Procs int
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -101,6 +106,9 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	if cfg.Procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cfg.Procs))
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	defer cancel()
@@ -156,6 +164,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", describePaths(sc), cfg.EmuSched),
 		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode); kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets)),
 		warmupNote(cfg.Warmup),
+		fmt.Sprintf("this process (the applications of both implementations and our two stacks) ran with GOMAXPROCS %d on %d CPUs", runtime.GOMAXPROCS(0), runtime.NumCPU()),
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
 		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
 		fmt.Sprintf("simulator: the same requests between two of our stacks in virtual time on the scenario's paths, each cell once per seed (%d seeds), its req/s over the seeds' virtual time", cfg.SimSeeds),
