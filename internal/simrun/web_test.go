@@ -2,6 +2,7 @@ package simrun
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,5 +77,23 @@ func TestWebBadOptions(t *testing.T) {
 		if _, err := Web(sc, o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
+	}
+}
+
+// TestWebTimeout bounds a run in virtual time: requests still going when
+// it ends, and those never started, count as failed, with the reason.
+func TestWebTimeout(t *testing.T) {
+	sc := builtin(t, "aggregate")
+	// 1 MB takes about half a second on these paths: two fit in 1.2 s,
+	// the third is cut short and the fourth never starts.
+	r, err := Web(sc, WebOptions{Size: 1_000_000, Concurrency: 1, Requests: 4, Timeout: 1200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Done) != 2 || r.Failed != 2 {
+		t.Fatalf("%d done, %d failed, want 2 and 2", len(r.Done), r.Failed)
+	}
+	if !strings.Contains(r.FirstError, "not done after 1.2s") || r.Elapsed != 1200*time.Millisecond {
+		t.Errorf("first error %q, elapsed %v; want the timeout named and the run's whole length", r.FirstError, r.Elapsed)
 	}
 }
