@@ -4,10 +4,7 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/compare"
@@ -41,12 +38,8 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err
 		}
-		for _, s := range splitList(*concs) {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 10000 {
-				return usagef("--concurrency: %q is not a number in 1..10000", s)
-			}
-			cfg.Concurrency = append(cfg.Concurrency, n)
+		if cfg.Concurrency, err = parseWebConcurrency(*concs); err != nil {
+			return err
 		}
 		for _, s := range splitList(*impls) {
 			if s != compare.Kernel && s != compare.Ours && s != compare.Sim {
@@ -55,8 +48,8 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 			cfg.Impls = append(cfg.Impls, s)
 		}
 		switch {
-		case len(cfg.Concurrency) == 0 || len(cfg.Impls) == 0:
-			return usagef("--concurrency and --impl need at least one value")
+		case len(cfg.Impls) == 0:
+			return usagef("--impl needs at least one value")
 		case *requests < 1 || *requests > 100000:
 			return usagef("--requests %d: want 1..100000", *requests)
 		case *warmup < 0 || *warmup > 100000:
@@ -82,40 +75,6 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			if err := writeIndentedJSON(inv.Stdout, rep); err != nil {
-				return err
-			}
-		} else if err := rep.WriteTable(inv.Stdout); err != nil {
-			return err
-		}
-		if errs := rep.Errors(); len(errs) > 0 {
-			return fmt.Errorf("%d cells failed: %s", len(errs), strings.Join(errs, "; "))
-		}
-		return nil
+		return writeWebReport(inv.Stdout, rep, *asJSON)
 	}
-}
-
-// parseWebSizes parses "1KB,10KB,1MB" (powers of 1000, as the sizes of
-// web objects are usually quoted) or plain byte counts.
-func parseWebSizes(s string) ([]int64, error) {
-	var out []int64
-	for _, v := range splitList(s) {
-		t, mult := strings.ToUpper(v), int64(1)
-		switch {
-		case strings.HasSuffix(t, "KB"):
-			t, mult = t[:len(t)-2], 1000
-		case strings.HasSuffix(t, "MB"):
-			t, mult = t[:len(t)-2], 1000_000
-		}
-		n, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || n < 1 || n*mult > 1<<30 {
-			return nil, usagef("--sizes: %q is not a size of 1 byte to 1 GiB", v)
-		}
-		out = append(out, n*mult)
-	}
-	if len(out) == 0 {
-		return nil, usagef("--sizes needs at least one size")
-	}
-	return out, nil
 }

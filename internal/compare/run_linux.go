@@ -204,7 +204,7 @@ func (c *comparison) aggregate(rep *Report) error {
 	med.Sim, p99.Sim = simRequests(sc, c.cfg.RequestSize, c.cfg.Requests, c.cfg.SimSeeds)
 	rep.Rows = append(rep.Rows, agg, med, p99)
 	c.notes = append(c.notes, fmt.Sprintf("aggregate and short flows: the aggregate scenario (%s); goodput from the dial to the end of a %v download, capacity %.0f Mbit/s; short flows are sequential requests, each on a new connection, timed from the dial to the last byte; the simulator's short-flow figures are the same requests between two of our stacks in virtual time, over %d seeds.",
-		describePaths(sc), c.cfg.Duration, capacity/1e6, c.cfg.SimSeeds))
+		DescribePaths(sc), c.cfg.Duration, capacity/1e6, c.cfg.SimSeeds))
 	return nil
 }
 
@@ -292,7 +292,7 @@ func (c *comparison) handover(rep *Report) error {
 	stall.Sim, cont.Sim = simHandover(sc, down, up)
 	rep.Rows = append(rep.Rows, stall, cont)
 	c.notes = append(c.notes, fmt.Sprintf("handover: the handover scenario (%s), the primary path down from %v to %v after the connection is up (the simulator: after its start); longest stall = the longest the receiving application waited for data between its first byte and the end.",
-		describePaths(sc), down, up))
+		DescribePaths(sc), down, up))
 	return nil
 }
 
@@ -397,16 +397,4 @@ func kernelRelease() string {
 		return "unknown"
 	}
 	return unix.ByteSliceToString(u.Release[:])
-}
-
-// describePaths summarises a scenario's paths: "wifi 20 Mbit/s 10ms, ...".
-func describePaths(sc *scenario.Scenario) string {
-	s := ""
-	for i, p := range sc.Paths {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%s %.0f Mbit/s %v one-way", p.Name, float64(p.Link.Down.Rate)/1e6, p.Link.Down.Delay)
-	}
-	return s
 }

@@ -3,6 +3,8 @@ package compare
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/simrun"
@@ -110,6 +112,44 @@ func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, see
 	return cell
 }
 
+// SimWebConfig selects the cells SimulateWeb runs.
+type SimWebConfig struct {
+	Sizes       []int64
+	Concurrency []int
+	// Requests per cell (a cell makes at least one per client), Seeds
+	// the runs of each cell.
+	Requests, Seeds int
+	// MaxBytes skips the cells that would move more.
+	MaxBytes int64
+	// Log, if set, is told of each cell as it completes.
+	Log func(format string, args ...any)
+}
+
+// SimulateWeb runs the web-shaped benchmark's cells in the simulator on
+// sc's paths: for new and reused connections, each size and each
+// concurrency.
+func SimulateWeb(sc *scenario.Scenario, cfg SimWebConfig) []WebCell {
+	var out []WebCell
+	for _, reused := range []bool{false, true} {
+		for _, size := range cfg.Sizes {
+			for _, conc := range cfg.Concurrency {
+				total := max(cfg.Requests, conc)
+				cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
+				if int64(total)*size > cfg.MaxBytes {
+					cell.NA = fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)
+				} else {
+					cell = simWeb(sc, size, conc, total, reused, cfg.Seeds)
+				}
+				if cfg.Log != nil {
+					cfg.Log("web: %s %s: %s", Sim, cell.label(), webSummary(&cell))
+				}
+				out = append(out, cell)
+			}
+		}
+	}
+	return out
+}
+
 // simRequests predicts the median and 99th percentile of sequential
 // requests of size bytes, each on a new connection, over several seeds.
 func simRequests(sc *scenario.Scenario, size int64, requests, seeds int) (median, p99 Value) {
@@ -119,6 +159,20 @@ func simRequests(sc *scenario.Scenario, size int64, requests, seeds int) (median
 	}
 	d := map[string]float64{"requests": float64(cell.Requests), "seeds": float64(seeds)}
 	return Value{Number: cell.P50Ms, Verified: true, Detail: d}, Value{Number: cell.P99Ms, Verified: true, Detail: d}
+}
+
+// DescribePaths summarises a scenario's paths as their rate and one-way
+// delay towards the client: "wifi 20 Mbit/s 10ms one-way, ...".
+func DescribePaths(sc *scenario.Scenario) string {
+	var parts []string
+	for _, p := range sc.Paths {
+		rate := "unlimited"
+		if r := p.Link.Down.Rate; r > 0 {
+			rate = strconv.FormatFloat(float64(r)/1e6, 'f', -1, 64) + " Mbit/s"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %v one-way", p.Name, rate, p.Link.Down.Delay))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // quantile is the nearest-rank q-quantile of xs.

@@ -41,7 +41,7 @@ type WebCell struct {
 
 // WebReport is the web-shaped benchmark's result.
 type WebReport struct {
-	KernelRelease string    `json:"kernel_release"`
+	KernelRelease string    `json:"kernel_release,omitempty"`
 	Paths         string    `json:"paths"`
 	Cells         []WebCell `json:"cells"`
 	Notes         []string  `json:"notes"`
@@ -112,7 +112,10 @@ func (r *WebReport) WriteTable(w io.Writer) error {
 		return a.conc < b.conc
 	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "kernel %s; paths: %s\n", r.KernelRelease, r.Paths)
+	if r.KernelRelease != "" {
+		fmt.Fprintf(tw, "kernel %s; ", r.KernelRelease)
+	}
+	fmt.Fprintf(tw, "paths: %s\n", r.Paths)
 	hdr := []string{"size", "conc", "conn"}
 	for _, im := range impls {
 		hdr = append(hdr, im+" p50/p99 ms", im+" ttfb p50", im+" req/s")
@@ -147,6 +150,9 @@ func (r *WebReport) WriteTable(w io.Writer) error {
 			return err
 		}
 	}
+	if r.ElapsedS == 0 {
+		return nil // virtual time only
+	}
 	_, err := fmt.Fprintf(w, "elapsed %.0f s\n", r.ElapsedS)
 	return err
 }
@@ -168,6 +174,17 @@ func ms(v *float64) string {
 		return strconv.FormatFloat(*v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(*v, 'f', 1, 64)
+}
+
+// webSummary is a cell's figures in a progress line.
+func webSummary(c *WebCell) string {
+	switch {
+	case c.Error != "":
+		return "failed: " + c.Error
+	case c.NA != "":
+		return "n/a: " + c.NA
+	}
+	return fmt.Sprintf("p50 %s ms, p99 %s ms, %d requests", ms(c.P50Ms), ms(c.P99Ms), c.Requests)
 }
 
 // timing is one request's completion and time to first byte.

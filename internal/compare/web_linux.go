@@ -117,7 +117,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &WebReport{KernelRelease: kernelRelease(), Paths: describePaths(sc)}
+	rep := &WebReport{KernelRelease: kernelRelease(), Paths: DescribePaths(sc)}
 	emulated := func(impl string) bool { return impl == Kernel || impl == Ours }
 	need := false
 	for _, im := range cfg.Impls {
@@ -144,24 +144,11 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 		}
 	}
 	if contains(cfg.Impls, Sim) {
-		for _, reused := range []bool{false, true} {
-			for _, size := range cfg.Sizes {
-				for _, conc := range cfg.Concurrency {
-					total := max(cfg.Requests, conc)
-					cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
-					if int64(total)*size > cfg.MaxBytes {
-						cell.NA = fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)
-					} else {
-						cell = simWeb(sc, size, conc, total, reused, cfg.SimSeeds)
-					}
-					c.logf("web: %s %s: %s", Sim, cell.label(), webSummary(&cell))
-					rep.Cells = append(rep.Cells, cell)
-				}
-			}
-		}
+		rep.Cells = append(rep.Cells, SimulateWeb(sc, SimWebConfig{Sizes: cfg.Sizes, Concurrency: cfg.Concurrency,
+			Requests: cfg.Requests, Seeds: cfg.SimSeeds, MaxBytes: cfg.MaxBytes, Log: c.logf})...)
 	}
 	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", describePaths(sc), cfg.EmuSched),
+		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", DescribePaths(sc), cfg.EmuSched),
 		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode); kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets)),
 		warmupNote(cfg.Warmup),
 		fmt.Sprintf("this process (the applications of both implementations and our two stacks) ran with GOMAXPROCS %d on %d CPUs", runtime.GOMAXPROCS(0), runtime.NumCPU()),
@@ -206,16 +193,6 @@ func webCells(ctx context.Context, cfg WebConfig, impl string, dial dialFunc, lo
 		}
 	}
 	return out
-}
-
-func webSummary(c *WebCell) string {
-	switch {
-	case c.Error != "":
-		return "failed: " + c.Error
-	case c.NA != "":
-		return "n/a: " + c.NA
-	}
-	return fmt.Sprintf("p50 %s ms, p99 %s ms, %d requests", ms(c.P50Ms), ms(c.P99Ms), c.Requests)
 }
 
 // warmupConc is how many warm-up requests are in flight at once.

@@ -75,6 +75,9 @@ func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
 	if err := sc.Simulable(); err != nil {
 		return nil, err
 	}
+	if err := checkPolicies("", sc.Scheduler, sc.CC, sc.PM); err != nil {
+		return nil, err
+	}
 	if o.Size <= 0 || o.Concurrency <= 0 {
 		return nil, fmt.Errorf("simrun: web: size %d and concurrency %d must be positive", o.Size, o.Concurrency)
 	}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/mptcp-go/mptcp/internal/compare"
+)
+
+// TestSimWeb runs the web-shaped requests in the simulator: every cell
+// measured, the same figures from the same seeds.
+func TestSimWeb(t *testing.T) {
+	args := []string{"sim", "web", "--sizes", "10KB", "--concurrency", "1,10", "--requests", "10", "--seeds", "2", "--json"}
+	var out, errOut bytes.Buffer
+	if code := run(args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var rep compare.WebReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(rep.Cells) != 4 || !strings.Contains(rep.Paths, "wifi 20 Mbit/s 10ms one-way") {
+		t.Fatalf("paths %q, %d cells, want aggregate's paths and 4 cells (new and reused, 1 and 10 in flight)", rep.Paths, len(rep.Cells))
+	}
+	for _, c := range rep.Cells {
+		if c.P50Ms == nil || c.TTFBP50Ms == nil || c.PerSecond == nil || c.Requests != 20 || c.NA != "" || c.Error != "" {
+			t.Errorf("cell %+v: want 20 requests (10 per seed) with their figures", c)
+		}
+	}
+	var again bytes.Buffer
+	if code := run(args, &again, &errOut); code != 0 || !bytes.Equal(out.Bytes(), again.Bytes()) {
+		t.Errorf("a second run (exit %d) gave other figures:\n%s\nthen\n%s", code, out.String(), again.String())
+	}
+}
+
+// TestSimWebFlags checks that bad flags and scenarios get one line naming
+// the problem.
+func TestSimWebFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sizes", "10XB"}, "--sizes"},
+		{[]string{"--concurrency", "0"}, "--concurrency"},
+		{[]string{"--requests", "0"}, "--requests"},
+		{[]string{"--seeds", "0"}, "--seeds"},
+		{[]string{"--max-bytes", "0"}, "--max-bytes"},
+		{[]string{"--cc", "nope"}, "--cc"},
+		{[]string{"no-such-scenario"}, "no-such-scenario"},
+		{[]string{"aggregate", "handover"}, "one scenario"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"sim", "web"}, c.args...), &out, &errOut)
+		msg := strings.TrimSpace(errOut.String())
+		if code == 0 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want one line naming %s", c.args, code, msg, c.want)
+		}
+	}
+}
