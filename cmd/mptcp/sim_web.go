@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -43,11 +44,17 @@ func simWebFlags(fs *flag.FlagSet) Action {
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's)")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	pcapDir := fs.String("pcap-dir", "", "write a capture of the client's packets for each seed of each cell into this existing `directory` (10KB-x100-new-seed1.pcap)")
 	return func(inv *Invocation) error {
 		if len(inv.Args) > 1 {
 			return usagef("one scenario at a time, got %d", len(inv.Args))
 		}
-		cfg := compare.SimWebConfig{Requests: *requests, Seeds: *seeds, MaxBytes: *maxBytes}
+		cfg := compare.SimWebConfig{Requests: *requests, Seeds: *seeds, MaxBytes: *maxBytes, PcapDir: *pcapDir}
+		if *pcapDir != "" {
+			if st, err := os.Stat(*pcapDir); err != nil || !st.IsDir() {
+				return usagef("--pcap-dir %q: not an existing directory", *pcapDir)
+			}
+		}
 		var err error
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err

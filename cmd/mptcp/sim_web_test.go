@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,6 +52,7 @@ func TestSimWebFlags(t *testing.T) {
 		{[]string{"--cc", "nope"}, "--cc"},
 		{[]string{"no-such-scenario"}, "no-such-scenario"},
 		{[]string{"aggregate", "handover"}, "one scenario"},
+		{[]string{"--pcap-dir", "/no/such/dir"}, "--pcap-dir"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(append([]string{"sim", "web"}, c.args...), &out, &errOut)
@@ -57,5 +60,35 @@ func TestSimWebFlags(t *testing.T) {
 		if code == 0 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") > 0 {
 			t.Errorf("%v: exit %d, stderr %q; want one line naming %s", c.args, code, msg, c.want)
 		}
+	}
+}
+
+// TestSimWebPcap captures each seed of each cell, the same bytes for the
+// same seed.
+func TestSimWebPcap(t *testing.T) {
+	var caps [2][]byte
+	for i := range caps {
+		dir := t.TempDir()
+		var out, errOut bytes.Buffer
+		args := []string{"sim", "web", "--sizes", "1KB", "--concurrency", "2", "--requests", "2", "--seeds", "1", "--pcap-dir", dir}
+		if code := run(args, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		for _, name := range []string{"1KB-x2-new-seed1.pcap", "1KB-x2-reused-seed1.pcap"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// pcap, little-endian, micro- or nanosecond stamps.
+			if len(b) < 24+16 || !bytes.Equal(b[2:4], []byte{0xb2, 0xa1}) {
+				t.Fatalf("%s: %d bytes, not a pcap file with packets", name, len(b))
+			}
+			if name == "1KB-x2-new-seed1.pcap" {
+				caps[i] = b
+			}
+		}
+	}
+	if !bytes.Equal(caps[0], caps[1]) {
+		t.Error("the same seed gave different captures")
 	}
 }

@@ -1,7 +1,10 @@
 package compare
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,12 +80,13 @@ func simFairness(sc *scenario.Scenario) Value {
 // byte verified. Its completions are timed as the emulated cells' are,
 // from the dial (new) or the request's write (reused); requests per
 // second are those of the seeds' runs together.
-func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, seeds int) WebCell {
+func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, seeds int, pcapDir string) WebCell {
 	cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
 	var done, ttfb []float64
 	var elapsed time.Duration
 	for seed := 1; seed <= seeds; seed++ {
-		r, err := simrun.Web(sc, simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed)})
+		o := simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed)}
+		r, err := simWebRun(sc, o, pcapDir, cell.pcapName(seed))
 		if err != nil {
 			cell.Error = err.Error()
 			return cell
@@ -121,6 +125,9 @@ type SimWebConfig struct {
 	Requests, Seeds int
 	// MaxBytes skips the cells that would move more.
 	MaxBytes int64
+	// PcapDir, if set, receives a capture of the client's packets for
+	// each seed of each cell (10KB-x100-new-seed1.pcap).
+	PcapDir string
 	// Log, if set, is told of each cell as it completes.
 	Log func(format string, args ...any)
 }
@@ -138,7 +145,7 @@ func SimulateWeb(sc *scenario.Scenario, cfg SimWebConfig) []WebCell {
 				if int64(total)*size > cfg.MaxBytes {
 					cell.NA = fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)
 				} else {
-					cell = simWeb(sc, size, conc, total, reused, cfg.Seeds)
+					cell = simWeb(sc, size, conc, total, reused, cfg.Seeds, cfg.PcapDir)
 				}
 				if cfg.Log != nil {
 					cfg.Log("web: %s %s: %s", Sim, cell.label(), webSummary(&cell))
@@ -150,10 +157,41 @@ func SimulateWeb(sc *scenario.Scenario, cfg SimWebConfig) []WebCell {
 	return out
 }
 
+// simWebRun runs one seed of a cell, capturing its packets to
+// dir/name when dir is set.
+func simWebRun(sc *scenario.Scenario, o simrun.WebOptions, dir, name string) (*simrun.WebResult, error) {
+	if dir == "" {
+		return simrun.Web(sc, o)
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	o.Pcap = bufio.NewWriter(f)
+	r, err := simrun.Web(sc, o)
+	if ferr := o.Pcap.(*bufio.Writer).Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("%s: %w", f.Name(), ferr)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return r, err
+}
+
+// pcapName names the capture of one seed of a cell:
+// 10KB-x100-new-seed1.pcap.
+func (c *WebCell) pcapName(seed int) string {
+	conn := "new"
+	if c.Reused {
+		conn = "reused"
+	}
+	return fmt.Sprintf("%s-x%d-%s-seed%d.pcap", sizeName(c.Size), c.Concurrency, conn, seed)
+}
+
 // simRequests predicts the median and 99th percentile of sequential
 // requests of size bytes, each on a new connection, over several seeds.
 func simRequests(sc *scenario.Scenario, size int64, requests, seeds int) (median, p99 Value) {
-	cell := simWeb(sc, size, 1, requests, false, seeds)
+	cell := simWeb(sc, size, 1, requests, false, seeds, "")
 	if cell.Error != "" {
 		return Value{Error: cell.Error}, Value{Error: "see median"}
 	}

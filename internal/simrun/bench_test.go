@@ -35,3 +35,24 @@ func BenchmarkGigabitPath(b *testing.B) {
 	b.ReportMetric(bits/1e9/spent.Seconds(), "sim-Gbit/cpu-s")
 	b.ReportMetric(float64(time.Second)*float64(b.N)/float64(spent), "sim-s/cpu-s")
 }
+
+// BenchmarkWebRequest is one 1 KB request on a new connection per
+// iteration, between two of our stacks over one unlimited 1 ms path: the
+// CPU and memory a short connection costs both stacks together (the
+// handshake, a join attempt's absence, the request, the answer, both
+// closes), the simulator's own share small beside it.
+func BenchmarkWebRequest(b *testing.B) {
+	sc, err := scenario.Parse([]byte("name: short\nduration: 1s\npaths:\n  - {delay: 1ms}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	r, err := Web(sc, WebOptions{Size: 1000, Concurrency: 1, Requests: b.N, Timeout: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(r.Done) != b.N {
+		b.Fatalf("%d of %d requests done: %s", len(r.Done), b.N, r.FirstError)
+	}
+}

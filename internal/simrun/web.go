@@ -10,6 +10,7 @@ import (
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/netsim"
+	"github.com/mptcp-go/mptcp/pcap"
 	"github.com/mptcp-go/mptcp/scenario"
 )
 
@@ -27,6 +28,9 @@ type WebOptions struct {
 	// Timeout bounds the run in virtual time (default 2 minutes, as
 	// `mptcp perf web` bounds a cell): requests not done by then fail.
 	Timeout time.Duration
+	// Pcap, if set, receives a capture of every packet the client sends
+	// and receives, on all its paths.
+	Pcap io.Writer
 }
 
 // WebResult is what a web-shaped workload measured, in virtual time.
@@ -103,6 +107,9 @@ func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
 	if err := w.sim.Err(); err != nil {
 		return nil, fmt.Errorf("simulation stopped: %w", err)
 	}
+	if err := w.sim.CaptureErr(); err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
 	if w.active > 0 {
 		w.res.Elapsed = o.Timeout
 		for _, k := range w.clients {
@@ -120,6 +127,15 @@ func (w *web) setup(sc *scenario.Scenario) error {
 		return err
 	}
 	w.top = top
+	if w.o.Pcap != nil {
+		pw, err := pcap.NewWriter(w.o.Pcap)
+		if err != nil {
+			return err
+		}
+		for _, ifc := range top.Client.Interfaces() {
+			ifc.Capture(pw)
+		}
+	}
 	cfg := core.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM}
 	on := func(h *netsim.Host, addrs ...netip.Addr) (*core.Stack, error) {
 		st, err := stackOn(h, cfg, addrs...)
