@@ -24,6 +24,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	emuSched := emuSchedFlag(fs, "normal")
 	split := splitPacketsFlag(fs)
+	pacing := fs.Bool("pacing", false, "pace our stack's subflows (mptcp.Config.Pacing; default unpaced)")
 	procs := fs.Int("procs", 0, "GOMAXPROCS of this process, which runs the applications and our stacks (0: Go's default, one per CPU)")
 	warmup := fs.Int("warmup", 1000, "1KB requests on new connections each implementation serves before its cells, not counted (0: none)")
 	return func(inv *Invocation) error {
@@ -33,7 +34,7 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if err := checkEmuSched(*emuSched); err != nil {
 			return err
 		}
-		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split, Warmup: *warmup, Procs: *procs}
+		cfg := compare.WebConfig{Requests: *requests, MaxBytes: *maxBytes, Budget: *budget, SimSeeds: *seeds, Emu: emuSelf, EmuSched: *emuSched, SplitPackets: *split, Pacing: *pacing, Warmup: *warmup, Procs: *procs}
 		var err error
 		if cfg.Sizes, err = parseWebSizes(*sizes); err != nil {
 			return err

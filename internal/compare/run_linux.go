@@ -42,6 +42,8 @@ type Config struct {
 	// super-packet mode `mptcp host` runs by default (link/tun's
 	// SuperPackets).
 	SplitPackets bool
+	// Pacing paces our stack's subflows (mptcp.Config.Pacing).
+	Pacing bool
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -151,7 +153,7 @@ func (c *comparison) onSide(e *emulator, impl string, sc *scenario.Scenario, fn 
 	case Kernel:
 		s, err = kernelSide(c.ctx, e)
 	case Ours:
-		s, err = oursSide(c.ctx, e, mptcp.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM}, !c.cfg.SplitPackets)
+		s, err = oursSide(c.ctx, e, mptcp.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM, Pacing: c.cfg.Pacing}, !c.cfg.SplitPackets)
 	}
 	if err != nil {
 		return err

@@ -46,6 +46,9 @@ type WebConfig struct {
 	// the super-packet mode `mptcp host` runs by default (see
 	// Config.SplitPackets).
 	SplitPackets bool
+	// Pacing paces our stack's subflows (mptcp.Config.Pacing; default
+	// unpaced, as the kernel's CUBIC without the fq qdisc).
+	Pacing bool
 	// Warmup is the number of 1 KB requests on new connections, warmupConc
 	// in flight, that each implementation serves before its cells, not
 	// counted (default none). A fresh process's first connections land
@@ -112,7 +115,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	defer cancel()
-	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, EmuSched: cfg.EmuSched, SplitPackets: cfg.SplitPackets, Duration: 20 * time.Second}}
+	c := &comparison{dir: dir, ctx: ctx, cfg: Config{Log: cfg.Log, Emu: cfg.Emu, EmuSched: cfg.EmuSched, SplitPackets: cfg.SplitPackets, Pacing: cfg.Pacing, Duration: 20 * time.Second}}
 	file, sc, err := c.scenario("aggregate")
 	if err != nil {
 		return nil, err
@@ -149,7 +152,7 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	}
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", DescribePaths(sc), cfg.EmuSched),
-		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode); kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets)),
+		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode), %s; kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets), pacingMode(cfg.Pacing)),
 		warmupNote(cfg.Warmup),
 		fmt.Sprintf("this process (the applications of both implementations and our two stacks) ran with GOMAXPROCS %d on %d CPUs", runtime.GOMAXPROCS(0), runtime.NumCPU()),
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
@@ -212,6 +215,14 @@ func driverMode(split bool) string {
 		return "split"
 	}
 	return "super-packet"
+}
+
+// pacingMode names whether our stack paces, for a table's notes.
+func pacingMode(paced bool) string {
+	if paced {
+		return "paced"
+	}
+	return "unpaced"
 }
 
 // warmupNote describes the warm-up for a table's notes.
