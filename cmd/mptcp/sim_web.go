@@ -24,8 +24,10 @@ every byte verified. The client dials from its first path's address; the
 path manager opens the others. Prints completion p50/p99, time to first
 byte and requests per second (over virtual time) as a table, or JSON.
 The scenario's events (outages, rate changes) happen at their times from
-the first dial; its competitors do not run. Deterministic: the same
-scenario and seeds give the same figures. Version 1 scenarios only (one
+the first dial; its competitors do not run. The stacks run
+unpaced, as our stack on a TUN device does by default (--pacing paces
+them; mptcp sim's bulk runs pace). Deterministic: the same scenario and
+seeds give the same figures. Version 1 scenarios only (one
 client, one server).`,
 }
 
@@ -44,12 +46,13 @@ func simWebFlags(fs *flag.FlagSet) Action {
 	ccName := fs.String("cc", "", "congestion control `name` (default: the scenario's)")
 	pmName := fs.String("pm", "", "path manager `name` (default: the scenario's)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	pacing := fs.Bool("pacing", false, "pace both stacks' subflows (mptcp.Config.Pacing; default unpaced, as our stack on TUN)")
 	pcapDir := fs.String("pcap-dir", "", "write a capture of the client's packets for each seed of each cell into this existing `directory` (10KB-x100-new-seed1.pcap)")
 	return func(inv *Invocation) error {
 		if len(inv.Args) > 1 {
 			return usagef("one scenario at a time, got %d", len(inv.Args))
 		}
-		cfg := compare.SimWebConfig{Requests: *requests, Seeds: *seeds, MaxBytes: *maxBytes, PcapDir: *pcapDir}
+		cfg := compare.SimWebConfig{Requests: *requests, Seeds: *seeds, MaxBytes: *maxBytes, Pacing: *pacing, PcapDir: *pcapDir}
 		if *pcapDir != "" {
 			if st, err := os.Stat(*pcapDir); err != nil || !st.IsDir() {
 				return usagef("--pcap-dir %q: not an existing directory", *pcapDir)
@@ -99,7 +102,7 @@ func simWebFlags(fs *flag.FlagSet) Action {
 		}
 		rep := &compare.WebReport{Paths: compare.DescribePaths(sc), Cells: compare.SimulateWeb(sc, cfg)}
 		rep.Notes = append(rep.Notes,
-			fmt.Sprintf("scenario %s in the simulator: our stack at both ends, the client on every path, %d seed(s) per cell", sc.Name, *seeds),
+			fmt.Sprintf("scenario %s in the simulator: our stack at both ends (%s), the client on every path, %d seed(s) per cell", sc.Name, compare.PacingMode(*pacing), *seeds),
 			fmt.Sprintf("each cell: max(%d, concurrency) requests, as many clients as the concurrency; new: a connection per request, times from the dial; reused: one connection per client, its first request not counted, times from the request's write", *requests),
 			"req/s: requests completed per second of virtual time")
 		return writeWebReport(inv.Stdout, rep, *asJSON)

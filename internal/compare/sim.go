@@ -80,13 +80,13 @@ func simFairness(sc *scenario.Scenario) Value {
 // byte verified. Its completions are timed as the emulated cells' are,
 // from the dial (new) or the request's write (reused); requests per
 // second are those of the seeds' runs together.
-func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, seeds int, pcapDir string) WebCell {
+func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, cfg SimWebConfig) WebCell {
 	cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
 	var done, ttfb []float64
 	var elapsed time.Duration
-	for seed := 1; seed <= seeds; seed++ {
-		o := simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed)}
-		r, err := simWebRun(sc, o, pcapDir, cell.pcapName(seed))
+	for seed := 1; seed <= cfg.Seeds; seed++ {
+		o := simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed), Pacing: cfg.Pacing}
+		r, err := simWebRun(sc, o, cfg.PcapDir, cell.pcapName(seed))
 		if err != nil {
 			cell.Error = err.Error()
 			return cell
@@ -125,6 +125,9 @@ type SimWebConfig struct {
 	Requests, Seeds int
 	// MaxBytes skips the cells that would move more.
 	MaxBytes int64
+	// Pacing paces the simulated stacks (simrun.WebOptions.Pacing); by
+	// default they run unpaced, as ours on TUN does by default.
+	Pacing bool
 	// PcapDir, if set, receives a capture of the client's packets for
 	// each seed of each cell (10KB-x100-new-seed1.pcap).
 	PcapDir string
@@ -145,7 +148,7 @@ func SimulateWeb(sc *scenario.Scenario, cfg SimWebConfig) []WebCell {
 				if int64(total)*size > cfg.MaxBytes {
 					cell.NA = fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)
 				} else {
-					cell = simWeb(sc, size, conc, total, reused, cfg.Seeds, cfg.PcapDir)
+					cell = simWeb(sc, size, conc, total, reused, cfg)
 				}
 				if cfg.Log != nil {
 					cfg.Log("web: %s %s: %s", Sim, cell.label(), webSummary(&cell))
@@ -191,7 +194,7 @@ func (c *WebCell) pcapName(seed int) string {
 // simRequests predicts the median and 99th percentile of sequential
 // requests of size bytes, each on a new connection, over several seeds.
 func simRequests(sc *scenario.Scenario, size int64, requests, seeds int) (median, p99 Value) {
-	cell := simWeb(sc, size, 1, requests, false, seeds, "")
+	cell := simWeb(sc, size, 1, requests, false, SimWebConfig{Seeds: seeds})
 	if cell.Error != "" {
 		return Value{Error: cell.Error}, Value{Error: "see median"}
 	}
@@ -211,6 +214,14 @@ func DescribePaths(sc *scenario.Scenario) string {
 		parts = append(parts, fmt.Sprintf("%s %s %v one-way", p.Name, rate, p.Link.Down.Delay))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// PacingMode names whether our stack paces, for a table's notes.
+func PacingMode(paced bool) string {
+	if paced {
+		return "paced"
+	}
+	return "unpaced"
 }
 
 // quantile is the nearest-rank q-quantile of xs.

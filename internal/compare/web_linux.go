@@ -148,16 +148,16 @@ func RunWeb(ctx context.Context, cfg WebConfig) (*WebReport, error) {
 	}
 	if contains(cfg.Impls, Sim) {
 		rep.Cells = append(rep.Cells, SimulateWeb(sc, SimWebConfig{Sizes: cfg.Sizes, Concurrency: cfg.Concurrency,
-			Requests: cfg.Requests, Seeds: cfg.SimSeeds, MaxBytes: cfg.MaxBytes, Log: c.logf})...)
+			Requests: cfg.Requests, Seeds: cfg.SimSeeds, MaxBytes: cfg.MaxBytes, Pacing: cfg.Pacing, Log: c.logf})...)
 	}
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("paths: the aggregate scenario on the emulator (%s), its threads in the %s scheduling class; the client has an address on each path, the server one on the first", DescribePaths(sc), cfg.EmuSched),
-		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode), %s; kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets), pacingMode(cfg.Pacing)),
+		fmt.Sprintf("ours: our stack as client and server, each on a TUN device in its namespace (driver in %s mode), %s; kernel: Go's net with SetMultipathTCP on both ends", driverMode(cfg.SplitPackets), PacingMode(cfg.Pacing)),
 		warmupNote(cfg.Warmup),
 		fmt.Sprintf("this process (the applications of both implementations and our two stacks) ran with GOMAXPROCS %d on %d CPUs", runtime.GOMAXPROCS(0), runtime.NumCPU()),
 		fmt.Sprintf("each cell: max(%d, concurrency) requests, as many workers as the concurrency; new: a connection per request, times from the dial; reused: one connection per worker, its first request not counted, times from the request's write", cfg.Requests),
 		"req/s: requests completed per second of the cell; with new connections, the connections the server accepted and served per second",
-		fmt.Sprintf("simulator: the same requests between two of our stacks in virtual time on the scenario's paths, each cell once per seed (%d seeds), its req/s over the seeds' virtual time", cfg.SimSeeds),
+		fmt.Sprintf("simulator: the same requests between two of our stacks (%s, as ours) in virtual time on the scenario's paths, each cell once per seed (%d seeds), its req/s over the seeds' virtual time", PacingMode(cfg.Pacing), cfg.SimSeeds),
 		fmt.Sprintf("cells moving more than %d bytes are skipped; the run is bounded to %v", cfg.MaxBytes, cfg.Budget))
 	rep.ElapsedS = time.Since(start).Seconds()
 	return rep, nil
@@ -215,14 +215,6 @@ func driverMode(split bool) string {
 		return "split"
 	}
 	return "super-packet"
-}
-
-// pacingMode names whether our stack paces, for a table's notes.
-func pacingMode(paced bool) string {
-	if paced {
-		return "paced"
-	}
-	return "unpaced"
 }
 
 // warmupNote describes the warm-up for a table's notes.

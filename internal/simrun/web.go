@@ -31,6 +31,10 @@ type WebOptions struct {
 	// Pcap, if set, receives a capture of every packet the client sends
 	// and receives, on all its paths.
 	Pcap io.Writer
+	// Pacing paces both stacks' subflows, as mptcp.Config.Pacing does.
+	// By default they send what the window allows at once, as our stack
+	// on a TUN device does by default (mptcp sim's bulk runs pace).
+	Pacing bool
 }
 
 // WebResult is what a web-shaped workload measured, in virtual time.
@@ -137,6 +141,7 @@ func (w *web) setup(sc *scenario.Scenario) error {
 		}
 	}
 	cfg := core.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM}
+	cfg.TCP.DisablePacing = !w.o.Pacing
 	on := func(h *netsim.Host, addrs ...netip.Addr) (*core.Stack, error) {
 		st, err := stackOn(h, cfg, addrs...)
 		if err == nil {
