@@ -4,10 +4,8 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/mptcp-go/mptcp/internal/compare"
@@ -83,17 +81,7 @@ func emuCompareFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			if err := writeIndentedJSON(stdout, rep); err != nil {
-				return err
-			}
-		} else if err := rep.WriteTable(stdout); err != nil {
-			return err
-		}
-		if errs := rep.Errors(); len(errs) > 0 {
-			return fmt.Errorf("%d measurements failed: %s", len(errs), strings.Join(errs, "; "))
-		}
-		return nil
+		return writeReport(stdout, rep, *asJSON, "measurements")
 
 	}
 }

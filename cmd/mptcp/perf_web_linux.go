@@ -76,6 +76,6 @@ func perfWebFlags(fs *flag.FlagSet) Action {
 		if err != nil {
 			return err
 		}
-		return writeWebReport(inv.Stdout, rep, *asJSON)
+		return writeReport(inv.Stdout, rep, *asJSON, "cells")
 	}
 }

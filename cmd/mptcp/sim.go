@@ -77,10 +77,8 @@ func simFlags(fs *flag.FlagSet) Action {
 		if len(pos) > 1 {
 			return usagef("one scenario at a time, got %d", len(pos))
 		}
-		for _, p := range [...]struct{ kind, name string }{{"scheduler", *schedName}, {"cc", *ccName}, {"pm", *pmName}} {
-			if err := simrun.CheckPolicy(p.kind, p.name); err != nil {
-				return usagef("--%s: %v", p.kind, err)
-			}
+		if err := checkPolicyFlags(*schedName, *ccName, *pmName); err != nil {
+			return err
 		}
 		name := scenario.DefaultBuiltin
 		if len(pos) == 1 {
@@ -177,6 +175,17 @@ func simFlags(fs *flag.FlagSet) Action {
 		}
 		return res.Problem()
 	}
+}
+
+// checkPolicyFlags checks the --scheduler, --cc and --pm names given
+// (empty: not given), naming the flag of a bad one.
+func checkPolicyFlags(scheduler, ccName, pmName string) error {
+	for _, p := range [...]struct{ kind, name string }{{"scheduler", scheduler}, {"cc", ccName}, {"pm", pmName}} {
+		if err := simrun.CheckPolicy(p.kind, p.name); err != nil {
+			return usagef("--%s: %v", p.kind, err)
+		}
+	}
+	return nil
 }
 
 // kernelPMNote says why the kernel path manager kept fewer subflows than

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mptcp-go/mptcp/internal/compare"
-	"github.com/mptcp-go/mptcp/internal/simrun"
 )
 
 var cmdSimWeb = &Command{
@@ -52,7 +51,8 @@ func simWebFlags(fs *flag.FlagSet) Action {
 		if len(inv.Args) > 1 {
 			return usagef("one scenario at a time, got %d", len(inv.Args))
 		}
-		cfg := compare.SimWebConfig{Requests: *requests, Seeds: *seeds, MaxBytes: *maxBytes, Pacing: *pacing, PcapDir: *pcapDir}
+		cfg := compare.SimWebConfig{Requests: *requests, Seeds: *seeds, MaxBytes: *maxBytes,
+			Scheduler: *schedName, CC: *ccName, PM: *pmName, Pacing: *pacing, PcapDir: *pcapDir}
 		if *pcapDir != "" {
 			if st, err := os.Stat(*pcapDir); err != nil || !st.IsDir() {
 				return usagef("--pcap-dir %q: not an existing directory", *pcapDir)
@@ -73,10 +73,8 @@ func simWebFlags(fs *flag.FlagSet) Action {
 		case *maxBytes < 1:
 			return usagef("--max-bytes %d: want a positive count", *maxBytes)
 		}
-		for _, p := range [...]struct{ kind, name string }{{"scheduler", *schedName}, {"cc", *ccName}, {"pm", *pmName}} {
-			if err := simrun.CheckPolicy(p.kind, p.name); err != nil {
-				return usagef("--%s: %v", p.kind, err)
-			}
+		if err := checkPolicyFlags(*schedName, *ccName, *pmName); err != nil {
+			return err
 		}
 		name := "aggregate"
 		if len(inv.Args) == 1 {
@@ -92,26 +90,24 @@ func simWebFlags(fs *flag.FlagSet) Action {
 		if err := sc.Simulable(); err != nil {
 			return err
 		}
-		for _, p := range [...]struct {
-			dst *string
-			v   string
-		}{{&sc.Scheduler, *schedName}, {&sc.CC, *ccName}, {&sc.PM, *pmName}} {
-			if p.v != "" {
-				*p.dst = p.v
-			}
-		}
 		rep := &compare.WebReport{Paths: compare.DescribePaths(sc), Cells: compare.SimulateWeb(sc, cfg)}
 		rep.Notes = append(rep.Notes,
 			fmt.Sprintf("scenario %s in the simulator: our stack at both ends (%s), the client on every path, %d seed(s) per cell", sc.Name, compare.PacingMode(*pacing), *seeds),
 			fmt.Sprintf("each cell: max(%d, concurrency) requests, as many clients as the concurrency; new: a connection per request, times from the dial; reused: one connection per client, its first request not counted, times from the request's write", *requests),
 			"req/s: requests completed per second of virtual time")
-		return writeWebReport(inv.Stdout, rep, *asJSON)
+		return writeReport(inv.Stdout, rep, *asJSON, "cells")
 	}
 }
 
-// writeWebReport prints a web-shaped benchmark's report as a table or as
-// JSON, and fails naming the cells that failed.
-func writeWebReport(w io.Writer, rep *compare.WebReport, asJSON bool) error {
+// report is a comparison's result: a table, JSON, and what failed.
+type report interface {
+	WriteTable(io.Writer) error
+	Errors() []string
+}
+
+// writeReport prints rep as a table or as JSON, and fails naming the
+// parts (cells, measurements) that failed.
+func writeReport(w io.Writer, rep report, asJSON bool, parts string) error {
 	if asJSON {
 		if err := writeIndentedJSON(w, rep); err != nil {
 			return err
@@ -120,7 +116,7 @@ func writeWebReport(w io.Writer, rep *compare.WebReport, asJSON bool) error {
 		return err
 	}
 	if errs := rep.Errors(); len(errs) > 0 {
-		return fmt.Errorf("%d cells failed: %s", len(errs), strings.Join(errs, "; "))
+		return fmt.Errorf("%d %s failed: %s", len(errs), parts, strings.Join(errs, "; "))
 	}
 	return nil
 }

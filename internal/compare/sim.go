@@ -85,7 +85,8 @@ func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, cfg
 	var done, ttfb []float64
 	var elapsed time.Duration
 	for seed := 1; seed <= cfg.Seeds; seed++ {
-		o := simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed), Pacing: cfg.Pacing}
+		o := simrun.WebOptions{Size: size, Concurrency: conc, Requests: total, Reused: reused, Seed: uint64(seed),
+			Scheduler: cfg.Scheduler, CC: cfg.CC, PM: cfg.PM, Pacing: cfg.Pacing}
 		r, err := simWebRun(sc, o, cfg.PcapDir, cell.pcapName(seed))
 		if err != nil {
 			cell.Error = err.Error()
@@ -125,6 +126,8 @@ type SimWebConfig struct {
 	Requests, Seeds int
 	// MaxBytes skips the cells that would move more.
 	MaxBytes int64
+	// Scheduler, CC and PM, when non-empty, replace the scenario's.
+	Scheduler, CC, PM string
 	// Pacing paces the simulated stacks (simrun.WebOptions.Pacing); by
 	// default they run unpaced, as ours on TUN does by default.
 	Pacing bool
@@ -144,10 +147,8 @@ func SimulateWeb(sc *scenario.Scenario, cfg SimWebConfig) []WebCell {
 		for _, size := range cfg.Sizes {
 			for _, conc := range cfg.Concurrency {
 				total := max(cfg.Requests, conc)
-				cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused}
-				if int64(total)*size > cfg.MaxBytes {
-					cell.NA = fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)
-				} else {
+				cell := WebCell{Impl: Sim, Size: size, Concurrency: conc, Reused: reused, NA: oversize(total, size, cfg.MaxBytes)}
+				if cell.NA == "" {
 					cell = simWeb(sc, size, conc, total, reused, cfg)
 				}
 				if cfg.Log != nil {
@@ -170,9 +171,10 @@ func simWebRun(sc *scenario.Scenario, o simrun.WebOptions, dir, name string) (*s
 	if err != nil {
 		return nil, err
 	}
-	o.Pcap = bufio.NewWriter(f)
+	bw := bufio.NewWriter(f)
+	o.Pcap = bw
 	r, err := simrun.Web(sc, o)
-	if ferr := o.Pcap.(*bufio.Writer).Flush(); err == nil && ferr != nil {
+	if ferr := bw.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("%s: %w", f.Name(), ferr)
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {

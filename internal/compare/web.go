@@ -176,6 +176,16 @@ func ms(v *float64) string {
 	return strconv.FormatFloat(*v, 'f', 1, 64)
 }
 
+// oversize says why a cell of total requests of size bytes is not
+// measured when they would move more than maxBytes, and is empty when
+// it is measured.
+func oversize(total int, size, maxBytes int64) string {
+	if int64(total)*size <= maxBytes {
+		return ""
+	}
+	return fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), maxBytes)
+}
+
 // webSummary is a cell's figures in a progress line.
 func webSummary(c *WebCell) string {
 	switch {

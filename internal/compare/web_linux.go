@@ -175,23 +175,21 @@ func webCells(ctx context.Context, cfg WebConfig, impl string, dial dialFunc, lo
 		for _, size := range cfg.Sizes {
 			for _, conc := range cfg.Concurrency {
 				total := max(cfg.Requests, conc)
-				var cell WebCell
+				cell := WebCell{Size: size, Concurrency: conc, Reused: reused, NA: oversize(total, size, cfg.MaxBytes)}
 				switch {
-				case int64(total)*size > cfg.MaxBytes:
-					cell = WebCell{Size: size, Concurrency: conc, Reused: reused,
-						NA: fmt.Sprintf("%d requests of %s move more than %d bytes", total, sizeName(size), cfg.MaxBytes)}
+				case cell.NA != "":
 				case ctx.Err() != nil:
-					cell = WebCell{Size: size, Concurrency: conc, Reused: reused, NA: "the run's time budget was spent"}
+					cell.NA = "the run's time budget was spent"
 				default:
 					cell = webRequests(ctx, dial, size, conc, total, reused)
 					if ctx.Err() != nil && cell.Error != "" {
 						cell = WebCell{Size: size, Concurrency: conc, Reused: reused, NA: "the run's time budget was spent"}
 					}
+					settle(ctx) // the cell's connections close before the next's
 				}
 				cell.Impl = impl
 				logf("web: %s %s: %s", impl, cell.label(), webSummary(&cell))
 				out = append(out, cell)
-				settle(ctx)
 			}
 		}
 	}

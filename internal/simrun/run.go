@@ -62,23 +62,15 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 	if err := sc.Simulable(); err != nil {
 		return nil, err
 	}
-	sc2 := *sc
+	sc2, err := withPolicies(sc, o.Scheduler, o.CC, o.PM)
+	if err != nil {
+		return nil, err
+	}
 	if o.Seed != 0 {
 		sc2.Seed = o.Seed
 	}
 	if o.Duration != 0 {
 		sc2.Duration = o.Duration
-	}
-	for _, p := range []struct {
-		dst *string
-		v   string
-	}{{&sc2.Scheduler, o.Scheduler}, {&sc2.CC, o.CC}, {&sc2.PM, o.PM}} {
-		if p.v != "" {
-			*p.dst = p.v
-		}
-	}
-	if err := checkPolicies("", sc2.Scheduler, sc2.CC, sc2.PM); err != nil {
-		return nil, err
 	}
 	for i, c := range sc2.Competitors {
 		if err := checkPolicies(fmt.Sprintf("competitors[%d].", i), "", c.CC, ""); err != nil {
@@ -91,7 +83,7 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 	if err := CheckInterval(sc2.Duration-sc2.Transfer.Start, o.Interval); err != nil {
 		return nil, err
 	}
-	r := &run{sc: &sc2, opts: o, pat: newPattern(sc2.Seed)}
+	r := &run{sc: sc2, opts: o, pat: newPattern(sc2.Seed)}
 	if err := r.setup(); err != nil {
 		return nil, err
 	}
@@ -171,32 +163,20 @@ func (r *run) setup() error {
 	r.subflows = map[int]*SubflowResult{}
 	r.cwnd = map[int][]CwndPoint{}
 	if r.opts.Pcap != nil {
-		w, err := pcap.NewWriter(r.opts.Pcap)
-		if err != nil {
+		hosts := []*netsim.Host{top.Client}
+		for _, c := range top.Competitors {
+			hosts = append(hosts, c.Host)
+		}
+		if err := capture(r.opts.Pcap, hosts...); err != nil {
 			return err
 		}
-		for _, ifc := range top.Client.Interfaces() {
-			ifc.Capture(w)
-		}
-		for _, c := range top.Competitors {
-			for _, ifc := range c.Host.Interfaces() {
-				ifc.Capture(w)
-			}
-		}
-	}
-	newStack := func(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
-		st, err := stackOn(h, cfg, addrs...)
-		if err == nil {
-			h.SetStack(st)
-		}
-		return st, err
 	}
 	cfg := core.Config{Scheduler: r.sc.Scheduler, CongestionControl: r.sc.CC, PathManager: r.sc.PM}
 	if r.opts.Stack != nil {
 		r.opts.Stack(&cfg)
 	}
 	clientCfg, serverCfg := r.traceConfigs(cfg)
-	if r.client, err = newStack(top.Client, clientCfg, top.ClientAddrs...); err != nil {
+	if r.client, err = newStackOn(top.Client, clientCfg, top.ClientAddrs...); err != nil {
 		return err
 	}
 	c := r.client.Config()
@@ -223,7 +203,7 @@ func (r *run) setup() error {
 
 	for i, comp := range r.sc.Competitors {
 		node := top.Competitors[i]
-		st, err := newStack(node.Host, core.Config{DisableMPTCP: true, CongestionControl: comp.CC}, node.Addr)
+		st, err := newStackOn(node.Host, core.Config{DisableMPTCP: true, CongestionControl: comp.CC}, node.Addr)
 		if err != nil {
 			return fmt.Errorf("competitor %s: %w", comp.Name, err)
 		}
@@ -288,6 +268,48 @@ func stackOn(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack,
 		st.AddAddress(a)
 	}
 	return st, nil
+}
+
+// newStackOn makes a stack with stackOn and sets it on h.
+func newStackOn(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Stack, error) {
+	st, err := stackOn(h, cfg, addrs...)
+	if err == nil {
+		h.SetStack(st)
+	}
+	return st, err
+}
+
+// withPolicies returns a copy of sc whose scheduler, congestion control
+// and path manager are replaced by the names given (empty: the
+// scenario's), once the resulting names are checked.
+func withPolicies(sc *scenario.Scenario, scheduler, ccName, pmName string) (*scenario.Scenario, error) {
+	sc2 := *sc
+	for _, p := range []struct {
+		dst *string
+		v   string
+	}{{&sc2.Scheduler, scheduler}, {&sc2.CC, ccName}, {&sc2.PM, pmName}} {
+		if p.v != "" {
+			*p.dst = p.v
+		}
+	}
+	if err := checkPolicies("", sc2.Scheduler, sc2.CC, sc2.PM); err != nil {
+		return nil, err
+	}
+	return &sc2, nil
+}
+
+// capture records every packet of hosts' interfaces to out as pcap.
+func capture(out io.Writer, hosts ...*netsim.Host) error {
+	w, err := pcap.NewWriter(out)
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		for _, ifc := range h.Interfaces() {
+			ifc.Capture(w)
+		}
+	}
+	return nil
 }
 
 func (r *run) fail(err error) {

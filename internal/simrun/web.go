@@ -10,7 +10,6 @@ import (
 
 	"github.com/mptcp-go/mptcp/core"
 	"github.com/mptcp-go/mptcp/netsim"
-	"github.com/mptcp-go/mptcp/pcap"
 	"github.com/mptcp-go/mptcp/scenario"
 )
 
@@ -25,6 +24,8 @@ type WebOptions struct {
 	Reused      bool
 	// Seed, when non-zero, replaces the scenario's.
 	Seed uint64
+	// Scheduler, CC and PM, when non-empty, replace the scenario's.
+	Scheduler, CC, PM string
 	// Timeout bounds the run in virtual time (default 2 minutes, as
 	// `mptcp perf web` bounds a cell): requests not done by then fail.
 	Timeout time.Duration
@@ -83,7 +84,8 @@ func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
 	if err := sc.Simulable(); err != nil {
 		return nil, err
 	}
-	if err := checkPolicies("", sc.Scheduler, sc.CC, sc.PM); err != nil {
+	sc, err := withPolicies(sc, o.Scheduler, o.CC, o.PM)
+	if err != nil {
 		return nil, err
 	}
 	if o.Size <= 0 || o.Concurrency <= 0 {
@@ -132,27 +134,16 @@ func (w *web) setup(sc *scenario.Scenario) error {
 	}
 	w.top = top
 	if w.o.Pcap != nil {
-		pw, err := pcap.NewWriter(w.o.Pcap)
-		if err != nil {
+		if err := capture(w.o.Pcap, top.Client); err != nil {
 			return err
-		}
-		for _, ifc := range top.Client.Interfaces() {
-			ifc.Capture(pw)
 		}
 	}
 	cfg := core.Config{Scheduler: sc.Scheduler, CongestionControl: sc.CC, PathManager: sc.PM}
 	cfg.TCP.DisablePacing = !w.o.Pacing
-	on := func(h *netsim.Host, addrs ...netip.Addr) (*core.Stack, error) {
-		st, err := stackOn(h, cfg, addrs...)
-		if err == nil {
-			h.SetStack(st)
-		}
-		return st, err
-	}
-	if w.client, err = on(top.Client, top.ClientAddrs...); err != nil {
+	if w.client, err = newStackOn(top.Client, cfg, top.ClientAddrs...); err != nil {
 		return err
 	}
-	if w.server, err = on(top.Server, top.ServerAddr); err != nil {
+	if w.server, err = newStackOn(top.Server, cfg, top.ServerAddr); err != nil {
 		return err
 	}
 	ln, err := w.server.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
