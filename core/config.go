@@ -113,7 +113,8 @@ type Config struct {
 	Events EventSink
 
 	// DisableOpportunistic turns off opportunistic retransmission and
-	// penalisation (NSDI 2012), for experiments.
+	// penalisation (NSDI 2012), when the peer's window blocks new data and
+	// at the tail of what the application wrote, for experiments.
 	DisableOpportunistic bool
 
 	// Shard and Shards make the stack one of Shards stacks that serve one

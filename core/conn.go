@@ -137,6 +137,7 @@ type Conn struct {
 	nextProbe  time.Time
 	oppUna     uint64                     // the DSN last sent again opportunistically ...
 	oppAt      time.Time                  // ... and when
+	oppWake    time.Time                  // when the data holding the DATA_ACK up turns overdue (opportunistic)
 	pairsSeen  map[[2]netip.AddrPort]bool // (local addr, remote) pairs joined before
 
 	// Timers and bookkeeping. The stack polls a connection when it is
@@ -692,6 +693,7 @@ func (c *Conn) nextWake(now time.Time) time.Time {
 			t = Earliest(t, c.lastUnaMove.Add(c.dataRTO()))
 		}
 		t = Earliest(t, c.autotuneWake())
+		t = Earliest(t, c.oppWake)
 	}
 	return t
 }

@@ -243,6 +243,23 @@ func (t *txMappings) truncate(off uint64) {
 	t.m = t.m[:i]
 }
 
+// find returns the stream offset at which dsn was sent and the data
+// sequence number that ends its mapping, if dsn is sent (or queued) and
+// not acknowledged at subflow level.
+func (t *txMappings) find(dsn uint64) (off, end uint64, ok bool) {
+	for i := range t.m {
+		m := &t.m[i]
+		start := max(m.off, t.una)
+		if start >= m.end() || m.n == 0 {
+			continue
+		}
+		if d := m.dsnAt(start); !before64(dsn, d) && before64(dsn, m.dsnAt(m.end())) {
+			return m.off + (dsn - m.dsn), m.dsnAt(m.end()), true
+		}
+	}
+	return 0, 0, false
+}
+
 // outstanding calls f for the data-sequence range of every byte sent and
 // not acknowledged at subflow level.
 func (t *txMappings) outstanding(f func(dsn uint64, n int)) {

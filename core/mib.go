@@ -174,7 +174,7 @@ const (
 	SubflowRecreate
 	// ReinjectBytes counts bytes reinjected on another subflow. Not a kernel counter.
 	ReinjectBytes
-	// OpportunisticRetrans counts opportunistic retransmissions of the segment blocking the receive window (NSDI 2012). Not a kernel counter.
+	// OpportunisticRetrans counts opportunistic retransmissions of the data a slower subflow holds while the receive window blocks new data or all data is sent (NSDI 2012). Not a kernel counter.
 	OpportunisticRetrans
 	// Penalise counts slow subflows penalised by halving their window (NSDI 2012). Not a kernel counter.
 	Penalise

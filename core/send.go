@@ -30,10 +30,11 @@ func (c *Conn) push(now time.Time) {
 		sf.refresh()
 	}
 	c.pushReinject(now)
+	c.oppWake = time.Time{} // until opportunistic asks for it again
 	for guard := 0; guard < 4096 && c.snd.unsent() > 0; guard++ {
 		room := c.sendRoom()
 		if room <= 0 {
-			c.windowLimited(now)
+			c.opportunistic(now, true) // blocked by the peer's window
 			break
 		}
 		pos := c.chosen(c.sched.Send(now, c.schedConn(), c.schedPos[:0]))
@@ -69,6 +70,9 @@ func (c *Conn) push(now time.Time) {
 			c.lastUnaMove = now
 		}
 		c.snd.nxt += uint64(sent)
+	}
+	if c.snd.unsent() == 0 && c.snd.una != c.snd.nxt {
+		c.opportunistic(now, false) // the tail: nothing new left to send
 	}
 	if c.dataFinDue() {
 		c.sendDataFin(now)

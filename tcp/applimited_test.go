@@ -73,3 +73,47 @@ func TestWholeSegmentsFillTheWindow(t *testing.T) {
 	}
 	t.Logf("window %d from %d, %d bytes written", c.Cwnd(), initial, f.written)
 }
+
+// SentAt tells when a byte of the stream was last transmitted while it
+// awaits acknowledgment: not before it is sent, the time of its
+// retransmission after a loss, and nothing once acknowledged.
+func TestSentAt(t *testing.T) {
+	n := newTestNet(t, 10*time.Millisecond)
+	a, b := n.pair(nil, nil)
+	c, _ := n.connect(a, b, 80, nil)
+	if _, ok := c.SentAt(0); ok {
+		t.Fatal("SentAt of a byte not written yet says it was sent")
+	}
+	dropped := false
+	n.drop = func([]byte) bool { // the next packet: the data segment
+		drop := !dropped
+		dropped = true
+		return drop
+	}
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	n.Advance(time.Millisecond)
+	sent := n.now.Add(-time.Millisecond)
+	at, ok := c.SentAt(4)
+	if !ok || at.Before(sent) || at.After(n.now) {
+		t.Fatalf("SentAt(4) = %v, %v just after the write at %v", at, ok, sent)
+	}
+	if _, ok := c.SentAt(5); ok {
+		t.Fatal("SentAt past the written bytes says sent")
+	}
+	// The loss is repaired by a retransmission; then all is acknowledged.
+	var again time.Time
+	n.runUntil(5*time.Second, func() bool {
+		if at2, ok := c.SentAt(0); ok && at2.After(at) {
+			again = at2
+		}
+		return c.InFlight() == 0 && c.Unacked() == 0
+	})
+	if again.IsZero() {
+		t.Error("SentAt never showed the retransmission's time")
+	}
+	if _, ok := c.SentAt(0); ok {
+		t.Error("SentAt of an acknowledged byte says it awaits acknowledgment")
+	}
+}

@@ -522,6 +522,22 @@ func (c *Conn) PeerWindowScale() uint8 { return c.sndShift }
 // InFlight returns the bytes sent and believed to be in the network.
 func (c *Conn) InFlight() int { return c.inflight() }
 
+// SentAt returns when the byte at stream offset off (SendOffset's count)
+// was last transmitted, and false if no segment awaiting acknowledgment
+// holds it (not sent yet, or acknowledged): the MPTCP layer estimates
+// from it when data a subflow carries will arrive.
+func (c *Conn) SentAt(off uint64) (time.Time, bool) {
+	x := off + 1 // the SYN takes the stream's first sequence offset
+	i := c.txq.find(x)
+	if i >= c.txq.tail() {
+		return time.Time{}, false
+	}
+	if sg := c.txq.at(i); sg.start <= x {
+		return c.stack.wall(sg.xmit), true
+	}
+	return time.Time{}, false
+}
+
 // SendWindow returns the peer's advertised receive window in bytes.
 func (c *Conn) SendWindow() int { return int(c.sndWnd) }
 

@@ -118,7 +118,10 @@ var schedNames = []string{"minrtt", "default", "roundrobin", "blest", "ecf", "re
 //     one, so their mean delay is at least 5% below the lowest-RTT
 //     scheduler's (minrtt) and their 99th percentile below it (the default
 //     scheduler is ECF's decision, so ranks as ecf); round-robin, which
-//     fills the slow path as readily as the fast one, is the worst;
+//     fills the slow path as readily as the fast one, is well behind ECF
+//     and BLEST (no longer behind minrtt: since the end of a message
+//     held on the slow path goes again on the idle fast one, its mean
+//     delay fell from 71.2 to 51.4 ms, minrtt's rose from 50.5 to 52.0);
 //   - application-level throughput of a 1 MiB download on a warm
 //     connection (ECF's web-object case): ECF and BLEST finish sooner
 //     than minrtt, and round-robin no sooner.
@@ -190,8 +193,10 @@ func TestSchedulerRanking(t *testing.T) {
 			t.Errorf("%s delivered the stream at %.2f Mbit/s, minrtt at %.2f", name, r.msgRate/1e6, mr.msgRate/1e6)
 		}
 	}
-	if rr.delayMean <= mr.delayMean*6/5 || rr.delayP99 <= mr.delayP99 {
-		t.Errorf("roundrobin delay mean %v p99 %v, want well above minrtt's %v %v", rr.delayMean, rr.delayP99, mr.delayMean, mr.delayP99)
+	for _, name := range []string{"blest", "ecf"} {
+		if r := rows[name]; rr.delayMean <= r.delayMean*6/5 || rr.delayP99 <= r.delayP99 {
+			t.Errorf("roundrobin delay mean %v p99 %v, want well above %s's %v %v", rr.delayMean, rr.delayP99, name, r.delayMean, r.delayP99)
+		}
 	}
 	if rr.objects[1<<20] > mr.objects[1<<20]*1.02 {
 		t.Errorf("roundrobin 1 MiB object at %.2f Mbit/s beats minrtt's %.2f", rr.objects[1<<20], mr.objects[1<<20])
