@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +49,7 @@ func simWebFlags(fs *flag.FlagSet) Action {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	pacing := fs.Bool("pacing", false, "pace both stacks' subflows (mptcp.Config.Pacing; default unpaced, as our stack on TUN)")
 	pcapDir := fs.String("pcap-dir", "", "write a capture of the client's packets for each seed of each cell into this existing `directory` (10KB-x100-new-seed1.pcap)")
+	perRequest := fs.String("per-request", "", "write one JSON line per request of each cell and seed to `file`: its client, start, first byte, completion or error, and what each subflow of the answering connection sent of it")
 	return func(inv *Invocation) error {
 		if len(inv.Args) > 1 {
 			return usagef("one scenario at a time, got %d", len(inv.Args))
@@ -90,7 +93,21 @@ func simWebFlags(fs *flag.FlagSet) Action {
 		if err := sc.Simulable(); err != nil {
 			return err
 		}
+		var perReq *bufio.Writer
+		var perReqFile *os.File
+		if *perRequest != "" {
+			if perReqFile, err = os.Create(*perRequest); err != nil {
+				return err
+			}
+			perReq = bufio.NewWriter(perReqFile)
+			cfg.PerRequest = perReq
+		}
 		rep := &compare.WebReport{Paths: compare.DescribePaths(sc), Cells: compare.SimulateWeb(sc, cfg)}
+		if perReq != nil {
+			if err := errors.Join(perReq.Flush(), perReqFile.Close()); err != nil {
+				return fmt.Errorf("--per-request: %w", err)
+			}
+		}
 		rep.Notes = append(rep.Notes,
 			fmt.Sprintf("scenario %s in the simulator: our stack at both ends (%s), the client on every path, %d seed(s) per cell", sc.Name, compare.PacingMode(*pacing), *seeds),
 			fmt.Sprintf("each cell: max(%d, concurrency) requests, as many clients as the concurrency; new: a connection per request, times from the dial; reused: one connection per client, its first request not counted, times from the request's write", *requests),

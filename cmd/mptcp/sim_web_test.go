@@ -92,3 +92,55 @@ func TestSimWebPcap(t *testing.T) {
 		t.Error("the same seed gave different captures")
 	}
 }
+
+// --per-request writes one JSON line per request of each cell and seed:
+// its cell, client, times, and what each subflow of the answering
+// connection sent of it; a file that cannot be created is an error.
+func TestSimWebPerRequest(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "requests.jsonl")
+	var out, errOut bytes.Buffer
+	args := []string{"sim", "web", "--sizes", "10KB", "--concurrency", "2", "--requests", "4", "--seeds", "2", "--per-request", file}
+	if code := run(args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	// 2 cells (new, reused) x 2 seeds x 4 requests.
+	if len(lines) != 16 {
+		t.Fatalf("%d lines, want 16:\n%s", len(lines), b)
+	}
+	cells := map[string]int{}
+	for _, l := range lines {
+		var q struct {
+			Cell     string  `json:"cell"`
+			Seed     int     `json:"seed"`
+			Client   int     `json:"client"`
+			DoneMs   float64 `json:"done_ms"`
+			Subflows []struct {
+				Path  string `json:"path"`
+				Bytes uint64 `json:"bytes"`
+			} `json:"subflows"`
+		}
+		if err := json.Unmarshal(l, &q); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		cells[q.Cell]++
+		var sent uint64
+		for _, sf := range q.Subflows {
+			sent += sf.Bytes
+		}
+		if q.DoneMs <= 0 || sent < 10_000 || q.Seed < 1 || q.Seed > 2 || q.Client > 1 || q.Subflows[0].Path != "wifi" {
+			t.Errorf("line %s", l)
+		}
+	}
+	if cells["10KB-x2-new"] != 8 || cells["10KB-x2-reused"] != 8 {
+		t.Errorf("lines per cell %v, want 8 each", cells)
+	}
+	args[len(args)-1] = filepath.Join(t.TempDir(), "no", "such", "dir", "f")
+	if code := run(args, &out, &errOut); code == 0 {
+		t.Error("--per-request into a missing directory: exit 0")
+	}
+}

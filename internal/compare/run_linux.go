@@ -227,7 +227,7 @@ func (c *comparison) requests(s *side) (median, p99 Value) {
 			}
 			continue
 		}
-		ms = append(ms, float64(d)/float64(time.Millisecond))
+		ms = append(ms, millis(d))
 	}
 	if len(ms) == 0 {
 		msg := "no request completed"
@@ -280,7 +280,7 @@ func (c *comparison) handover(rep *Report) error {
 				during := b.bytesBetween(off+down, off+up)
 				after := b.bytesBetween(off+up, b.Elapsed)
 				ok := during > 0
-				*cell[0] = Value{Number: number(float64(b.MaxStall) / float64(time.Millisecond)), Verified: true,
+				*cell[0] = Value{Number: number(millis(b.MaxStall)), Verified: true,
 					Detail: map[string]float64{"bytes": float64(b.Bytes), "bytes_after_outage": float64(after)}}
 				*cell[1] = Value{Bool: &ok, Verified: true, Detail: map[string]float64{"bytes_during_outage": float64(during)}}
 				return nil

@@ -2,7 +2,9 @@ package compare
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,11 +100,18 @@ func simWeb(sc *scenario.Scenario, size int64, conc, total int, reused bool, cfg
 				cell.Error = fmt.Sprintf("seed %d: %d requests failed, the first: %s", seed, r.Failed, r.FirstError)
 			}
 		}
-		for i := range r.Done {
-			done = append(done, float64(r.Done[i])/float64(time.Millisecond))
-			ttfb = append(ttfb, float64(r.FirstByte[i])/float64(time.Millisecond))
+		ds, fs := r.Completed()
+		for i := range ds {
+			done = append(done, millis(ds[i]))
+			ttfb = append(ttfb, millis(fs[i]))
 		}
 		elapsed += r.Elapsed
+		if cfg.PerRequest != nil {
+			if err := writeRequests(cfg.PerRequest, cell.name(), seed, r.Requests); err != nil {
+				cell.Error = fmt.Sprintf("per-request log: %v", err)
+				return cell
+			}
+		}
 	}
 	cell.Requests = len(done)
 	if len(done) == 0 {
@@ -134,6 +143,9 @@ type SimWebConfig struct {
 	// PcapDir, if set, receives a capture of the client's packets for
 	// each seed of each cell (10KB-x100-new-seed1.pcap).
 	PcapDir string
+	// PerRequest, if set, receives a JSON line for each request of each
+	// seed of each cell (requestLine).
+	PerRequest io.Writer
 	// Log, if set, is told of each cell as it completes.
 	Log func(format string, args ...any)
 }
@@ -183,15 +195,62 @@ func simWebRun(sc *scenario.Scenario, o simrun.WebOptions, dir, name string) (*s
 	return r, err
 }
 
-// pcapName names the capture of one seed of a cell:
-// 10KB-x100-new-seed1.pcap.
-func (c *WebCell) pcapName(seed int) string {
+// name names a cell in file names and per-request lines: 10KB-x100-new.
+func (c *WebCell) name() string {
 	conn := "new"
 	if c.Reused {
 		conn = "reused"
 	}
-	return fmt.Sprintf("%s-x%d-%s-seed%d.pcap", sizeName(c.Size), c.Concurrency, conn, seed)
+	return fmt.Sprintf("%s-x%d-%s", sizeName(c.Size), c.Concurrency, conn)
 }
+
+// pcapName names the capture of one seed of a cell:
+// 10KB-x100-new-seed1.pcap.
+func (c *WebCell) pcapName(seed int) string {
+	return fmt.Sprintf("%s-seed%d.pcap", c.name(), seed)
+}
+
+// requestLine is one request of a simulated cell, as SimWebConfig's
+// PerRequest receives it: its client, when it started (from the seed's
+// first dial), its first byte and completion (from its start; zero if it
+// failed), and what each subflow of the answering connection sent of it.
+type requestLine struct {
+	Cell        string        `json:"cell"`
+	Seed        int           `json:"seed"`
+	Client      int           `json:"client"`
+	StartMs     float64       `json:"start_ms"`
+	FirstByteMs float64       `json:"first_byte_ms"`
+	DoneMs      float64       `json:"done_ms"`
+	Error       string        `json:"error,omitempty"`
+	Subflows    []subflowLine `json:"subflows,omitempty"`
+}
+
+// subflowLine is what one subflow sent of a request: payload bytes,
+// retransmissions included, and segments sent again.
+type subflowLine struct {
+	Path        string `json:"path"`
+	Bytes       uint64 `json:"bytes"`
+	Retransmits uint64 `json:"retransmits"`
+}
+
+// writeRequests writes one JSON line per request of a cell's seed.
+func writeRequests(w io.Writer, cell string, seed int, reqs []simrun.WebRequest) error {
+	enc := json.NewEncoder(w)
+	for _, q := range reqs {
+		line := requestLine{Cell: cell, Seed: seed, Client: q.Client, StartMs: millis(q.Start),
+			FirstByteMs: millis(q.FirstByte), DoneMs: millis(q.Done), Error: q.Err}
+		for _, sf := range q.Subflows {
+			line.Subflows = append(line.Subflows, subflowLine(sf))
+		}
+		if err := enc.Encode(&line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// millis is d in milliseconds.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // simRequests predicts the median and 99th percentile of sequential
 // requests of size bytes, each on a new connection, over several seeds.

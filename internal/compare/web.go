@@ -318,8 +318,8 @@ func webRequests(ctx context.Context, dial dialFunc, size int64, conc, total int
 	for range conc {
 		r := <-results
 		for _, t := range r.ts {
-			done = append(done, float64(t.done)/float64(time.Millisecond))
-			ttfb = append(ttfb, float64(t.ttfb)/float64(time.Millisecond))
+			done = append(done, millis(t.done))
+			ttfb = append(ttfb, millis(t.ttfb))
 		}
 		cell.Failed += r.n
 		if first == nil {

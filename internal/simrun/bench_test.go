@@ -52,7 +52,7 @@ func BenchmarkWebRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if len(r.Done) != b.N {
-		b.Fatalf("%d of %d requests done: %s", len(r.Done), b.N, r.FirstError)
+	if done, _ := r.Completed(); len(done) != b.N {
+		b.Fatalf("%d of %d requests done: %s", len(done), b.N, r.FirstError)
 	}
 }

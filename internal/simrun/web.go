@@ -40,10 +40,10 @@ type WebOptions struct {
 
 // WebResult is what a web-shaped workload measured, in virtual time.
 type WebResult struct {
-	// Done and FirstByte hold each completed request's completion and
-	// time to its first byte: from the dial on a new connection, from
-	// the request's write on a reused one.
-	Done, FirstByte []time.Duration
+	// Requests holds the requests that ended, in that order: completed,
+	// failed, or cut by the timeout (those a client had not started by
+	// then count in Failed only).
+	Requests []WebRequest
 	// Failed counts the requests that did not complete; FirstError is
 	// the first one's reason.
 	Failed     int
@@ -52,6 +52,44 @@ type WebResult struct {
 	Elapsed time.Duration
 	// Client and Server are the stacks' non-zero MIB counters.
 	Client, Server map[string]uint64
+}
+
+// WebRequest is one request of a web-shaped workload.
+type WebRequest struct {
+	// Client is the client that made it, 0 to Concurrency-1.
+	Client int
+	// Start is its dial (new connection) or its write (reused one),
+	// from the first dial; FirstByte and Done are from Start, FirstByte
+	// zero if no byte of the answer arrived, Done zero if it failed.
+	Start, FirstByte, Done time.Duration
+	// Err says why it failed.
+	Err string
+	// Subflows are those of the server's connection that answered, with
+	// what each sent during the request (none if the server never
+	// accepted the connection).
+	Subflows []WebSubflow
+}
+
+// WebSubflow is what one subflow of the answering connection sent during
+// a request.
+type WebSubflow struct {
+	// Path is the scenario's name of the client's path the subflow is on.
+	Path string
+	// Bytes counts the payload it sent, retransmissions included, and
+	// Retransmits the segments it sent again.
+	Bytes, Retransmits uint64
+}
+
+// Completed returns the completion and first-byte times of the requests
+// that completed, in the order they ended.
+func (r *WebResult) Completed() (done, firstByte []time.Duration) {
+	for _, q := range r.Requests {
+		if q.Err == "" {
+			done = append(done, q.Done)
+			firstByte = append(firstByte, q.FirstByte)
+		}
+	}
+	return done, firstByte
 }
 
 // webHeaderLen and webKeepOpen are `mptcp perf web`'s request: an 8-byte
@@ -74,6 +112,10 @@ type web struct {
 	res            WebResult
 	clients        []*webClient
 	active         int // clients still making requests
+	// serving finds the server's side of a client's connection, by the
+	// client's address; paths names the client's addresses.
+	serving map[netip.AddrPort]*webServer
+	paths   map[netip.Addr]string
 }
 
 // Web runs a web-shaped workload on the scenario's paths with the real
@@ -104,8 +146,8 @@ func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
 	}
 	per := (max(o.Requests, o.Concurrency) + o.Concurrency - 1) / o.Concurrency
 	w.active = o.Concurrency
-	for range o.Concurrency {
-		k := &webClient{w: w, left: per}
+	for i := range o.Concurrency {
+		k := &webClient{w: w, id: i, left: per}
 		w.clients = append(w.clients, k)
 		w.sim.Schedule(netsim.Epoch, k.next)
 	}
@@ -118,10 +160,14 @@ func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
 	}
 	if w.active > 0 {
 		w.res.Elapsed = o.Timeout
+		cut := fmt.Errorf("not done after %v", o.Timeout)
 		for _, k := range w.clients {
+			if k.left > 0 {
+				k.record(cut.Error()) // the request in progress
+			}
 			w.res.Failed += k.left
 		}
-		w.fail(fmt.Errorf("not done after %v", o.Timeout))
+		w.fail(cut)
 	}
 	w.res.Client, w.res.Server = nonZero(w.client.MIB()), nonZero(w.server.MIB())
 	return &w.res, nil
@@ -133,6 +179,11 @@ func (w *web) setup(sc *scenario.Scenario) error {
 		return err
 	}
 	w.top = top
+	w.serving = map[netip.AddrPort]*webServer{}
+	w.paths = map[netip.Addr]string{}
+	for i, a := range top.ClientAddrs {
+		w.paths[a] = sc.Paths[i].Name
+	}
 	if w.o.Pcap != nil {
 		if err := capture(w.o.Pcap, top.Client); err != nil {
 			return err
@@ -156,7 +207,8 @@ func (w *web) setup(sc *scenario.Scenario) error {
 			if err != nil {
 				return // ErrWouldBlock: no more for now
 			}
-			s := &webServer{w: w, c: c}
+			s := &webServer{w: w, c: c, counted: map[int]WebSubflow{}}
+			w.serving[c.RemoteAddr()] = s
 			c.SetNotify(s.pump)
 			s.pump()
 		}
@@ -180,6 +232,24 @@ type webServer struct {
 	keep       bool
 	answering  bool
 	closed     bool
+	// counted is what each subflow, by ID, had sent when the last
+	// request on the connection ended.
+	counted map[int]WebSubflow
+}
+
+// sentSince returns what each subflow sent since the last call, which
+// ended the connection's previous request.
+func (s *webServer) sentSince() []WebSubflow {
+	var out []WebSubflow
+	for _, sf := range s.c.Info().Subflows {
+		now := WebSubflow{Path: s.w.paths[sf.Remote.Addr()], Bytes: sf.BytesSent, Retransmits: sf.Retransmits}
+		was := s.counted[sf.ID]
+		s.counted[sf.ID] = now
+		now.Bytes -= was.Bytes
+		now.Retransmits -= was.Retransmits
+		out = append(out, now)
+	}
+	return out
 }
 
 // pump reads requests and writes their answers as far as the stack
@@ -238,6 +308,7 @@ func (s *webServer) close() {
 // webClient makes its share of the requests one after another.
 type webClient struct {
 	w     *web
+	id    int
 	left  int // requests still to make
 	c     *core.Conn
 	start time.Duration // of the request: its dial or its write
@@ -253,6 +324,7 @@ func (k *webClient) next() {
 	w := k.w
 	if k.left == 0 {
 		if k.c != nil {
+			delete(w.serving, k.c.LocalAddr())
 			k.c.SetNotify(nil)
 			_ = k.c.Close()
 			k.c = nil
@@ -346,9 +418,12 @@ func (k *webClient) read() {
 // done records the request and starts the next one.
 func (k *webClient) done() {
 	w := k.w
-	if !k.warm {
-		w.res.Done = append(w.res.Done, w.sim.Elapsed()-k.start)
-		w.res.FirstByte = append(w.res.FirstByte, k.first)
+	if k.warm {
+		if s := k.serving(); s != nil {
+			s.sentSince() // the uncounted request's share
+		}
+	} else {
+		k.record("")
 		k.left--
 	}
 	k.warm = false
@@ -366,6 +441,7 @@ func (k *webClient) failed(err error) {
 	w := k.w
 	w.res.Failed++
 	w.fail(err)
+	k.record(err.Error())
 	k.left--
 	k.warm = false
 	if k.c != nil {
@@ -374,6 +450,31 @@ func (k *webClient) failed(err error) {
 		k.c = nil
 	}
 	w.sim.Schedule(w.sim.Now(), k.next)
+}
+
+// record adds the request that ends now, failed for reason errText if
+// that is not empty, with what the answering connection's subflows sent.
+func (k *webClient) record(errText string) {
+	w := k.w
+	q := WebRequest{Client: k.id, Start: k.start, FirstByte: k.first, Err: errText}
+	if errText == "" {
+		q.Done = w.sim.Elapsed() - k.start
+	}
+	if s := k.serving(); s != nil {
+		q.Subflows = s.sentSince()
+		if errText != "" || !w.o.Reused {
+			delete(w.serving, k.c.LocalAddr()) // the connection's last request
+		}
+	}
+	w.res.Requests = append(w.res.Requests, q)
+}
+
+// serving returns the server's side of the client's connection, or nil.
+func (k *webClient) serving() *webServer {
+	if k.c == nil {
+		return nil
+	}
+	return k.w.serving[k.c.LocalAddr()]
 }
 
 // connErr is why c closed.

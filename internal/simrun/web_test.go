@@ -1,6 +1,7 @@
 package simrun
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -19,31 +20,32 @@ func TestWebNewConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Failed != 0 || len(r.Done) != 4 {
-		t.Fatalf("%d done, %d failed (%s), want 4 done", len(r.Done), r.Failed, r.FirstError)
+	done, first := r.Completed()
+	if r.Failed != 0 || len(done) != 4 {
+		t.Fatalf("%d done, %d failed (%s), want 4 done", len(done), r.Failed, r.FirstError)
 	}
 	// 20 ms for the handshake, 20 for the request and the first byte,
 	// 40 for 100 KB at 20 Mbit/s.
-	for i, d := range r.Done {
+	for i, d := range done {
 		if d < 80*time.Millisecond || d > 150*time.Millisecond {
 			t.Errorf("request %d took %v, want 80-150 ms", i, d)
 		}
-		if f := r.FirstByte[i]; f < 40*time.Millisecond || f >= d {
+		if f := first[i]; f < 40*time.Millisecond || f >= d {
 			t.Errorf("request %d: first byte at %v, want from 40 ms to before its end (%v)", i, f, d)
 		}
 	}
 	if got := r.Server["MPCapableSYNRX"]; got != 4 {
 		t.Errorf("the server saw %d MP_CAPABLE SYNs, want one per request (4)", got)
 	}
-	if r.Elapsed < 4*r.Done[0] {
-		t.Errorf("4 sequential requests ended after %v, each took about %v", r.Elapsed, r.Done[0])
+	if r.Elapsed < 4*done[0] {
+		t.Errorf("4 sequential requests ended after %v, each took about %v", r.Elapsed, done[0])
 	}
 	again, err := Web(sc, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(r.Done, again.Done) || !slices.Equal(r.FirstByte, again.FirstByte) {
-		t.Fatalf("the same seed gave %v, then %v", r.Done, again.Done)
+	if !reflect.DeepEqual(r.Requests, again.Requests) {
+		t.Fatalf("the same seed gave %+v, then %+v", r.Requests, again.Requests)
 	}
 }
 
@@ -57,13 +59,14 @@ func TestWebReusedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 7 requests over 3 clients: 3 each, and one uncounted each.
-	if r.Failed != 0 || len(r.Done) != 9 {
-		t.Fatalf("%d done, %d failed (%s), want 9 done", len(r.Done), r.Failed, r.FirstError)
+	done, _ := r.Completed()
+	if r.Failed != 0 || len(done) != 9 {
+		t.Fatalf("%d done, %d failed (%s), want 9 done", len(done), r.Failed, r.FirstError)
 	}
 	if got := r.Server["MPCapableSYNRX"]; got != 3 {
 		t.Errorf("the server saw %d MP_CAPABLE SYNs, want one per client (3)", got)
 	}
-	for i, d := range r.Done {
+	for i, d := range done {
 		// One round trip at least; no handshake in it.
 		if d < 20*time.Millisecond || d >= 40*time.Millisecond+20*time.Millisecond {
 			t.Errorf("request %d took %v on a kept connection, want 20-60 ms", i, d)
@@ -90,8 +93,13 @@ func TestWebTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Done) != 2 || r.Failed != 2 {
-		t.Fatalf("%d done, %d failed, want 2 and 2", len(r.Done), r.Failed)
+	if done, _ := r.Completed(); len(done) != 2 || r.Failed != 2 {
+		t.Fatalf("%d done, %d failed, want 2 and 2", len(done), r.Failed)
+	}
+	// The request in progress is recorded as cut; the one never started
+	// is only counted.
+	if n := len(r.Requests); n != 3 || !strings.Contains(r.Requests[2].Err, "not done after") {
+		t.Errorf("requests recorded: %+v, want the two done and the one cut", r.Requests)
 	}
 	if !strings.Contains(r.FirstError, "not done after 1.2s") || r.Elapsed != 1200*time.Millisecond {
 		t.Errorf("first error %q, elapsed %v; want the timeout named and the run's whole length", r.FirstError, r.Elapsed)
@@ -114,18 +122,62 @@ func TestWebTailOnFastPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Failed != 0 || len(r.Done) != requests {
-		t.Fatalf("%d done, %d failed (%s)", len(r.Done), r.Failed, r.FirstError)
+	done, _ := r.Completed()
+	if r.Failed != 0 || len(done) != requests {
+		t.Fatalf("%d done, %d failed (%s)", len(done), r.Failed, r.FirstError)
 	}
 	// 1,000,000 bytes in 1,448-byte segments of 1,500 bytes on the wire.
 	wifiAlone := time.Duration(size*1500/1448*8*1e9/20e6) + 3*20*time.Millisecond
-	if worst := slices.Max(r.Done); worst > wifiAlone {
-		t.Errorf("slowest answer took %v, wifi alone would carry it in %v (all: %v)", worst, wifiAlone, r.Done)
+	if worst := slices.Max(done); worst > wifiAlone {
+		t.Errorf("slowest answer took %v, wifi alone would carry it in %v (all: %v)", worst, wifiAlone, done)
 	}
 	if r.Server["OpportunisticRetrans"] == 0 {
 		t.Errorf("no tail went again on the fast path: %v", r.Server)
 	}
 	if re := r.Server["ReinjectBytes"]; re > size*requests/100 {
 		t.Errorf("%d bytes sent again for %d: more than 1%%", re, size*requests)
+	}
+}
+
+// TestWebPerRequest: each request is recorded with its client, its start,
+// and what each subflow of the answering connection sent of it, the
+// scenario's path names on them: on kept-alive connections, one answer's
+// bytes each (the uncounted first request's are not in the next one's);
+// on new connections, the answer and its retransmissions.
+func TestWebPerRequest(t *testing.T) {
+	sc := builtin(t, "aggregate")
+	for _, reused := range []bool{false, true} {
+		const size = 300_000
+		r, err := Web(sc, WebOptions{Size: size, Concurrency: 2, Requests: 6, Reused: reused, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Requests) != 6 || r.Failed != 0 {
+			t.Fatalf("reused %v: %d requests recorded, %d failed (%s)", reused, len(r.Requests), r.Failed, r.FirstError)
+		}
+		clients := map[int]int{}
+		for i, q := range r.Requests {
+			clients[q.Client]++
+			if q.Err != "" || q.FirstByte <= 0 || q.Done <= q.FirstByte || q.Start+q.Done > r.Elapsed {
+				t.Errorf("reused %v: request %d: %+v", reused, i, q)
+			}
+			var sent, retrans uint64
+			for _, sf := range q.Subflows {
+				if sf.Path != "wifi" && sf.Path != "cellular" {
+					t.Errorf("reused %v: request %d: subflow on path %q", reused, i, sf.Path)
+				}
+				sent += sf.Bytes
+				retrans += sf.Retransmits
+			}
+			// The answer once, plus what went again (at most 1,448
+			// bytes per retransmitted segment), plus copies sent again
+			// elsewhere: well under a second answer.
+			if sent < size || sent > size+retrans*1448+size/4 {
+				t.Errorf("reused %v: request %d: subflows sent %d bytes (%d segments again) for %d: %+v", reused, i, sent, retrans, size, q.Subflows)
+			}
+		}
+		if clients[0] != 3 || clients[1] != 3 {
+			t.Errorf("reused %v: requests per client %v, want 3 each", reused, clients)
+		}
 	}
 }
