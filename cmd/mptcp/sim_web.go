@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mptcp-go/mptcp/internal/compare"
+	"github.com/mptcp-go/mptcp/scenario"
 )
 
 var cmdSimWeb = &Command{
@@ -25,7 +26,8 @@ every byte verified. The client dials from its first path's address; the
 path manager opens the others. Prints completion p50/p99, time to first
 byte and requests per second (over virtual time) as a table, or JSON.
 The scenario's events (outages, rate changes) happen at their times from
-the first dial; its competitors do not run. The stacks run
+the first dial, and its competitors (single-path TCP flows) download
+from the first dial to the end of each run. The stacks run
 unpaced, as our stack on a TUN device does by default (--pacing paces
 them; mptcp sim's bulk runs pace). Deterministic: the same scenario and
 seeds give the same figures. Version 1 scenarios only (one
@@ -112,8 +114,25 @@ func simWebFlags(fs *flag.FlagSet) Action {
 			fmt.Sprintf("scenario %s in the simulator: our stack at both ends (%s), the client on every path, %d seed(s) per cell", sc.Name, compare.PacingMode(*pacing), *seeds),
 			fmt.Sprintf("each cell: max(%d, concurrency) requests, as many clients as the concurrency; new: a connection per request, times from the dial; reused: one connection per client, its first request not counted, times from the request's write", *requests),
 			"req/s: requests completed per second of virtual time")
+		if names := competitorNames(sc); names != "" {
+			rep.Notes = append(rep.Notes, "competitors downloading beside the requests, from each run's first dial: "+names)
+		}
 		return writeReport(inv.Stdout, rep, *asJSON, "cells")
 	}
+}
+
+// competitorNames lists the scenario's competitors with their
+// congestion controls, or "".
+func competitorNames(sc *scenario.Scenario) string {
+	var names []string
+	for _, c := range sc.Competitors {
+		if c.CC == "" {
+			names = append(names, c.Name)
+			continue
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", c.Name, c.CC))
+	}
+	return strings.Join(names, ", ")
 }
 
 // report is a comparison's result: a table, JSON, and what failed.

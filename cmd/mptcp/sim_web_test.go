@@ -144,3 +144,16 @@ func TestSimWebPerRequest(t *testing.T) {
 		t.Error("--per-request into a missing directory: exit 0")
 	}
 }
+
+// A scenario's competitors run beside the requests, and the report says
+// so.
+func TestSimWebCompetitors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	args := []string{"sim", "web", "fairness", "--sizes", "10KB", "--concurrency", "1", "--requests", "2", "--seeds", "1"}
+	if code := run(args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "competitors downloading beside the requests, from each run's first dial: tcp (reno)") {
+		t.Errorf("no competitors named:\n%s", out.String())
+	}
+}

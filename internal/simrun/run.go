@@ -203,50 +203,11 @@ func (r *run) setup() error {
 
 	for i, comp := range r.sc.Competitors {
 		node := top.Competitors[i]
-		st, err := newStackOn(node.Host, core.Config{DisableMPTCP: true, CongestionControl: comp.CC}, node.Addr)
-		if err != nil {
-			return fmt.Errorf("competitor %s: %w", comp.Name, err)
-		}
-		f := &flow{r: r, name: comp.Name, sendHost: top.Server, recvHost: node.Host, ok: true, recvIsClnt: true}
-		r.competitors = append(r.competitors, f)
+		r.competitors = append(r.competitors, &flow{r: r, name: comp.Name, sendHost: top.Server, recvHost: node.Host, ok: true, recvIsClnt: true})
 		r.compNames = append(r.compNames, comp.Name)
-		// The competitor's data is sent by the server: by a plain TCP
-		// server stack of its own, running the competitor's congestion
-		// control, not the MPTCP connection's.
-		cs, err := stackOn(top.Server, core.Config{DisableMPTCP: true, CongestionControl: comp.CC}, top.ServerAddr)
-		if err != nil {
-			return fmt.Errorf("competitor %s: %w", comp.Name, err)
-		}
-		r.compCC = append(r.compCC, cs.Config().CongestionControl)
-		cln, err := cs.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
-		if err != nil {
-			return fmt.Errorf("competitor %s server: %w", comp.Name, err)
-		}
-		cln.SetNotify(func() {
-			for {
-				c, err := cln.Accept()
-				if err != nil {
-					if !errors.Is(err, core.ErrWouldBlock) {
-						r.fail(fmt.Errorf("competitor %s accept: %w", comp.Name, err))
-					}
-					return
-				}
-				f.attachSend(c)
-				c.SetNotify(f.pump)
-				top.Server.Wake()
-			}
-		})
-		srvStacks.add(node.Addr, cs)
-		r.sim.Schedule(start, func() {
-			c, err := st.Dial(r.sim.Now(), node.Addr, netip.AddrPortFrom(top.ServerAddr, Port), core.ConnOptions{DisableMPTCP: true})
-			if err != nil {
-				r.fail(fmt.Errorf("competitor %s dial: %w", comp.Name, err))
-				return
-			}
-			f.attachRecv(c)
-			c.SetNotify(f.pump)
-			node.Host.Wake()
-		})
+	}
+	if r.compCC, err = startCompetitors(r.sim, r.sc, top, srvStacks, start, r.competitorEnds, r.fail); err != nil {
+		return err
 	}
 	top.Server.SetStack(srvStacks)
 	r.lastComp = make([]int64, len(r.competitors))
@@ -337,6 +298,18 @@ func (r *run) dialMPTCP() {
 }
 
 // accept takes the MPTCP server's new connections: the client's, whose
+// competitorEnds hands a competitor's connection to its flow
+// (startCompetitors).
+func (r *run) competitorEnds(i int, c *core.Conn, send bool) func() {
+	f := r.competitors[i]
+	if send {
+		f.attachSend(c)
+	} else {
+		f.attachRecv(c)
+	}
+	return f.pump
+}
+
 // flows the server sends or receives (competitors have servers of their
 // own).
 func (r *run) accept(ln *core.Listener) {

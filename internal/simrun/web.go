@@ -52,6 +52,15 @@ type WebResult struct {
 	Elapsed time.Duration
 	// Client and Server are the stacks' non-zero MIB counters.
 	Client, Server map[string]uint64
+	// Competitors are the scenario's competing TCP flows, which ran from
+	// the first dial to the end, with the bytes each received.
+	Competitors []WebCompetitor
+}
+
+// WebCompetitor is a competing flow of a web-shaped run.
+type WebCompetitor struct {
+	Name  string
+	Bytes int64
 }
 
 // WebRequest is one request of a web-shaped workload.
@@ -116,6 +125,7 @@ type web struct {
 	// client's address; paths names the client's addresses.
 	serving map[netip.AddrPort]*webServer
 	paths   map[netip.Addr]string
+	bulks   []*webBulk // the scenario's competitors
 }
 
 // Web runs a web-shaped workload on the scenario's paths with the real
@@ -170,6 +180,9 @@ func Web(sc *scenario.Scenario, o WebOptions) (*WebResult, error) {
 		w.fail(cut)
 	}
 	w.res.Client, w.res.Server = nonZero(w.client.MIB()), nonZero(w.server.MIB())
+	for _, b := range w.bulks {
+		w.res.Competitors = append(w.res.Competitors, WebCompetitor{Name: b.name, Bytes: b.got})
+	}
 	return &w.res, nil
 }
 
@@ -194,7 +207,12 @@ func (w *web) setup(sc *scenario.Scenario) error {
 	if w.client, err = newStackOn(top.Client, cfg, top.ClientAddrs...); err != nil {
 		return err
 	}
-	if w.server, err = newStackOn(top.Server, cfg, top.ServerAddr); err != nil {
+	if len(sc.Competitors) == 0 {
+		w.server, err = newStackOn(top.Server, cfg, top.ServerAddr)
+	} else {
+		w.server, err = w.withCompetitors(sc, cfg)
+	}
+	if err != nil {
 		return err
 	}
 	ln, err := w.server.Listen(netip.AddrPortFrom(top.ServerAddr, Port))
@@ -214,6 +232,81 @@ func (w *web) setup(sc *scenario.Scenario) error {
 		}
 	})
 	return nil
+}
+
+// withCompetitors makes the server's stack for a scenario with
+// competitors, and starts them at the first dial: each receives the
+// pattern from its own server stack for the whole run.
+func (w *web) withCompetitors(sc *scenario.Scenario, cfg core.Config) (*core.Stack, error) {
+	srv, err := stackOn(w.top.Server, cfg, w.top.ServerAddr)
+	if err != nil {
+		return nil, err
+	}
+	d := newDemux(srv)
+	for _, c := range sc.Competitors {
+		w.bulks = append(w.bulks, &webBulk{w: w, name: c.Name})
+	}
+	ends := func(i int, c *core.Conn, send bool) func() {
+		b := w.bulks[i]
+		if send {
+			b.snd = c
+		} else {
+			b.rcv, b.host = c, w.top.Competitors[i].Host
+		}
+		b.pump()
+		return b.pump
+	}
+	if _, err := startCompetitors(w.sim, sc, w.top, d, netsim.Epoch, ends, w.fail); err != nil {
+		return nil, err
+	}
+	w.top.Server.SetStack(d)
+	return srv, nil
+}
+
+// webBulk is a competitor's flow beside the requests: its server writes
+// the pattern for as long as the run lasts, and the competitor reads and
+// checks it.
+type webBulk struct {
+	w         *web
+	name      string
+	snd, rcv  *core.Conn
+	host      *netsim.Host // the competitor's
+	sent, got int64
+}
+
+func (b *webBulk) pump() {
+	w := b.w
+	if b.snd != nil {
+		wrote := false
+		for {
+			n, _ := b.snd.Write(w.pat.at(uint64(b.sent), chunk))
+			if n == 0 {
+				break
+			}
+			b.sent += int64(n)
+			wrote = true
+		}
+		if wrote {
+			w.top.Server.Wake()
+		}
+	}
+	if b.rcv != nil {
+		read := false
+		for {
+			n, _ := b.rcv.Read(w.scratch)
+			if n == 0 {
+				break
+			}
+			if !w.pat.check(w.scratch[:n], uint64(b.got)) {
+				w.fail(fmt.Errorf("competitor %s: bytes %d..%d differ from those sent", b.name, b.got, b.got+int64(n)))
+			}
+			b.got += int64(n)
+			read = true
+		}
+		if read {
+			b.host.Wake()
+		}
+	}
 }
 
 func (w *web) fail(err error) {

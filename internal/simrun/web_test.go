@@ -181,3 +181,42 @@ func TestWebPerRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestWebCompetitors: a scenario's competing TCP flows run beside the
+// requests, from the first dial to the end, every byte checked. On the
+// fairness scenario one TCP flow shares the 20 Mbit/s server link with
+// the answers, which take longer than without it.
+func TestWebCompetitors(t *testing.T) {
+	sc := builtin(t, "fairness")
+	if len(sc.Competitors) == 0 {
+		t.Fatal("the fairness scenario has no competitors")
+	}
+	o := WebOptions{Size: 1_000_000, Concurrency: 2, Requests: 6, Reused: true, Seed: 1}
+	r, err := Web(sc, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed != 0 || r.FirstError != "" {
+		t.Fatalf("%d failed: %s", r.Failed, r.FirstError)
+	}
+	if len(r.Competitors) != len(sc.Competitors) {
+		t.Fatalf("competitors %+v, want %d", r.Competitors, len(sc.Competitors))
+	}
+	for _, c := range r.Competitors {
+		// At least a twentieth of the bottleneck over the run.
+		if c.Bytes < int64(float64(r.Elapsed.Seconds())*1e6/8) {
+			t.Errorf("competitor %s received %d bytes in %v", c.Name, c.Bytes, r.Elapsed)
+		}
+	}
+	alone := *sc
+	alone.Competitors = nil
+	a, err := Web(&alone, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ := r.Completed()
+	doneAlone, _ := a.Completed()
+	if slices.Max(done) <= slices.Max(doneAlone) {
+		t.Errorf("slowest answer %v beside the competitors, %v without them", slices.Max(done), slices.Max(doneAlone))
+	}
+}
