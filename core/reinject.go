@@ -218,12 +218,13 @@ func (c *Conn) opportunistic(now time.Time, blocked bool) {
 // holder reaches the peer later than it would on fast, a subflow of
 // shorter smoothed RTT, if sent there now: half a round trip after it was
 // last sent on holder (its smoothed RTT counts the queue it waits in), or,
-// not yet sent, after holder's queue at least. A byte whose acknowledgment is overdue by a quarter of a round
-// trip (RACK's reordering window) is taken as lost, its repair left to
-// holder's loss detection, which on a slow path with a long queue can take
-// a second; when it is not late yet, overdue says when it will be. Paths of
-// similar delay keep their data, while a tail held in a long queue or lost
-// on a slow path goes again on an idle fast one.
+// not yet sent, after holder's queue at least. A byte whose
+// acknowledgment is overdue by a quarter of a round trip (RACK's
+// reordering window) is taken as lost, its repair left to holder's loss
+// detection, which on a slow path with a long queue can take a second;
+// when it is not late yet, overdue says when it will be. Paths of similar
+// delay keep their data, while a tail held in a long queue or lost on a
+// slow path goes again on an idle fast one.
 func arrivesLater(holder, fast *subflow, off uint64, now time.Time) (later bool, overdue time.Time) {
 	h, f := holder.srtt(), fast.srtt()
 	at, sent := holder.tc.SentAt(off)

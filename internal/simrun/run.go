@@ -297,7 +297,6 @@ func (r *run) dialMPTCP() {
 	r.top.Client.Wake()
 }
 
-// accept takes the MPTCP server's new connections: the client's, whose
 // competitorEnds hands a competitor's connection to its flow
 // (startCompetitors).
 func (r *run) competitorEnds(i int, c *core.Conn, send bool) func() {
@@ -310,6 +309,7 @@ func (r *run) competitorEnds(i int, c *core.Conn, send bool) func() {
 	return f.pump
 }
 
+// accept takes the MPTCP server's new connections: the client's, whose
 // flows the server sends or receives (competitors have servers of their
 // own).
 func (r *run) accept(ln *core.Listener) {
