@@ -112,7 +112,7 @@ func (c *cubic) OnAck(now time.Time, a Ack) {
 				return
 			}
 		} else {
-			v := c.hs.onAck(a)
+			v := c.hs.onAck(now, a)
 			if v == hsAvoidance {
 				c.endSlowStart()
 				return
@@ -329,6 +329,7 @@ func (c *cubic) SetMSS(mss int) {
 	if c.mss != mss {
 		return
 	}
+	c.hs.mss = mss
 	if c.hs.limit > 0 {
 		c.hs.limit = hsUnpacedLSegment * mss
 	}

@@ -291,7 +291,7 @@ func TestCubicUndoOfFirstEventRearmsHystart(t *testing.T) {
 	c := mustNew(t, "cubic", Params{MSS: tmss}).(*cubic)
 	now := epoch0
 	for range 3 {
-		now = ackRound(c, now, rtt)
+		now = ackBurst(c, now, rtt)
 	}
 	c.OnCongestionEvent(now, Loss{FlightSize: c.Window(), Lost: tmss})
 	c.OnSpuriousCongestion(now)
@@ -300,7 +300,7 @@ func TestCubicUndoOfFirstEventRearmsHystart(t *testing.T) {
 	}
 	// The RTT now rises well past HyStart++'s threshold: slow start must end.
 	for i := 0; i < 30 && c.InSlowStart(); i++ {
-		now = ackRound(c, now, rtt+time.Duration(i+1)*10*time.Millisecond)
+		now = ackBurst(c, now, rtt+time.Duration(i+1)*10*time.Millisecond)
 	}
 	if c.InSlowStart() {
 		t.Fatalf("still in slow start after the RTT grew by 300 ms; window %d", c.Window())

@@ -30,6 +30,18 @@ func ackRound(c Controller, start time.Time, rtt time.Duration) time.Time {
 	return start.Add(rtt)
 }
 
+// ackBurst acknowledges a window as ackRound does, its ACKs arriving
+// within the round's first millisecond: a window well below what the path
+// holds, which no ACK train (HyStart's) takes for a full path.
+func ackBurst(c Controller, start time.Time, rtt time.Duration) time.Time {
+	n := max(c.Window()/tmss, 1)
+	for i := range n {
+		now := start.Add(time.Millisecond * time.Duration(i) / time.Duration(n))
+		c.OnAck(now, Ack{Acked: tmss, PriorInFlight: c.Window(), RTT: rtt, SRTT: rtt, MinRTT: rtt})
+	}
+	return start.Add(rtt)
+}
+
 // segs is a window in segments, for messages.
 func segs(bytes int) float64 { return float64(bytes) / tmss }
 

@@ -174,3 +174,64 @@ func TestHystartLimitsOvershoot(t *testing.T) {
 		t.Errorf("HyStart++ dropped %d packets, classic slow start %d: want less than half", with, without)
 	}
 }
+
+// TestHystartAckTrainExit: an unpaced sender at a 20 Mbit/s, 20 ms
+// bottleneck with two bandwidth-delay products of queue, the aggregate
+// scenario's wifi path. Its rounds' first ACKs cross the queue the round
+// before left empty, so the RTT test alone sees no rise until the queue
+// overflows. Once the window fills the path, a round's ACKs, spaced by the
+// bottleneck, form a train longer than the minimum RTT: slow start ends
+// there, on the train, before any loss, and not before the window holds
+// the path.
+func TestHystartAckTrainExit(t *testing.T) {
+	const (
+		mss  = 1448
+		rate = 20e6 / 8
+		rtt  = 20 * time.Millisecond
+	)
+	bdp := int(rate * rtt.Seconds())
+	c := mustNew(t, "cubic", Params{MSS: mss}).(*cubic)
+	m := newModel(t, c, mss, modelLink{rate: rate, rtt: rtt, queueCap: 2 * bdp}, time.Second)
+	tr := traceHystart(m, c)
+	m.run(time.Second)
+	t.Logf("slow start ended at %v with %v (BDP %v); first loss at %v", tr.caAt, segs(tr.caCwnd), segs(bdp), m.stats.firstLossAt)
+	if tr.caAt < 0 || tr.caCwnd < bdp {
+		t.Errorf("slow start ended at %v with a window of %v, want it to end once the window holds the path (%v)", tr.caAt, segs(tr.caCwnd), segs(bdp))
+	}
+	if l := m.stats.firstLossAt; l >= 0 && l <= tr.caAt {
+		t.Errorf("first loss at %v, slow start ended at %v: on the loss, not on the train", l, tr.caAt)
+	}
+}
+
+// An ACK train ends slow start only while it lasts: ACKs more than 2 ms
+// apart break it, a window below 16 segments is too small to judge, and
+// ACKs of data the application, not the window, limited do not count.
+func TestHystartAckTrainLimits(t *testing.T) {
+	const rtt = 20 * time.Millisecond
+	round := func(c *cubic, start time.Time, spacing time.Duration, window int, appLimited bool) time.Time {
+		for i := range 40 {
+			c.OnAck(start.Add(spacing*time.Duration(i)), Ack{Acked: tmss, PriorInFlight: window, RTT: rtt, SRTT: rtt, MinRTT: rtt, AppLimited: appLimited})
+		}
+		return start.Add(40 * spacing)
+	}
+	for _, tc := range []struct {
+		name       string
+		spacing    time.Duration
+		window     int
+		appLimited bool
+		exit       bool
+	}{
+		{"train", time.Millisecond, 40 * tmss, false, true},
+		{"gaps", 3 * time.Millisecond, 40 * tmss, false, false},
+		{"small window", time.Millisecond, 15 * tmss, false, false},
+		{"application-limited", time.Millisecond, 40 * tmss, true, false},
+	} {
+		c := mustNew(t, "cubic", Params{MSS: tmss}).(*cubic)
+		// One ACK opens the round that the 40 after it continue.
+		c.OnAck(epoch0, Ack{Acked: tmss, PriorInFlight: 100 * tmss, RTT: rtt, SRTT: rtt, MinRTT: rtt})
+		round(c, epoch0.Add(time.Millisecond), tc.spacing, tc.window, tc.appLimited)
+		if got := !c.InSlowStart(); got != tc.exit {
+			t.Errorf("%s: left slow start %v, want %v", tc.name, got, tc.exit)
+		}
+	}
+}
