@@ -55,11 +55,12 @@ const (
 // It also ends slow start on a long ACK train, after Linux's CUBIC: the
 // ACKs of a window-limited round arrive spaced by the bottleneck, so a
 // train of them lasting a whole minimum RTT means the window already fills
-// the path (Linux, unpaced, takes half of it, which on the paths below cost
-// 6 ms per 1 MB answer and 3 ms per kept-alive 100 KB answer on TUN; ACKs
-// of data sent while the application, not the window, limited the sender
-// do not count, or a kept-alive answer smaller than the window ends slow
-// start). The RTT test alone came too late for a sender that does not
+// the path. Linux takes half of it for a sender that does not pace, which
+// cost 1 MB answers 6 ms on TUN on the paths below. ACKs of data sent
+// while the application, not the window, limited the sender do not count:
+// a kept-alive answer smaller than the window made a train of its own,
+// which cost 100 KB answers 3 ms at the median on TUN. The RTT test alone
+// came too late for a sender that does not
 // pace: each round's first eight ACKs cross a queue the previous round left
 // empty, so on the aggregate scenario's wifi path (20 Mbit/s, 20 ms, a
 // queue of two bandwidth-delay products) the window doubled from two to
