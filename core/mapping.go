@@ -244,31 +244,27 @@ func (t *txMappings) truncate(off uint64) {
 }
 
 // find returns the stream offset at which dsn was sent and the data
-// sequence number that ends its mapping, if dsn is sent (or queued) and
-// not acknowledged at subflow level.
+// sequence number that ends its outstanding stretch, if dsn is sent (or
+// queued) and not acknowledged at subflow level.
 func (t *txMappings) find(dsn uint64) (off, end uint64, ok bool) {
-	for i := range t.m {
-		m := &t.m[i]
-		start := max(m.off, t.una)
-		if start >= m.end() || m.n == 0 {
-			continue
+	t.outstanding(func(o, d uint64, n int) {
+		if !ok && !before64(dsn, d) && before64(dsn, d+uint64(n)) {
+			off, end, ok = o+(dsn-d), d+uint64(n), true
 		}
-		if d := m.dsnAt(start); !before64(dsn, d) && before64(dsn, m.dsnAt(m.end())) {
-			return m.off + (dsn - m.dsn), m.dsnAt(m.end()), true
-		}
-	}
-	return 0, 0, false
+	})
+	return off, end, ok
 }
 
-// outstanding calls f for the data-sequence range of every byte sent and
-// not acknowledged at subflow level.
-func (t *txMappings) outstanding(f func(dsn uint64, n int)) {
+// outstanding calls f for every stretch of bytes sent (or queued) and not
+// acknowledged at subflow level: its stream offset, its data sequence
+// number and its length.
+func (t *txMappings) outstanding(f func(off, dsn uint64, n int)) {
 	for i := range t.m {
 		m := &t.m[i]
 		start := max(m.off, t.una)
 		if start >= m.end() || m.n == 0 {
 			continue
 		}
-		f(m.dsnAt(start), int(m.end()-start))
+		f(start, m.dsnAt(start), int(m.end()-start))
 	}
 }

@@ -55,7 +55,7 @@ func TestTxMappingsOutstanding(t *testing.T) {
 	tx.push(mapping{dsn: 500, off: 100, n: 100})
 	tx.acked(150)
 	var got [][2]uint64
-	tx.outstanding(func(dsn uint64, n int) { got = append(got, [2]uint64{dsn, uint64(n)}) })
+	tx.outstanding(func(_, dsn uint64, n int) { got = append(got, [2]uint64{dsn, uint64(n)}) })
 	if len(got) != 1 || got[0] != [2]uint64{550, 50} {
 		t.Fatalf("outstanding = %v, want [[550 50]]", got)
 	}

@@ -13,7 +13,7 @@ func (c *Conn) reinjectFrom(sf *subflow) {
 	if c.fallen {
 		return
 	}
-	sf.tx.outstanding(func(dsn uint64, n int) {
+	sf.tx.outstanding(func(_, dsn uint64, n int) {
 		end := dsn + uint64(n)
 		if !after64(end, c.snd.una) {
 			return

@@ -72,11 +72,6 @@ func Run(sc *scenario.Scenario, o Options) (*Result, error) {
 	if o.Duration != 0 {
 		sc2.Duration = o.Duration
 	}
-	for i, c := range sc2.Competitors {
-		if err := checkPolicies(fmt.Sprintf("competitors[%d].", i), "", c.CC, ""); err != nil {
-			return nil, err
-		}
-	}
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
@@ -242,7 +237,8 @@ func newStackOn(h *netsim.Host, cfg core.Config, addrs ...netip.Addr) (*core.Sta
 
 // withPolicies returns a copy of sc whose scheduler, congestion control
 // and path manager are replaced by the names given (empty: the
-// scenario's), once the resulting names are checked.
+// scenario's), once the resulting names, and its competitors' congestion
+// controls, are checked.
 func withPolicies(sc *scenario.Scenario, scheduler, ccName, pmName string) (*scenario.Scenario, error) {
 	sc2 := *sc
 	for _, p := range []struct {
@@ -255,6 +251,11 @@ func withPolicies(sc *scenario.Scenario, scheduler, ccName, pmName string) (*sce
 	}
 	if err := checkPolicies("", sc2.Scheduler, sc2.CC, sc2.PM); err != nil {
 		return nil, err
+	}
+	for i, c := range sc2.Competitors {
+		if err := checkPolicies(fmt.Sprintf("competitors[%d].", i), "", c.CC, ""); err != nil {
+			return nil, err
+		}
 	}
 	return &sc2, nil
 }
@@ -432,10 +433,12 @@ func (r *run) stillSending(c *core.Conn) bool {
 	return false
 }
 
-func (r *run) pathName(a netip.Addr) string {
-	for i, ca := range r.top.ClientAddrs {
+// pathName is the scenario's name of the path with client address a (the
+// address itself for any other).
+func pathName(sc *scenario.Scenario, top *scenario.Topology, a netip.Addr) string {
+	for i, ca := range top.ClientAddrs {
 		if ca == a {
-			return r.sc.Paths[i].Name
+			return sc.Paths[i].Name
 		}
 	}
 	return a.String()

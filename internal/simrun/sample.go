@@ -179,7 +179,7 @@ func (r *run) noteSubflow(f *flow, sf core.SubflowInfo) {
 		if !f.recvIsClnt {
 			path = sf.Remote.Addr()
 		}
-		sr = &SubflowResult{ID: key, Path: r.pathName(path), Local: sf.Local.String(), Remote: sf.Remote.String()}
+		sr = &SubflowResult{ID: key, Path: pathName(r.sc, r.top, path), Local: sf.Local.String(), Remote: sf.Remote.String()}
 		r.subflows[key] = sr
 		r.subOrder = append(r.subOrder, key)
 	}

@@ -122,10 +122,10 @@ type web struct {
 	clients        []*webClient
 	active         int // clients still making requests
 	// serving finds the server's side of a client's connection, by the
-	// client's address; paths names the client's addresses.
+	// client's address.
 	serving map[netip.AddrPort]*webServer
-	paths   map[netip.Addr]string
-	bulks   []*webBulk // the scenario's competitors
+	sc      *scenario.Scenario // as run, with its paths' names
+	bulks   []*webBulk         // the scenario's competitors
 }
 
 // Web runs a web-shaped workload on the scenario's paths with the real
@@ -192,11 +192,8 @@ func (w *web) setup(sc *scenario.Scenario) error {
 		return err
 	}
 	w.top = top
+	w.sc = sc
 	w.serving = map[netip.AddrPort]*webServer{}
-	w.paths = map[netip.Addr]string{}
-	for i, a := range top.ClientAddrs {
-		w.paths[a] = sc.Paths[i].Name
-	}
 	if w.o.Pcap != nil {
 		if err := capture(w.o.Pcap, top.Client); err != nil {
 			return err
@@ -335,7 +332,7 @@ type webServer struct {
 func (s *webServer) sentSince() []WebSubflow {
 	var out []WebSubflow
 	for _, sf := range s.c.Info().Subflows {
-		now := WebSubflow{Path: s.w.paths[sf.Remote.Addr()], Bytes: sf.BytesSent, Retransmits: sf.Retransmits}
+		now := WebSubflow{Path: pathName(s.w.sc, s.w.top, sf.Remote.Addr()), Bytes: sf.BytesSent, Retransmits: sf.Retransmits}
 		was := s.counted[sf.ID]
 		s.counted[sf.ID] = now
 		now.Bytes -= was.Bytes
