@@ -107,12 +107,6 @@ func TestRemoveAddr(t *testing.T) {
 					e.checkOurs(append([]string{"RmAddrTx=1", "RmAddr=0"}, removalRules...)...)
 				} else {
 					e.checkKernel(append([]string{"RmAddrTx=1", "RmAddr=0"}, kernelRemovalRules...)...)
-					// The kernel's REMOVE_ADDR may ride on a pure ACK whose
-					// sequence number lies beyond our subflow's own window
-					// (finding F8, fixed with finding 1 of issue 14: a
-					// subflow accepts segments within the connection-level
-					// window; drill script remove_addr_beyond_window.pkt).
-					e.checkOurs(append([]string{"RmAddr=1", "RmSubflow>=1", "RmAddrDrop=0"}, removalRules...)...)
 				}
 				e.stop()
 				// On the wire: one REMOVE_ADDR naming the path-2 address's ID.
@@ -121,6 +115,26 @@ func TestRemoveAddr(t *testing.T) {
 					id = js.RemoteID
 				}
 				lines, ok := e.wire(fmt.Sprintf("tcp.options.mptcp.subtype == %d", subRemoveAddr), "frame.number", "tcp.options.mptcp.addrid")
+				if !tc.ours {
+					if ok && len(lines) == 0 {
+						// The kernel counted its REMOVE_ADDR sent, yet none
+						// reached our device (seen once in many runs on a
+						// loaded machine): the option rides a pure ACK that
+						// nothing sends again (RFC 8684 section 3.4.2). The
+						// kernel's FIN closed the subflow instead, and our
+						// path manager may have joined the address again.
+						t.Logf("the kernel's REMOVE_ADDR never reached our device; its FIN closed the subflow")
+						e.checkOurs(append([]string{"RmAddr=0", "RmAddrDrop=0"}, removalRules...)...)
+						e.finish()
+						return
+					}
+					// The kernel's REMOVE_ADDR may ride on a pure ACK whose
+					// sequence number lies beyond our subflow's own window
+					// (finding F8, fixed with finding 1 of issue 14: a
+					// subflow accepts segments within the connection-level
+					// window; drill script remove_addr_beyond_window.pkt).
+					e.checkOurs(append([]string{"RmAddr=1", "RmSubflow>=1", "RmAddrDrop=0"}, removalRules...)...)
+				}
 				if !ok {
 					e.finish()
 					return
