@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/mptcp-go/mptcp/internal/torture"
@@ -100,6 +101,11 @@ func tortureFlags(fs *flag.FlagSet) Action {
 		if *seeds < 1 || *par < 1 {
 			return usagef("--seeds and --parallel must be at least 1")
 		}
+		if _, ok := stderr.(*os.File); !ok {
+			// exec copies a Stderr that is not a file from a goroutine
+			// of each command, and the workers run side by side.
+			stderr = &lockedWriter{w: stderr}
+		}
 		k := &torture.Campaign{Cases: cases, Seeds: *seeds, FirstSeed: *first, Parallel: *par,
 			Command: func(name string, ss []uint64) *exec.Cmd {
 				list := make([]string, len(ss))
@@ -182,4 +188,17 @@ func counted(m map[string]uint64) string {
 		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// lockedWriter lets several goroutines write to w, one write at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// Write writes p to w under the lock.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

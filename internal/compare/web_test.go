@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -19,14 +20,14 @@ func TestWebRequests(t *testing.T) {
 	}
 	srv := serve(ln, nil)
 	defer srv.close()
-	var dials int
+	var dials atomic.Int32
 	dial := func(ctx context.Context) (net.Conn, error) {
-		dials++ // workers dial one at a time only with concurrency 1
+		dials.Add(1)
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", ln.Addr().String())
 	}
 	for _, reused := range []bool{false, true} {
-		dials = 0
+		dials.Store(0)
 		c := webRequests(context.Background(), dial, 70_000, 1, 5, reused)
 		if c.Error != "" || c.Requests != 5 || c.Failed != 0 {
 			t.Fatalf("reused=%v: %+v", reused, c)
@@ -34,12 +35,12 @@ func TestWebRequests(t *testing.T) {
 		if c.P50Ms == nil || c.P99Ms == nil || c.TTFBP50Ms == nil || c.PerSecond == nil || *c.TTFBP50Ms > *c.P99Ms {
 			t.Errorf("reused=%v: quantiles missing or inconsistent: %+v", reused, c)
 		}
-		want := 5
+		want := int32(5)
 		if reused {
 			want = 1
 		}
-		if dials != want {
-			t.Errorf("reused=%v: %d dials for 5 requests, want %d", reused, dials, want)
+		if n := dials.Load(); n != want {
+			t.Errorf("reused=%v: %d dials for 5 requests, want %d", reused, n, want)
 		}
 	}
 	c := webRequests(context.Background(), dial, 1000, 4, 8, false)
