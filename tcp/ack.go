@@ -25,32 +25,9 @@ type ackScratch struct {
 // processAck handles the acknowledgment and window fields of a valid
 // segment whose sequence offset is seq and acknowledgment offset ack.
 func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
-	s := c.stack
-	now := s.now
 	priorInFlight := c.inflight()
 	priorUna := c.sndUna
-	wasZeroWnd := c.sndWnd == 0
-
-	// Window update (section 3.10.7.4): only from a segment at least as
-	// recent as the one that last set it.
-	windowChanged := false
-	if c.sndWl1 < seq || (c.sndWl1 == seq && c.sndWl2 <= ack) {
-		w := uint64(g.wnd) << c.sndShift
-		if w != c.sndWnd {
-			c.sndWnd = w
-			windowChanged = true
-			s.markDirty(c)
-		}
-		c.sndWl1, c.sndWl2 = seq, ack
-		c.maxSndWnd = max(c.maxSndWnd, w)
-	}
-	// Any acceptable ACK answers our probes (RFC 9293 section 3.8.6.1:
-	// keep probing while the peer keeps acknowledging).
-	c.probesUnacked = 0
-	if wasZeroWnd && c.sndWnd > 0 {
-		c.persistBackoff = 0
-		c.persistAt = 0
-	}
+	windowChanged := c.updateSendWindow(g, seq, ack)
 
 	var a ackScratch
 	if ack > c.sndUna {
@@ -71,9 +48,54 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 	if dupAck {
 		c.stats.DupACKs++
 	}
+	c.sampleRTT(g, &a, advanced)
+	c.detectLoss(&a, ack, advanced, dupAck)
+	if c.rec.state != recOpen && advanced {
+		c.recoveryAdvanced(g)
+	}
+	c.congestionOnAck(&a, priorInFlight, dupAck)
 
-	// RTT (RFC 6298 section 2, with Karn's rule: only segments sent once;
-	// with timestamps, the echo of the ACK covers retransmissions too).
+	if advanced || a.delivered > 0 || a.sackChanged {
+		c.ackedHook(priorUna)
+	}
+	if advanced {
+		c.unaAdvanced()
+	} else {
+		c.armTimers(false)
+	}
+}
+
+// updateSendWindow takes the segment's window (section 3.10.7.4) if it
+// is at least as recent as the one that last set it, and reports whether
+// the window changed.
+func (c *Conn) updateSendWindow(g *inSeg, seq, ack uint64) bool {
+	wasZeroWnd := c.sndWnd == 0
+	changed := false
+	if c.sndWl1 < seq || (c.sndWl1 == seq && c.sndWl2 <= ack) {
+		w := uint64(g.wnd) << c.sndShift
+		if w != c.sndWnd {
+			c.sndWnd = w
+			changed = true
+			c.stack.markDirty(c)
+		}
+		c.sndWl1, c.sndWl2 = seq, ack
+		c.maxSndWnd = max(c.maxSndWnd, w)
+	}
+	// Any acceptable ACK answers our probes (RFC 9293 section 3.8.6.1:
+	// keep probing while the peer keeps acknowledging).
+	c.probesUnacked = 0
+	if wasZeroWnd && c.sndWnd > 0 {
+		c.persistBackoff = 0
+		c.persistAt = 0
+	}
+	return changed
+}
+
+// sampleRTT takes the ACK's RTT sample (RFC 6298 section 2, with Karn's
+// rule: only segments sent once; with timestamps, the echo of the ACK
+// covers retransmissions too).
+func (c *Conn) sampleRTT(g *inSeg, a *ackScratch, advanced bool) {
+	now := c.stack.now
 	if a.hasRTT {
 		c.rtt.sample(now, a.rttSeq)
 	} else if advanced && c.tsOK && g.opts.HasTimestamps && g.opts.TSEcr != 0 {
@@ -85,8 +107,12 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		c.rtoCount = 0
 		c.rtt.backoff = 0
 	}
+}
 
-	// Loss detection (RACK) and recovery.
+// detectLoss runs loss detection on an ACK: RACK when it delivered
+// something, NewReno without SACK, and the tail loss probe's bookkeeping.
+func (c *Conn) detectLoss(a *ackScratch, ack uint64, advanced, dupAck bool) {
+	s := c.stack
 	if a.delivered > 0 || a.dsack {
 		lost, timeout := c.rackDetectLoss()
 		if lost > 0 {
@@ -94,7 +120,7 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 			s.markDirty(c)
 		}
 		if timeout > 0 {
-			c.reoAt = now + timeout
+			c.reoAt = s.now + timeout
 		} else {
 			c.reoAt = 0
 		}
@@ -103,63 +129,72 @@ func (c *Conn) processAck(g *inSeg, seq, ack uint64) {
 		c.newRenoLoss(dupAck, advanced)
 	}
 	c.tlpOnAck(ack, advanced, a.dsack, a.delivered > 0 && !advanced)
+}
 
-	if c.rec.state != recOpen && advanced {
-		if c.rec.state == recLoss && c.spuriousBy(g.opts.TSEcr, g.opts.HasTimestamps) {
-			c.unmarkLost()
-			c.exitRecovery(true)
-		} else if c.sndUna >= c.rec.point {
-			c.exitRecovery(c.spuriousBy(g.opts.TSEcr, g.opts.HasTimestamps))
-		}
+// recoveryAdvanced ends a recovery episode that SND.UNA's advance shows
+// spurious (after a timeout) or complete.
+func (c *Conn) recoveryAdvanced(g *inSeg) {
+	spurious := c.spuriousBy(g.opts.TSEcr, g.opts.HasTimestamps)
+	switch {
+	case c.rec.state == recLoss && spurious:
+		c.unmarkLost()
+		c.exitRecovery(true)
+	case c.sndUna >= c.rec.point:
+		c.exitRecovery(spurious)
 	}
+}
 
-	if a.delivered > 0 {
-		if a.hasNewest {
-			c.rateSample(&a.newestSnap)
+// congestionOnAck reports delivered bytes to the rate sample, the
+// congestion control and PRR.
+func (c *Conn) congestionOnAck(a *ackScratch, priorInFlight int, dupAck bool) {
+	s := c.stack
+	if a.delivered == 0 {
+		if dupAck && !c.sackOK && c.rec.state == recFast {
+			// Without SACK a duplicate ACK stands for a segment that
+			// left the network (RFC 6937 section 3: DeliveredData of
+			// one MSS).
+			c.prrUpdate(c.payloadMSS(), false)
+			s.markDirty(c)
 		}
-		if c.appLimit != 0 && c.delivered > c.appLimit {
-			c.appLimit = 0
-		}
-		// For window growth what matters is whether the sender is held
-		// back by the window now (RFC 7661), not the rate sample's
-		// app-limited mark, which lasts a whole flight.
-		appLimited := c.appBound
-		c.cc.OnAck(s.nowWall, cc.Ack{
-			Acked:         a.delivered,
-			PriorInFlight: priorInFlight,
-			RTT:           a.caRTT,
-			SRTT:          c.rtt.srtt,
-			MinRTT:        c.rtt.minRTT(),
-			AppLimited:    appLimited,
-		})
-		if c.rec.state == recFast {
-			c.prrUpdate(a.delivered, false)
-		}
-		s.markDirty(c)
-	} else if dupAck && !c.sackOK && c.rec.state == recFast {
-		// Without SACK a duplicate ACK stands for a segment that left
-		// the network (RFC 6937 section 3: DeliveredData of one MSS).
-		c.prrUpdate(c.payloadMSS(), false)
-		s.markDirty(c)
+		return
 	}
+	if a.hasNewest {
+		c.rateSample(&a.newestSnap)
+	}
+	if c.appLimit != 0 && c.delivered > c.appLimit {
+		c.appLimit = 0
+	}
+	// For window growth what matters is whether the sender is held back
+	// by the window now (RFC 7661), not the rate sample's app-limited
+	// mark, which lasts a whole flight.
+	c.cc.OnAck(s.nowWall, cc.Ack{
+		Acked:         a.delivered,
+		PriorInFlight: priorInFlight,
+		RTT:           a.caRTT,
+		SRTT:          c.rtt.srtt,
+		MinRTT:        c.rtt.minRTT(),
+		AppLimited:    c.appBound,
+	})
+	if c.rec.state == recFast {
+		c.prrUpdate(a.delivered, false)
+	}
+	s.markDirty(c)
+}
 
-	if advanced || a.delivered > 0 || a.sackChanged {
-		c.ackedHook(priorUna)
+// unaAdvanced rearms the timers after SND.UNA moved and tells the
+// application what the acknowledgment freed or completed.
+func (c *Conn) unaAdvanced() {
+	s := c.stack
+	c.armTimers(true)
+	if c.notifyWrite && c.sb.free() >= c.sb.limit/4 {
+		c.notifyWrite = false
+		s.notify(c, EventWritable)
 	}
-	if advanced {
-		c.armTimers(true)
-		if c.notifyWrite && c.sb.free() >= c.sb.limit/4 {
-			c.notifyWrite = false
-			s.notify(c, EventWritable)
-		}
-		if c.sndUna == c.sndNxt && (c.sb.len() == 0) {
-			s.notify(c, EventSendAcked)
-		}
-		if c.finSent && c.sndUna == c.sndNxt {
-			c.finAcked()
-		}
-	} else {
-		c.armTimers(false)
+	if c.sndUna == c.sndNxt && (c.sb.len() == 0) {
+		s.notify(c, EventSendAcked)
+	}
+	if c.finSent && c.sndUna == c.sndNxt {
+		c.finAcked()
 	}
 }
 

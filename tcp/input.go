@@ -211,51 +211,141 @@ func (c *Conn) acceptWnd() uint64 {
 }
 
 // inputSynchronized handles a segment in SYN-RECEIVED and every later
-// state (section 3.10.7.4).
+// state (section 3.10.7.4), in the section's order of checks.
 func (c *Conn) inputSynchronized(g *inSeg) {
-	s := c.stack
-	now := s.now
-	opts := g.opts
-
 	if c.state == StateSynReceived && g.has(wire.FlagSYN) && !g.has(wire.FlagRST) && g.seq == c.irs {
-		if g.has(wire.FlagACK) && c.active && unwrap(c.sndUna, c.iss, g.ack) == int64(c.sndNxt) {
-			// Simultaneous open: the peer's SYN/ACK acknowledges ours.
-			if c.readHook(g, 0) != Accept {
-				return
-			}
-			c.ackedSYN(g)
-			c.sndWnd = uint64(g.wnd)
-			c.maxSndWnd = c.sndWnd
-			c.establish()
-			c.ackNow = true
-			s.markDirty(c)
-			return
-		}
-		// A retransmitted SYN: our SYN/ACK was lost.
-		c.synPending = true
-		s.markDirty(c)
+		c.synReceivedAgain(g)
 		return
 	}
-
-	// PAWS (RFC 7323 section 5.3) comes before the sequence check. A
-	// segment newer than TS.Recent's previous value goes on (tsrecent.go):
-	// if it is acceptable, the jump it contradicts is undone.
-	rollback := false
-	if c.tsOK && opts.HasTimestamps && !g.has(wire.FlagRST) &&
-		seqLT(opts.TSVal, c.tsRecent) && now-c.tsRecentAge < pawsIdle && !c.disorderedACK(g) {
-		if !c.pawsRecoverable(opts.TSVal) {
-			c.stats.PAWSDrops++
-			s.stats.PAWSEstab++
-			c.dupAck(g)
-			return
-		}
-		rollback = true
+	rollback, ok := c.checkPAWS(g)
+	if !ok {
+		return
 	}
-
-	// Sequence acceptability (section 3.10.7.4, first).
+	// Sequence acceptability (first).
 	rcvNxt := c.rcvNxt()
 	wnd := c.acceptWnd()
 	seq := unwrap(rcvNxt, c.irs, g.seq)
+	if !c.checkSequence(g, seq, rcvNxt, wnd) {
+		return
+	}
+	// RST (second), SYN (fourth): RFC 5961 sections 3.2 and 4.2.
+	if g.has(wire.FlagRST) {
+		c.inputRST(g, seq == int64(rcvNxt))
+		return
+	}
+	if g.has(wire.FlagSYN) {
+		c.challengeACK()
+		return
+	}
+	// ACK (fifth).
+	if !g.has(wire.FlagACK) {
+		return
+	}
+	ack, ok := c.checkACK(g)
+	if !ok {
+		return
+	}
+	switch c.readHook(g, uint64(max(seq, 1))-1) {
+	case Drop:
+		return
+	case Reset:
+		c.reset(ErrConnectionAborted)
+		return
+	}
+	c.segmentValid(g, seq, rollback)
+	if c.state == StateSynReceived && !c.synReceivedAcked(g, seq, ack) {
+		return
+	}
+	if ack >= int64(c.sndUna) {
+		// An older ACK (SEG.ACK < SND.UNA) is a duplicate that tells
+		// nothing new, not even about the window (section 3.10.7.4).
+		c.processAck(g, uint64(seq), uint64(ack))
+		if c.state == StateClosed || c.state == StateTimeWait {
+			return
+		}
+	}
+	// Segment text (seventh), FIN (eighth).
+	if len(g.payload) > 0 && !c.inputText(g, seq, rcvNxt, wnd == 0) {
+		return
+	}
+	if g.has(wire.FlagFIN) && !(wnd == 0 && len(g.payload) > 0) {
+		c.inputFIN(uint64(seq) + uint64(len(g.payload)))
+	}
+	c.checkFIN()
+}
+
+// synReceivedAcked moves a passive open on once the peer acknowledged
+// our SYN/ACK (seq and ack: the segment's offsets); false when the
+// connection may not be established (establishPassive says why).
+func (c *Conn) synReceivedAcked(g *inSeg, seq, ack int64) bool {
+	if !c.establishPassive(g) {
+		return false
+	}
+	c.ackedSYN(g)
+	c.sndWnd = uint64(g.wnd) << c.sndShift
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1, c.sndWl2 = uint64(seq), uint64(ack)
+	return true
+}
+
+// inputFIN records the peer's FIN at stream offset fo (section
+// 3.10.7.4, eighth), unless one was already taken, or it lies beyond the
+// window, or it contradicts an earlier FIN's offset.
+func (c *Conn) inputFIN(fo uint64) {
+	if c.state.finReceived() {
+		return
+	}
+	if fo < c.acceptRight()+1 && (!c.finRcvd || fo == c.finOff) {
+		c.finRcvd, c.finOff = true, fo
+	}
+}
+
+// synReceivedAgain handles the peer's initial SYN again in SYN-RECEIVED:
+// its SYN/ACK in a simultaneous open, or its SYN retransmitted because
+// our SYN/ACK was lost.
+func (c *Conn) synReceivedAgain(g *inSeg) {
+	s := c.stack
+	if g.has(wire.FlagACK) && c.active && unwrap(c.sndUna, c.iss, g.ack) == int64(c.sndNxt) {
+		// Simultaneous open: the peer's SYN/ACK acknowledges ours.
+		if c.readHook(g, 0) != Accept {
+			return
+		}
+		c.ackedSYN(g)
+		c.sndWnd = uint64(g.wnd)
+		c.maxSndWnd = c.sndWnd
+		c.establish()
+		c.ackNow = true
+		s.markDirty(c)
+		return
+	}
+	c.synPending = true
+	s.markDirty(c)
+}
+
+// checkPAWS applies PAWS (RFC 7323 section 5.3), which comes before the
+// sequence check, and reports whether the segment goes on. A segment
+// newer than TS.Recent's previous value goes on with rollback set
+// (tsrecent.go): if it is acceptable, the jump it contradicts is undone.
+func (c *Conn) checkPAWS(g *inSeg) (rollback, ok bool) {
+	s := c.stack
+	opts := g.opts
+	if !c.tsOK || !opts.HasTimestamps || g.has(wire.FlagRST) ||
+		!seqLT(opts.TSVal, c.tsRecent) || s.now-c.tsRecentAge >= pawsIdle || c.disorderedACK(g) {
+		return false, true
+	}
+	if !c.pawsRecoverable(opts.TSVal) {
+		c.stats.PAWSDrops++
+		s.stats.PAWSEstab++
+		c.dupAck(g)
+		return false, false
+	}
+	return true, true
+}
+
+// checkSequence is the acceptability test of section 3.10.7.4 for a
+// segment at offset seq against the window [rcvNxt, rcvNxt+wnd); an
+// unacceptable segment is answered (unless it is a reset) and dropped.
+func (c *Conn) checkSequence(g *inSeg, seq int64, rcvNxt, wnd uint64) bool {
 	segLen := int64(g.seqLen())
 	lo, hi := int64(rcvNxt), int64(rcvNxt+wnd)
 	var ok bool
@@ -266,149 +356,119 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 		ok = lo <= seq && seq < hi
 	case wnd == 0:
 		// Only the ACK, RST (and a bare FIN) of a segment at RCV.NXT
-		// can be used; its data is dropped below.
+		// can be used; its data is dropped by inputText.
 		ok = seq == lo
 	default:
 		end := seq + segLen - 1
 		ok = (lo <= seq && seq < hi) || (lo <= end && end < hi)
 	}
-	if !ok {
-		if segLen == 0 && seq < lo && c.oldACKSignals(g, lo-seq) {
-			c.stats.OldACKSignals++
-		}
-		if !g.has(wire.FlagRST) {
-			c.stats.BadSegments++
-			if len(g.payload) > 0 && seq+segLen <= lo && seq >= 1 && c.sackOK {
-				// An old duplicate: report it with D-SACK (RFC 2883).
-				c.setDSACK(uint64(seq)-1, uint64(seq+int64(len(g.payload)))-1)
-			}
-			c.dupAck(g)
-		}
-		return
+	if ok {
+		return true
 	}
-
-	// RST (second): RFC 5961 section 3.2.
-	if g.has(wire.FlagRST) {
-		if seq != lo {
-			c.challengeACK()
-			return
-		}
-		if c.readHook(g, 0) == Drop {
-			return
-		}
-		switch {
-		case c.state == StateSynReceived && c.active:
-			c.fail(ErrConnectionRefused)
-		case c.state == StateSynReceived:
-			// Back to LISTEN: the half-open connection just goes.
-			c.fail(ErrConnectionReset)
-		default:
-			s.stats.EstabResets++
-			c.fail(ErrConnectionReset)
-		}
-		return
+	if segLen == 0 && seq < lo && c.oldACKSignals(g, lo-seq) {
+		c.stats.OldACKSignals++
 	}
+	if !g.has(wire.FlagRST) {
+		c.stats.BadSegments++
+		if len(g.payload) > 0 && seq+segLen <= lo && seq >= 1 && c.sackOK {
+			// An old duplicate: report it with D-SACK (RFC 2883).
+			c.setDSACK(uint64(seq)-1, uint64(seq+int64(len(g.payload)))-1)
+		}
+		c.dupAck(g)
+	}
+	return false
+}
 
-	// SYN (fourth): RFC 5961 section 4.2, a challenge ACK.
-	if g.has(wire.FlagSYN) {
+// inputRST handles an acceptable reset (RFC 5961 section 3.2): one
+// exactly at RCV.NXT ends the connection, any other in the window gets
+// a challenge ACK.
+func (c *Conn) inputRST(g *inSeg, exact bool) {
+	if !exact {
 		c.challengeACK()
 		return
 	}
-
-	// ACK (fifth).
-	if !g.has(wire.FlagACK) {
+	if c.readHook(g, 0) == Drop {
 		return
 	}
+	switch {
+	case c.state == StateSynReceived && c.active:
+		c.fail(ErrConnectionRefused)
+	case c.state == StateSynReceived:
+		// Back to LISTEN: the half-open connection just goes.
+		c.fail(ErrConnectionReset)
+	default:
+		c.stack.stats.EstabResets++
+		c.fail(ErrConnectionReset)
+	}
+}
+
+// checkACK is the fifth step's test of the acknowledgment number, and of
+// a timestamp no clock of the peer can have reached; it returns the
+// acknowledgment as an offset and whether the segment goes on.
+func (c *Conn) checkACK(g *inSeg) (int64, bool) {
+	s := c.stack
 	ack := unwrap(c.sndUna, c.iss, g.ack)
 	if c.state == StateSynReceived {
 		if ack != int64(c.sndNxt) || ack < 1 {
 			if !c.cookieSupersedes(g) {
 				s.replyRST(g, nil)
 			}
-			return
+			return ack, false
 		}
 	} else if !c.ackAcceptable(ack) {
 		c.stats.BadSegments++
 		c.challengeACK()
-		return
+		return ack, false
 	}
-
-	if c.tsOK && opts.HasTimestamps && c.tsImplausible(opts.TSVal, now) {
-		// A timestamp no clock of the peer can have reached: forged.
+	if c.tsOK && g.opts.HasTimestamps && c.tsImplausible(g.opts.TSVal, s.now) {
+		// Forged.
 		c.stats.TSJumpDrops++
 		s.stats.TSJumpDrops++
 		c.challengeACK()
-		return
+		return ack, false
 	}
+	return ack, true
+}
 
-	dataOff := uint64(max(seq, 1)) - 1
-	switch c.readHook(g, dataOff) {
-	case Drop:
-		return
-	case Reset:
-		c.reset(ErrConnectionAborted)
-		return
-	}
-
-	// The segment is valid: it counts for TS.Recent (RFC 7323 section 4.3)
-	// and for keepalive.
+// segmentValid records a valid segment for TS.Recent (RFC 7323 section
+// 4.3) and for keepalive.
+func (c *Conn) segmentValid(g *inSeg, seq int64, rollback bool) {
+	s := c.stack
+	now := s.now
+	opts := g.opts
 	c.lastRecv = now
 	c.kaProbes = 0
-	if c.tsOK && opts.HasTimestamps {
-		c.lastTSecr = opts.TSEcr
-		switch {
-		case rollback:
-			c.initTSRecent(opts.TSVal, now)
-			c.stats.PAWSRollbacks++
-			s.stats.PAWSRollbacks++
-		case seq <= int64(c.lastAckSent()) && seqGE(opts.TSVal, c.tsRecent):
-			c.updateTSRecent(opts.TSVal, now)
-		}
-	} else {
+	if !c.tsOK || !opts.HasTimestamps {
 		c.lastTSecr = 0
+		return
 	}
+	c.lastTSecr = opts.TSEcr
+	switch {
+	case rollback:
+		c.initTSRecent(opts.TSVal, now)
+		c.stats.PAWSRollbacks++
+		s.stats.PAWSRollbacks++
+	case seq <= int64(c.lastAckSent()) && seqGE(opts.TSVal, c.tsRecent):
+		c.updateTSRecent(opts.TSVal, now)
+	}
+}
 
-	if c.state == StateSynReceived {
-		if !c.establishPassive(g) {
-			return
+// inputText takes a segment's data in the states that receive (section
+// 3.10.7.4, seventh); rcvNxt is RCV.NXT when the segment arrived, and
+// zeroWnd whether the window was closed then. It reports false when the
+// connection was reset: new data for an application that closed.
+func (c *Conn) inputText(g *inSeg, seq int64, rcvNxt uint64, zeroWnd bool) bool {
+	switch c.state {
+	case StateEstablished, StateFinWait1, StateFinWait2:
+		if c.appClosed && uint64(seq+int64(len(g.payload))) > rcvNxt {
+			// Nobody will read it (Linux's TCPAbortOnData).
+			c.stack.stats.AbortOnData++
+			c.reset(ErrConnectionAborted)
+			return false
 		}
-		c.ackedSYN(g)
-		c.sndWnd = uint64(g.wnd) << c.sndShift
-		c.maxSndWnd = c.sndWnd
-		c.sndWl1, c.sndWl2 = uint64(seq), uint64(ack)
+		c.receiveData(g, uint64(seq), zeroWnd)
 	}
-	if ack >= int64(c.sndUna) {
-		// An older ACK (SEG.ACK < SND.UNA) is a duplicate that tells
-		// nothing new, not even about the window (section 3.10.7.4).
-		c.processAck(g, uint64(seq), uint64(ack))
-		if c.state == StateClosed || c.state == StateTimeWait {
-			return
-		}
-	}
-
-	// Segment text (seventh).
-	if len(g.payload) > 0 {
-		switch c.state {
-		case StateEstablished, StateFinWait1, StateFinWait2:
-			if c.appClosed && uint64(seq+int64(len(g.payload))) > rcvNxt {
-				// New data for an application that closed: nobody
-				// will read it (Linux's TCPAbortOnData).
-				s.stats.AbortOnData++
-				c.reset(ErrConnectionAborted)
-				return
-			}
-			c.receiveData(g, uint64(seq), wnd == 0)
-		}
-	}
-
-	// FIN (eighth).
-	if g.has(wire.FlagFIN) && !c.state.finReceived() && !(wnd == 0 && len(g.payload) > 0) {
-		fo := uint64(seq) + uint64(len(g.payload))
-		if fo < c.acceptRight()+1 && (!c.finRcvd || fo == c.finOff) {
-			c.finRcvd, c.finOff = true, fo
-		}
-	}
-	c.checkFIN()
+	return true
 }
 
 // disorderedACK reports a pure duplicate ACK that was merely reordered
