@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -138,7 +139,6 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		}
 		defer ef.realtime(opts)()
 
-		ctx := inv.Context()
 		opts.HoldSchedule = *hold
 		n, err := emu.Build(sc, emu.NetworkOptions{Options: opts, MTU: *mtu, KernelEndpoints: !*noEndpoints})
 		if err != nil {
@@ -154,58 +154,11 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		if !*asJSON {
 			printEmuNetwork(stdout, n, runFor, *hold)
 		}
-		usr1 := make(chan os.Signal, 1)
-		if *hold {
-			signal.Notify(usr1, syscall.SIGUSR1)
-			defer signal.Stop(usr1)
-		}
-		var deadline <-chan time.Time
-		if runFor > 0 {
-			deadline = time.After(runFor)
-		}
-		prev := n.Emulator.Stats()
-		since := prev.Elapsed
-		var tick <-chan time.Time
-		if *interval > 0 && !*asJSON {
-			t := time.NewTicker(*interval)
-			defer t.Stop()
-			tick = t.C
-			fmt.Fprintf(stdout, "%8s  %-10s %12s %12s %8s %8s\n", "time (s)", "path", "down Mbit/s", "up Mbit/s", "drops", "queued")
-		}
-		reason := "duration reached"
-		// A held emulator is driven by the process that started it
-		// (emu compare, perf web); if that process dies, even by SIGKILL,
-		// the emulator is re-parented and stops, removing its namespaces,
-		// instead of running on with nobody to stop it.
-		parent := os.Getppid()
-		failCheck := time.NewTicker(200 * time.Millisecond)
-		defer failCheck.Stop()
-	loop:
-		for {
-			select {
-			case <-ctx.Done():
-				reason = "interrupted"
-				break loop
-			case <-deadline:
-				break loop
-			case <-usr1:
-				if err := n.Emulator.StartSchedule(); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "schedule started at %.1f s\n", (n.Emulator.Now() - since).Seconds())
-			case <-tick:
-				cur := n.Emulator.Stats()
-				printEmuInterval(stdout, since, prev, cur)
-				prev = cur
-			case <-failCheck.C:
-				if *hold && os.Getppid() != parent {
-					reason = "the controlling process exited"
-					break loop
-				}
-			}
-			if err := n.Emulator.Err(); err != nil {
-				return err // the deferred Close removes the namespaces
-			}
+		start := n.Emulator.Stats()
+		since := start.Elapsed
+		reason, err := runEmu(inv.Context(), n, emuLoop{runFor: runFor, interval: *interval, hold: *hold, quiet: *asJSON}, start, stdout)
+		if err != nil {
+			return err // the deferred Close removes the namespaces
 		}
 		final := n.Emulator.Stats()
 		// Programs the user started in the namespaces (a daemonized
@@ -229,7 +182,68 @@ func emuRunFlags(fs *flag.FlagSet) Action {
 		fmt.Fprintf(stdout, "; namespaces removed\n")
 		printEmuCounters(stdout, final)
 		return nil
+	}
+}
 
+// emuLoop is how mptcp emu run waits: for how long (<= 0: until
+// interrupted), how often it prints the paths' rates (0: never; nor when
+// quiet), and whether the schedule starts only on SIGUSR1.
+type emuLoop struct {
+	runFor, interval time.Duration
+	hold, quiet      bool
+}
+
+// runEmu runs the emulator until the duration, an interrupt or, when
+// held, the exit of the controlling process, and says which ended it;
+// its rates are from the counters at start on.
+func runEmu(ctx context.Context, n *emu.Network, l emuLoop, start emu.Stats, stdout io.Writer) (reason string, err error) {
+	usr1 := make(chan os.Signal, 1)
+	if l.hold {
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
+	}
+	var deadline <-chan time.Time
+	if l.runFor > 0 {
+		deadline = time.After(l.runFor)
+	}
+	prev, since := start, start.Elapsed
+	var tick <-chan time.Time
+	if l.interval > 0 && !l.quiet {
+		t := time.NewTicker(l.interval)
+		defer t.Stop()
+		tick = t.C
+		fmt.Fprintf(stdout, "%8s  %-10s %12s %12s %8s %8s\n", "time (s)", "path", "down Mbit/s", "up Mbit/s", "drops", "queued")
+	}
+	// A held emulator is driven by the process that started it (emu
+	// compare, perf web); if that process dies, even by SIGKILL, the
+	// emulator is re-parented and stops, removing its namespaces,
+	// instead of running on with nobody to stop it.
+	parent := os.Getppid()
+	failCheck := time.NewTicker(200 * time.Millisecond)
+	defer failCheck.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return "interrupted", nil
+		case <-deadline:
+			return "duration reached", nil
+		case <-usr1:
+			if err := n.Emulator.StartSchedule(); err != nil {
+				return "", err
+			}
+			fmt.Fprintf(stdout, "schedule started at %.1f s\n", (n.Emulator.Now() - since).Seconds())
+		case <-tick:
+			cur := n.Emulator.Stats()
+			printEmuInterval(stdout, since, prev, cur)
+			prev = cur
+		case <-failCheck.C:
+			if l.hold && os.Getppid() != parent {
+				return "the controlling process exited", nil
+			}
+		}
+		if err := n.Emulator.Err(); err != nil {
+			return "", err
+		}
 	}
 }
 

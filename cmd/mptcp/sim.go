@@ -115,66 +115,81 @@ func simFlags(fs *flag.FlagSet) Action {
 				interval: *interval, pcap: *pcapFile, json: *asJSON, plot: *plotFile, csv: *csvPrefix,
 			}, stdout)
 		}
-		var plotFormat string
-		var plot *output
-		if *plotFile != "" {
-			if plotFormat, err = simrun.PlotFormat(*plotFile); err != nil {
-				return usagef("--plot: %v", err)
-			}
-			if plot, err = openOutput(*plotFile, "--plot"); err != nil {
-				return err
-			}
-			defer plot.abandon()
-		}
 		opts := simrun.Options{Seed: *seed, Duration: *duration, Interval: *interval, Scheduler: *schedName, CC: *ccName, PM: *pmName}
-		if *pcapFile != "" {
-			f, err := os.Create(*pcapFile)
-			if err != nil {
-				return fmt.Errorf("--pcap: %w", err)
-			}
-			defer f.Close()
-			opts.Pcap = f
+		return runScenario(sc, opts, simOutputs{pcap: *pcapFile, trace: *traceFile, plot: *plotFile, json: *asJSON, summaryOnly: summaryOnly}, stdout)
+	}
+}
+
+// simOutputs are where a version 1 run of mptcp sim writes: the flags'
+// files (empty: none), JSON or the table, and the table without its
+// intervals (--interval 0).
+type simOutputs struct {
+	pcap, trace, plot string
+	json, summaryOnly bool
+}
+
+// runScenario runs a version 1 scenario and writes what out asks for.
+func runScenario(sc *scenario.Scenario, opts simrun.Options, out simOutputs, stdout io.Writer) error {
+	var plotFormat string
+	var plot *output
+	if out.plot != "" {
+		var err error
+		if plotFormat, err = simrun.PlotFormat(out.plot); err != nil {
+			return usagef("--plot: %v", err)
 		}
-		var trace *bufio.Writer
-		if *traceFile != "" {
-			f, err := os.Create(*traceFile)
-			if err != nil {
-				return fmt.Errorf("--trace: %w", err)
-			}
-			defer f.Close()
-			trace = bufio.NewWriter(f)
-			opts.Trace = trace
-		}
-		res, err := simrun.Run(sc, opts)
-		if err != nil {
+		if plot, err = openOutput(out.plot, "--plot"); err != nil {
 			return err
 		}
-		if trace != nil {
-			if err := trace.Flush(); err != nil {
-				return fmt.Errorf("--trace: %w", err)
-			}
-		}
-		if plot != nil {
-			if err := plot.write(func(w io.Writer) error { return simrun.Plot(w, res, plotFormat) }); err != nil {
-				return err
-			}
-		}
-		if *asJSON {
-			if err := writeIndentedJSON(stdout, res); err != nil {
-				return err
-			}
-		} else if summaryOnly {
-			shown := *res
-			shown.Intervals = nil
-			printSim(stdout, sc, &shown)
-		} else {
-			printSim(stdout, sc, res)
-		}
-		if note := kernelPMNote(res.PM, len(res.Subflows), len(sc.Paths)); note != "" && !*asJSON {
-			fmt.Fprintln(stdout, note)
-		}
-		return res.Problem()
+		defer plot.abandon()
 	}
+	if out.pcap != "" {
+		f, err := os.Create(out.pcap)
+		if err != nil {
+			return fmt.Errorf("--pcap: %w", err)
+		}
+		defer f.Close()
+		opts.Pcap = f
+	}
+	var trace *bufio.Writer
+	if out.trace != "" {
+		f, err := os.Create(out.trace)
+		if err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+		defer f.Close()
+		trace = bufio.NewWriter(f)
+		opts.Trace = trace
+	}
+	res, err := simrun.Run(sc, opts)
+	if err != nil {
+		return err
+	}
+	if trace != nil {
+		if err := trace.Flush(); err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+	}
+	if plot != nil {
+		if err := plot.write(func(w io.Writer) error { return simrun.Plot(w, res, plotFormat) }); err != nil {
+			return err
+		}
+	}
+	switch {
+	case out.json:
+		if err := writeIndentedJSON(stdout, res); err != nil {
+			return err
+		}
+	case out.summaryOnly:
+		shown := *res
+		shown.Intervals = nil
+		printSim(stdout, sc, &shown)
+	default:
+		printSim(stdout, sc, res)
+	}
+	if note := kernelPMNote(res.PM, len(res.Subflows), len(sc.Paths)); note != "" && !out.json {
+		fmt.Fprintln(stdout, note)
+	}
+	return res.Problem()
 }
 
 // checkPolicyFlags checks the --scheduler, --cc and --pm names given

@@ -353,16 +353,51 @@ type loadResult struct {
 // reports the emulator's queue, sampled every millisecond.
 func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate int64, queued func() int64) (loadResult, error) {
 	res := loadResult{MinQueued: -1}
-	lp := tp.Paths[0]
-	var rfd, sfd int = -1, -1
-	defer func() {
-		if rfd >= 0 {
-			unix.Close(rfd)
-		}
-		if sfd >= 0 {
-			unix.Close(sfd)
-		}
+	rfd, sfd, err := loadSockets(tp)
+	if err != nil {
+		return res, err
+	}
+	defer unix.Close(rfd)
+	defer unix.Close(sfd)
+
+	start := time.Now()
+	rx := loadReceiver{from: start.Add(cfg.LoadWarmup).UnixNano(), to: start.Add(cfg.Load).UnixNano()}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rx.run(rfd, &stop)
 	}()
+	if queued != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.MinQueued = minQueued(queued, rx.from, rx.to, &stop)
+		}()
+	}
+	pps := cfg.Overload * float64(rate) / float64((loadSize+ipUDPHdr)*8)
+	sent := sendLoad(ctx, sfd, pps, start, cfg.Load)
+	end := time.Now()
+	stop.Store(true)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	res.Offered = float64(sent) * (loadSize + ipUDPHdr) * 8 / end.Sub(start).Seconds()
+	if rx.last <= rx.first {
+		return res, errors.New("the receiver got nothing during the measurement")
+	}
+	res.Achieved = float64(rx.bytes) * 8 / (float64(rx.last-rx.first) / 1e9)
+	return res, nil
+}
+
+// loadSockets opens the load's UDP receiver on the first path's server
+// address (kernel receive timestamps on) and its sender, connected to
+// it, on the client's.
+func loadSockets(tp *lab.Topology) (rfd, sfd int, err error) {
+	lp := tp.Paths[0]
+	rfd, sfd = -1, -1
 	var port int
 	if err := tp.Server.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -385,7 +420,8 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 		port = sa.(*unix.SockaddrInet4).Port
 		return nil
 	}); err != nil {
-		return res, fmt.Errorf("load receiver: %w", err)
+		closeFDs(rfd)
+		return -1, -1, fmt.Errorf("load receiver: %w", err)
 	}
 	if err := tp.Client.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -399,80 +435,98 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 		}
 		return unix.Connect(fd, &unix.SockaddrInet4{Addr: lp.Server.V4.As4(), Port: port})
 	}); err != nil {
-		return res, fmt.Errorf("load sender: %w", err)
+		closeFDs(rfd, sfd)
+		return -1, -1, fmt.Errorf("load sender: %w", err)
 	}
+	return rfd, sfd, nil
+}
 
-	start := time.Now()
-	ta, tb := start.Add(cfg.LoadWarmup).UnixNano(), start.Add(cfg.Load).UnixNano()
-	// The receiver: the bytes of the datagrams stamped within [ta, tb],
-	// but the first one's, over the time from the first to the last.
-	var first, last, bytes int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		bufs := make([][]byte, batch)
-		ctrl := make([][]byte, batch)
-		iovs := make([]unix.Iovec, batch)
-		hdrs := make([]unix.Mmsghdr, batch)
-		for i := range bufs {
-			bufs[i] = make([]byte, 2048)
-			ctrl[i] = make([]byte, 64)
-			iovs[i] = unix.Iovec{Base: &bufs[i][0]}
-			iovs[i].SetLen(len(bufs[i]))
-			hdrs[i].Hdr.Iov = &iovs[i]
-			hdrs[i].Hdr.SetIovlen(1)
-			hdrs[i].Hdr.Control = &ctrl[i][0]
+// closeFDs closes the descriptors that are open (not negative).
+func closeFDs(fds ...int) {
+	for _, fd := range fds {
+		if fd >= 0 {
+			unix.Close(fd)
 		}
-		idle := 0
-		for idle < 5 {
-			for i := range hdrs {
-				hdrs[i].Hdr.SetControllen(len(ctrl[i]))
-			}
-			n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(rfd), uintptr(unsafe.Pointer(&hdrs[0])), batch, 0, 0, 0)
-			if errno != 0 {
-				if stop.Load() {
-					idle++ // several quiet timeouts after the sender stopped: done
-				}
-				continue
-			}
-			for i := range int(n) {
-				h := &hdrs[i]
-				if h.Len < probeHeader || binary.BigEndian.Uint32(bufs[i]) != loadMagic {
-					continue
-				}
-				ts, ok := rxTimestamp(ctrl[i][:h.Hdr.Controllen])
-				if !ok || ts < ta || ts > tb {
-					continue
-				}
-				if first == 0 {
-					first = ts
-				} else {
-					bytes += int64(h.Len) + ipUDPHdr
-				}
-				last = max(last, ts)
-			}
-		}
-	}()
-	if queued != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				if now := time.Now().UnixNano(); now >= ta && now <= tb {
-					q := queued()
-					if res.MinQueued < 0 || q < res.MinQueued {
-						res.MinQueued = q
-					}
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}()
 	}
+}
 
-	// The sender: paced in steps of at most a batch, so the offered
-	// load is smooth at the scale of the queue.
+// loadReceiver counts the load's datagrams stamped within [from, to]:
+// the bytes of all but the first, over the time from the first to the
+// last.
+type loadReceiver struct {
+	from, to           int64 // Unix nanoseconds
+	first, last, bytes int64
+}
+
+// run receives until several receive timeouts in a row after stop.
+func (rx *loadReceiver) run(fd int, stop *atomic.Bool) {
+	bufs := make([][]byte, batch)
+	ctrl := make([][]byte, batch)
+	iovs := make([]unix.Iovec, batch)
+	hdrs := make([]unix.Mmsghdr, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2048)
+		ctrl[i] = make([]byte, 64)
+		iovs[i] = unix.Iovec{Base: &bufs[i][0]}
+		iovs[i].SetLen(len(bufs[i]))
+		hdrs[i].Hdr.Iov = &iovs[i]
+		hdrs[i].Hdr.SetIovlen(1)
+		hdrs[i].Hdr.Control = &ctrl[i][0]
+	}
+	idle := 0
+	for idle < 5 {
+		for i := range hdrs {
+			hdrs[i].Hdr.SetControllen(len(ctrl[i]))
+		}
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), batch, 0, 0, 0)
+		if errno != 0 {
+			if stop.Load() {
+				idle++ // several quiet timeouts after the sender stopped: done
+			}
+			continue
+		}
+		for i := range int(n) {
+			h := &hdrs[i]
+			if h.Len >= probeHeader && binary.BigEndian.Uint32(bufs[i]) == loadMagic {
+				rx.count(int64(h.Len), ctrl[i][:h.Hdr.Controllen])
+			}
+		}
+	}
+}
+
+// count takes one datagram of n bytes with its control messages.
+func (rx *loadReceiver) count(n int64, ctrl []byte) {
+	ts, ok := rxTimestamp(ctrl)
+	if !ok || ts < rx.from || ts > rx.to {
+		return
+	}
+	if rx.first == 0 {
+		rx.first = ts
+	} else {
+		rx.bytes += n + ipUDPHdr
+	}
+	rx.last = max(rx.last, ts)
+}
+
+// minQueued samples queued every millisecond within [from, to] (Unix
+// nanoseconds) until stop, and returns the fewest it saw (-1: none).
+func minQueued(queued func() int64, from, to int64, stop *atomic.Bool) int64 {
+	least := int64(-1)
+	for !stop.Load() {
+		if now := time.Now().UnixNano(); now >= from && now <= to {
+			if q := queued(); least < 0 || q < least {
+				least = q
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return least
+}
+
+// sendLoad offers pps datagrams a second on fd from start for d, paced
+// in steps of at most a batch, so the offered load is smooth at the
+// scale of the queue, and returns how many it offered.
+func sendLoad(ctx context.Context, fd int, pps float64, start time.Time, d time.Duration) int {
 	msg := make([]byte, loadSize)
 	binary.BigEndian.PutUint32(msg, loadMagic)
 	iovs := make([]unix.Iovec, batch)
@@ -483,11 +537,10 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 		hdrs[i].Hdr.Iov = &iovs[i]
 		hdrs[i].Hdr.SetIovlen(1)
 	}
-	pps := cfg.Overload * float64(rate) / float64((loadSize+ipUDPHdr)*8)
 	sent := 0
 	for ctx.Err() == nil {
 		el := time.Since(start)
-		if el >= cfg.Load {
+		if el >= d {
 			break
 		}
 		due := int(el.Seconds()*pps) + 1 - sent
@@ -495,25 +548,14 @@ func saturate(ctx context.Context, tp *lab.Topology, cfg *AccuracyConfig, rate i
 			time.Sleep(50 * time.Microsecond)
 			continue
 		}
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(sfd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(min(due, batch)), 0, 0, 0)
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(min(due, batch)), 0, 0, 0)
 		if errno == 0 {
 			sent += int(n)
 		} else if errno != unix.EINTR {
 			sent++ // refused (no buffer): offered all the same
 		}
 	}
-	end := time.Now()
-	stop.Store(true)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return res, err
-	}
-	res.Offered = float64(sent) * (loadSize + ipUDPHdr) * 8 / end.Sub(start).Seconds()
-	if last <= first {
-		return res, errors.New("the receiver got nothing during the measurement")
-	}
-	res.Achieved = float64(bytes) * 8 / (float64(last-first) / 1e9)
-	return res, nil
+	return sent
 }
 
 // latenessBetween returns the lateness of the frames written between two

@@ -53,137 +53,23 @@ func Start(netns string, cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	cfg.Options = cfg.Options.withDefaults()
-	e := &Emulator{cfg: cfg, clk: newClock()}
-	type ifinfo struct{ index, mtu int }
-	infos := map[string]ifinfo{}
-	lookup := func() error {
-		for _, p := range cfg.Paths {
-			for _, name := range []string{p.ClientIf, p.ServerIf} {
-				ifc, err := net.InterfaceByName(name)
-				if err != nil {
-					return fmt.Errorf("emu: path %s: %w", p.Name, err)
-				}
-				infos[name] = ifinfo{ifc.Index, ifc.MTU}
-			}
-		}
-		return nil
-	}
-	inNetns := func(fn func() error) error {
-		if netns == "" {
-			return fn()
-		}
-		return lab.Netns(netns).Do(fn)
-	}
-	if err := inNetns(lookup); err != nil {
+	b := &starter{e: &Emulator{cfg: cfg, clk: newClock()}, netns: netns, infos: map[string]ifinfo{}}
+	if err := b.inNetns(b.lookup); err != nil {
 		return nil, err
 	}
-	frameMax := 0
-	for _, in := range infos {
-		frameMax = max(frameMax, in.mtu+ethHeaderLen+4)
-	}
-
-	// Flows and pipes.
+	e := b.e
 	n := len(cfg.Paths)
 	e.up, e.down = make([]*flow, n), make([]*flow, n)
 	e.upPipe, e.downPipe = make([]*pipe, n), make([]*pipe, n)
 	e.upLoop, e.downLoop = make([]*loop, n), make([]*loop, n)
 	e.rxUp, e.rxDown = make([]*rxPort, n), make([]*rxPort, n)
-	fail := func(err error) (*Emulator, error) {
-		for _, l := range e.loops {
-			l.close()
-		}
-		return nil, err
-	}
-	newLoopFor := func(name string) (*loop, error) {
-		l, err := newLoop(name, e.clk, &cfg.Options)
-		if err != nil {
+	for _, upward := range []bool{true, false} {
+		if err := b.direction(upward); err != nil {
+			for _, l := range e.loops {
+				l.close()
+			}
 			return nil, err
 		}
-		l.core.init(frameMax, cfg.Memory, cfg.Overhead, l.emit)
-		l.schedErrors = &e.schedErrors
-		e.loops = append(e.loops, l)
-		return l, nil
-	}
-	// direction builds one direction of every path: up reads ClientIf
-	// and writes ServerIf, down the reverse.
-	direction := func(upward bool) error {
-		dir, shared := "down", &cfg.Shared.Down
-		if upward {
-			dir, shared = "up", &cfg.Shared.Up
-		}
-		var common *loop
-		var sp *pipe
-		if !ideal(shared) {
-			l, err := newLoopFor("shared/" + dir)
-			if err != nil {
-				return err
-			}
-			common = l
-			sp = newPipe(&l.core, "shared/"+dir, *shared, cfg.Seed)
-			sp.ctr = &counters{}
-			l.core.pipes = append(l.core.pipes, sp)
-		}
-		for i, p := range cfg.Paths {
-			l := common
-			if l == nil {
-				var err error
-				if l, err = newLoopFor(p.Name + "/" + dir); err != nil {
-					return err
-				}
-			}
-			pc, in, out := p.Link.Down, p.ServerIf, p.ClientIf
-			if upward {
-				pc, in, out = p.Link.Up, p.ClientIf, p.ServerIf
-			}
-			pp := newPipe(&l.core, p.Name+"/"+dir, pc, cfg.Seed)
-			l.core.pipes = append(l.core.pipes, pp)
-			f := &flow{name: p.Name + "/" + dir, out: len(l.out)}
-			switch {
-			case sp == nil:
-				f.pipes = []*pipe{pp}
-			case upward:
-				f.pipes = []*pipe{pp, sp}
-			default:
-				f.pipes = []*pipe{sp, pp}
-			}
-			var rx *rxPort
-			var tx *txPort
-			err := inNetns(func() (err error) {
-				if rx, err = openRx(in, infos[in].index, cfg.IO, ringBytes(cfg.RingBytes, f.pipes), frameMax); err != nil {
-					return err
-				}
-				if tx, err = openTx(out, infos[out].index); err != nil {
-					rx.close()
-				}
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			rx.flow = f
-			l.in = append(l.in, rx)
-			l.out = append(l.out, tx)
-			for _, ev := range p.Events {
-				l.core.addChanges(change{at: int64(ev.At), pipes: []*pipe{pp}, ev: ev})
-			}
-			if upward {
-				e.up[i], e.upPipe[i], e.upLoop[i], e.rxUp[i] = f, pp, l, rx
-			} else {
-				e.down[i], e.downPipe[i], e.downLoop[i], e.rxDown[i] = f, pp, l, rx
-			}
-		}
-		if upward {
-			e.sharedUp = sp
-		} else {
-			e.sharedDown = sp
-		}
-		return nil
-	}
-	if err := direction(true); err != nil {
-		return fail(err)
-	}
-	if err := direction(false); err != nil {
-		return fail(err)
 	}
 	if !cfg.HoldSchedule {
 		for _, l := range e.loops {
@@ -200,6 +86,145 @@ func Start(netns string, cfg Config) (*Emulator, error) {
 		go l.run()
 	}
 	return e, nil
+}
+
+// ifinfo is what Start needs of an interface.
+type ifinfo struct{ index, mtu int }
+
+// starter is the state of one Start.
+type starter struct {
+	e        *Emulator
+	netns    string
+	infos    map[string]ifinfo // by interface name
+	frameMax int               // the largest frame any interface carries
+}
+
+// inNetns runs fn in the emulator's namespace.
+func (b *starter) inNetns(fn func() error) error {
+	if b.netns == "" {
+		return fn()
+	}
+	return lab.Netns(b.netns).Do(fn)
+}
+
+// lookup finds the paths' interfaces (in the namespace) and the largest
+// frame they carry.
+func (b *starter) lookup() error {
+	for _, p := range b.e.cfg.Paths {
+		for _, name := range []string{p.ClientIf, p.ServerIf} {
+			ifc, err := net.InterfaceByName(name)
+			if err != nil {
+				return fmt.Errorf("emu: path %s: %w", p.Name, err)
+			}
+			b.infos[name] = ifinfo{ifc.Index, ifc.MTU}
+			b.frameMax = max(b.frameMax, ifc.MTU+ethHeaderLen+4)
+		}
+	}
+	return nil
+}
+
+// newLoop makes a loop of the emulator's.
+func (b *starter) newLoop(name string) (*loop, error) {
+	e := b.e
+	l, err := newLoop(name, e.clk, &e.cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	l.core.init(b.frameMax, e.cfg.Memory, e.cfg.Overhead, l.emit)
+	l.schedErrors = &e.schedErrors
+	e.loops = append(e.loops, l)
+	return l, nil
+}
+
+// direction builds one direction of every path: up reads ClientIf and
+// writes ServerIf, down the reverse. A shaped shared link gets one loop
+// for that direction of every path, with its pipe after (up) or before
+// (down) each path's own.
+func (b *starter) direction(upward bool) error {
+	e, cfg := b.e, &b.e.cfg
+	dir, shared := "down", &cfg.Shared.Down
+	if upward {
+		dir, shared = "up", &cfg.Shared.Up
+	}
+	var common *loop
+	var sp *pipe
+	if !ideal(shared) {
+		l, err := b.newLoop("shared/" + dir)
+		if err != nil {
+			return err
+		}
+		common = l
+		sp = newPipe(&l.core, "shared/"+dir, *shared, cfg.Seed)
+		sp.ctr = &counters{}
+		l.core.pipes = append(l.core.pipes, sp)
+	}
+	for i := range cfg.Paths {
+		if err := b.pathDirection(i, upward, common, sp); err != nil {
+			return err
+		}
+	}
+	if upward {
+		e.sharedUp = sp
+	} else {
+		e.sharedDown = sp
+	}
+	return nil
+}
+
+// pathDirection builds one direction of path i: its pipe, its flow after
+// or before the shared pipe sp (if any), its ports, on the shared loop
+// common or on a loop of its own.
+func (b *starter) pathDirection(i int, upward bool, common *loop, sp *pipe) error {
+	e, cfg := b.e, &b.e.cfg
+	p := cfg.Paths[i]
+	dir, pc, in, out := "down", p.Link.Down, p.ServerIf, p.ClientIf
+	if upward {
+		dir, pc, in, out = "up", p.Link.Up, p.ClientIf, p.ServerIf
+	}
+	l := common
+	if l == nil {
+		var err error
+		if l, err = b.newLoop(p.Name + "/" + dir); err != nil {
+			return err
+		}
+	}
+	pp := newPipe(&l.core, p.Name+"/"+dir, pc, cfg.Seed)
+	l.core.pipes = append(l.core.pipes, pp)
+	f := &flow{name: p.Name + "/" + dir, out: len(l.out)}
+	switch {
+	case sp == nil:
+		f.pipes = []*pipe{pp}
+	case upward:
+		f.pipes = []*pipe{pp, sp}
+	default:
+		f.pipes = []*pipe{sp, pp}
+	}
+	var rx *rxPort
+	var tx *txPort
+	err := b.inNetns(func() (err error) {
+		if rx, err = openRx(in, b.infos[in].index, cfg.IO, ringBytes(cfg.RingBytes, f.pipes), b.frameMax); err != nil {
+			return err
+		}
+		if tx, err = openTx(out, b.infos[out].index); err != nil {
+			rx.close()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	rx.flow = f
+	l.in = append(l.in, rx)
+	l.out = append(l.out, tx)
+	for _, ev := range p.Events {
+		l.core.addChanges(change{at: int64(ev.At), pipes: []*pipe{pp}, ev: ev})
+	}
+	if upward {
+		e.up[i], e.upPipe[i], e.upLoop[i], e.rxUp[i] = f, pp, l, rx
+	} else {
+		e.down[i], e.downPipe[i], e.downLoop[i], e.rxDown[i] = f, pp, l, rx
+	}
+	return nil
 }
 
 // Config returns the configuration the emulator runs, defaults filled in.

@@ -338,7 +338,6 @@ const port = 5201
 
 // runCase builds a topology, runs one transfer and removes it.
 func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, err error) {
-	d := cfg.Duration
 	if c.Subflows < 1 || c.Subflows > 8 {
 		return r, fmt.Errorf("%d subflows, want 1..8", c.Subflows)
 	}
@@ -354,95 +353,23 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 			err = cerr
 		}
 	}()
-	userCtx := pprof.WithLabels(ctx, pprof.Labels("side", "user"))
-	var closers []func()
-	defer func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}()
-
-	var users []*mptcp.Stack // our stack's ends
-	// The server: it listens on its address of path 1; joins come to
-	// the same address over the other paths (nobody announces).
-	var ln net.Listener
-	var srvAddr netip.AddrPort
-	switch c.Receiver {
-	case Kernel:
-		if err := tp.Server.MPTCPLimits(8, 8); err != nil {
-			return r, err
-		}
-		srvAddr = netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
-		err = tp.Server.Do(func() (err error) {
-			var lc net.ListenConfig
-			lc.SetMultipathTCP(!c.TCP)
-			ln, err = lc.Listen(ctx, "tcp", srvAddr.String())
-			return err
-		})
-	case User:
-		srvAddr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
-		var h *tunhost.Host
-		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Server, []int{1}, cfg, c.Loops)
-		})
-		if err != nil {
-			return r, err
-		}
-		closers = append(closers, func() { h.Close() })
-		users = append(users, h.Stack)
-		ln, err = h.Stack.Listen("tcp", srvAddr.String())
-	}
+	g := &rig{tp: tp, c: c, cfg: cfg, userCtx: pprof.WithLabels(ctx, pprof.Labels("side", "user"))}
+	defer g.close()
+	ln, srvAddr, err := g.server(ctx)
 	if err != nil {
 		return r, fmt.Errorf("server: %w", err)
 	}
-	closers = append(closers, func() { ln.Close() })
-
-	// The client: a subflow from its address on each path.
-	var dial func(context.Context) (net.Conn, error)
-	switch c.Sender {
-	case Kernel:
-		if err := tp.Client.MPTCPLimits(8, 8); err != nil {
-			return r, err
-		}
-		for _, p := range tp.Paths[1:] {
-			if err := tp.Client.AddMPTCPEndpoint(lab.Endpoint{Addr: p.Client.V4, Flags: []string{"subflow"}}); err != nil {
-				return r, err
-			}
-		}
-		dial = func(ctx context.Context) (cn net.Conn, err error) {
-			err = tp.Client.Do(func() (err error) {
-				var d net.Dialer
-				d.SetMultipathTCP(!c.TCP)
-				cn, err = d.DialContext(ctx, "tcp", srvAddr.String())
-				return err
-			})
-			return cn, err
-		}
-	case User:
-		paths := make([]int, c.Subflows)
-		for i := range paths {
-			paths[i] = i + 1
-		}
-		var h *tunhost.Host
-		pprof.Do(userCtx, pprof.Labels(), func(context.Context) {
-			h, err = userHost(tp, tp.Client, paths, cfg, c.Loops)
-		})
-		if err != nil {
-			return r, err
-		}
-		closers = append(closers, func() { h.Close() })
-		users = append(users, h.Stack)
-		dial = func(ctx context.Context) (net.Conn, error) {
-			return h.Stack.DialContext(ctx, "tcp", srvAddr.String())
-		}
+	dial, err := g.client(srvAddr)
+	if err != nil {
+		return r, err
 	}
 
 	srvCtx, cli := ctx, ctx
 	if c.Receiver == User {
-		srvCtx = userCtx
+		srvCtx = g.userCtx
 	}
 	if c.Sender == User {
-		cli = userCtx
+		cli = g.userCtx
 	}
 	srvDone := make(chan error, 1)
 	go pprof.Do(srvCtx, pprof.Labels(), func(ctx context.Context) {
@@ -450,15 +377,11 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 		srvDone <- err
 	})
 	if profile != "" {
-		f, err := os.Create(profile)
+		stop, err := startProfile(profile)
 		if err != nil {
-			return r, fmt.Errorf("profile: %w", err)
+			return r, err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return r, fmt.Errorf("profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var ru0, ru1 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &ru0)
@@ -467,7 +390,7 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 	// The client dials from the Do thread of the kernel's namespace or
 	// through our stack; either way Run stays on this goroutine.
 	pprof.Do(cli, pprof.Labels(), func(ctx context.Context) {
-		rep, cerr = (&perf.Client{Dial: dial, Params: perf.Params{Duration: d, Streams: cfg.Streams}}).Run(ctx)
+		rep, cerr = (&perf.Client{Dial: dial, Params: perf.Params{Duration: cfg.Duration, Streams: cfg.Streams}}).Run(ctx)
 	})
 	unix.Getrusage(unix.RUSAGE_SELF, &ru1)
 	serr := <-srvDone
@@ -477,11 +400,133 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 	if serr != nil {
 		return r, fmt.Errorf("server: %w", serr)
 	}
+	r.measured(rep, c.Subflows, g.users)
+	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
+	if rep.Remote != nil && rep.Remote.Seconds > 0 {
+		r.cpu = cpu.Seconds() / rep.Remote.Seconds
+	}
+	return r, nil
+}
+
+// rig holds what one case set up on its topology: our stacks' hosts (to
+// close, last first) and the listener.
+type rig struct {
+	tp      *lab.Topology
+	c       Case
+	cfg     Config
+	userCtx context.Context // profiler labels of our stack's work
+	users   []*mptcp.Stack  // our stack's ends
+	closers []func()
+}
+
+func (g *rig) close() {
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		g.closers[i]()
+	}
+}
+
+// server listens on the server's address of path 1; joins come to the
+// same address over the other paths (nobody announces).
+func (g *rig) server(ctx context.Context) (ln net.Listener, addr netip.AddrPort, err error) {
+	tp := g.tp
+	switch g.c.Receiver {
+	case Kernel:
+		if err := tp.Server.MPTCPLimits(8, 8); err != nil {
+			return nil, addr, err
+		}
+		addr = netip.AddrPortFrom(tp.Paths[0].Server.V4, port)
+		err = tp.Server.Do(func() (err error) {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(!g.c.TCP)
+			ln, err = lc.Listen(ctx, "tcp", addr.String())
+			return err
+		})
+	case User:
+		addr = netip.AddrPortFrom(tp.Paths[0].ServerStack.V4, port)
+		var h *tunhost.Host
+		if h, err = g.userHost(tp.Server, []int{1}); err != nil {
+			return nil, addr, err
+		}
+		ln, err = h.Stack.Listen("tcp", addr.String())
+	}
+	if err != nil {
+		return nil, addr, err
+	}
+	g.closers = append(g.closers, func() { ln.Close() })
+	return ln, addr, nil
+}
+
+// client returns how the client dials srv: a subflow from its address
+// on each path.
+func (g *rig) client(srv netip.AddrPort) (func(context.Context) (net.Conn, error), error) {
+	tp := g.tp
+	if g.c.Sender == Kernel {
+		if err := tp.Client.MPTCPLimits(8, 8); err != nil {
+			return nil, err
+		}
+		for _, p := range tp.Paths[1:] {
+			if err := tp.Client.AddMPTCPEndpoint(lab.Endpoint{Addr: p.Client.V4, Flags: []string{"subflow"}}); err != nil {
+				return nil, err
+			}
+		}
+		return func(ctx context.Context) (cn net.Conn, err error) {
+			err = tp.Client.Do(func() (err error) {
+				var d net.Dialer
+				d.SetMultipathTCP(!g.c.TCP)
+				cn, err = d.DialContext(ctx, "tcp", srv.String())
+				return err
+			})
+			return cn, err
+		}, nil
+	}
+	paths := make([]int, g.c.Subflows)
+	for i := range paths {
+		paths[i] = i + 1
+	}
+	h, err := g.userHost(tp.Client, paths)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (net.Conn, error) {
+		return h.Stack.DialContext(ctx, "tcp", srv.String())
+	}, nil
+}
+
+// userHost starts our stack on side for the given paths, its work
+// labelled for the profiler, and keeps it to close.
+func (g *rig) userHost(side lab.Netns, paths []int) (h *tunhost.Host, err error) {
+	pprof.Do(g.userCtx, pprof.Labels(), func(context.Context) {
+		h, err = userHost(g.tp, side, paths, g.cfg, g.c.Loops)
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.closers = append(g.closers, func() { h.Close() })
+	g.users = append(g.users, h.Stack)
+	return h, nil
+}
+
+// startProfile writes a CPU profile to path until stop.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// measured fills the run's throughput, the subflows that carried it
+// (with several streams, the stream carrying on the fewest), and our
+// stacks' hand-offs between loops.
+func (r *run) measured(rep *perf.Report, subflows int, users []*mptcp.Stack) {
 	rcv := rep.Remote
 	r.gbps = rep.Summary.Received.BitsPerSecond / 1e9
 	if rcv != nil && len(rcv.Streams) > 0 {
-		// With several streams, the one carrying on the fewest subflows.
-		r.carrying = c.Subflows
+		r.carrying = subflows
 		for _, st := range rcv.Streams {
 			n := 0
 			for _, sf := range st.Final.Subflows {
@@ -497,11 +542,6 @@ func runCase(ctx context.Context, c Case, cfg Config, profile string) (r run, er
 			r.handoffs += ls.Handoffs
 		}
 	}
-	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
-	if rcv != nil && rcv.Seconds > 0 {
-		r.cpu = cpu.Seconds() / rcv.Seconds
-	}
-	return r, nil
 }
 
 // userHost runs our stack in side's namespace on one TUN device with its
