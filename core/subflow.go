@@ -654,6 +654,7 @@ type SubflowResetError struct {
 	Err       error
 }
 
+// Error gives the reason the peer gave for the reset.
 func (e *SubflowResetError) Error() string {
 	return "mptcp: subflow reset by peer: " + e.Reason.String()
 }

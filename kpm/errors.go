@@ -27,6 +27,8 @@ type KernelError struct {
 	Message string        // extended-ack text, possibly empty
 }
 
+// Error gives the operation and the kernel's answer; a refusal for want
+// of privilege reads as ErrPermission.
 func (e *KernelError) Error() string {
 	if e.Errno == syscall.EPERM || e.Errno == syscall.EACCES {
 		return e.Op + ": " + ErrPermission.Error()

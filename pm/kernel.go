@@ -179,6 +179,7 @@ const (
 
 var declineKinds = [...]string{"", "subflow", "add_addr", "join", "announce"}
 
+// String returns the kind's name.
 func (k DeclineKind) String() string {
 	if int(k) < len(declineKinds) && k != 0 {
 		return declineKinds[k]
@@ -214,6 +215,7 @@ const (
 var declineReasons = [...]string{"", "subflows_limit", "add_addr_accepted_limit", "address_family",
 	"peer_denies_join_id0", "not_a_local_address", "no_free_laminar_endpoint", "refused_by_mptcp_layer"}
 
+// String returns the reason's name.
 func (r DeclineReason) String() string {
 	if int(r) < len(declineReasons) && r != 0 {
 		return declineReasons[r]

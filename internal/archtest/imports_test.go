@@ -210,6 +210,7 @@ func TestNoInternalTypesExposed(t *testing.T) {
 	}
 }
 
+// exportedRecv reports whether a method's receiver is an exported type.
 func exportedRecv(fl *ast.FieldList) bool {
 	e := fl.List[0].Type
 	if st, ok := e.(*ast.StarExpr); ok {

@@ -16,6 +16,7 @@ type UnsupportedError struct {
 	What string
 }
 
+// Error names what the script uses that the runner does not support.
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("line %d: unsupported: %s", e.Line, e.What)
 }
@@ -26,7 +27,9 @@ type SyntaxError struct {
 	Err  error
 }
 
+// Error gives the line and what is wrong on it.
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+// Unwrap returns the error the line caused.
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // errUnsupported marks an error as an unsupported construct; the parser

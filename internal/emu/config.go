@@ -63,6 +63,7 @@ const (
 	IOMmsg
 )
 
+// String returns the mode's name, as its flag takes it.
 func (m IO) String() string {
 	switch m {
 	case IORing:
@@ -102,6 +103,7 @@ const (
 	SchedNormal
 )
 
+// String returns the scheduling class's name, as its flag takes it.
 func (s Sched) String() string {
 	switch s {
 	case SchedNormal:

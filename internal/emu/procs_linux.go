@@ -26,6 +26,8 @@ type Process struct {
 	Killed bool `json:"killed,omitempty"`
 }
 
+// String describes the process: its command, pid and namespace, and
+// whether it had to be killed.
 func (p Process) String() string {
 	if p.Killed {
 		return fmt.Sprintf("%s (pid %d, in %s; it outlived SIGTERM: killed)", p.Command, p.PID, p.Netns)

@@ -27,6 +27,7 @@ const (
 	Wire
 )
 
+// String returns the middle's name.
 func (m Middle) String() string {
 	switch m {
 	case Direct:

@@ -181,4 +181,5 @@ func (c *controlConn) expect(typ string) (message, error) {
 // connection.
 type PeerError struct{ Msg string }
 
+// Error returns the peer's message, marked as the peer's.
 func (e *PeerError) Error() string { return "peer: " + e.Msg }

@@ -33,6 +33,7 @@ var actionNames = map[ActionKind]string{
 	ActSetBackup: "set backup",
 }
 
+// String returns the kind's name.
 func (k ActionKind) String() string {
 	if n, ok := actionNames[k]; ok {
 		return n
@@ -52,6 +53,7 @@ type Action struct {
 	Why       string         // the reason, for the log
 }
 
+// String describes the action in one line.
 func (a Action) String() string {
 	switch a.Kind {
 	case ActCreate:
@@ -95,6 +97,7 @@ type Note struct {
 	Msg    string
 }
 
+// String describes the note in one line.
 func (n Note) String() string {
 	s := n.Msg
 	if n.Remote.IsValid() {

@@ -101,6 +101,7 @@ type ConfigError struct {
 	Msg   string
 }
 
+// Error gives the line (when known), the field and what is wrong.
 func (e *ConfigError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("config line %d: %s: %s", e.Line, e.Field, e.Msg)
