@@ -29,6 +29,7 @@ type SyntaxError struct {
 
 // Error gives the line and what is wrong on it.
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
 // Unwrap returns the error the line caused.
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
