@@ -32,6 +32,9 @@ type ListenConfig struct {
 	// TCP_FASTOPEN socket option: the request reaches the application a
 	// round trip earlier. Clients without a cookie get one. The data of a
 	// SYN can be a replay: use it for requests that are safe to repeat.
+	// With MPTCP the answer still leaves only once the handshake completes
+	// (as from Linux's MPTCP), so a client's first byte comes no sooner;
+	// what is gained is the server's head start (docs/perf.md).
 	FastOpen bool
 }
 
