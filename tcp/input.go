@@ -274,32 +274,6 @@ func (c *Conn) inputSynchronized(g *inSeg) {
 	c.checkFIN()
 }
 
-// synReceivedAcked moves a passive open on once the peer acknowledged
-// our SYN/ACK (seq and ack: the segment's offsets); false when the
-// connection may not be established (establishPassive says why).
-func (c *Conn) synReceivedAcked(g *inSeg, seq, ack int64) bool {
-	if !c.establishPassive(g) {
-		return false
-	}
-	c.ackedSYN(g)
-	c.sndWnd = uint64(g.wnd) << c.sndShift
-	c.maxSndWnd = c.sndWnd
-	c.sndWl1, c.sndWl2 = uint64(seq), uint64(ack)
-	return true
-}
-
-// inputFIN records the peer's FIN at stream offset fo (section
-// 3.10.7.4, eighth), unless one was already taken, or it lies beyond the
-// window, or it contradicts an earlier FIN's offset.
-func (c *Conn) inputFIN(fo uint64) {
-	if c.state.finReceived() {
-		return
-	}
-	if fo < c.acceptRight()+1 && (!c.finRcvd || fo == c.finOff) {
-		c.finRcvd, c.finOff = true, fo
-	}
-}
-
 // synReceivedAgain handles the peer's initial SYN again in SYN-RECEIVED:
 // its SYN/ACK in a simultaneous open, or its SYN retransmitted because
 // our SYN/ACK was lost.
@@ -453,6 +427,20 @@ func (c *Conn) segmentValid(g *inSeg, seq int64, rollback bool) {
 	}
 }
 
+// synReceivedAcked moves a passive open on once the peer acknowledged
+// our SYN/ACK (seq and ack: the segment's offsets); false when the
+// connection may not be established (establishPassive says why).
+func (c *Conn) synReceivedAcked(g *inSeg, seq, ack int64) bool {
+	if !c.establishPassive(g) {
+		return false
+	}
+	c.ackedSYN(g)
+	c.sndWnd = uint64(g.wnd) << c.sndShift
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1, c.sndWl2 = uint64(seq), uint64(ack)
+	return true
+}
+
 // inputText takes a segment's data in the states that receive (section
 // 3.10.7.4, seventh); rcvNxt is RCV.NXT when the segment arrived, and
 // zeroWnd whether the window was closed then. It reports false when the
@@ -469,6 +457,18 @@ func (c *Conn) inputText(g *inSeg, seq int64, rcvNxt uint64, zeroWnd bool) bool 
 		c.receiveData(g, uint64(seq), zeroWnd)
 	}
 	return true
+}
+
+// inputFIN records the peer's FIN at stream offset fo (section
+// 3.10.7.4, eighth), unless one was already taken, or it lies beyond the
+// window, or it contradicts an earlier FIN's offset.
+func (c *Conn) inputFIN(fo uint64) {
+	if c.state.finReceived() {
+		return
+	}
+	if fo < c.acceptRight()+1 && (!c.finRcvd || fo == c.finOff) {
+		c.finRcvd, c.finOff = true, fo
+	}
 }
 
 // disorderedACK reports a pure duplicate ACK that was merely reordered
