@@ -75,3 +75,58 @@ func TestFastOpen(t *testing.T) {
 		n.stop()
 	})
 }
+
+// TestFastOpenPlainAnswer: a plain TCP client with a Fast Open cookie gets
+// the answer of our listener one round trip after its Dial, not two: the
+// server sends it right after its SYN/ACK (virtual time).
+func TestFastOpenPlainAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := startSim(t, "aggregate")
+		addr := netip.AddrPortFrom(n.top.ServerAddr, 80).String()
+		lc := mptcp.ListenConfig{Stack: n.server, FastOpen: true}
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				buf := make([]byte, 5)
+				io.ReadFull(c, buf)
+				c.Write([]byte("world"))
+				c.Close()
+			}
+		}()
+		d := mptcp.Dialer{Stack: n.client, FastOpen: true, DisableMPTCP: true}
+		answer := func() (time.Duration, time.Duration) {
+			start := time.Now()
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte("hello"))
+			b := make([]byte, 1)
+			if _, err := io.ReadFull(c, b); err != nil {
+				t.Fatal(err)
+			}
+			first := time.Since(start)
+			rest, _ := io.ReadAll(c)
+			if string(b)+string(rest) != "world" {
+				t.Fatalf("read %q", string(b)+string(rest))
+			}
+			c.Close()
+			return first, c.(*mptcp.Conn).Info().Subflows[0].SRTT
+		}
+		without, rtt := answer()
+		with, _ := answer()
+		t.Logf("first byte %v after Dial without a cookie, %v with one (RTT %v)", without, with, rtt)
+		if with > rtt+rtt/4 || without-with < rtt*3/4 {
+			t.Fatalf("first byte %v with Fast Open, %v without: want one round trip (%v) sooner", with, without, rtt)
+		}
+		ln.Close()
+		n.stop()
+	})
+}

@@ -344,7 +344,7 @@ func (c *Conn) pushFallback() {
 		return
 	}
 	sf := c.subflows[0]
-	if sf.tc == nil || !sf.tcpEstablished || sf.closed {
+	if sf.tc == nil || sf.closed || !sf.tcpEstablished && !sf.tc.SendsEarly() {
 		return
 	}
 	for c.snd.unsent() > 0 {

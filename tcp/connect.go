@@ -219,6 +219,30 @@ func (c *Conn) establish() {
 	c.synRetries = 0
 	c.rtt.backoff = 0
 	c.rtoAt = 0
+	c.startCC()
+	c.quickAcks = 16
+	c.space = rcvSpace{space: min(c.rcvBuf, 10*c.advMSS), seq: c.rb.head, time: s.now}
+	c.lastRecv = s.now
+	if c.opts.KeepAlive.Idle > 0 {
+		c.kaAt = s.now + c.opts.KeepAlive.Idle
+	}
+	if c.active {
+		// ActiveOpens counted at Dial.
+	} else {
+		s.stats.PassiveOpens++
+	}
+	s.notify(c, EventEstablished|EventWritable)
+	s.markDirty(c)
+}
+
+// startCC gives the connection its congestion control, once: at the
+// handshake's end, or before it for a Fast Open server's answer
+// (earlyData), whose window then goes on.
+func (c *Conn) startCC() {
+	if c.cc != nil {
+		return
+	}
+	s := c.stack
 	group := c.ccGroup()
 	ctl, err := cc.New(c.opts.CongestionControl, cc.Params{
 		MSS:    c.payloadMSS(),
@@ -233,19 +257,6 @@ func (c *Conn) establish() {
 	if err == nil {
 		c.ccGroupOf = group
 	}
-	c.quickAcks = 16
-	c.space = rcvSpace{space: min(c.rcvBuf, 10*c.advMSS), seq: c.rb.head, time: s.now}
-	c.lastRecv = s.now
-	if c.opts.KeepAlive.Idle > 0 {
-		c.kaAt = s.now + c.opts.KeepAlive.Idle
-	}
-	if c.active {
-		// ActiveOpens counted at Dial.
-	} else {
-		s.stats.PassiveOpens++
-	}
-	s.notify(c, EventEstablished|EventWritable)
-	s.markDirty(c)
 }
 
 // establishPassive completes a passive open on the handshake's ACK. It

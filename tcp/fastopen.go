@@ -179,6 +179,10 @@ func (l *Listener) fastOpenSYN(c *Conn, g *inSeg) bool {
 	c.stats.BytesReceived += uint64(len(g.payload))
 	c.stats.DataSegsIn++
 	c.tfoAcked = len(g.payload)
+	// The answer may leave before the handshake completes (earlyData),
+	// within the window the SYN offered (never scaled).
+	c.sndWnd = uint64(g.wnd)
+	c.maxSndWnd = c.sndWnd
 	c.tfoListener = l
 	l.tfoPending++
 	s.stats.FastOpenPassive++

@@ -325,3 +325,55 @@ func TestFastOpenSharedKey(t *testing.T) {
 		t.Error("a configured key left a previous key valid")
 	}
 }
+
+// TestFastOpenAnswerBeforeHandshake: a server that took the SYN's data
+// sends its answer right after its SYN/ACK (RFC 7413 section 4.2.2), so
+// the client has the first byte one round trip after the dial instead of
+// two; the handshake's ACK, acknowledging part of it, completes the
+// handshake, and the rest arrives byte-exact.
+func TestFastOpenAnswerBeforeHandshake(t *testing.T) {
+	n := newTestNet(t, 10*time.Millisecond) // 20 ms round trip
+	a, b := n.pair(nil, nil)
+	l := tfoListen(t, b, 80, 16)
+	req, resp := testBytes(300, 1), testBytes(40000, 2)
+	tfoExchange(t, n, a, l, req, resp) // the cookie
+	start := n.now
+	c, err := a.Dial(n.now, l.Addr(), &DialConfig{FastOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(req)
+	var sc *Conn
+	var first time.Duration
+	ok := n.runUntil(time.Second, func() bool {
+		if sc == nil {
+			if sc, _ = l.Accept(); sc != nil {
+				if sc.State() != StateSynReceived {
+					t.Fatalf("accepted in %v, want SYN-RECEIVED", sc.State())
+				}
+				sc.Write(resp)
+			}
+		}
+		if first == 0 && c.Readable() > 0 {
+			first = n.now.Sub(start)
+		}
+		return c.Readable() == len(resp)
+	})
+	if !ok {
+		t.Fatalf("answer: %d of %d bytes", c.Readable(), len(resp))
+	}
+	if first > 25*time.Millisecond {
+		t.Fatalf("first byte %v after the dial, want one round trip (20 ms)", first)
+	}
+	buf := make([]byte, len(resp))
+	k, _ := c.Read(buf)
+	if !bytes.Equal(buf[:k], resp) {
+		t.Fatal("answer differs")
+	}
+	if sc.State() != StateEstablished || c.State() != StateEstablished {
+		t.Fatalf("states: server %v, client %v", sc.State(), c.State())
+	}
+	if sa, sb := a.Stats(), b.Stats(); sa.FastOpenActive != 1 || sb.FastOpenPassive != 1 {
+		t.Fatalf("counters: active %d passive %d", sa.FastOpenActive, sb.FastOpenPassive)
+	}
+}

@@ -383,7 +383,9 @@ func (c *Conn) checkACK(g *inSeg) (int64, bool) {
 	s := c.stack
 	ack := unwrap(c.sndUna, c.iss, g.ack)
 	if c.state == StateSynReceived {
-		if ack != int64(c.sndNxt) || ack < 1 {
+		// SND.UNA < SEG.ACK =< SND.NXT (section 3.10.7.4): a Fast Open
+		// server's answer may be in flight beyond its SYN/ACK.
+		if ack < 1 || ack > int64(c.sndNxt) {
 			if !c.cookieSupersedes(g) {
 				s.replyRST(g, nil)
 			}

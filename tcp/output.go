@@ -16,6 +16,10 @@ func (c *Conn) output() {
 		if c.synPending {
 			c.sendSYN()
 		}
+		if c.earlyData() {
+			c.startCC()
+			c.sendData()
+		}
 		return
 	case StateClosed, StateListen, StateTimeWait:
 		return
@@ -86,6 +90,26 @@ func (c *Conn) rwndRoom() int {
 	return int(right - c.sndNxt)
 }
 
+// sendsData reports whether the state lets new data leave: after the
+// handshake, and before it for a Fast Open server (earlyData).
+func (c *Conn) sendsData() bool {
+	return c.state == StateEstablished || c.state == StateCloseWait || c.earlyData()
+}
+
+// earlyData reports a Fast Open server in SYN-RECEIVED that took the
+// SYN's data and sent its SYN/ACK: it may send its answer before the
+// handshake's last ACK (RFC 7413 section 4.2.2), as the data of that ACK
+// acknowledges; until the handshake completes, only its SYN/ACK timer
+// runs, and it sends the SYN/ACK again, not the data.
+func (c *Conn) earlyData() bool {
+	return c.state == StateSynReceived && !c.active && c.tfoAcked > 0 && c.synAt != 0
+}
+
+// SendsEarly reports a Fast Open server whose handshake has not
+// completed but which may already send (earlyData): the layer above may
+// write its answer now.
+func (c *Conn) SendsEarly() bool { return c.earlyData() }
+
 // finDue reports whether a FIN should follow the data already sent.
 func (c *Conn) finDue() bool {
 	return c.writeClosed && !c.finSent && c.sndDataNxt() == c.sb.tail &&
@@ -112,7 +136,7 @@ func (c *Conn) sendNew(inflight, win int) int {
 		}
 		return 0
 	}
-	if c.state != StateEstablished && c.state != StateCloseWait {
+	if !c.sendsData() {
 		return 0
 	}
 	rwnd := c.rwndRoom()
@@ -150,7 +174,7 @@ func (c *Conn) sendNewSegment(probe bool) int {
 	off := c.sndDataNxt()
 	avail := int(c.sb.tail - off)
 	rwnd := c.rwndRoom()
-	if avail == 0 || rwnd == 0 || (c.state != StateEstablished && c.state != StateCloseWait) {
+	if avail == 0 || rwnd == 0 || !c.sendsData() {
 		return 0
 	}
 	limit, first := c.sb.segment(off)
