@@ -32,9 +32,12 @@ type ListenConfig struct {
 	// TCP_FASTOPEN socket option: the request reaches the application a
 	// round trip earlier. Clients without a cookie get one. The data of a
 	// SYN can be a replay: use it for requests that are safe to repeat.
-	// With MPTCP the answer still leaves only once the handshake completes
-	// (as from Linux's MPTCP), so a client's first byte comes no sooner;
-	// what is gained is the server's head start (docs/perf.md).
+	// A plain TCP client then has the answer a round trip sooner too: it
+	// leaves right after the SYN/ACK. Over MPTCP it leaves once the
+	// handshake completes, as from Linux's MPTCP: a Linux client falls
+	// back to TCP on data that comes before it has the server's DATA_ACK,
+	// so the client's first byte comes no sooner and what is gained is the
+	// server's head start (docs/perf.md).
 	FastOpen bool
 }
 

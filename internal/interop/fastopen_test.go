@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -341,5 +342,84 @@ func (e *env) synsOnWire() (syns, synacks []synOnWire, err error) {
 			isn[uint16(tcp.SrcPort)] = tcp.Seq
 			syns = append(syns, s)
 		}
+	}
+}
+
+// TestFastOpenEarlyAnswer: the kernel's client's third ACK is dropped on
+// its way (nft, in the kernel's namespace) after a Fast Open SYN whose
+// request our server took whole. Over TCP our server answers right after
+// its SYN/ACK (RFC 7413 section 4.2.2): the answer is on the wire before
+// any later ACK of the client's, and arrives. Over MPTCP it waits for
+// the client's key: the kernel's client falls back to TCP on a data
+// segment without a DATA_ACK before it is fully established (seen when
+// our server sent one, as RFC 8684 appendix B allows), so the answer
+// follows the client's next ACK, and the connection stays MPTCP.
+func TestFastOpenEarlyAnswer(t *testing.T) {
+	for _, mp := range []bool{true, false} {
+		name := "MPTCP"
+		if !mp {
+			name = "TCP"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testFastOpenEarlyAnswer(t, mp)
+		})
+	}
+}
+
+func testFastOpenEarlyAnswer(t *testing.T, mp bool) {
+	needTools(t, nftTool)
+	e := newEnv(t, envConfig{side: ourServer, cfg: mptcp.Config{DisableMPTCP: !mp}, kernelSysctl: []string{"net.ipv4.tcp_fastopen=3"}})
+	req := []byte("a request that fits in the SYN")
+	resp := make([]byte, 64<<10)
+	for i := range resp {
+		resp[i] = byte(i*11 + i>>8)
+	}
+	if _, err := e.fastOpenOurServer(req, resp, mp); err != nil { // the cookie
+		t.Fatalf("first connection: %v", err)
+	}
+	e.nft("add", "table", "inet", nftTable)
+	e.nft("add", "chain", "inet", nftTable, "output", "{ type filter hook output priority 0; }")
+	// The first pure ACK the kernel sends to our port from now on: the
+	// second connection's third ACK.
+	e.nft("add", "rule", "inet", nftTable, "output", "tcp", "dport", strconv.Itoa(port), "tcp", "flags", "==", "ack",
+		"meta", "length", "< 120", "numgen", "inc", "mod", "1000000", "==", "0", "counter", "drop")
+	fellBack, err := e.fastOpenOurServer(req, resp, mp)
+	if err != nil {
+		t.Logf("ours: %v\nkernel: %v", e.ourCounters().sub(e.ourBefore), kernelCounters(t, e.kern).sub(e.kernBefore))
+		t.Fatalf("second connection: %v", err)
+	}
+	if fellBack && mp {
+		t.Error("the second connection fell back to TCP")
+	}
+	if mp {
+		// Our server sends its SYN/ACK again when no ACK came: the
+		// client, established, answers it with a challenge ACK and
+		// counts it an input error (RFC 5961 section 4).
+		e.checkKernel("TcpExtTCPFastOpenActive=1", "MPCapableSYNACKRX=2", "TcpInErrs<=1")
+		e.checkOurs("MPFastOpenPassive=1", "MPCapableSYNRX=2")
+	} else {
+		e.checkKernel("TcpExtTCPFastOpenActive=1")
+	}
+	e.stop()
+	// The second connection on the wire: our SYN/ACK, then whichever
+	// comes first, our answer or an ACK of the client's.
+	frames, ok := e.wire("tcp.flags.syn == 1 && tcp.flags.ack == 1", "frame.number")
+	if !ok {
+		return
+	}
+	if len(frames) < 2 {
+		t.Fatalf("SYN/ACKs at frames %v, want one per connection at least", frames)
+	}
+	synack := frames[1]
+	data, _ := e.wire(fmt.Sprintf("frame.number > %s && tcp.srcport == %d && tcp.len > 0", synack, port), "frame.number")
+	acks, _ := e.wire(fmt.Sprintf("frame.number > %s && tcp.dstport == %d", synack, port), "frame.number")
+	if len(data) == 0 || len(acks) == 0 {
+		t.Fatalf("after the SYN/ACK (frame %s): our data at %v, the client's segments at %v", synack, data, acks)
+	}
+	first, _ := strconv.Atoi(data[0])
+	ack, _ := strconv.Atoi(acks[0])
+	if early := first < ack; early == mp {
+		t.Errorf("our answer's first segment at frame %d, the client's first segment after the SYN/ACK at %d: want the answer %s", first, ack, map[bool]string{true: "after it (MPTCP)", false: "before it (TCP)"}[mp])
 	}
 }
