@@ -27,7 +27,10 @@ import (
 // made with the previous key still validate). A SYN with a valid cookie has
 // its data acknowledged in the SYN/ACK, and the connection is queued for
 // Accept at once, its data readable, while at most FastOpenQueue such
-// connections wait for their handshake to complete. A request, or a wrong
+// connections wait for their handshake to complete. What the application
+// writes meanwhile leaves right after the SYN/ACK (RFC 7413 section
+// 4.2.2; earlyData), within the SYN's window and the initial congestion
+// window, and the handshake's ACK may acknowledge part of it. A request, or a wrong
 // cookie, gets a fresh cookie in the SYN/ACK and the data, if any, is left
 // for the client to send again.
 

@@ -377,3 +377,42 @@ func TestFastOpenAnswerBeforeHandshake(t *testing.T) {
 		t.Fatalf("counters: active %d passive %d", sa.FastOpenActive, sb.FastOpenPassive)
 	}
 }
+
+// TestFastOpenEarlyAnswerLost: the SYN/ACK of a server answering early is
+// lost, then the handshake's ACK. The client drops the answer that came
+// before the SYN/ACK, the server sends its SYN/ACK again and then, once an
+// ACK acknowledges only the SYN/ACK, the answer again; every byte
+// arrives, once.
+func TestFastOpenEarlyAnswerLost(t *testing.T) {
+	for _, lose := range []string{"SYN/ACK", "ACK"} {
+		t.Run(lose, func(t *testing.T) {
+			n := newTestNet(t, 10*time.Millisecond)
+			a, b := n.pair(nil, nil)
+			l := tfoListen(t, b, 80, 16)
+			req, resp := testBytes(300, 6), testBytes(20000, 7)
+			tfoExchange(t, n, a, l, req, resp) // the cookie
+			dropped := 0
+			n.drop = func(p []byte) bool {
+				_, _, _, payload, _ := wire.ParseIP(p)
+				tc, _ := wire.ParseTCP(payload)
+				want := wire.FlagSYN | wire.FlagACK
+				if lose == "ACK" {
+					want = wire.FlagACK
+				}
+				if dropped == 0 && tc.Flags() == want && len(tc.Payload()) == 0 {
+					dropped++
+					return true
+				}
+				return false
+			}
+			_, sc, _, _ := tfoExchange(t, n, a, l, req, resp)
+			if dropped != 1 {
+				t.Fatalf("dropped %d", dropped)
+			}
+			// Sent once, but for what the lost SYN/ACK took down with it.
+			if st := sc.Info(); st.BytesSent-st.BytesRetrans != uint64(len(resp)) {
+				t.Fatalf("server: %d bytes sent and %d of them again, for %d", st.BytesSent, st.BytesRetrans, len(resp))
+			}
+		})
+	}
+}
