@@ -30,9 +30,9 @@ import (
 // connections wait for their handshake to complete. What the application
 // writes meanwhile leaves right after the SYN/ACK (RFC 7413 section
 // 4.2.2; earlyData), within the SYN's window and the initial congestion
-// window, and the handshake's ACK may acknowledge part of it. A request, or a wrong
-// cookie, gets a fresh cookie in the SYN/ACK and the data, if any, is left
-// for the client to send again.
+// window, and the handshake's ACK may acknowledge part of it. A request,
+// or a wrong cookie, gets a fresh cookie in the SYN/ACK and the data, if
+// any, is left for the client to send again.
 
 // FastOpenKey is the secret behind a server's Fast Open cookies, as
 // Linux's net.ipv4.tcp_fastopen_key.
