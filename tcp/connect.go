@@ -237,7 +237,7 @@ func (c *Conn) establish() {
 
 // startCC gives the connection its congestion control, once: at the
 // handshake's end, or before it for a Fast Open server's answer
-// (earlyData), whose window then goes on.
+// (SendsEarly), whose window then goes on.
 func (c *Conn) startCC() {
 	if c.cc != nil {
 		return

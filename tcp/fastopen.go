@@ -29,7 +29,7 @@ import (
 // Accept at once, its data readable, while at most FastOpenQueue such
 // connections wait for their handshake to complete. What the application
 // writes meanwhile leaves right after the SYN/ACK (RFC 7413 section
-// 4.2.2; earlyData), within the SYN's window and the initial congestion
+// 4.2.2; SendsEarly), within the SYN's window and the initial congestion
 // window, and the handshake's ACK may acknowledge part of it. A request,
 // or a wrong cookie, gets a fresh cookie in the SYN/ACK and the data, if
 // any, is left for the client to send again.
@@ -182,7 +182,7 @@ func (l *Listener) fastOpenSYN(c *Conn, g *inSeg) bool {
 	c.stats.BytesReceived += uint64(len(g.payload))
 	c.stats.DataSegsIn++
 	c.tfoAcked = len(g.payload)
-	// The answer may leave before the handshake completes (earlyData),
+	// The answer may leave before the handshake completes (SendsEarly),
 	// within the window the SYN offered (never scaled).
 	c.sndWnd = uint64(g.wnd)
 	c.maxSndWnd = c.sndWnd

@@ -16,7 +16,7 @@ func (c *Conn) output() {
 		if c.synPending {
 			c.sendSYN()
 		}
-		if c.earlyData() {
+		if c.SendsEarly() {
 			c.startCC()
 			c.sendData()
 		}
@@ -91,24 +91,19 @@ func (c *Conn) rwndRoom() int {
 }
 
 // sendsData reports whether the state lets new data leave: after the
-// handshake, and before it for a Fast Open server (earlyData).
+// handshake, and before it for a Fast Open server (SendsEarly).
 func (c *Conn) sendsData() bool {
-	return c.state == StateEstablished || c.state == StateCloseWait || c.earlyData()
+	return c.state == StateEstablished || c.state == StateCloseWait || c.SendsEarly()
 }
 
-// earlyData reports a Fast Open server in SYN-RECEIVED that took the
+// SendsEarly reports a Fast Open server in SYN-RECEIVED that took the
 // SYN's data and sent its SYN/ACK: it may send its answer before the
-// handshake's last ACK (RFC 7413 section 4.2.2), as the data of that ACK
-// acknowledges; until the handshake completes, only its SYN/ACK timer
-// runs, and it sends the SYN/ACK again, not the data.
-func (c *Conn) earlyData() bool {
+// handshake's last ACK (RFC 7413 section 4.2.2), so the layer above may
+// write it now. Until the handshake completes only the SYN/ACK's timer
+// runs, and a timeout sends the SYN/ACK again, not the data.
+func (c *Conn) SendsEarly() bool {
 	return c.state == StateSynReceived && !c.active && c.tfoAcked > 0 && c.synAt != 0
 }
-
-// SendsEarly reports a Fast Open server whose handshake has not
-// completed but which may already send (earlyData): the layer above may
-// write its answer now.
-func (c *Conn) SendsEarly() bool { return c.earlyData() }
 
 // finDue reports whether a FIN should follow the data already sent.
 func (c *Conn) finDue() bool {
