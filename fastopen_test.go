@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -19,12 +20,7 @@ import (
 func TestFastOpen(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := startSim(t, "aggregate")
-		addr := netip.AddrPortFrom(n.top.ServerAddr, 80).String()
-		lc := mptcp.ListenConfig{Stack: n.server, FastOpen: true}
-		ln, err := lc.Listen(context.Background(), "tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ln, addr := listenFastOpen(t, n)
 		type got struct {
 			req []byte
 			at  time.Time
@@ -98,12 +94,7 @@ func TestFastOpenAnswer(t *testing.T) {
 func testFastOpenAnswer(t *testing.T, plain bool) {
 	synctest.Test(t, func(t *testing.T) {
 		n := startSim(t, "aggregate")
-		addr := netip.AddrPortFrom(n.top.ServerAddr, 80).String()
-		lc := mptcp.ListenConfig{Stack: n.server, FastOpen: true}
-		ln, err := lc.Listen(context.Background(), "tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ln, addr := listenFastOpen(t, n)
 		answer := bytes.Repeat([]byte("0123456789"), 3000) // beyond the initial window
 		go func() {
 			for {
@@ -149,4 +140,17 @@ func testFastOpenAnswer(t *testing.T, plain bool) {
 		ln.Close()
 		n.stop()
 	})
+}
+
+// listenFastOpen listens with Fast Open on port 80 of the simulated
+// server, and returns the listener and its address.
+func listenFastOpen(t *testing.T, n *simNet) (net.Listener, string) {
+	t.Helper()
+	addr := netip.AddrPortFrom(n.top.ServerAddr, 80).String()
+	lc := mptcp.ListenConfig{Stack: n.server, FastOpen: true}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, addr
 }

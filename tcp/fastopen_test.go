@@ -43,13 +43,7 @@ func tapSYNs(n *testNet) *[]synInfo {
 // connections and what each side read.
 func tfoExchange(t *testing.T, n *testNet, a *Stack, l *Listener, req, resp []byte) (cc, sc *Conn, gotReq, gotResp []byte) {
 	t.Helper()
-	c, err := a.Dial(n.now, l.Addr(), &DialConfig{FastOpen: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
+	c := tfoDial(t, n, a, l, req)
 	buf := make([]byte, 64<<10)
 	answered := false
 	ok := n.runUntil(20*time.Second, func() bool {
@@ -79,6 +73,20 @@ func tfoExchange(t *testing.T, n *testNet, a *Stack, l *Listener, req, resp []by
 		t.Fatalf("bytes differ: request %d/%d, response %d/%d", len(gotReq), len(req), len(gotResp), len(resp))
 	}
 	return c, sc, gotReq, gotResp
+}
+
+// tfoDial dials l from a with Fast Open and writes req, which the SYN
+// carries (the head of it) when a holds a cookie.
+func tfoDial(t *testing.T, n *testNet, a *Stack, l *Listener, req []byte) *Conn {
+	t.Helper()
+	c, err := a.Dial(n.now, l.Addr(), &DialConfig{FastOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func tfoListen(t *testing.T, s *Stack, port uint16, qlen int) *Listener {
@@ -121,11 +129,7 @@ func TestFastOpen(t *testing.T) {
 	// round trip after the SYN left, before the handshake completes.
 	*seen = nil
 	start := n.now
-	c, err := a.Dial(n.now, l.Addr(), &DialConfig{FastOpen: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write(req)
+	c := tfoDial(t, n, a, l, req)
 	var sc *Conn
 	if !n.runUntil(time.Second, func() bool { sc, _ = l.Accept(); return sc != nil }) {
 		t.Fatal("no connection accepted")
@@ -338,11 +342,7 @@ func TestFastOpenAnswerBeforeHandshake(t *testing.T) {
 	req, resp := testBytes(300, 1), testBytes(40000, 2)
 	tfoExchange(t, n, a, l, req, resp) // the cookie
 	start := n.now
-	c, err := a.Dial(n.now, l.Addr(), &DialConfig{FastOpen: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write(req)
+	c := tfoDial(t, n, a, l, req)
 	var sc *Conn
 	var first time.Duration
 	ok := n.runUntil(time.Second, func() bool {

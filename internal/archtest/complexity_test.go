@@ -52,20 +52,9 @@ type funcComplexity struct {
 // non-test Go files of dir, most complex first.
 func packageComplexity(t *testing.T, dir string) []funcComplexity {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
+	fset, files := parseSources(t, dir, 0)
 	var out []funcComplexity
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, af := range files {
 		for _, d := range af.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok || fn.Body == nil {
@@ -80,6 +69,28 @@ func packageComplexity(t *testing.T, dir string) []funcComplexity {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].n > out[j].n })
 	return out
+}
+
+// parseSources parses the non-test Go files of dir with mode.
+func parseSources(t *testing.T, dir string, mode parser.Mode) (*token.FileSet, []*ast.File) {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, name, nil, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, af)
+	}
+	return fset, files
 }
 
 func recvName(e ast.Expr) string {

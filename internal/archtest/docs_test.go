@@ -3,9 +3,6 @@ package archtest
 import (
 	"go/ast"
 	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -14,19 +11,8 @@ import (
 // types, constants and variables (a group's comment covers its members).
 func TestExportedDocs(t *testing.T) {
 	for _, dir := range goDirs(t, repoRoot(t)) {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			fset := token.NewFileSet()
-			af, err := parser.ParseFile(fset, f, nil, parser.ParseComments)
-			if err != nil {
-				t.Fatal(err)
-			}
+		fset, files := parseSources(t, dir, parser.ParseComments)
+		for _, af := range files {
 			for _, d := range af.Decls {
 				for _, name := range undocumented(d) {
 					t.Errorf("%s: exported %s has no doc comment", fset.Position(name.Pos()), name.Name)

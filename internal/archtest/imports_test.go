@@ -5,7 +5,6 @@ import (
 	"go/ast"
 	"go/build"
 	"go/parser"
-	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -147,16 +146,8 @@ func TestNoInternalTypesExposed(t *testing.T) {
 		if isInternal(pkg) || strings.HasPrefix(pkg, "cmd") {
 			continue
 		}
-		files, _ := filepath.Glob(filepath.Join(root, pkg, "*.go"))
-		for _, file := range files {
-			if strings.HasSuffix(file, "_test.go") {
-				continue
-			}
-			fset := token.NewFileSet()
-			af, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
+		fset, files := parseSources(t, filepath.Join(root, pkg), parser.SkipObjectResolution)
+		for _, af := range files {
 			internal := map[string]string{}
 			for _, im := range af.Imports {
 				path := strings.Trim(im.Path.Value, `"`)
